@@ -1,0 +1,126 @@
+"""工作簿的窄接口与 openpyxl 适配器（xlwings 适配器见 xlbook.py）。
+
+逻辑层只通过 Book 访问工作簿：读出某张表的非空单元格（公式以 Formula 表示），整表替换程序生成的工作表，保存。
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, Sequence
+
+from .model import Formula
+
+
+class BookError(Exception):
+    """工作簿无法打开或保存（中文说明）。"""
+
+
+@dataclass(frozen=True)
+class CellWrite:
+    """写入生成表的一个单元格。style：title/header/text/number/percent/error/warning/info；link：跳转目标（'表名'!A1）。"""
+
+    row: int  # 1 起
+    col: int  # 1 起
+    value: Any
+    style: str = "text"
+    link: str | None = None
+
+
+Grid = dict[tuple[int, int], Any]
+
+
+class Book(Protocol):
+    def sheet_names(self) -> list[str]: ...
+
+    def grid(self, sheet: str) -> Grid: ...
+
+    def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: dict[int, float] | None = None) -> None: ...
+
+    def save(self, path: str | Path | None = None) -> None: ...
+
+
+def as_text(value: Any) -> Any:
+    """写入生成表的文本一律按文本处理：以 = + - @ 开头的内容不会成为公式。"""
+    return value
+
+
+class OpenpyxlBook:
+    """openpyxl 适配器。with_cached=True 时再以 data_only 打开一次，给公式附上文件中保存的计算结果。"""
+
+    def __init__(self, path: str | Path, *, with_cached: bool = False, read_only: bool = False):
+        import openpyxl
+
+        self.path = Path(path)
+        try:
+            self.wb = openpyxl.load_workbook(self.path, data_only=False, read_only=read_only, keep_vba=False)
+            self.cached_wb = openpyxl.load_workbook(self.path, data_only=True, read_only=True) if with_cached else None
+        except FileNotFoundError:
+            raise BookError(f"找不到文件：{self.path}") from None
+        except Exception as exc:  # openpyxl 对损坏文件抛出多种异常
+            raise BookError(f"无法读取工作簿“{self.path.name}”：{_describe(exc)}") from None
+        self._grids: dict[str, Grid] = {}
+
+    def sheet_names(self) -> list[str]:
+        return list(self.wb.sheetnames)
+
+    def grid(self, sheet: str) -> Grid:
+        if sheet in self._grids:
+            return self._grids[sheet]
+        ws = self.wb[sheet]
+        cached = None
+        if self.cached_wb is not None:
+            cached = {(r, c): v for r, row in enumerate(self.cached_wb[sheet].iter_rows(values_only=True), 1)
+                      for c, v in enumerate(row, 1) if v is not None}
+        g: Grid = {}
+        for r, row in enumerate(ws.iter_rows(), 1):
+            for c, cell in enumerate(row, 1):
+                v = cell.value
+                if v is None:
+                    continue
+                # 只有 data_type 为 f 的才是公式；以“=”开头的文本（如指标性质“=”）仍是文本
+                if cell.data_type == "f":
+                    text = v if isinstance(v, str) else "=" + str(getattr(v, "text", ""))
+                    v = Formula(text, cached.get((r, c)) if cached else None)
+                g[(r, c)] = v
+        self._grids[sheet] = g
+        return g
+
+    def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: dict[int, float] | None = None) -> None:
+        from . import xlstyles
+
+        if name in self.wb.sheetnames:
+            idx = self.wb.sheetnames.index(name)
+            del self.wb[name]
+            ws = self.wb.create_sheet(name, idx)
+        else:
+            ws = self.wb.create_sheet(name)
+        for w in writes:
+            cell = ws.cell(row=w.row, column=w.col)
+            v = w.value
+            cell.value = v
+            if isinstance(v, str):
+                cell.data_type = "s"  # 明确为文本：'=HYPERLINK(...)' 之类绝不会成为公式
+            xlstyles.apply(cell, w.style)
+            if w.link:
+                cell.hyperlink = "#" + w.link
+        for col, width in (widths or {}).items():
+            from openpyxl.utils import get_column_letter
+
+            ws.column_dimensions[get_column_letter(col)].width = width
+        self._grids.pop(name, None)
+
+    def save(self, path: str | Path | None = None) -> None:
+        target = Path(path) if path else self.path
+        try:
+            self.wb.save(target)
+        except PermissionError:
+            raise BookError(f"无法保存“{target.name}”：文件被占用或没有写权限（请先在 Excel 中关闭该文件）") from None
+
+
+def _describe(exc: Exception) -> str:
+    name = type(exc).__name__
+    if name in ("BadZipFile", "InvalidFileException"):
+        return "不是有效的 .xlsx 文件（可能已损坏，或是 .xls 旧格式——请在 Excel 中另存为 .xlsx）"
+    if name == "KeyError":
+        return "文件结构不完整（缺少必需的部件）"
+    return f"{name}: {str(exc)[:200]}"

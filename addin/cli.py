@@ -1,0 +1,148 @@
+"""jixiao 命令行：与功能区按钮做同样的事，无需 Excel。
+
+退出码：0 正常；1 有“错误”级别的发现；2 文件无法读取或参数有误（中文说明，无回溯）。
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
+
+
+def _fail(msg: str) -> int:
+    print(f"jixiao：{msg}", file=sys.stderr)
+    return EXIT_UNREADABLE
+
+
+def _load(path: str, *, with_cached: bool = False):
+    from .book import BookError
+    from .reader import ReadError, load
+
+    try:
+        return load(path, with_cached=with_cached)
+    except (BookError, ReadError) as exc:
+        raise CliError(str(exc)) from None
+
+
+class CliError(Exception):
+    pass
+
+
+def cmd_score(args) -> int:
+    from udfs.numbers import fmt_score
+
+    from .engine import evaluate
+
+    _, inputs = _load(args.file)
+    ev = evaluate(inputs)
+    if args.json:
+        print(json.dumps(ev.as_json(), ensure_ascii=False, indent=2))
+    else:
+        print(f"{ev.unit_name or Path(args.file).name}  {ev.year}  指标体系：{ev.system_key}")
+        for name, lv in ev.level1.items():
+            print(f"  {name}：{fmt_score(lv.score)} / {fmt_score(lv.points)}")
+        print(f"  总分：{fmt_score(ev.total)}  等级：{ev.grade}")
+        errors = [f for f in ev.findings if f.severity == "错误"]
+        if errors:
+            print(f"  有 {len(errors)} 项错误导致部分指标无法计分（运行 jixiao check 查看）")
+    return EXIT_OK
+
+
+def cmd_new(args) -> int:
+    from workbook_templates.build import build_workbook
+
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        return _fail(f"文件已存在：{out}（如需覆盖请加 --force）")
+    build_workbook(args.system, out)
+    print(f"已生成空白模板：{out}")
+    return EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    from udfs.numbers import fmt_score
+    from workbook_templates.build import build_workbook
+    from workbook_templates.examples import EXAMPLES
+
+    from .engine import evaluate
+    from .reader import load
+
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, ex in EXAMPLES.items():
+        path = build_workbook(ex.system, out / f"{name}.xlsx", ex)
+        _, inputs = load(path)
+        ev = evaluate(inputs)
+        errors = sum(1 for f in ev.findings if f.severity == "错误")
+        tail = f"（{errors} 项无法计分，见 jixiao check）" if errors else ""
+        print(f"{path}  {ev.unit_name}  总分 {fmt_score(ev.total)}  等级 {ev.grade}{tail}")
+    for hook in DEMO_HOOKS:
+        hook(out)
+    return EXIT_OK
+
+
+# 其他模块可以在 demo 生成工作簿后追加步骤（例如生成报告）
+DEMO_HOOKS: list[Callable[[Path], None]] = []
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="jixiao", description="绩效评价：计分、校验、报告（Excel 加载项的命令行版）")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("score", help="计算工作簿的各项得分、总分与等级")
+    s.add_argument("file")
+    s.add_argument("--json", action="store_true", help="以 JSON 输出")
+    s.set_defaults(func=cmd_score)
+
+    s = sub.add_parser("new", help="生成空白模板")
+    s.add_argument("--system", required=True, choices=["hunan-dept", "zizhou-dept", "project"])
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--force", action="store_true")
+    s.set_defaults(func=cmd_new)
+
+    s = sub.add_parser("demo", help="生成种子案例的示例工作簿并计分")
+    s.add_argument("-o", "--output", default="demo_out")
+    s.set_defaults(func=cmd_demo)
+
+    for register in EXTRA_COMMANDS:
+        register(sub)
+    return p
+
+
+def _extra_commands() -> list[Callable]:
+    """各功能模块注册自己的子命令（模块内定义 register(subparsers)）。"""
+    import importlib
+
+    out = []
+    for mod in ("addin.checks_cli", "addin.report_cli", "addin.batch_cli", "addin.addin_cli"):
+        try:
+            m = importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name == mod:
+                continue
+            raise
+        out.append(m.register)
+    return out
+
+
+EXTRA_COMMANDS: list[Callable] = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    EXTRA_COMMANDS[:] = _extra_commands()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CliError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return _fail("已中断")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""无界面计分引擎：WorkbookInputs → Evaluation。
+
+与 Excel 一致的关键：实际值为公式时，用与单元格函数相同的纯函数、相同的基础数据原值计算；实际值或计算得分被手工改成数值时，
+按 Excel 的做法以该数值为准（并给出警告）。规则一律由评分表中的规则类型与参数单元格构造。
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from udfs.excel import BY_NAME
+from udfs.indicators import IndicatorError
+from udfs.numbers import InputError, is_blank, parse_number, round2
+from udfs.scoring import GradeScale, RuleError, rule_from_params
+from workbook_templates.spec import System
+from workbook_templates.systems import SYSTEMS
+
+from . import findings as F
+from .model import (SHEET_SCORES, Evaluation, Finding, Formula, IndicatorResult, Level1Result, RowInput,
+                    WorkbookInputs)
+
+ZERO = Decimal(0)
+
+
+def _text(x: Any) -> str:
+    if x is None or isinstance(x, Formula):
+        return ""
+    if isinstance(x, float) and x.is_integer():
+        x = int(x)
+    return str(x).strip()
+
+
+def _cached_or_raw(x: Any) -> Any:
+    return x.cached if isinstance(x, Formula) else x
+
+
+def resolve_arg(system: System, inputs: WorkbookInputs, ref: str) -> Any:
+    """把描述中的参数引用（key / key@col / =常量）换成工作簿中的原值。"""
+    if ref.startswith("="):
+        return ref[1:]
+    if "@" in ref:
+        key, col = ref.split("@", 1)
+        return _cached_or_raw(inputs.table.get(key, {}).get(col))
+    return _cached_or_raw(inputs.scalars.get(ref))
+
+
+def arg_cell(inputs: WorkbookInputs, ref: str) -> tuple[str, str] | None:
+    if ref.startswith("="):
+        return None
+    if "@" in ref:
+        key, col = ref.split("@", 1)
+        return inputs.cells.get(("table", key, col))
+    return inputs.cells.get(("scalar", ref))
+
+
+def _is_formula(x: Any) -> bool:
+    return isinstance(x, Formula)
+
+
+def evaluate(inputs: WorkbookInputs, system: System | None = None) -> Evaluation:
+    system = system or SYSTEMS[inputs.system_key]
+    findings: list[Finding] = list(inputs.read_findings)
+    results: list[IndicatorResult] = []
+
+    for row in inputs.rows:
+        results.append(_evaluate_row(system, inputs, row, findings))
+
+    level1: dict[str, Level1Result] = {}
+    order = list(system.level1_order) + [r.level1 for r in results if r.level1 not in system.level1_order]
+    for name in dict.fromkeys(order):
+        members = [r for r in results if r.level1 == name]
+        if not members:
+            continue
+        level1[name] = Level1Result(
+            name, sum((r.points or ZERO for r in members), ZERO), sum((r.final or ZERO for r in members), ZERO),
+            sum((r.computed or ZERO for r in members), ZERO))
+    total = sum((v.score for v in level1.values()), ZERO)
+    scale = system.grades
+    if inputs.grade_rows:
+        try:
+            scale = GradeScale.from_rows(inputs.grade_rows)
+        except RuleError as exc:
+            cell = inputs.cells.get(("grades",), (SHEET_SCORES, ""))
+            findings.append(F.make("bad-grade-table", cell[0], cell[1], detail=str(exc)))
+    return Evaluation(
+        system_key=system.key, unit_name=_text(_cached_or_raw(inputs.scalars.get("unit_name"))),
+        year=_text(_cached_or_raw(inputs.scalars.get("year"))),
+        money_unit=_text(_cached_or_raw(inputs.scalars.get("money_unit"))) or "万元",
+        indicators=results, level1=level1, points_total=sum((v.points for v in level1.values()), ZERO),
+        total=total, computed_total=sum((v.computed for v in level1.values()), ZERO), grade=scale.grade(total),
+        findings=findings, inputs=inputs)
+
+
+def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, findings: list[Finding]) -> IndicatorResult:
+    spec = system.indicator(row.code)
+    name = _text(row.name) or (spec.name if spec else row.code)
+    cell = row.cells.get
+    ind = name
+
+    points: Decimal | None = None
+    try:
+        points = parse_number(_cached_or_raw(row.points)).value
+        if points is None:
+            raise InputError("未填写")
+        if points < 0:
+            raise InputError(f"不能为负数（{points}）")
+    except InputError as exc:
+        findings.append(F.make("bad-points", SHEET_SCORES, cell("points", ""), indicator=ind, detail=str(exc)))
+        points = None
+
+    # 实际值
+    value: Any = None
+    value_error: str | None = None
+    typed = not _is_formula(row.value)
+    if spec is not None and spec.udf and _is_formula(row.value):
+        args = [resolve_arg(system, inputs, a) for a in spec.args]
+        try:
+            value = BY_NAME[spec.udf].func(*args)
+        except IndicatorError as exc:
+            value_error = str(exc)
+            code = "zero-denominator" if "为 0" in value_error else "indicator-error"
+            where = _first_cell_for(inputs, spec.args, value_error) or (SHEET_SCORES, cell("value", ""))
+            findings.append(F.make(code, where[0], where[1], indicator=ind, detail=value_error))
+    elif _is_formula(row.value):
+        # 描述中没有对应函数的公式（用户自建行）：采用文件中保存的结果
+        value = row.value.cached
+    else:
+        value = row.value
+        if spec is not None and spec.udf and not is_blank(value):
+            findings.append(F.make("value-typed-over-formula", SHEET_SCORES, cell("value", ""), indicator=ind,
+                                   raw=_text(value), actual=value))
+    if isinstance(value, str) and is_blank(value):
+        value = None
+
+    # 规则与计算得分
+    rule = None
+    computed: Decimal | None = None
+    if points is not None:
+        try:
+            rule = rule_from_params(_text(row.rule_label), points, [_cached_or_raw(p) for p in row.params],
+                                    _text(row.na) or None)
+        except RuleError as exc:
+            findings.append(F.make("rule-error", SHEET_SCORES, cell("rule", ""), indicator=ind, detail=str(exc)))
+    if rule is not None and value_error is None:
+        try:
+            computed = rule.score(value)
+        except RuleError as exc:
+            findings.append(F.make("value-error", SHEET_SCORES, cell("value", ""), indicator=ind, detail=str(exc)))
+    if row.computed is not None and not _is_formula(row.computed) and not is_blank(row.computed):
+        try:
+            typed_score = parse_number(row.computed).value
+        except InputError:
+            typed_score = None
+        findings.append(F.make("score-typed-over-formula", SHEET_SCORES, cell("computed", ""), indicator=ind,
+                               raw=_text(row.computed), expected=computed, actual=typed_score))
+        if typed_score is not None:
+            computed = round2(typed_score)
+
+    # 评价人调整
+    override: Decimal | None = None
+    try:
+        override = parse_number(_cached_or_raw(row.override)).value
+    except InputError as exc:
+        findings.append(F.make("bad-override", SHEET_SCORES, cell("override", ""), indicator=ind, detail=str(exc)))
+    reason = _text(row.reason)
+    if override is not None:
+        override = round2(override)
+        if not reason:
+            findings.append(F.make("override-without-reason", SHEET_SCORES, cell("reason", ""), indicator=ind,
+                                   override=override, computed=computed if computed is not None else "—"))
+    final = override if override is not None else computed
+
+    return IndicatorResult(
+        code=row.code, level1=_text(row.level1) or (spec.level1 if spec else ""),
+        level2=_text(row.level2) or (spec.level2 if spec else ""), name=name, points=points,
+        criterion=_text(row.criterion) or (spec.criterion if spec else ""),
+        formula=_text(row.formula_text) or (spec.formula if spec else ""), unit=_text(row.unit) or (spec.unit if spec else ""),
+        value=value, value_error=value_error, value_typed=typed, rule=rule, computed=computed, override=override,
+        reason=reason, final=final, stated_value=_cached_or_raw(row.stated_value), stated_score=_cached_or_raw(row.stated_score),
+        note=_text(row.note), row=row.row, cells=dict(row.cells))
+
+
+def _first_cell_for(inputs: WorkbookInputs, refs: tuple[str, ...], message: str) -> tuple[str, str] | None:
+    """错误指向数据所在单元格：优先找消息里点名的那一项，否则第一个为空或非数字的参数。"""
+    for ref in refs:
+        raw = resolve_arg(None, inputs, ref)  # type: ignore[arg-type]
+        if is_blank(raw):
+            continue
+        try:
+            parse_number(raw)
+        except InputError:
+            return arg_cell(inputs, ref)
+    for ref in refs:
+        if is_blank(resolve_arg(None, inputs, ref)):  # type: ignore[arg-type]
+            return arg_cell(inputs, ref)
+    return arg_cell(inputs, refs[-1]) if refs else None

@@ -1,0 +1,164 @@
+"""工作簿的小型类型化模型：输入（WorkbookInputs）与计分结果（Evaluation）。"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from udfs.scoring import Rule
+
+
+@dataclass(frozen=True)
+class Formula:
+    """单元格中的公式；cached 为文件中保存的计算结果（openpyxl 非 data_only 读取时未知为 None）。"""
+
+    text: str
+    cached: Any = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """一条校验发现。code 为稳定的英文代码；severity：错误/警告/提示；cell 为 A1 地址。"""
+
+    code: str
+    severity: str
+    sheet: str
+    cell: str
+    message: str
+    expected: Any = None
+    actual: Any = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "severity": self.severity, "sheet": self.sheet, "cell": self.cell,
+                "message": self.message, "expected": _plain(self.expected), "actual": _plain(self.actual)}
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return str(v)
+    return v
+
+
+SHEET_DATA = "基础数据表"
+SHEET_SCORES = "评分表"
+SHEET_TEXTS = "文字材料"
+SHEET_CHECKS = "校验结果"
+SHEET_REPORT = "报告"
+GENERATED_SHEETS = (SHEET_CHECKS, SHEET_REPORT)
+
+
+@dataclass
+class RowInput:
+    """评分表一行（三级指标）的原始内容；cells 为各字段所在单元格地址（评分表内）。"""
+
+    code: str
+    level1: Any = None
+    level2: Any = None
+    name: Any = None
+    points: Any = None
+    criterion: Any = None
+    formula_text: Any = None
+    value: Any = None  # 原值，或 Formula
+    unit: Any = None
+    rule_label: Any = None
+    na: Any = None
+    params: list[Any] = field(default_factory=list)
+    computed: Any = None  # 计算得分单元格（通常为 Formula）
+    override: Any = None
+    reason: Any = None
+    final: Any = None
+    stated_value: Any = None
+    stated_score: Any = None
+    note: Any = None
+    row: int = 0
+    cells: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class WorkbookInputs:
+    system_key: str
+    table: dict[str, dict[str, Any]] = field(default_factory=dict)
+    table_labels: dict[str, Any] = field(default_factory=dict)
+    scalars: dict[str, Any] = field(default_factory=dict)
+    rows: list[RowInput] = field(default_factory=list)
+    grade_rows: list[tuple[Any, Any]] = field(default_factory=list)
+    texts: dict[str, Any] = field(default_factory=dict)
+    # ("table", key, col) / ("scalar", key) / ("text", key) / ("subtotal", level1, field) / ("total", field) → (sheet, A1)
+    cells: dict[tuple, tuple[str, str]] = field(default_factory=dict)
+    # 评分表中小计/总分/等级单元格的原内容（用于核对）
+    sheet_totals: dict[tuple, Any] = field(default_factory=dict)
+    read_findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class IndicatorResult:
+    code: str
+    level1: str
+    level2: str
+    name: str
+    points: Decimal | None
+    criterion: str
+    formula: str
+    unit: str
+    value: Decimal | str | None
+    value_error: str | None
+    value_typed: bool  # 实际值为手工填写（非公式）
+    rule: Rule | None
+    computed: Decimal | None
+    override: Decimal | None
+    reason: str
+    final: Decimal | None
+    stated_value: Any
+    stated_score: Any
+    note: str
+    row: int
+    cells: dict[str, str]
+
+    @property
+    def lost(self) -> Decimal:
+        if self.points is None or self.final is None:
+            return Decimal(0)
+        return self.points - self.final
+
+
+@dataclass
+class Level1Result:
+    name: str
+    points: Decimal
+    score: Decimal
+    computed: Decimal
+
+
+@dataclass
+class Evaluation:
+    system_key: str
+    unit_name: str
+    year: str
+    money_unit: str
+    indicators: list[IndicatorResult]
+    level1: dict[str, Level1Result]
+    points_total: Decimal
+    total: Decimal
+    computed_total: Decimal
+    grade: str
+    findings: list[Finding]
+    inputs: WorkbookInputs
+
+    @property
+    def complete(self) -> bool:
+        return all(i.final is not None for i in self.indicators)
+
+    def as_json(self) -> dict[str, Any]:
+        def num(x):
+            return None if x is None else float(x) if isinstance(x, Decimal) else x
+
+        return {
+            "system": self.system_key, "unit": self.unit_name, "year": self.year, "money_unit": self.money_unit,
+            "total": num(self.total), "grade": self.grade,
+            "level1": {k: {"max": num(v.points), "score": num(v.score)} for k, v in self.level1.items()},
+            "indicators": [{
+                "code": i.code, "name": i.name, "level1": i.level1, "level2": i.level2, "value": num(i.value),
+                "max": num(i.points), "computed_score": num(i.computed), "score": num(i.final),
+                "override_reason": i.reason or None} for i in self.indicators],
+            "findings": [f.as_dict() for f in self.findings],
+        }

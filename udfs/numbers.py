@@ -1,0 +1,155 @@
+"""数值解析与舍入规则（纯函数，无 I/O）。
+
+舍入规则（全项目唯一）：计算过程一律使用 Decimal 精确值；仅在“显示”与“得分”两处舍入，
+均为 ROUND_HALF_UP（四舍五入）保留 2 位小数：
+- 比率显示为百分数 2 位小数：39.51 ÷ 22.98 = 1.719321… → 171.93%（不是截断得到的 171.92%）；
+- 每个三级指标的得分四舍五入到 0.01 分，小计与总分是已舍入得分的精确加总。
+评分规则比较阈值时使用未舍入的精确比率（不先把比率舍入到整百分点）。
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import unicodedata
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+__all__ = [
+    "InputError", "Parsed", "parse_number", "to_decimal", "round2", "fmt_pct", "fmt_num", "fmt_score",
+    "is_blank", "BLANK_TOKENS",
+]
+
+CENT = Decimal("0.01")
+# 这些写法在财务表里都表示“无/空”
+BLANK_TOKENS = frozenset({"", "-", "—", "——", "–", "无", "/", "／", "空", "不适用", "N/A", "n/a", "NA"})
+
+
+class InputError(ValueError):
+    """输入值无法理解为数字；message 为中文说明。"""
+
+
+class Parsed:
+    """一个单元格解析结果：value 为主值，alt 为括号中的备选数，note 为提示。"""
+
+    __slots__ = ("value", "alt", "note")
+
+    def __init__(self, value: Decimal | None, alt: Decimal | None = None, note: str = ""):
+        self.value, self.alt, self.note = value, alt, note
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"Parsed({self.value!r}, alt={self.alt!r}, note={self.note!r})"
+
+
+_NUM = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+_NUM_RE = re.compile(rf"^({_NUM})(%|‰)?$")
+_ALT_RE = re.compile(rf"^({_NUM})(%)?\(({_NUM})(%)?\)$")
+_UNIT_SUFFIX = ("万元", "元", "人", "个", "次", "分", "小时", "分钟", "年", "天", "项")
+
+
+def is_blank(raw: object) -> bool:
+    if raw is None:
+        return True
+    if isinstance(raw, str):
+        return unicodedata.normalize("NFKC", raw).strip() in BLANK_TOKENS
+    return False
+
+
+def _normalise(text: str) -> str:
+    # NFKC 把全角数字、全角百分号、全角括号与全角逗号统一为半角
+    t = unicodedata.normalize("NFKC", text).strip()
+    t = t.replace("，", ",").replace(" ", "").replace("\u3000", "")
+    t = t.replace("−", "-").replace("－", "-")
+    return t
+
+
+def parse_number(raw: object) -> Parsed:
+    """把单元格原值解析为 Decimal。
+
+    能理解：数字、以文本存储的数字、全角数字、千分位、`95%`/`95％`（→0.95）、`3745（2177）`
+    （主值 3745，括号内 2177 作为备选数并给出提示）、带单位后缀的数字（`30人`）。
+    空白、`—`、`-`、`无` 视为空（value=None）。其他情况抛出 InputError（中文说明）。
+    """
+    if raw is None:
+        return Parsed(None)
+    if isinstance(raw, bool):
+        raise InputError("应为数字，实际为逻辑值（TRUE/FALSE）")
+    if isinstance(raw, Decimal):
+        return Parsed(raw)
+    if isinstance(raw, int):
+        return Parsed(Decimal(raw))
+    if isinstance(raw, float):
+        if raw != raw or raw in (float("inf"), float("-inf")):
+            raise InputError("数值无效（非数字或无穷大）")
+        # repr 给出最短的能还原该浮点数的十进制串：Excel 中的 892.35 → Decimal('892.35')
+        return Parsed(Decimal(repr(raw)))
+    if isinstance(raw, (_dt.date, _dt.datetime, _dt.time)):
+        raise InputError("应为数字，实际为日期/时间（请检查单元格格式）")
+    if not isinstance(raw, str):
+        raise InputError(f"无法识别的数据类型：{type(raw).__name__}")
+    text = _normalise(raw)
+    if text in BLANK_TOKENS:
+        return Parsed(None)
+    if text.startswith("#"):
+        raise InputError(f"单元格为错误值 {text}")
+    for suffix in _UNIT_SUFFIX:
+        if text.endswith(suffix) and len(text) > len(suffix):
+            text = text[: -len(suffix)]
+            break
+    m = _NUM_RE.match(text)
+    if m:
+        value = Decimal(m.group(1).replace(",", ""))
+        if m.group(2) == "%":
+            value = value / 100
+        elif m.group(2) == "‰":
+            value = value / 1000
+        note = "以文本形式存储的数字" if isinstance(raw, str) else ""
+        return Parsed(value, note=note)
+    m = _ALT_RE.match(text)
+    if m:
+        main = Decimal(m.group(1).replace(",", ""))
+        alt = Decimal(m.group(3).replace(",", ""))
+        if m.group(2):
+            main /= 100
+        if m.group(4):
+            alt /= 100
+        return Parsed(main, alt, f"单元格含两个数（{raw.strip()}），按括号外的 {m.group(1)} 计算，括号内 {m.group(3)} 为备注数")
+    raise InputError(f"无法识别为数字：“{raw.strip()[:40]}”")
+
+
+def to_decimal(raw: object) -> Decimal | None:
+    """parse_number 的简写：只取主值。"""
+    return parse_number(raw).value
+
+
+def round2(x: Decimal) -> Decimal:
+    """四舍五入（ROUND_HALF_UP）保留 2 位小数。"""
+    return x.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def fmt_pct(rate: Decimal | None) -> str:
+    """比率 → 百分数文本，2 位小数，ROUND_HALF_UP：Decimal('1.7193212') → '171.93%'。"""
+    if rate is None:
+        return "不适用"
+    return f"{round2(rate * 100)}%"
+
+
+def fmt_num(x: Decimal | None, places: int = 2) -> str:
+    """金额/数量文本：去掉多余的 0，最多 places 位小数（ROUND_HALF_UP）。"""
+    if x is None:
+        return "—"
+    q = x.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    s = format(q, "f")
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
+
+
+def fmt_score(x: Decimal | None) -> str:
+    """得分文本：最多 2 位小数，去掉末尾 0（7.90 → 7.9，13.00 → 13）。"""
+    return fmt_num(x, 2)
+
+
+def safe_decimal(x: object) -> Decimal:
+    try:
+        return Decimal(str(x))
+    except InvalidOperation as exc:  # pragma: no cover - guarded by callers
+        raise InputError(f"无法识别为数字：{x!r}") from exc

@@ -1,0 +1,562 @@
+"""评分规则：每种规则是一个不可变 dataclass，score(value) → Decimal（四舍五入到 0.01 分）。
+
+规则参数就是评分表里“参数1…参数10”单元格的内容（from_params / to_params 互为逆运算），
+因此用户在 Excel 中改一个阈值，Excel 公式（SCORE_* 函数）与无界面的 jixiao 引擎得到同样的新得分。
+
+边界约定（每条规则的 docstring 写明含不含端点）：
+- 达标满分：按所写比较符（≤ < ≥ > =）判断，端点按比较符处理；
+- 分档：区间为 (上一档上限, 本档上限]，即“含上限、不含下限”，超过最后一档上限取“以上”分；
+- 线性插值：到达满分点（含）得满分，到达零分点（含）得 0，之间线性；
+- 按步扣分：超出（或低于）基准的幅度 ÷ 步长，按“整步”（不足一步不扣）、“进位”（不足一步按一步）或“比例”计步。
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import ClassVar, Sequence
+
+from .numbers import InputError, is_blank, parse_number, round2
+
+__all__ = [
+    "RuleError", "NA_POLICIES", "Rule", "Threshold", "Range", "Bands", "Linear", "StepDeduction", "Target",
+    "GradeTable", "DeductionChecklist", "Qualitative", "Manual", "RULE_TYPES", "rule_from_params",
+    "GradeScale", "HUNAN_GRADES", "ZIZHOU_GRADES", "PROJECT_GRADES", "QUALITATIVE_LEVELS",
+]
+
+ZERO = Decimal(0)
+
+
+class RuleError(ValueError):
+    """规则参数或实际值不符合规则要求（中文说明）。"""
+
+
+# “无基数时”（指标为 0÷0、不适用）的约定
+NA_POLICIES = ("满分", "零分", "报错")
+
+
+def _d(x: object, what: str) -> Decimal:
+    try:
+        v = parse_number(x).value
+    except InputError as exc:
+        raise RuleError(f"{what}：{exc}") from None
+    if v is None:
+        raise RuleError(f"{what}未填写")
+    return v
+
+
+def _opt_d(x: object, what: str) -> Decimal | None:
+    if is_blank(x):
+        return None
+    return _d(x, what)
+
+
+def _text(x: object) -> str:
+    if x is None:
+        return ""
+    if isinstance(x, float) and x.is_integer():
+        x = int(x)
+    return str(x).strip()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """所有规则的公共部分：分值 points 与“无基数时”约定 na。"""
+
+    points: Decimal
+    na: str = "报错"
+
+    label: ClassVar[str] = ""
+    udf: ClassVar[str] = ""
+    param_names: ClassVar[tuple[str, ...]] = ()
+    value_kind: ClassVar[str] = "number"  # number | text | score
+
+    def __post_init__(self) -> None:
+        if self.points < 0:
+            raise RuleError(f"分值不能为负数（{self.points}）")
+        if self.na not in NA_POLICIES:
+            raise RuleError(f"“无基数时”应为 {'/'.join(NA_POLICIES)}，实际为“{self.na}”")
+
+    # --- public API -------------------------------------------------------------------------------------
+    def score(self, value: object) -> Decimal:
+        """对实际值评分；value 为 None（不适用）时按 na 约定处理。"""
+        if value is None or (isinstance(value, str) and is_blank(value) and self.value_kind == "number"):
+            if self.na == "满分":
+                return round2(self.points)
+            if self.na == "零分":
+                return ZERO.quantize(Decimal("0.01"))
+            raise RuleError("实际值为空（未填写或不适用），且本规则未约定“无基数时”得分")
+        s = self._score(value)
+        return round2(min(max(s, ZERO), self.points))
+
+    def _score(self, value: object) -> Decimal:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _num(self, value: object) -> Decimal:
+        return _d(value, "实际值")
+
+    # --- params <-> cells -------------------------------------------------------------------------------
+    @classmethod
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> "Rule":
+        raise NotImplementedError  # pragma: no cover
+
+    def to_params(self) -> list[object]:
+        raise NotImplementedError  # pragma: no cover
+
+
+def _points(points: object) -> Decimal:
+    return _d(points, "分值")
+
+
+def _na(na: object) -> str:
+    t = _text(na)
+    return t or "报错"
+
+
+def _pad(params: Sequence[object], n: int) -> list[object]:
+    p = list(params)[:n]
+    return p + [None] * (n - len(p))
+
+
+_OPS = {"≤": "<=", "<=": "<=", "≦": "<=", "<": "<", "＜": "<", "≥": ">=", ">=": ">=", "≧": ">=", ">": ">", "＞": ">",
+        "=": "=", "＝": "="}
+
+
+def _op(x: object) -> str:
+    t = _text(x)
+    if t not in _OPS:
+        raise RuleError(f"比较符“{t}”无效，应为 ≤ < ≥ > =")
+    return _OPS[t]
+
+
+def _compare(v: Decimal, op: str, t: Decimal) -> bool:
+    return {"<=": v <= t, "<": v < t, ">=": v >= t, ">": v > t, "=": v == t}[op]
+
+
+_OP_DISPLAY = {"<=": "≤", "<": "<", ">=": "≥", ">": ">", "=": "="}
+
+
+@dataclass(frozen=True)
+class Threshold(Rule):
+    """达标满分：实际值 op 阈值 时得满分，否则 0 分（如 在职人员控制率 ≤ 100%）。"""
+
+    op: str = "<="
+    threshold: Decimal = Decimal(1)
+    label: ClassVar[str] = "达标满分"
+    udf: ClassVar[str] = "SCORE_THRESHOLD"
+    param_names: ClassVar[tuple[str, ...]] = ("比较符", "阈值")
+
+    def _score(self, value: object) -> Decimal:
+        return self.points if _compare(self._num(value), self.op, self.threshold) else ZERO
+
+    @classmethod
+    def from_params(cls, points, params, na=None):
+        op, t = _pad(params, 2)
+        return cls(_points(points), _na(na), _op(op), _d(t, "阈值"))
+
+    def to_params(self):
+        return [_OP_DISPLAY[self.op], self.threshold]
+
+
+@dataclass(frozen=True)
+class Range(Rule):
+    """区间满分：下限 ≤ 实际值 ≤ 上限（两端都含）得满分，否则 0 分（如 公用经费动态变动率在 −15%～15%）。"""
+
+    low: Decimal = Decimal("-0.15")
+    high: Decimal = Decimal("0.15")
+    label: ClassVar[str] = "区间满分"
+    udf: ClassVar[str] = "SCORE_RANGE"
+    param_names: ClassVar[tuple[str, ...]] = ("下限", "上限")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.low > self.high:
+            raise RuleError(f"区间下限 {self.low} 大于上限 {self.high}")
+
+    def _score(self, value):
+        v = self._num(value)
+        return self.points if self.low <= v <= self.high else ZERO
+
+    @classmethod
+    def from_params(cls, points, params, na=None):
+        lo, hi = _pad(params, 2)
+        return cls(_points(points), _na(na), _d(lo, "下限"), _d(hi, "上限"))
+
+    def to_params(self):
+        return [self.low, self.high]
+
+
+@dataclass(frozen=True)
+class Bands(Rule):
+    """分档：bands 为按上限升序的 (上限, 得分)，区间 (上一档上限, 本档上限] 含上限；超过最后上限得 above 分。
+    use_abs 为真时对实际值取绝对值后分档（如 债权变动率“增减在 5% 以内”）。"""
+
+    bands: tuple[tuple[Decimal, Decimal], ...] = ()
+    above: Decimal = ZERO
+    use_abs: bool = False
+    label: ClassVar[str] = "分档"
+    udf: ClassVar[str] = "SCORE_BANDS"
+    param_names: ClassVar[tuple[str, ...]] = ("上限1", "得分1", "上限2", "得分2", "上限3", "得分3", "上限4", "得分4",
+                                              "以上得分", "取绝对值")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.bands:
+            raise RuleError("分档规则至少需要一档（上限1、得分1）")
+        uppers = [u for u, _ in self.bands]
+        if uppers != sorted(uppers) or len(set(uppers)) != len(uppers):
+            raise RuleError("分档上限必须严格递增")
+        for _, s in self.bands + ((None, self.above),):
+            if s > self.points or s < 0:
+                raise RuleError(f"分档得分 {s} 超出 0～分值 {self.points}")
+
+    def _score(self, value):
+        v = self._num(value)
+        if self.use_abs:
+            v = abs(v)
+        for upper, s in self.bands:
+            if v <= upper:
+                return s
+        return self.above
+
+    @classmethod
+    def from_params(cls, points, params, na=None):
+        p = _pad(params, 10)
+        bands = []
+        for i in range(4):
+            u, s = p[2 * i], p[2 * i + 1]
+            if is_blank(u) and is_blank(s):
+                continue
+            bands.append((_d(u, f"上限{i + 1}"), _d(s, f"得分{i + 1}")))
+        above = _opt_d(p[8], "以上得分") or ZERO
+        flag = _text(p[9])
+        if flag not in ("", "是", "否", "TRUE", "FALSE", "True", "False", "1", "0"):
+            raise RuleError(f"“取绝对值”应为 是/否，实际为“{flag}”")
+        return cls(_points(points), _na(na), tuple(bands), above, flag in ("是", "TRUE", "True", "1"))
+
+    def to_params(self):
+        out: list[object] = []
+        for u, s in self.bands:
+            out += [u, s]
+        out += [None, None] * (4 - len(self.bands))
+        return out + [self.above, "是" if self.use_abs else "否"]
+
+
+@dataclass(frozen=True)
+class Linear(Rule):
+    """线性插值：到达满分点 full_at（含）得满分，到达零分点 zero_at（含）得 0，之间按
+    (实际值 − 零分点) ÷ (满分点 − 零分点) × 分值。两点谁大谁小决定方向（越高越好 / 越低越好）。
+    例：子洲 预算完成率 零分点 85%、满分点 95%；结转结余率 零分点 15%、满分点 5%。"""
+
+    zero_at: Decimal = Decimal("0.85")
+    full_at: Decimal = Decimal("0.95")
+    label: ClassVar[str] = "线性插值"
+    udf: ClassVar[str] = "SCORE_LINEAR"
+    param_names: ClassVar[tuple[str, ...]] = ("零分点", "满分点")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.zero_at == self.full_at:
+            raise RuleError("线性插值的零分点与满分点不能相同")
+
+    def _score(self, value):
+        v = self._num(value)
+        frac = (v - self.zero_at) / (self.full_at - self.zero_at)
+        return self.points * min(max(frac, ZERO), Decimal(1))
+
+    @classmethod
+    def from_params(cls, points, params, na=None):
+        z, f = _pad(params, 2)
+        return cls(_points(points), _na(na), _d(z, "零分点"), _d(f, "满分点"))
+
+    def to_params(self):
+        return [self.zero_at, self.full_at]
+
+
+STEP_DIRECTIONS = ("超出", "低于")
+STEP_MODES = ("整步", "进位", "比例")
+
+
+@dataclass(frozen=True)
+class StepDeduction(Rule):
+    """按步扣分：实际值“超出”（或“低于”）基准 threshold 的幅度，每 step 扣 deduction 分，扣完为止。
+    计步方式：整步（不足一步不扣，如“每低 5% 扣 2 分”按满 5% 计）、进位（不足一步按一步）、比例（按实际幅度折算）。
+    未超出（低于）基准（含等于）得满分。"""
+
+    threshold: Decimal = Decimal(1)
+    step: Decimal = Decimal("0.01")
+    deduction: Decimal = Decimal("0.5")
+    direction: str = "超出"
+    mode: str = "整步"
+    label: ClassVar[str] = "按步扣分"
+    udf: ClassVar[str] = "SCORE_STEP"
+    param_names: ClassVar[tuple[str, ...]] = ("基准", "步长", "每步扣分", "方向", "计步方式")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.step <= 0:
+            raise RuleError("步长必须大于 0")
+        if self.deduction < 0:
+            raise RuleError("每步扣分不能为负数")
+        if self.direction not in STEP_DIRECTIONS:
+            raise RuleError(f"方向应为 超出/低于，实际为“{self.direction}”")
+        if self.mode not in STEP_MODES:
+            raise RuleError(f"计步方式应为 整步/进位/比例，实际为“{self.mode}”")
+
+    def _score(self, value):
+        v = self._num(value)
+        excess = v - self.threshold if self.direction == "超出" else self.threshold - v
+        if excess <= 0:
+            return self.points
+        ratio = excess / self.step
+        if self.mode == "整步":
+            steps = ratio.to_integral_value(rounding=ROUND_FLOOR)
+        elif self.mode == "进位":
+            steps = ratio.to_integral_value(rounding=ROUND_CEILING)
+        else:
+            steps = ratio
+        return self.points - steps * self.deduction
+
+    @classmethod
+    def from_params(cls, points, params, na=None):
+        t, st, de, di, mo = _pad(params, 5)
+        return cls(_points(points), _na(na), _d(t, "基准"), _d(st, "步长"), _d(de, "每步扣分"),
+                   _text(di) or "超出", _text(mo) or "整步")
+
+    def to_params(self):
+        return [self.threshold, self.step, self.deduction, self.direction, self.mode]
+
+
+# 定性指标三档（财预〔2020〕10号）：达成 100%–80%，部分达成 80%–60%，未达成 60%–0%（得分系数区间，含上限）
+QUALITATIVE_LEVELS = {"达成": (Decimal("0.8"), Decimal(1)), "部分达成": (Decimal("0.6"), Decimal("0.8")),
+                      "未达成": (ZERO, Decimal("0.6"))}
+_QUAL_ALIASES = {"完成": "达成", "已达成": "达成", "已完成": "达成", "基本达成": "部分达成", "部分完成": "部分达成",
+                 "未完成": "未达成"}
+
+
+def _qualitative(value: object, points: Decimal) -> Decimal:
+    """定性评分：值为等级文本（达成/部分达成/未达成 → 该档上限系数）或得分系数（0～1，或写成 85%）。"""
+    if isinstance(value, str):
+        t = value.strip()
+        t = _QUAL_ALIASES.get(t, t)
+        if t in QUALITATIVE_LEVELS:
+            return points * QUALITATIVE_LEVELS[t][1]
+    try:
+        coef = parse_number(value).value
+    except InputError:
+        coef = None
+    if coef is None:
+        raise RuleError(f"定性指标的完成情况应为 达成/部分达成/未达成 或得分系数（0～100%），实际为“{_text(value)}”")
+    if not 0 <= coef <= 1:
+        raise RuleError(f"定性指标得分系数应在 0～100% 之间，实际为 {coef * 100}%")
+    return points * coef
+
+
+@dataclass(frozen=True)
+class Qualitative(Rule):
+    """定性三档：达成（80%–100% 分值）、部分达成（60%–80%）、未达成（0–60%）；
+    实际值写等级时取该档上限，写得分系数时按系数计分。"""
+
+    label: ClassVar[str] = "定性三档"
+    udf: ClassVar[str] = "SCORE_QUALITATIVE"
+    value_kind: ClassVar[str] = "text"
+
+    def _score(self, value):
+        return _qualitative(value, self.points)
+
+    @classmethod
+    def from_params(cls, points, params, na=None):
+        return cls(_points(points), _na(na))
+
+    def to_params(self):
+        return []
+
+
+TARGET_NATURES = ("≥", "≤", "=", "定性")
+
+
+@dataclass(frozen=True)
+class Target(Rule):
+    """目标比较（项目支出，财预〔2020〕10号）：指标性质 ≥/≤/= 时，达到指标值得满分，未达到按
+    完成值 ÷ 指标值 × 分值（≥）或 指标值 ÷ 完成值 × 分值（≤）计分，封顶为分值；“定性”时按定性三档。"""
+
+    nature: str = "≥"
+    target: object = None
+    label: ClassVar[str] = "目标比较"
+    udf: ClassVar[str] = "SCORE_TARGET"
+    param_names: ClassVar[tuple[str, ...]] = ("指标性质", "指标值")
+    value_kind: ClassVar[str] = "text"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.nature not in TARGET_NATURES:
+            raise RuleError(f"指标性质应为 ≥、≤、= 或 定性，实际为“{self.nature}”")
+        if self.nature != "定性":
+            _d(self.target, "指标值")
+
+    def _score(self, value):
+        if self.nature == "定性":
+            return _qualitative(value, self.points)
+        from .indicators import IndicatorError, target_completion
+
+        try:
+            ratio = target_completion(self.nature, self.target, value)
+        except IndicatorError as exc:
+            raise RuleError(str(exc)) from None
+        return self.points * min(ratio, Decimal(1))
+
+    @classmethod
+    def from_params(cls, points, params, na=None):
+        nat, tgt = _pad(params, 2)
+        nature = _text(nat).replace(">=", "≥").replace("<=", "≤").replace("≧", "≥").replace("≦", "≤").replace("＝", "=")
+        target = tgt if nature == "定性" else _d(tgt, "指标值")
+        return cls(_points(points), _na(na), nature, target)
+
+    def to_params(self):
+        return [self.nature, self.target]
+
+
+@dataclass(frozen=True)
+class GradeTable(Rule):
+    """等次对照：按实际值（等次文本）查表得分，如 优秀 10、良好 8、一般 5、较差 0。"""
+
+    grades: tuple[tuple[str, Decimal], ...] = ()
+    label: ClassVar[str] = "等次对照"
+    udf: ClassVar[str] = "SCORE_GRADE"
+    param_names: ClassVar[tuple[str, ...]] = ("等次1", "得分1", "等次2", "得分2", "等次3", "得分3", "等次4", "得分4",
+                                              "等次5", "得分5")
+    value_kind: ClassVar[str] = "text"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.grades:
+            raise RuleError("等次对照至少需要一个等次")
+        for name, s in self.grades:
+            if s > self.points or s < 0:
+                raise RuleError(f"等次“{name}”的得分 {s} 超出 0～分值 {self.points}")
+
+    def _score(self, value):
+        t = _text(value)
+        for name, s in self.grades:
+            if t == name:
+                return s
+        raise RuleError(f"等次“{t}”不在评分标准中，应为：{'/'.join(n for n, _ in self.grades)}")
+
+    @classmethod
+    def from_params(cls, points, params, na=None):
+        p = _pad(params, 10)
+        grades = []
+        for i in range(5):
+            n, s = _text(p[2 * i]), p[2 * i + 1]
+            if not n and is_blank(s):
+                continue
+            if not n:
+                raise RuleError(f"等次{i + 1}的名称未填写")
+            grades.append((n, _d(s, f"得分{i + 1}")))
+        return cls(_points(points), _na(na), tuple(grades))
+
+    def to_params(self):
+        out: list[object] = []
+        for n, s in self.grades:
+            out += [n, s]
+        return out + [None, None] * (5 - len(self.grades))
+
+
+@dataclass(frozen=True)
+class DeductionChecklist(Rule):
+    """扣分清单：得分 ＝ 分值 − 扣分，扣完为止（不低于 0）。实际值为扣分合计；
+    若填写了“每处扣分”，实际值为发现问题的处数，扣分 ＝ 处数 × 每处扣分。"""
+
+    per_item: Decimal | None = None
+    label: ClassVar[str] = "扣分清单"
+    udf: ClassVar[str] = "SCORE_DEDUCT"
+    param_names: ClassVar[tuple[str, ...]] = ("每处扣分",)
+
+    def score(self, value):
+        # 空白表示未发现问题（不扣分），这是扣分制的自然含义
+        if value is None or (isinstance(value, str) and is_blank(value)):
+            return round2(self.points)
+        return super().score(value)
+
+    def _score(self, value):
+        v = self._num(value)
+        if v < 0:
+            raise RuleError(f"扣分（处数）不能为负数：{v}")
+        ded = v * self.per_item if self.per_item is not None else v
+        return self.points - ded
+
+    @classmethod
+    def from_params(cls, points, params, na=None):
+        (per,) = _pad(params, 1)
+        return cls(_points(points), _na(na), _opt_d(per, "每处扣分"))
+
+    def to_params(self):
+        return [self.per_item]
+
+
+@dataclass(frozen=True)
+class Manual(Rule):
+    """评价人打分：定性指标由评价人根据评分标准直接给分，实际值即得分（须在 0～分值之间）。"""
+
+    label: ClassVar[str] = "评价人打分"
+    udf: ClassVar[str] = "SCORE_MANUAL"
+    value_kind: ClassVar[str] = "score"
+
+    def _score(self, value):
+        v = self._num(value)
+        if v < 0 or v > self.points:
+            raise RuleError(f"评价人给分 {v} 超出 0～分值 {self.points}")
+        return v
+
+    @classmethod
+    def from_params(cls, points, params, na=None):
+        return cls(_points(points), _na(na))
+
+    def to_params(self):
+        return []
+
+
+RULE_TYPES: dict[str, type[Rule]] = {c.label: c for c in (
+    Threshold, Range, Bands, Linear, StepDeduction, Target, GradeTable, DeductionChecklist, Qualitative, Manual)}
+
+
+def rule_from_params(label: object, points: object, params: Sequence[object], na: object = None) -> Rule:
+    """由评分表一行的“规则类型、分值、参数、无基数时”构造规则。"""
+    t = _text(label)
+    if t not in RULE_TYPES:
+        raise RuleError(f"规则类型“{t}”无效，应为：{'、'.join(RULE_TYPES)}")
+    return RULE_TYPES[t].from_params(points, params, na)
+
+
+@dataclass(frozen=True)
+class GradeScale:
+    """评价等级：bands 为 (下限, 等级名) 按下限降序，区间左闭右开 [下限, 上一等级下限)；最后一档下限一般为 0。"""
+
+    bands: tuple[tuple[Decimal, str], ...]
+
+    def __post_init__(self) -> None:
+        lows = [lo for lo, _ in self.bands]
+        if not self.bands or lows != sorted(lows, reverse=True) or len(set(lows)) != len(lows):
+            raise RuleError("等级标准的下限必须严格递减且至少一档")
+
+    def grade(self, total: Decimal) -> str:
+        for lo, name in self.bands:
+            if total >= lo:
+                return name
+        return self.bands[-1][1]
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[tuple[object, object]]) -> "GradeScale":
+        bands = []
+        for name, lo in rows:
+            n = _text(name)
+            if not n and is_blank(lo):
+                continue
+            bands.append((_d(lo, f"等级“{n}”的下限"), n))
+        bands.sort(key=lambda b: b[0], reverse=True)
+        return cls(tuple(bands))
+
+
+HUNAN_GRADES = GradeScale(((Decimal(90), "优"), (Decimal(80), "良"), (Decimal(60), "中"), (ZERO, "差")))
+ZIZHOU_GRADES = GradeScale(((Decimal(90), "优秀"), (Decimal(80), "良好"), (Decimal(70), "一般"), (ZERO, "较差")))
+PROJECT_GRADES = GradeScale(((Decimal(90), "优"), (Decimal(80), "良"), (Decimal(60), "中"), (ZERO, "差")))
+

@@ -1,0 +1,405 @@
+"""由声明式描述（systems.py）与可选的示例数据（examples.py）生成 .xlsx 工作簿。
+
+用 XlsxWriter 写入公式并同时写入计算结果（缓存值），这样不重新计算的查看器（pandas、calamine、openpyxl data_only、
+LibreOffice 对未知函数）也能看到数值。缓存值由 addin.engine 以与单元格函数相同的纯函数算出。
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+
+from udfs.excel import ERROR_PREFIX, NA_TEXT
+from udfs.scoring import QUALITATIVE_LEVELS, STEP_DIRECTIONS, STEP_MODES, NA_POLICIES, TARGET_NATURES, GradeTable, Target
+
+from . import layout as L
+from .spec import N_PARAMS, IndicatorSpec, System
+from .systems import SYSTEMS
+
+
+@dataclass
+class Example:
+    """一份填好的工作簿的数据（示例或测试夹具）。未给出的项保持空白。"""
+
+    name: str
+    system: str
+    scalars: dict[str, Any] = field(default_factory=dict)
+    table: dict[str, dict[str, Any]] = field(default_factory=dict)
+    table_labels: dict[str, str] = field(default_factory=dict)
+    table_notes: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    overrides: dict[str, tuple[Any, str]] = field(default_factory=dict)
+    stated: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+    indicators: tuple[IndicatorSpec, ...] | None = None  # 替换体系中的指标行（项目支出自评表）
+    params: dict[str, list[Any]] = field(default_factory=dict)  # 改动某行规则参数
+    points: dict[str, Any] = field(default_factory=dict)  # 改动某行分值
+    description: str = ""
+
+
+# 哪些参数是比率（显示为百分数）：规则类型 → 参数序号（0 起）
+RATE_PARAMS = {"达标满分": (1,), "区间满分": (0, 1), "分档": (0, 2, 4, 6), "线性插值": (0, 1), "按步扣分": (0, 1),
+               "目标比较": (1,)}
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return int(v) if v == v.to_integral_value() and abs(v) < 10**15 else float(v)
+    return v
+
+
+def indicators_for(system: System, example: Example | None) -> tuple[IndicatorSpec, ...]:
+    if example is not None and example.indicators is not None:
+        return example.indicators
+    return system.indicators
+
+
+def layout_inputs(system: System, example: Example | None = None):
+    """把体系与示例数据排到单元格上，返回带单元格地址的 WorkbookInputs（与 addin.reader 读出的结构相同）。"""
+    from addin.model import Formula, RowInput, WorkbookInputs
+
+    ex = example or Example("blank", system.key)
+    inputs = WorkbookInputs(system.key)
+    row = 3
+    # 基础数据表：经费情况
+    data_rows: dict[str, int] = {}
+    if system.table_rows:
+        for r in system.table_rows:
+            row += 1
+            data_rows[r.key] = row
+            inputs.table[r.key] = {}
+            inputs.table_labels[r.key] = ex.table_labels.get(r.key, r.label)
+            for j, c in enumerate(system.columns):
+                inputs.table[r.key][c.key] = ex.table.get(r.key, {}).get(c.key)
+                inputs.cells[("table", r.key, c.key)] = (L.SHEET_DATA, xl_rowcol_to_cell(row - 1, 2 + j))
+        row += 2  # 空一行，再写补充数据表头
+    scalar_header = row if system.table_rows else 3
+    row = scalar_header
+    for s in system.scalars:
+        row += 1
+        data_rows[s.key] = row
+        inputs.scalars[s.key] = ex.scalars.get(s.key)
+        inputs.cells[("scalar", s.key)] = (L.SHEET_DATA, f"C{row}")
+    inputs.cells[("layout", "scalar_header")] = (L.SHEET_DATA, str(scalar_header))
+
+    # 评分表
+    def ref(a: str) -> str:
+        if a.startswith("="):
+            return f'"{a[1:]}"'
+        sheet, cell = inputs.cells[("table", *a.split("@", 1))] if "@" in a else inputs.cells[("scalar", a)]
+        col = "".join(ch for ch in cell if ch.isalpha())
+        return f"{L.quote_sheet(sheet)}!${col}${cell[len(col):]}"
+
+    r = L.SCORE_FIRST_ROW - 1
+    specs = indicators_for(system, ex)
+    for level1 in _level1s(system, specs):
+        members = [s for s in specs if s.level1 == level1]
+        first = r + 1
+        for spec in members:
+            r += 1
+            rule = spec.rule
+            params = list(ex.params.get(spec.code, rule.to_params()))
+            params += [None] * (N_PARAMS - len(params))
+            if spec.udf:
+                value: Any = Formula(f"={spec.udf}({','.join(ref(a) for a in spec.args)})")
+            else:
+                value = ex.values.get(spec.code)
+            ov = ex.overrides.get(spec.code, (None, None))
+            st = ex.stated.get(spec.code, (None, None))
+            ri = RowInput(
+                code=spec.code, level1=spec.level1, level2=spec.level2, name=spec.name,
+                points=ex.points.get(spec.code, rule.points), criterion=spec.criterion, formula_text=spec.formula,
+                value=value, unit=spec.unit, rule_label=rule.label, na=rule.na, params=params,
+                computed=Formula(_score_formula(rule.udf, r)), override=ov[0], reason=ov[1],
+                final=Formula(_final_formula(r)), stated_value=st[0], stated_score=st[1], note=ex.notes.get(spec.code),
+                row=r, cells={f: f"{L.LETTER[f]}{r}" for f in L.score_fields()})
+            ri.cells["params"] = f"{L.LETTER['p1']}{r}:{L.LETTER['p10']}{r}"
+            ri.cells["rule"] = f"{L.LETTER['rule']}{r}"
+            inputs.rows.append(ri)
+        r += 1
+        inputs.cells[("subtotal", level1)] = (L.SHEET_SCORES, str(r))
+        inputs.cells[("subtotal_range", level1)] = (L.SHEET_SCORES, f"{first}:{r - 1}")
+    r += 1
+    inputs.cells[("total",)] = (L.SHEET_SCORES, str(r))
+    r += 1
+    inputs.cells[("grade",)] = (L.SHEET_SCORES, str(r))
+    r += 2
+    inputs.cells[("grades",)] = (L.SHEET_SCORES, f"B{r + 1}")
+    inputs.cells[("grade_header",)] = (L.SHEET_SCORES, str(r))
+    for lo, name in system.grades.bands:
+        inputs.grade_rows.append((name, lo))
+    for t in system.texts:
+        inputs.texts[t.key] = ex.texts.get(t.key)
+    return inputs
+
+
+def _level1s(system: System, specs) -> list[str]:
+    order = list(system.level1_order) + [s.level1 for s in specs if s.level1 not in system.level1_order]
+    return [l1 for l1 in dict.fromkeys(order) if any(s.level1 == l1 for s in specs)]
+
+
+def _score_formula(udf: str, r: int) -> str:
+    c = L.LETTER
+    return f"={udf}({c['value']}{r},{c['points']}{r},{c['na']}{r},{c['p1']}{r}:{c['p10']}{r})"
+
+
+def _final_formula(r: int) -> str:
+    c = L.LETTER
+    return f'=IF({c["override"]}{r}="",{c["computed"]}{r},{c["override"]}{r})'
+
+
+def _cached(v: Any, error: str | None = None) -> Any:
+    if error:
+        return ERROR_PREFIX + error
+    if v is None:
+        return NA_TEXT
+    return _plain(v)
+
+
+class _Formats:
+    def __init__(self, wb: xlsxwriter.Workbook):
+        base = {"font_name": "宋体", "font_size": 10, "valign": "vcenter", "border": 1}
+        f = lambda **kw: wb.add_format({**base, **kw})  # noqa: E731
+        self.title = wb.add_format({"font_name": "黑体", "font_size": 14, "bold": True, "align": "center", "valign": "vcenter"})
+        self.note = wb.add_format({"font_name": "宋体", "font_size": 9, "italic": True, "font_color": "#555555"})
+        self.header = f(bold=True, bg_color="#D9E1F2", align="center", text_wrap=True)
+        self.label = f(text_wrap=True)
+        self.code = f(font_color="#808080", font_size=8)
+        self.locked_text = f(text_wrap=True, bg_color="#F2F2F2")
+        self.input_text = f(locked=False, bg_color="#FFF2CC", text_wrap=True)
+        self.input_money = f(locked=False, bg_color="#FFF2CC", num_format="#,##0.00")
+        self.input_count = f(locked=False, bg_color="#FFF2CC", num_format="0.##")
+        self.input_rate = f(locked=False, bg_color="#FFF2CC", num_format="0.00%")
+        self.input_general = f(locked=False, bg_color="#FFF2CC")
+        self.param = f(locked=False, bg_color="#E2EFDA")
+        self.param_rate = f(locked=False, bg_color="#E2EFDA", num_format="0.00%")
+        self.formula_rate = f(bg_color="#F2F2F2", num_format="0.00%")
+        self.formula = f(bg_color="#F2F2F2", num_format="0.00")
+        self.formula_text = f(bg_color="#F2F2F2")
+        self.subtotal = f(bold=True, bg_color="#DDEBF7", num_format="0.00")
+        self.subtotal_text = f(bold=True, bg_color="#DDEBF7")
+
+
+def build_workbook(system: System | str, path: str | Path, example: Example | None = None) -> Path:
+    """生成工作簿文件（空白模板或填好的示例），返回路径。"""
+    from addin.engine import evaluate
+    from addin.model import Formula
+
+    if isinstance(system, str):
+        system = SYSTEMS[system]
+    path = Path(path)
+    ex = example or Example("blank", system.key)
+    inputs = layout_inputs(system, ex)
+    ev = evaluate(inputs, system)
+    results = {i.code: i for i in ev.indicators}
+
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
+    # 固定文档属性，保证同样输入生成同样的文件内容
+    wb.set_properties({"title": system.title, "subject": system.description, "author": "jixiao", "company": "",
+                       "created": _FIXED_TIME, "comments": f"jixiao system={system.key}"})
+    wb.set_custom_property("jixiao_system", system.key)
+    fm = _Formats(wb)
+
+    # ---------------- 基础数据表 ----------------
+    ws = wb.add_worksheet(L.SHEET_DATA)
+    ncols = max(5, 3 + len(system.columns))
+    ws.merge_range(0, 0, 0, ncols - 1, system.table_title, fm.title)
+    ws.write(1, 0, "说明：黄色单元格为填写区；金额单位以“金额单位”一项为准；“代码”列供程序定位，请勿修改。", fm.note)
+    ws.set_column(0, 0, 16)
+    ws.set_column(1, 1, 34)
+    ws.set_column(2, 2 + max(len(system.columns), 3), 14)
+    ws.set_column(3 + len(system.columns), 3 + len(system.columns), 30)
+    if system.table_rows:
+        ws.write_row(2, 0, [L.CODE_HEADER, L.TABLE_MARK] + [c.label for c in system.columns] + ["备注"], fm.header)
+        for tr in system.table_rows:
+            sheet, cell = inputs.cells[("table", tr.key, system.columns[0].key)]
+            r0 = int("".join(ch for ch in cell if ch.isdigit())) - 1
+            ws.write_string(r0, 0, tr.key, fm.code)
+            ws.write_string(r0, 1, inputs.table_labels[tr.key], fm.input_text if tr.key.startswith("project_item") else fm.label)
+            for j, c in enumerate(system.columns):
+                _write_input(ws, r0, 2 + j, inputs.table[tr.key][c.key], fm.input_money)
+                ws.data_validation(r0, 2 + j, r0, 2 + j, _nonneg_validation())
+            _write_input(ws, r0, 2 + len(system.columns), ex.table_notes.get(tr.key), fm.input_text)
+    sh = int(inputs.cells[("layout", "scalar_header")][1]) - 1
+    ws.write_row(sh, 0, [L.CODE_HEADER, L.SCALAR_MARK, "数值", "单位", "说明"], fm.header)
+    money_unit = ex.scalars.get("money_unit") or "万元"
+    for s in system.scalars:
+        r0 = int(inputs.cells[("scalar", s.key)][1][1:]) - 1
+        ws.write_string(r0, 0, s.key, fm.code)
+        ws.write_string(r0, 1, s.label, fm.label)
+        fmt = {"money": fm.input_money, "count": fm.input_count, "rate": fm.input_rate}.get(s.kind, fm.input_text)
+        _write_input(ws, r0, 2, inputs.scalars[s.key], fmt)
+        unit = money_unit if s.kind == "money" else ("%" if s.kind == "rate" else s.unit)
+        ws.write(r0, 3, unit if s.key != "money_unit" else "", fm.locked_text)
+        ws.write(r0, 4, s.note, fm.locked_text)
+        if s.kind == "choice":
+            ws.data_validation(r0, 2, r0, 2, {"validate": "list", "source": list(s.choices)})
+        elif s.kind in ("money", "count"):
+            ws.data_validation(r0, 2, r0, 2, _nonneg_validation())
+        elif s.kind == "rate":
+            ws.data_validation(r0, 2, r0, 2, {"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 1,
+                                             "error_type": "warning", "error_title": "满意度/比率",
+                                             "error_message": "应为 0%～100% 之间的比率，如 95%"})
+    ws.protect("", {"format_columns": True, "format_rows": True, "select_locked_cells": True,
+                    "select_unlocked_cells": True})
+
+    # ---------------- 评分表 ----------------
+    ws = wb.add_worksheet(L.SHEET_SCORES)
+    headers = L.score_headers(system)
+    last_col = len(headers) - 1
+    ws.merge_range(0, 0, 0, last_col, system.title, fm.title)
+    ws.write(1, 0, L.SYSTEM_LABEL, fm.locked_text)
+    ws.write(1, 1, system.key, fm.locked_text)
+    ws.write(1, 2, system.description, fm.note)
+    ws.write(1, 6, "黄色：评价人填写；绿色：规则参数（可按本地评分标准修改）；灰色：公式。", fm.note)
+    ws.write_row(L.SCORE_HEADER_ROW - 1, 0, headers, fm.header)
+    ws.set_row(L.SCORE_HEADER_ROW - 1, 30)
+    widths = {"code": 10, "level1": 9, "level2": 11, "name": 20, "points": 6, "criterion": 40, "formula_text": 28,
+              "value": 11, "unit": 6, "rule": 10, "na": 8, "computed": 9, "override": 9, "reason": 30, "final": 8,
+              "stated_value": 12, "stated_score": 10, "note": 20}
+    for f, i in L.COL.items():
+        ws.set_column(i, i, widths.get(f, 8))
+    ws.freeze_panes(L.SCORE_HEADER_ROW, L.COL["points"])
+    subtotal_rows: list[int] = []
+    for ri in inputs.rows:
+        r0 = ri.row - 1
+        res = results[ri.code]
+        c = L.COL
+        ws.write_string(r0, c["code"], ri.code, fm.code)
+        for f in ("level1", "level2"):
+            ws.write(r0, c[f], ri.__dict__[f] or "", fm.label)
+        ws.write(r0, c["name"], ri.name or "", fm.input_text if system.kind == "project" else fm.label)
+        ws.write(r0, c["points"], _plain(ri.points) if ri.points is not None else "",
+                 fm.input_count if system.kind == "project" else fm.param)
+        ws.write(r0, c["criterion"], ri.criterion or "", fm.label)
+        ws.write(r0, c["formula_text"], ri.formula_text or "", fm.label)
+        rate_value = res.unit == "%"
+        if isinstance(ri.value, Formula):
+            ws.write_formula(r0, c["value"], ri.value.text, fm.formula_rate if rate_value else fm.formula_text,
+                             _cached(res.value, res.value_error))
+        else:
+            _write_input(ws, r0, c["value"], ri.value, fm.input_rate if rate_value else fm.input_general)
+            _value_validation(ws, r0, c["value"], ri, res)
+        ws.write(r0, c["unit"], ri.unit or "", fm.input_text if system.kind == "project" else fm.label)
+        ws.write(r0, c["rule"], ri.rule_label, fm.locked_text)
+        ws.write(r0, c["na"], ri.na, fm.param)
+        ws.data_validation(r0, c["na"], r0, c["na"], {"validate": "list", "source": list(NA_POLICIES)})
+        rate_idx = RATE_PARAMS.get(ri.rule_label, ()) if rate_value or ri.rule_label != "目标比较" else ()
+        for k, p in enumerate(ri.params):
+            pf = fm.param_rate if k in rate_idx and isinstance(p, Decimal) and rate_value else fm.param
+            _write_input(ws, r0, c["p1"] + k, p, pf)
+        if ri.rule_label == Target.label:
+            ws.data_validation(r0, c["p1"], r0, c["p1"], {"validate": "list", "source": list(TARGET_NATURES)})
+        elif ri.rule_label == "按步扣分":
+            ws.data_validation(r0, c["p1"] + 3, r0, c["p1"] + 3, {"validate": "list", "source": list(STEP_DIRECTIONS)})
+            ws.data_validation(r0, c["p1"] + 4, r0, c["p1"] + 4, {"validate": "list", "source": list(STEP_MODES)})
+        ws.write_formula(r0, c["computed"], ri.computed.text, fm.formula, _cached(res.computed, None if res.computed is not None else "无法计分"))
+        _write_input(ws, r0, c["override"], _plain(ri.override) if ri.override is not None else None, fm.input_count)
+        ws.data_validation(r0, c["override"], r0, c["override"], {
+            "validate": "decimal", "criteria": "between", "minimum": 0, "maximum": _plain(res.points or 0),
+            "error_type": "warning", "error_title": "调整得分", "error_message": "调整得分应在 0～分值之间，并须填写调整理由"})
+        _write_input(ws, r0, c["reason"], ri.reason, fm.input_text)
+        ws.write_formula(r0, c["final"], ri.final.text, fm.formula, _cached(res.final, None if res.final is not None else "无法计分"))
+        _write_input(ws, r0, c["stated_value"], ri.stated_value, fm.input_rate if rate_value else fm.input_general)
+        _write_input(ws, r0, c["stated_score"], ri.stated_score, fm.input_count)
+        _write_input(ws, r0, c["note"], ri.note, fm.input_text)
+    for level1, lv in ev.level1.items():
+        r = int(inputs.cells[("subtotal", level1)][1])
+        a, b = inputs.cells[("subtotal_range", level1)][1].split(":")
+        subtotal_rows.append(r)
+        _summary_row(ws, fm, r, L.SUBTOTAL_MARK, level1, int(a), int(b), lv.points, lv.computed, lv.score)
+    tr = int(inputs.cells[("total",)][1])
+    _summary_row(ws, fm, tr, L.TOTAL_MARK, "合计", None, None, ev.points_total, ev.computed_total, ev.total,
+                 rows=subtotal_rows)
+    gr = int(inputs.cells[("grade",)][1])
+    gh = int(inputs.cells[("grade_header",)][1])
+    n = len(inputs.grade_rows)
+    ws.write_string(gr - 1, 0, L.GRADE_MARK, fm.subtotal_text)
+    ws.write_string(gr - 1, 1, "评价等级", fm.subtotal_text)
+    ws.write_formula(gr - 1, L.COL["final"],
+                     f"=GRADE_OF({L.LETTER['final']}{tr},B{gh + 1}:B{gh + n},C{gh + 1}:C{gh + n})", fm.subtotal_text, ev.grade)
+    ws.write_row(gh - 1, 0, [L.GRADE_TABLE_MARK, "等级", "下限（含）", "说明"], fm.header)
+    for k, (name, lo) in enumerate(inputs.grade_rows):
+        ws.write(gh + k, 1, name, fm.param)
+        ws.write(gh + k, 2, _plain(lo), fm.param)
+        ws.write(gh + k, 3, "总分≥下限且低于上一等级下限" if k else "总分≥下限", fm.locked_text)
+    ws.protect("", {"format_columns": True, "format_rows": True, "select_locked_cells": True,
+                    "select_unlocked_cells": True})
+
+    # ---------------- 文字材料 ----------------
+    if system.texts:
+        ws = wb.add_worksheet(L.SHEET_TEXTS)
+        ws.merge_range(0, 0, 0, 2, "文字材料（报告中的叙述段落，按项填写）", fm.title)
+        ws.write_row(1, 0, [L.CODE_HEADER, "项目", "内容"], fm.header)
+        ws.set_column(0, 0, 14)
+        ws.set_column(1, 1, 20)
+        ws.set_column(2, 2, 100)
+        for k, t in enumerate(system.texts):
+            ws.write_string(2 + k, 0, t.key, fm.code)
+            ws.write_string(2 + k, 1, t.title, fm.label)
+            _write_input(ws, 2 + k, 2, inputs.texts.get(t.key), fm.input_text)
+            if t.hint:
+                ws.write_comment(2 + k, 2, t.hint)
+    wb.get_worksheet_by_name(L.SHEET_SCORES).activate()
+    wb.close()
+    return path
+
+
+_FIXED_TIME = __import__("datetime").datetime(2026, 1, 1, 0, 0, 0)
+
+
+def _nonneg_validation() -> dict:
+    return {"validate": "decimal", "criteria": ">=", "value": 0, "error_type": "warning", "error_title": "金额",
+            "error_message": "应为不小于 0 的数字（单位见“金额单位”）"}
+
+
+def _value_validation(ws, r0: int, c0: int, ri, res) -> None:
+    rule = res.rule
+    if isinstance(rule, GradeTable):
+        ws.data_validation(r0, c0, r0, c0, {"validate": "list", "source": [n for n, _ in rule.grades]})
+    elif isinstance(rule, Target) and rule.nature == "定性":
+        ws.data_validation(r0, c0, r0, c0, {"validate": "list", "source": list(QUALITATIVE_LEVELS), "error_type": "warning",
+                                            "error_message": "填写 达成/部分达成/未达成，或得分系数（如 85%）"})
+    elif rule is not None and rule.label == "评价人打分":
+        ws.data_validation(r0, c0, r0, c0, {"validate": "decimal", "criteria": "between", "minimum": 0,
+                                            "maximum": _plain(rule.points), "error_type": "warning",
+                                            "error_message": "评价人打分应在 0～分值之间"})
+
+
+def _write_input(ws, r0: int, c0: int, v: Any, fmt) -> None:
+    v = _plain(v)
+    if v is None:
+        ws.write_blank(r0, c0, None, fmt)
+    elif isinstance(v, str):
+        ws.write_string(r0, c0, v, fmt)  # 文本原样写入，绝不当作公式
+    elif isinstance(v, bool):
+        ws.write_boolean(r0, c0, v, fmt)
+    else:
+        ws.write_number(r0, c0, v, fmt)
+
+
+def _summary_row(ws, fm, r: int, mark: str, label: str, a, b, points, computed, score, rows=None) -> None:
+    c, Lt = L.COL, L.LETTER
+    r0 = r - 1
+    ws.write_string(r0, c["code"], mark, fm.subtotal_text)
+    ws.write_string(r0, c["level1"], label, fm.subtotal_text)
+    for f, v in (("points", points), ("computed", computed), ("final", score)):
+        col = Lt[f]
+        formula = f"=SUM({col}{a}:{col}{b})" if rows is None else "=" + "+".join(f"{col}{x}" for x in rows)
+        ws.write_formula(r0, c[f], formula, fm.subtotal, _plain(v))
+
+
+def build_templates(out_dir: str | Path) -> list[Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return [build_workbook(s, out / f"{key}.xlsx") for key, s in SYSTEMS.items()]
+
+
+if __name__ == "__main__":  # python -m workbook_templates.build → 重建仓库中的空白模板
+    for p in build_templates(Path(__file__).parent / "xlsx"):
+        print(p)

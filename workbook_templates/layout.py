@@ -1,0 +1,46 @@
+"""工作簿版式：工作表名、评分表列、区块标记。生成模板（build.py）与读取工作簿（addin.reader）共用。"""
+from __future__ import annotations
+
+from xlsxwriter.utility import xl_col_to_name
+
+from .spec import N_PARAMS, System
+
+SHEET_DATA = "基础数据表"
+SHEET_SCORES = "评分表"
+SHEET_TEXTS = "文字材料"
+
+TABLE_MARK = "经费情况"
+SCALAR_MARK = "补充数据"
+CODE_HEADER = "代码"
+SYSTEM_LABEL = "指标体系"
+SUBTOTAL_MARK = "小计"
+TOTAL_MARK = "总分"
+GRADE_MARK = "等级"
+GRADE_TABLE_MARK = "等级标准"
+
+# 评分表各列：字段名 → 表头（参数列表头由指标体系给出）
+SCORE_FIELDS_BEFORE = [("code", CODE_HEADER), ("level1", "一级指标"), ("level2", "二级指标"), ("name", "三级指标"),
+                       ("points", "分值"), ("criterion", "评分标准"), ("formula_text", "指标公式"), ("value", "实际值"),
+                       ("unit", "单位"), ("rule", "规则类型"), ("na", "无基数时")]
+SCORE_FIELDS_AFTER = [("computed", "计算得分"), ("override", "调整得分"), ("reason", "调整理由"), ("final", "得分"),
+                      ("stated_value", "报告所列实际值"), ("stated_score", "报告所列得分"), ("note", "备注")]
+PARAM_FIELDS = [f"p{i}" for i in range(1, N_PARAMS + 1)]
+
+
+def score_fields() -> list[str]:
+    return [f for f, _ in SCORE_FIELDS_BEFORE] + PARAM_FIELDS + [f for f, _ in SCORE_FIELDS_AFTER]
+
+
+def score_headers(system: System) -> list[str]:
+    return [h for _, h in SCORE_FIELDS_BEFORE] + list(system.param_headers) + [h for _, h in SCORE_FIELDS_AFTER]
+
+
+COL = {f: i for i, f in enumerate(score_fields())}  # 0-based
+LETTER = {f: xl_col_to_name(i) for f, i in COL.items()}
+
+SCORE_HEADER_ROW = 3  # 1-based
+SCORE_FIRST_ROW = 4
+
+
+def quote_sheet(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"

@@ -1,0 +1,105 @@
+"""模板的声明式描述：指标体系（System）由基础数据项、三级指标与等级标准组成。
+
+同一份描述用于：生成 .xlsx 模板（build.py）、读取用户工作簿（addin.reader）、无界面计分（addin.engine）。
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from udfs.scoring import GradeScale, Rule
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """基础数据表“经费情况”表的一行。parts：本行应等于哪些行之和（用于校验）。"""
+
+    key: str
+    label: str
+    indent: int = 0
+    parts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """基础数据表“补充数据”区的一项。kind: money 金额 / count 人数等 / rate 比率 / text 文本 / choice 下拉。"""
+
+    key: str
+    label: str
+    kind: str = "money"
+    unit: str = ""
+    choices: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class IndicatorSpec:
+    """评分表一行（三级指标）。
+
+    udf/args：实际值由哪个单元格函数、用哪些基础数据计算；args 中 "key" 指补充数据，"key@col" 指经费表单元格，
+    以 "=" 开头的是常量。udf 为 None 时实际值由评价人直接填写（定性、等次、扣分、项目完成值）。
+    """
+
+    code: str
+    level1: str
+    level2: str
+    name: str
+    rule: Rule
+    criterion: str
+    formula: str = ""  # 指标公式（中文说明）
+    udf: str | None = None
+    args: tuple[str, ...] = ()
+    unit: str = "%"  # 实际值的单位：% 比率、等次、分、扣分、人 ……
+    value_hint: str = ""
+
+    @property
+    def points(self) -> Decimal:
+        return self.rule.points
+
+
+@dataclass(frozen=True)
+class TextSpec:
+    key: str
+    title: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class System:
+    key: str
+    title: str  # 评分表标题
+    kind: str  # dept 部门整体 / key_eval 重点评价 / project 项目支出
+    description: str
+    table_title: str
+    columns: tuple[Column, ...]
+    table_rows: tuple[TableRow, ...]
+    scalars: tuple[Scalar, ...]
+    indicators: tuple[IndicatorSpec, ...]
+    grades: GradeScale
+    texts: tuple[TextSpec, ...] = ()
+    param_headers: tuple[str, ...] = tuple(f"参数{i}" for i in range(1, 11))
+    level1_order: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict)
+
+    def indicator(self, code: str) -> IndicatorSpec | None:
+        for s in self.indicators:
+            if s.code == code:
+                return s
+        return None
+
+    @property
+    def table_keys(self) -> set[str]:
+        return {r.key for r in self.table_rows}
+
+    @property
+    def scalar_keys(self) -> set[str]:
+        return {s.key for s in self.scalars}
+
+
+N_PARAMS = 10
