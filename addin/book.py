@@ -34,7 +34,8 @@ class Book(Protocol):
 
     def grid(self, sheet: str) -> Grid: ...
 
-    def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: dict[int, float] | None = None) -> None: ...
+    def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: dict[int, float] | None = None,
+                      heights: dict[int, float] | None = None) -> None: ...
 
     def save(self, path: str | Path | None = None) -> None: ...
 
@@ -85,7 +86,8 @@ class OpenpyxlBook:
         self._grids[sheet] = g
         return g
 
-    def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: dict[int, float] | None = None) -> None:
+    def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: dict[int, float] | None = None,
+                      heights: dict[int, float] | None = None) -> None:
         from . import xlstyles
 
         if name in self.wb.sheetnames:
@@ -107,7 +109,35 @@ class OpenpyxlBook:
             from openpyxl.utils import get_column_letter
 
             ws.column_dimensions[get_column_letter(col)].width = width
+        # 行高（磅）：Excel 打开文件时不会自动调整换行文本的行高，长段落需要写明
+        for row, height in (heights or {}).items():
+            ws.row_dimensions[row].height = height
         self._grids.pop(name, None)
+
+    def add_bar_chart(self, sheet: str, *, title: str, categories: tuple[int, int, int], values: tuple[int, int, int],
+                      anchor: str, y_title: str = "", percent: bool = True) -> None:
+        """在生成表中加一个原生柱状图。categories/values 为 (列, 起始行, 结束行)，values 的起始行是系列名称（表头）。"""
+        from openpyxl.chart import BarChart, Reference
+
+        ws = self.wb[sheet]
+        chart = BarChart()
+        chart.type = "col"
+        chart.title = title
+        chart.y_axis.title = y_title or None
+        chart.legend = None
+        if percent:
+            chart.y_axis.number_format = "0%"
+            chart.y_axis.scaling.min = 0
+            chart.y_axis.scaling.max = 1
+        # openpyxl 3.1 默认把坐标轴标为 delete，新版 Excel 会不显示坐标轴
+        chart.x_axis.delete = False
+        chart.y_axis.delete = False
+        col, r1, r2 = values
+        chart.add_data(Reference(ws, min_col=col, min_row=r1, max_row=r2), titles_from_data=True)
+        col, r1, r2 = categories
+        chart.set_categories(Reference(ws, min_col=col, min_row=r1, max_row=r2))
+        chart.width, chart.height = 16, 8
+        ws.add_chart(chart, anchor)
 
     def save(self, path: str | Path | None = None) -> None:
         target = Path(path) if path else self.path
