@@ -28,6 +28,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "value-typed-over-formula": (WARNING, "指标“{indicator}”的实际值是手工填写的 {raw}，不是公式；计分以该值为准，请确认"),
     "score-typed-over-formula": (WARNING, "指标“{indicator}”的计算得分是手工填写的 {raw}，不是公式；请改用“调整得分”并写明理由"),
     "bad-grade-table": (ERROR, "等级标准有误：{detail}"),
+    # 报告
+    "missing-text": (WARNING, "文字材料“{title}”未填写，报告中显示为“【待填写：{title}】”"),
 }
 
 
