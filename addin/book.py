@@ -54,7 +54,8 @@ class OpenpyxlBook:
         self.path = Path(path)
         try:
             self.wb = openpyxl.load_workbook(self.path, data_only=False, read_only=read_only, keep_vba=False)
-            self.cached_wb = openpyxl.load_workbook(self.path, data_only=True, read_only=True) if with_cached else None
+            # 缓存值也用非只读方式读取：只读模式会为稀疏工作表补出成百万个空行（见 _cells_of）
+            self.cached_wb = openpyxl.load_workbook(self.path, data_only=True, keep_vba=False) if with_cached else None
         except FileNotFoundError:
             raise BookError(f"找不到文件：{self.path}") from None
         except Exception as exc:  # openpyxl 对损坏文件抛出多种异常
@@ -70,19 +71,17 @@ class OpenpyxlBook:
         ws = self.wb[sheet]
         cached = None
         if self.cached_wb is not None:
-            cached = {(r, c): v for r, row in enumerate(self.cached_wb[sheet].iter_rows(values_only=True), 1)
-                      for c, v in enumerate(row, 1) if v is not None}
+            cached = {rc: cell.value for rc, cell in _cells_of(self.cached_wb[sheet]) if cell.value is not None}
         g: Grid = {}
-        for r, row in enumerate(ws.iter_rows(), 1):
-            for c, cell in enumerate(row, 1):
-                v = cell.value
-                if v is None:
-                    continue
-                # 只有 data_type 为 f 的才是公式；以“=”开头的文本（如指标性质“=”）仍是文本
-                if cell.data_type == "f":
-                    text = v if isinstance(v, str) else "=" + str(getattr(v, "text", ""))
-                    v = Formula(text, cached.get((r, c)) if cached else None)
-                g[(r, c)] = v
+        for (r, c), cell in _cells_of(ws):
+            v = cell.value
+            if v is None:
+                continue
+            # 只有 data_type 为 f 的才是公式；以“=”开头的文本（如指标性质“=”）仍是文本
+            if cell.data_type == "f":
+                text = v if isinstance(v, str) else "=" + str(getattr(v, "text", ""))
+                v = Formula(text, cached.get((r, c)) if cached else None)
+            g[(r, c)] = v
         self._grids[sheet] = g
         return g
 
@@ -145,6 +144,16 @@ class OpenpyxlBook:
             self.wb.save(target)
         except PermissionError:
             raise BookError(f"无法保存“{target.name}”：文件被占用或没有写权限（请先在 Excel 中关闭该文件）") from None
+
+
+def _cells_of(ws) -> list:
+    """工作表中实际存在的单元格 ((行, 列), cell)。不用 iter_rows：它按已用区域的整个矩形逐格生成，
+    用户在 XFD1048576 随手输入一个字符就会展开成 170 亿个空单元格（读取永不结束）。"""
+    cells = getattr(ws, "_cells", None)
+    if cells is not None:
+        return sorted(cells.items())
+    return [((cell.row, cell.column), cell) for row in ws.iter_rows() for cell in row
+            if getattr(cell, "row", None) is not None]
 
 
 def _describe(exc: Exception) -> str:

@@ -23,9 +23,12 @@ def _load(path: str, *, with_cached: bool = False):
     from .reader import ReadError, load
 
     try:
-        return load(path, with_cached=with_cached)
+        book, inputs = load(path, with_cached=with_cached)
     except (BookError, ReadError) as exc:
         raise CliError(str(exc)) from None
+    for notice in getattr(book, "notices", ()):  # safeio：含宏、文件正在 Excel 中打开等
+        print(f"jixiao：提示：{notice}", file=sys.stderr)
+    return book, inputs
 
 
 class CliError(Exception):
@@ -58,7 +61,10 @@ def cmd_new(args) -> int:
     out = Path(args.output)
     if out.exists() and not args.force:
         return _fail(f"文件已存在：{out}（如需覆盖请加 --force）")
-    build_workbook(args.system, out)
+    from .safeio import atomic_output
+
+    with atomic_output(out, backup=True) as tmp:  # 覆盖（--force）前保留备份；写到一半出错不留半个文件
+        build_workbook(args.system, tmp)
     print(f"已生成空白模板：{out}")
     return EXIT_OK
 
@@ -140,6 +146,14 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except CliError as exc:
         return _fail(str(exc))
+    except Exception as exc:
+        # 各子命令未转换的 BookError（保存被拒绝等）/ ReadError 也以中文说明退出，不显示回溯
+        from .book import BookError
+        from .reader import ReadError
+
+        if isinstance(exc, (BookError, ReadError)):
+            return _fail(str(exc))
+        raise
     except KeyboardInterrupt:
         return _fail("已中断")
 

@@ -1,0 +1,522 @@
+"""文件读写的安全关口：打开前先检查文件，写入时不丢数据。
+
+为什么需要它：一个绩效评价工作簿是单位一年的工作，jixiao 绝不能损坏它，也不能因为一个恶意文件而被利用。
+
+读取（open_book）——在 openpyxl 解析任何内容之前：
+- 文件大小上限 MAX_FILE_BYTES；空文件、文件夹、不存在的路径给出中文说明；
+- 识别非 xlsx 文件：Excel 97-2003（.xls）、设置了打开密码的工作簿（加密后是 OLE 复合文档）、改了扩展名的 CSV/文本、
+  .xlsb、.ods、Word 文档、普通 zip、损坏或不完整的文件；
+- 压缩炸弹：只读 zip 中央目录（不解压）即可判断——解压后总大小上限 MAX_UNCOMPRESSED_BYTES、单个部件压缩比上限
+  MAX_RATIO、部件数上限 MAX_MEMBERS、部件数据区重叠（“重叠式”压缩炸弹）。Python 的 zipfile 解压时不会超过中央目录
+  声明的大小，所以声明值可信；一个解压后 2 GB 的文件在毫秒级被拒绝；
+- XML 炸弹与外部实体：OOXML 部件从不包含 DTD，凡含 <!DOCTYPE / <!ENTITY 的文件一律拒绝；openpyxl 自身也在
+  defusedxml 保护下解析（openpyxl.DEFUSEDXML 为真，工作表与共享字符串用 defusedxml.iterparse，其余部件用
+  resolve_entities=False 的 lxml 解析器）；未启用 defusedxml 时拒绝工作（宁可不读，也不冒险）；
+- 含宏工作簿（.xlsm/.xltm）：openpyxl 从不执行 VBA，且以 keep_vba=False 打开——宏代码既不运行也不读取。
+
+写入（save_book / atomic_output）：
+- 先写同目录下的临时文件，校验其为完整的 zip，fsync 后以 os.replace 原子替换：中途断电、磁盘满、程序出错时，
+  原文件要么是旧的完整内容，要么是新的完整内容，不会出现半个文件；
+- 覆盖已有文件前保留带时间戳的备份：`名称.YYYYmmdd-HHMMSS.bak.xlsx`（与原文件同目录，同一秒内再次备份加 -2、-3；
+  jixiao 从不删除备份）；
+- Excel 打开文件时会在旁边建立锁文件 `~$名称.xlsx`（LibreOffice 为 `.~lock.名称.xlsx#`），发现锁文件、
+  文件只读或目录不可写时拒绝写入并说明；
+- 读取之后文件在磁盘上又被修改（例如在 Excel 里保存过）时拒绝覆盖，免得冲掉新内容；
+- openpyxl 不能完整保留的内容（图表、形状、切片器、控件、嵌入对象、新式批注、Excel 2010 扩展的数据验证/条件格式
+  等）：写回用户自己的文件前比对写出结果，会丢失任何一项时拒绝覆盖原文件，请用户另存为新文件；
+- .xlsm 不写回（写回会丢失宏），请另存为 .xlsx。
+
+公式注入：从单元格复制到生成表的文本一律按文本写入。openpyxl 写入时把 data_type 设为 "s"（book.OpenpyxlBook.replace_sheet
+已这样做）；XlsxWriter 用 write_string 或 Workbook(options=XLSXWRITER_OPTIONS)；经 Excel COM（xlwings）或 CSV 写出的
+文本用 excel_text()/csv_text() 加前导撇号。
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import re
+import shutil
+import stat
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from .book import BookError, OpenpyxlBook
+
+__all__ = [
+    "MAX_FILE_BYTES", "MAX_UNCOMPRESSED_BYTES", "MAX_RATIO", "RATIO_MIN_BYTES", "MAX_MEMBERS",
+    "FileInfo", "SafeBook", "inspect_file", "open_book", "save_book", "atomic_output", "write_bytes", "write_text",
+    "check_writable", "lock_file_for", "backup_name", "is_formula_like", "excel_text", "csv_text",
+    "XLSXWRITER_OPTIONS", "defusedxml_active",
+]
+
+MB = 1024 * 1024
+# 一份绩效评价工作簿通常不到 1 MB；上限留足余量给用户粘贴的明细表
+MAX_FILE_BYTES = 25 * MB
+MAX_UNCOMPRESSED_BYTES = 100 * MB
+# 正常工作簿部件的压缩比约 2～15 倍（10 万行全 0 的工作表约 13 倍），压缩炸弹是成百上千倍
+MAX_RATIO = 100
+RATIO_MIN_BYTES = 1 * MB  # 小部件即使压缩比高也无害，不计
+MAX_MEMBERS = 5000
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
+MACRO_SUFFIXES = (".xlsm", ".xltm")
+WRITABLE_SUFFIXES = (".xlsx",)
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
+_DTD_RE = re.compile(b"|".join(re.escape(t.encode(enc)) for t in ("<!DOCTYPE", "<!ENTITY")
+                               for enc in ("utf-8", "utf-16-le", "utf-16-be")), re.IGNORECASE)
+_XML_SUFFIXES = (".xml", ".rels", ".vml")
+
+# openpyxl 读写后不能完整保留的内容：按部件目录计数，写出后数目减少即为丢失
+_FRAGILE_PARTS = (
+    ("xl/charts/chart", "图表"), ("xl/chartsheets/", "图表工作表"), ("xl/drawings/drawing", "图形（图表、图片、形状）"),
+    ("xl/media/", "图片"), ("xl/slicers/", "切片器"), ("xl/slicerCaches/", "切片器"), ("xl/timelines/", "日程表"),
+    ("xl/ctrlProps/", "表单控件"), ("xl/activeX/", "ActiveX 控件"), ("xl/embeddings/", "嵌入对象"),
+    ("xl/threadedComments/", "新式批注（会话）"), ("xl/persons/", "批注人员信息"), ("xl/pivotTables/", "数据透视表"),
+    ("xl/pivotCache/", "数据透视表缓存"), ("xl/externalLinks/", "外部链接"), ("xl/tables/", "表格（套用表格格式）"),
+    ("xl/queryTables/", "查询表"), ("xl/connections.xml", "数据连接"), ("xl/model/", "数据模型"),
+    ("customXml/", "自定义 XML（Power Query 等）"), ("xl/richData/", "单元格图片"),
+)
+# 工作表与图形 XML 中 openpyxl 会丢弃的元素：(部件前缀, 正则, 说明)，计数，写出后减少即为丢失。
+# Excel 写 Excel 2010 扩展时总用 x14 前缀；图形元素则不同程序前缀不同（openpyxl 用默认命名空间），故按本地名匹配
+_FRAGILE_TOKENS = (
+    ("xl/worksheets/", re.compile(rb"<x14:dataValidation[\s>]"), "Excel 2010 扩展的数据验证（引用其他工作表的下拉列表等）"),
+    ("xl/worksheets/", re.compile(rb"<x14:conditionalFormatting[\s>]"), "Excel 2010 扩展的条件格式（数据条、图标集等）"),
+    ("xl/worksheets/", re.compile(rb"<x14:sparklineGroup[\s>]"), "迷你图"),
+    ("xl/drawings/drawing", re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sp[\s>]"), "形状或文本框"),
+)
+
+
+@dataclass
+class FileInfo:
+    """inspect_file 的结果：文件已通过全部检查。"""
+
+    path: Path
+    size: int
+    uncompressed: int
+    members: int
+    has_macros: bool
+    features: dict[str, int] = field(default_factory=dict)  # 易丢失内容 → 数量
+    stat_key: tuple[int, int] = (0, 0)  # (mtime_ns, size)：读取时的文件状态
+
+
+def defusedxml_active() -> bool:
+    """openpyxl 是否启用了 defusedxml（安装了 defusedxml 且未被环境变量 OPENPYXL_DEFUSEDXML 关闭）。"""
+    import openpyxl
+
+    return bool(openpyxl.DEFUSEDXML)
+
+
+def _name(path: Path) -> str:
+    return f"“{path.name}”"
+
+
+def _fmt_mb(n: int) -> str:
+    return f"{n / MB:.1f} MB" if n >= MB else f"{n} 字节"
+
+
+def inspect_file(path: str | Path) -> FileInfo:
+    """不解析任何 XML、只看文件头与 zip 中央目录（加上对 XML 部件的流式 DTD 扫描），判断能否安全交给 openpyxl。
+
+    通不过时抛出 BookError（中文说明，指明文件）。
+    """
+    p = Path(path)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise BookError(f"找不到文件：{p}") from None
+    except OSError as exc:
+        raise BookError(f"无法访问文件 {p}：{exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise BookError(f"{p} 是文件夹，不是工作簿文件（批量处理文件夹请用 jixiao batch）")
+    if st.st_size == 0:
+        raise BookError(f"文件{_name(p)}是空文件（0 字节），不是有效的工作簿")
+    if st.st_size > MAX_FILE_BYTES:
+        raise BookError(f"文件{_name(p)}过大（{_fmt_mb(st.st_size)}，上限 {_fmt_mb(MAX_FILE_BYTES)}），"
+                        f"绩效评价工作簿通常不到 1 MB；请删除无关的工作表或图片后再试")
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        raise BookError(f"无法读取文件{_name(p)}：{exc.strerror or exc}") from None
+    if head.startswith(_OLE_MAGIC):
+        if _file_contains(p, _ENCRYPTED_MARK):
+            raise BookError(f"工作簿{_name(p)}设置了打开密码（文件已加密），jixiao 无法读取。请在 Excel 中打开，"
+                            "“文件 → 信息 → 保护工作簿 → 用密码进行加密”清空密码并保存后再试（工作表保护不影响读取）")
+        raise BookError(f"文件{_name(p)}是 Excel 97-2003 旧格式（.xls），jixiao 只读取 .xlsx。"
+                        "请在 Excel 中“另存为 → Excel 工作簿（*.xlsx）”后再试")
+    if not head.startswith(_ZIP_MAGIC):
+        raise BookError(f"文件{_name(p)}不是 Excel 工作簿（.xlsx）：{_sniff(head)}")
+    try:
+        zf = zipfile.ZipFile(p)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise BookError(f"文件{_name(p)}已损坏或不完整（zip 结构无法读取），可能下载或复制时中断；请重新获取原文件") from None
+    with zf:
+        info = _check_archive(p, zf)
+    info.stat_key = (st.st_mtime_ns, st.st_size)
+    info.size = st.st_size
+    return info
+
+
+def _file_contains(p: Path, needle: bytes, chunk: int = MB) -> bool:
+    tail = b""
+    with open(p, "rb") as fh:
+        while block := fh.read(chunk):
+            if needle in tail + block:
+                return True
+            tail = block[-len(needle):]
+    return False
+
+
+def _sniff(head: bytes) -> str:
+    """给改了扩展名的常见文件一个具体的说明。"""
+    if head.startswith(b"%PDF"):
+        return "这是 PDF 文件"
+    if head.startswith(b"{\\rtf"):
+        return "这是 RTF 文档"
+    low = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if low.startswith((b"<?xml", b"<html", b"<!doctype", b"<table")):
+        return "这是 XML 或网页文件（可能是“Excel 2003 XML 表格”或网页导出），请在 Excel 中另存为 .xlsx"
+    for enc in ("utf-8", "gb18030", "utf-16"):
+        try:
+            text = head.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if text and all(ch.isprintable() or ch in "\r\n\t" for ch in text[:2000]):
+            sep = "，" if ("," in text or "，" in text) else ""
+            return (f"这是文本文件{'（看起来是 CSV）' if sep else ''}，只是扩展名被改成了工作簿。"
+                    "请在 Excel 中打开后“另存为 → Excel 工作簿（*.xlsx）”")
+    return "文件内容无法识别（既不是 zip 结构的 .xlsx，也不是旧版 .xls）"
+
+
+def _check_archive(p: Path, zf: zipfile.ZipFile) -> FileInfo:
+    infos = zf.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise BookError(f"文件{_name(p)}包含 {len(infos)} 个部件（上限 {MAX_MEMBERS}），不像正常的工作簿，拒绝读取")
+    total = 0
+    for i in infos:
+        total += i.file_size
+        if i.flag_bits & 0x1:
+            raise BookError(f"文件{_name(p)}的压缩包内容被加密，无法读取")
+        if i.file_size >= RATIO_MIN_BYTES and i.file_size > MAX_RATIO * max(i.compress_size, 1):
+            raise BookError(f"文件{_name(p)}中的部件“{i.filename[:80]}”解压后 {_fmt_mb(i.file_size)}、压缩比 "
+                            f"{i.file_size // max(i.compress_size, 1)} 倍（上限 {MAX_RATIO} 倍），疑似“压缩炸弹”，拒绝读取")
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise BookError(f"文件{_name(p)}解压后共 {_fmt_mb(total)}，超过上限 {_fmt_mb(MAX_UNCOMPRESSED_BYTES)}，"
+                        "疑似“压缩炸弹”或包含大量无关数据，拒绝读取")
+    _check_overlap(p, infos)
+    names = {i.filename for i in infos}
+    if "xl/workbook.xml" not in names:
+        raise BookError(f"文件{_name(p)}不是 Excel 工作簿（.xlsx）：{_what_zip(names)}")
+    suffix = p.suffix.lower()
+    if suffix not in WORKBOOK_SUFFIXES:
+        raise BookError(f"文件{_name(p)}的内容是 Excel 工作簿，但扩展名“{p.suffix or '（无）'}”不是 .xlsx；"
+                        "请把扩展名改为 .xlsx 后再试")
+    features = _scan_parts(p, zf, infos)
+    return FileInfo(p, 0, total, len(infos), "xl/vbaProject.bin" in names or suffix in MACRO_SUFFIXES, features)
+
+
+def _check_overlap(p: Path, infos: list[zipfile.ZipInfo]) -> None:
+    """部件的数据区互相重叠是“重叠式压缩炸弹”的特征，正常的 zip 不会这样。"""
+    spans = sorted((i.header_offset, i.header_offset + 30 + len(i.orig_filename.encode("utf-8", "replace"))
+                    + i.compress_size) for i in infos)
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        if start < end:
+            raise BookError(f"文件{_name(p)}的压缩包结构异常（部件数据互相重叠），疑似“压缩炸弹”，拒绝读取")
+
+
+def _what_zip(names: set[str]) -> str:
+    if "xl/workbook.bin" in names:
+        return "这是 Excel 二进制工作簿（.xlsb），请在 Excel 中另存为 .xlsx"
+    if "mimetype" in names or "content.xml" in names:
+        return "这是 OpenDocument 表格（.ods，WPS/LibreOffice），请另存为 Excel 工作簿（.xlsx）"
+    if "word/document.xml" in names:
+        return "这是 Word 文档"
+    if "ppt/presentation.xml" in names:
+        return "这是 PowerPoint 演示文稿"
+    return "这是一个普通的 zip 压缩包，里面没有工作簿（xl/workbook.xml）"
+
+
+def _scan_parts(p: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> dict[str, int]:
+    """流式解压每个 XML 部件：含 DTD 即拒绝；顺带统计 openpyxl 无法完整保留的内容。"""
+    features: dict[str, int] = {}
+    for i in infos:
+        for prefix, label in _FRAGILE_PARTS:
+            if i.filename.startswith(prefix):
+                features[label] = features.get(label, 0) + 1
+    overlap = 64
+    for i in infos:
+        if not i.filename.lower().endswith(_XML_SUFFIXES) or i.is_dir():
+            continue
+        tokens = [(rx, label) for prefix, rx, label in _FRAGILE_TOKENS if i.filename.startswith(prefix)]
+        counts = [0] * len(tokens)
+        tail = b""
+        try:
+            with zf.open(i) as fh:
+                while block := fh.read(MB):
+                    buf = tail + block
+                    if _DTD_RE.search(buf):
+                        raise BookError(f"文件{_name(p)}的部件“{i.filename[:80]}”含有 XML 文档类型/实体声明（DTD）。"
+                                        "正常的 Excel 文件从不包含它，这是 XML 炸弹或外部实体攻击的特征，拒绝读取")
+                    for k, (rx, _) in enumerate(tokens):
+                        # 只数结束在新数据里的匹配，避免与上一块重叠的部分重复计数
+                        counts[k] += len(rx.findall(buf)) - len(rx.findall(tail))
+                    tail = buf[-overlap:]
+        except BookError:
+            raise
+        except Exception as exc:  # BadZipFile（CRC 错）、zlib.error、EOFError、不支持的压缩方式……都说明文件坏了
+            raise BookError(f"文件{_name(p)}已损坏（部件“{i.filename[:80]}”无法解压：{type(exc).__name__}），"
+                            "请重新获取原文件") from None
+        for (_, label), n in zip(tokens, counts):
+            if n:
+                features[label] = features.get(label, 0) + n
+    return features
+
+
+class SafeBook(OpenpyxlBook):
+    """通过 safeio 检查后打开的工作簿；info 记录检查结果，notices 是给用户的提示（中文）。"""
+
+    info: FileInfo
+    notices: list[str]
+
+    @property
+    def has_macros(self) -> bool:
+        return self.info.has_macros
+
+
+def open_book(path: str | Path, *, with_cached: bool = False) -> SafeBook:
+    """安全地打开工作簿：先 inspect_file（大小、格式、压缩炸弹、DTD），再交给 openpyxl（keep_vba=False，不执行任何宏）。"""
+    if not defusedxml_active():
+        raise BookError("安全组件 defusedxml 未启用（未安装，或环境变量 OPENPYXL_DEFUSEDXML 被设为 False），"
+                        "为防止恶意 XML，jixiao 拒绝读取工作簿；请 pip install defusedxml")
+    info = inspect_file(path)
+    book = SafeBook(info.path, with_cached=with_cached)
+    book.info = info
+    book.notices = []
+    if info.has_macros:
+        book.notices.append(f"{_name(info.path)}是含宏的工作簿：jixiao 只读取单元格内容，不读取也不运行宏；"
+                            "结果请另存为 .xlsx，不会写回本文件")
+    lock = lock_file_for(info.path)
+    if lock is not None:
+        book.notices.append(f"{_name(info.path)}似乎正在 Excel 中打开（发现锁文件“{lock.name}”）：读取的是最近一次保存的内容，"
+                            "Excel 中未保存的修改不会被计入")
+    return book
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# 写入
+# ------------------------------------------------------------------------------------------------------------------
+def lock_file_for(path: str | Path) -> Path | None:
+    """Excel/WPS 打开文件时建立的锁文件 `~$名称`（Word 对长文件名去掉前一两个字符），LibreOffice 为 `.~lock.名称#`。"""
+    p = Path(path)
+    candidates = [p.with_name("~$" + p.name), p.with_name(".~lock." + p.name + "#")]
+    if len(p.stem) > 2:  # Word/WPS：主名 7 个字符去掉首字符、8 个及以上去掉前两个字符
+        candidates += [p.with_name("~$" + p.name[1:]), p.with_name("~$" + p.name[2:])]
+    for c in candidates:
+        if c.exists():
+            return c
+    return None
+
+
+def check_writable(path: str | Path) -> None:
+    """写入前的检查：目录存在且可写、文件未被 Excel 打开（锁文件）、文件不是只读、未被其他程序占用。"""
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise BookError(f"无法写入{_name(p)}：文件夹 {parent} 不存在")
+    if p.is_dir():
+        raise BookError(f"无法写入 {p}：这是一个文件夹")
+    lock = lock_file_for(p)
+    if lock is not None:
+        raise BookError(f"{_name(p)}正在被 Excel（或 WPS、LibreOffice）打开（发现锁文件“{lock.name}”）。"
+                        "请先保存并关闭该文件再运行；如果确认已关闭，可删除这个锁文件")
+    if p.exists():
+        mode = p.stat().st_mode
+        if not os.access(p, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+            raise BookError(f"无法写入{_name(p)}：文件是只读的（请在文件属性中取消“只读”）")
+        try:
+            # Windows 上被 Excel 打开的文件无法以读写方式打开；这里不改动文件内容
+            with open(p, "r+b"):
+                pass
+        except PermissionError:
+            raise BookError(f"无法写入{_name(p)}：文件正被其他程序占用（请先在 Excel 中关闭该文件）") from None
+        except OSError as exc:
+            raise BookError(f"无法写入{_name(p)}：{exc.strerror or exc}") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise BookError(f"无法写入{_name(p)}：没有文件夹 {parent} 的写权限")
+
+
+def backup_name(path: str | Path, when: _dt.datetime | None = None) -> Path:
+    """备份文件名：`名称.YYYYmmdd-HHMMSS.bak.扩展名`，同一秒已有备份时依次加 -2、-3……（不覆盖已有备份）。"""
+    p = Path(path)
+    stamp = (when or _dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    candidate = p.with_name(f"{p.stem}.{stamp}.bak{p.suffix}")
+    n = 2
+    while candidate.exists():
+        candidate = p.with_name(f"{p.stem}.{stamp}-{n}.bak{p.suffix}")
+        n += 1
+    return candidate
+
+
+def _new_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@dataclass
+class Written:
+    """一次原子写入的结果：path 为目标文件，backup 为覆盖前保留的备份（没有覆盖或未要求备份时为 None）。"""
+
+    path: Path
+    backup: Path | None = None
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path, *, backup: bool = False) -> Iterator[Path]:
+    """原子写入一个文件：`with atomic_output(p) as tmp: doc.save(tmp)`。
+
+    tmp 在目标同目录（同一文件系统，os.replace 才是原子的），扩展名与目标相同；with 块正常结束后 fsync 并替换目标，
+    出错时删除临时文件、目标保持原样。backup=True 且目标已存在时，替换前先复制一份带时间戳的备份。
+    with 语句得到的对象是临时文件路径；写入结果（含备份路径）可在结束后通过 tmp.written 读取。
+    """
+    target = Path(path)
+    check_writable(target)
+    fd, tmp_name = tempfile.mkstemp(prefix=".~jixiao-", suffix="-" + target.name, dir=target.parent or ".")
+    os.close(fd)
+    tmp = _TempPath(tmp_name)
+    try:
+        yield tmp
+        if not tmp.exists() or tmp.stat().st_size == 0:
+            raise BookError(f"写入{_name(target)}失败：没有生成任何内容")
+        _fsync(tmp)
+        existed = target.exists()
+        os.chmod(tmp, stat.S_IMODE(target.stat().st_mode) if existed else _new_file_mode())
+        bak = None
+        if backup and existed:
+            bak = backup_name(target)
+            shutil.copy2(target, bak)
+        try:
+            os.replace(tmp, target)
+        except PermissionError:
+            raise BookError(f"无法写入{_name(target)}：文件正被其他程序占用（请先在 Excel 中关闭该文件）") from None
+        _fsync_dir(target.parent)
+        tmp.written = Written(target, bak)
+    except OSError as exc:
+        raise BookError(f"写入{_name(target)}失败：{exc.strerror or exc}（原文件未改动）") from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+
+
+class _TempPath(type(Path())):  # type: ignore[misc]
+    """临时文件路径，结束后附带写入结果。"""
+
+    written: Written | None = None
+
+
+def _fsync(p: Path) -> None:
+    with open(p, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(d: Path) -> None:
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(d or ".", os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_bytes(path: str | Path, data: bytes, *, backup: bool = False) -> Written:
+    """原子写入字节（批量汇总、报告等新文件）。"""
+    with atomic_output(path, backup=backup) as tmp:
+        tmp.write_bytes(data)
+    return tmp.written
+
+
+def write_text(path: str | Path, text: str, *, encoding: str = "utf-8", backup: bool = False) -> Written:
+    """原子写入文本（JSON、CSV 等）。CSV 单元格请先经过 csv_text()。"""
+    return write_bytes(path, text.encode(encoding), backup=backup)
+
+
+def save_book(book: OpenpyxlBook, path: str | Path | None = None, *, backup: bool = True) -> Written:
+    """保存工作簿：临时文件 + 原子替换；覆盖已有文件时先备份；写回原文件前确认不会丢失内容。
+
+    path 为空时写回打开的文件。以下情况拒绝（BookError，中文说明）：目标被 Excel 打开（~$ 锁文件）、只读、
+    目标扩展名不是 .xlsx（含宏工作簿写回会丢失宏）、原文件在读取后被修改过、写出结果会丢失原文件中的图表/形状等内容。
+    """
+    source = Path(book.path)
+    target = Path(path) if path is not None else source
+    if target.suffix.lower() not in WRITABLE_SUFFIXES:
+        if target.suffix.lower() in MACRO_SUFFIXES:
+            raise BookError(f"不能写回含宏的工作簿{_name(target)}：jixiao 不读取宏，写回会使宏丢失。"
+                            "请用 -o/--output 指定一个新的 .xlsx 文件保存结果（原文件保持不变）")
+        raise BookError(f"输出文件{_name(target)}的扩展名应为 .xlsx")
+    same = _same_file(source, target)
+    info: FileInfo | None = getattr(book, "info", None)
+    if same and info is not None and target.exists():
+        st = target.stat()
+        if (st.st_mtime_ns, st.st_size) != info.stat_key:
+            raise BookError(f"{_name(target)}在 jixiao 读取之后又被修改过（可能刚在 Excel 中保存），"
+                            "为避免覆盖新内容，本次未写入；请重新运行")
+    with atomic_output(target, backup=backup) as tmp:
+        book.save(tmp)
+        try:
+            with zipfile.ZipFile(tmp) as zf:
+                bad = zf.testzip()
+                out_features = _scan_parts(target, zf, zf.infolist()) if same and info is not None else {}
+        except zipfile.BadZipFile:
+            bad = "?"
+        if bad is not None:
+            raise BookError(f"写入{_name(target)}失败：生成的文件校验不通过（原文件未改动）")
+        if same and info is not None:
+            lost = [f"{label}（{n} 处）" for label, n in info.features.items() if out_features.get(label, 0) < n]
+            if lost:
+                raise BookError(f"{_name(target)}含有 jixiao（openpyxl）无法原样保留的内容：{'、'.join(lost)}。"
+                                "为免丢失，本次未写回原文件；请用 -o/--output 把结果另存为新的 .xlsx")
+    if same and info is not None:
+        st = target.stat()
+        info.stat_key = (st.st_mtime_ns, st.st_size)
+    return tmp.written
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# 公式注入
+# ------------------------------------------------------------------------------------------------------------------
+# Excel（以及 LibreOffice/WPS）把以这些字符开头的输入当作公式；Tab/回车开头在 CSV 中同样危险（OWASP CSV 注入）
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+
+# XlsxWriter 的 worksheet.write() 默认把 "=…" 写成公式、"http://…" 写成超链接；生成输出时一律关闭
+XLSXWRITER_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+
+
+def is_formula_like(value: Any) -> bool:
+    """文本是否会被 Excel 当作公式（或 DDE）输入。"""
+    return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
+
+
+def excel_text(value: Any) -> Any:
+    """经 Excel COM（xlwings 的 range.value = …）写入文本时使用：公式样文本前加撇号，Excel 存为文本且不显示撇号。"""
+    return "'" + value if is_formula_like(value) else value
+
+
+def csv_text(value: Any) -> Any:
+    """写入 CSV 的单元格：公式样文本前加撇号（CSV 没有单元格类型，Excel 打开时撇号可见，但绝不会执行）。"""
+    return "'" + value if is_formula_like(value) else value

@@ -1,0 +1,530 @@
+"""addin.safeio：恶意/错误文件被拒绝（中文说明），写入是原子的并保留备份，锁定与只读时拒绝写入，文本不会变成公式。"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import stat
+import struct
+import zipfile
+import zlib
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from addin import safeio
+from addin.book import BookError, CellWrite, OpenpyxlBook
+
+BAK_RE = re.compile(r"^(?P<stem>.+)\.(?P<stamp>\d{8}-\d{6})(?:-\d+)?\.bak\.xlsx$")
+HYPERLINK = '=HYPERLINK("http://x","y")'
+
+
+@pytest.fixture
+def book_path(demo_dir, tmp_path) -> Path:
+    """一份可以随意改动的示例工作簿副本（demo_dir 中的原件不得修改）。"""
+    p = tmp_path / "保靖.xlsx"
+    shutil.copy(demo_dir / "baojing-2018.xlsx", p)
+    return p
+
+
+def _refused(path, *fragments: str) -> str:
+    with pytest.raises(BookError) as ei:
+        safeio.open_book(path)
+    msg = str(ei.value)
+    assert re.search(r"[\u4e00-\u9fff]", msg), msg
+    for f in fragments:
+        assert f in msg, msg
+    return msg
+
+
+def _zip(path: Path, members: dict[str, bytes], method=zipfile.ZIP_DEFLATED) -> Path:
+    with zipfile.ZipFile(path, "w", method) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _with_member(src: Path, dst: Path, name: str, data: bytes | None) -> Path:
+    """复制 xlsx 并替换（或增加、data 为 None 时删除）一个部件。"""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            if item.filename != name:
+                zout.writestr(item, zin.read(item))
+        if data is not None:
+            zout.writestr(name, data)
+    return dst
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# defusedxml
+# ---------------------------------------------------------------------------------------------------------------
+LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+          + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+                     for i in range(1, 10))
+          + b']><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+            b"<si><t>&lol9;</t></si></sst>")
+
+
+def test_openpyxl_uses_defusedxml_for_every_parse():
+    import defusedxml.ElementTree as DET
+    import openpyxl.xml.functions as xf
+
+    assert openpyxl.DEFUSEDXML is True and safeio.defusedxml_active()
+    # 工作表与共享字符串走 iterparse：就是 defusedxml 的版本
+    assert xf.iterparse is DET.iterparse
+    with pytest.raises(Exception) as ei:
+        list(xf.iterparse(io.BytesIO(LAUGHS)))
+    assert type(ei.value).__module__.startswith("defusedxml")
+    # 其余部件用 fromstring：有 lxml 时是 resolve_entities=False 的解析器，实体不展开；没有 lxml 时是 defusedxml
+    if openpyxl.LXML:
+        from lxml.etree import XMLSyntaxError
+
+        internal = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "SECRET">]><x>&a;</x>'
+        assert "SECRET" not in "".join(xf.fromstring(internal).itertext())  # resolve_entities=False
+        try:  # libxml2 ≥ 2.12 拒绝实体放大；更早的版本不展开实体
+            assert len("".join(xf.fromstring(LAUGHS).itertext())) < 1000
+        except XMLSyntaxError as exc:
+            assert "amplification" in str(exc) or "entit" in str(exc).lower()
+        xxe = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><x>&xxe;</x>')
+        assert "root:" not in "".join(xf.fromstring(xxe).itertext())
+    else:
+        assert xf.fromstring is DET.fromstring
+
+
+def test_open_book_refuses_when_defusedxml_is_disabled(book_path, monkeypatch):
+    monkeypatch.setattr(openpyxl, "DEFUSEDXML", False)
+    _refused(book_path, "defusedxml")
+
+
+@pytest.mark.parametrize("part", ["xl/sharedStrings.xml", "xl/worksheets/sheet1.xml", "xl/workbook.xml",
+                                  "[Content_Types].xml", "_rels/.rels"])
+def test_billion_laughs_in_any_part_is_refused_before_openpyxl(book_path, tmp_path, part, monkeypatch):
+    bad = _with_member(book_path, tmp_path / "bomb.xlsx", part, LAUGHS)
+    monkeypatch.setattr(openpyxl, "load_workbook", _must_not_be_called)
+    _refused(bad, "DTD", part)
+
+
+def test_external_entity_is_refused(book_path, tmp_path):
+    xxe = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+           b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&xxe;</t></si></sst>')
+    _refused(_with_member(book_path, tmp_path / "xxe.xlsx", "xl/sharedStrings.xml", xxe), "DTD")
+
+
+def test_utf16_doctype_is_found_too(book_path, tmp_path):
+    data = LAUGHS.decode().replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>')
+    _refused(_with_member(book_path, tmp_path / "u16.xlsx", "xl/sharedStrings.xml", data.encode("utf-16")), "DTD")
+
+
+def test_openpyxl_alone_would_also_refuse_a_dtd_in_a_worksheet(book_path, tmp_path):
+    """纵深防御：即使绕过 safeio，openpyxl 解析工作表时 defusedxml 也会拒绝 DTD。"""
+    sheet = zipfile.ZipFile(book_path).read("xl/worksheets/sheet1.xml")
+    evil = sheet.replace(b"<worksheet", b'<!DOCTYPE w [<!ENTITY a "aaaa">]><worksheet', 1)
+    bad = _with_member(book_path, tmp_path / "w.xlsx", "xl/worksheets/sheet1.xml", evil)
+    with pytest.raises(Exception) as ei:
+        openpyxl.load_workbook(bad)
+    chain, exc = [], ei.value
+    while exc is not None:
+        chain.append(type(exc).__name__)
+        exc = exc.__cause__ or exc.__context__
+    assert any("Forbidden" in name for name in chain), chain
+
+
+def _must_not_be_called(*a, **k):  # pragma: no cover - 被调用即失败
+    raise AssertionError("openpyxl 不应被调用：文件应在检查阶段被拒绝")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 压缩炸弹
+# ---------------------------------------------------------------------------------------------------------------
+def _deflate_zeros(mb: int) -> bytes:
+    """mb MB 个 0 的 raw deflate 流：压缩 1 MB 后 FULL_FLUSH（字典清空、字节对齐），该块可原样重复拼接。"""
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = c.compress(bytes(1 << 20)) + c.flush(zlib.Z_FULL_FLUSH)
+    return block * mb + c.flush(zlib.Z_FINISH)
+
+
+def _zip_with_raw(path: Path, members: list[tuple[str, bytes, int, int]]) -> Path:
+    """手工拼 zip（name, 已压缩数据, 解压后大小, crc）：可以在几毫秒内造出解压后 2 GB 的真实压缩包。"""
+    out, central = bytearray(), bytearray()
+    for name, data, size, crc in members:
+        n = name.encode()
+        offset = len(out)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(data), size, len(n), 0) + n + data
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, len(data), size, len(n),
+                               0, 0, 0, 0, 0, offset) + n
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central), len(out), 0)
+    path.write_bytes(bytes(out + central + end))
+    return path
+
+
+CRC_2GB_ZEROS = 0x4DBDF21C  # zlib.crc32(bytes(2**31))，预先算好（现算要 0.7 秒）
+
+
+def _two_gb_bomb(path: Path) -> Path:
+    small = b'<?xml version="1.0"?><workbook/>'
+    return _zip_with_raw(path, [
+        ("[Content_Types].xml", zlib.compress(b"<Types/>")[2:-4], 8, zlib.crc32(b"<Types/>")),
+        ("xl/workbook.xml", zlib.compress(small)[2:-4], len(small), zlib.crc32(small)),
+        ("xl/worksheets/sheet1.xml", _deflate_zeros(2048), 2 ** 31, CRC_2GB_ZEROS),
+    ])
+
+
+def test_two_gigabyte_zip_bomb_is_refused_from_the_central_directory(tmp_path, monkeypatch):
+    bomb = _two_gb_bomb(tmp_path / "炸弹.xlsx")
+    assert bomb.stat().st_size < 3 * 1024 * 1024
+    with zipfile.ZipFile(bomb) as zf:  # 确认是真炸弹：确实能解压出成 MB 的 0
+        assert zf.getinfo("xl/worksheets/sheet1.xml").file_size == 2 ** 31
+        with zf.open("xl/worksheets/sheet1.xml") as fh:
+            assert fh.read(8 << 20) == bytes(8 << 20)
+    # 拒绝只靠中央目录：一个字节都不解压、openpyxl 也不会被调用（因此远在 1 秒以内）
+    monkeypatch.setattr(zipfile.ZipFile, "open", _must_not_be_called)
+    monkeypatch.setattr(openpyxl, "load_workbook", _must_not_be_called)
+    msg = _refused(bomb, "压缩", "炸弹.xlsx")
+    assert "2048.0 MB" in msg
+
+
+def test_high_ratio_member_is_refused_even_under_the_total_limit(tmp_path, monkeypatch):
+    bomb = _zip(tmp_path / "r.xlsx", {"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>",
+                                      "xl/worksheets/sheet1.xml": bytes(20 << 20)})
+    monkeypatch.setattr(zipfile.ZipFile, "open", _must_not_be_called)
+    _refused(bomb, "压缩比", "sheet1.xml")
+
+
+def test_too_many_members(tmp_path, monkeypatch):
+    monkeypatch.setattr(safeio, "MAX_MEMBERS", 20)
+    p = _zip(tmp_path / "m.xlsx", {f"x/{i}.xml": b"<a/>" for i in range(21)})
+    _refused(p, "21 个部件")
+
+
+def test_overlapping_members_are_refused(tmp_path):
+    """重叠式压缩炸弹：多个中央目录项指向同一段数据。"""
+    data = zlib.compress(b"<a/>" * 100)[2:-4]
+    p = _zip_with_raw(tmp_path / "o.xlsx", [("xl/workbook.xml", data, 400, zlib.crc32(b"<a/>" * 100))])
+    raw = bytearray(p.read_bytes())
+    cd = raw.index(b"PK\x01\x02")
+    entry = bytes(raw[cd:raw.index(b"PK\x05\x06")])
+    second = entry.replace(b"xl/workbook.xml", b"xl/workbooK.xml")
+    eocd = raw.index(b"PK\x05\x06")
+    tail = bytearray(raw[eocd:])
+    struct.pack_into("<HHI", tail, 8, 2, 2, len(entry) * 2)
+    p.write_bytes(bytes(raw[:eocd]) + second + bytes(tail))
+    _refused(p, "重叠")
+
+
+def test_size_limit(book_path, monkeypatch):
+    monkeypatch.setattr(safeio, "MAX_FILE_BYTES", 1000)
+    _refused(book_path, "过大", "上限")
+
+
+def test_uncompressed_limit(book_path, monkeypatch):
+    monkeypatch.setattr(safeio, "MAX_UNCOMPRESSED_BYTES", 50_000)
+    _refused(book_path, "解压后", "上限")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 不是 xlsx 的文件
+# ---------------------------------------------------------------------------------------------------------------
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+
+
+@pytest.mark.parametrize("name, content, fragments", [
+    ("空.xlsx", b"", ("空文件",)),
+    ("数据.xlsx", "单位,金额\n保靖,892.35\n".encode("utf-8"), ("CSV", "另存为")),
+    ("数据gbk.xlsx", "单位,金额\n保靖,892.35\n".encode("gb18030"), ("CSV",)),
+    ("p.xlsx", b"%PDF-1.4\n...", ("PDF",)),
+    ("h.xlsx", b"<html><table><tr><td>1</td></tr></table></html>", ("网页",)),
+    ("rand.xlsx", bytes(range(256)) * 4, ("无法识别",)),
+    ("old.xlsx", OLE + b"Workbook".join([b""] * 2) + bytes(1024), (".xls", "另存为")),
+    ("pw.xlsx", OLE + "EncryptionInfo".encode("utf-16-le") + bytes(10) + "EncryptedPackage".encode("utf-16-le"),
+     ("密码",)),
+])
+def test_non_workbooks_are_refused_with_a_specific_message(tmp_path, name, content, fragments):
+    p = tmp_path / name
+    p.write_bytes(content)
+    _refused(p, name, *fragments)
+
+
+@pytest.mark.parametrize("members, fragment", [
+    ({"word/document.xml": b"<w/>", "[Content_Types].xml": b"<T/>"}, "Word"),
+    ({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet", "content.xml": b"<c/>"}, ".ods"),
+    ({"xl/workbook.bin": b"\x00", "[Content_Types].xml": b"<T/>"}, ".xlsb"),
+    ({"readme.txt": b"hi"}, "zip"),
+])
+def test_other_zip_formats(tmp_path, members, fragment):
+    _refused(_zip(tmp_path / "z.xlsx", members), fragment)
+
+
+def test_truncated_and_corrupt_files(book_path, tmp_path):
+    data = book_path.read_bytes()
+    (tmp_path / "half.xlsx").write_bytes(data[: len(data) // 2])
+    _refused(tmp_path / "half.xlsx", "损坏")
+    # 中央目录完好、数据被篡改：CRC 校验失败
+    raw = bytearray(data)
+    i = raw.index(b"PK\x03\x04", 100) + 60
+    raw[i:i + 40] = bytes(40)
+    (tmp_path / "crc.xlsx").write_bytes(bytes(raw))
+    _refused(tmp_path / "crc.xlsx", "损坏")
+
+
+def test_missing_directory_and_wrong_extension(book_path, tmp_path):
+    _refused(tmp_path / "没有.xlsx", "找不到文件")
+    _refused(tmp_path, "文件夹")
+    renamed = tmp_path / "报表.dat"
+    shutil.copy(book_path, renamed)
+    _refused(renamed, "扩展名", ".xlsx")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 含宏的工作簿
+# ---------------------------------------------------------------------------------------------------------------
+def _xlsm(book_path: Path, tmp_path: Path) -> Path:
+    p = _with_member(book_path, tmp_path / "宏.xlsm", "xl/vbaProject.bin", OLE + b"Attribute VB_Name" + bytes(100))
+    return p
+
+
+def test_macro_workbook_is_read_without_loading_macros(book_path, tmp_path):
+    from addin.engine import evaluate
+    from addin.reader import read_inputs
+
+    p = _xlsm(book_path, tmp_path)
+    book = safeio.open_book(p)
+    assert book.has_macros and book.wb.vba_archive is None  # keep_vba=False：宏代码根本没有读入
+    assert any("不读取也不运行宏" in n for n in book.notices)
+    assert evaluate(read_inputs(book)).total == Decimal("94.9")
+
+
+def test_macro_workbook_is_never_written_back(book_path, tmp_path):
+    p = _xlsm(book_path, tmp_path)
+    before = p.read_bytes()
+    book = safeio.open_book(p)
+    with pytest.raises(BookError, match="含宏"):
+        safeio.save_book(book)
+    assert p.read_bytes() == before
+    out = safeio.save_book(book, tmp_path / "结果.xlsx")
+    assert "xl/vbaProject.bin" not in zipfile.ZipFile(out.path).namelist()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 保存：原子、备份、锁、只读、读取后被改动、会丢失内容
+# ---------------------------------------------------------------------------------------------------------------
+def test_save_keeps_a_timestamped_backup_and_replaces_atomically(book_path):
+    original = book_path.read_bytes()
+    os.chmod(book_path, 0o640)
+    book = safeio.open_book(book_path)
+    book.replace_sheet("校验结果", [CellWrite(1, 1, "校验结果")])
+    res = safeio.save_book(book)
+    assert res.path == book_path and res.backup is not None
+    m = BAK_RE.match(res.backup.name)
+    assert m and m["stem"] == "保靖" and res.backup.parent == book_path.parent
+    assert res.backup.read_bytes() == original
+    assert "校验结果" in openpyxl.load_workbook(book_path).sheetnames
+    assert stat.S_IMODE(book_path.stat().st_mode) == 0o640
+    # 只剩原文件与备份：没有遗留临时文件
+    assert sorted(p.name for p in book_path.parent.iterdir()) == sorted([book_path.name, res.backup.name])
+    # 再保存一次（同一本书、文件已由自己更新）：又一份备份，不覆盖前一份
+    res2 = safeio.save_book(book)
+    assert res2.backup != res.backup and res.backup.exists() and res2.backup.exists()
+
+
+def test_backup_names_never_collide(tmp_path):
+    import datetime as dt
+
+    p = tmp_path / "a.xlsx"
+    when = dt.datetime(2024, 1, 31, 14, 25, 1)
+    first = safeio.backup_name(p, when)
+    assert first.name == "a.20240131-142501.bak.xlsx"
+    first.write_bytes(b"x")
+    assert safeio.backup_name(p, when).name == "a.20240131-142501-2.bak.xlsx"
+
+
+def test_no_backup_when_asked_or_when_writing_a_new_file(book_path, tmp_path):
+    book = safeio.open_book(book_path)
+    assert safeio.save_book(book, tmp_path / "新.xlsx").backup is None
+    assert safeio.save_book(book, backup=False).backup is None
+    assert not list(tmp_path.glob("*.bak.xlsx"))
+
+
+@pytest.mark.parametrize("lock", ["~$保靖.xlsx", ".~lock.保靖.xlsx#"])
+def test_save_refuses_when_excel_has_the_file_open(book_path, lock):
+    book = safeio.open_book(book_path)
+    (book_path.parent / lock).write_bytes(b"owner")
+    before = book_path.read_bytes()
+    with pytest.raises(BookError) as ei:
+        safeio.save_book(book)
+    assert lock in str(ei.value) and "关闭" in str(ei.value)
+    assert book_path.read_bytes() == before and not list(book_path.parent.glob("*.bak.xlsx"))
+
+
+def test_open_warns_but_reads_when_a_lock_file_exists(book_path):
+    (book_path.parent / "~$保靖.xlsx").write_bytes(b"owner")
+    assert any("锁文件" in n for n in safeio.open_book(book_path).notices)
+
+
+def test_save_refuses_read_only_file(book_path):
+    book = safeio.open_book(book_path)
+    os.chmod(book_path, 0o444)
+    try:
+        with pytest.raises(BookError, match="只读"):
+            safeio.save_book(book)
+    finally:
+        os.chmod(book_path, 0o644)
+
+
+def test_save_refuses_when_the_file_changed_after_reading(book_path):
+    book = safeio.open_book(book_path)
+    with open(book_path, "ab") as fh:  # 模拟用户在 Excel 中又保存了一次
+        fh.write(b"\0")
+    with pytest.raises(BookError, match="又被修改"):
+        safeio.save_book(book)
+
+
+def test_failure_while_writing_leaves_the_original_untouched(book_path, monkeypatch):
+    before = book_path.read_bytes()
+    book = safeio.open_book(book_path)
+
+    def half_write(path):
+        Path(path).write_bytes(b"PK\x03\x04 half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(book, "save", half_write)
+    with pytest.raises(BookError, match="原文件未改动"):
+        safeio.save_book(book)
+    assert book_path.read_bytes() == before
+    assert sorted(p.name for p in book_path.parent.iterdir()) == [book_path.name]
+
+
+def test_corrupt_output_is_never_swapped_in(book_path, monkeypatch):
+    before = book_path.read_bytes()
+    book = safeio.open_book(book_path)
+    monkeypatch.setattr(book, "save", lambda path: Path(path).write_bytes(b"not a zip"))
+    with pytest.raises(BookError, match="校验不通过"):
+        safeio.save_book(book)
+    assert book_path.read_bytes() == before
+
+
+def test_content_openpyxl_would_drop_blocks_writing_back(tmp_path):
+    import xlsxwriter
+
+    p = tmp_path / "形状.xlsx"
+    wb = xlsxwriter.Workbook(str(p))
+    ws = wb.add_worksheet()
+    ws.write(0, 0, 1)
+    ws.insert_textbox("C3", "评价人备注")
+    wb.close()
+    before = p.read_bytes()
+    book = safeio.open_book(p)
+    assert book.info.features.get("形状或文本框") == 1
+    with pytest.raises(BookError, match="形状或文本框"):
+        safeio.save_book(book)
+    assert p.read_bytes() == before
+    assert safeio.save_book(book, tmp_path / "另存.xlsx").path.exists()  # 另存为新文件可以
+
+
+def test_demo_workbooks_have_nothing_fragile(demo_dir):
+    for p in sorted(demo_dir.glob("*.xlsx")):
+        assert safeio.inspect_file(p).features == {}, p.name
+
+
+def test_save_refuses_other_extensions(book_path, tmp_path):
+    with pytest.raises(BookError, match=r"\.xlsx"):
+        safeio.save_book(safeio.open_book(book_path), tmp_path / "out.csv")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 原子写入新文件（报告 docx、批量汇总等）
+# ---------------------------------------------------------------------------------------------------------------
+def test_atomic_output_new_file_mode_and_cleanup(tmp_path):
+    target = tmp_path / "报告.docx"
+    res = safeio.write_bytes(target, b"DOCX")
+    assert target.read_bytes() == b"DOCX" and res.backup is None
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+    with pytest.raises(RuntimeError):
+        with safeio.atomic_output(target) as tmp:
+            tmp.write_bytes(b"partial")
+            raise RuntimeError("生成报告出错")
+    assert target.read_bytes() == b"DOCX"
+    assert [p.name for p in tmp_path.iterdir()] == ["报告.docx"]
+    res = safeio.write_text(target, "新内容", backup=True)
+    assert target.read_text("utf-8") == "新内容" and res.backup.read_bytes() == b"DOCX"
+
+
+def test_atomic_output_refuses_word_lock_and_missing_folder(tmp_path):
+    target = tmp_path / "部门绩效评价报告.docx"
+    (tmp_path / "~$绩效评价报告.docx").write_bytes(b"owner")  # Word 对长文件名去掉前两个字符
+    with pytest.raises(BookError, match="锁文件"):
+        safeio.write_bytes(target, b"x")
+    with pytest.raises(BookError, match="不存在"):
+        safeio.write_bytes(tmp_path / "无此目录" / "a.docx", b"x")
+    with pytest.raises(BookError, match="没有生成任何内容"):
+        with safeio.atomic_output(tmp_path / "空.docx"):
+            pass
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 公式注入
+# ---------------------------------------------------------------------------------------------------------------
+INJECTIONS = [HYPERLINK, "=1+1", "+1+2", "-3+4", "@SUM(A1)", "=cmd|' /C calc'!A0"]
+
+
+def test_replace_sheet_writes_formula_like_text_as_text(book_path):
+    book = safeio.open_book(book_path)
+    book.replace_sheet("报告", [CellWrite(i + 1, 1, t) for i, t in enumerate(INJECTIONS)])
+    safeio.save_book(book)
+    ws = openpyxl.load_workbook(book_path)["报告"]
+    assert [(c.value, c.data_type) for c in ws["A"]] == [(t, "s") for t in INJECTIONS]
+    xml = zipfile.ZipFile(book_path)
+    sheet = next(n for n in xml.namelist() if n.startswith("xl/worksheets/") and b"HYPERLINK" in xml.read(n))
+    assert b"<f>" not in xml.read(sheet)
+    # 反向验证测试本身：不强制文本类型时，openpyxl 确实会把它写成公式
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = HYPERLINK
+    assert wb.active["A1"].data_type == "f"
+
+
+def test_xlsxwriter_options_keep_text_as_text(tmp_path):
+    import xlsxwriter
+
+    p = tmp_path / "汇总.xlsx"
+    wb = xlsxwriter.Workbook(str(p), safeio.XLSXWRITER_OPTIONS)
+    ws = wb.add_worksheet()
+    for i, t in enumerate(INJECTIONS + ["http://evil.example"]):
+        ws.write(i, 0, t)  # 即使用通用的 write()
+        ws.write_string(i, 1, t)
+    wb.close()
+    ws = openpyxl.load_workbook(p).active
+    assert all(c.data_type == "s" for c in ws["A"] + ws["B"])
+    assert not ws["A7"].hyperlink
+
+
+def test_excel_and_csv_text_helpers():
+    for t in INJECTIONS + ["\tcmd", "＝1+1"]:
+        assert safeio.is_formula_like(t)
+        assert safeio.excel_text(t) == "'" + t and safeio.csv_text(t) == "'" + t
+    for t in ("保靖县", "95%", "3745（2177）", 5, None):
+        assert not safeio.is_formula_like(t) and safeio.csv_text(t) == t
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 读取：稀疏的超大工作表不会展开
+# ---------------------------------------------------------------------------------------------------------------
+def test_one_cell_at_xfd1048576_does_not_blow_up_the_grid(book_path):
+    from addin.engine import evaluate
+    from addin.reader import read_inputs
+
+    wb = openpyxl.load_workbook(book_path)
+    wb["基础数据表"]["XFD1048576"] = "随手一敲"
+    wb["评分表"]["XFD1048576"] = 1
+    wb.save(book_path)
+    book = safeio.open_book(book_path, with_cached=True)
+    g = book.grid("基础数据表")
+    assert g[(1048576, 16384)] == "随手一敲" and len(g) < 500
+    assert evaluate(read_inputs(book)).total == Decimal("94.9")
+
+
+def test_openpyxl_book_still_works_for_plain_use(book_path):
+    assert "评分表" in OpenpyxlBook(book_path).sheet_names()
