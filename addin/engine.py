@@ -158,9 +158,11 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
 
     # 评价人调整
     override: Decimal | None = None
+    bad_override = False
     try:
         override = parse_number(_cached_or_raw(row.override)).value
     except InputError as exc:
+        bad_override = True
         findings.append(F.make("bad-override", SHEET_SCORES, cell("override", ""), indicator=ind, detail=str(exc)))
     reason = _text(row.reason)
     if override is not None:
@@ -168,7 +170,8 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
         if not reason:
             findings.append(F.make("override-without-reason", SHEET_SCORES, cell("reason", ""), indicator=ind,
                                    override=override, computed=computed if computed is not None else "—"))
-    final = override if override is not None else computed
+    # 与 Excel 的 =FINAL_SCORE(计算得分,调整得分) 一致：调整得分不是数字时该指标无法计分（单元格显示“错误：…”）
+    final = None if bad_override else override if override is not None else computed
 
     return IndicatorResult(
         code=row.code, level1=_text(row.level1) or (spec.level1 if spec else ""),

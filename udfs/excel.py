@@ -100,8 +100,18 @@ def grade_of(total: Any, names: Any, lows: Any) -> str:
 
 
 def final_score(computed: Any, adjusted: Any) -> Any:
-    """最终得分：有调整得分时取调整得分，否则取计算得分。"""
-    return computed if is_blank(adjusted) else adjusted
+    """最终得分：有调整得分时取调整得分（四舍五入到 0.01 分，与 jixiao score 相同），否则取计算得分。
+
+    调整得分或计算得分不是数字（如“abc”、错误值）时报错，而不是把文本当作得分原样显示。
+    """
+    from .numbers import parse_number, round2
+
+    label, raw = ("计算得分", computed) if is_blank(adjusted) else ("调整得分", adjusted)
+    try:
+        v = parse_number(raw).value
+    except InputError as exc:
+        raise RuleError(f"{label}：{exc}") from None
+    return None if v is None else round2(v)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from udfs.excel import ERROR_PREFIX, NA_TEXT
-from udfs.scoring import QUALITATIVE_LEVELS, STEP_DIRECTIONS, STEP_MODES, NA_POLICIES, TARGET_NATURES, GradeTable, Target
+from udfs.scoring import (NA_POLICIES, QUALITATIVE_LEVELS, RULE_TYPES, STEP_DIRECTIONS, STEP_MODES, TARGET_NATURES,
+                          GradeTable, Target)
 
 from . import layout as L
 from .spec import N_PARAMS, IndicatorSpec, System
@@ -149,8 +150,10 @@ def _score_formula(udf: str, r: int) -> str:
 
 
 def _final_formula(r: int) -> str:
+    # 用 FINAL_SCORE 而不是 IF(W="",V,W)：调整得分按与 jixiao score 相同的规则处理（“—”“无”视为空白、四舍五入到
+    # 0.01 分、非数字显示“错误：…”），Excel 显示的得分与无界面引擎一致
     c = L.LETTER
-    return f'=IF({c["override"]}{r}="",{c["computed"]}{r},{c["override"]}{r})'
+    return f"=FINAL_SCORE({c['computed']}{r},{c['override']}{r})"
 
 
 def _cached(v: Any, error: str | None = None) -> Any:
@@ -159,6 +162,16 @@ def _cached(v: Any, error: str | None = None) -> Any:
     if v is None:
         return NA_TEXT
     return _plain(v)
+
+
+def _shown(result: Any, udf: str, *args: Any) -> Any:
+    """公式单元格的缓存值：能计分时用引擎结果；不能计分时用单元格函数本身给出的“错误：…”说明，
+    与 Excel 重新计算后显示的文字相同（而不是笼统的“无法计分”）。"""
+    if result is not None:
+        return _plain(result)
+    from udfs.excel import call
+
+    return call(udf, *[[_plain(x) for x in a] if isinstance(a, list) else _plain(a) for a in args])
 
 
 class _Formats:
@@ -173,7 +186,8 @@ class _Formats:
         self.locked_text = f(text_wrap=True, bg_color="#F2F2F2")
         self.input_text = f(locked=False, bg_color="#FFF2CC", text_wrap=True)
         self.input_money = f(locked=False, bg_color="#FFF2CC", num_format="#,##0.00")
-        self.input_count = f(locked=False, bg_color="#FFF2CC", num_format="0.##")
+        # 不用“0.##”：Excel 把整数显示成“33.”
+        self.input_count = f(locked=False, bg_color="#FFF2CC", num_format="General")
         self.input_rate = f(locked=False, bg_color="#FFF2CC", num_format="0.00%")
         self.input_general = f(locked=False, bg_color="#FFF2CC")
         self.param = f(locked=False, bg_color="#E2EFDA")
@@ -298,13 +312,16 @@ def build_workbook(system: System | str, path: str | Path, example: Example | No
         elif ri.rule_label == "按步扣分":
             ws.data_validation(r0, c["p1"] + 3, r0, c["p1"] + 3, {"validate": "list", "source": list(STEP_DIRECTIONS)})
             ws.data_validation(r0, c["p1"] + 4, r0, c["p1"] + 4, {"validate": "list", "source": list(STEP_MODES)})
-        ws.write_formula(r0, c["computed"], ri.computed.text, fm.formula, _cached(res.computed, None if res.computed is not None else "无法计分"))
+        shown_value = _cached(res.value, res.value_error) if isinstance(ri.value, Formula) else ri.value
+        shown_computed = _shown(res.computed, RULE_TYPES[ri.rule_label].udf, shown_value, ri.points, ri.na, list(ri.params))
+        ws.write_formula(r0, c["computed"], ri.computed.text, fm.formula, shown_computed)
         _write_input(ws, r0, c["override"], _plain(ri.override) if ri.override is not None else None, fm.input_count)
         ws.data_validation(r0, c["override"], r0, c["override"], {
             "validate": "decimal", "criteria": "between", "minimum": 0, "maximum": _plain(res.points or 0),
             "error_type": "warning", "error_title": "调整得分", "error_message": "调整得分应在 0～分值之间，并须填写调整理由"})
         _write_input(ws, r0, c["reason"], ri.reason, fm.input_text)
-        ws.write_formula(r0, c["final"], ri.final.text, fm.formula, _cached(res.final, None if res.final is not None else "无法计分"))
+        ws.write_formula(r0, c["final"], ri.final.text, fm.formula,
+                         _shown(res.final, "FINAL_SCORE", shown_computed, ri.override))
         _write_input(ws, r0, c["stated_value"], ri.stated_value, fm.input_rate if rate_value else fm.input_general)
         _write_input(ws, r0, c["stated_score"], ri.stated_score, fm.input_count)
         _write_input(ws, r0, c["note"], ri.note, fm.input_text)

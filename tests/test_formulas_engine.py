@@ -1,0 +1,268 @@
+"""没有 Excel 也能证明单元格公式：用 formulas 包（纯 Python 的 Excel 公式引擎）计算工作簿。
+
+把 udfs.xl 中的单元格函数（Excel 经 xlwings 调用的正是这些函数）注册为 formulas 的自定义函数，然后让 formulas 按工作簿
+里的公式——`=BUDGET_COMPLETION_ZZ('基础数据表'!$C$9,…)`、`=SCORE_LINEAR(H11,E11,K11,L11:U11)`、`=FINAL_SCORE(V11,W11)`、
+SUM 小计、`=GRADE_OF(…)`——重新计算全部单元格，结果必须与无界面引擎（addin.engine.evaluate，即 jixiao score）逐格一致。
+第二个测试改动评分表中的规则参数与等级标准单元格，证明公式与 jixiao score 都以用户改过的单元格为准。
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+formulas = pytest.importorskip("formulas")
+np = pytest.importorskip("numpy")
+sh = pytest.importorskip("schedula")
+
+from formulas.functions import wrap_ranges_func  # noqa: E402
+from formulas.tokens.operand import XlError  # noqa: E402
+
+from addin import cli  # noqa: E402
+from addin.engine import arg_cell, evaluate  # noqa: E402
+from addin.reader import load  # noqa: E402
+from udfs import xl  # noqa: E402
+from udfs.excel import ERROR_PREFIX, NA_TEXT  # noqa: E402
+from workbook_templates import layout as L  # noqa: E402
+from workbook_templates.systems import SYSTEMS  # noqa: E402
+
+GOLDEN = {"baojing-2018": (Decimal("94.9"), "优"), "zizhou-2021": (Decimal("85.1"), "良好"),
+          "shiping-2022": (Decimal("100"), "优")}
+
+
+# ---------------------------------------------------------------- formulas → xlwings 的参数形态
+def _scalar(v: Any) -> Any:
+    """formulas 的单元格值 → xlwings 传给 UDF 的值：空白 None，错误值为 “#DIV/0!” 文本（err_to_str），numpy 标量转 Python。"""
+    if v is sh.EMPTY:
+        return None
+    if isinstance(v, XlError):
+        return str(v)
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _as_xlwings(arg: Any) -> Any:
+    """区域参数：单个单元格 → 标量；单行/单列 → 一维 list；多行多列 → 嵌套 list（与 xlwings 默认转换相同）。"""
+    if not isinstance(arg, np.ndarray):
+        return _scalar(arg)
+    rows = [[_scalar(v) for v in row] for row in np.atleast_2d(arg).tolist()]
+    if len(rows) == 1 and len(rows[0]) == 1:
+        return rows[0][0]
+    if len(rows) == 1:
+        return rows[0]
+    if all(len(r) == 1 for r in rows):
+        return [r[0] for r in rows]
+    return rows
+
+
+def _register(name: str, udf) -> Any:
+    def call(*args):
+        return udf(*[_as_xlwings(a) for a in args])
+
+    call.__name__ = name
+    return wrap_ranges_func(call)  # 把 formulas 的 Ranges 换成取值后的数组
+
+
+@pytest.fixture(scope="module")
+def engine_functions():
+    """注册 udfs.xl 的全部单元格函数；模块结束后移除，避免影响其他测试。"""
+    funcs = formulas.get_functions()
+    for name, udf in xl.WRAPPERS.items():
+        funcs[name] = _register(name, udf)
+    yield funcs
+    for name in xl.WRAPPERS:
+        funcs.pop(name, None)
+
+
+class Calculated:
+    """formulas 计算后的工作簿：按 表名 + A1 地址取单元格的值（Python 标量）。"""
+
+    def __init__(self, path: Path):
+        model = formulas.ExcelModel().loads(str(path)).finish()
+        solution = model.calculate()
+        self.values: dict[str, Any] = {}
+        for key, rng in solution.items():
+            value = getattr(rng, "value", rng)
+            if isinstance(value, np.ndarray) and value.size == 1:
+                self.values[key.upper()] = _scalar(value.ravel()[0])
+        self.book = path.name.upper()
+
+    def __call__(self, sheet: str, addr: str) -> Any:
+        key = f"'[{self.book}]{sheet}'!{addr}".upper()
+        if key not in self.values:
+            raise KeyError(f"formulas 没有计算单元格 {sheet}!{addr}")
+        return self.values[key]
+
+
+def _score_cell(calc: Calculated, addr: str) -> Any:
+    return calc(L.SHEET_SCORES, addr)
+
+
+def _assert_score(cell_value: Any, expected: Decimal | None, where: str) -> None:
+    if expected is None:  # 引擎无法计分：单元格应显示中文说明，而不是数字或 Python 回溯
+        assert isinstance(cell_value, str) and cell_value.startswith((ERROR_PREFIX, NA_TEXT)), (where, cell_value)
+    else:
+        assert isinstance(cell_value, (int, float)) and not isinstance(cell_value, bool), (where, cell_value)
+        assert cell_value == pytest.approx(float(expected), abs=1e-9), where
+
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "workbook_templates" / "xlsx"
+
+
+def _path(demo_dir: Path, name: str) -> Path:
+    """种子示例在 demo_dir（与 jixiao demo 相同），空白模板是仓库中签入的文件。"""
+    return TEMPLATES / f"{name}.xlsx" if (TEMPLATES / f"{name}.xlsx").exists() else demo_dir / f"{name}.xlsx"
+
+
+@pytest.fixture(scope="module")
+def calculated(engine_functions, demo_dir):
+    """每个工作簿只加载计算一次（约 1 秒），供本模块的几个测试共用。"""
+    cache: dict[str, tuple[Calculated, Any]] = {}
+
+    def get(name: str):
+        if name not in cache:
+            path = _path(demo_dir, name)
+            _, inputs = load(path)
+            cache[name] = (Calculated(path), evaluate(inputs))
+        return cache[name]
+
+    return get
+
+
+@pytest.mark.parametrize("name", ["baojing-2018", "zizhou-2021", "shiping-2022", "kaifu-2020"])
+def test_formulas_engine_matches_python_engine(calculated, name):
+    calc, ev = calculated(name)
+    inputs = ev.inputs
+    final, computed, value = L.LETTER["final"], L.LETTER["computed"], L.LETTER["value"]
+    for ind in ev.indicators:
+        # 每一行的 得分、计算得分 与 实际值
+        _assert_score(_score_cell(calc, f"{final}{ind.row}"), ind.final, f"{ind.code} 得分")
+        _assert_score(_score_cell(calc, f"{computed}{ind.row}"), ind.computed, f"{ind.code} 计算得分")
+        shown = _score_cell(calc, f"{value}{ind.row}")
+        if ind.value_error:
+            assert isinstance(shown, str) and shown.startswith(ERROR_PREFIX), (ind.code, shown)
+        elif isinstance(ind.value, Decimal):
+            assert shown == pytest.approx(float(ind.value), rel=1e-12), ind.code
+        elif ind.value is None:
+            assert shown in (None, NA_TEXT), (ind.code, shown)
+        else:
+            assert shown == ind.value, ind.code
+    # 一级指标小计、总分与等级
+    for level1, lv in ev.level1.items():
+        row = inputs.cells[("subtotal", level1)][1]
+        _assert_score(_score_cell(calc, f"{final}{row}"), lv.score, f"{level1} 小计")
+    total_row = inputs.cells[("total",)][1]
+    grade_row = inputs.cells[("grade",)][1]
+    _assert_score(_score_cell(calc, f"{final}{total_row}"), ev.total, "总分")
+    assert _score_cell(calc, f"{final}{grade_row}") == ev.grade
+    if name in GOLDEN:
+        assert (ev.total, ev.grade) == GOLDEN[name]
+        assert not [i.code for i in ev.indicators if i.final is None]
+    else:  # 开福 2020：评分表待填，部分指标无法计分——两边都显示说明文字，且总分一致
+        assert any(i.final is None for i in ev.indicators)
+
+
+@pytest.mark.parametrize("name", ["baojing-2018", "zizhou-2021", "shiping-2022", "kaifu-2020",
+                                  "hunan-dept", "zizhou-dept", "project"])
+def test_cached_values_are_what_excel_recalculates(calculated, demo_dir, name):
+    """文件里随公式保存的计算结果（查看器、pandas、calamine 显示的值）与重新计算的结果逐格相同，包括“错误：…”说明。"""
+    import openpyxl
+
+    calc, _ = calculated(name)
+    path = _path(demo_dir, name)
+    formulas_wb = openpyxl.load_workbook(path)
+    cached_wb = openpyxl.load_workbook(path, data_only=True)
+    checked = 0
+    for ws in formulas_wb:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type != "f":
+                    continue
+                cached = cached_wb[ws.title][cell.coordinate].value
+                fresh = calc(ws.title, cell.coordinate)
+                assert cached is not None, (ws.title, cell.coordinate)
+                if isinstance(fresh, (int, float)) and not isinstance(fresh, bool):
+                    assert cached == pytest.approx(fresh, rel=1e-12, abs=1e-12), (ws.title, cell.coordinate)
+                else:
+                    assert cached == fresh, (ws.title, cell.coordinate)
+                checked += 1
+    assert checked > 40
+
+
+def _linear(points: Decimal, value: Decimal, zero: Decimal, full: Decimal) -> Decimal:
+    """线性插值规则（评分表“线性插值”）：零分点与满分点之间按比例给分，两端封顶，四舍五入到 0.01 分。"""
+    frac = (value - zero) / (full - zero)
+    frac = min(max(frac, Decimal(0)), Decimal(1))
+    return (points * frac).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _grade_for(total: Decimal, rows: list[tuple[str, Decimal]]) -> str:
+    """等级标准：取下限不超过总分的最高一档（左闭右开）。"""
+    return max((lo, name) for name, lo in rows if total >= lo)[1]
+
+
+def test_editing_rule_cells_changes_excel_and_cli_alike(engine_functions, demo_dir, tmp_path, capsys):
+    """子洲 2021：把“预算完成率”的满分点 95% 改成 92%、“良好”下限 80 改成 88，再给一项填调整得分——
+    用户改的单元格就是规则，Excel 显示的与 jixiao score 算出的同时变化、结果相同。"""
+    import openpyxl
+
+    src = demo_dir / "zizhou-2021.xlsx"
+    _, inputs = load(src)
+    before = evaluate(inputs)
+    assert (before.total, before.grade) == (Decimal("85.1"), "良好")
+    row = next(r for r in inputs.rows if r.code == "z2_1")
+    assert row.rule_label == "线性插值" and Decimal(str(row.params[0])) == Decimal("0.85")
+    old_score = next(i for i in before.indicators if i.code == "z2_1").final
+    assert old_score == Decimal("6.60")
+
+    path = tmp_path / "zizhou-edited.xlsx"
+    shutil.copy(src, path)
+    wb = openpyxl.load_workbook(path)
+    ws_data, ws = wb[L.SHEET_DATA], wb[L.SHEET_SCORES]
+    ws[row.cells["p2"]] = 0.92  # 满分点
+    grade_first = int(inputs.cells[("grades",)][1][1:])
+    assert ws[f"B{grade_first + 1}"].value == "良好"
+    ws[f"C{grade_first + 1}"] = 88
+    # 评价人调整得分写了三位小数：Excel（FINAL_SCORE）与 jixiao score 都四舍五入到 0.01 分
+    adjusted = next(r for r in inputs.rows if r.code == "z1_1")
+    ws[adjusted.cells["override"]] = 1.455
+    ws[adjusted.cells["reason"]] = "复核后调整"
+    wb.save(path)
+
+    # 期望值直接由规则与基础数据算出：预算完成率 = 本年预算支出合计 ÷ 本年预算收入合计（取实际值公式引用的两个单元格）
+    spec = SYSTEMS["zizhou-dept"].indicator("z2_1")
+    assert spec.udf == "BUDGET_COMPLETION_ZZ"
+    expense, income = (Decimal(str(ws_data[arg_cell(inputs, a)[1]].value)) for a in spec.args)
+    rate = expense / income
+    new_score = _linear(Decimal(str(row.points)), rate, Decimal("0.85"), Decimal("0.92"))
+    assert new_score != old_score
+    old_adjusted = next(i for i in before.indicators if i.code == "z1_1").final
+    new_adjusted = Decimal("1.455").quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    new_total = before.total - old_score + new_score - old_adjusted + new_adjusted
+    grade_rows = [(n, Decimal(str(lo))) for n, lo in inputs.grade_rows]
+    grade_rows[1] = ("良好", Decimal(88))
+    new_grade = _grade_for(new_total, grade_rows)
+    assert new_grade == "一般"  # 87.92 < 88：等级随用户改过的等级标准变化
+
+    # formulas（Excel 会显示的值）
+    calc = Calculated(path)
+    assert _score_cell(calc, f"{L.LETTER['final']}{row.row}") == pytest.approx(float(new_score), abs=1e-9)
+    assert _score_cell(calc, f"{L.LETTER['final']}{adjusted.row}") == pytest.approx(float(new_adjusted), abs=1e-9)
+    total_row = inputs.cells[("total",)][1]
+    grade_row = inputs.cells[("grade",)][1]
+    assert _score_cell(calc, f"{L.LETTER['final']}{total_row}") == pytest.approx(float(new_total), abs=1e-9)
+    assert _score_cell(calc, f"{L.LETTER['final']}{grade_row}") == new_grade
+
+    # jixiao score --json（无界面引擎读同一个文件）
+    capsys.readouterr()
+    assert cli.main(["score", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert Decimal(str(out["total"])) == new_total
+    assert out["grade"] == new_grade
+    scores = {i["code"]: Decimal(str(i["score"])) for i in out["indicators"]}
+    assert (scores["z2_1"], scores["z1_1"]) == (new_score, new_adjusted)
