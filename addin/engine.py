@@ -112,7 +112,16 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
     value: Any = None
     value_error: str | None = None
     typed = not _is_formula(row.value)
-    if spec is not None and spec.udf and _is_formula(row.value):
+    changed = spec is not None and spec.udf and _is_formula(row.value) and _formula_changed(spec, inputs, row.value.text)
+    if changed:
+        findings.append(F.make("formula-changed", SHEET_SCORES, cell("value", ""), indicator=ind, actual=row.value.text,
+                               expected=changed))
+    if changed and row.value.cached is not None:
+        # 公式被改过：与 Excel 一致，采用文件中保存的结果
+        value, value_error = _from_cached(row.value.cached)
+        if value_error:
+            findings.append(F.make("indicator-error", SHEET_SCORES, cell("value", ""), indicator=ind, detail=value_error))
+    elif spec is not None and spec.udf and _is_formula(row.value):
         args = [resolve_arg(system, inputs, a) for a in spec.args]
         try:
             value = BY_NAME[spec.udf].func(*args)
@@ -181,6 +190,28 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
         value=value, value_error=value_error, value_typed=typed, rule=rule, computed=computed, override=override,
         reason=reason, final=final, stated_value=_cached_or_raw(row.stated_value), stated_score=_cached_or_raw(row.stated_score),
         note=_text(row.note), row=row.row, cells=dict(row.cells))
+
+
+def _formula_changed(spec, inputs: WorkbookInputs, text: str) -> str:
+    """实际值公式与模板公式（按当前单元格位置重建）不同时，返回应有的公式；相同或无法重建时返回空串。"""
+    from workbook_templates.layout import normalise_formula, value_formula
+
+    try:
+        expected = value_formula(spec.udf, spec.args, inputs.cells)
+    except KeyError:
+        return ""
+    return "" if normalise_formula(expected) == normalise_formula(text) else expected
+
+
+def _from_cached(cached: Any) -> tuple[Any, str | None]:
+    from udfs.excel import ERROR_PREFIX, NA_TEXT
+
+    if isinstance(cached, str):
+        if cached.startswith(ERROR_PREFIX):
+            return None, cached[len(ERROR_PREFIX):]
+        if cached.strip() == NA_TEXT:
+            return None, None
+    return cached, None
 
 
 def _first_cell_for(inputs: WorkbookInputs, refs: tuple[str, ...], message: str) -> tuple[str, str] | None:

@@ -27,7 +27,39 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "override-without-reason": (ERROR, "指标“{indicator}”填写了调整得分 {override} 分（计算得分 {computed} 分），但未填写调整理由"),
     "value-typed-over-formula": (WARNING, "指标“{indicator}”的实际值是手工填写的 {raw}，不是公式；计分以该值为准，请确认"),
     "score-typed-over-formula": (WARNING, "指标“{indicator}”的计算得分是手工填写的 {raw}，不是公式；请改用“调整得分”并写明理由"),
+    "formula-changed": (WARNING, "指标“{indicator}”的实际值公式已被修改（与模板公式不同）；计分采用文件中保存的结果，请确认公式引用"),
     "bad-grade-table": (ERROR, "等级标准有误：{detail}"),
+    # 校验（addin/checks.py；容差见该模块的具名常量）
+    "negative-value": (ERROR, "{label}为负数 {value}，该项不应为负"),
+    "rate-out-of-range": (ERROR, "{label}填写为 {raw}，比率应在 0%～100% 之间（请填 95% 或 0.95 这样的比率）{hint}"),
+    "total-mismatch": (ERROR, "{label}为 {total}，但 {parts_text} ＝ {sum}，相差 {gap} {unit}，超出各数取整的舍入误差（±{tolerance} {unit}）"),
+    "total-rounding-gap": (WARNING, "{label}为 {total}，而 {parts_text} ＝ {sum}，相差 {gap} {unit}，在各数取整的舍入误差"
+                                    "（±{tolerance} {unit}）以内，请核对是否为四舍五入所致"),
+    "part-exceeds-total": (ERROR, "{label}为 {total}，但其中 {parts_text} ＝ {sum} {unit}，超过了合计数"),
+    "points-total-not-100": (ERROR, "各指标分值合计为 {total} 分，应为 100 分（{detail}）"),
+    "score-exceeds-max": (ERROR, "指标“{indicator}”得分 {score} 分，超过分值 {points} 分"),
+    "score-negative": (ERROR, "指标“{indicator}”得分 {score} 分为负数，得分应在 0～分值之间"),
+    "subtotal-formula-mismatch": (ERROR, "{level1}的{field}公式 {formula} 没有正好汇总应汇总的各行（第 {rows} 行），"
+                                         "插入或删除行后请检查公式区域"),
+    "subtotal-mismatch": (ERROR, "一级指标“{level1}”的{field}小计单元格为 {stored}，按各行重新计算应为 {computed}"),
+    "score-total-mismatch": (ERROR, "总分行的{field}单元格为 {stored}，按各一级指标重新计算应为 {computed}"),
+    "grade-mismatch": (ERROR, "{label}为“{stored}”，按等级标准 {score} 分应为“{expected_grade}”"),
+    "formula-reference-mismatch": (ERROR, "指标“{indicator}”的公式 {formula} 与模板不一致：{detail}；jixiao 按模板计算，"
+                                          "Excel 中显示的结果可能不同"),
+    "formula-result-mismatch": (WARNING, "指标“{indicator}”的{field}单元格保存的结果为 {stored}，按工作簿数据重新计算为 {computed}"
+                                         "（请在 Excel 中重新计算后保存；仍不一致时检查该单元格的公式）"),
+    "value-differs-from-data": (ERROR, "指标“{indicator}”的实际值手工填写为 {typed}，按基础数据表计算应为 {computed}"),
+    "zero-rate-with-spending": (ERROR, "指标“{indicator}”的实际值为 0，但{spending}，确有支出时执行率不应为 0"),
+    "met-target-not-full-marks": (WARNING, "指标“{indicator}”按评分规则已达标（计算得分为满分 {computed} 分），"
+                                           "却调整为 {final} 分{reason_text}"),
+    "shortfall-full-marks": (WARNING, "指标“{indicator}”按评分规则未达标（计算得分 {computed} 分），却调整为满分 {final} 分{reason_text}"),
+    "override-applied": (INFO, "指标“{indicator}”计算得分 {computed} 分，评价人调整为 {override} 分，理由：{reason}"),
+    "unit-mismatch": (WARNING, "{detail}"),
+    "prev-sangong-budget-missing": (ERROR, "{label}未填写：指标“{indicator}”比较的是本年与上年的“三公经费”预算数，"
+                                           "需要上年预算数{hint}"),
+    "stated-value-mismatch": (WARNING, "指标“{indicator}”报告所列实际值 {stated} 与按数据重新计算的 {computed} 不一致"
+                                       "（按所列位数允许误差 ±{tolerance}）{hint}"),
+    "stated-score-mismatch": (WARNING, "指标“{indicator}”报告所列得分 {stated} 分与评分表得分 {final} 分不一致{hint}"),
     # 报告
     "missing-text": (WARNING, "文字材料“{title}”未填写，报告中显示为“【待填写：{title}】”"),
 }

@@ -58,3 +58,26 @@ def test_built_workbook_reads_back_to_the_same_scores(demo_dir):
         ev = evaluate(inputs)
         assert (ev.total, ev.grade) == (total, grade), name
         assert [i.final for i in ev.indicators] == [i.final for i in evaluate_example(name).indicators]
+
+
+def test_edited_value_formula_is_flagged_and_excel_result_used(demo_dir, tmp_path):
+    import shutil
+
+    import openpyxl
+
+    from addin.engine import evaluate
+    from addin.reader import load
+
+    path = tmp_path / "b.xlsx"
+    shutil.copy(demo_dir / "baojing-2018.xlsx", path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["评分表"]
+    row = next(r for r in range(4, 40) if ws.cell(r, 1).value == "staff_control")
+    # 用户把在职人员控制率的分子改成编制数（引用错误）；Excel 会算出 100%，但公式与模板不同
+    ws.cell(row, 8).value = ws.cell(row, 8).value.replace("$C$", "$X$", 1)
+    wb.save(path)
+    _, inputs = load(path)
+    ev = evaluate(inputs)
+    changed = [f for f in ev.findings if f.code == "formula-changed"]
+    assert [(f.sheet, f.cell) for f in changed] == [("评分表", f"H{row}")]
+    assert "STAFF_CONTROL_RATE" in changed[0].expected

@@ -89,13 +89,6 @@ def layout_inputs(system: System, example: Example | None = None):
     inputs.cells[("layout", "scalar_header")] = (L.SHEET_DATA, str(scalar_header))
 
     # 评分表
-    def ref(a: str) -> str:
-        if a.startswith("="):
-            return f'"{a[1:]}"'
-        sheet, cell = inputs.cells[("table", *a.split("@", 1))] if "@" in a else inputs.cells[("scalar", a)]
-        col = "".join(ch for ch in cell if ch.isalpha())
-        return f"{L.quote_sheet(sheet)}!${col}${cell[len(col):]}"
-
     r = L.SCORE_FIRST_ROW - 1
     specs = indicators_for(system, ex)
     for level1 in _level1s(system, specs):
@@ -107,7 +100,7 @@ def layout_inputs(system: System, example: Example | None = None):
             params = list(ex.params.get(spec.code, rule.to_params()))
             params += [None] * (N_PARAMS - len(params))
             if spec.udf:
-                value: Any = Formula(f"={spec.udf}({','.join(ref(a) for a in spec.args)})")
+                value: Any = Formula(L.value_formula(spec.udf, spec.args, inputs.cells))
             else:
                 value = ex.values.get(spec.code)
             ov = ex.overrides.get(spec.code, (None, None))

@@ -44,3 +44,21 @@ SCORE_FIRST_ROW = 4
 
 def quote_sheet(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
+
+
+def value_formula(udf: str, args, cells) -> str:
+    """实际值单元格的公式：=UDF('基础数据表'!$C$5,...)。cells 为 WorkbookInputs.cells（引用随用户插入行而更新）。"""
+
+    def ref(a: str) -> str:
+        if a.startswith("="):
+            return f'"{a[1:]}"'
+        sheet, cell = cells[("table", *a.split("@", 1))] if "@" in a else cells[("scalar", a)]
+        col = "".join(ch for ch in cell if ch.isalpha())
+        return f"{quote_sheet(sheet)}!${col}${cell[len(col):]}"
+
+    return f"={udf}({','.join(ref(a) for a in args)})"
+
+
+def normalise_formula(text: str) -> str:
+    """比较公式时忽略空白、$、引号与大小写（Excel 对不含空格的表名可能去掉引号）。"""
+    return "".join(ch for ch in text if not ch.isspace() and ch not in "$'").upper()
