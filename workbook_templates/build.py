@@ -252,7 +252,7 @@ def build_workbook(system: System | str, path: str | Path, example: Example | No
             ws.data_validation(r0, 2, r0, 2, {"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 1,
                                              "error_type": "warning", "error_title": "满意度/比率",
                                              "error_message": "应为 0%～100% 之间的比率，如 95%"})
-    ws.protect("", {"format_columns": True, "format_rows": True, "select_locked_cells": True,
+    ws.protect("", {"format_columns": True, "format_rows": True, "insert_rows": True, "select_locked_cells": True,
                     "select_unlocked_cells": True})
 
     # ---------------- 评分表 ----------------
@@ -338,7 +338,7 @@ def build_workbook(system: System | str, path: str | Path, example: Example | No
         ws.write(gh + k, 1, name, fm.param)
         ws.write(gh + k, 2, _plain(lo), fm.param)
         ws.write(gh + k, 3, "总分≥下限且低于上一等级下限" if k else "总分≥下限", fm.locked_text)
-    ws.protect("", {"format_columns": True, "format_rows": True, "select_locked_cells": True,
+    ws.protect("", {"format_columns": True, "format_rows": True, "insert_rows": True, "select_locked_cells": True,
                     "select_unlocked_cells": True})
 
     # ---------------- 文字材料 ----------------
