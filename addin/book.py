@@ -134,7 +134,12 @@ class OpenpyxlBook:
         col, r1, r2 = values
         chart.add_data(Reference(ws, min_col=col, min_row=r1, max_row=r2), titles_from_data=True)
         col, r1, r2 = categories
-        chart.set_categories(Reference(ws, min_col=col, min_row=r1, max_row=r2))
+        # 类目是文字：用 strRef（openpyxl 的 set_categories 写成 numRef，Excel 会把类目显示成 1、2、3）
+        from openpyxl.chart.data_source import AxDataSource, StrRef
+
+        ref = Reference(ws, min_col=col, min_row=r1, max_row=r2)
+        for series in chart.series:
+            series.cat = AxDataSource(strRef=StrRef(f=str(ref)))
         chart.width, chart.height = 16, 8
         ws.add_chart(chart, anchor)
 
