@@ -70,7 +70,8 @@ class OpenpyxlBook:
             return self._grids[sheet]
         ws = self.wb[sheet]
         cached = None
-        if self.cached_wb is not None:
+        # 生成表（校验结果、报告）可能是打开之后才加的，缓存工作簿里没有它
+        if self.cached_wb is not None and sheet in self.cached_wb.sheetnames:
             cached = {rc: cell.value for rc, cell in _cells_of(self.cached_wb[sheet]) if cell.value is not None}
         g: Grid = {}
         for (r, c), cell in _cells_of(ws):

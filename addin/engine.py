@@ -149,7 +149,8 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
             rule = rule_from_params(_text(row.rule_label), points, [_cached_or_raw(p) for p in row.params],
                                     _text(row.na) or None)
         except RuleError as exc:
-            findings.append(F.make("rule-error", SHEET_SCORES, cell("rule", ""), indicator=ind, detail=str(exc)))
+            findings.append(F.make("rule-error", SHEET_SCORES, _rule_error_cell(row, _text(row.rule_label), str(exc)),
+                                   indicator=ind, detail=str(exc)))
     if rule is not None and value_error is None:
         try:
             computed = rule.score(value)
@@ -212,6 +213,24 @@ def _from_cached(cached: Any) -> tuple[Any, str | None]:
         if cached.strip() == NA_TEXT:
             return None, None
     return cached, None
+
+
+def _rule_error_cell(row: RowInput, label: str, message: str) -> str:
+    """规则错误指向出错的那一格：规则类型、无基数时、分值，或按消息开头的参数名找到参数格；其余指向参数区域。"""
+    from udfs.scoring import RULE_TYPES
+
+    c = row.cells
+    if label not in RULE_TYPES or message.startswith("规则类型"):
+        return c.get("rule", "")
+    if message.startswith("“无基数时”"):
+        return c.get("na", "")
+    if message.startswith("分值"):
+        return c.get("points", "")
+    names = RULE_TYPES[label].param_names
+    for i, name in sorted(enumerate(names), key=lambda t: -len(t[1])):  # “上限1”先于“上限”
+        if message.startswith((name, f"“{name}”")):
+            return c.get(f"p{i + 1}", "")
+    return c.get("params", c.get("rule", ""))
 
 
 def _first_cell_for(inputs: WorkbookInputs, refs: tuple[str, ...], message: str) -> tuple[str, str] | None:

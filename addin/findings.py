@@ -17,6 +17,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "missing-sheet": (ERROR, "工作簿缺少工作表“{sheet_name}”"),
     "unknown-system": (ERROR, "无法识别指标体系：{detail}"),
     "header-changed": (WARNING, "{detail}"),
+    "code-missing": (WARNING, "“{sheet_name}”此行的代码为“{raw}”，应为“{expected_code}”（代码被删除或改动）；已按名称“{label}”读取该行，"
+                              "请恢复代码"),
+    "bad-choice": (WARNING, "{label}填写为“{raw}”，应为下拉选项之一：{choices}"),
     # 计分
     "indicator-error": (ERROR, "指标“{indicator}”无法计算：{detail}"),
     "zero-denominator": (ERROR, "指标“{indicator}”的分母为 0：{detail}"),
@@ -31,6 +34,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "bad-grade-table": (ERROR, "等级标准有误：{detail}"),
     # 校验（addin/checks.py；容差见该模块的具名常量）
     "negative-value": (ERROR, "{label}为负数 {value}，该项不应为负"),
+    "not-whole-number": (ERROR, "{label}为 {value}，人数应为整数"),
     "rate-out-of-range": (ERROR, "{label}填写为 {raw}，比率应在 0%～100% 之间（请填 95% 或 0.95 这样的比率）{hint}"),
     "total-mismatch": (ERROR, "{label}为 {total}，但 {parts_text} ＝ {sum}，相差 {gap} {unit}，超出各数取整的舍入误差（±{tolerance} {unit}）"),
     "total-rounding-gap": (WARNING, "{label}为 {total}，而 {parts_text} ＝ {sum}，相差 {gap} {unit}，在各数取整的舍入误差"
@@ -65,7 +69,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 }
 
 
-def make(code: str, sheet: str, cell: str, *, expected: Any = None, actual: Any = None, **fields: Any) -> Finding:
+def make(code: str, sheet: str, cell: str, /, *, expected: Any = None, actual: Any = None, **fields: Any) -> Finding:
+    # code/sheet/cell 只按位置传入，消息模板里也可以有名为 code、sheet、cell 的字段（如“应为代码 {code}”）
     severity, template = CATALOGUE[code]
     try:
         message = template.format(**fields)

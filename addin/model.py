@@ -34,9 +34,12 @@ class Finding:
 
 
 def _plain(v: Any) -> Any:
+    """JSON 可表示的值：Decimal 转文本；日期、时间等单元格里可能出现的其他类型也转成文本（--json 不能因此崩溃）。"""
     if isinstance(v, Decimal):
         return str(v)
-    return v
+    if v is None or isinstance(v, (str, int, float, bool)):
+        return v
+    return v.isoformat() if hasattr(v, "isoformat") else str(v)
 
 
 SHEET_DATA = "基础数据表"
@@ -150,7 +153,7 @@ class Evaluation:
 
     def as_json(self) -> dict[str, Any]:
         def num(x):
-            return None if x is None else float(x) if isinstance(x, Decimal) else x
+            return None if x is None else float(x) if isinstance(x, Decimal) else _plain(x)
 
         return {
             "system": self.system_key, "unit": self.unit_name, "year": self.year, "money_unit": self.money_unit,

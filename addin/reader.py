@@ -77,12 +77,13 @@ def _read_data(book: Book, system: System, inputs: WorkbookInputs) -> None:
             if section == "table":
                 labels = {_t(g.get((r, c))): c for c in range(3, 3 + len(system.columns) + 6)}
                 col_of = {}
-                for col in system.columns:
+                for i, col in enumerate(system.columns):
                     if col.label in labels:
                         col_of[col.key] = labels[col.label]
                     else:
+                        # 指向模板中该列表头本来的位置（各列按体系描述的顺序排列）
                         inputs.read_findings.append(F.make(
-                            "header-changed", L.SHEET_DATA, _addr(r, 3),
+                            "header-changed", L.SHEET_DATA, _addr(r, 3 + i),
                             detail=f"“{L.SHEET_DATA}”第 {r} 行找不到列“{col.label}”，该列数据无法读取"))
             continue
         if section == "table" and a in table_keys:
@@ -93,10 +94,47 @@ def _read_data(book: Book, system: System, inputs: WorkbookInputs) -> None:
         elif section == "scalar" and a in scalar_keys:
             inputs.scalars[a] = g.get((r, 3))
             inputs.cells[("scalar", a)] = (L.SHEET_DATA, _addr(r, 3))
+    _recover_data_rows(g, system, inputs, col_of)
     for key in table_keys - set(inputs.table):
         inputs.table[key] = {}
     for key in scalar_keys - set(inputs.scalars):
         inputs.scalars[key] = None
+    for sc in system.scalars:
+        v = inputs.scalars.get(sc.key)
+        if sc.kind == "choice" and sc.choices and not isinstance(v, Formula) and _t(v) and _t(v) not in sc.choices:
+            sheet, cell = inputs.cells[("scalar", sc.key)]
+            inputs.read_findings.append(F.make("bad-choice", sheet, cell, label=sc.label, raw=_t(v)[:40],
+                                               choices="、".join(sc.choices)))
+
+
+def _recover_data_rows(g, system: System, inputs: WorkbookInputs, col_of: dict[str, int]) -> None:
+    """“代码”被删除或改动的行：按 B 列的项目名称找回（名称唯一时），并提示恢复代码。
+
+    不找回的话，该项会被当作“未填写”，错误指向评分表，而用户明明填了数——这正是最难查的那种错。
+    """
+    known = system.table_keys | system.scalar_keys | {L.CODE_HEADER}
+    by_label: dict[str, list[int]] = {}
+    for (r, c), v in g.items():
+        if c == 2 and _t(g.get((r, 1))) not in known and _t(v):
+            by_label.setdefault(_t(v), []).append(r)
+    missing = [("scalar", sc.key, sc.label) for sc in system.scalars if sc.key not in inputs.scalars]
+    if col_of:
+        missing += [("table", tr.key, tr.label) for tr in system.table_rows if tr.key not in inputs.table]
+    for kind, key, label in missing:
+        rows = by_label.get(label.strip(), [])
+        if len(rows) != 1:
+            continue
+        r = rows[0]
+        if kind == "scalar":
+            inputs.scalars[key] = g.get((r, 3))
+            inputs.cells[("scalar", key)] = (L.SHEET_DATA, _addr(r, 3))
+        else:
+            inputs.table[key] = {k: g.get((r, c)) for k, c in col_of.items()}
+            inputs.table_labels[key] = g.get((r, 2))
+            for k, c in col_of.items():
+                inputs.cells[("table", key, k)] = (L.SHEET_DATA, _addr(r, c))
+        inputs.read_findings.append(F.make("code-missing", L.SHEET_DATA, _addr(r, 1), sheet_name=L.SHEET_DATA,
+                                           raw=_t(g.get((r, 1))) or "空", expected_code=key, label=label.strip()))
 
 
 def _read_scores(book: Book, system: System, inputs: WorkbookInputs) -> None:
@@ -154,6 +192,27 @@ def _read_scores(book: Book, system: System, inputs: WorkbookInputs) -> None:
         if header_row < r < last_row and c == col["name"] and r not in known and r not in col_a and _t(v):
             inputs.rows.append(_row(g, r, f"row{r}", col))
     inputs.rows.sort(key=lambda x: x.row)
+    _recover_score_codes(system, inputs, col)
+
+
+def _recover_score_codes(system: System, inputs: WorkbookInputs, col: dict[str, int]) -> None:
+    """评分表中代码被删或打错、但三级指标名称与模板某指标相同（且该指标的代码不在表中）的行，按名称找回。"""
+    present = {row.code for row in inputs.rows}
+    by_name: dict[str, list] = {}
+    for spec in system.indicators:
+        by_name.setdefault(spec.name, []).append(spec)
+    for row in inputs.rows:
+        if system.indicator(row.code) is not None:
+            continue
+        specs = [s for s in by_name.get(_t(row.name), []) if s.code not in present]
+        if len(specs) != 1:
+            continue
+        raw = "空" if row.code == f"row{row.row}" else row.code
+        inputs.read_findings.append(F.make("code-missing", L.SHEET_SCORES, _addr(row.row, col["code"]),
+                                           sheet_name=L.SHEET_SCORES, raw=raw, expected_code=specs[0].code,
+                                           label=_t(row.name)))
+        row.code = specs[0].code
+        present.add(row.code)
 
 
 def _row(g, r: int, code: str, col: dict[str, int]) -> RowInput:

@@ -212,7 +212,8 @@ EXECUTION_BASES = ("全年预算数", "实际到位资金", "调整后预算数"
 
 def execution_denominator(basis, funds_arrived=None, budget_full=None, budget_adjusted=None, budget_initial=None) -> Decimal:
     """按口径选取预算执行率的分母：全年预算数 / 实际到位资金 / 调整后预算数 / 年初预算数。"""
-    b = (basis or "全年预算数").strip()
+    b = str(basis).strip() if basis is not None else ""  # 单元格可能传入数字
+    b = b or "全年预算数"
     table = {"全年预算数": (budget_full, "全年预算数"), "实际到位资金": (funds_arrived, "实际到位资金"),
              "调整后预算数": (budget_adjusted, "调整后预算数"), "年初预算数": (budget_initial, "年初预算数")}
     if b not in table:
@@ -277,7 +278,7 @@ _DIRECTIONS = {"≥": ">=", ">=": ">=", "＞=": ">=", "≧": ">=", "≤": "<=", 
 
 
 def _direction(direction: str) -> str:
-    d = (direction or "").strip()
+    d = str(direction).strip() if direction is not None else ""  # 单元格可能传入数字
     if d not in _DIRECTIONS:
         raise IndicatorError(f"指标性质“{d}”无效，应为 ≥、≤、= 或 定性")
     return _DIRECTIONS[d]

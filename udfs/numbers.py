@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import unicodedata
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 __all__ = [
     "InputError", "Parsed", "parse_number", "to_decimal", "round2", "fmt_pct", "fmt_num", "fmt_score",
@@ -19,6 +19,9 @@ __all__ = [
 ]
 
 CENT = Decimal("0.01")
+# 单元格数值的绝对值上限：Excel 只保证 15 位有效数字，超过 10^15 的金额、人数、比率都是误输入（1e308、10^30……）；
+# 拒绝它们也保证后续计算与显示不会溢出
+MAX_ABS = Decimal(10) ** 15
 # 这些写法在财务表里都表示“无/空”
 BLANK_TOKENS = frozenset({"", "-", "—", "——", "–", "无", "/", "／", "空", "不适用", "N/A", "n/a", "NA"})
 
@@ -73,14 +76,16 @@ def parse_number(raw: object) -> Parsed:
     if isinstance(raw, bool):
         raise InputError("应为数字，实际为逻辑值（TRUE/FALSE）")
     if isinstance(raw, Decimal):
-        return Parsed(raw)
+        if not raw.is_finite():
+            raise InputError("数值无效（非数字或无穷大）")
+        return Parsed(_bounded(raw))
     if isinstance(raw, int):
-        return Parsed(Decimal(raw))
+        return Parsed(_bounded(Decimal(raw)))
     if isinstance(raw, float):
         if raw != raw or raw in (float("inf"), float("-inf")):
             raise InputError("数值无效（非数字或无穷大）")
         # repr 给出最短的能还原该浮点数的十进制串：Excel 中的 892.35 → Decimal('892.35')
-        return Parsed(Decimal(repr(raw)))
+        return Parsed(_bounded(Decimal(repr(raw))))
     if isinstance(raw, (_dt.date, _dt.datetime, _dt.time)):
         raise InputError("应为数字，实际为日期/时间（请检查单元格格式）")
     if not isinstance(raw, str):
@@ -102,7 +107,7 @@ def parse_number(raw: object) -> Parsed:
         elif m.group(2) == "‰":
             value = value / 1000
         note = "以文本形式存储的数字" if isinstance(raw, str) else ""
-        return Parsed(value, note=note)
+        return Parsed(_bounded(value), note=note)
     m = _ALT_RE.match(text)
     if m:
         main = Decimal(m.group(1).replace(",", ""))
@@ -111,8 +116,14 @@ def parse_number(raw: object) -> Parsed:
             main /= 100
         if m.group(4):
             alt /= 100
-        return Parsed(main, alt, f"单元格含两个数（{raw.strip()}），按括号外的 {m.group(1)} 计算，括号内 {m.group(3)} 为备注数")
+        return Parsed(_bounded(main), _bounded(alt), f"单元格含两个数（{raw.strip()}），按括号外的 {m.group(1)} 计算，括号内 {m.group(3)} 为备注数")
     raise InputError(f"无法识别为数字：“{raw.strip()[:40]}”")
+
+
+def _bounded(x: Decimal) -> Decimal:
+    if abs(x) > MAX_ABS:
+        raise InputError(f"数值 {x:.6g} 过大（绝对值超过 10 的 15 次方），请检查单元格是否误输入")
+    return x
 
 
 def to_decimal(raw: object) -> Decimal | None:
@@ -120,9 +131,16 @@ def to_decimal(raw: object) -> Decimal | None:
     return parse_number(raw).value
 
 
+def _quantize(x: Decimal, exp: Decimal) -> Decimal:
+    # 精度随数值放大：极大的比率（如 1 ÷ 0.000001）也能舍入显示，而不是抛出 InvalidOperation
+    with localcontext() as ctx:
+        ctx.prec = max(ctx.prec, x.adjusted() - exp.adjusted() + 2)
+        return x.quantize(exp, rounding=ROUND_HALF_UP)
+
+
 def round2(x: Decimal) -> Decimal:
     """四舍五入（ROUND_HALF_UP）保留 2 位小数。"""
-    return x.quantize(CENT, rounding=ROUND_HALF_UP)
+    return _quantize(x, CENT)
 
 
 def fmt_pct(rate: Decimal | None) -> str:
@@ -136,7 +154,7 @@ def fmt_num(x: Decimal | None, places: int = 2) -> str:
     """金额/数量文本：去掉多余的 0，最多 places 位小数（ROUND_HALF_UP）。"""
     if x is None:
         return "—"
-    q = x.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    q = _quantize(x, Decimal(1).scaleb(-places))
     s = format(q, "f")
     if "." in s:
         s = s.rstrip("0").rstrip(".")
