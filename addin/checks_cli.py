@@ -1,0 +1,110 @@
+"""jixiao check：校验工作簿（由 addin.cli 自动注册）；并在 jixiao demo 之后为每个示例工作簿打印一行校验摘要。
+
+默认只读：校验结果打印到终端，不改动文件。加 --write 才把“校验结果”工作表写入工作簿（整表替换，其他工作表不动）。
+默认不写的理由：校验常在提交前、批处理或持续集成里反复运行，不应每次都改写用户的文件；而且用 openpyxl 保存会丢掉
+文件中保存的公式结果（Excel 打开时会重新计算），没有 Excel 的查看器在此之前看不到公式的值。
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .cli import DEMO_HOOKS, EXIT_FINDINGS, EXIT_OK, CliError
+
+
+def _open(path: str):
+    """打开并读取工作簿（带公式的保存结果，用于核对小计、总分与等级）。任何读取失败都转为中文说明（退出码 2）。"""
+    from .book import BookError
+    from .reader import ReadError, load
+
+    p = Path(path)
+    if not p.exists():
+        raise CliError(f"找不到文件：{p}")
+    if p.is_dir():
+        raise CliError(f"“{p}”是文件夹，不是工作簿")
+    try:
+        book, inputs = load(p, with_cached=True)
+    except (BookError, ReadError) as exc:
+        raise CliError(str(exc)) from None
+    except Exception as exc:  # 损坏或非 jixiao 工作簿可能以各种方式失败：一律说明原因，不显示回溯
+        raise CliError(f"无法读取工作簿“{p.name}”：{type(exc).__name__}: {str(exc)[:200]}") from None
+    for notice in getattr(book, "notices", ()):
+        print(f"jixiao：提示：{notice}", file=sys.stderr)
+    return book, inputs
+
+
+def cmd_check(args) -> int:
+    from .checks import run_checks, summary, summary_text, write_findings_sheet
+    from .engine import evaluate
+
+    book, inputs = _open(args.file)
+    ev = evaluate(inputs)
+    findings = run_checks(inputs, ev)
+    counts = summary(findings)
+    name = Path(args.file).name
+    if args.json:
+        print(json.dumps({"file": str(args.file), "unit": ev.unit_name, "system": ev.system_key,
+                          "summary": {"errors": counts["错误"], "warnings": counts["警告"], "infos": counts["提示"]},
+                          "findings": [f.as_dict() for f in findings]}, ensure_ascii=False, indent=2,
+                         default=str))  # 发现的“实际”可能是单元格里的日期等原值：按文本输出
+    else:
+        print(f"{name}  {ev.unit_name}  {summary_text(findings)}")
+        for f in findings:
+            where = f"{f.sheet}!{f.cell}" if f.cell else f.sheet
+            print(f"  {f.severity}  {where}  {f.message}")
+    if args.write:
+        write_findings_sheet(book, findings)
+        _save(book)
+        if not args.json:
+            print(f"已写入“校验结果”工作表：{args.file}")
+    return EXIT_FINDINGS if counts["错误"] else EXIT_OK
+
+
+def _save(book) -> None:
+    from .book import BookError
+
+    cached = getattr(book, "cached_wb", None)
+    if cached is not None and hasattr(cached, "close"):
+        cached.close()  # 只读取缓存值的第二个工作簿对象不再需要
+    try:
+        try:
+            from .safeio import save_book
+        except ModuleNotFoundError as exc:
+            if exc.name != "addin.safeio":
+                raise
+            book.save()
+        else:
+            save_book(book)  # 临时文件 + 原子替换，覆盖前备份；文件在 Excel 中打开时拒绝写入
+    except BookError as exc:
+        raise CliError(str(exc)) from None
+
+
+def register(subparsers) -> None:
+    s = subparsers.add_parser(
+        "check", help="校验工作簿：基础数据表合计、评分表得分与小计、单位、报告所列数字（有错误时退出码为 1）",
+        description="校验工作簿并列出每一处问题（工作表、单元格、中文说明）。退出码：0 无错误；1 有“错误”；2 文件无法读取。")
+    s.add_argument("file", help="要校验的 .xlsx 工作簿")
+    s.add_argument("--json", action="store_true", help="以 JSON 输出")
+    s.add_argument("--write", action="store_true",
+                   help="把“校验结果”工作表写入工作簿（整表替换，不改动其他工作表；默认只输出、不改文件）")
+    s.set_defaults(func=cmd_check)
+
+
+def demo_summary(out_dir: Path) -> None:
+    """jixiao demo 的附加步骤：每个示例工作簿一行校验摘要。"""
+    from workbook_templates.examples import EXAMPLES
+
+    from .checks import run_checks, summary_text
+    from .reader import load
+
+    for name in EXAMPLES:
+        path = Path(out_dir) / f"{name}.xlsx"
+        if not path.exists():
+            continue
+        _, inputs = load(path, with_cached=True)
+        print(f"校验 {path.name}：{summary_text(run_checks(inputs))}")
+
+
+if demo_summary not in DEMO_HOOKS:
+    DEMO_HOOKS.append(demo_summary)
