@@ -1,0 +1,283 @@
+"""Word 报告（党政机关公文格式）与一级指标得分率柱状图。
+
+版式全部来自样式模板 workbook_templates/docx/gongwen.docx（由 workbook_templates/docx_template.py 生成）：这里只按
+Report 的块依次写入段落并套用样式名，不在代码里逐段设置字体。
+
+柱状图用 Pillow 画成 PNG：一张三四根柱子的图不需要 matplotlib（它本身也依赖 Pillow，且更重）；两者都要自己找
+中文字体，否则汉字显示为方框。找不到中文字体时图内类目用 1、2、3 标注，图题下方用 Word 文字写出对照（Word
+渲染中文不依赖本机字体文件）。
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+from typing import Sequence
+
+from docx import Document
+from docx.enum.text import WD_COLOR_INDEX
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm
+
+from udfs.numbers import fmt_pct
+from workbook_templates.docx_template import FIXED_TIME, TEMPLATE_PATH, build_template, normalize_zip
+
+from .report import ChartBar, Report, ReportError, TableRow
+
+# ---------------------------------------------------------------------------------------------------------
+# 柱状图
+# ---------------------------------------------------------------------------------------------------------
+_CJK_FONT_FILES = (
+    # Windows
+    "simhei.ttf", "msyh.ttc", "msyh.ttf", "simsun.ttc", "simkai.ttf", "simfang.ttf",
+)
+_CJK_FONT_PATHS = (
+    "/System/Library/Fonts/PingFang.ttc", "/System/Library/Fonts/STHeiti Medium.ttc",
+    "/System/Library/Fonts/Hiragino Sans GB.ttc", "/Library/Fonts/Arial Unicode.ttf",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc", "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+)
+
+
+def find_cjk_font() -> str | None:
+    """找一个含中文字形的字体文件：环境变量 JIXIAO_CJK_FONT，Windows/macOS/Linux 常见位置，最后问 fc-list。"""
+    env = os.environ.get("JIXIAO_CJK_FONT")
+    if env and Path(env).is_file():
+        return env
+    windir = os.environ.get("WINDIR") or os.environ.get("SystemRoot")
+    if windir:
+        for name in _CJK_FONT_FILES:
+            p = Path(windir) / "Fonts" / name
+            if p.is_file():
+                return str(p)
+    for p in _CJK_FONT_PATHS:
+        if Path(p).is_file():
+            return p
+    fc = shutil.which("fc-list")
+    if fc:
+        try:
+            out = subprocess.run([fc, ":lang=zh", "file"], capture_output=True, text=True, timeout=20).stdout
+        except (OSError, subprocess.SubprocessError):
+            return None
+        files = sorted(line.split(":")[0].strip() for line in out.splitlines() if line.strip())
+        return files[0] if files else None
+    return None
+
+
+def _font(path: str | None, size: int):
+    from PIL import ImageFont
+
+    if path:
+        try:
+            return ImageFont.truetype(path, size)
+        except OSError:
+            pass
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1 的默认字体不能指定大小
+        return ImageFont.load_default()
+
+
+def chart_png(bars: Sequence[ChartBar], *, font_path: str | None = "auto") -> tuple[bytes, bool]:
+    """一级指标得分率柱状图（PNG，1600×900）。返回 (PNG 字节, 图内类目是否为中文名称)。"""
+    from PIL import Image, ImageDraw
+
+    if font_path == "auto":
+        font_path = find_cjk_font()
+    cjk = font_path is not None
+    W, H = 1600, 900
+    left, right, top, bottom = 150, 60, 60, 170
+    img = Image.new("RGB", (W, H), "white")
+    d = ImageDraw.Draw(img)
+    f_axis, f_value, f_cat = _font(font_path, 30), _font(font_path, 34), _font(font_path, 38)
+    pw, ph = W - left - right, H - top - bottom
+    y0 = top + ph
+    for k in range(0, 6):  # 0%～100% 网格线
+        y = y0 - ph * k // 5
+        d.line([(left, y), (left + pw, y)], fill=(210, 210, 210) if k else (0, 0, 0), width=2)
+        label = f"{k * 20}%"
+        tw = d.textlength(label, font=f_axis)
+        d.text((left - 16 - tw, y - 18), label, fill="black", font=f_axis)
+    d.line([(left, top), (left, y0)], fill="black", width=2)
+    n = max(1, len(bars))
+    slot = pw / n
+    bw = min(220, slot * 0.5)
+    for i, b in enumerate(bars):
+        rate = b.rate if b.rate is not None else Decimal(0)
+        h = int(ph * float(min(max(rate, Decimal(0)), Decimal(1))))
+        cx = left + slot * (i + 0.5)
+        d.rectangle([(cx - bw / 2, y0 - h), (cx + bw / 2, y0)], fill=(47, 85, 151))
+        value = fmt_pct(b.rate)
+        tw = d.textlength(value, font=f_value)
+        d.text((cx - tw / 2, y0 - h - 48), value, fill="black", font=f_value)
+        name = b.name if cjk else str(i + 1)
+        tw = d.textlength(name, font=f_cat)
+        d.text((cx - tw / 2, y0 + 24), name, fill="black", font=f_cat)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=False)
+    return buf.getvalue(), cjk
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Word 文档
+# ---------------------------------------------------------------------------------------------------------
+_HEADING_STYLE = {1: "Heading 1", 2: "Heading 2", 3: "Heading 3", 4: "Heading 4"}
+# 附件表各列宽度（厘米，合计 15.6，版心 156 mm）
+_WIDTHS = {"dept": (1.9, 2.1, 3.9, 1.2, 2.2, 1.3, 3.0), "key_eval": (1.9, 2.1, 3.9, 1.2, 2.2, 1.3, 3.0),
+           "project": (1.7, 2.0, 3.3, 1.1, 2.3, 2.0, 1.1, 2.1)}
+_LEFT_COLUMNS = {"一级指标", "二级指标", "三级指标", "备注"}
+
+
+def _template() -> Path:
+    if TEMPLATE_PATH.is_file():
+        return TEMPLATE_PATH
+    # 仓库中的模板被删除时现场重建（与仓库中的内容相同）
+    return build_template(TEMPLATE_PATH)
+
+
+def _style_id(doc, name: str) -> str:
+    # python-docx 每次按名称设置样式都会遍历整个 styles.xml；按名称查一次 ID 后直接写 w:pStyle
+    cache = doc.__dict__.setdefault("_jixiao_style_ids", {})
+    if name not in cache:
+        cache[name] = doc.styles[name].style_id
+    return cache[name]
+
+
+def _set_style(doc, p, name: str) -> None:
+    p._p.get_or_add_pPr().get_or_add_pStyle().val = _style_id(doc, name)
+
+
+def _para(doc, text: str, style: str):
+    p = doc.add_paragraph()
+    _set_style(doc, p, style)
+    run = p.add_run(text)
+    if "【待填写：" in text:
+        run.font.highlight_color = WD_COLOR_INDEX.YELLOW
+    return p
+
+
+def _clear_body(doc) -> None:
+    body = doc.element.body
+    for child in list(body):
+        if child.tag != qn("w:sectPr"):
+            body.remove(child)
+
+
+def _set_repeat_header(row) -> None:
+    tr_pr = row._tr.get_or_add_trPr()
+    el = OxmlElement("w:tblHeader")
+    el.set(qn("w:val"), "true")
+    tr_pr.append(el)
+
+
+def _write_table(doc, report: Report) -> None:
+    widths = _WIDTHS.get(report.kind) or tuple(15.6 / len(report.table_header) for _ in report.table_header)
+    table = doc.add_table(rows=1, cols=len(report.table_header))
+    table.style = doc.styles["Table Grid"]
+    table.autofit = False
+    for i, w in enumerate(widths):
+        table.columns[i].width = Cm(w)
+    hdr = table.rows[0]
+    _set_repeat_header(hdr)
+    for i, h in enumerate(report.table_header):
+        cell = hdr.cells[i]
+        cell.width = Cm(widths[i])
+        _set_style(doc, cell.paragraphs[0], "Table Header")
+        cell.paragraphs[0].add_run(h)
+    rows: list[tuple[TableRow, object]] = []
+    for tr in report.table:
+        row = table.add_row()
+        rows.append((tr, row))
+        cells = report.table_cells(tr)
+        for i, text in enumerate(cells):
+            cell = row.cells[i]
+            cell.width = Cm(widths[i])
+            p = cell.paragraphs[0]
+            if tr.kind != "row" and i == 0:
+                style = "Table Header"
+            else:
+                style = "Table Text" if report.table_header[i] in _LEFT_COLUMNS else "Table Number"
+            _set_style(doc, p, style)
+            if text:
+                p.add_run(text)
+        if tr.kind != "row":  # 小计、总分、等级：标签跨一至三级指标三列
+            row.cells[0].merge(row.cells[2])
+    # 同一一级指标、同一二级指标的单元格纵向合并（种子 001 附件2 的样式）
+    for col, key in ((0, lambda r: r.level1), (1, lambda r: (r.level1, r.level2))):
+        start = 0
+        while start < len(rows):
+            tr, _ = rows[start]
+            end = start
+            if tr.kind == "row":
+                while end + 1 < len(rows) and rows[end + 1][0].kind == "row" and key(rows[end + 1][0]) == key(tr):
+                    end += 1
+            if end > start:
+                top = rows[start][1].cells[col]
+                for k in range(start + 1, end + 1):
+                    below = rows[k][1].cells[col]
+                    for p in list(below.paragraphs):  # 清空后再合并，免得留下重复文字
+                        for r in list(p.runs):
+                            r._r.getparent().remove(r._r)
+                merged = top.merge(rows[end][1].cells[col])
+                # 合并后多出的空段落删掉，只留第一段
+                for p in merged.paragraphs[1:]:
+                    p._p.getparent().remove(p._p)
+            start = end + 1
+
+
+def write_docx(report: Report, path: str | Path, *, template: str | Path | None = None) -> Path:
+    """按公文格式写出 Word 报告：标题、正文（一至四级标题、段落、得分率图）、落款，另页附件评分表。
+    同一份 Report 生成内容相同的文件（固定文档时间与 zip 时间戳）。"""
+    path = Path(path)
+    try:
+        doc = Document(str(template or _template()))
+    except Exception as exc:  # python-docx 对损坏模板抛出多种异常
+        raise ReportError(f"无法打开 Word 模板“{template or TEMPLATE_PATH}”：{type(exc).__name__}") from None
+    _clear_body(doc)
+    for line in report.title_lines:
+        _para(doc, line, "Title")
+    _para(doc, "", "Normal")
+    figure_no = 0
+    for b in report.blocks:
+        if b.kind == "heading":
+            _para(doc, b.text, _HEADING_STYLE.get(b.level, "Heading 4"))
+        elif b.kind == "chart":
+            figure_no += 1
+            png, cjk = chart_png(report.chart)
+            p = doc.add_paragraph()
+            _set_style(doc, p, "Figure")
+            p.add_run().add_picture(io.BytesIO(png), width=Cm(14))
+            caption = f"图{figure_no}  {report.chart_title}"
+            if not cjk:
+                caption += "（" + "；".join(f"{i}—{bar.name}" for i, bar in enumerate(report.chart, 1)) + "）"
+            _para(doc, caption, "Caption")
+        else:
+            _para(doc, b.text, "Normal")
+    if report.signature:
+        _para(doc, "", "Normal")
+        for line in report.signature:
+            _para(doc, line, "Signature Block")
+    # 附件：另起一页
+    doc.add_page_break()
+    _para(doc, "附件", "Annex Label")
+    _para(doc, report.appendix_title, "Annex Title")
+    _write_table(doc, report)
+
+    cp = doc.core_properties
+    cp.title = report.title
+    cp.author = cp.last_modified_by = "jixiao"
+    cp.created = cp.modified = FIXED_TIME
+    cp.revision = 1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        doc.save(str(path))
+    except PermissionError:
+        raise ReportError(f"无法保存“{path.name}”：文件被占用或没有写权限（请先在 Word 中关闭该文件）") from None
+    normalize_zip(path)
+    return path

@@ -1,0 +1,122 @@
+"""jixiao report：由工作簿生成“报告”工作表、Word（公文格式）与 PDF。
+
+    jixiao report FILE.xlsx [-o OUT.xlsx] [--docx OUT.docx] [--pdf OUT.pdf] [--templates DIR]
+
+只替换“报告”工作表，其他工作表（用户输入）不动；默认写回原文件。退出码与其他命令相同：0 正常；1 工作簿有“错误”级
+发现（报告照常生成，问题写在“存在问题”中）；2 文件无法读取、参数有误或 PDF 无法生成（中文说明）。
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from .cli import DEMO_HOOKS, EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, CliError
+
+
+def _all_findings(inputs, ev):
+    """校验发现：有 addin.checks 时用完整的校验（含计分引擎的发现），否则只用计分引擎的发现。"""
+    try:
+        from .checks import run_checks
+    except ImportError:
+        return list(ev.findings)
+    return run_checks(inputs, ev)
+
+
+def _save(book, path: Path | None, *, backup: bool) -> None:
+    try:
+        from .safeio import save_book
+    except ImportError:
+        book.save(path)
+        return
+    save_book(book, path, backup=backup)
+
+
+def make_report(path: str | Path, *, output: str | Path | None = None, docx: str | Path | None = None,
+                pdf: str | Path | None = None, template_dir: str | Path | None = None, backup: bool = True):
+    """读取工作簿 → 计分 → 校验 → 生成报告；写入“报告”表（output 或原文件；覆盖时先留备份），按需写 Word/PDF。
+    返回 (report, findings)。"""
+    from .book import BookError
+    from .engine import evaluate
+    from .reader import ReadError, load
+    from .report import build_report, write_docx, write_pdf, write_report_sheet
+
+    if template_dir is not None and not Path(template_dir).is_dir():
+        from .report import ReportError
+
+        raise ReportError(f"报告模板目录不存在：{template_dir}")
+    try:
+        # 带上文件中保存的计算结果：文字材料、单位名称等若是公式，报告用其结果
+        book, inputs = load(path, with_cached=True)
+    except (BookError, ReadError) as exc:
+        raise CliError(str(exc)) from None
+    ev = evaluate(inputs)
+    findings = _all_findings(inputs, ev)
+    report = build_report(inputs, ev, findings, template_dir=template_dir)
+    write_report_sheet(book, report)
+    try:
+        _save(book, Path(output) if output else None, backup=backup)
+    except BookError as exc:
+        raise CliError(str(exc)) from None
+    if docx or pdf:
+        docx_path = Path(docx) if docx else None
+        with tempfile.TemporaryDirectory(prefix="jixiao-report-") as tmp:
+            target = docx_path or Path(tmp) / (Path(path).stem + ".docx")
+            write_docx(report, target)
+            if pdf:
+                write_pdf(target, pdf)
+    return report, findings
+
+
+def cmd_report(args) -> int:
+    from . import findings as F
+    from .report import ReportError
+
+    try:
+        report, findings = make_report(args.file, output=args.output, docx=args.docx, pdf=args.pdf,
+                                       template_dir=args.templates)
+    except ReportError as exc:
+        print(f"jixiao：{exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    print(f"已写入“报告”工作表：{args.output or args.file}")
+    if args.docx:
+        print(f"已生成 Word 报告：{args.docx}")
+    if args.pdf:
+        print(f"已生成 PDF：{args.pdf}")
+    if report.findings:
+        where = "、".join(f"{f.message.split('“')[1].split('”')[0]}（{f.sheet}!{f.cell}）" if f.cell else f.message
+                         for f in report.findings)
+        print(f"提示：{len(report.findings)} 项文字材料未填写，报告中以“【待填写：…】”标出：{where}")
+    errors = [f for f in findings if f.severity == F.ERROR]
+    if errors:
+        print(f"注意：工作簿有 {len(errors)} 项错误（部分指标无法计分），已写入报告的“存在问题”；运行 jixiao check 查看详情")
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def register(subparsers) -> None:
+    s = subparsers.add_parser("report", help="生成报告：写入“报告”工作表，可另存 Word（公文格式）与 PDF")
+    s.add_argument("file", help="绩效评价工作簿（.xlsx）")
+    s.add_argument("-o", "--output", help="写入“报告”表后另存为此文件（默认写回原文件）")
+    s.add_argument("--docx", help="生成 Word 报告（党政机关公文格式）")
+    s.add_argument("--pdf", help="生成 PDF（需要 LibreOffice）")
+    s.add_argument("--templates", help="报告文字模板目录（覆盖 workbook_templates/text 中的同名模板）")
+    s.set_defaults(func=cmd_report)
+
+
+def demo_hook(out_dir: Path) -> None:
+    """jixiao demo 的附加步骤：为每个示例工作簿写入“报告”表，并在旁边生成同名 .docx。"""
+    from workbook_templates.examples import EXAMPLES
+
+    for name in EXAMPLES:
+        xlsx = Path(out_dir) / f"{name}.xlsx"
+        if not xlsx.is_file():
+            continue
+        docx = xlsx.with_suffix(".docx")
+        report, _ = make_report(xlsx, docx=docx, backup=False)  # 示例文件刚生成，不必备份
+        blanks = f"，{len(report.findings)} 处待填写" if report.findings else ""
+        print(f"{docx}  报告：{report.title}{blanks}")
+
+
+if demo_hook not in DEMO_HOOKS:
+    DEMO_HOOKS.append(demo_hook)
