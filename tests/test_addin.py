@@ -1,0 +1,922 @@
+"""Excel 加载项（issue 6）：功能区定义、VBA 回调、.xlam 构建、xlwings 适配器与替身、按钮入口、导出定稿、安装命令。
+
+Linux 上没有 Excel：功能区 XML 用架构子集校验并逐个核对回调；.xlam 检查部件与内容类型；xlwings 适配器在
+tests/fake_xlwings.py 的替身上运行（替身本身先按 xlwings / 微软文档的行为测试）；按钮入口在 openpyxl 与替身两种
+适配器上端到端运行，并与命令行的结果逐项比较；Windows 专有的安装步骤通过注入的环境在临时目录中运行。
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from defusedxml import ElementTree as SafeET
+
+from addin import addin_cli, export, ribbon, xlam
+from addin.book import BookError, CellWrite, OpenpyxlBook
+from addin.cli import main as cli_main
+from addin.model import Formula
+from addin.xlbook import HIGHLIGHT_MARKER, XlwingsBook, excel_text
+from udfs.excel import CATALOG
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fake_xlwings import Cell, FakeApp, FakeBook, FakeComError, XlError  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = {"baojing-2018": ("94.9", "优"), "zizhou-2021": ("85.1", "良好"), "shiping-2022": ("100", "优")}
+
+
+@pytest.fixture()
+def work(tmp_path, demo_dir):
+    """demo 工作簿的副本（测试可以改写；会话级 fixture 中的原件不动）。"""
+
+    def copy(name: str) -> Path:
+        dst = tmp_path / f"{name}.xlsx"
+        shutil.copyfile(demo_dir / f"{name}.xlsx", dst)
+        return dst
+
+    return copy
+
+
+def fake_book(path: Path, app: FakeApp | None = None, fullname: str | None = None) -> FakeBook:
+    return FakeBook.from_xlsx(path, app or FakeApp(), fullname=fullname)
+
+
+# =====================================================================================================
+# 功能区 XML 与 VBA 回调
+# =====================================================================================================
+def test_customui_validates_against_schema_and_callbacks():
+    xml = xlam.RIBBON_XML.read_bytes()
+    assert xlam.check_customui(xml) == []
+    from lxml import etree
+
+    schema = etree.XMLSchema(etree.parse(str(xlam.RIBBON_XSD)))
+    assert schema.validate(etree.fromstring(xml))
+    root = SafeET.fromstring(xml)
+    assert root.tag == f"{{{xlam.CUSTOMUI_NS}}}customUI"
+    tabs = list(root.iter(f"{{{xlam.CUSTOMUI_NS}}}tab"))
+    assert [t.get("label") for t in tabs] == ["绩效评价"]
+
+
+@pytest.mark.parametrize("mutate, fragment", [
+    (lambda x: x.replace('onAction="JixiaoRibbon.OnCheck"', 'onaction="JixiaoRibbon.OnCheck"'), "onaction"),
+    (lambda x: x.replace('keytip="C"', 'keytip="CHECK"'), "keytip"),
+    (lambda x: x.replace('id="jixiaoHelp"', 'id="jixiaoCheck"'), "jixiaoCheck"),
+    (lambda x: x.replace('size="large"', 'size="huge"', 1), "huge"),
+    (lambda x: x.replace("JixiaoRibbon.OnHelp", "JixiaoRibbon.OnHelpMe"), "OnHelpMe"),
+    (lambda x: x.replace("JixiaoRibbon.OnReport", "OnReport"), "模块前缀"),
+    (lambda x: x.replace("JixiaoRibbon.OnRibbonLoad", "JixiaoRibbon.OnCheck"), "IRibbonUI"),
+])
+def test_customui_check_catches_mistakes(mutate, fragment):
+    bad = mutate(xlam.RIBBON_XML.read_text(encoding="utf-8")).encode("utf-8")
+    problems = xlam.check_customui(bad)
+    assert problems and fragment in " ".join(problems)
+
+
+def _vba(name: str) -> str:
+    return (xlam.VBA_DIR / name).read_text(encoding="ascii")
+
+
+def test_every_button_maps_to_one_vba_callback_and_one_python_entry_point():
+    xml = xlam.RIBBON_XML.read_bytes()
+    bas = _vba("JixiaoRibbon.bas")
+    procs = xlam.vba_procedures(bas)
+    buttons = xlam.ribbon_buttons(xml)
+    assert [b["label"] for b in buttons] == list(ribbon.ENTRY_POINTS.values())
+    seen = set()
+    for b in buttons:
+        module, proc = b["onAction"].split(".")
+        assert module == xlam.vba_module_name(bas) == "JixiaoRibbon"
+        kind, private, args = procs[proc]
+        assert (kind, private) == ("Sub", False) and re.fullmatch(r"control As IRibbonControl", args)
+        body = re.search(rf"Sub {proc}\(.*?\)(.*?)End Sub", bas, re.S).group(1)
+        entry = re.fullmatch(r'\s*RunEntryPoint "(\w+)"\s*', body).group(1)
+        assert ribbon.ENTRY_POINTS[entry] == b["label"]
+        assert callable(getattr(ribbon, entry)) and entry in ribbon.ACTIONS
+        seen.add(entry)
+    assert seen == set(ribbon.ENTRY_POINTS)
+    # RunPython 执行的 Python 语句能在本包中执行到这些入口
+    stmt = re.search(r'RunPython "([^"]+)" & entryPoint & "\(\)"', bas).group(1)
+    namespace: dict = {}
+    exec(stmt.rstrip(". ").rsplit(";", 1)[0], namespace)  # noqa: S102 —— "from addin import ribbon"
+    assert namespace["ribbon"] is ribbon
+
+
+def _chrw_text(source: str, function: str) -> str:
+    body = re.search(rf"Function {function}\(\) As String(.*?)End Function", source, re.S).group(1)
+    return "".join(chr(int(h, 16)) for h in re.findall(r"ChrW\(&H([0-9A-F]+)\)", body))
+
+
+def test_vba_is_ascii_and_its_chinese_texts_match_python():
+    for f in xlam.VBA_FILES:
+        f.read_bytes().decode("ascii")  # VBComponents.Import 按 ANSI 代码页读：必须是纯 ASCII
+        assert b"\r\n" in xlam.vba_text_for_import(f) and b"\n" not in xlam.vba_text_for_import(f).replace(b"\r\n", b"")
+    bas = _vba("JixiaoRibbon.bas")
+    assert _chrw_text(bas, "TitleText") == ribbon.TITLE
+    assert _chrw_text(bas, "RunningText") == ribbon.RUNNING_TEXT
+    assert _chrw_text(bas, "NoWorkbookText") == ribbon.NO_WORKBOOK_TEXT
+    assert xlam.callbacks_version(bas) == xlam.shipped_callbacks_version()
+
+
+def test_events_class_relinks_every_opened_workbook():
+    cls = _vba("JixiaoEvents.cls")
+    assert cls.startswith("VERSION 1.0 CLASS\nBEGIN\n")
+    assert xlam.vba_module_name(cls) == xlam.EVENTS_MODULE
+    assert re.search(r"Public WithEvents App As Application", cls)
+    assert re.search(r"Private Sub App_WorkbookOpen\(ByVal Wb As Workbook\)\s+JixiaoRibbon\.RelinkToThisAddin Wb", cls)
+    bas = _vba("JixiaoRibbon.bas")
+    assert xlam.vba_procedures(bas)["RelinkToThisAddin"][:2] == ("Sub", False)
+    relink = re.search(r"Sub RelinkToThisAddin(.*?)End Sub", bas, re.S).group(1)
+    # KB 817578：只改文件名等于本加载项、路径不同的链接，改为本加载项自己的完整路径
+    assert "LinkSources(xlExcelLinks)" in relink and "ThisWorkbook.Name" in relink
+    assert "ChangeLink Name:=source, NewName:=ThisWorkbook.FullName" in relink
+    assert "Set mEvents.App = Application" in bas
+
+
+# =====================================================================================================
+# .xlam
+# =====================================================================================================
+def test_xlwings_quickstart_copies_the_template_we_build_from(tmp_path):
+    rc = subprocess.run([sys.executable, "-m", "xlwings.cli", "quickstart", "jixiao", "--addin", "--ribbon"],
+                        cwd=tmp_path, capture_output=True, text=True)
+    assert rc.returncode == 0, rc.stderr
+    made = tmp_path / "jixiao" / "jixiao.xlam"
+    assert made.read_bytes() == xlam.template_path().read_bytes()
+    modules = xlam.read_vba_modules(made)
+    # 模板的唯一回调不告诉 Python 按下的是哪个按钮：只会运行 import <xlam 名>; <xlam 名>.main()
+    assert 'RunPython "import " & mymodule & ";" & mymodule & ".main()"' in modules["RibbonMyAddin"]
+    assert "ThisWorkbook.Name" in modules["RibbonMyAddin"]
+    assert 'PROJECT_NAME As String = "myaddin"' in modules["xlwings"]
+
+
+def test_build_xlam_parts_content_types_and_relationships(tmp_path):
+    path = xlam.build_xlam(tmp_path, interpreter=r"C:\Python311\python.exe")
+    assert path == tmp_path / "jixiao.xlam"
+    info = xlam.inspect_xlam(path)
+    assert set(info.parts) == {
+        "[Content_Types].xml", "_rels/.rels", "customUI/customUI14.xml", "docProps/app.xml", "docProps/core.xml",
+        "xl/_rels/workbook.xml.rels", "xl/sharedStrings.xml", "xl/styles.xml", "xl/theme/theme1.xml",
+        "xl/vbaProject.bin", "xl/workbook.xml", "xl/worksheets/sheet1.xml"}
+    assert info.parts[0] == "[Content_Types].xml"
+    assert all(info.content_types[p] for p in info.parts if p != "[Content_Types].xml")
+    assert info.content_types["xl/workbook.xml"] == xlam.ADDIN_MAIN_CT
+    assert info.content_types["xl/vbaProject.bin"] == xlam.VBA_CT
+    assert info.content_types["customUI/customUI14.xml"] == "application/xml"
+    assert (info.ribbon_part, info.ribbon_rel_type) == ("customUI/customUI14.xml", xlam.RIBBON_REL_TYPE)
+    with zipfile.ZipFile(path) as z:
+        for name in info.parts:
+            if name.endswith((".xml", ".rels")):
+                SafeET.fromstring(z.read(name))  # 每个 XML 部件都能解析
+        rels = z.read("_rels/.rels").decode()
+        assert rels.count("ui/extensibility") == 1
+        assert z.read("customUI/customUI14.xml") == xlam.RIBBON_XML.read_bytes()
+        wb_rels = z.read("xl/_rels/workbook.xml.rels").decode()
+        assert 'relationships/vbaProject" Target="vbaProject.bin"' in wb_rels
+        with zipfile.ZipFile(xlam.template_path()) as t:
+            assert z.read("xl/vbaProject.bin") == t.read("xl/vbaProject.bin")  # VBA 原样保留
+        assert "absPath" not in z.read("xl/workbook.xml").decode()
+        core = z.read("docProps/core.xml").decode()
+        assert core.count("<dc:title>") == 1 and f"xlwings {xlam.xlwings_version()}" in core
+    assert info.conf_sheet == xlam.CONF_SHEET == "myaddin.conf"
+    assert info.conf == {"Interpreter_Win": r"C:\Python311\python.exe", "UDF Modules": "udfs.xl"}
+    modules = xlam.read_vba_modules(path)
+    assert xlam.vba_xlwings_version(modules) == xlam.xlwings_version()
+    assert 'PROJECT_NAME As String = "myaddin"' in modules["xlwings"]  # 配置表名与 VBA 常量一致
+    # 同样的输入，逐字节相同
+    again = xlam.build_xlam(tmp_path / "again.xlam", interpreter=r"C:\Python311\python.exe")
+    assert hashlib.sha256(again.read_bytes()).digest() == hashlib.sha256(path.read_bytes()).digest()
+
+
+def test_build_without_interpreter_leaves_the_key_out(tmp_path):
+    # xlwings 读配置表时键存在即采用（空值也会遮住用户配置文件），所以没有值的键不写
+    conf = xlam.inspect_xlam(xlam.build_xlam(tmp_path)).conf
+    assert conf == {"UDF Modules": "udfs.xl"}
+
+
+def test_jixiao_addin_build_command(tmp_path, capsys):
+    assert cli_main(["addin", "build", "-o", str(tmp_path / "dist")]) == 0
+    assert (tmp_path / "dist" / "jixiao.xlam").is_file()
+    assert "已生成" in capsys.readouterr().out
+
+
+def test_vba_reader_decompresses_spec_style_chunks():
+    # [MS-OVBA] 2.4.1：签名 0x01；块头 0xB000|（块长−3）；标志字节逐位：0 为字面字节，1 为复制令牌
+    assert xlam.decompress_vba(b"\x01\x08\xb0\x00abcdefgh") == b"abcdefgh"
+    # 3 个字面字节后一个复制令牌：偏移 3、长度 6（位数 4：令牌 = (3−1)<<12 | (6−3)）
+    assert xlam.decompress_vba(b"\x01\x05\xb0\x08abc\x03\x20") == b"abcabcabc"
+    with pytest.raises(xlam.XlamError):
+        xlam.decompress_vba(b"\x02\x00")
+
+
+def test_vba_reader_reads_the_xlwings_addins():
+    tpl = xlam.read_vba_modules(xlam.template_path())
+    assert set(tpl) == {"Dictionary", "RibbonMyAddin", "Sheet2", "ThisWorkbook", "xlwings"}
+    assert "Sub RunMain(control As IRibbonControl)" in tpl["RibbonMyAddin"]
+    xw_addin = xlam.read_vba_modules(xlam.xlwings_dir() / "addin" / "xlwings.xlam")
+    assert xlam.vba_xlwings_version(xw_addin) == xlam.xlwings_version()
+    assert {"Main", "RibbonXlwings", "Config"} <= set(xw_addin)
+
+
+def test_vba_reader_agrees_with_oletools():
+    olevba = pytest.importorskip("oletools.olevba")
+    for path in (xlam.template_path(), xlam.xlwings_dir() / "addin" / "xlwings.xlam"):
+        mine = xlam.read_vba_modules(path)
+        theirs = {stream.split("/")[-1]: code for _, stream, _, code in olevba.VBA_Parser(str(path)).extract_macros()}
+        assert set(theirs) <= set(mine)
+        for name, code in theirs.items():
+            assert mine[name].replace("\r\n", "\n").rstrip() == code.replace("\r\n", "\n").rstrip()
+
+
+# =====================================================================================================
+# 单元格函数目录
+# =====================================================================================================
+def _udf_functions() -> dict[str, object]:
+    """Excel 中注册的单元格函数：udfs/xl.py 的包装函数（另一项工作提供；缺失时用目录本身的 Excel 版本）。"""
+    try:
+        from udfs import xl
+    except ImportError:
+        return {s.name: s.excel for s in CATALOG}
+    return dict(xl.WRAPPERS)
+
+
+def test_every_udf_has_pure_counterpart_chinese_description_and_readme_entry():
+    from udfs.excel import BY_NAME
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    functions = _udf_functions()
+    assert set(functions) == {s.name for s in CATALOG}
+    for name, fn in functions.items():
+        spec = BY_NAME[name]
+        assert spec.func.__module__.startswith("udfs.") and "xlwings" not in spec.func.__module__, name
+        desc = getattr(fn, "__doc__", None) or spec.description  # 函数向导显示的说明（xlwings 取 __doc__）
+        assert 0 < len(desc) <= 255 and re.search(r"[\u4e00-\u9fff]", desc), name
+        assert 0 < len(spec.description) <= 255, name
+        assert re.search(rf"`{name}`", readme), f"README 缺少 {name}"
+
+
+# =====================================================================================================
+# 替身：按 xlwings / Excel 文档的行为
+# =====================================================================================================
+def _blank_sheet():
+    app = FakeApp()
+    book = FakeBook(app, "t.xlsx", "/tmp/t.xlsx")
+    app.books._list.append(book)
+    return book, book.sheets.add("Sheet1")
+
+
+def test_fake_values_follow_xlwings_datastructures_docs():
+    _, sh = _blank_sheet()
+    sh.range("A1").value = 1
+    sh.range("A2").value = "Hello"
+    sh.range("A4").value = dt.datetime(2000, 1, 1)
+    assert sh.range("A1").value == 1.0 and isinstance(sh.range("A1").value, float)
+    assert sh.range("A2").value == "Hello"
+    assert sh.range("A3").value is None
+    assert sh.range("A4").value == dt.datetime(2000, 1, 1)
+    sh.range("A1").value = [[1], [2], [3]]
+    assert sh.range("A1:A3").value == [1.0, 2.0, 3.0]  # 一列 → 一维 list
+    sh.range("A1").value = [1, 2, 3]
+    assert sh.range("A1:C1").value == [1.0, 2.0, 3.0]  # 一行 → 一维 list
+    assert sh.range("A1:C1").options(ndim=2).value == [[1.0, 2.0, 3.0]]
+    assert sh.range("A1").options(ndim=2).value == [[1.0]]
+    sh.range("A1").value = [[1, "x"], [None, 2.5]]
+    assert sh.range("A1:B2").value == [[1.0, "x"], [None, 2.5]]
+
+
+def test_fake_errors_and_formulas_follow_the_docs():
+    _, sh = _blank_sheet()
+    sh.cells[(1, 1)] = Cell(XlError("#DIV/0!"), "=1/0")
+    assert sh.range("A1").value is None  # 默认错误读成 None
+    assert sh.range("A1").options(err_to_str=True).value == "#DIV/0!"
+    sh.range("B1").value = 12
+    sh.range("C1").value = "=B1*2"
+    sh.range("D1").value = "文本"
+    assert sh.range("A1").formula == "=1/0"
+    assert sh.range("B1").formula == "12"  # 常量：返回常量本身
+    assert sh.range("E1").formula == ""  # 空单元格：空串
+    assert sh.range("C1").formula == "=B1*2"
+    assert sh.range("B1:E1").formula == (("12", "=B1*2", "文本", ""),)  # 多格：二维元组（pywin32）
+
+
+def test_fake_input_rules_and_sheets():
+    book, sh = _blank_sheet()
+    sh.range("A1").value = "'=SUM(B1)"
+    sh.range("A2").value = "'001"
+    sh.range("A3").value = "001"
+    sh.range("A4").value = "12%"
+    sh.range("A5").value = "="
+    assert sh.range("A1").value == "=SUM(B1)" and sh.range("A1").formula == "=SUM(B1)"
+    assert sh.range("A2").value == "001"
+    assert sh.range("A3").value == 1.0 and sh.range("A4").value == 0.12
+    assert sh.range("A5").value == "="
+    with pytest.raises(ValueError):
+        book.sheets.add("sheet1")  # 同名（不区分大小写）
+    s2 = book.sheets.add("数据", after=sh)
+    assert [s.name for s in book.sheets] == ["Sheet1", "数据"] and book.active_sheet is s2
+    s2.range("C5").value = [[1, 2], [3, 4]]
+    ur = s2.used_range
+    assert (ur.row, ur.column, ur.shape) == (5, 3, (2, 2))
+    assert book.sheets.add("新").used_range.address == "$A$1"
+
+
+def test_fake_protection_blocks_locked_cells():
+    _, sh = _blank_sheet()
+    sh.api.Protect("", True, True, True, False, AllowFormattingCells=False)
+    with pytest.raises(FakeComError):
+        sh.range("A1").value = 1
+    with pytest.raises(FakeComError):
+        sh.range("A1").api.FormatConditions.Add(Type=2, Formula1="=TRUE")
+    sh.api.Unprotect("")
+    sh.range("A1").value = 1
+    sh.api.Protect("pw")
+    with pytest.raises(FakeComError):
+        sh.api.Unprotect("")
+
+
+# =====================================================================================================
+# XlwingsBook
+# =====================================================================================================
+@pytest.mark.parametrize("name", ["baojing-2018", "zizhou-2021", "shiping-2022", "kaifu-2020"])
+def test_xlwings_grid_equals_openpyxl_grid(demo_dir, name):
+    path = demo_dir / f"{name}.xlsx"
+    ob = OpenpyxlBook(path, with_cached=True)
+    xb = XlwingsBook(fake_book(path))
+    assert xb.sheet_names() == ob.sheet_names()
+    for sheet in ob.sheet_names():
+        assert xb.grid(sheet) == ob.grid(sheet), sheet
+
+
+def test_xlwings_grid_offsets_and_formula_detection():
+    book, sh = _blank_sheet()
+    sh.range("C5").value = [["=", "'=A1"], [3, "=C6*2"]]
+    sh.cells[(6, 4)].value = 6.0  # 公式的计算结果
+    sh.range("E7").value = 2.5
+    g = XlwingsBook(book).grid("Sheet1")
+    assert g == {(5, 3): "=", (5, 4): "=A1", (6, 3): 3, (6, 4): Formula("=C6*2", 6), (7, 5): 2.5}
+    assert isinstance(g[(6, 3)], int)
+    with pytest.raises(BookError):
+        XlwingsBook(book).grid("没有这张表")
+
+
+def test_replace_sheet_writes_text_as_text_and_keeps_other_sheets(work):
+    path = work("baojing-2018")
+    book = fake_book(path)
+    before = {s.name: dict(s.cells) for s in book.sheets}
+    xb = XlwingsBook(book)
+    writes = [CellWrite(1, 1, "标题", "title"), CellWrite(2, 1, "=SUM(A1:A9)", "text"), CellWrite(2, 2, "001"),
+              CellWrite(2, 3, "12%"), CellWrite(3, 1, 0.1234, "percent"), CellWrite(3, 2, "评分表!H12", "link", "'评分表'!H12"),
+              CellWrite(4, 4, "错误", "error")]
+    xb.replace_sheet("校验结果", writes, {1: 30}, {3: 40})
+    xb.replace_sheet("报告", [CellWrite(1, 1, "报告")])
+    xb.replace_sheet("校验结果", writes)  # 再次替换：位置不变
+    assert [s.name for s in book.sheets] == ["基础数据表", "评分表", "文字材料", "校验结果", "报告"]
+    sh = book.sheets["校验结果"]
+    g = xb.grid("校验结果")
+    assert g[(2, 1)] == "=SUM(A1:A9)" and not isinstance(g[(2, 1)], Formula)
+    assert g[(2, 2)] == "001" and g[(2, 3)] == "12%" and g[(3, 1)] == 0.1234
+    assert sh.styles[(1, 1)]["font.bold"] and sh.styles[(3, 1)]["number_format"] == "0.00%"
+    assert sh.styles[(4, 4)]["color"] == (0xFF, 0xC7, 0xCE)
+    assert sh.hyperlinks[(3, 2)][0] == "#'评分表'!H12"
+    for s in book.sheets:
+        if s.name in before:
+            assert s.cells == before[s.name], s.name
+
+
+def test_highlight_uses_conditional_formats_and_restores_protection(work):
+    book = fake_book(work("baojing-2018"))
+    xb = XlwingsBook(book)
+    scores = book.sheets["评分表"]
+    assert scores.protected
+    scores.api.Unprotect("")
+    user_rule = scores.range("A1").api.FormatConditions.Add(Type=2, Formula1="=A1>0")  # 用户自己的条件格式
+    scores.api.Protect("", True, True, True, False, AllowFormattingColumns=True)
+    notes = xb.highlight([("评分表", "H12", "错误"), ("评分表", "R12:R14", "警告"), ("基础数据表", "C5", "提示")])
+    assert notes == []
+    ours = [fc for fc in scores.format_conditions if fc.Formula1 == HIGHLIGHT_MARKER]
+    assert [(fc.AppliesTo, fc.Interior.Color) for fc in ours] == [("$H$12", 0xCEC7FF), ("$R$12:$R$14", 0x9CEBFF)]
+    assert scores.protected and scores.protection.AllowFormattingColumns  # 保护按原选项恢复
+    xb.highlight([("评分表", "B2", "错误")])  # 下次校验：先清除上次的
+    assert [fc.AppliesTo for fc in scores.format_conditions if fc.Formula1 == HIGHLIGHT_MARKER] == ["$B$2"]
+    assert user_rule in scores.format_conditions
+    assert not [fc for fc in book.sheets["基础数据表"].format_conditions if fc.Formula1 == HIGHLIGHT_MARKER]
+    scores.password = "secret"
+    assert "密码" in xb.highlight([("评分表", "H12", "错误")])[0]
+
+
+def test_excel_text_prefixes_strings():
+    assert excel_text("=1+1") == "'=1+1" and excel_text("") is None and excel_text(3) == 3
+
+
+# =====================================================================================================
+# 按钮入口：openpyxl 适配器（命令行同一路径）与命令行结果一致
+# =====================================================================================================
+@pytest.mark.parametrize("name", list(GOLDEN))
+def test_recalculate_equals_cli_score(work, name, capsys):
+    path = work(name)
+    outcome = ribbon.do_recalculate(OpenpyxlBook(path, with_cached=True))
+    assert cli_main(["score", str(path), "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    assert outcome.data == cli
+    total, grade = GOLDEN[name]
+    assert f"总分 {total} 分，等级：{grade}" in outcome.message
+    assert not outcome.critical and "不一致" not in outcome.message
+
+
+@pytest.mark.parametrize("name", ["baojing-2018", "kaifu-2020"])
+def test_check_equals_cli_check_and_writes_sheet(work, name, capsys):
+    path = work(name)
+    book = OpenpyxlBook(path, with_cached=True)
+    outcome = ribbon.do_check(book)
+    rc = cli_main(["check", str(path), "--json"])
+    cli = json.loads(capsys.readouterr().out)
+    assert [f.as_dict() for f in outcome.data] == cli["findings"]
+    assert outcome.critical == (rc == 1)
+    assert "校验结果" in book.sheet_names() and book.grid("校验结果")[(1, 1)] == "校验结果"
+    assert outcome.activate == "校验结果"
+    errors = cli["summary"]["errors"]
+    assert f"错误 {errors} 项" in outcome.message
+
+
+def test_report_writes_sheet_and_word_next_to_workbook(work):
+    path = work("baojing-2018")
+    book = OpenpyxlBook(path, with_cached=True)
+    outcome = ribbon.do_report(book)
+    docx = path.with_name("baojing-2018_绩效评价报告.docx")
+    assert outcome.data["docx"] == docx and docx.is_file()
+    text = " ".join(str(v) for v in book.grid("报告").values())
+    assert "94.9" in text and "优" in text
+    import docx as python_docx
+
+    body = "\n".join(p.text for p in python_docx.Document(str(docx)).paragraphs)
+    assert "94.9" in body
+    assert "总分 94.9 分，等级：优" in outcome.message
+
+
+def test_report_equals_cli_report(work, tmp_path, capsys):
+    pytest.importorskip("addin.report_cli")
+    path = work("shiping-2022")
+    book = OpenpyxlBook(path, with_cached=True)
+    ribbon.do_report(book, tmp_path / "ribbon.docx")
+    out = tmp_path / "cli.xlsx"
+    assert cli_main(["report", str(path), "-o", str(out), "--docx", str(tmp_path / "cli.docx")]) in (0, 1)
+    capsys.readouterr()
+    assert OpenpyxlBook(out).grid("报告") == book.grid("报告")
+
+
+def test_export_equals_cli_export_and_scores_the_same(work, tmp_path, capsys):
+    path = work("baojing-2018")
+    outcome = ribbon.do_export_final(OpenpyxlBook(path, with_cached=True))
+    ours = path.with_name("baojing-2018_定稿.xlsx")
+    assert outcome.data.target == ours and outcome.data.replaced > 40
+    cli_out = tmp_path / "cli_定稿.xlsx"
+    assert cli_main(["export", str(path), "-o", str(cli_out)]) == 0
+    capsys.readouterr()
+    with zipfile.ZipFile(ours) as a, zipfile.ZipFile(cli_out) as b:
+        assert {n: a.read(n) for n in a.namelist()} == {n: b.read(n) for n in b.namelist()}
+    assert cli_main(["score", str(ours), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total"] == 94.9
+
+
+def test_help_lists_every_button():
+    msg = ribbon.do_help().message
+    for label in ribbon.ENTRY_POINTS.values():
+        assert f"· {label}" in msg or label == "帮助"
+    assert "xlwings 包版本" in msg
+
+
+# =====================================================================================================
+# 按钮入口：经 xlwings 适配器（替身）完整运行
+# =====================================================================================================
+@pytest.fixture()
+def excel(work, monkeypatch):
+    """模拟在 Excel 中打开 baojing-2018.xlsx 后点按钮：返回 (app, book)。"""
+    path = work("baojing-2018")
+    app = FakeApp()
+    book = fake_book(path, app)
+    monkeypatch.setattr(ribbon, "caller_book", lambda: XlwingsBook(book))
+    monkeypatch.setattr(ribbon, "log_path", lambda: path.with_name("jixiao-ribbon.log"))
+    return app, book
+
+
+def test_all_buttons_in_excel(excel):
+    app, book = excel
+    original = {s.name: dict(s.cells) for s in book.sheets}
+    for entry, label in ribbon.ENTRY_POINTS.items():
+        outcome = getattr(ribbon, entry)()
+        alert = app.alerts[-1]
+        assert alert["title"] == f"绩效评价 - {label}"
+        assert "Traceback" not in alert["prompt"] and "内部错误" not in alert["prompt"], alert["prompt"]
+        assert alert["prompt"] == outcome.message
+    assert [s.name for s in book.sheets][-2:] == ["校验结果", "报告"]
+    assert app.calculations == 1
+    assert "总分 94.9 分，等级：优" in app.alerts[1]["prompt"]
+    for name, cells in original.items():  # 用户的工作表一格未动
+        assert book.sheets[name].cells == cells
+    copy = app.files[str(Path(book.fullname).with_name("baojing-2018_定稿.xlsx"))]
+    assert not [c for s in copy.sheets for c in s.cells.values() if c.formula and export.udf_calls(c.formula)]
+    assert copy.sheets["评分表"].protected
+    assert len(book.sheets["报告"].charts) == 1
+
+
+def test_excel_buttons_match_openpyxl_results(excel, work):
+    app, book = excel
+    ours = ribbon.check()
+    theirs = ribbon.do_check(OpenpyxlBook(work("baojing-2018"), with_cached=True))
+    assert ours.data == theirs.data
+    assert ribbon.recalculate().data == ribbon.do_recalculate(OpenpyxlBook(work("baojing-2018"), with_cached=True)).data
+
+
+def test_recalculate_reports_cells_that_show_name_errors(excel):
+    app, book = excel
+    sh = book.sheets["评分表"]
+    bad = [rc for rc, c in sh.cells.items() if c.formula and c.formula.startswith("=FINAL_SCORE")][:2]
+    assert bad
+    for rc in bad:
+        sh.cells[rc].value = XlError("#NAME?")
+    outcome = ribbon.recalculate()
+    assert outcome.critical and "不一致" in outcome.message and "#NAME?" in outcome.message
+
+
+def test_errors_become_chinese_messages(excel, monkeypatch):
+    app, book = excel
+    book.sheets["评分表"].name = "别的表"
+    ribbon.check()
+    assert app.alerts[-1]["mode"] == "critical" and "评分表" in app.alerts[-1]["prompt"]
+    book.sheets["别的表"].name = "评分表"
+
+    def boom(b):
+        raise ZeroDivisionError("意外")
+
+    monkeypatch.setitem(ribbon.ACTIONS, "check", boom)
+    ribbon.check()
+    prompt = app.alerts[-1]["prompt"]
+    assert "内部错误（ZeroDivisionError" in prompt and "Traceback" not in prompt
+    assert "Traceback" in ribbon.log_path().read_text(encoding="utf-8")
+
+
+def test_unsaved_workbook_cannot_report_or_export(excel):
+    app, book = excel
+    book.fullname = "工作簿1"
+    ribbon.report()
+    assert "请先保存" in app.alerts[-1]["prompt"]
+    ribbon.export_final()
+    assert "请先保存" in app.alerts[-1]["prompt"]
+
+
+def test_no_excel_exits_with_one_chinese_line(monkeypatch, capsys):
+    def no_caller():
+        raise RuntimeError("not called from Excel")
+
+    monkeypatch.setattr(ribbon, "caller_book", no_caller)
+    monkeypatch.setattr(ribbon, "log_path", lambda: Path("/dev/null"))
+    with pytest.raises(SystemExit) as exc:
+        ribbon.help()
+    assert exc.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "无法连接到 Excel" in err
+
+
+# =====================================================================================================
+# 导出定稿
+# =====================================================================================================
+def test_udf_calls_recognises_every_spelling():
+    assert export.udf_calls("=STAFF_CONTROL_RATE(C5,C6)") == {"STAFF_CONTROL_RATE"}
+    assert export.udf_calls("=[1]!score_linear(H12,E12,K12,L12:U12)") == {"SCORE_LINEAR"}
+    assert export.udf_calls("='C:\\Users\\张三\\XLSTART\\jixiao.xlam'!GRADE_OF(R40,B43:B46,C43:C46)") == {"GRADE_OF"}
+    assert export.udf_calls("=_xludf.FINAL_SCORE(P12,Q12)") == {"FINAL_SCORE"}
+    assert export.udf_calls('=IF(A1="SCORE(",SUM(A1:A3),0)') == set()
+    assert export.udf_calls("=MY.SCORE(A1)+XSCORE(A2)") == set()
+
+
+def _parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def test_export_replaces_only_udf_formulas(work):
+    path = work("zizhou-2021")
+    result = export.export_final(OpenpyxlBook(path, with_cached=True))
+    before, after = _parts(path), _parts(result.target)
+    changed = {n for n in before if before[n] != after.get(n)}
+    assert changed <= {"xl/worksheets/sheet2.xml", "xl/calcChain.xml"}  # 只有评分表
+    assert set(after) <= set(before)
+    wb = openpyxl.load_workbook(result.target)
+    cached = openpyxl.load_workbook(result.target, data_only=True)
+    orig = openpyxl.load_workbook(path, data_only=True)
+    orig_f = openpyxl.load_workbook(path)
+    kept = 0
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                o = orig_f[ws.title].cell(c.row, c.column)
+                if o.data_type == "f" and export.udf_calls(o.value):
+                    assert c.data_type != "f"
+                    assert c.value == orig[ws.title].cell(c.row, c.column).value  # 数值 = 原缓存结果
+                elif o.data_type == "f":
+                    kept += 1  # 内置函数公式保留，且缓存结果仍在
+                    assert c.value == o.value
+                    assert cached[ws.title].cell(c.row, c.column).value == orig[ws.title].cell(c.row, c.column).value
+                else:
+                    assert c.value == o.value
+    assert kept > 0
+    assert wb["评分表"].protection.sheet  # 工作表保护原样
+    assert result.replaced == 74 and not result.from_engine
+
+
+def test_export_of_openpyxl_saved_workbook_uses_engine_values(work, tmp_path):
+    path = work("baojing-2018")
+    resaved = tmp_path / "resaved.xlsx"
+    openpyxl.load_workbook(path).save(resaved)  # openpyxl 保存：公式的计算结果全部丢失
+    assert openpyxl.load_workbook(resaved, data_only=True)["评分表"]["H12"].value is None
+    result = export.export_final(OpenpyxlBook(resaved, with_cached=True))
+    assert len(result.from_engine) == result.replaced > 40
+    orig = openpyxl.load_workbook(path, data_only=True)["评分表"]
+    new = openpyxl.load_workbook(result.target)["评分表"]
+    f = openpyxl.load_workbook(path)["评分表"]
+    for row in f.iter_rows():
+        for c in row:
+            if c.data_type == "f" and export.udf_calls(c.value):
+                want, got = orig.cell(c.row, c.column).value, new.cell(c.row, c.column).value
+                if isinstance(want, float):
+                    assert got == pytest.approx(want, abs=1e-9), c.coordinate
+                else:
+                    assert got == want, c.coordinate
+
+
+def test_export_refuses_cells_without_any_value(work, tmp_path):
+    path = work("baojing-2018")
+    wb = openpyxl.load_workbook(path)
+    wb["基础数据表"]["H2"] = "=STAFF_CONTROL_RATE(C5,C6)"  # 用户自己加的函数，没有保存结果
+    out = tmp_path / "user.xlsx"
+    wb.save(out)
+    with pytest.raises(export.ExportError, match=r"基础数据表”!H2"):
+        export.export_final(OpenpyxlBook(out, with_cached=True))
+    with pytest.raises(export.ExportError, match="不能覆盖"):
+        export.export_final(OpenpyxlBook(path, with_cached=True), path)
+
+
+def _excel_saved(src: Path, dst: Path, alice_path: str) -> None:
+    """模拟在张三电脑上用 Excel 保存过的工作簿：函数写成 [1]!NAME(…)，[1] 指向张三的 jixiao.xlam，
+    另有一个指向其他工作簿的外部链接 [2]（单元格 基础数据表!H1 引用它），评分表的实际值列用共享公式。"""
+    parts = _parts(src)
+    ct = parts["[Content_Types].xml"].decode()
+    ct = ct.replace("</Types>", '<Override PartName="/xl/externalLinks/externalLink1.xml" ContentType="application/'
+                    'vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml"/><Override PartName="/xl/'
+                    'externalLinks/externalLink2.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+                    'spreadsheetml.externalLink+xml"/></Types>')
+    parts["[Content_Types].xml"] = ct.encode()
+    rels = parts["xl/_rels/workbook.xml.rels"].decode()
+    lt = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/externalLink"
+    rels = rels.replace("</Relationships>", f'<Relationship Id="rIdX1" Type="{lt}" Target="externalLinks/externalLink1.xml"/>'
+                        f'<Relationship Id="rIdX2" Type="{lt}" Target="externalLinks/externalLink2.xml"/></Relationships>')
+    parts["xl/_rels/workbook.xml.rels"] = rels.encode()
+    wbx = parts["xl/workbook.xml"].decode()
+    wbx = wbx.replace("</sheets>", '</sheets><externalReferences><externalReference r:id="rIdX1"/>'
+                      '<externalReference r:id="rIdX2"/></externalReferences>', 1)
+    parts["xl/workbook.xml"] = wbx.encode()
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    path_type = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/externalLinkPath"
+    for i, (target, names) in enumerate([(alice_path, [s.name for s in CATALOG]), ("other.xlsx", [])], 1):
+        body = "".join(f'<definedName name="{n}"/>' for n in names)
+        parts[f"xl/externalLinks/externalLink{i}.xml"] = (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><externalLink xmlns="{main}" xmlns:r='
+            f'"http://schemas.openxmlformats.org/officeDocument/2006/relationships"><externalBook r:id="rId1">'
+            f'<sheetNames><sheetName val="Sheet1"/></sheetNames><definedNames>{body}</definedNames></externalBook>'
+            "</externalLink>").encode()
+        parts[f"xl/externalLinks/_rels/externalLink{i}.xml.rels"] = (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats'
+            f'.org/package/2006/relationships"><Relationship Id="rId1" Type="{path_type}" Target="{target}" '
+            'TargetMode="External"/></Relationships>').encode()
+    sheets = {}
+    for name in [n for n in parts if n.startswith("xl/worksheets/sheet")]:
+        xml = parts[name].decode()
+        for s in CATALOG:
+            xml = re.sub(rf"<f>{s.name}\(", f"<f>[1]!{s.name}(", xml)
+        sheets[name] = xml
+    # 基础数据表（sheet1）H1 引用另一个工作簿
+    sheets["xl/worksheets/sheet1.xml"] = re.sub(r'(<row r="1"[^>]*>.*?)(</row>)', r'\1<c r="H1"><f>[2]Sheet1!A1*2</f><v>4</v></c>\2',
+                                                sheets["xl/worksheets/sheet1.xml"], count=1, flags=re.S)
+    # 评分表：把前两个计算得分单元格改成一个共享公式组（主单元格带文本，成员为空 <f/>）
+    xml = sheets["xl/worksheets/sheet2.xml"]
+    cells = re.findall(r'<c r="(V\d+)"[^>]*><f>([^<]*)</f>', xml)[:2]
+    if len(cells) == 2:
+        (r1, f1), (r2, _) = cells
+        xml = xml.replace(f'<c r="{r1}"', f'<c r="{r1}"', 1)
+        xml = re.sub(rf'(<c r="{r1}"[^>]*>)<f>([^<]*)</f>', rf'\1<f t="shared" ref="{r1}:{r2}" si="0">\2</f>', xml, 1)
+        xml = re.sub(rf'(<c r="{r2}"[^>]*>)<f>([^<]*)</f>', r'\1<f t="shared" si="0"/>', xml, 1)
+    sheets["xl/worksheets/sheet2.xml"] = xml
+    parts.update({k: v.encode() for k, v in sheets.items()})
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+
+
+def test_export_of_excel_saved_workbook_drops_addin_link_and_renumbers(work, tmp_path):
+    src = work("baojing-2018")
+    saved = tmp_path / "张三.xlsx"
+    alice = "file:///C:\\Users\\张三\\AppData\\Roaming\\Microsoft\\Excel\\XLSTART\\jixiao.xlam"
+    _excel_saved(src, saved, alice)
+    wb = openpyxl.load_workbook(saved)
+    assert wb["评分表"]["H12"].value.startswith("=[1]!")
+    assert len(wb._external_links) == 2
+    result = export.export_final(OpenpyxlBook(saved, with_cached=True))
+    assert any("jixiao.xlam" in n for n in result.notes)
+    out = openpyxl.load_workbook(result.target)
+    links = [lk.file_link.Target for lk in out._external_links]
+    assert links == ["other.xlsx"]
+    assert out["基础数据表"]["H1"].value == "=[1]Sheet1!A1*2"  # [2] 重排为 [1]
+    parts = _parts(result.target)
+    assert "xl/externalLinks/externalLink1.xml" not in parts and "xl/calcChain.xml" not in parts
+    assert "externalLink1.xml" not in parts["[Content_Types].xml"].decode()
+    assert parts["xl/workbook.xml"].decode().count("<externalReference ") == 1
+    for ws in out.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                assert not (c.data_type == "f" and export.udf_calls(c.value)), c.coordinate
+    # 导出后的定稿仍能计分，结果与原件相同
+    from addin.engine import evaluate
+    from addin.reader import read_inputs
+
+    assert evaluate(read_inputs(OpenpyxlBook(result.target, with_cached=True))).total == Decimal("94.90")
+
+
+def test_excel_export_breaks_addin_links_and_leaves_the_open_book_alone(work):
+    app = FakeApp()
+    book = fake_book(work("baojing-2018"), app)
+    book.links = ["C:\\Users\\张三\\XLSTART\\jixiao.xlam", "D:\\数据\\other.xlsx"]
+    before = {s.name: dict(s.cells) for s in book.sheets}
+    xb = XlwingsBook(book)
+    result = export.export_final(xb)
+    copy = app.files[str(result.target)]
+    assert copy.links == ["D:\\数据\\other.xlsx"]
+    assert any("jixiao.xlam" in n for n in result.notes)
+    assert book.links == ["C:\\Users\\张三\\XLSTART\\jixiao.xlam", "D:\\数据\\other.xlsx"]
+    assert {s.name: dict(s.cells) for s in book.sheets} == before
+    assert list(app.books) == [book]  # 打开的副本已关闭
+
+
+# =====================================================================================================
+# 安装、卸载、状态（注入的 Windows 环境）
+# =====================================================================================================
+class FakeExcel:
+    """模拟 Excel 自动化：prepare_addin 记录“导入”的模块，read_modules 按文件内容返回它们。"""
+
+    def __init__(self, *, trust: bool = True, udfs: list[str] | None = None):
+        self.trust = trust
+        self.udfs = [s.name for s in CATALOG] if udfs is None else udfs
+        self.registry: dict[str, dict[str, str]] = {}
+        self.calls: list[tuple] = []
+
+    def startup_path(self):
+        return None
+
+    def prepare_addin(self, xlam_path, vba_files, udf_module):
+        self.calls.append((xlam_path.name, [f.name for f in vba_files], udf_module))
+        if not self.trust:
+            raise addin_cli.InstallError("Excel 拒绝访问加载项的 VBA 工程。" + addin_cli.TRUST_HELP)
+        with zipfile.ZipFile(xlam_path, "a") as z:  # Excel 保存后文件内容改变
+            z.writestr("excel-saved.txt", str(len(self.calls)))
+        mods = {xlam.vba_module_name(f.read_text(encoding="ascii")): f.read_text(encoding="ascii") for f in vba_files}
+        mods[xlam.UDF_VBA_MODULE] = "\n".join(f"Function {n}(a)\nEnd Function" for n in self.udfs)
+        self.registry[hashlib.sha256(xlam_path.read_bytes()).hexdigest()] = mods
+
+    def read_modules(self, path):
+        data = Path(path).read_bytes()
+        extra = self.registry.get(hashlib.sha256(data).hexdigest(), {})
+        if data.startswith(b"OLD"):
+            return {"Main": 'Public Const XLWINGS_VERSION As String = "0.30.0"'}
+        base = xlam.read_vba_modules(data)
+        return {**base, **extra}
+
+
+@pytest.fixture()
+def win(tmp_path):
+    home = tmp_path / "Users" / "张三"
+    prefix = tmp_path / "venv"
+    exe = prefix / "Scripts" / "python.exe"
+    exe.parent.mkdir(parents=True)
+    exe.write_bytes(b"")
+    (prefix / f"xlwings64-{xlam.xlwings_version()}.dll").write_bytes(b"")
+    appdata = home / "AppData" / "Roaming"
+    excel = FakeExcel()
+    xlwings_calls = []
+
+    def run_xlwings(args):
+        xlwings_calls.append(args)
+        if args == ["addin", "install"]:
+            d = appdata / "Microsoft" / "Excel" / "XLSTART"
+            d.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(xlam.xlwings_dir() / "addin" / "xlwings.xlam", d / "xlwings.xlam")
+        return 0
+
+    out: list[str] = []
+    env = addin_cli.Env(platform="win32", executable=exe, prefix=prefix, home=home, appdata=appdata, excel=excel,
+                        run_xlwings=run_xlwings, conf_encoding="gbk", out=out.append)
+    env.xlwings_calls = xlwings_calls  # type: ignore[attr-defined]
+    return env
+
+
+def test_install_then_status_is_clean(win):
+    excel = win.excel
+    done = addin_cli.install(win, read_modules=excel.read_modules)
+    xlstart = win.appdata / "Microsoft" / "Excel" / "XLSTART"
+    installed = xlstart / "jixiao.xlam"
+    assert installed.is_file() and win.xlwings_calls == [["addin", "install"]]
+    assert excel.calls == [("jixiao.xlam", ["JixiaoRibbon.bas", "JixiaoEvents.cls"], "udfs.xl")]
+    assert xlam.inspect_xlam(installed).conf == {"Interpreter_Win": str(win.executable), "UDF Modules": "udfs.xl"}
+    conf = addin_cli.read_conf(win.xlwings_conf, "gbk")
+    assert conf == {"INTERPRETER_WIN": str(win.executable), "UDF MODULES": "udfs.xl"}
+    assert any("重新启动 Excel" in d for d in done)
+    lines, ok = addin_cli.status_lines(win, read_modules=excel.read_modules)
+    assert ok, lines
+    text = "\n".join(lines)
+    assert "与 xlwings 包一致" in text and f"已导入全部 {len(CATALOG)} 个" in text
+    # 第二次安装：xlwings 加载项版本一致，不再运行 xlwings addin install
+    addin_cli.install(win, read_modules=excel.read_modules)
+    assert win.xlwings_calls == [["addin", "install"]]
+
+
+def test_install_requires_trust_access(win):
+    win.excel.trust = False
+    with pytest.raises(addin_cli.InstallError, match="信任对 VBA 工程对象模型的访问"):
+        addin_cli.install(win, read_modules=win.excel.read_modules)
+    assert not (win.appdata / "Microsoft" / "Excel" / "XLSTART" / "jixiao.xlam").exists()
+
+
+def test_install_checks_dll_and_imported_functions(win):
+    win.excel.udfs = ["STAFF_CONTROL_RATE"]
+    with pytest.raises(addin_cli.InstallError, match="单元格函数未能导入"):
+        addin_cli.install(win, read_modules=win.excel.read_modules)
+    (win.prefix / f"xlwings64-{xlam.xlwings_version()}.dll").unlink()
+    with pytest.raises(addin_cli.InstallError, match="xlwings64-.*dll"):
+        addin_cli.install(win, read_modules=win.excel.read_modules)
+
+
+def test_install_replaces_xlwings_addin_of_another_version(win):
+    d = win.appdata / "Microsoft" / "Excel" / "XLSTART"
+    d.mkdir(parents=True)
+    (d / "xlwings.xlam").write_bytes(b"OLD xlwings add-in")
+    lines, ok = addin_cli.status_lines(win, read_modules=win.excel.read_modules)
+    assert not ok and any("0.30.0" in x and "xlwings addin install" in x for x in lines)
+    done = addin_cli.install(win, read_modules=win.excel.read_modules)
+    assert win.xlwings_calls == [["addin", "install"]] and any("替换了版本 0.30.0" in x for x in done)
+
+
+def test_status_finds_stale_pieces(win):
+    addin_cli.install(win, read_modules=win.excel.read_modules)
+    installed = win.appdata / "Microsoft" / "Excel" / "XLSTART" / "jixiao.xlam"
+    key = hashlib.sha256(installed.read_bytes()).hexdigest()
+    mods = win.excel.registry[key]
+    mods[xlam.CALLBACK_MODULE] = mods[xlam.CALLBACK_MODULE].replace('VERSION As String = "1"', 'VERSION As String = "0"')
+    mods[xlam.UDF_VBA_MODULE] = "Function STAFF_CONTROL_RATE(a)\nEnd Function"
+    win.executable.unlink()
+    lines, ok = addin_cli.status_lines(win, read_modules=win.excel.read_modules)
+    text = "\n".join(lines)
+    assert not ok
+    assert "回调模块版本 0" in text and f"缺少 {len(CATALOG) - 1} 个" in text and "解释器不存在" in text
+
+
+def test_update_conf_keeps_other_lines(tmp_path):
+    conf = tmp_path / ".xlwings" / "xlwings.conf"
+    conf.parent.mkdir()
+    conf.write_bytes('"INTERPRETER_WIN","C:\\旧\\python.exe"\r\n"LICENSE_KEY","abc"\r\n'.encode("gbk"))
+    changes = addin_cli.update_conf(conf, {"INTERPRETER_WIN": "C:\\新\\python.exe", "UDF MODULES": "udfs.xl"}, "gbk")
+    assert changes == ["INTERPRETER_WIN：C:\\旧\\python.exe → C:\\新\\python.exe", "UDF MODULES = udfs.xl"]
+    assert conf.read_bytes().decode("gbk").splitlines() == [
+        '"INTERPRETER_WIN","C:\\新\\python.exe"', '"LICENSE_KEY","abc"', '"UDF MODULES","udfs.xl"']
+    assert conf.with_name("xlwings.conf.bak").is_file()
+    assert addin_cli.update_conf(conf, {"UDF MODULES": "udfs.xl"}, "gbk") == []
+
+
+def test_uninstall(win):
+    with pytest.raises(addin_cli.InstallError):
+        addin_cli.uninstall(addin_cli.Env(platform="linux", executable=win.executable, prefix=win.prefix,
+                                          home=win.home, appdata=None))
+    assert "未安装" in addin_cli.uninstall(win)[0]
+    addin_cli.install(win, read_modules=win.excel.read_modules)
+    done = addin_cli.uninstall(win)
+    assert not (win.appdata / "Microsoft" / "Excel" / "XLSTART" / "jixiao.xlam").exists()
+    assert "已删除" in done[0] and any("导出定稿" in d for d in done)
+    addin_cli.uninstall(win, remove_xlwings_addin=True)
+    assert win.xlwings_calls[-1] == ["addin", "remove"]
+
+
+def test_non_windows_explains_and_exits_nonzero(capsys):
+    if sys.platform.startswith("win"):
+        pytest.skip("仅在非 Windows 上检查")
+    for cmd in (["addin", "install"], ["addin", "uninstall"], ["addin", "status"]):
+        assert cli_main(cmd) == 2
+        captured = capsys.readouterr()
+        assert "只能安装在 Windows 版 Excel 中" in captured.err
+        assert "jixiao addin build" in captured.err and "Traceback" not in captured.err
+    lines, ok = addin_cli.status_lines(addin_cli.Env.current())
+    assert not ok and lines[0] == f"xlwings 包版本：{xlam.xlwings_version()}"
