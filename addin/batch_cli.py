@@ -1,0 +1,118 @@
+"""jixiao batch / jixiao compare：财政局的批量汇总与“自评—重点评价”差异分析（由 addin.cli 自动注册）。"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from .cli import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, CliError
+
+
+def cmd_batch(args) -> int:
+    from udfs.numbers import fmt_score
+
+    from .batch import collect_files, run_batch, summarise, write_summary
+    from .book import BookError
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise CliError(f"找不到文件夹：{folder}")
+    out = Path(args.output)
+    if out.suffix.lower() != ".xlsx":
+        raise CliError(f"汇总文件应以 .xlsx 结尾：{out}")
+    if not out.parent.exists():
+        raise CliError(f"输出文件夹不存在：{out.parent}")
+    files = collect_files(folder, recursive=not args.no_recursive, exclude=[out])
+    if not files:
+        where = "（含子文件夹）" if not args.no_recursive else ""
+        raise CliError(f"文件夹“{folder}”{where}中没有 .xlsx / .xlsm 工作簿")
+    jobs = args.jobs if args.jobs and args.jobs > 0 else (os.cpu_count() or 1)
+
+    started = time.perf_counter()
+    bar = None
+    if sys.stderr.isatty() and not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(files), unit="个", desc="计分与校验", file=sys.stderr, leave=False)
+
+    def tick(_res) -> None:
+        if bar is not None:
+            bar.update(1)
+
+    try:
+        results = run_batch(files, folder, jobs=jobs, progress=tick)
+    finally:
+        if bar is not None:
+            bar.close()
+    summary = summarise(results)
+    try:
+        write_summary(summary, out, folder=str(folder))
+    except BookError as exc:
+        raise CliError(str(exc)) from None
+    elapsed = time.perf_counter() - started
+
+    incomplete = sum(1 for r in summary.ok if not r.complete)
+    errors = sum(r.errors for r in summary.ok)
+    warnings = sum(r.warnings for r in summary.ok)
+    print(f"已处理 {len(results)} 个文件：{len(summary.ok)} 个已计分，{len(summary.failed)} 个无法读取；"
+          f"错误 {errors} 条，警告 {warnings} 条" + (f"；{incomplete} 个有指标无法计分（未参与排名）" if incomplete else ""))
+    if not args.quiet:
+        top = sorted((r for r in summary.ok if r.file in summary.rank), key=lambda r: summary.rank[r.file])[:3]
+        for r in top:
+            print(f"  第 {summary.rank[r.file]} 名  {r.unit or r.file}  {fmt_score(r.total)} 分  {r.grade}")
+        for r in summary.failed:
+            print(f"  无法读取：{r.file}：{r.reason}")
+    rate = len(results) / elapsed if elapsed > 0 else 0
+    print(f"汇总已写入：{out}（用时 {elapsed:.1f} 秒，{rate:.0f} 个/秒，{jobs} 个进程）")
+    return EXIT_FINDINGS if summary.failed or errors else EXIT_OK
+
+
+def cmd_compare(args) -> int:
+    from .compare import analyse, write_comparison_xlsx
+    from .engine import evaluate
+    from .cli import _load
+    from .book import BookError
+
+    files = args.files
+    if len(files) > 2:
+        raise CliError("compare 最多接受两个文件：自评工作簿、重点评价工作簿")
+    self_ev = None
+    if len(files) == 2:
+        _, self_inputs = _load(files[0], with_cached=True)
+        self_ev = evaluate(self_inputs)
+    _, eval_inputs = _load(files[-1], with_cached=True)
+    eval_ev = evaluate(eval_inputs)
+    comp = analyse(self_ev, eval_ev)
+    print(f"{comp.unit}{comp.year}年度 评价结论与自评评价等级的差异分析")
+    for p in comp.paragraphs:
+        if p.heading:
+            print(f"\n{p.heading}")
+        print(p.text)
+    if args.output:
+        try:
+            write_comparison_xlsx(comp, args.output)
+        except BookError as exc:
+            raise CliError(str(exc)) from None
+        print(f"\n差异分析已写入：{args.output}")
+    return EXIT_OK
+
+
+def register(sub) -> None:
+    s = sub.add_parser("batch", help="批量计分与校验一个文件夹中的全部工作簿，生成汇总工作簿（财政局）",
+                       description="读取文件夹（默认含子文件夹）中的全部 .xlsx/.xlsm 工作簿，逐个计分与校验，"
+                                   "写出汇总：排名、等级分布、失分最多的指标、全部校验发现与无法读取的文件。"
+                                   "退出码：0 全部正常；1 有无法读取的文件或“错误”级发现；2 无法运行。")
+    s.add_argument("folder", help="部门工作簿所在文件夹")
+    s.add_argument("-o", "--output", default="汇总.xlsx", help="汇总工作簿路径（默认 汇总.xlsx）")
+    s.add_argument("--jobs", "-j", type=int, default=0, help="并行进程数（默认为 CPU 核数；1 为不并行）")
+    s.add_argument("--no-recursive", action="store_true", help="只读取该文件夹本身，不进入子文件夹")
+    s.add_argument("--quiet", "-q", action="store_true", help="不显示进度条与名次摘要")
+    s.set_defaults(func=cmd_batch)
+
+    s = sub.add_parser("compare", help="自评与重点评价的差异分析（种子 001 §六（二））",
+                       description="jixiao compare 自评.xlsx 重点评价.xlsx [-o 差异分析.xlsx]；只给一个重点评价工作簿时，"
+                                   "用其基础数据表中的“部门自评得分/等级”比较总分与等级。")
+    s.add_argument("files", nargs="+", metavar="FILE", help="[自评工作簿] 重点评价工作簿")
+    s.add_argument("-o", "--output", help="把差异分析写入新的 .xlsx（不修改输入的工作簿）")
+    s.set_defaults(func=cmd_compare)

@@ -1,0 +1,311 @@
+"""批量处理与冷启动基准（脚本，不是测试）：一次运行打印全部数字、它们的下限与目标。
+
+    .venv/bin/python scripts/bench.py [-n 200] [--jobs 2] [--repeat 3] [--keep DIR]
+
+测什么：
+1. jixiao batch（计分 + 校验，--jobs N）的吞吐：命令行全程（含解释器启动、导入、写汇总）与 run_batch 本身；
+2. 同一批文件的“只读取”下限：python-calamine（Rust，只给值不给公式）、jixiao 的 FastBook（expat 直接解析 XML）、
+   openpyxl 完整加载、openpyxl read_only；以及“计分 + 校验但用 openpyxl 读取”作对照——说明批量为何用 FastBook；
+3. 冷启动：jixiao report（若尚无 report 子命令则测 jixiao score，并注明）单个工作簿，
+   对照 python -c "import openpyxl; load_workbook; save" 与空解释器；
+4. UDF 模块导入时间：新解释器中先导入 xlwings（Excel 的 UDF 服务器在加载我们的模块前已导入它），再计时 import udfs.xl；
+   另测纯核心 udfs.excel。-X importtime 列出最慢的几个模块作说明。
+目标：计分+校验 ≥ 50 个/秒（2 核）；单个报告冷启动 ≤ 1 秒；UDF 模块导入 ≤ 150 毫秒。
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import gen_workbooks  # noqa: E402
+
+PY = sys.executable
+TARGET_RATE = 50.0
+TARGET_COLD = 1.0
+TARGET_UDF_MS = 150.0
+
+
+# ----------------------------------------------------------------------------- 读取下限（子进程中运行）
+def read_calamine(path: str) -> int:
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(path)
+    n = 0
+    for name in wb.sheet_names:
+        n += sum(len(r) for r in wb.get_sheet_by_name(name).to_python())
+    return n
+
+
+def read_openpyxl(path: str) -> int:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)  # 与 OpenpyxlBook 相同：data_only=False，要区分公式与数值
+    return sum(1 for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for _ in row)
+
+
+def read_openpyxl_ro(path: str) -> int:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True)
+    n = sum(1 for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for _ in row)
+    wb.close()
+    return n
+
+
+def read_fastbook(path: str) -> int:
+    from addin.batch import FastBook
+
+    b = FastBook(path)
+    n = sum(len(b.grid(s)) for s in b.sheet_names())
+    b.close()
+    return n
+
+
+def score_openpyxl(path: str) -> str:
+    """对照：计分 + 校验，但用 OpenpyxlBook（openpyxl 完整加载，两次：公式与缓存值）读取。"""
+    from addin.batch import _checker
+    from addin.book import OpenpyxlBook
+    from addin.engine import evaluate
+    from addin.reader import read_inputs
+
+    inputs = read_inputs(OpenpyxlBook(path, with_cached=True))
+    ev = evaluate(inputs)
+    _checker()(inputs, ev)
+    return str(ev.total)
+
+
+def _safe(func, path):
+    try:
+        return func(path)
+    except Exception:  # 坏文件：下限只计读取尝试的时间
+        return None
+
+
+def _call(args):
+    return _safe(*args)
+
+
+def pool_rate(func, files: list[str], jobs: int, repeat: int) -> tuple[float, float]:
+    """用与 jixiao batch 相同的方式（fork 进程池、分块）跑 func，返回 (最短用时, 个/秒)。"""
+    import multiprocessing as mp
+
+    from addin.batch import _pool_context
+
+    best = float("inf")
+    chunk = max(1, min(16, len(files) // (jobs * 8)))
+    for _ in range(repeat):
+        t = time.perf_counter()
+        if jobs > 1:
+            with ProcessPoolExecutor(jobs, mp_context=_pool_context() or mp.get_context()) as ex:
+                list(ex.map(_call, [(func, f) for f in files], chunksize=chunk))
+        else:
+            for f in files:
+                _safe(func, f)
+        best = min(best, time.perf_counter() - t)
+    return best, len(files) / best
+
+
+# ----------------------------------------------------------------------------- 子进程计时
+def wall(cmd: list[str], repeat: int, cwd: str | None = None, env: dict | None = None) -> tuple[float, subprocess.CompletedProcess]:
+    times, last = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        last = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), last
+
+
+def has_command(name: str) -> bool:
+    out = subprocess.run([PY, "-m", "addin.cli", "--help"], capture_output=True, text=True).stdout
+    return "{" in out and name in out.split("{", 1)[1].split("}", 1)[0].split(",")
+
+
+def udf_import_ms(module: str, pre: str, repeat: int) -> float:
+    code = (f"import time\n{pre}\nt=time.perf_counter()\nimport {module}\n"
+            "print((time.perf_counter()-t)*1000)")
+    vals = []
+    for _ in range(repeat):
+        r = subprocess.run([PY, "-c", code], capture_output=True, text=True, cwd=str(ROOT))
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else f"import {module} failed")
+        vals.append(float(r.stdout.strip()))
+    return statistics.median(vals)
+
+
+def importtime_top(module: str, pre: str, n: int = 5) -> list[tuple[str, int]]:
+    """-X importtime：在 pre 已导入之后，module 带来的各模块自身耗时（微秒）最多的几个。"""
+    r = subprocess.run([PY, "-X", "importtime", "-c", f"{pre}\nimport {module}"], capture_output=True, text=True,
+                       cwd=str(ROOT))
+    lines = r.stderr.splitlines()
+    marker = f" {pre.split()[-1]}" if pre else None
+    start = 0
+    if marker:
+        for i, ln in enumerate(lines):
+            if ln.rstrip().endswith(marker) and "|" in ln and not ln.split("|")[-1].startswith("  "):
+                start = i + 1
+    rows = []
+    for ln in lines[start:]:
+        parts = ln.split("|")
+        if len(parts) == 3 and parts[0].strip().split(":")[-1].strip().isdigit():
+            rows.append((parts[2].rstrip(), int(parts[0].split(":")[-1])))
+    return sorted(rows, key=lambda x: -x[1])[:n]
+
+
+def mark(ok: bool) -> str:
+    return "达标" if ok else "未达标"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="jixiao 批量处理与冷启动基准")
+    ap.add_argument("-n", type=int, default=200, help="生成的工作簿数（另加 3 个坏文件）")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3, help="每项重复次数（取最短/中位数）")
+    ap.add_argument("--seed", type=int, default=2024)
+    ap.add_argument("--keep", help="把生成的文件保留在此目录（默认用临时目录并删除）")
+    a = ap.parse_args(argv)
+
+    work = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="jixiao-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    src = work / "部门工作簿"
+    try:
+        if src.exists():
+            shutil.rmtree(src)
+        t = time.perf_counter()
+        paths = gen_workbooks.generate(src, a.n, a.seed)
+        bad = gen_workbooks.make_corrupt(src, paths[0])
+        gen_s = time.perf_counter() - t
+        files = [str(p) for p in paths + bad]
+        nfiles = len(files)
+        print(f"jixiao 基准：{a.n} 个生成的部门工作簿（三种指标体系混合）+ {len(bad)} 个坏文件；--jobs {a.jobs}；"
+              f"本机 {os.cpu_count()} 核；Python {sys.version.split()[0]}")
+        print(f"（生成用时 {gen_s:.1f} 秒，不计入）\n")
+
+        rows: list[tuple[str, str, str, str]] = []
+
+        # 1. jixiao batch 命令行全程
+        out = work / "汇总.xlsx"
+        cmd = [PY, "-m", "addin.cli", "batch", str(src), "-o", str(out), "--jobs", str(a.jobs), "-q"]
+        t_cli, res = wall(cmd, a.repeat, cwd=str(ROOT))
+        if res.returncode not in (0, 1):
+            print(res.stdout, res.stderr)
+            raise SystemExit("jixiao batch 运行失败")
+        rate_cli = nfiles / t_cli
+        rows.append(("jixiao batch 计分+校验（命令行全程，含启动与写汇总）", f"{t_cli:.2f} s", f"{rate_cli:.0f}",
+                     f"≥ {TARGET_RATE:.0f}/s {mark(rate_cli >= TARGET_RATE)}"))
+
+        # 2. run_batch 本身
+        from addin.batch import collect_files, run_batch, summarise
+
+        best = float("inf")
+        for _ in range(a.repeat):
+            t = time.perf_counter()
+            results = run_batch(collect_files(src), src, jobs=a.jobs)
+            best = min(best, time.perf_counter() - t)
+        s = summarise(results)
+        rows.append(("  其中 run_batch（读取+计分+校验，不含启动/写汇总）", f"{best:.2f} s", f"{nfiles / best:.0f}", ""))
+
+        # 3. 下限与对照
+        for label, func in (("下限：python-calamine 只读取（只有值，没有公式）", read_calamine),
+                            ("下限：FastBook 只读取（jixiao 批量用的读取器）", read_fastbook),
+                            ("下限：openpyxl 只读取（完整加载）", read_openpyxl),
+                            ("下限：openpyxl read_only 只读取", read_openpyxl_ro),
+                            ("对照：计分+校验改用 openpyxl 读取", score_openpyxl)):
+            secs, rate = pool_rate(func, files, a.jobs, a.repeat)
+            rows.append((label, f"{secs:.2f} s", f"{rate:.0f}", ""))
+
+        # 4. 冷启动
+        demo = work / "冷启动"
+        demo.mkdir(exist_ok=True)
+        one = demo / "zizhou-2021.xlsx"
+        from workbook_templates.build import build_workbook
+        from workbook_templates.examples import ZIZHOU_2021
+
+        build_workbook(ZIZHOU_2021.system, one, ZIZHOU_2021)
+        if has_command("report"):
+            cold_label = "冷启动：jixiao report 单个工作簿"
+            copy = demo / "report-copy.xlsx"
+
+            def report_cmd():
+                shutil.copy(one, copy)
+                return [PY, "-m", "addin.cli", "report", str(copy)]
+
+            times = []
+            for _ in range(a.repeat + 2):
+                c = report_cmd()
+                t = time.perf_counter()
+                r = subprocess.run(c, capture_output=True, text=True, cwd=str(demo))
+                times.append(time.perf_counter() - t)
+            t_cold = statistics.median(times)
+            if r.returncode not in (0, 1):
+                cold_label += f"（退出码 {r.returncode}：{(r.stderr or r.stdout).strip()[:80]}）"
+        else:
+            cold_label = "冷启动：jixiao score 单个工作簿（尚无 report 子命令）"
+            t_cold, _ = wall([PY, "-m", "addin.cli", "score", str(one)], a.repeat + 2, cwd=str(demo))
+        rows.append((cold_label, f"{t_cold:.2f} s", "", f"≤ {TARGET_COLD:.0f} s {mark(t_cold <= TARGET_COLD)}"))
+        t_score, _ = wall([PY, "-m", "addin.cli", "score", str(one)], a.repeat + 2, cwd=str(demo))
+        rows.append(("冷启动：jixiao score 单个工作簿", f"{t_score:.2f} s", "", ""))
+        t_check, _ = wall([PY, "-m", "addin.cli", "check", str(one)], a.repeat + 2, cwd=str(demo))
+        rows.append(("冷启动：jixiao check 单个工作簿", f"{t_check:.2f} s", "", ""))
+        t_ox, _ = wall([PY, "-c", f"import openpyxl; wb=openpyxl.load_workbook(r'{one}'); wb.save(r'{demo / 'ox.xlsx'}')"],
+                       a.repeat + 2)
+        rows.append(("对照：python -c \"import openpyxl\" + load/save", f"{t_ox:.2f} s", "", ""))
+        t_imp, _ = wall([PY, "-c", "import openpyxl"], a.repeat + 2)
+        rows.append(("对照：python -c \"import openpyxl\"", f"{t_imp:.2f} s", "", ""))
+        t_py, _ = wall([PY, "-c", "pass"], a.repeat + 2)
+        rows.append(("对照：python -c pass（解释器本身）", f"{t_py:.2f} s", "", ""))
+
+        # 5. UDF 模块导入
+        try:
+            ms = udf_import_ms("udfs.xl", "import xlwings", a.repeat + 2)
+            rows.append(("UDF 模块导入：import udfs.xl（xlwings 已导入）", f"{ms:.0f} ms", "",
+                         f"≤ {TARGET_UDF_MS:.0f} ms {mark(ms <= TARGET_UDF_MS)}"))
+            top = importtime_top("udfs.xl", "import xlwings")
+        except RuntimeError as exc:
+            rows.append((f"UDF 模块导入：udfs.xl 无法导入（{exc}）", "", "", ""))
+            top = []
+        ms_core = udf_import_ms("udfs.excel", "", a.repeat + 2)
+        rows.append(("UDF 模块导入：import udfs.excel（纯核心，无 xlwings）", f"{ms_core:.0f} ms", "",
+                     f"≤ {TARGET_UDF_MS:.0f} ms {mark(ms_core <= TARGET_UDF_MS)}"))
+        ms_xw = udf_import_ms("xlwings", "", a.repeat + 2)
+        rows.append(("对照：import xlwings（不计入 UDF 模块）", f"{ms_xw:.0f} ms", "", ""))
+
+        width = max(_w(r[0]) for r in rows) + 2
+        print(_pad("项目", width) + f"{'用时':>10}  {'个/秒':>7}  目标")
+        for label, secs, rate, target in rows:
+            print(_pad(label, width) + f"{secs:>10}  {rate:>7}  {target}")
+        print(f"\n汇总检查：{len(s.ok)} 个已计分，{len(s.failed)} 个无法读取（"
+              f"{'、'.join(Path(r.file).name for r in s.failed)}），{len(s.rank)} 个参与排名。")
+        if top:
+            print("udfs.xl 导入中自身耗时最多的模块（-X importtime，微秒）：" +
+                  "；".join(f"{name.strip()} {us}" for name, us in top))
+    finally:
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _w(s: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def _pad(s: str, width: int) -> str:
+    return s + " " * max(0, width - _w(s))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
