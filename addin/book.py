@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Sequence
@@ -61,6 +62,7 @@ class OpenpyxlBook:
         except Exception as exc:  # openpyxl 对损坏文件抛出多种异常
             raise BookError(f"无法读取工作簿“{self.path.name}”：{_describe(exc)}") from None
         self._grids: dict[str, Grid] = {}
+        self._replaced: set[str] = set()  # 本次整表替换的生成表：保存时不从原文件抄回它们的公式结果
 
     def sheet_names(self) -> list[str]:
         return list(self.wb.sheetnames)
@@ -113,6 +115,7 @@ class OpenpyxlBook:
         for row, height in (heights or {}).items():
             ws.row_dimensions[row].height = height
         self._grids.pop(name, None)
+        self._replaced.add(name)
 
     def add_bar_chart(self, sheet: str, *, title: str, categories: tuple[int, int, int], values: tuple[int, int, int],
                       anchor: str, y_title: str = "", percent: bool = True) -> None:
@@ -145,9 +148,17 @@ class OpenpyxlBook:
         ws.add_chart(chart, anchor)
 
     def save(self, path: str | Path | None = None) -> None:
+        import io
+
+        from .cached import carry_cached_values
+
         target = Path(path) if path else self.path
         try:
+            # openpyxl 存盘会丢掉公式的保存结果；存完从原文件抄回（写回原文件时先把原文件读入内存）
+            same = target.exists() and self.path.exists() and os.path.samefile(target, self.path)
+            source = io.BytesIO(self.path.read_bytes()) if same else self.path
             self.wb.save(target)
+            carry_cached_values(source, target, skip=self._replaced)
         except PermissionError:
             raise BookError(f"无法保存“{target.name}”：文件被占用或没有写权限（请先在 Excel 中关闭该文件）") from None
 
