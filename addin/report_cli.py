@@ -83,6 +83,11 @@ def cmd_report(args) -> int:
         print(f"已生成 Word 报告：{args.docx}")
     if args.pdf:
         print(f"已生成 PDF：{args.pdf}")
+        from .docx_report import find_cjk_font
+
+        if find_cjk_font() is None:  # LibreOffice 找不到中文字体时照样生成 PDF，只是汉字全成了方框
+            print("提示：本机未找到中文字体，PDF 中的汉字可能显示为方框；Debian/Ubuntu 可安装 fonts-wqy-zenhei"
+                  "（sudo apt-get install -y fonts-wqy-zenhei）后重新生成", file=sys.stderr)
     if report.findings:
         where = "、".join(f"{f.message.split('“')[1].split('”')[0]}（{f.sheet}!{f.cell}）" if f.cell else f.message
                          for f in report.findings)

@@ -337,10 +337,55 @@ def test_user_text_cannot_create_headings_or_charts():
 # ---------------------------------------------------------------------------------------------------------
 # “报告”工作表
 # ---------------------------------------------------------------------------------------------------------
+_XL = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_XL_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+
+
+def _stored_cells(path: Path) -> dict:
+    """用户工作表中每个单元格在文件里保存的内容（直接读 XML，不经 openpyxl 解析）：数字是 <v> 中的原文（892.35 就是
+    “892.35”，不会变成 892.3500000000001），文字解开共享字符串/内联字符串，公式取公式原文。公式的缓存结果不比——
+    它属于计算结果，不是用户输入。"""
+    from xml.etree import ElementTree as ET
+
+    with zipfile.ZipFile(path) as z:
+        names = set(z.namelist())
+        wb = ET.fromstring(z.read("xl/workbook.xml"))
+        rels = {r.get("Id"): r.get("Target") for r in ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))}
+        shared = []
+        if "xl/sharedStrings.xml" in names:
+            shared = ["".join(t.text or "" for t in si.iter(_XL + "t"))
+                      for si in ET.fromstring(z.read("xl/sharedStrings.xml")).findall(_XL + "si")]
+        out = {}
+        for sheet in wb.find(_XL + "sheets"):
+            if sheet.get("name") == SHEET_REPORT:
+                continue
+            target = rels[sheet.get(_XL_REL + "id")].lstrip("/")
+            for c in ET.fromstring(z.read(target if target.startswith("xl/") else "xl/" + target)).iter(_XL + "c"):
+                f, v, t = c.find(_XL + "f"), c.find(_XL + "v"), c.get("t", "n")
+                if f is not None:
+                    stored = ("formula", f.text)
+                elif t == "s":
+                    stored = ("text", shared[int(v.text)])
+                elif t == "inlineStr":
+                    stored = ("text", "".join(x.text or "" for x in c.iter(_XL + "t")))
+                else:
+                    stored = (t, v.text if v is not None else None)
+                if stored[1] not in (None, ""):
+                    out[(sheet.get("name"), c.get("r"))] = stored
+    return out
+
+
 def _cells(path: Path) -> dict:
-    wb = openpyxl.load_workbook(path)
-    return {(ws.title, c.coordinate): (c.value, c.data_type) for ws in wb.worksheets if ws.title != SHEET_REPORT
-            for row in ws.iter_rows() for c in row if c.value is not None}
+    """用户工作表单元格：保存的内容（_stored_cells）加上数字格式、填充色（黄色输入/绿色规则/灰色公式）与锁定状态。"""
+    formats = {}
+    for ws in openpyxl.load_workbook(path).worksheets:
+        if ws.title == SHEET_REPORT:
+            continue
+        for row in ws.iter_rows():
+            for c in row:
+                formats[(ws.title, c.coordinate)] = (c.number_format, c.fill.fgColor.rgb, c.protection.locked)
+    stored = _stored_cells(path)
+    return {k: (stored.get(k), fmt) for k, fmt in formats.items() if k in stored or fmt[1] not in (None, "00000000")}
 
 
 def test_report_sheet_text_is_never_a_formula(tmp_path):
@@ -412,9 +457,28 @@ def test_docx_has_gongwen_styles_table_chart_and_page_numbers(tmp_path):
         assert f'w:eastAsia="{font}"' in styles
     assert 'w:line="560" w:lineRule="exact"' in styles  # 固定行距 28 磅
     assert 'w:sz w:val="44"' in styles and 'w:sz w:val="32"' in styles  # 二号标题、三号正文
+    # 逐个样式核对：中文字体写在 w:eastAsia 上（python-docx 的 Font.name 只改西文字体），且不被主题字体覆盖
+    doc = docx.Document(str(path))
+    w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+    def fmt(name: str) -> tuple:
+        el = doc.styles[name].element
+        fonts, size, spacing = el.find(f"{w}rPr/{w}rFonts"), el.find(f"{w}rPr/{w}sz"), el.find(f"{w}pPr/{w}spacing")
+        assert not [a for a in fonts.attrib if a.endswith("Theme")], name
+        return (fonts.get(f"{w}eastAsia"), fonts.get(f"{w}ascii"), int(size.get(f"{w}val")) / 2,
+                spacing.get(f"{w}lineRule"), int(spacing.get(f"{w}line")) / 20)
+
+    assert fmt("Title") == ("方正小标宋简体", "Times New Roman", 22, "exact", 35)  # 二号
+    assert fmt("Normal") == ("仿宋_GB2312", "Times New Roman", 16, "exact", 28)  # 三号，固定行距 28 磅
+    assert fmt("Heading 1")[:3] == ("黑体", "Times New Roman", 16) and fmt("Heading 2")[0] == "楷体_GB2312"
+    assert all(fmt(f"Heading {k}")[3:] == ("exact", 28) for k in (1, 2, 3, 4))
+    body = doc.element.body
+    assert not list(body.iter(f"{w}rFonts")) and not list(body.iter(f"{w}sz"))  # 字体字号全部来自样式
+    sec = doc.sections[0]
+    assert (round(sec.page_width.mm), round(sec.page_height.mm), round(sec.top_margin.mm), round(sec.left_margin.mm)) == (
+        210, 297, 37, 28)
     assert "PAGE" in footer and "— " in footer and " —" in footer
     assert len(media) == 1 and media[0].endswith(".png")
-    doc = docx.Document(str(path))
     paras = [(p.style.name, p.text) for p in doc.paragraphs]
     assert paras[0] == ("Title", "保靖县医疗生育保险管理服务局") and paras[1][0] == "Title"
     assert ("Heading 1", "三、部门整体支出绩效评价分析") in paras
@@ -462,15 +526,32 @@ def _soffice():
     return find_soffice()
 
 
+def _tool_output(*cmd: str) -> str:
+    return subprocess.run(list(cmd), capture_output=True, text=True, check=True, timeout=120).stdout
+
+
 @pytest.mark.skipif(_soffice() is None, reason="未安装 LibreOffice（CI 不安装；apt-get install libreoffice-writer fonts-wqy-zenhei）")
 def test_pdf_via_libreoffice_contains_the_chinese_text(tmp_path):
     docx_path = R.write_docx(_report("baojing-2018"), tmp_path / "b.docx")
     pdf = R.write_pdf(docx_path, tmp_path / "b.pdf")
     assert pdf.read_bytes()[:5] == b"%PDF-"
-    if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-        compact = re.sub(r"\s+", "", text)
-        assert "部门整体支出绩效评价报告" in compact and "总绩效为94.9分" in compact and "—1—" in compact
+    if not shutil.which("pdftotext"):
+        pytest.skip("已生成 PDF，但未安装 pdftotext（poppler-utils），无法核对其中的文字")
+    compact = re.sub(r"\s+", "", _tool_output("pdftotext", str(pdf), "-"))
+    assert "保靖县医疗生育保险管理服务局" in compact and "部门整体支出绩效评价报告" in compact
+    assert "90.29÷892.35×100%＝10.12%" in compact and "总绩效为94.9分。评价结果等次为“优”" in compact
+    assert "—1—" in compact  # 页脚页码域已计算
+    # 文字能提取出来不等于显示正常：缺中文字体时字形是方框（tofu），文字层却照样是汉字。所以再看汉字用的字体：
+    # PDF 中嵌入的字体里要有一种是本机 fontconfig 认定支持中文的字体。
+    if not (shutil.which("pdffonts") and shutil.which("fc-list")):
+        pytest.skip("未安装 pdffonts 或 fc-list，无法核对 PDF 中汉字所用的字体")
+    cjk = {re.sub(r"\s+", "", n) for line in _tool_output("fc-list", ":lang=zh", "postscriptname").splitlines()
+           for n in line.split(":", 1)[-1].replace("postscriptname=", "").split(",") if n.strip()}
+    # pdffonts 每行：名称 类型（可含空格） 编码 emb sub uni 对象号 代号；从右数第 5 列是“是否嵌入”
+    embedded = [line.split()[0].split("+", 1)[-1] for line in _tool_output("pdffonts", str(pdf)).splitlines()[2:]
+                if len(line.split()) >= 7 and line.split()[-5] == "yes"]
+    assert cjk, "本机没有支持中文的字体：PDF 中的汉字会显示为方框（apt-get install fonts-wqy-zenhei）"
+    assert any(name in cjk for name in embedded), (embedded, sorted(cjk)[:5])
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -508,9 +589,58 @@ def test_cli_report_to_other_file_leaves_original_untouched(demo_dir, tmp_path, 
     out = tmp_path / "out.xlsx"
     assert main(["report", str(src), "-o", str(out)]) == _expected_exit(src)
     assert hashlib.sha256(src.read_bytes()).hexdigest() == digest
+    assert _cells(out) == _cells(src)  # 另存的文件里，用户的单元格也逐字不变
     ws = openpyxl.load_workbook(out)[SHEET_REPORT]
     assert ws["A1"].value == "子洲县医疗保障局2021年度部门整体支出绩效重点评价报告"
     assert "1 项文字材料未填写" in capsys.readouterr().out
+
+
+def test_cli_report_is_the_reviewed_text_plus_check_findings(demo_dir, tmp_path):
+    """jixiao report 用完整的校验结果（不只是计分引擎的发现）写“存在问题”：除校验那两段外，与审阅过的期望文本逐字
+    相同；两次运行写出的“报告”表逐字相同。"""
+    from addin.cli import main
+    from addin.report_cli import _all_findings
+
+    src = tmp_path / "baojing-2018.xlsx"
+    shutil.copy(demo_dir / "baojing-2018.xlsx", src)
+    sheets = []
+    for k in (1, 2):
+        main(["report", str(src), "-o", str(tmp_path / f"out{k}.xlsx")])
+        ws = openpyxl.load_workbook(tmp_path / f"out{k}.xlsx")[SHEET_REPORT]
+        sheets.append([[c.value for c in row] for row in ws.iter_rows()])
+    assert sheets[0] == sheets[1]
+    _, inputs = load(src, with_cached=True)
+    ev = evaluate(inputs)
+    report = R.build_report(inputs, ev, _all_findings(inputs, ev))
+    column_a = [row[0] for row in sheets[0] if row and row[0] is not None]
+    body = [b.text for b in report.blocks if b.kind != "chart"]
+    it = iter(column_a)
+    assert all(any(v == t for v in it) for t in body), "“报告”表 A 列应依次包含正文各段"
+    check_lines = [ln for ln in report.as_text().splitlines() if "数据校验发现" in ln]
+    assert len(check_lines) == 2 and "40.98%" in check_lines[0] and "171.92%" in check_lines[0]  # 种子笔误进入“存在问题”
+    assert check_lines[1] == "4.对数据校验发现的问题逐项核实更正，确保基础数据表、评分表与报告中的数字一致。"
+    rest = [ln for ln in report.as_text().splitlines() if ln not in check_lines]
+    assert rest == (EXPECTED / "baojing-2018.txt").read_text(encoding="utf-8").splitlines()
+
+
+def test_cli_report_pdf_warns_when_no_chinese_font(demo_dir, tmp_path, capsys, monkeypatch):
+    from addin import docx_report, pdf
+    from addin.cli import main
+
+    def fake_pdf(docx_path, pdf_path):  # 不真的调用 LibreOffice：只看命令行对缺少中文字体的提示
+        Path(pdf_path).write_bytes(b"%PDF-1.4\n")
+        return Path(pdf_path)
+
+    monkeypatch.setattr(pdf, "write_pdf", fake_pdf)
+    src = tmp_path / "shiping-2022.xlsx"
+    shutil.copy(demo_dir / "shiping-2022.xlsx", src)
+    monkeypatch.setattr(docx_report, "find_cjk_font", lambda: "/fonts/simfang.ttf")
+    assert main(["report", str(src), "--pdf", str(tmp_path / "s.pdf")]) == 0
+    assert "中文字体" not in capsys.readouterr().err
+    monkeypatch.setattr(docx_report, "find_cjk_font", lambda: None)
+    assert main(["report", str(src), "--pdf", str(tmp_path / "s.pdf")]) == 0
+    err = capsys.readouterr().err
+    assert "未找到中文字体" in err and "fonts-wqy-zenhei" in err
 
 
 def test_cli_report_exit_codes(demo_dir, tmp_path, capsys, monkeypatch):
