@@ -2,8 +2,8 @@
 
 只用 xlwings 的经典（BSD）对象模型：``book.sheets``、``sheets.add/delete``、``range(...).value/.formula``、
 ``used_range``、``options(ndim=2, err_to_str=True)``、``color``/``font``/``number_format``/``wrap_text``/
-``column_width``/``add_hyperlink``、``app.alert``/``app.calculate``。xlwings 没有对应功能的少数操作
-（工作表保护、条件格式高亮、另存副本、断开链接）集中在本文件末尾的 ``_Com`` 里，通过 ``.api`` 调 Excel COM；
+``column_width``/``add_hyperlink``、``app.alert``。xlwings 没有对应功能的少数操作
+（完全重算、工作表保护、条件格式高亮、另存副本、断开链接）集中在本文件末尾的 ``_Com`` 里，通过 ``.api`` 调 Excel COM；
 tests/fake_xlwings.py 按微软文档模拟了这几个成员。
 
 与 OpenpyxlBook 的一致性（测试逐格比对两者读同一工作簿得到的网格）：
@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections import defaultdict
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -50,7 +51,12 @@ def a1(row: int, col: int) -> str:
 
 
 def _norm(v: Any) -> Any:
-    """xlwings 读出的原值 → 与 openpyxl 相同的原值（整数值的 float → int；空串 → None）。"""
+    """xlwings 读出的原值 → 与 openpyxl 相同的原值（整数值的 float → int；空串 → None）。
+
+    设了货币格式（如“¥#,##0.00”）的单元格，Range.Value 给的是 COM 的 Currency，pywin32 转成 decimal.Decimal，
+    xlwings 原样交出；openpyxl 读同一单元格是 float/int，所以也按数值归一。"""
+    if isinstance(v, Decimal):
+        v = float(v)
     if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
         return int(v)
     if v == "":
@@ -91,8 +97,17 @@ class XlwingsBook:
 
     @property
     def path(self) -> Path | None:
-        """工作簿在磁盘上的完整路径；从未保存过的新工作簿为 None。"""
-        full = self.xb.fullname
+        """工作簿在磁盘上的完整路径；从未保存过的新工作簿为 None。
+
+        OneDrive/SharePoint 上的工作簿，Excel 的 FullName 是网址；xlwings 按配置换成本地同步路径，换不成时抛出
+        英文异常——这里改为中文说明（报告与定稿要写在工作簿旁边，必须是本地文件夹）。"""
+        try:
+            full = self.xb.fullname
+        except Exception:  # noqa: BLE001 —— xlwings.XlwingsError：无法把网址换成本地路径
+            full = "://"
+        if full and "://" in full:
+            raise BookError("工作簿保存在 OneDrive/SharePoint 网络位置，无法确定本地文件夹：请先“另存为”到本机文件夹"
+                            "（或已同步的 OneDrive 本地文件夹）后再试")
         return Path(full) if full and ("\\" in full or "/" in full) else None
 
     def sheet_names(self) -> list[str]:
@@ -174,8 +189,12 @@ class XlwingsBook:
 
     # ---- Excel 专有操作（ribbon.py 通过 hasattr 探测） ------------------------------------------------
     def recalculate(self) -> None:
-        """全部重算（含单元格函数），之后重新读取网格。"""
-        self.xb.app.calculate()
+        """完全重算（含单元格函数），之后重新读取网格。
+
+        用 Application.CalculateFull 而不是 xlwings 的 app.calculate()（Application.Calculate）：后者只算 Excel 标为
+        “脏”的单元格，加载项晚于工作簿加载、或改链（KB 817578）之后仍显示 #NAME? 的单元格函数可能不被重算，
+        用户按“计算得分”正是为了修好它们（相当于 Ctrl+Alt+F9）。"""
+        _Com.calculate_full(self.xb.app)
         self._grids.clear()
 
     def alert(self, message: str, title: str, *, critical: bool = False) -> None:
@@ -292,6 +311,11 @@ class _Protected(Exception):
 
 class _Com:
     """xlwings 没有封装、只能经 .api 调用的 Excel COM 成员（各自注明微软文档中的对象与成员）。"""
+
+    @staticmethod
+    def calculate_full(app: Any) -> None:
+        # Application.CalculateFull：强制重算所有打开工作簿中的全部公式
+        app.api.CalculateFull()
 
     @staticmethod
     def save_copy_as(xb: Any, target: Path) -> None:

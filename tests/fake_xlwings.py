@@ -14,7 +14,7 @@
 - Worksheet.Protect / Unprotect / ProtectContents / Protection.Allow*：受保护工作表上锁定单元格不能写入、
   不能加条件格式（COM 抛错）；有密码时 Unprotect("") 失败。
 - FormatConditions.Add(Type, Formula1) / Count / Item(i)（从 1 起）/ FormatCondition.Delete / Interior.Color。
-- Workbook.SaveCopyAs / LinkSources(xlExcelLinks) / BreakLink。
+- Workbook.SaveCopyAs / LinkSources(xlExcelLinks) / BreakLink；Application.CalculateFull。
 未模拟：日期的自动识别、公式计算（``FakeApp.calculate`` 调用测试给的 ``calc`` 函数）、单元格格式对读值的影响。
 """
 from __future__ import annotations
@@ -635,7 +635,7 @@ class FakeBooks:
 class FakeApp:
     calc: Callable[["FakeBook"], None] | None = None
     alerts: list[dict[str, Any]] = field(default_factory=list)
-    calculations: int = 0
+    calculations: list[str] = field(default_factory=list)  # 每次重算的方式（Calculate / CalculateFull）
     files: dict[str, FakeBook] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -649,7 +649,23 @@ class FakeApp:
         return "ok"
 
     def calculate(self) -> None:
-        self.calculations += 1
+        """xlwings App.calculate() → Application.Calculate（只算“脏”单元格；替身不区分，记下调用方式）。"""
+        self._recalc("Calculate")
+
+    @property
+    def api(self) -> "_AppApi":
+        return _AppApi(self)
+
+    def _recalc(self, kind: str) -> None:
+        self.calculations.append(kind)
         for book in self.books:
             if self.calc:
                 self.calc(book)
+
+
+class _AppApi:
+    def __init__(self, app: FakeApp):
+        self._app = app
+
+    def CalculateFull(self) -> None:  # noqa: N802 —— Application.CalculateFull：全部公式强制重算
+        self._app._recalc("CalculateFull")

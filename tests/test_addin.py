@@ -328,6 +328,149 @@ def test_fake_input_rules_and_sheets():
     assert book.sheets.add("新").used_range.address == "$A$1"
 
 
+def _xlwings_windows_cleaner() -> dict:
+    """xlwings/_xlwindows.py 中把 COM 原值清洗成 Python 值的代码（cell_errors 与 _clean_value_data_element），
+    取自已安装的 xlwings 源码原文。该模块导入 pywin32，Linux 上不能整体导入，所以只编译这两段。"""
+    import ast
+
+    import xlwings
+
+    tree = ast.parse((Path(xlwings.__file__).parent / "_xlwindows.py").read_text(encoding="utf-8"))
+    body = [n for n in tree.body
+            if (isinstance(n, ast.Assign) and any(getattr(t, "id", None) == "cell_errors" for t in n.targets))
+            or (isinstance(n, ast.FunctionDef) and n.name == "_clean_value_data_element")]
+    assert len(body) == 2, "xlwings/_xlwindows.py 的结构变了：重新核对替身"
+    # pywin32 的日期类型在这里不会出现（测试只给 datetime）；日期换算函数按原样返回
+    ns: dict = {"time_types": (dt.date, dt.datetime), "_com_time_to_datetime": lambda v, _builder: v}
+    exec(compile(ast.Module(body=body, type_ignores=[]), "xlwings/_xlwindows.py", "exec"), ns)  # noqa: S102
+    return ns
+
+
+def test_fake_reads_equal_xlwings_own_conversion_of_com_values(monkeypatch):
+    """替身的 Range.value 与真 xlwings 的读取管线（conversion.read：Ensure2D → 清洗 → ndim 调整）对同一份 COM 原值
+    （pywin32 的形状：单格为标量、多格为二维元组；错误为 COM 错误码；空白为 None；货币格式为 Decimal）给出相同结果。"""
+    import xlwings
+    import xlwings.conversion as conversion
+
+    ns = _xlwings_windows_cleaner()
+    code_of = {text: code for code, text in ns["cell_errors"].items()}
+
+    class WindowsImpl:  # xlwings 读取时只用到引擎的这几个成员
+        name, type = "excel", "desktop"
+
+        @staticmethod
+        def clean_value_data(data, dates, empty, numbers, err_to_str):
+            return [[ns["_clean_value_data_element"](c, dates, empty, numbers, err_to_str) for c in row] for row in data]
+
+    monkeypatch.setitem(xlwings.engines.engines_by_name, "excel", xlwings.main.Engine(impl=WindowsImpl()))
+
+    _, sh = _blank_sheet()
+    sh.range("A1").value = [[1, "文本", None], [2.5, True, dt.datetime(2021, 3, 4)], ["", 0, "=1"]]
+    sh.cells[(1, 3)] = Cell(XlError("#DIV/0!"), "=1/0")
+    sh.cells[(3, 3)] = Cell(XlError("#NAME?"), "=SCORE_X(A1)")
+    sh.cells[(2, 4)] = Cell(Decimal("12.3400"))  # 货币格式：pywin32 给 Decimal
+
+    def com_value(addr: str):
+        (r1, c1, r2, c2), = __import__("fake_xlwings").parse_address(addr)
+
+        def raw(r, c):
+            cell = sh.cells.get((r, c))
+            v = None if cell is None else cell.value
+            return code_of[v.text] if isinstance(v, XlError) else v
+
+        rows = tuple(tuple(raw(r, c) for c in range(c1, c2 + 1)) for r in range(r1, r2 + 1))
+        return rows[0][0] if (r1, c1) == (r2, c2) else rows
+
+    checked = 0
+    for addr in ("A1", "C1", "C3", "E9", "D2", "A1:D1", "A1:A3", "C1:C3", "A1:D3", "B2:C3"):
+        for opts in ({}, {"ndim": 2}, {"err_to_str": True}, {"ndim": 2, "err_to_str": True}):
+            want = conversion.read(None, com_value(addr), dict(opts))
+            assert sh.range(addr).options(**opts).value == want, (addr, opts)
+            checked += 1
+    assert checked == 40
+    # 抽查几个结果本身（防止两边一起错）
+    assert conversion.read(None, com_value("C1"), {"err_to_str": True}) == "#DIV/0!"
+    assert conversion.read(None, com_value("A1:A3"), {}) == [1.0, 2.5, None]
+    assert conversion.read(None, com_value("A1"), {"ndim": 2}) == [[1.0]]
+
+
+def test_fake_has_the_xlwings_members_the_adapter_calls():
+    """XlwingsBook 调用的每个 xlwings 成员：真 xlwings 类上存在，替身上也存在，且两边都接受适配器的调用方式。"""
+    import inspect
+
+    import xlwings.main as xm
+
+    from fake_xlwings import FakeChart, FakeFont
+
+    book, sh = _blank_sheet()
+    app, rng, chart = book.app, sh.range("A1"), FakeChart(0, 0, 1, 1)
+    members = [
+        (xm.App, app, ["books", "alert", "api", "calculate"]),
+        (xm.Books, app.books, ["open"]),
+        (xm.Book, book, ["name", "fullname", "sheets", "app", "api", "save", "close"]),
+        (xm.Sheets, book.sheets, ["add", "__getitem__", "__len__", "__iter__", "__call__"]),
+        (xm.Sheet, sh, ["name", "range", "used_range", "delete", "activate", "charts", "api"]),
+        (xm.Range, rng, ["value", "formula", "options", "row", "column", "shape", "address", "color", "number_format",
+                         "wrap_text", "font", "column_width", "row_height", "left", "top", "add_hyperlink", "api"]),
+        (xm.Font, FakeFont(rng), ["name", "size", "bold", "color"]),
+        (xm.Charts, sh.charts, ["add"]),
+        (xm.Chart, chart, ["set_source_data", "chart_type", "api"]),
+    ]
+    for real, fake, names in members:
+        for n in names:
+            assert hasattr(real, n), f"xlwings {real.__name__} 没有 {n}"
+            assert hasattr(fake, n), f"替身 {type(fake).__name__} 没有 {n}"
+    calls = [  # (真方法, 替身方法, 位置参数, 关键字参数)——与 addin/xlbook.py 中的调用一致
+        (xm.Sheets.add, book.sheets.add, ("报告",), {"before": None}),
+        (xm.Sheets.add, book.sheets.add, ("报告",), {"after": None}),
+        (xm.Range.options, rng.options, (), {"ndim": 2, "err_to_str": True}),
+        (xm.Range.add_hyperlink, rng.add_hyperlink, ("#'评分表'!H12",), {"text_to_display": "H12", "screen_tip": "跳转"}),
+        (xm.App.alert, app.alert, ("消息", ), {"title": "绩效评价", "mode": "critical"}),
+        (xm.Charts.add, sh.charts.add, (), {"left": 0, "top": 0, "width": 453.6, "height": 226.8}),
+        (xm.Chart.set_source_data, chart.set_source_data, (rng,), {}),
+        (xm.Sheet.range, sh.range, ((1, 1), (2, 2)), {}),
+        (xm.Sheet.range, sh.range, ("A1",), {}),
+        (xm.Books.open, app.books.open, ("C:\\a.xlsx",), {}),
+    ]
+    for real, fake, args, kwargs in calls:
+        inspect.signature(real).bind(None, *args, **kwargs)
+        inspect.signature(fake).bind(*args, **kwargs)
+    assert set(inspect.signature(xm.App.alert).parameters) >= {"prompt", "title", "mode"}
+
+
+def test_real_and_fake_sheets_add_reject_duplicate_names_alike():
+    """xlwings Sheets.add 在 Python 侧检查重名（不区分大小写，抛 ValueError）：用真 xlwings 类与最小的 impl 验证，
+    替身给出同样的异常与消息。"""
+    import xlwings.main as xm
+
+    class SheetImpl:
+        def __init__(self, name):
+            self.name = name
+
+    class SheetsImpl(list):  # COM Worksheets：Item(i) 从 1 起
+        def __call__(self, key):
+            return self[key - 1] if isinstance(key, int) else next(s for s in self if s.name == key)
+
+        def add(self, before, after, name):
+            self.append(SheetImpl(name))
+            return self[-1]
+
+    real = xm.Sheets(impl=SheetsImpl([SheetImpl("Data"), SheetImpl("评分表")]))
+    book, _ = _blank_sheet()
+    fake = book.sheets
+    fake.add("Data", before=fake[0])
+    fake.add("评分表", after=fake["Sheet1"])
+    fake["Sheet1"].delete()
+    assert [s.name for s in real] == [s.name for s in fake] == ["Data", "评分表"]
+    for sheets in (real, fake):
+        with pytest.raises(ValueError, match="Sheet named '评分表' already present in workbook"):
+            sheets.add("评分表")
+        with pytest.raises(ValueError, match="'DATA' already present"):
+            sheets.add("DATA")  # 不区分大小写
+        assert sheets[1].name == "评分表" and sheets(1).name == "Data"  # [] 从 0 起、() 从 1 起
+    assert real.add("报告").name == "报告"
+
+
 def test_fake_protection_blocks_locked_cells():
     _, sh = _blank_sheet()
     sh.api.Protect("", True, True, True, False, AllowFormattingCells=False)
@@ -365,6 +508,31 @@ def test_xlwings_grid_offsets_and_formula_detection():
     assert isinstance(g[(6, 3)], int)
     with pytest.raises(BookError):
         XlwingsBook(book).grid("没有这张表")
+
+
+def test_xlwings_grid_reads_currency_cells_as_numbers():
+    # 货币格式单元格：pywin32 把 COM Currency 给成 Decimal；openpyxl 读同一格是 float/int，两种适配器须一致
+    book, sh = _blank_sheet()
+    sh.cells[(1, 1)] = Cell(Decimal("12.3400"))
+    sh.cells[(1, 2)] = Cell(Decimal("7.0000"))
+    g = XlwingsBook(book).grid("Sheet1")
+    assert g == {(1, 1): 12.34, (1, 2): 7} and type(g[(1, 1)]) is float and type(g[(1, 2)]) is int
+
+
+def test_workbook_on_onedrive_gets_a_chinese_explanation():
+    book, _ = _blank_sheet()
+    book.fullname = "https://d.docs.live.net/abc123/文档/保靖.xlsx"
+    with pytest.raises(BookError, match="OneDrive/SharePoint"):
+        XlwingsBook(book).path
+
+    class Unresolvable:  # xlwings 无法把网址换成本地路径时 Book.fullname 抛 XlwingsError（英文）
+        @property
+        def fullname(self):
+            raise RuntimeError("Couldn't find your local OneDrive folder")
+
+    with pytest.raises(BookError, match="另存为"):
+        XlwingsBook(Unresolvable()).path
+    assert XlwingsBook(_blank_sheet()[0]).path == Path("/tmp/t.xlsx")
 
 
 def test_replace_sheet_writes_text_as_text_and_keeps_other_sheets(work):
@@ -419,31 +587,92 @@ def test_excel_text_prefixes_strings():
 # =====================================================================================================
 # 按钮入口：openpyxl 适配器（命令行同一路径）与命令行结果一致
 # =====================================================================================================
-@pytest.mark.parametrize("name", list(GOLDEN))
-def test_recalculate_equals_cli_score(work, name, capsys):
-    path = work(name)
-    outcome = ribbon.do_recalculate(OpenpyxlBook(path, with_cached=True))
-    assert cli_main(["score", str(path), "--json"]) == 0
-    cli = json.loads(capsys.readouterr().out)
-    assert outcome.data == cli
-    total, grade = GOLDEN[name]
-    assert f"总分 {total} 分，等级：{grade}" in outcome.message
-    assert not outcome.critical and "不一致" not in outcome.message
+DEMOS = ["baojing-2018", "zizhou-2021", "shiping-2022", "kaifu-2020"]
 
 
-@pytest.mark.parametrize("name", ["baojing-2018", "kaifu-2020"])
-def test_check_equals_cli_check_and_writes_sheet(work, name, capsys):
-    path = work(name)
-    book = OpenpyxlBook(path, with_cached=True)
-    outcome = ribbon.do_check(book)
-    rc = cli_main(["check", str(path), "--json"])
-    cli = json.loads(capsys.readouterr().out)
-    assert [f.as_dict() for f in outcome.data] == cli["findings"]
-    assert outcome.critical == (rc == 1)
-    assert "校验结果" in book.sheet_names() and book.grid("校验结果")[(1, 1)] == "校验结果"
-    assert outcome.activate == "校验结果"
-    errors = cli["summary"]["errors"]
-    assert f"错误 {errors} 项" in outcome.message
+def _cli(capsys, *args: str) -> tuple[int, str]:
+    rc = cli_main(list(args))
+    return rc, capsys.readouterr().out
+
+
+def _docx_text(path: Path) -> list[str]:
+    import docx as python_docx
+
+    doc = python_docx.Document(str(path))
+    return [p.text for p in doc.paragraphs] + [c.text for t in doc.tables for row in t.rows for c in row.cells]
+
+
+@pytest.mark.parametrize("name", DEMOS)
+def test_every_ribbon_action_equals_the_cli_on_every_demo(work, tmp_path, name, capsys, monkeypatch):
+    """验收：每个按钮在每个示例工作簿上无界面运行，与命令行结果相同——经 openpyxl 适配器（命令行同一路径）
+    与经 xlwings 适配器（替身，即 Excel 中的路径，按钮入口连同消息框完整运行）各一遍。"""
+    from udfs.numbers import fmt_score
+
+    src = work(name)
+    # ---- 命令行 ----
+    rc, out = _cli(capsys, "score", str(src), "--json")
+    score = json.loads(out)
+    assert rc == 0 and score["total"] is not None
+    rc_check, out = _cli(capsys, "check", str(src), "--json")
+    check = json.loads(out)
+    cli_xlsx, cli_docx, cli_final = tmp_path / "cli_报告.xlsx", tmp_path / "cli.docx", tmp_path / "cli_定稿.xlsx"
+    assert _cli(capsys, "report", str(src), "-o", str(cli_xlsx), "--docx", str(cli_docx))[0] in (0, 1)
+    assert _cli(capsys, "export", str(src), "-o", str(cli_final))[0] == 0
+    cli_report_grid = OpenpyxlBook(cli_xlsx).grid("报告")
+    headline = f"总分 {fmt_score(Decimal(str(score['total'])))} 分，等级：{score['grade']}"
+
+    # ---- 按钮逻辑 + openpyxl 适配器 ----
+    rec = ribbon.do_recalculate(OpenpyxlBook(src, with_cached=True))
+    assert rec.data == score and headline in rec.message and "不一致" not in rec.message
+    book = OpenpyxlBook(src, with_cached=True)
+    chk = ribbon.do_check(book)
+    assert [f.as_dict() for f in chk.data] == check["findings"]
+    assert chk.critical == (rc_check == 1) and f"错误 {check['summary']['errors']} 项" in chk.message
+    assert book.grid("校验结果")[(1, 1)] == "校验结果" and chk.activate == "校验结果"
+    book = OpenpyxlBook(src, with_cached=True)
+    rep = ribbon.do_report(book, tmp_path / "ribbon.docx")
+    assert book.grid("报告") == cli_report_grid and headline in rep.message
+    assert _docx_text(tmp_path / "ribbon.docx") == _docx_text(cli_docx)
+    exp = ribbon.do_export_final(OpenpyxlBook(src, with_cached=True)).data
+    assert exp.target == src.with_name(f"{name}_定稿.xlsx")
+    with zipfile.ZipFile(exp.target) as a, zipfile.ZipFile(cli_final) as b:
+        assert {n: a.read(n) for n in a.namelist()} == {n: b.read(n) for n in b.namelist()}
+
+    # ---- 按钮入口 + xlwings 适配器（替身） ----
+    app = FakeApp()
+    fb = fake_book(src, app)
+    monkeypatch.setattr(ribbon, "caller_book", lambda: XlwingsBook(fb))
+    monkeypatch.setattr(ribbon, "log_path", lambda: tmp_path / "jixiao-ribbon.log")
+    assert ribbon.recalculate().data == score
+    x_chk = ribbon.check()
+    assert [f.as_dict() for f in x_chk.data] == check["findings"] and x_chk.critical == (rc_check == 1)
+    x_rep = ribbon.report()
+    assert XlwingsBook(fb).grid("报告") == cli_report_grid
+    assert _docx_text(x_rep.data["docx"]) == _docx_text(cli_docx)
+    x_exp = ribbon.export_final().data
+    assert x_exp.replaced == exp.replaced
+    assert [a["title"] for a in app.alerts] == [f"绩效评价 - {ribbon.ENTRY_POINTS[e]}"
+                                                for e in ("recalculate", "check", "report", "export_final")]
+    assert not any("内部错误" in a["prompt"] for a in app.alerts)
+    # 定稿（Excel 中另存的副本）：任何工作表都没有单元格函数；原来是单元格函数的格，数值与命令行定稿逐格相同
+    copy = app.files[str(x_exp.target)]
+    final = openpyxl.load_workbook(cli_final)
+    source = openpyxl.load_workbook(src)
+    shown = openpyxl.load_workbook(src, data_only=True)  # 原工作簿里保存的计算结果（用户在 Excel 中看到的数）
+    compared = 0
+    for sh in copy.sheets:
+        assert not [rc for rc, cell in sh.cells.items() if cell.formula and export.udf_calls(cell.formula)], sh.name
+        if sh.name not in source.sheetnames:
+            continue  # 校验结果、报告：本次会话生成、尚未保存的表，SaveCopyAs 照样带上
+        for row in source[sh.name].iter_rows():
+            for c in row:
+                if c.data_type == "f" and export.udf_calls(c.value):
+                    want = final[sh.name].cell(c.row, c.column).value
+                    got = sh.cells[(c.row, c.column)].value
+                    assert want == shown[sh.name].cell(c.row, c.column).value, (sh.name, c.coordinate)
+                    assert got == (float(want) if isinstance(want, int) else want), (sh.name, c.coordinate)
+                    compared += 1
+    assert compared == exp.replaced
 
 
 def test_report_writes_sheet_and_word_next_to_workbook(work):
@@ -459,31 +688,6 @@ def test_report_writes_sheet_and_word_next_to_workbook(work):
     body = "\n".join(p.text for p in python_docx.Document(str(docx)).paragraphs)
     assert "94.9" in body
     assert "总分 94.9 分，等级：优" in outcome.message
-
-
-def test_report_equals_cli_report(work, tmp_path, capsys):
-    pytest.importorskip("addin.report_cli")
-    path = work("shiping-2022")
-    book = OpenpyxlBook(path, with_cached=True)
-    ribbon.do_report(book, tmp_path / "ribbon.docx")
-    out = tmp_path / "cli.xlsx"
-    assert cli_main(["report", str(path), "-o", str(out), "--docx", str(tmp_path / "cli.docx")]) in (0, 1)
-    capsys.readouterr()
-    assert OpenpyxlBook(out).grid("报告") == book.grid("报告")
-
-
-def test_export_equals_cli_export_and_scores_the_same(work, tmp_path, capsys):
-    path = work("baojing-2018")
-    outcome = ribbon.do_export_final(OpenpyxlBook(path, with_cached=True))
-    ours = path.with_name("baojing-2018_定稿.xlsx")
-    assert outcome.data.target == ours and outcome.data.replaced > 40
-    cli_out = tmp_path / "cli_定稿.xlsx"
-    assert cli_main(["export", str(path), "-o", str(cli_out)]) == 0
-    capsys.readouterr()
-    with zipfile.ZipFile(ours) as a, zipfile.ZipFile(cli_out) as b:
-        assert {n: a.read(n) for n in a.namelist()} == {n: b.read(n) for n in b.namelist()}
-    assert cli_main(["score", str(ours), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["total"] == 94.9
 
 
 def test_help_lists_every_button():
@@ -517,7 +721,7 @@ def test_all_buttons_in_excel(excel):
         assert "Traceback" not in alert["prompt"] and "内部错误" not in alert["prompt"], alert["prompt"]
         assert alert["prompt"] == outcome.message
     assert [s.name for s in book.sheets][-2:] == ["校验结果", "报告"]
-    assert app.calculations == 1
+    assert app.calculations == ["CalculateFull"]  # 计算得分：完全重算（Ctrl+Alt+F9），不是只算“脏”单元格
     assert "总分 94.9 分，等级：优" in app.alerts[1]["prompt"]
     for name, cells in original.items():  # 用户的工作表一格未动
         assert book.sheets[name].cells == cells
@@ -525,14 +729,6 @@ def test_all_buttons_in_excel(excel):
     assert not [c for s in copy.sheets for c in s.cells.values() if c.formula and export.udf_calls(c.formula)]
     assert copy.sheets["评分表"].protected
     assert len(book.sheets["报告"].charts) == 1
-
-
-def test_excel_buttons_match_openpyxl_results(excel, work):
-    app, book = excel
-    ours = ribbon.check()
-    theirs = ribbon.do_check(OpenpyxlBook(work("baojing-2018"), with_cached=True))
-    assert ours.data == theirs.data
-    assert ribbon.recalculate().data == ribbon.do_recalculate(OpenpyxlBook(work("baojing-2018"), with_cached=True)).data
 
 
 def test_recalculate_reports_cells_that_show_name_errors(excel):
@@ -570,6 +766,10 @@ def test_unsaved_workbook_cannot_report_or_export(excel):
     assert "请先保存" in app.alerts[-1]["prompt"]
     ribbon.export_final()
     assert "请先保存" in app.alerts[-1]["prompt"]
+    book.fullname = "https://contoso.sharepoint.com/sites/财务/保靖.xlsx"
+    for entry in (ribbon.report, ribbon.export_final):
+        entry()
+        assert "OneDrive/SharePoint" in app.alerts[-1]["prompt"] and app.alerts[-1]["mode"] == "critical"
 
 
 def test_no_excel_exits_with_one_chinese_line(monkeypatch, capsys):
