@@ -614,9 +614,20 @@ def _parse(text: str) -> list[Block]:
     return blocks
 
 
+# XML 1.0 不允许的控制字符：Word 文档（lxml）写入时会报错。经 Excel（xlwings）读来的文字里可能有：从 Word 粘贴的
+# 手动换行是 \x0b、分页符是 \x0c——当作换行；其余（\x07 等）删去。openpyxl 读文件时这些字符保持 _x000B_ 转义形式，碰不到。
+_LINE_BREAK_CTRL = re.compile("[\x0b\x0c]")
+_BAD_XML_CHARS = re.compile("[\x00-\x08\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_safe(text: str) -> str:
+    """去掉 Word/Excel 文件中不能保存的控制字符（\x0b、\x0c 换成换行）。"""
+    return _BAD_XML_CHARS.sub("", _LINE_BREAK_CTRL.sub("\n", text))
+
+
 def _render(env: jinja2.Environment, name: str, ctx: dict) -> str:
     try:
-        return env.get_template(name).render(**ctx)
+        return xml_safe(env.get_template(name).render(**ctx))
     except jinja2.TemplateNotFound as exc:
         raise ReportError(f"找不到报告模板“{exc.name}”（模板目录：{TEXT_DIR}）") from None
     except jinja2.TemplateSyntaxError as exc:
@@ -724,7 +735,7 @@ def build_report(inputs: WorkbookInputs, ev: Evaluation, findings: Sequence[Find
             report_findings.append(F.make("missing-text", sheet, cell, title=title))
     return Report(system_key=system.key, kind=system.kind, title_lines=parts["标题"] or [system.title], blocks=blocks,
                   signature=parts["落款"], appendix_title="".join(parts["附件"]) or system.title, table_header=list(TABLE_HEADER[system.kind]),
-                  table=_table_rows(system, ev, views, scale), chart=[ChartBar(l.name, l.points, l.score) for l in level1s
+                  table=_table_rows(system, ev, views, scale), chart=[ChartBar(xml_safe(l.name), l.points, l.score) for l in level1s
                                                                       if l.points],
                   findings=F.sort_findings(report_findings))
 
@@ -755,10 +766,11 @@ def _table_rows(system: System, ev: Evaluation, views: list[SimpleNamespace], sc
             value = v.value_text if v.kind not in ("manual",) else ""
             if v.kind == "deduct":
                 value = f"扣{f_score(v.deduction)}分" if v.deduction else "无扣分"
-            rows.append(TableRow("row", v.level1, v.level2, v.name, v.points, v.target, value, v.final, note))
-        rows.append(TableRow("subtotal", f"{name}小计", "", "", lv.points, "", "", lv.score, ""))
+            rows.append(TableRow("row", xml_safe(v.level1), xml_safe(v.level2), xml_safe(v.name), v.points,
+                                 xml_safe(v.target), xml_safe(value), v.final, xml_safe(note)))
+        rows.append(TableRow("subtotal", xml_safe(f"{name}小计"), "", "", lv.points, "", "", lv.score, ""))
     rows.append(TableRow("total", "总分", "", "", ev.points_total, "", "", ev.total, ""))
-    rows.append(TableRow("grade", "评价等级", "", "", None, "", ev.grade, None, ""))
+    rows.append(TableRow("grade", "评价等级", "", "", None, "", xml_safe(ev.grade or ""), None, ""))
     return rows
 
 

@@ -434,6 +434,22 @@ def test_report_sheet_has_text_appendix_and_native_chart(demo_dir, tmp_path):
 # ---------------------------------------------------------------------------------------------------------
 # Word（公文格式）
 # ---------------------------------------------------------------------------------------------------------
+def test_control_characters_from_excel_do_not_break_word(tmp_path):
+    """经 xlwings 从 Excel 读到的文字可能带 Word 的手动换行 \x0b 等控制字符；Word 文档（XML）不能保存它们。"""
+    import docx
+
+    inputs, ev = _inputs("baojing-2018")
+    inputs.texts["duties"] = "职责第一行\x0b职责第二行\x07。"
+    ev.indicators[0].note = "备注\x0c续\x01"
+    report = R.build_report(inputs, ev, [])
+    blocks = _section(report, "基本情况")
+    i = next(k for k, b in enumerate(blocks) if b.text == "（一）部门职责")
+    assert [b.text for b in blocks[i + 1:i + 3]] == ["职责第一行", "职责第二行。"]
+    assert report.table[0].note == "备注续"  # 备注本来就并成一行
+    doc = docx.Document(str(R.write_docx(report, tmp_path / "c.docx")))
+    assert "职责第二行。" in [p.text for p in doc.paragraphs]
+
+
 def test_docx_template_is_reproducible(tmp_path):
     from workbook_templates.docx_template import TEMPLATE_PATH, build_template
 
