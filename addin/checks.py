@@ -13,6 +13,7 @@ run_checks 汇总计分引擎已有的发现与各项检查的发现，去重、
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from statistics import median
@@ -591,6 +592,35 @@ def check_overrides(ctx: Context) -> list[Finding]:
     return out
 
 
+# 理由/备注中写出的百分数区间：“11-30%（含）”“10%～20%”“-15%至15%”（NFKC 之后全角～成为 ~）
+_PCT_RANGE = re.compile(r"(?<![\d.])(-?\d+(?:\.\d+)?)\s*%?\s*(?:-|–|—|~|至|到)\s*(-?\d+(?:\.\d+)?)\s*%")
+
+
+def check_cited_bands(ctx: Context) -> list[Finding]:
+    """调整理由或备注里写出的评分档次（百分数区间）应包含该指标的实际值。种子 000 报告写“预算控制率＝10.12%……
+    预算控制率=11-30%（含）……得分按4分计算”：10.12% 并不在 11%～30% 之内，得分所依据的档次是错的。
+    区间两端都按“含”比较（宽松），只在实际值明显落在所写区间之外时报告；每个单元格只报告第一处。"""
+    out: list[Finding] = []
+    for res in ctx.ev.indicators:
+        if res.unit != "%" or not isinstance(res.value, Decimal) or res.value_error is not None:
+            continue
+        pct = res.value * 100
+        for field_name, text in (("reason", res.reason), ("note", res.note)):
+            cell = res.cells.get(field_name)
+            if not cell or not isinstance(text, str) or not text.strip():
+                continue
+            for m in _PCT_RANGE.finditer(unicodedata.normalize("NFKC", text)):
+                lo, hi = Decimal(m.group(1)), Decimal(m.group(2))
+                if lo >= hi or lo <= pct <= hi:
+                    continue
+                out.append(F.make("value-outside-cited-band", SHEET_SCORES, cell, indicator=res.name,
+                                  field={"reason": "调整理由", "note": "备注"}[field_name], band=m.group(0).strip(),
+                                  value=_pct(res.value, 4), lo=_n(lo), hi=_n(hi), computed=_n(res.computed),
+                                  final=_n(res.final), expected=f"{_n(lo)}%～{_n(hi)}%", actual=res.value))
+                break
+    return out
+
+
 def _short(text: str, limit: int = 120) -> str:
     t = " ".join(str(text).split())
     return t if len(t) <= limit else t[: limit - 1] + "…"
@@ -635,6 +665,19 @@ def check_money_unit(ctx: Context) -> list[Finding]:
             big = max(tops, key=lambda c: c.value)
             out.append(F.make("unit-mismatch", unit_where[0], unit_where[1], actual=big.value, expected="元",
                               detail=f"金额单位为元，但最大的合计数 {big.label} 只有 {_n(big.value)} 元，像是按万元填写"))
+    # 单元格里写明了另一种单位：万元表中的“1234元”、元表中的“12.5万元”（parse_number 去掉单位后缀按数字计算，
+    # 差 1 万倍却不会报错，这里必须指出）
+    for c in money:
+        if not isinstance(c.raw, str):
+            continue
+        t = unicodedata.normalize("NFKC", c.raw).strip()
+        written = "万元" if t.endswith("万元") else "元" if t.endswith("元") else None
+        if written is None or written == unit:
+            continue
+        converted = c.value / 10000 if written == "元" else c.value * 10000
+        out.append(F.make("unit-mismatch", c.sheet, c.cell, actual=c.raw.strip(), expected=converted,
+                          detail=f"{c.label}写作“{c.raw.strip()}”，而基础数据表的金额单位为{unit}，已按 {_n(c.value, 9)} "
+                                 f"{unit}计算；应换算为 {_n(converted, 9)}（只填数字）"))
     # 文字中写明的单位
     for (kind, key), text, where in _labelled_texts(ctx):
         for m in list(_UNIT_DECL.finditer(text)) + (list(_UNIT_PAREN.finditer(text)) if kind == "table" else []):
@@ -791,6 +834,7 @@ CHECKS: list[CheckFn] = [
     check_typed_values,
     check_zero_rate_with_spending,
     check_overrides,
+    check_cited_bands,
     check_money_unit,
     check_prev_sangong_budget,
     check_stated_figures,

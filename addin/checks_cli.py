@@ -1,8 +1,8 @@
 """jixiao check：校验工作簿（由 addin.cli 自动注册）；并在 jixiao demo 之后为每个示例工作簿打印一行校验摘要。
 
-默认只读：校验结果打印到终端，不改动文件。加 --write 才把“校验结果”工作表写入工作簿（整表替换，其他工作表不动）。
-默认不写的理由：校验常在提交前、批处理或持续集成里反复运行，不应每次都改写用户的文件；而且用 openpyxl 保存会丢掉
-文件中保存的公式结果（Excel 打开时会重新计算），没有 Excel 的查看器在此之前看不到公式的值。
+默认只读：校验结果打印到终端，不改动文件。加 --write 才把“校验结果”工作表写入工作簿（整表替换，其他工作表不动，
+公式的保存结果由 OpenpyxlBook.save 从原文件抄回）。默认不写的理由：校验常在提交前、批处理或持续集成里对一批文件反复
+运行，不应每次都改写用户的文件（每次写入还会留一份备份）；Excel 中的“校验”按钮则总是写入。
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from .cli import DEMO_HOOKS, EXIT_FINDINGS, EXIT_OK, CliError
+from .cli import DEMO_HOOKS, EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, CliError
 
 
 def _open(path: str):
@@ -35,21 +35,41 @@ def _open(path: str):
 
 
 def cmd_check(args) -> int:
+    """校验一个或多个工作簿（`jixiao check demo_out/*.xlsx`）。退出码取最严重的一个：有文件无法读取 → 2；
+    否则有“错误” → 1；否则 0。无法读取的文件给出中文说明后继续校验其余文件。"""
+    results = []
+    worst = EXIT_OK
+    for path in args.file:
+        try:
+            rc, result = _check_one(path, args)
+        except CliError as exc:
+            print(f"jixiao：{exc}", file=sys.stderr)
+            rc, result = EXIT_UNREADABLE, {"file": str(path), "error": str(exc)}
+        results.append(result)
+        worst = max(worst, rc)
+    if args.json:
+        # 一个文件输出一个对象（与以前相同）；多个文件输出对象数组，无法读取的文件为 {"file", "error"}
+        payload = results[0] if len(results) == 1 else results
+        if len(results) == 1 and "error" in payload:
+            return worst  # 单个文件无法读取：只有 stderr 上的中文说明，stdout 不输出半截 JSON
+        print(json.dumps(payload, ensure_ascii=False, indent=2, default=str))  # “实际”可能是日期等原值：按文本输出
+    return worst
+
+
+def _check_one(path: str, args) -> tuple[int, dict]:
     from .checks import run_checks, summary, summary_text, write_findings_sheet
     from .engine import evaluate
 
-    book, inputs = _open(args.file)
-    ev = evaluate(inputs)
-    findings = run_checks(inputs, ev)
+    book, inputs = _open(path)
+    try:
+        ev = evaluate(inputs)
+        findings = run_checks(inputs, ev)
+    except Exception as exc:  # 检查自身的缺陷不应以回溯的形式出现在用户面前：说明是哪个文件、什么异常
+        raise CliError(f"校验“{Path(path).name}”时出现内部错误（{type(exc).__name__}: {str(exc)[:200]}），"
+                       f"请把该文件与此说明发给维护者") from None
     counts = summary(findings)
-    name = Path(args.file).name
-    if args.json:
-        print(json.dumps({"file": str(args.file), "unit": ev.unit_name, "system": ev.system_key,
-                          "summary": {"errors": counts["错误"], "warnings": counts["警告"], "infos": counts["提示"]},
-                          "findings": [f.as_dict() for f in findings]}, ensure_ascii=False, indent=2,
-                         default=str))  # 发现的“实际”可能是单元格里的日期等原值：按文本输出
-    else:
-        print(f"{name}  {ev.unit_name}  {summary_text(findings)}")
+    if not args.json:
+        print(f"{Path(path).name}  {ev.unit_name}  {summary_text(findings)}")
         for f in findings:
             where = f"{f.sheet}!{f.cell}" if f.cell else f.sheet
             print(f"  {f.severity}  {where}  {f.message}")
@@ -57,8 +77,11 @@ def cmd_check(args) -> int:
         write_findings_sheet(book, findings)
         _save(book)
         if not args.json:
-            print(f"已写入“校验结果”工作表：{args.file}")
-    return EXIT_FINDINGS if counts["错误"] else EXIT_OK
+            print(f"已写入“校验结果”工作表：{path}")
+    result = {"file": str(path), "unit": ev.unit_name, "system": ev.system_key,
+              "summary": {"errors": counts["错误"], "warnings": counts["警告"], "infos": counts["提示"]},
+              "findings": [f.as_dict() for f in findings]}
+    return (EXIT_FINDINGS if counts["错误"] else EXIT_OK), result
 
 
 def _save(book) -> None:
@@ -83,8 +106,9 @@ def _save(book) -> None:
 def register(subparsers) -> None:
     s = subparsers.add_parser(
         "check", help="校验工作簿：基础数据表合计、评分表得分与小计、单位、报告所列数字（有错误时退出码为 1）",
-        description="校验工作簿并列出每一处问题（工作表、单元格、中文说明）。退出码：0 无错误；1 有“错误”；2 文件无法读取。")
-    s.add_argument("file", help="要校验的 .xlsx 工作簿")
+        description="校验工作簿并列出每一处问题（工作表、单元格、中文说明）。退出码：0 无错误；1 有“错误”；"
+                    "2 有文件无法读取（多个文件时取最严重的一个）。")
+    s.add_argument("file", nargs="+", help="要校验的 .xlsx 工作簿（可以多个，如 demo_out/*.xlsx）")
     s.add_argument("--json", action="store_true", help="以 JSON 输出")
     s.add_argument("--write", action="store_true",
                    help="把“校验结果”工作表写入工作簿（整表替换，不改动其他工作表；默认只输出、不改文件）")

@@ -57,6 +57,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "met-target-not-full-marks": (WARNING, "指标“{indicator}”按评分规则已达标（计算得分为满分 {computed} 分），"
                                            "却调整为 {final} 分{reason_text}"),
     "shortfall-full-marks": (WARNING, "指标“{indicator}”按评分规则未达标（计算得分 {computed} 分），却调整为满分 {final} 分{reason_text}"),
+    "value-outside-cited-band": (WARNING, "指标“{indicator}”的{field}写有区间“{band}”，但实际值 {value} 不在 {lo}%～{hi}% 之内，"
+                                          "请核对得分所依据的档次（计算得分 {computed} 分，得分 {final} 分）"),
     "override-applied": (INFO, "指标“{indicator}”计算得分 {computed} 分，评价人调整为 {override} 分，理由：{reason}"),
     "unit-mismatch": (WARNING, "{detail}"),
     "prev-sangong-budget-missing": (ERROR, "{label}未填写：指标“{indicator}”比较的是本年与上年的“三公经费”预算数，"

@@ -43,8 +43,10 @@ def hunan(name: str, *, table: dict | None = None, scalars: dict | None = None, 
 SEED000_SANGONG = hunan("seed000-sangong", stated={"sangong_control": (D("0.4098"), 8)})
 # 公用经费控制率 39.51 ÷ 22.98 = 171.932…%，报告印成截断的 171.92%
 SEED000_PUBLIC = hunan("seed000-public", stated={"public_expense_control": (D("1.7192"), None)})
-# 预算控制率 10.12%：模板分档（10%～20%（含）3 分）算得 3 分，评价人按“11–30%（含）”给 4 分并写明理由
-SEED000_BAND = hunan("seed000-band", overrides={"budget_control": BAOJING_2018.overrides["budget_control"]})
+# 预算控制率 10.12%：模板分档（10%～20%（含）3 分）算得 3 分；评价人照种子报告原文把它放进“11-30%（含）”一档给 4 分
+SEED000_BAND_TEXT = ("预算控制率＝（本年预算追加数÷年初预算）×100%＝10.12%。预算控制率=11-30%（含），"
+                     "根据评分标准和本单位实际情况，本单位该项指标得分按4分计算。")  # 种子 000 第 128 行原文
+SEED000_BAND = hunan("seed000-band", overrides={"budget_control": (4, SEED000_BAND_TEXT)})
 
 # ---------------- 种子 001 子洲县：2.7 部门决算的准确性，正文 2 分、附件2 3 分 ----------------
 SEED001_Z2_7 = _with(ZIZHOU_2021, "seed001-z2_7", stated={"z2_7": (None, 2)})

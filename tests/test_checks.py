@@ -74,12 +74,32 @@ def test_truncated_stated_figure_is_explained(out):
     assert "截断而非四舍五入" in fs[0].message and "40.67%" in fs[0].message
 
 
-def test_seed000_budget_control_band_override_is_reported_with_reason(out):
+def test_seed000_budget_control_10_12_placed_in_11_30_band(out):
+    """种子 000 原文“预算控制率＝…＝10.12%。预算控制率=11-30%（含）……按4分计算”作为调整理由：
+    10.12% 不在所写的 11%～30% 之内（警告，指向理由单元格），调整本身列为提示（计算得分 3 分 → 4 分）。"""
     fs = check_file(fx.build(fx.SEED000_BAND, out))
-    assert keys(fs) == {("override-applied", SCORES, "W10")}
-    f = fs[0]
+    assert keys(fs) == {("override-applied", SCORES, "W10"), ("value-outside-cited-band", SCORES, "X10")}
+    f = one(fs, "override-applied")
     assert f.severity == F.INFO and (f.expected, f.actual) == (D(3), D(4))
-    assert "计算得分 3 分，评价人调整为 4 分" in f.message and "11–30%（含）" in f.message
+    assert "计算得分 3 分，评价人调整为 4 分" in f.message and "11-30%（含）" in f.message
+    band = one(fs, "value-outside-cited-band")
+    assert band.severity == F.WARNING and band.expected == "11%～30%"
+    assert band.actual.quantize(D("0.0001")) == D("0.1012")  # 90.29 ÷ 892.35
+    assert "区间“11-30%”" in band.message and "实际值 10.12% 不在 11%～30% 之内" in band.message
+    assert "计算得分 3 分，得分 4 分" in band.message
+
+
+@pytest.mark.parametrize("reason, expected", [
+    ("按10%～20%（含）一档计3分", set()),  # 10.12% 在区间内
+    ("按 0-10% 一档计", {("value-outside-cited-band", SCORES, "X10")}),
+    ("按１１－３０％一档计", {("value-outside-cited-band", SCORES, "X10")}),  # 全角
+    ("追加预算 90.29 万元，占 10.12%", set()),  # 没有区间
+    ("2018-2019年度追加", set()),  # 年份区间不是百分数
+])
+def test_cited_band_variants(reason, expected):
+    ex = fx.hunan("band", overrides={"budget_control": (3, reason)})
+    fs = run_checks(layout_inputs(SYSTEMS["hunan-dept"], ex))
+    assert keys(fs) == expected
 
 
 def test_seed001_z2_7_text_2_vs_annex_3(out):
@@ -147,6 +167,7 @@ def test_baojing_2018_warns_about_its_printed_slips_only(demo_dir):
         ("stated-value-mismatch", SCORES, "Z13"),  # 171.92%
         ("met-target-not-full-marks", SCORES, "W20"),  # 重点工作 优秀=8 分，按主管部门得分 7.90
         ("override-applied", SCORES, "W10"),  # 预算控制率 3 → 4
+        ("value-outside-cited-band", SCORES, "X10"),  # 理由写“11–30%（含）”一档，实际值 10.12%
         ("override-applied", SCORES, "W13"),  # 公用经费控制率 0 → 4
     }
     assert not [f for f in fs if f.severity == F.ERROR]
@@ -188,6 +209,22 @@ def test_override_above_points_and_met_target_and_shortfall(out):
     assert {one(fs, c).severity for c in ("met-target-not-full-marks", "shortfall-full-marks")} == {F.WARNING}
 
 
+def test_negative_score_zero_denominator_and_fractional_headcount():
+    """得分 < 0、x ÷ 0（三公预算 0 而有支出）、编制数 17.5：各自指向出错的单元格。"""
+    def run(ex):
+        return run_checks(layout_inputs(SYSTEMS["hunan-dept"], ex))
+
+    fs = run(fx.hunan("neg", overrides={"goal_clear": (-1, "扣光")}))
+    assert keys(fs) == {("score-negative", SCORES, "W5"), ("met-target-not-full-marks", SCORES, "W5")}
+    assert one(fs, "score-negative").severity == F.ERROR and one(fs, "score-negative").actual == D(-1)
+    fs = run(fx.hunan("zd", table={"sangong": {"budget_initial": 0}}))
+    assert keys(fs) == {("zero-denominator", DATA, "D7"), ("total-mismatch", DATA, "D7")}
+    assert "实际支出数为 0.61" in one(fs, "zero-denominator").message
+    assert (one(fs, "total-mismatch").expected, one(fs, "total-mismatch").actual) == (D("1.5"), D(0))
+    fs = run(fx.hunan("nw", scalars={"staff_quota": 17.5}))
+    assert keys(fs) == {("not-whole-number", DATA, "C26")} and "17.5" in fs[0].message
+
+
 def test_override_without_reason_is_not_duplicated(out):
     fs = check_file(fx.build(fx.hunan("noreason", overrides={"budget_control": (4, "")}), out))
     # 引擎报告缺理由；校验不再另报“调整”提示
@@ -212,8 +249,9 @@ def test_cached_results_are_compared_with_the_engine(demo_dir):
     sub = inputs.sheet_totals[("subtotal", "投入")]
     sub["final"] = Formula(sub["final"].text, 12)
     fs = run_checks(inputs)
-    assert ("formula-result-mismatch", SCORES, "H14") in keys(fs)
-    assert ("subtotal-mismatch", SCORES, "Y8") in keys(fs)
+    baseline = keys(check_file(demo_dir / "baojing-2018.xlsx"))
+    assert keys(fs) - baseline == {("formula-result-mismatch", SCORES, "H14"), ("subtotal-mismatch", SCORES, "Y8")}
+    assert one(fs, "subtotal-mismatch").actual == D(12)
     assert "40.67%" in one(fs, "formula-result-mismatch").message
 
 
@@ -241,8 +279,9 @@ def test_zero_execution_rate_with_spending(out):
     p = fx.build(fx.SHIPING_2022, out)
     fx.edit_cells(p, {(SCORES, "H4"): 0})
     fs = check_file(p)
-    assert {("zero-rate-with-spending", SCORES, "H4"), ("value-differs-from-data", SCORES, "H4"),
-            ("value-typed-over-formula", SCORES, "H4")} <= keys(fs)
+    assert keys(fs) == {("zero-rate-with-spending", SCORES, "H4"), ("value-differs-from-data", SCORES, "H4"),
+                        ("value-typed-over-formula", SCORES, "H4")}
+    assert one(fs, "zero-rate-with-spending").severity == F.ERROR
     assert "447704" in one(fs, "zero-rate-with-spending").message
 
 
@@ -388,8 +427,8 @@ def test_highlight_targets_keep_most_severe_per_cell():
     assert link_target("评分表", "H12") == "'评分表'!H12" and link_target("O'Brien", "A1") == "'O''Brien'!A1"
 
 
-def _sheet_values(path: Path) -> dict[str, dict[str, object]]:
-    wb = openpyxl.load_workbook(path)
+def _sheet_values(path: Path, data_only: bool = False) -> dict[str, dict[str, object]]:
+    wb = openpyxl.load_workbook(path, data_only=data_only)
     return {ws.title: {c.coordinate: c.value for row in ws.iter_rows() for c in row if c.value is not None}
             for ws in wb.worksheets if ws.title != "校验结果"}
 
@@ -399,12 +438,13 @@ def test_write_findings_sheet_replaces_only_its_sheet(demo_dir, tmp_path):
 
     p = tmp_path / "kaifu.xlsx"
     shutil.copy(demo_dir / "kaifu-2020.xlsx", p)
-    before = _sheet_values(p)
+    before, shown = _sheet_values(p), _sheet_values(p, data_only=True)
     assert main(["check", str(p), "--write"]) == 1
     assert main(["check", str(p), "--write"]) == 1  # 第二次：整表替换，不叠加
     wb = openpyxl.load_workbook(p)
     assert wb.sheetnames == ["基础数据表", "评分表", "文字材料", "校验结果"]
     assert _sheet_values(p) == before
+    assert _sheet_values(p, data_only=True) == shown  # 公式的保存结果也还在（没有 Excel 的查看器照样看得到）
     ws = wb["校验结果"]
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=5)]
     assert len(rows) == 17 and rows[0][1] == "错误"
@@ -446,8 +486,10 @@ def test_cli_exit_codes_and_json(demo_dir, tmp_path, capsys):
     assert main(["check", str(demo_dir / "kaifu-2020.xlsx"), "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["summary"] == {"errors": 14, "warnings": 3, "infos": 0}
-    assert {"code": "total-rounding-gap", "sheet": DATA, "cell": "C4"}.items() <= data["findings"][-3].items() or any(
-        (f["code"], f["cell"]) == ("total-rounding-gap", "C4") for f in data["findings"])
+    got = {(f["code"], f["sheet"], f["cell"]): f for f in data["findings"]}
+    assert set(got) == keys(check_file(demo_dir / "kaifu-2020.xlsx"))
+    assert got[("total-rounding-gap", DATA, "C4")]["severity"] == F.WARNING
+    assert got[("total-mismatch", DATA, "F11")]["severity"] == F.ERROR
     assert not (demo_dir / "kaifu-2020.xlsx").with_suffix(".bak.xlsx").exists()
 
 
@@ -475,7 +517,7 @@ def _foreign_workbook(p: Path) -> Path:
 def test_demo_prints_one_check_line_per_workbook(tmp_path, capsys):
     assert main(["demo", "-o", str(tmp_path)]) == 0
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("校验 ")]
-    assert lines == ["校验 baojing-2018.xlsx：错误 0 项，警告 3 项，提示 2 项",
+    assert lines == ["校验 baojing-2018.xlsx：错误 0 项，警告 4 项，提示 2 项",
                      "校验 zizhou-2021.xlsx：错误 0 项，警告 1 项，提示 0 项",
                      "校验 shiping-2022.xlsx：错误 0 项，警告 0 项，提示 0 项",
                      "校验 kaifu-2020.xlsx：错误 14 项，警告 3 项，提示 0 项"]
@@ -490,3 +532,97 @@ def test_run_checks_accepts_a_precomputed_evaluation(demo_dir):
     _, inputs = load(demo_dir / "zizhou-2021.xlsx", with_cached=True)
     ev = evaluate(inputs)
     assert run_checks(inputs, ev) == run_checks(inputs)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 多个文件、单元格中写明的单位、Excel 中的高亮
+# --------------------------------------------------------------------------------------------------------------
+def test_cli_checks_several_files_worst_exit_code_wins(demo_dir, tmp_path, capsys):
+    """`jixiao check demo_out/*.xlsx`：每个文件一段；退出码取最严重的（2 无法读取 > 1 有错误 > 0）。"""
+    clean = [str(demo_dir / f"{n}.xlsx") for n in ("baojing-2018", "shiping-2022", "zizhou-2021")]
+    assert main(["check", *clean]) == 0
+    heads = [ln for ln in capsys.readouterr().out.splitlines() if not ln.startswith("  ")]
+    assert heads == ["baojing-2018.xlsx  保靖县医疗生育保险管理服务局  错误 0 项，警告 4 项，提示 2 项",
+                     "shiping-2022.xlsx  石屏县医疗保障局  错误 0 项，警告 0 项，提示 0 项",
+                     "zizhou-2021.xlsx  子洲县医疗保障局  错误 0 项，警告 1 项，提示 0 项"]
+    assert main(["check", *clean, str(demo_dir / "kaifu-2020.xlsx")]) == 1
+    capsys.readouterr()
+    bad = tmp_path / "坏文件.xlsx"
+    bad.write_text("不是工作簿")
+    assert main(["check", "--json", clean[0], str(bad), str(demo_dir / "kaifu-2020.xlsx")]) == 2
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert [d["file"] for d in data] == [clean[0], str(bad), str(demo_dir / "kaifu-2020.xlsx")]
+    assert data[0]["summary"] == {"errors": 0, "warnings": 4, "infos": 2}
+    assert data[2]["summary"] == {"errors": 14, "warnings": 3, "infos": 0}
+    assert "坏文件.xlsx" in data[1]["error"] and "Traceback" not in captured.err
+    assert captured.err.startswith("jixiao：文件“坏文件.xlsx”")
+
+
+def test_cli_internal_error_is_a_chinese_message(demo_dir, capsys, monkeypatch):
+    """检查自身出错（程序缺陷）时也不显示回溯：说明文件与异常，退出码 2。"""
+    from addin import checks
+
+    def boom(inputs, ev=None):
+        raise ValueError("坏了")
+
+    monkeypatch.setattr(checks, "run_checks", boom)
+    assert main(["check", str(demo_dir / "shiping-2022.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "校验“shiping-2022.xlsx”时出现内部错误（ValueError: 坏了）" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("unit, raw, expected", [
+    ("万元", "1234元", D("0.1234")),  # 万元表里写了元
+    ("万元", "１２３４元", D("0.1234")),  # 全角
+    ("元", "12.5万元", D(125000)),  # 元表里写了万元
+])
+def test_unit_written_in_the_cell_contradicts_the_table(unit, raw, expected):
+    ex = fx.hunan("unit-cell", table={"project_item1": {"prev_final": raw}}, scalars={"money_unit": unit})
+    fs = [f for f in run_checks(layout_inputs(SYSTEMS["hunan-dept"], ex)) if f.code == "unit-mismatch"]
+    cell = [f for f in fs if f.cell == "C14"]
+    assert len(cell) == 1 and cell[0].sheet == DATA and cell[0].expected == expected
+    assert f"金额单位为{unit}" in cell[0].message and raw in cell[0].message
+
+
+def test_unit_written_in_the_cell_that_agrees_is_only_a_text_number():
+    ex = fx.hunan("unit-ok", table={"project_item1": {"prev_final": "420万元"}})
+    assert keys(run_checks(layout_inputs(SYSTEMS["hunan-dept"], ex))) == {("text-number", DATA, "C14")}
+
+
+def test_ribbon_check_highlights_the_cells_until_the_next_run(demo_dir, tmp_path):
+    """功能区“校验”（xlwings 适配器，替身 Excel）：按 highlight_targets 给问题单元格加条件格式；改正后再校验，
+    上次的标色被清除、只标仍有问题的单元格；“校验结果”表整表替换。"""
+    import shutil
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fake_xlwings import FakeApp, FakeBook
+
+    from addin import ribbon
+    from addin.xlbook import HIGHLIGHT_MARKER, XlwingsBook
+
+    p = tmp_path / "baojing-2018.xlsx"
+    shutil.copy(demo_dir / "baojing-2018.xlsx", p)
+    book = FakeBook.from_xlsx(p, FakeApp())
+
+    def marked() -> dict[tuple[str, str], int]:
+        return {(s.name, fc.AppliesTo.replace("$", "")): fc.Interior.Color for s in book.sheets
+                for fc in s.format_conditions if fc.Formula1 == HIGHLIGHT_MARKER}
+
+    first = ribbon.do_check(XlwingsBook(book))
+    targets = highlight_targets(first.data)
+    assert {(s, c) for s, c, _ in targets} == {(SCORES, c) for c in ("X10", "Z13", "Z14", "W20", "W10", "W13")}
+    got = marked()
+    assert set(got) == {(s, c) for s, c, _ in targets}
+    warn, info = 0x9CEBFF, 0xF7EBDD  # Interior.Color 为 BGR：黄 FFEB9C、浅蓝 DDEBF7
+    assert {c: got[(SCORES, c)] for c in ("X10", "Z13", "Z14", "W20", "W10", "W13")} == {
+        "X10": warn, "Z13": warn, "Z14": warn, "W20": warn, "W10": info, "W13": info}
+    rows_before = sum(1 for (r, c) in book.sheets["校验结果"].cells if c == 1 and r >= 5)
+
+    book.sheets[SCORES].range("Z14").value = None  # 改正：删去报告所列的 40.98%
+    second = ribbon.do_check(XlwingsBook(book))
+    assert ("stated-value-mismatch", SCORES, "Z14") not in keys(second.data)
+    assert set(marked()) == set(got) - {(SCORES, "Z14")}
+    assert sum(1 for (r, c) in book.sheets["校验结果"].cells if c == 1 and r >= 5) == rows_before - 1
+    assert [s.name for s in book.sheets].count("校验结果") == 1
