@@ -1110,6 +1110,65 @@ def test_uninstall(win):
     assert win.xlwings_calls[-1] == ["addin", "remove"]
 
 
+def _windows_guide() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## Excel 加载项（Windows 使用指南）")
+    return readme[start:readme.index("\n## ", start + 10)]
+
+
+def test_readme_windows_guide_names_every_button_and_setting():
+    guide = _windows_guide()
+    for entry, label in ribbon.ENTRY_POINTS.items():
+        assert f"| {label} | `ribbon.{entry}()` |" in guide, label
+    # 用户必须动的每个 Excel 设置与提示，写法与程序给出的中文说明一致
+    assert "信任对 VBA 工程对象模型的访问" in guide and "信任对 VBA 工程对象模型的访问" in addin_cli.TRUST_HELP
+    for setting in ("“文件” → “选项” → “信任中心” → “信任中心设置…” → “宏设置”", "受信任位置", "禁用所有受信任位置",
+                    "受保护的视图", "启用编辑", "禁用的项目", "已禁用链接的自动更新", "KB 817578"):
+        assert setting in guide, setting
+    for cmd in ("jixiao addin build -o dist", "jixiao addin install", "jixiao addin uninstall", "jixiao addin status",
+                "jixiao export FILE", "jixiao demo -o"):
+        assert cmd in guide, cmd
+    assert f"已导入全部 {len(CATALOG)} 个" in guide and f"全部 {len(CATALOG)} 个函数" in guide
+    assert xlam.CONF_SHEET in guide and xlam.UDF_MODULES in guide and xlam.RIBBON_REL_TYPE in guide
+
+
+def test_readme_manual_test_expectations_are_what_the_code_produces(work, tmp_path):
+    """手工测试脚本里写的预期数字与文字，由同一段按钮逻辑在示例工作簿上算出（脚本不会与程序脱节）。"""
+    from udfs import xl
+
+    guide = _windows_guide()
+    path = work("baojing-2018")
+    rec = ribbon.do_recalculate(OpenpyxlBook(path, with_cached=True)).message.splitlines()
+    assert f"弹窗“{rec[0]}”" in guide
+    for line in rec[1:]:
+        assert f"“{line.strip()}”" in guide, line
+    assert f"A1 显示 {str(xl.WRAPPERS['BUDGET_CONTROL_RATE'](90.29, 892.35))[:8]}…" in guide
+    # 第 7 步：“优”的下限 90 → 95，总分 94.9 的等级变为“良”
+    assert xl.WRAPPERS["GRADE_OF"](94.9, [["优"], ["良"], ["中"], ["差"]], [[95], [80], [60], [0]]) == "良"
+    assert "把 90 改成 95" in guide and "Y26 立即变为“良”" in guide
+    # 第 8 步：清空 X13 的调整理由 → 校验报 1 项错误，指向 评分表!X13
+    wb = openpyxl.load_workbook(path)
+    assert wb["评分表"]["X13"].value and wb["评分表"]["W13"].value == 4
+    wb["评分表"]["X13"] = None
+    noreason = tmp_path / "noreason.xlsx"
+    wb.save(noreason)
+    chk = ribbon.do_check(OpenpyxlBook(noreason, with_cached=True))
+    errors = [f for f in chk.data if f.severity == "错误"]
+    assert [(f.sheet, f.cell) for f in errors] == [("评分表", "X13")] and "未填写调整理由" in errors[0].message
+    assert "校验完成：错误 1 项" in chk.message and "未填写调整理由" in guide and "评分表!X13" in guide
+    # 第 10、11、12 步
+    rep = ribbon.do_report(OpenpyxlBook(path, with_cached=True))
+    sentence = "预算控制率＝本年预算追加数÷年初预算×100%＝90.29÷892.35×100%＝10.12%"
+    assert sentence in guide and sentence in "\n".join(_docx_text(rep.data["docx"]))
+    exp = ribbon.do_export_final(OpenpyxlBook(path, with_cached=True)).data
+    assert f"共 {exp.replaced} 个单元格函数已替换为计算结果" in guide
+    final = openpyxl.load_workbook(exp.target)["评分表"]
+    assert final["H13"].data_type == "n" and f"数值 {str(final['H13'].value)[:6]}…" in guide
+    shown = openpyxl.load_workbook(exp.target, data_only=True)["评分表"]
+    assert final["Y25"].value == "=Y8+Y19+Y24" and shown["Y25"].value == 94.9  # 内置 SUM 公式保留，结果随文件保存
+    assert final["Y26"].value == "优"  # GRADE_OF 换成了值
+
+
 def test_non_windows_explains_and_exits_nonzero(capsys):
     if sys.platform.startswith("win"):
         pytest.skip("仅在非 Windows 上检查")
