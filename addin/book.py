@@ -90,6 +90,8 @@ class OpenpyxlBook:
 
     def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: dict[int, float] | None = None,
                       heights: dict[int, float] | None = None) -> None:
+        from openpyxl.worksheet.hyperlink import Hyperlink
+
         from . import xlstyles
 
         if name in self.wb.sheetnames:
@@ -106,7 +108,8 @@ class OpenpyxlBook:
                 cell.data_type = "s"  # 明确为文本：'=HYPERLINK(...)' 之类绝不会成为公式
             xlstyles.apply(cell, w.style)
             if w.link:
-                cell.hyperlink = "#" + w.link
+                # 工作簿内跳转用 location（不是指向 "#表!A1" 的外部关系），Excel 与 WPS 都按位置跳转
+                cell.hyperlink = Hyperlink(ref=cell.coordinate, location=w.link)
         for col, width in (widths or {}).items():
             from openpyxl.utils import get_column_letter
 

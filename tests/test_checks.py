@@ -448,8 +448,8 @@ def test_write_findings_sheet_replaces_only_its_sheet(demo_dir, tmp_path):
     ws = wb["校验结果"]
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=5)]
     assert len(rows) == 17 and rows[0][1] == "错误"
-    links = {c.value: c.hyperlink.target for c in ws["C"][4:] if c.hyperlink}
-    assert links["基础数据表!D11"] == "#'基础数据表'!D11"
+    links = {c.value: (c.hyperlink.location, c.hyperlink.target) for c in ws["C"][4:] if c.hyperlink}
+    assert links["基础数据表!D11"] == ("'基础数据表'!D11", None)  # 工作簿内位置，不是外部链接
     assert ws["B5"].fill.fgColor.rgb.endswith("FFC7CE")
     assert ws["A2"].value.startswith("错误 14 项，警告 3 项")
 
