@@ -61,22 +61,31 @@ def cmd_batch(args) -> int:
         top = sorted((r for r in summary.ok if r.file in summary.rank), key=lambda r: summary.rank[r.file])[:3]
         for r in top:
             print(f"  第 {summary.rank[r.file]} 名  {r.unit or r.file}  {fmt_score(r.total)} 分  {r.grade}")
-        for r in summary.failed:
-            print(f"  无法读取：{r.file}：{r.reason}")
+    # 无法读取的文件即使 --quiet 也逐个列出：这些单位不在汇总里，需要有人去要一份能打开的文件
+    for r in summary.failed:
+        print(f"  无法读取：{r.file}：{r.reason}")
     rate = len(results) / elapsed if elapsed > 0 else 0
     print(f"汇总已写入：{out}（用时 {elapsed:.1f} 秒，{rate:.0f} 个/秒，{jobs} 个进程）")
     return EXIT_FINDINGS if summary.failed or errors else EXIT_OK
 
 
 def cmd_compare(args) -> int:
-    from .compare import analyse, write_comparison_xlsx
-    from .engine import evaluate
-    from .cli import _load
     from .book import BookError
+    from .cli import _load
+    from .compare import analyse, write_comparison_docx, write_comparison_xlsx
+    from .engine import evaluate
 
     files = args.files
     if len(files) > 2:
         raise CliError("compare 最多接受两个文件：自评工作簿、重点评价工作簿")
+    # 输出路径先检查，免得读完、算完才发现写不了
+    for opt, suffix in ((args.output, ".xlsx"), (args.docx, ".docx")):
+        if opt and Path(opt).suffix.lower() != suffix:
+            raise CliError(f"输出文件应以 {suffix} 结尾：{opt}")
+        if opt and not Path(opt).resolve().parent.is_dir():
+            raise CliError(f"输出文件夹不存在：{Path(opt).parent}")
+        if opt and any(Path(opt).resolve() == Path(f).resolve() for f in files):
+            raise CliError(f"输出文件不能是输入的工作簿：{opt}（差异分析写入新文件，不修改评价工作簿）")
     self_ev = None
     if len(files) == 2:
         _, self_inputs = _load(files[0], with_cached=True)
@@ -95,6 +104,12 @@ def cmd_compare(args) -> int:
         except BookError as exc:
             raise CliError(str(exc)) from None
         print(f"\n差异分析已写入：{args.output}")
+    if args.docx:
+        try:
+            write_comparison_docx(comp, args.docx)
+        except BookError as exc:
+            raise CliError(str(exc)) from None
+        print(f"差异分析（报告一节，Word）已写入：{args.docx}")
     return EXIT_OK
 
 
@@ -107,12 +122,13 @@ def register(sub) -> None:
     s.add_argument("-o", "--output", default="汇总.xlsx", help="汇总工作簿路径（默认 汇总.xlsx）")
     s.add_argument("--jobs", "-j", type=int, default=0, help="并行进程数（默认为 CPU 核数；1 为不并行）")
     s.add_argument("--no-recursive", action="store_true", help="只读取该文件夹本身，不进入子文件夹")
-    s.add_argument("--quiet", "-q", action="store_true", help="不显示进度条与名次摘要")
+    s.add_argument("--quiet", "-q", action="store_true", help="不显示进度条与名次摘要（无法读取的文件仍逐个列出）")
     s.set_defaults(func=cmd_batch)
 
     s = sub.add_parser("compare", help="自评与重点评价的差异分析（种子 001 §六（二））",
-                       description="jixiao compare 自评.xlsx 重点评价.xlsx [-o 差异分析.xlsx]；只给一个重点评价工作簿时，"
+                       description="jixiao compare 自评.xlsx 重点评价.xlsx [-o 差异分析.xlsx] [--docx 差异分析.docx]；只给一个重点评价工作簿时，"
                                    "用其基础数据表中的“部门自评得分/等级”比较总分与等级。")
     s.add_argument("files", nargs="+", metavar="FILE", help="[自评工作簿] 重点评价工作簿")
-    s.add_argument("-o", "--output", help="把差异分析写入新的 .xlsx（不修改输入的工作簿）")
+    s.add_argument("-o", "--output", help="把差异分析写入新的 .xlsx（“差异分析”工作表；不修改输入的工作簿）")
+    s.add_argument("--docx", help="把差异分析写成一节 Word 报告（公文格式，可放进重点评价报告的“六、（二）”）")
     s.set_defaults(func=cmd_compare)

@@ -99,6 +99,11 @@ class Level1Diff:
             return None
         return self.eval_rate - self.self_rate
 
+    @property
+    def score_diff(self) -> Decimal:
+        """得分之差（重点评价 − 自评）；只在一方设置的一级指标另一方按 0 分计，这样各一级之差的合计正好等于总分之差。"""
+        return (self.eval_score or Decimal(0)) - (self.self_score or Decimal(0))
+
 
 @dataclass
 class IndicatorDiff:
@@ -134,7 +139,7 @@ class IndicatorDiff:
 
 @dataclass
 class Deduction:
-    """一方失分的指标及原因。"""
+    """一方的一个指标（失分的，或只在一方设置的）及记录的原因。"""
 
     name: str
     level1: str
@@ -161,6 +166,8 @@ class Comparison:
     self_deductions: list[Deduction]
     warnings: list[str]
     paragraphs: list[Paragraph]
+    self_only_rows: list[Deduction] = field(default_factory=list)  # 只在自评设置的指标（得分与原因）
+    eval_only_rows: list[Deduction] = field(default_factory=list)  # 只在重点评价设置的指标
 
     @property
     def total_diff(self) -> Decimal | None:
@@ -235,6 +242,11 @@ def _side(label: str, ev: Evaluation) -> Side:
     s = SYSTEMS.get(ev.system_key)
     return Side(label, ev.system_key, s.description if s else ev.system_key, ev.total, ev.grade, ev.points_total,
                 [i.name for i in ev.indicators], "按工作簿计分")
+
+
+def _rows(ev: Evaluation, names: list[str]) -> list[Deduction]:
+    wanted = set(names)
+    return [Deduction(i.name, i.level1, i.points, i.final, _reasons(i)) for i in ev.indicators if i.name in wanted]
 
 
 def _deductions(ev: Evaluation) -> list[Deduction]:
@@ -329,7 +341,8 @@ def analyse(self_ev: Evaluation | None, eval_ev: Evaluation) -> Comparison:
         n = sum(1 for i in eval_ev.indicators if i.final is None)
         warnings.append(f"重点评价工作簿有 {n} 项指标无法计分，重点评价总分不完整")
     comp = Comparison(unit, year, self_side, eval_side, level1, indicators, only_self, only_eval, _deductions(eval_ev),
-                      self_deductions, warnings, [])
+                      self_deductions, warnings, [],
+                      _rows(self_ev, only_self) if self_ev is not None else [], _rows(eval_ev, only_eval))
     comp.paragraphs = _paragraphs(comp, self_ev, eval_ev)
     return comp
 
@@ -440,6 +453,19 @@ def _paragraphs(c: Comparison, self_ev: Evaluation | None, eval_ev: Evaluation) 
                                                + "；".join(parts) + "。"))
     if self_ev is not None:
         n += 1
+        if c.self_deductions:
+            parts = []
+            for d in c.self_deductions:
+                why = f"（{'；'.join(d.reasons)}）" if d.reasons else ""
+                parts.append(f"{d.name}无法计分{why}" if d.score is None else
+                             f"{d.name}扣 {fmt_score(d.lost)} 分，得 {fmt_score(d.score)}/{fmt_score(d.points)} 分{why}")
+            lost = sum((d.lost for d in c.self_deductions if d.lost is not None), Decimal(0))
+            text = f"自评共在 {len(c.self_deductions)} 个指标上失分，合计 {fmt_score(lost)} 分：" + "；".join(parts) + "。"
+        else:
+            text = "自评各项指标均得满分。"
+        out.append(P(f"{n}、自评扣分情况", text))
+    if self_ev is not None:
+        n += 1
         evaluator = _text(eval_ev.inputs.texts.get("evaluator")) or "财政部门"
         self_process = _text(self_ev.inputs.texts.get("process"))
         summary = _text(eval_ev.inputs.texts.get("self_eval_summary"))
@@ -464,9 +490,9 @@ def write_comparison_xlsx(c: Comparison, path: str | Path) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise BookError(f"差异分析文件应以 .xlsx 结尾：{path.name}")
-    lock = path.with_name("~$" + path.name)
-    if lock.exists():
-        raise BookError(f"“{path.name}”正在 Excel 中打开（发现锁文件 {lock.name}），请先关闭后再运行")
+    from .safeio import atomic_output, check_writable
+
+    check_writable(path)  # 正在 Excel/WPS 中打开（锁文件）、只读或文件夹不存在时，先于生成就拒绝
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_numbers": False,
                                         "strings_to_urls": False})
@@ -524,17 +550,23 @@ def write_comparison_xlsx(c: Comparison, path: str | Path) -> Path:
         put(r, 0, "二、一级指标", "h")
         r += 1
         for col, h in enumerate(["一级指标", "自评得分", "自评满分", "自评得分率", "重点评价得分", "重点评价满分", "重点评价得分率",
-                                 "得分率差（百分点）"]):
+                                 "得分率差（百分点）", "得分差"]):
             put(r, col, h, "header")
         r += 1
         for lv in c.level1:
             vals = [(lv.name, "text"), (lv.self_score, "score"), (lv.self_points, "score"), (lv.self_rate, "pct"),
                     (lv.eval_score, "score"), (lv.eval_points, "score"), (lv.eval_rate, "pct"),
-                    (lv.rate_diff * 100 if lv.rate_diff is not None else None, "score")]
+                    (lv.rate_diff * 100 if lv.rate_diff is not None else None, "score"), (lv.score_diff, "score")]
             for col, (v, f) in enumerate(vals):
                 put(r, col, v, f)
             r += 1
-        r += 1
+        # 合计行：只在一方设置的一级指标另一方按 0 分计，得分差合计＝总分差，便于核对
+        for col, (v, f) in enumerate([("合计", "header"), (c.self_side.total, "score"), (c.self_side.points_total, "score"),
+                                      (None, "text"), (c.eval_side.total, "score"), (c.eval_side.points_total, "score"),
+                                      (None, "text"), (None, "text"),
+                                      (sum((lv.score_diff for lv in c.level1), Decimal(0)), "score")]):
+            put(r, col, v, f)
+        r += 2
     if c.indicators:
         put(r, 0, "三、可对应的三级指标", "h")
         r += 1
@@ -552,19 +584,33 @@ def write_comparison_xlsx(c: Comparison, path: str | Path) -> Path:
                 put(r, col, v, f)
             r += 1
         r += 1
-    if c.eval_deductions:
-        put(r, 0, "四、重点评价失分的指标", "h")
+    lost_rows = [("重点评价", d) for d in c.eval_deductions] + [("自评", d) for d in c.self_deductions]
+    if lost_rows:
+        put(r, 0, "四、失分的指标及原因", "h")
         r += 1
-        for col, h in enumerate(["指标", "一级指标", "分值", "得分", "失分", "原因"]):
+        for col, h in enumerate(["评价", "指标", "一级指标", "分值", "得分", "失分", "原因"]):
             put(r, col, h, "header")
         r += 1
-        for d in c.eval_deductions:
-            for col, (v, f) in enumerate([(d.name, "text"), (d.level1, "text"), (d.points, "score"), (d.score, "score"),
-                                          (d.lost, "score"), ("；".join(d.reasons), "text")]):
+        for side, d in lost_rows:
+            for col, (v, f) in enumerate([(side, "text"), (d.name, "text"), (d.level1, "text"), (d.points, "score"),
+                                          (d.score, "score"), (d.lost, "score"), ("；".join(d.reasons), "text")]):
                 put(r, col, v, f)
             r += 1
         r += 1
-    put(r, 0, "五、差异分析（报告段落）", "h")
+    only_rows = [("自评", d) for d in c.self_only_rows] + [("重点评价", d) for d in c.eval_only_rows]
+    if c.self_only_rows:  # 只有重点评价工作簿时，“只在重点评价设置”就是全部指标，已在上表
+        put(r, 0, "五、只在一方设置的指标（不能逐项比较）", "h")
+        r += 1
+        for col, h in enumerate(["评价", "指标", "一级指标", "分值", "得分", "失分", "说明"]):
+            put(r, col, h, "header")
+        r += 1
+        for side, d in only_rows:
+            for col, (v, f) in enumerate([(side, "text"), (d.name, "text"), (d.level1, "text"), (d.points, "score"),
+                                          (d.score, "score"), (d.lost, "score"), ("；".join(d.reasons), "text")]):
+                put(r, col, v, f)
+            r += 1
+        r += 1
+    put(r, 0, "六、差异分析（报告段落）", "h")
     r += 1
     for p in c.paragraphs:
         if p.heading:
@@ -580,11 +626,85 @@ def write_comparison_xlsx(c: Comparison, path: str | Path) -> Path:
         ws.set_column(col, col, wd)
     try:
         wb.close()
-        os.replace(tmp, path)
+        # safeio 原子替换：fsync 后替换；覆盖旧的差异分析前留带时间戳的备份（内容相同时不留）
+        with atomic_output(path, backup=True) as final:
+            os.replace(tmp, final)
     except OSError as exc:
+        raise BookError(f"无法保存“{path.name}”：{exc.strerror or exc}") from None
+    finally:
         try:
             tmp.unlink()
         except OSError:
             pass
+    return path
+
+
+# ------------------------------------------------------------------------------------------------
+# 写出报告一节（Word，公文格式）
+# ------------------------------------------------------------------------------------------------
+def write_comparison_docx(c: Comparison, path: str | Path) -> Path:
+    """把差异分析写成一节 Word 报告：标题“评价结论与自评评价等级的差异分析”、各段落，以及一级指标得分对照表。
+
+    版式与 jixiao report 的 Word 报告相同（同一公文样式模板），可直接复制到重点评价报告的“六、（二）”。
+    """
+    from docx import Document
+    from docx.shared import Cm
+
+    from workbook_templates.docx_template import FIXED_TIME, normalize_zip
+
+    from .book import BookError
+    from .docx_report import _clear_body, _para, _set_style, _template
+
+    path = Path(path)
+    if path.suffix.lower() != ".docx":
+        raise BookError(f"Word 文件应以 .docx 结尾：{path.name}")
+    doc = Document(str(_template()))
+    _clear_body(doc)
+    _para(doc, f"{c.unit}{c.year}年度", "Title")
+    _para(doc, "评价结论与自评评价等级的差异分析", "Title")
+    _para(doc, "", "Normal")
+    for p in c.paragraphs:
+        if p.heading:
+            _para(doc, p.heading, "Heading 3")
+        for line in p.text.split("\n"):
+            _para(doc, line, "Normal")
+    if c.level1:
+        _para(doc, "表  一级指标得分对照（重点评价－自评）", "Caption")
+        head = ["一级指标", "自评得分/满分", "重点评价得分/满分", "得分率差（百分点）", "得分差"]
+        table = doc.add_table(rows=1, cols=len(head))
+        table.style = doc.styles["Table Grid"]
+        widths = (3.6, 3.2, 3.4, 3.0, 2.4)
+        for i, h in enumerate(head):
+            cell = table.rows[0].cells[i]
+            cell.width = Cm(widths[i])
+            _set_style(doc, cell.paragraphs[0], "Table Header")
+            cell.paragraphs[0].add_run(h)
+
+        def frac(score: Decimal | None, points: Decimal | None) -> str:
+            return "—" if points is None else f"{fmt_score(score) if score is not None else '—'}/{fmt_score(points)}"
+
+        rows = [(lv.name, frac(lv.self_score, lv.self_points), frac(lv.eval_score, lv.eval_points),
+                 fmt_num(lv.rate_diff * 100) if lv.rate_diff is not None else "—", fmt_score(lv.score_diff))
+                for lv in c.level1]
+        rows.append(("合计", frac(c.self_side.total, c.self_side.points_total),
+                     frac(c.eval_side.total, c.eval_side.points_total), "",
+                     fmt_score(sum((lv.score_diff for lv in c.level1), Decimal(0)))))
+        for values in rows:
+            cells = table.add_row().cells
+            for i, text in enumerate(values):
+                cells[i].width = Cm(widths[i])
+                _set_style(doc, cells[i].paragraphs[0], "Table Text" if i == 0 else "Table Number")
+                cells[i].paragraphs[0].add_run(text)
+    cp = doc.core_properties
+    cp.title = f"{c.unit}{c.year}年度 评价结论与自评评价等级的差异分析"
+    cp.author = cp.last_modified_by = "jixiao"
+    cp.created = cp.modified = FIXED_TIME
+    cp.revision = 1
+    try:
+        doc.save(str(path))
+    except PermissionError:
+        raise BookError(f"无法保存“{path.name}”：文件被占用或没有写权限（请先在 Word 中关闭该文件）") from None
+    except OSError as exc:
         raise BookError(f"无法保存“{path.name}”：{exc.strerror or exc}") from None
+    normalize_zip(path)
     return path

@@ -4,7 +4,7 @@
 单位名称、年度与各项数字，三种指标体系混合；少数工作簿带有常见问题（调整得分没写理由、基础数据缺项导致无法计分），
 让汇总里的“错误”“无法计分”“失分指标”都有内容。同样的 seed 与序号总是生成同样的数字。
 
-用法：python scripts/gen_workbooks.py OUT_DIR [-n 200] [--seed 2024] [--corrupt]
+用法：python scripts/gen_workbooks.py OUT_DIR [-n 200] [--seed 2024] [--corrupt] [--jobs 2]
 """
 from __future__ import annotations
 
@@ -191,16 +191,28 @@ def make_example(i: int, seed: int = 2024) -> tuple[str, Example]:
     return county, ex
 
 
-def generate(out_dir: str | Path, n: int, seed: int = 2024) -> list[Path]:
-    """生成 n 个工作簿到 out_dir/县区/NNN_单位.xlsx，返回路径列表。"""
-    out = Path(out_dir)
-    paths = []
-    for i in range(n):
-        county, ex = make_example(i, seed)
-        folder = out / county
-        folder.mkdir(parents=True, exist_ok=True)
-        paths.append(build_workbook(ex.system, folder / f"{i:03d}_{ex.name}.xlsx", ex))
-    return paths
+def _build_one(args: tuple[str, int, int]) -> Path:
+    out_dir, i, seed = args
+    county, ex = make_example(i, seed)
+    folder = Path(out_dir) / county
+    folder.mkdir(parents=True, exist_ok=True)
+    return build_workbook(ex.system, folder / f"{i:03d}_{ex.name}.xlsx", ex)
+
+
+def generate(out_dir: str | Path, n: int, seed: int = 2024, *, jobs: int = 1) -> list[Path]:
+    """生成 n 个工作簿到 out_dir/县区/NNN_单位.xlsx，返回路径列表（按序号）。
+
+    jobs>1 时多进程并行：每个工作簿只由 (seed, 序号) 决定，与生成顺序无关，所以并行生成的文件与逐个生成的完全相同。
+    """
+    todo = [(str(out_dir), i, seed) for i in range(n)]
+    if jobs <= 1 or n < 2:
+        return [_build_one(a) for a in todo]
+    from concurrent.futures import ProcessPoolExecutor
+
+    from addin.batch import _pool_context
+
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as ex:
+        return list(ex.map(_build_one, todo, chunksize=max(1, n // (jobs * 4))))
 
 
 def make_corrupt(out_dir: str | Path, good: str | Path) -> list[Path]:
@@ -228,8 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-n", type=int, default=200)
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--corrupt", action="store_true", help="另外生成 3 个坏文件")
+    ap.add_argument("--jobs", type=int, default=1, help="并行进程数（生成的文件与 --jobs 1 完全相同）")
     a = ap.parse_args(argv)
-    paths = generate(a.out_dir, a.n, a.seed)
+    paths = generate(a.out_dir, a.n, a.seed, jobs=a.jobs)
     if a.corrupt:
         paths += make_corrupt(a.out_dir, paths[0])
     print(f"已生成 {len(paths)} 个文件：{a.out_dir}")
