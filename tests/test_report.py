@@ -292,6 +292,18 @@ def test_missing_texts_become_placeholders_and_warnings(tmp_path):
     assert any(b.placeholder for b in report.blocks)
     # 可选材料（补充问题、建议）缺失时不占位
     assert "【待填写：存在问题" not in text
+    # 看得见：“报告”表中标黄，Word 中黄色突出显示
+    import docx
+    from docx.enum.text import WD_COLOR_INDEX
+
+    book, _ = load(path)
+    R.write_report_sheet(book, report)
+    book.save(path)
+    marked = [c for c in openpyxl.load_workbook(path)[SHEET_REPORT]["A"] if c.value and "【待填写：" in c.value]
+    assert len(marked) == 2 and all(c.fill.fgColor.rgb.endswith("FFEB9C") for c in marked)
+    doc = docx.Document(str(R.write_docx(report, tmp_path / "b.docx")))
+    runs = [r for p in doc.paragraphs for r in p.runs if "【待填写：" in r.text]
+    assert len(runs) == 2 and all(r.font.highlight_color == WD_COLOR_INDEX.YELLOW for r in runs)
 
 
 def test_check_findings_and_unscored_indicators_are_problems():
