@@ -866,6 +866,7 @@ def write_summary(summary: Summary, out: str | Path, *, folder: str = "") -> Pat
         "警告": wb.add_format({**base, "border": 1, "bg_color": "#FFEB9C"}),
         "提示": wb.add_format({**base, "border": 1, "bg_color": "#DDEBF7"}),
         "note": wb.add_format({**base, "italic": True, "font_color": "#555555"}),
+        "link": wb.add_format({**base, "border": 1, "font_color": "#0563C1", "underline": 1}),
     }
     s = summary
 
@@ -877,6 +878,13 @@ def write_summary(summary: Summary, out: str | Path, *, folder: str = "") -> Pat
               ["错误", "警告", "提示", "无法计分指标"] + (["自评得分", "自评等级", "自评−评价"] if has_self else []) + ["备注"]
     w.row(0, headers, "header")
     ordered = sorted(s.ok, key=lambda r: (s.rank.get(r.file, 10**9), -(r.total or 0), r.file))
+    # 每个单位在“校验发现”表中的第一行（该表按文件排序）：汇总表的“文件”单元格链接过去，点一下即看到该单位的全部发现
+    first_finding: dict[str, int] = {}
+    row_no = 2
+    for r in sorted(s.ok, key=lambda r: r.file):
+        if r.findings:
+            first_finding[r.file] = row_no
+            row_no += len(r.findings)
     for n, r in enumerate(ordered, 1):
         lv = {name: score for name, score, _ in r.level1}
         note = "" if r.complete else f"有 {r.unscored} 项指标无法计分，总分不完整，未参与排名与等级分布"
@@ -892,6 +900,9 @@ def write_summary(summary: Summary, out: str | Path, *, folder: str = "") -> Pat
         vals.append(note)
         styles.append("text")
         w.row(n, vals, styles)
+        if r.file in first_finding:  # 内部链接（不是公式），显示文字仍按文本写入
+            ws.write_url(n, 2, f"internal:'{SHEET_FINDINGS}'!A{first_finding[r.file]}", fmt["link"], string=r.file,
+                         tip=f"查看该单位的 {len(r.findings)} 条校验发现")
     widths = [6, 8, 28, 26, 12, 6, 8, 6] + [9] * len(s.level1_names) + [6, 6, 6, 8] + ([8, 8, 9] if has_self else []) + [40]
     for c, wd in enumerate(widths):
         ws.set_column(c, c, wd)
@@ -968,7 +979,8 @@ def write_summary(summary: Summary, out: str | Path, *, folder: str = "") -> Pat
         ("有指标无法计分的工作簿总分不完整，不参与排名与等级分布，原因见“校验发现”表中的“错误”。", None),
         ("一级指标列为该一级指标的得分；不同指标体系的同名一级指标满分不同（见下表）。", None),
         ("失分指标：按指标体系与三级指标名称归并，统计得分低于分值的单位数与失分合计。", None),
-        ("校验发现：所有单位的发现在一张表中（按“文件”筛选即可查看某一单位），比数百张工作表更便于筛选与排序。", None),
+        ("校验发现：所有单位的发现在一张表中（按“文件”筛选即可查看某一单位），比数百张工作表更便于筛选与排序；"
+         "“汇总”表中有发现的单位，其“文件”单元格链接到该单位的第一条发现。", None),
     ]
     r0 = 0
     for text, st in lines:

@@ -229,6 +229,18 @@ def _check_summary(out: Path, expected: dict[str, dict], bad: set[str]) -> None:
     # 校验发现：一张表，条数等于各文件错误+警告+提示之和
     findings = _rows(wb["校验发现"])
     assert Counter(r["严重程度"] for r in findings)["错误"] == sum(e["errors"] for e in expected.values())
+    # 汇总表“文件”单元格链接到该单位在“校验发现”表中的第一条（每个单位的发现一点即达）
+    fws, linked = wb["校验发现"], set()
+    for row in wb["汇总"].iter_rows(min_row=2, max_col=3):
+        cell = row[2]
+        if cell.hyperlink is None:
+            continue
+        sheet, ref = cell.hyperlink.location.split("!")
+        assert sheet == "'校验发现'" and cell.data_type == "s"
+        target = fws[ref].row
+        assert fws.cell(target, 1).value == cell.value and fws.cell(target - 1, 1).value != cell.value
+        linked.add(cell.value)
+    assert linked == {r["文件"] for r in findings}
 
     # 无法读取：坏文件各一行，原因为中文
     failed = {r["文件"]: r["原因"] for r in _rows(wb["无法读取"])}
