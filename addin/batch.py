@@ -630,7 +630,7 @@ def _relative(path: str, root: str) -> str:
 def collect_files(folder: str | Path, *, recursive: bool = True, exclude: Iterable[Path] = ()) -> list[Path]:
     """列出文件夹中的工作簿（默认含子文件夹），按相对路径排序。
 
-    跳过：隐藏文件与隐藏文件夹、Excel 打开文件时产生的 ~$ 锁文件、输出的汇总文件本身。
+    跳过：隐藏文件与隐藏文件夹、Excel 打开文件时产生的 ~$ 锁文件、jixiao 的备份文件、输出的汇总文件本身。
     .xls/.et 旧格式也列出，以便在“无法读取”表中说明原因（旧格式、加密或改了扩展名）并提示另存为 .xlsx。
     """
     folder = Path(folder)
@@ -640,8 +640,8 @@ def collect_files(folder: str | Path, *, recursive: bool = True, exclude: Iterab
     for dirpath, dirnames, filenames in walker:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in filenames:
-            if name.startswith((".", "~$")):
-                continue
+            if name.startswith((".", "~$")) or safeio.is_backup_name(name):
+                continue  # jixiao 写回前留的备份（名称.YYYYmmdd-HHMMSS.bak.xlsx）不是另一个部门
             if not name.lower().endswith(WORKBOOK_SUFFIXES + LEGACY_SUFFIXES):
                 continue
             p = Path(dirpath) / name
@@ -845,9 +845,7 @@ def write_summary(summary: Summary, out: str | Path, *, folder: str = "") -> Pat
     from workbook_templates.systems import SYSTEMS
 
     out = Path(out)
-    lock = out.with_name("~$" + out.name)
-    if lock.exists():
-        raise BookError(f"“{out.name}”正在 Excel 中打开（发现锁文件 {lock.name}），请先关闭后再运行")
+    safeio.check_writable(out)  # 汇总正在 Excel/WPS 中打开（锁文件）、只读或文件夹不存在时，先于生成就拒绝
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_numbers": False,
                                         "strings_to_urls": False})
@@ -1003,13 +1001,15 @@ def write_summary(summary: Summary, out: str | Path, *, folder: str = "") -> Pat
 
     try:
         wb.close()
-        os.replace(tmp, out)
+        # safeio 原子替换：fsync 后替换；覆盖旧汇总前留带时间戳的备份（内容相同时不留）
+        with safeio.atomic_output(out, backup=True) as final:
+            os.replace(tmp, final)
     except PermissionError:
-        _unlink(tmp)
         raise BookError(f"无法保存“{out.name}”：文件被占用或没有写权限") from None
     except OSError as exc:
-        _unlink(tmp)
         raise BookError(f"无法保存“{out.name}”：{exc.strerror or exc}") from None
+    finally:
+        _unlink(tmp)
     return out
 
 

@@ -76,18 +76,26 @@ def cmd_demo(args) -> int:
 
     from .engine import evaluate
     from .reader import load
+    from .safeio import atomic_output, regenerating
 
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    for name, ex in EXAMPLES.items():
-        path = build_workbook(ex.system, out / f"{name}.xlsx", ex)
-        _, inputs = load(path)
-        ev = evaluate(inputs)
-        errors = sum(1 for f in ev.findings if f.severity == "错误")
-        tail = f"（{errors} 项无法计分，见 jixiao check）" if errors else ""
-        print(f"{path}  {ev.unit_name}  总分 {fmt_score(ev.total)}  等级 {ev.grade}{tail}")
-    for hook in DEMO_HOOKS:
-        hook(out)
+    # 示例文件可能已被用户改过（在 demo_out 里试填评分）：重新生成前留备份，没改过的不留（safeio.regenerating）
+    targets = [out / f"{name}{ext}" for name in EXAMPLES for ext in (".xlsx", ".docx")]
+    with regenerating(targets) as kept:
+        for name, ex in EXAMPLES.items():
+            path = out / f"{name}.xlsx"
+            with atomic_output(path) as tmp:
+                build_workbook(ex.system, tmp, ex)
+            _, inputs = load(path)
+            ev = evaluate(inputs)
+            errors = sum(1 for f in ev.findings if f.severity == "错误")
+            tail = f"（{errors} 项无法计分，见 jixiao check）" if errors else ""
+            print(f"{path}  {ev.unit_name}  总分 {fmt_score(ev.total)}  等级 {ev.grade}{tail}")
+        for hook in DEMO_HOOKS:
+            hook(out)
+    for bak in kept:
+        print(f"已修改过的旧文件已备份为：{bak}")
     return EXIT_OK
 
 

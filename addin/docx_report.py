@@ -275,9 +275,17 @@ def write_docx(report: Report, path: str | Path, *, template: str | Path | None 
     cp.created = cp.modified = FIXED_TIME
     cp.revision = 1
     path.parent.mkdir(parents=True, exist_ok=True)
+    from .book import BookError
+    from .safeio import atomic_output
+
     try:
-        doc.save(str(path))
+        # 临时文件 + 原子替换；Word 打开着（~$ 锁文件）时拒绝；覆盖用户可能改过的旧报告前留带时间戳的备份
+        # （内容逐字节相同时不留：同一份工作簿再次生成的报告完全相同）
+        with atomic_output(path, backup=True) as tmp:
+            doc.save(str(tmp))
+            normalize_zip(tmp)
+    except BookError as exc:
+        raise ReportError(str(exc)) from None
     except PermissionError:
         raise ReportError(f"无法保存“{path.name}”：文件被占用或没有写权限（请先在 Word 中关闭该文件）") from None
-    normalize_zip(path)
     return path

@@ -335,8 +335,9 @@ def write_values_copy(source: Path, target: Path, values: dict[str, dict[tuple[i
     from .safeio import atomic_output
 
     try:
-        # 临时文件 + 原子替换（safeio）：目标被 Excel 打开、只读或被占用时给出中文说明，目标保持原样
-        with atomic_output(target) as tmp:
+        # 临时文件 + 原子替换（safeio）：目标被 Excel 打开、只读或被占用时给出中文说明，目标保持原样；
+        # 覆盖已有的定稿前留带时间戳的备份（定稿发出后常被再改）
+        with atomic_output(target, backup=True) as tmp:
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
                 for info in infos:
                     if info.is_dir() or info.filename not in parts:

@@ -62,8 +62,14 @@ def write_pdf(docx_path: str | Path, pdf_path: str | Path, *, timeout: int = 300
             detail = (proc.stderr or proc.stdout or "").strip().splitlines()
             raise ReportError(f"LibreOffice 未能把“{docx_path.name}”转为 PDF" + (f"：{detail[-1][:200]}" if detail else ""))
         pdf_path.parent.mkdir(parents=True, exist_ok=True)
+        from .book import BookError
+        from .safeio import atomic_output
+
         try:
-            shutil.move(str(produced), str(pdf_path))
-        except PermissionError:
-            raise ReportError(f"无法保存“{pdf_path.name}”：文件被占用或没有写权限") from None
+            # 转换结果在临时目录（可能在另一个文件系统）：先复制到目标旁的临时文件再原子替换；PDF 打开着时拒绝。
+            # 不留备份：PDF 总是由 Word 报告重新生成，其中没有只存在于 PDF 里的内容
+            with atomic_output(pdf_path) as tmp:
+                shutil.copyfile(produced, tmp)
+        except BookError as exc:
+            raise ReportError(str(exc)) from None
     return pdf_path

@@ -50,6 +50,8 @@ def make_report(path: str | Path, *, output: str | Path | None = None, docx: str
         book, inputs = load(path, with_cached=True)
     except (BookError, ReadError) as exc:
         raise CliError(str(exc)) from None
+    for notice in getattr(book, "notices", ()):  # safeio：含宏（不运行、不写回）、文件正在 Excel 中打开等
+        print(f"jixiao：提示：{notice}", file=sys.stderr)
     ev = evaluate(inputs)
     findings = _all_findings(inputs, ev)
     report = build_report(inputs, ev, findings, template_dir=template_dir)

@@ -18,7 +18,8 @@
 - 先写同目录下的临时文件，校验其为完整的 zip，fsync 后以 os.replace 原子替换：中途断电、磁盘满、程序出错时，
   原文件要么是旧的完整内容，要么是新的完整内容，不会出现半个文件；
 - 覆盖已有文件前保留带时间戳的备份：`名称.YYYYmmdd-HHMMSS.bak.xlsx`（与原文件同目录，同一秒内再次备份加 -2、-3；
-  jixiao 从不删除备份）；
+  新内容与原文件逐字节相同时不备份——没有可丢失的内容；jixiao 从不删除有用的备份，批量处理不把备份当作部门工作簿）；
+  jixiao demo 重新生成示例时同样先备份，生成后只删除与新文件内容相同（仅保存时间不同）的多余备份；
 - Excel 打开文件时会在旁边建立锁文件 `~$名称.xlsx`（LibreOffice 为 `.~lock.名称.xlsx#`），发现锁文件、
   文件只读或目录不可写时拒绝写入并说明；
 - 读取之后文件在磁盘上又被修改（例如在 Excel 里保存过）时拒绝覆盖，免得冲掉新内容；
@@ -33,7 +34,9 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as _dt
+import filecmp
 import os
 import re
 import shutil
@@ -42,15 +45,15 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from .book import BookError, OpenpyxlBook
 
 __all__ = [
     "MAX_FILE_BYTES", "MAX_UNCOMPRESSED_BYTES", "MAX_RATIO", "RATIO_MIN_BYTES", "MAX_MEMBERS",
     "FileInfo", "SafeBook", "inspect_file", "open_book", "save_book", "atomic_output", "write_bytes", "write_text",
-    "check_writable", "lock_file_for", "backup_name", "is_formula_like", "excel_text", "csv_text",
-    "XLSXWRITER_OPTIONS", "defusedxml_active",
+    "check_writable", "lock_file_for", "backup_name", "is_backup_name", "regenerating", "same_content",
+    "is_formula_like", "excel_text", "csv_text", "XLSXWRITER_OPTIONS", "defusedxml_active",
 ]
 
 MB = 1024 * 1024
@@ -364,6 +367,74 @@ def backup_name(path: str | Path, when: _dt.datetime | None = None) -> Path:
     return candidate
 
 
+_BACKUP_RE = re.compile(r"\.\d{8}-\d{6}(?:-\d+)?\.bak\.[^.]+$", re.IGNORECASE)
+
+
+def is_backup_name(name: str | Path) -> bool:
+    """文件名是否为 backup_name 生成的备份（批量处理据此跳过备份，免得同一部门被计两次）。"""
+    return bool(_BACKUP_RE.search(Path(name).name))
+
+
+def same_content(a: str | Path, b: str | Path) -> bool:
+    """两个文件内容是否相同：逐字节相同；或同为 zip（xlsx/docx），各部件相同，仅 docProps/core.xml 中的
+    创建/修改时间不同（openpyxl 每次保存都写入当前时间）。"""
+    a, b = Path(a), Path(b)
+    try:
+        if filecmp.cmp(a, b, shallow=False):
+            return True
+        with zipfile.ZipFile(a) as za, zipfile.ZipFile(b) as zb:
+            if sorted(za.namelist()) != sorted(zb.namelist()):
+                return False
+            for name in za.namelist():
+                x, y = za.read(name), zb.read(name)
+                if name == "docProps/core.xml":
+                    x, y = _CORE_TIMES_RE.sub(b"", x), _CORE_TIMES_RE.sub(b"", y)
+                if x != y:
+                    return False
+            return True
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError):
+        return False
+
+
+_REGENERATING: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("jixiao_regenerating", default=frozenset())
+
+
+def _key(p: Path) -> str:
+    return os.path.normcase(os.path.abspath(p))
+
+
+_CORE_TIMES_RE = re.compile(rb"<dcterms:(created|modified)\b[^>]*>[^<]*</dcterms:\1>")
+
+
+@contextlib.contextmanager
+def regenerating(paths: Iterable[str | Path]) -> Iterator[list[Path]]:
+    """重新生成一组已知文件（jixiao demo）：开始前检查全部目标可写（任一被 Excel 打开即一个也不写），给已存在的
+    每个文件留带时间戳的备份；with 块正常结束后，删除与新文件内容相同（same_content）的多余备份——用户没有改过
+    的示例不必留备份，改过的（例如填写了评分）一定留下。得到的列表在结束后为保留下来的备份。
+    with 块出错时全部备份保留。各文件本身仍应经 atomic_output/save_book 写入。"""
+    targets = [Path(p) for p in paths]
+    for p in targets:
+        check_writable(p)
+    backups: dict[Path, Path] = {}
+    for p in targets:
+        if p.is_file():
+            bak = backup_name(p)
+            shutil.copy2(p, bak)
+            backups[p] = bak
+    kept: list[Path] = []
+    # 块内对这些文件的写入（atomic_output(backup=True)，如 Word 报告）不再各自备份：备份已在上面留好
+    token = _REGENERATING.set(_REGENERATING.get() | {_key(p) for p in targets})
+    try:
+        yield kept
+    finally:
+        _REGENERATING.reset(token)
+    for p, bak in backups.items():
+        if p.is_file() and same_content(p, bak):
+            bak.unlink()
+        else:
+            kept.append(bak)
+
+
 def _new_file_mode() -> int:
     umask = os.umask(0)
     os.umask(umask)
@@ -383,7 +454,8 @@ def atomic_output(path: str | Path, *, backup: bool = False) -> Iterator[Path]:
     """原子写入一个文件：`with atomic_output(p) as tmp: doc.save(tmp)`。
 
     tmp 在目标同目录（同一文件系统，os.replace 才是原子的），扩展名与目标相同；with 块正常结束后 fsync 并替换目标，
-    出错时删除临时文件、目标保持原样。backup=True 且目标已存在时，替换前先复制一份带时间戳的备份。
+    出错时删除临时文件、目标保持原样。backup=True 且目标已存在时，替换前先复制一份带时间戳的备份
+    （新内容与目标逐字节相同时不备份：例如再次生成同一份 Word 报告）。
     with 语句得到的对象是临时文件路径；写入结果（含备份路径）可在结束后通过 tmp.written 读取。
     """
     target = Path(path)
@@ -399,7 +471,8 @@ def atomic_output(path: str | Path, *, backup: bool = False) -> Iterator[Path]:
         existed = target.exists()
         os.chmod(tmp, stat.S_IMODE(target.stat().st_mode) if existed else _new_file_mode())
         bak = None
-        if backup and existed:
+        if backup and existed and _key(target) not in _REGENERATING.get() \
+                and not filecmp.cmp(target, tmp, shallow=False):
             bak = backup_name(target)
             shutil.copy2(target, bak)
         try:

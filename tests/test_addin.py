@@ -191,6 +191,14 @@ def test_build_xlam_parts_content_types_and_relationships(tmp_path):
     modules = xlam.read_vba_modules(path)
     assert xlam.vba_xlwings_version(modules) == xlam.xlwings_version()
     assert 'PROJECT_NAME As String = "myaddin"' in modules["xlwings"]  # 配置表名与 VBA 常量一致
+    # 模板 VBA 读配置表的方式：表名 PROJECT_NAME & ".conf"，键转大写后比较——所以表中写 "Interpreter_Win"、
+    # "UDF Modules" 即对应 GetConfig("INTERPRETER_WIN") 与 GetConfig("UDF MODULES")
+    vba = modules["xlwings"]
+    assert 'Set sht = wb.Sheets(PROJECT_NAME & ".conf")' in vba and "d.Add UCase(cell.Value)" in vba
+    assert 'GetConfig("INTERPRETER_WIN", "")' in vba and 'GetConfig("UDF MODULES")' in vba
+    assert {k.upper() for k in info.conf} == {"INTERPRETER_WIN", "UDF MODULES"}
+    # RunPython 把活动工作簿（不是加载项本身）交给 Python：xw.Book.caller() 得到用户点按钮时的工作簿
+    assert '" --wb=" & """" & ActiveWorkbook.Name' in vba
     # 同样的输入，逐字节相同
     again = xlam.build_xlam(tmp_path / "again.xlam", interpreter=r"C:\Python311\python.exe")
     assert hashlib.sha256(again.read_bytes()).digest() == hashlib.sha256(path.read_bytes()).digest()

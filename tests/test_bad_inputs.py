@@ -14,7 +14,8 @@ import openpyxl
 import pytest
 
 from addin.cli import main
-from tests.bad_inputs import CASES, FILE_CASES, Case, FileCase
+from tests.bad_inputs import CASES, FILE_CASES, TYPED_VALUES, Case, FileCase
+from udfs import xl
 from udfs.excel import CATALOG, ERROR_PREFIX, NA_TEXT
 
 HAS_CHECK = importlib.util.find_spec("addin.checks_cli") is not None
@@ -63,12 +64,16 @@ def _names_cell(finding: dict, sheet: str, cell: str) -> bool:
 
 def test_corpus_has_at_least_50_bad_inputs():
     assert len(CASES) + len(FILE_CASES) >= 50
+    # 其中至少 50 个必须得到点名单元格（或文件）的中文发现；其余是应当照常理解的“怪”输入
+    assert sum(c.names_cell for c in CASES) + len(FILE_CASES) >= 50
+    assert all(c.check is not None for c in CASES if not c.names_cell)
     assert len({c.id for c in CASES} | {c.id for c in FILE_CASES}) == len(CASES) + len(FILE_CASES)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_bad_workbook_gives_a_chinese_finding_naming_the_cell(case: Case, demo_dir, tmp_path, capsys):
     path, where = _build(case, demo_dir, tmp_path)
+    assert (where is not None) == case.names_cell, where
     code, out, err = run_cli(capsys, "score", "--json", str(path))
     findings: list[dict] = []
     score_json = None
@@ -149,22 +154,71 @@ def _acceptable(name: str, result) -> bool:
 
 
 @pytest.mark.parametrize("spec", CATALOG, ids=lambda s: s.name)
-def test_udf_wrappers_never_raise_on_bad_arguments(spec):
+@pytest.mark.parametrize("layer", ["excel", "xl"])
+def test_udf_wrappers_never_raise_on_bad_arguments(spec, layer):
+    """BAD_ARGS 与语料中填进单元格的每个值（TYPED_VALUES），逐个放到每个参数位置：纯 Python 层（UdfSpec.excel）
+    与 Excel 实际调用的 xlwings 包装（udfs/xl.py）都只返回数字、“不适用”或“错误：…”。"""
+    fn = spec.excel if layer == "excel" else xl.WRAPPERS[spec.name]
     n = len(spec.args)
-    for bad in BAD_ARGS:
+    for bad in BAD_ARGS + TYPED_VALUES:
         for pos in range(n):
             args = [1] * n
             args[pos] = bad
             try:
-                result = spec.excel(*args)
+                result = fn(*args)
             except Exception:  # noqa: BLE001
                 pytest.fail(f"{spec.name}{tuple(args)!r} 抛出异常：\n{traceback.format_exc()}")
             assert _acceptable(spec.name, result), (spec.name, args, result)
         try:
-            result = spec.excel(*([bad] * n))
+            result = fn(*([bad] * n))
         except Exception:  # noqa: BLE001
             pytest.fail(f"{spec.name}({bad!r}…) 抛出异常：\n{traceback.format_exc()}")
         assert _acceptable(spec.name, result), (spec.name, bad, result)
+
+
+@pytest.mark.parametrize("spec", [s for s in CATALOG if s.kind == "indicator"], ids=lambda s: s.name)
+def test_udf_error_names_the_bad_argument(spec):
+    """单元格函数没有单元格地址可报，就点名参数：同一个坏值放在不同参数位置，得到不同的、引用该值的中文说明。"""
+    from tests.test_xl import SAMPLES
+
+    good, _ = SAMPLES[spec.name]
+    fine = xl.WRAPPERS[spec.name](*good)
+    messages = {}
+    for pos, arg in enumerate(good):
+        if isinstance(arg, str):  # 口径、指标性质：文本参数另有“无效”说明
+            continue
+        args = list(good)
+        args[pos] = "三十三"
+        r = xl.WRAPPERS[spec.name](*args)
+        if r == fine and spec.name in ("EXEC_DENOMINATOR", "BUDGET_EXECUTION_BY"):
+            continue  # 未选中的口径的分母不参与计算，其中的文字不影响结果
+        assert isinstance(r, str) and r.startswith(ERROR_PREFIX) and CHINESE.search(r[len(ERROR_PREFIX):]), (pos, r)
+        assert "三十三" in r or "未填写" in r, r
+        messages[pos] = r
+    assert messages and len(set(messages.values())) == len(messages), messages
+
+
+@pytest.mark.parametrize("argv_case", ["text-in-number", "ratio-bomb", "billion-laughs", "truncated"])
+def test_real_process_prints_chinese_not_a_traceback(argv_case, demo_dir, tmp_path):
+    """与用户的终端一样：真正启动 jixiao 进程（不是进程内 main()），stderr 里是中文说明、没有回溯。"""
+    import subprocess
+    import sys
+
+    case = next((c for c in CASES if c.id == argv_case), None)
+    if case is not None:
+        path, _ = _build(case, demo_dir, tmp_path)
+        fragment = "三十三"
+    else:
+        fc = next(c for c in FILE_CASES if c.id == argv_case)
+        path = tmp_path / fc.name
+        path.write_bytes(fc.make(demo_dir))
+        fragment = fc.fragment
+    cmd = ["check", str(path)] if HAS_CHECK else ["score", str(path)]
+    proc = subprocess.run([sys.executable, "-m", "addin.cli", *cmd], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
+    assert proc.returncode in (0, 1, 2)
+    assert fragment in proc.stdout + proc.stderr and CHINESE.search(proc.stdout + proc.stderr)
 
 
 def test_udf_error_text_is_chinese():

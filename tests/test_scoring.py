@@ -170,3 +170,208 @@ def test_qualitative_coefficient_bounded(c):
 def test_every_rule_type_has_a_property_or_edge_test():
     tested = {Threshold, Range, Bands, Linear, StepDeduction, Target, GradeTable, DeductionChecklist, Qualitative, Manual}
     assert set(RULE_TYPES.values()) == tested
+
+
+# ---- 每种规则类型的性质测试（随机参数）：得分在 [0, 分值]、是 0.01 的整数倍、单调规则单调、参数写进单元格再读回
+# 是同一规则、经 Excel 单元格函数（float 进出）显示的得分解析回 Decimal 与引擎得分相同 --------------------------------
+from udfs.excel import BY_NAME  # noqa: E402
+from udfs.numbers import fmt_score, parse_number  # noqa: E402
+
+CENT = D("0.01")
+small = st.decimals(min_value=-3, max_value=3, places=3, allow_nan=False, allow_infinity=False)
+pts = st.decimals(min_value=D("0.01"), max_value=30, places=2, allow_nan=False, allow_infinity=False)
+
+
+def _ok(rule, value) -> D:
+    """得分的通用性质，返回得分。"""
+    s = rule.score(value)
+    assert isinstance(s, D) and 0 <= s <= rule.points
+    assert s == s.quantize(CENT)  # 每项得分四舍五入到 0.01 分
+    # 单元格里显示的数（Excel 的 float）与报告里的文字（fmt_score）都精确还原为同一个 Decimal
+    assert D(repr(float(s))) == s and parse_number(fmt_score(s)).value == s
+    return s
+
+
+def _via_excel(rule, value) -> D:
+    """同一条规则经单元格函数 SCORE_*（Excel 传 float、参数区域为 list）计算。"""
+    params = [float(p) if isinstance(p, D) else p for p in rule.to_params()]
+    v = float(value) if isinstance(value, D) else value
+    out = BY_NAME[rule.udf].excel(v, float(rule.points), rule.na, params)
+    assert isinstance(out, float), out
+    return D(repr(out))
+
+
+@st.composite
+def thresholds(draw):
+    return Threshold(draw(pts), draw(st.sampled_from(["满分", "零分", "报错"])),
+                     draw(st.sampled_from(["<=", "<", ">=", ">", "="])), draw(small))
+
+
+@given(thresholds(), small, small)
+def test_threshold_property(rule, a, b):
+    lo, hi = sorted((a, b))
+    s_lo, s_hi = _ok(rule, lo), _ok(rule, hi)
+    assert {s_lo, s_hi} <= {D(0), rule.points.quantize(CENT)}
+    if rule.op in ("<=", "<"):
+        assert s_lo >= s_hi
+    elif rule.op in (">=", ">"):
+        assert s_lo <= s_hi
+    assert (rule.score(rule.threshold) == rule.points.quantize(CENT)) == (rule.op in ("<=", ">=", "="))
+    assert _via_excel(rule, lo) == s_lo
+
+
+@given(pts, small, small, small)
+def test_range_property(p, a, b, v):
+    lo, hi = sorted((a, b))
+    rule = Range(p, "报错", lo, hi)
+    s = _ok(rule, v)
+    assert s == (p.quantize(CENT) if lo <= v <= hi else 0)
+    assert _ok(rule, lo) == _ok(rule, hi) == p.quantize(CENT)  # 两端都含
+    assert _via_excel(rule, v) == s
+
+
+@st.composite
+def band_tables(draw, descending: bool):
+    p = draw(pts)
+    n = draw(st.integers(1, 4))
+    uppers = sorted(draw(st.lists(small, min_size=n, max_size=n, unique=True)))
+    scores = draw(st.lists(st.decimals(min_value=0, max_value=p, places=2), min_size=n + 1, max_size=n + 1))
+    if descending:
+        scores.sort(reverse=True)
+    return Bands(p, "报错", tuple(zip(uppers, scores[:n])), scores[n], draw(st.booleans()))
+
+
+@given(band_tables(descending=False), small)
+def test_bands_property(rule, v):
+    s = _ok(rule, v)
+    x = abs(v) if rule.use_abs else v
+    expected = next((sc for up, sc in rule.bands if x <= up), rule.above)  # (上一档上限, 本档上限]，含上限
+    assert s == expected.quantize(CENT)
+    for up, sc in rule.bands:
+        if not rule.use_abs or up >= 0:
+            assert rule.score(up) == next(s2 for u2, s2 in rule.bands if (abs(up) if rule.use_abs else up) <= u2)
+    assert _via_excel(rule, v) == s
+    assert rule_from_params(rule.label, rule.points, rule.to_params(), rule.na) == rule
+
+
+@given(band_tables(descending=True), small, small)
+def test_bands_with_descending_scores_are_monotone(rule, a, b):
+    rule = Bands(rule.points, rule.na, rule.bands, rule.above, False)
+    lo, hi = sorted((a, b))
+    assert _ok(rule, hi) <= _ok(rule, lo)
+
+
+@given(pts, small, small, small, small)
+def test_linear_property_random_points(p, z, f, a, b):
+    assume(z != f)
+    rule = Linear(p, "报错", z, f)
+    lo, hi = sorted((a, b))
+    s_lo, s_hi = _ok(rule, lo), _ok(rule, hi)
+    assert (s_lo <= s_hi) if f > z else (s_lo >= s_hi)  # 方向由两点大小决定
+    assert rule.score(f) == p.quantize(CENT) and rule.score(z) == 0  # 两点都含
+    mid = (z + f) / 2
+    assert rule.score(mid) == (p / 2).quantize(CENT, rounding="ROUND_HALF_UP")
+    assert _via_excel(rule, lo) == s_lo
+
+
+@given(pts, small, st.decimals(min_value=D("0.001"), max_value=1, places=3), st.decimals(min_value=0, max_value=5, places=2),
+       st.sampled_from(["超出", "低于"]), st.sampled_from(["整步", "进位", "比例"]), small, small)
+def test_step_property_random_params(p, base, step, ded, direction, mode, a, b):
+    rule = StepDeduction(p, "报错", base, step, ded, direction, mode)
+    lo, hi = sorted((a, b))
+    s_lo, s_hi = _ok(rule, lo), _ok(rule, hi)
+    assert (s_lo >= s_hi) if direction == "超出" else (s_lo <= s_hi)
+    assert rule.score(base) == p.quantize(CENT)  # 等于基准得满分
+    # 整步 ≥ 比例 ≥ 进位：不足一步不扣 / 按比例 / 按一步扣
+    kw = dict(points=p, na="报错", threshold=base, step=step, deduction=ded, direction=direction)
+    whole, prop, ceil = (StepDeduction(**kw, mode=m).score(hi) for m in ("整步", "比例", "进位"))
+    assert whole >= prop >= ceil
+    assert _via_excel(rule, hi) == s_hi
+
+
+@given(pts, st.sampled_from(["≥", "≤", "="]), st.decimals(min_value=D("0.01"), max_value=10 ** 4, places=2),
+       st.decimals(min_value=0, max_value=10 ** 4, places=2))
+def test_target_property_all_natures(p, nature, target, v):
+    rule = Target(p, "报错", nature, target)
+    s = _ok(rule, v)
+    assert rule.score(target) == p.quantize(CENT)  # 恰好达标得满分
+    if nature == "=":
+        assert s <= rule.score(target)
+    assert _via_excel(rule, v) == s
+
+
+@given(pts, st.lists(st.tuples(st.text(alphabet="优良中差好一般较", min_size=1, max_size=3),
+                               st.decimals(min_value=0, max_value=1, places=2)), min_size=1, max_size=5,
+                     unique_by=lambda t: t[0]))
+def test_grade_table_property(p, grades):
+    rule = GradeTable(p, "报错", tuple((n, (p * f).quantize(CENT)) for n, f in grades))
+    for name, sc in rule.grades:
+        assert _ok(rule, name) == sc and _ok(rule, f" {name} ") == sc  # 前后空格不影响
+        assert _via_excel(rule, name) == sc
+    with pytest.raises(RuleError, match="不在评分标准中"):
+        rule.score("不存在的等次")
+    assert rule_from_params(rule.label, rule.points, rule.to_params(), rule.na) == rule
+
+
+@given(pts, st.one_of(st.none(), st.decimals(min_value=0, max_value=3, places=2)),
+       st.decimals(min_value=0, max_value=40, places=2), st.decimals(min_value=0, max_value=40, places=2))
+def test_deduction_property(p, per, a, b):
+    rule = DeductionChecklist(p, "报错", per)
+    lo, hi = sorted((a, b))
+    assert _ok(rule, hi) <= _ok(rule, lo)  # 扣得越多得分越低，扣完为止
+    assert _ok(rule, None) == p.quantize(CENT)  # 空白：未发现问题
+    assert rule.score(lo) == max(D(0), p - lo * (per if per is not None else 1)).quantize(CENT)
+    assert _via_excel(rule, lo) == rule.score(lo)
+
+
+@given(pts, st.decimals(min_value=0, max_value=1, places=4), st.decimals(min_value=0, max_value=1, places=4))
+def test_qualitative_property(p, a, b):
+    rule = Qualitative(p)
+    lo, hi = sorted((a, b))
+    assert _ok(rule, lo) <= _ok(rule, hi)
+    levels = [_ok(rule, t) for t in ("达成", "部分达成", "未达成")]
+    assert levels == sorted(levels, reverse=True) and levels[0] == p.quantize(CENT)
+    assert _ok(rule, f"{hi * 100}%") == rule.score(hi)
+    with pytest.raises(RuleError):
+        rule.score(D("1.01"))
+    assert _via_excel(rule, lo) == rule.score(lo)
+
+
+@given(pts, st.decimals(min_value=-5, max_value=35, places=2))
+def test_manual_property(p, v):
+    rule = Manual(p)
+    if 0 <= v <= p:
+        assert _ok(rule, v) == v.quantize(CENT) and _via_excel(rule, v) == v
+    else:
+        with pytest.raises(RuleError, match="超出"):
+            rule.score(v)
+        assert BY_NAME["SCORE_MANUAL"].excel(float(v), float(p), None, []).startswith("错误：")
+
+
+@given(st.lists(st.decimals(min_value=0, max_value=20, places=4), min_size=1, max_size=30))
+def test_totals_are_exact_sums_of_displayed_scores(raw):
+    """小计、总分是已舍入得分的精确相加：把报告里显示的每项得分相加，正好等于显示的总分。"""
+    from udfs.numbers import round2
+
+    shown = [fmt_score(round2(x)) for x in raw]
+    total = sum((round2(x) for x in raw), D(0))
+    assert sum(parse_number(s).value for s in shown) == total
+    assert parse_number(fmt_score(total)).value == total
+
+
+@given(st.decimals(min_value=0, max_value=100, places=2), st.decimals(min_value=0, max_value=100, places=2))
+def test_grade_scales_monotone(a, b):
+    lo, hi = sorted((a, b))
+    for scale in (HUNAN_GRADES, ZIZHOU_GRADES, PROJECT_GRADES):
+        names = [n for _, n in scale.bands]  # 由高到低
+        assert names.index(scale.grade(hi)) <= names.index(scale.grade(lo))
+
+
+def test_every_rule_type_has_a_random_parameter_property_test():
+    covered = {Threshold: test_threshold_property, Range: test_range_property, Bands: test_bands_property,
+               Linear: test_linear_property_random_points, StepDeduction: test_step_property_random_params,
+               Target: test_target_property_all_natures, GradeTable: test_grade_table_property,
+               DeductionChecklist: test_deduction_property, Qualitative: test_qualitative_property,
+               Manual: test_manual_property}
+    assert set(covered) == set(RULE_TYPES.values())
+    assert {c.udf for c in covered} <= set(BY_NAME)
