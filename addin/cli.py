@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Callable
@@ -128,19 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extra_commands() -> list[Callable]:
-    """各功能模块注册自己的子命令（模块内定义 register(subparsers)）。"""
-    import importlib
+    """各功能模块注册自己的子命令（模块内定义 register(subparsers)）；导入放在这里，让 jixiao score 等保持快速启动。"""
+    from . import addin_cli, batch_cli, checks_cli, report_cli
 
-    out = []
-    for mod in ("addin.checks_cli", "addin.report_cli", "addin.batch_cli", "addin.addin_cli"):
-        try:
-            m = importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name == mod:
-                continue
-            raise
-        out.append(m.register)
-    return out
+    return [checks_cli.register, report_cli.register, batch_cli.register, addin_cli.register]
 
 
 EXTRA_COMMANDS: list[Callable] = []
@@ -154,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except CliError as exc:
         return _fail(str(exc))
+    except BrokenPipeError:
+        # 输出被提前关闭（jixiao score … | head）：不是错误。把 stdout 指向 devnull，免得解释器退出时再报一次
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:
         # 各子命令未转换的 BookError（保存被拒绝等）/ ReadError 也以中文说明退出，不显示回溯
         from .book import BookError
