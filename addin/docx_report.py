@@ -130,7 +130,7 @@ def chart_png(bars: Sequence[ChartBar], *, font_path: str | None = "auto") -> tu
 _HEADING_STYLE = {1: "Heading 1", 2: "Heading 2", 3: "Heading 3", 4: "Heading 4"}
 # 附件表各列宽度（厘米，合计 15.6，版心 156 mm）
 _WIDTHS = {"dept": (1.9, 2.1, 3.9, 1.2, 2.2, 1.3, 3.0), "key_eval": (1.9, 2.1, 3.9, 1.2, 2.2, 1.3, 3.0),
-           "project": (1.7, 2.0, 3.3, 1.1, 2.3, 2.0, 1.1, 2.1)}
+           "project": (1.6, 1.8, 3.0, 1.2, 2.4, 2.3, 1.2, 2.1)}
 _LEFT_COLUMNS = {"一级指标", "二级指标", "三级指标", "备注"}
 
 

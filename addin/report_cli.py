@@ -93,7 +93,7 @@ def cmd_report(args) -> int:
     if report.findings:
         where = "、".join(f"{f.message.split('“')[1].split('”')[0]}（{f.sheet}!{f.cell}）" if f.cell else f.message
                          for f in report.findings)
-        print(f"提示：{len(report.findings)} 项文字材料未填写，报告中以“【待填写：…】”标出：{where}")
+        print(f"警告：{len(report.findings)} 项文字材料未填写，报告中以“【待填写：…】”标出：{where}")
     errors = [f for f in findings if f.severity == F.ERROR]
     if errors:
         print(f"注意：工作簿有 {len(errors)} 项错误（部分指标无法计分），已写入报告的“存在问题”；运行 jixiao check 查看详情")

@@ -620,7 +620,7 @@ def test_cli_report_to_other_file_leaves_original_untouched(demo_dir, tmp_path, 
     assert _cells(out) == _cells(src)  # 另存的文件里，用户的单元格也逐字不变
     ws = openpyxl.load_workbook(out)[SHEET_REPORT]
     assert ws["A1"].value == "子洲县医疗保障局2021年度部门整体支出绩效重点评价报告"
-    assert "1 项文字材料未填写" in capsys.readouterr().out
+    assert "警告：1 项文字材料未填写，报告中以“【待填写：…】”标出：机构设置（文字材料!C4）" in capsys.readouterr().out.splitlines()
 
 
 def test_cli_report_is_the_reviewed_text_plus_check_findings(demo_dir, tmp_path):
