@@ -249,6 +249,14 @@ def main(argv: list[str] | None = None) -> int:
             best = min(best, time.perf_counter() - t)
         s = summarise(results)
         rows.append(("  其中 run_batch（读取+计分+校验，不含启动/写汇总）", f"{best:.2f} s", f"{nfiles / best:.0f}", ""))
+        if a.jobs > 1:
+            # 单进程对照：机器上有其他负载时，多进程的数字受可用核数影响，单核吞吐 × 核数是无负载时的近似上限
+            best1 = float("inf")
+            for _ in range(a.repeat):
+                t = time.perf_counter()
+                run_batch(collect_files(src), src, jobs=1)
+                best1 = min(best1, time.perf_counter() - t)
+            rows.append(("  run_batch --jobs 1（单进程，每核吞吐）", f"{best1:.2f} s", f"{nfiles / best1:.0f}", ""))
 
         # 3. 下限与对照
         for label, func in (("下限：python-calamine 只读取（只有值，没有公式）", read_calamine),
