@@ -16,7 +16,7 @@ from workbook_templates.spec import System
 from workbook_templates.systems import SYSTEMS
 
 from . import findings as F
-from .model import (SHEET_SCORES, Evaluation, Finding, Formula, IndicatorResult, Level1Result, RowInput,
+from .model import (SHEET_DATA, SHEET_SCORES, Evaluation, Finding, Formula, IndicatorResult, Level1Result, RowInput,
                     WorkbookInputs)
 
 ZERO = Decimal(0)
@@ -84,11 +84,27 @@ def evaluate(inputs: WorkbookInputs, system: System | None = None) -> Evaluation
             findings.append(F.make("bad-grade-table", cell[0], cell[1], detail=str(exc)))
     return Evaluation(
         system_key=system.key, unit_name=_text(_cached_or_raw(inputs.scalars.get("unit_name"))),
-        year=_text(_cached_or_raw(inputs.scalars.get("year"))),
+        year=_year(inputs, findings),
         money_unit=_text(_cached_or_raw(inputs.scalars.get("money_unit"))) or "万元",
         indicators=results, level1=level1, points_total=sum((v.points for v in level1.values()), ZERO),
         total=total, computed_total=sum((v.computed for v in level1.values()), ZERO), grade=scale.grade(total),
         findings=findings, inputs=inputs)
+
+
+def _year(inputs: WorkbookInputs, findings: list[Finding]) -> str:
+    """年度。Excel 常把输入的“2018-12-31”“2018/12”自动变成日期：取其年份并提示，报告标题不会出现
+    “2018-12-31 00:00:00年度”；2018.0（浮点）写作 2018。"""
+    import datetime as _dt
+
+    raw = _cached_or_raw(inputs.scalars.get("year"))
+    if isinstance(raw, (_dt.date, _dt.datetime)):
+        sheet, cell = inputs.cells.get(("scalar", "year"), (SHEET_DATA, ""))
+        findings.append(F.make("year-is-date", sheet, cell, label="年度", raw=raw.strftime("%Y-%m-%d"),
+                               value=raw.year))
+        return str(raw.year)
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    return _text(raw)
 
 
 def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, findings: list[Finding]) -> IndicatorResult:

@@ -13,6 +13,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "not-a-number": (ERROR, "{label}应为数字：{detail}"),
     "two-numbers": (WARNING, "{label}：{detail}"),
     "text-number": (INFO, "{label}是以文本存储的数字“{raw}”，已按 {value} 计算"),
+    "year-is-date": (INFO, "{label}填写为日期 {raw}（Excel 自动转换），已按 {value} 年处理；请把单元格格式改为“常规”后填写年份"),
     "missing-value": (ERROR, "{label}未填写，指标“{indicator}”无法计算"),
     "missing-sheet": (ERROR, "工作簿缺少工作表“{sheet_name}”"),
     "unknown-system": (ERROR, "无法识别指标体系：{detail}"),

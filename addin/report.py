@@ -19,6 +19,7 @@ from types import SimpleNamespace
 from typing import Any, Callable, Sequence
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 from udfs.excel import BY_NAME
 from udfs.numbers import InputError, fmt_num, fmt_pct, fmt_score, parse_number, round2
@@ -254,8 +255,10 @@ def make_env(template_dir: str | Path | None = None) -> jinja2.Environment:
 
 def _new_env(template_dir: str | Path | None) -> jinja2.Environment:
     paths = ([str(template_dir)] if template_dir else []) + [str(TEXT_DIR)]
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(paths), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, autoescape=False, keep_trailing_newline=True)
+    # 沙箱环境：--templates 目录里的模板可能来自别人（随工作簿一起转发），模板只能读取传入的数据与过滤器，
+    # 不能经 __class__/__globals__ 之类的属性触及 Python 内部、执行代码（SSTI）
+    env = SandboxedEnvironment(loader=jinja2.FileSystemLoader(paths), undefined=jinja2.StrictUndefined,
+                               trim_blocks=True, lstrip_blocks=True, autoescape=False, keep_trailing_newline=True)
     env.filters.update(FILTERS)
     return env
 

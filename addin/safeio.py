@@ -294,11 +294,13 @@ class SafeBook(OpenpyxlBook):
 
 
 def open_book(path: str | Path, *, with_cached: bool = False) -> SafeBook:
-    """安全地打开工作簿：先 inspect_file（大小、格式、压缩炸弹、DTD），再交给 openpyxl（keep_vba=False，不执行任何宏）。"""
+    """安全地打开工作簿：先 inspect_file（大小、格式、压缩炸弹、DTD），再交给 openpyxl（keep_vba=False，不执行任何宏）。
+
+    inspect_file 在导入 openpyxl 之前运行：恶意文件在毫秒级被拒绝，不必等 openpyxl 与 numpy 的导入（约 0.4 秒）。"""
+    info = inspect_file(path)
     if not defusedxml_active():
         raise BookError("安全组件 defusedxml 未启用（未安装，或环境变量 OPENPYXL_DEFUSEDXML 被设为 False），"
                         "为防止恶意 XML，jixiao 拒绝读取工作簿；请 pip install defusedxml")
-    info = inspect_file(path)
     book = SafeBook(info.path, with_cached=with_cached)
     book.info = info
     book.notices = []
@@ -533,7 +535,8 @@ def save_book(book: OpenpyxlBook, path: str | Path | None = None, *, backup: boo
     if target.suffix.lower() not in WRITABLE_SUFFIXES:
         if target.suffix.lower() in MACRO_SUFFIXES:
             raise BookError(f"不能写回含宏的工作簿{_name(target)}：jixiao 不读取宏，写回会使宏丢失。"
-                            "请用 -o/--output 指定一个新的 .xlsx 文件保存结果（原文件保持不变）")
+                            "请用 -o/--output 指定一个新的 .xlsx 文件保存结果（原文件保持不变；jixiao check 不加 --write 时"
+                            "只输出、不写文件）")
         raise BookError(f"输出文件{_name(target)}的扩展名应为 .xlsx")
     same = _same_file(source, target)
     info: FileInfo | None = getattr(book, "info", None)
@@ -556,7 +559,8 @@ def save_book(book: OpenpyxlBook, path: str | Path | None = None, *, backup: boo
             lost = [f"{label}（{n} 处）" for label, n in info.features.items() if out_features.get(label, 0) < n]
             if lost:
                 raise BookError(f"{_name(target)}含有 jixiao（openpyxl）无法原样保留的内容：{'、'.join(lost)}。"
-                                "为免丢失，本次未写回原文件；请用 -o/--output 把结果另存为新的 .xlsx")
+                                "为免丢失，本次未写回原文件；请用 -o/--output 把结果另存为新的 .xlsx（jixiao check 不加 --write "
+                                "时只输出、不写文件）")
     if same and info is not None:
         st = target.stat()
         info.stat_key = (st.st_mtime_ns, st.st_size)

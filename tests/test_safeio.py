@@ -844,3 +844,18 @@ def test_every_raw_write_in_addin_is_accounted_for():
     assert not unexpected, f"未经 safeio 的写入：{unexpected}"
     for name in ("docx_report.py", "pdf.py", "batch.py", "compare.py", "export.py"):
         assert "atomic_output" in (root / name).read_text("utf-8"), name
+
+
+def test_report_templates_from_elsewhere_cannot_run_code(demo_dir, tmp_path, capsys):
+    """--templates 目录里的模板在 Jinja2 沙箱中渲染：经 __globals__ 调 os.system 的模板被拒绝，不执行任何命令。"""
+    from workbook_templates.text import __path__ as text_path
+
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    src = Path(list(text_path)[0]) / "dept_0_preamble.j2"
+    marker = tmp_path / "pwned"
+    tpl.joinpath(src.name).write_text(src.read_text("utf-8") + "{{ cycler.__init__.__globals__.os.system('touch "
+                                      + str(marker) + "') }}", "utf-8")
+    code, _, err = _cli(capsys, "report", demo_dir / "baojing-2018.xlsx", "-o", tmp_path / "o.xlsx", "--templates", tpl)
+    assert code == 2 and "dept_0_preamble.j2" in err and "无法生成" in err
+    assert not marker.exists() and not (tmp_path / "o.xlsx").exists()
