@@ -821,6 +821,15 @@ def _stated_score(ctx: Context, res: IndicatorResult) -> list[Finding]:
 # ---------------------------------------------------------------------------------------------------------
 CheckFn = Callable[[Context], list[Finding]]
 
+
+def check_report_texts(ctx: Context) -> list[Finding]:
+    """报告要用而“文字材料”表中未填写的叙述（missing-text 警告）：报告里显示为“【待填写：…】”，校验时就提示。
+    哪些材料必填由报告模板决定，所以按模板实际生成一次报告来判断（addin.report.text_findings，约 5 ms）。"""
+    from .report import text_findings  # 延迟导入：只有这项检查需要 jinja2 与报告模板
+
+    return text_findings(ctx.inputs, ctx.ev)
+
+
 CHECKS: list[CheckFn] = [
     check_input_cells,
     check_table_totals,
@@ -838,6 +847,7 @@ CHECKS: list[CheckFn] = [
     check_money_unit,
     check_prev_sangong_budget,
     check_stated_figures,
+    check_report_texts,
 ]
 
 

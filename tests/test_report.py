@@ -620,7 +620,13 @@ def test_cli_report_to_other_file_leaves_original_untouched(demo_dir, tmp_path, 
     assert _cells(out) == _cells(src)  # 另存的文件里，用户的单元格也逐字不变
     ws = openpyxl.load_workbook(out)[SHEET_REPORT]
     assert ws["A1"].value == "子洲县医疗保障局2021年度部门整体支出绩效重点评价报告"
-    assert "警告：1 项文字材料未填写，报告中以“【待填写：…】”标出：机构设置（文字材料!C4）" in capsys.readouterr().out.splitlines()
+    assert not any("待填写" in ln for ln in capsys.readouterr().out.splitlines())  # 子洲示例的文字材料已填全
+    src = tmp_path / "kaifu-2020.xlsx"
+    shutil.copy(demo_dir / "kaifu-2020.xlsx", src)
+    main(["report", str(src), "-o", str(tmp_path / "k.xlsx")])
+    assert ("警告：7 项文字材料未填写，报告中以“【待填写：…】”标出：部门职责（文字材料!C3）、机构设置（文字材料!C4）、"
+            "部门项目实施情况（文字材料!C7）、绩效评价目的（文字材料!C8）、绩效评价实施过程（文字材料!C9）、"
+            "绩效评价局限性（文字材料!C10）、经验教训（文字材料!C12）") in capsys.readouterr().out.splitlines()
 
 
 def test_cli_report_is_the_reviewed_text_plus_check_findings(demo_dir, tmp_path):
@@ -693,16 +699,16 @@ def test_cli_report_exit_codes(demo_dir, tmp_path, capsys, monkeypatch):
 def test_demo_hook_writes_reports_next_to_the_workbooks(tmp_path, capsys):
     from addin.report_cli import demo_hook
 
-    for name in ("baojing-2018", "shiping-2022"):
+    for name in ("baojing-2018", "kaifu-2020"):
         ex = EXAMPLES[name]
         build_workbook(ex.system, tmp_path / f"{name}.xlsx", ex)
     demo_hook(tmp_path)
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 2 and out[0].endswith("保靖县医疗生育保险管理服务局2018年度部门整体支出绩效评价报告")
-    assert "3 处待填写" in out[1]
-    assert (tmp_path / "baojing-2018.docx").is_file() and (tmp_path / "shiping-2022.docx").is_file()
+    assert "7 处待填写" in out[1]
+    assert (tmp_path / "baojing-2018.docx").is_file() and (tmp_path / "kaifu-2020.docx").is_file()
     assert not list(tmp_path.glob("*.bak.xlsx"))
-    assert SHEET_REPORT in openpyxl.load_workbook(tmp_path / "shiping-2022.xlsx").sheetnames
+    assert SHEET_REPORT in openpyxl.load_workbook(tmp_path / "kaifu-2020.xlsx").sheetnames
 
 
 def test_formula_valued_text_cells_use_their_cached_result(tmp_path):
