@@ -175,7 +175,7 @@ def test_every_rule_type_has_a_property_or_edge_test():
 # ---- 每种规则类型的性质测试（随机参数）：得分在 [0, 分值]、是 0.01 的整数倍、单调规则单调、参数写进单元格再读回
 # 是同一规则、经 Excel 单元格函数（float 进出）显示的得分解析回 Decimal 与引擎得分相同 --------------------------------
 from udfs.excel import BY_NAME  # noqa: E402
-from udfs.numbers import fmt_score, parse_number  # noqa: E402
+from udfs.numbers import fmt_score, parse_number, round2  # noqa: E402
 
 CENT = D("0.01")
 small = st.decimals(min_value=-3, max_value=3, places=3, allow_nan=False, allow_infinity=False)
@@ -320,7 +320,7 @@ def test_deduction_property(p, per, a, b):
     lo, hi = sorted((a, b))
     assert _ok(rule, hi) <= _ok(rule, lo)  # 扣得越多得分越低，扣完为止
     assert _ok(rule, None) == p.quantize(CENT)  # 空白：未发现问题
-    assert rule.score(lo) == max(D(0), p - lo * (per if per is not None else 1)).quantize(CENT)
+    assert rule.score(lo) == round2(max(D(0), p - lo * (per if per is not None else 1)))  # ROUND_HALF_UP
     assert _via_excel(rule, lo) == rule.score(lo)
 
 
@@ -351,8 +351,6 @@ def test_manual_property(p, v):
 @given(st.lists(st.decimals(min_value=0, max_value=20, places=4), min_size=1, max_size=30))
 def test_totals_are_exact_sums_of_displayed_scores(raw):
     """小计、总分是已舍入得分的精确相加：把报告里显示的每项得分相加，正好等于显示的总分。"""
-    from udfs.numbers import round2
-
     shown = [fmt_score(round2(x)) for x in raw]
     total = sum((round2(x) for x in raw), D(0))
     assert sum(parse_number(s).value for s in shown) == total
