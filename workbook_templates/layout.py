@@ -1,8 +1,6 @@
 """工作簿版式：工作表名、评分表列、区块标记。生成模板（build.py）与读取工作簿（addin.reader）共用。"""
 from __future__ import annotations
 
-from xlsxwriter.utility import xl_col_to_name
-
 from .spec import N_PARAMS, System
 
 SHEET_DATA = "基础数据表"
@@ -36,7 +34,17 @@ def score_headers(system: System) -> list[str]:
 
 
 COL = {f: i for i, f in enumerate(score_fields())}  # 0-based
-LETTER = {f: xl_col_to_name(i) for f, i in COL.items()}
+def col_letter(i: int) -> str:
+    """0 起的列号 → 列字母（0 → A，27 → AB）。不借用 xlsxwriter：读取工作簿的路径不必导入它。"""
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+LETTER = {f: col_letter(i) for f, i in COL.items()}
 
 SCORE_HEADER_ROW = 3  # 1-based
 SCORE_FIRST_ROW = 4
