@@ -23,7 +23,7 @@ from typing import Any
 
 from udfs.numbers import InputError, fmt_num, fmt_pct, fmt_score, parse_number, round2
 
-from .model import Evaluation, Formula, IndicatorResult
+from .model import Evaluation, Formula, IndicatorResult, cell_text
 
 SHEET_COMPARE = "差异分析"
 
@@ -191,14 +191,7 @@ def _num(x: Any) -> Decimal | None:
         return None
 
 
-def _text(x: Any) -> str:
-    if isinstance(x, Formula):
-        x = x.cached
-    if x is None:
-        return ""
-    if isinstance(x, float) and x.is_integer():
-        x = int(x)
-    return str(x).strip()
+
 
 
 def _value_text(i: IndicatorResult) -> str:
@@ -314,7 +307,7 @@ def analyse(self_ev: Evaluation | None, eval_ev: Evaluation) -> Comparison:
     unit = eval_ev.unit_name or (self_ev.unit_name if self_ev else "")
     year = eval_ev.year or (self_ev.year if self_ev else "")
     stated_score = _num(eval_ev.inputs.scalars.get("self_score"))
-    stated_grade = _text(eval_ev.inputs.scalars.get("self_grade"))
+    stated_grade = cell_text(eval_ev.inputs.scalars.get("self_grade"))
     eval_side = _side("重点评价", eval_ev)
     if self_ev is not None:
         self_side = _side("自评", self_ev)
@@ -466,9 +459,9 @@ def _paragraphs(c: Comparison, self_ev: Evaluation | None, eval_ev: Evaluation) 
         out.append(P(f"{n}、自评扣分情况", text))
     if self_ev is not None:
         n += 1
-        evaluator = _text(eval_ev.inputs.texts.get("evaluator")) or "财政部门"
-        self_process = _text(self_ev.inputs.texts.get("process"))
-        summary = _text(eval_ev.inputs.texts.get("self_eval_summary"))
+        evaluator = cell_text(eval_ev.inputs.texts.get("evaluator")) or "财政部门"
+        self_process = cell_text(self_ev.inputs.texts.get("process"))
+        summary = cell_text(eval_ev.inputs.texts.get("self_eval_summary"))
         text = ("绩效自评由被评价单位自行组织实施" + (f"：{self_process.rstrip('。')}" if self_process else "") +
                 f"；而绩效重点评价由{evaluator}组织实施，收集资料、设计指标、现场查看、组织评价并撰写报告，"
                 "评分以重点评价指标体系和评价人核实的数据为准。")

@@ -50,6 +50,17 @@ SHEET_REPORT = "报告"
 GENERATED_SHEETS = (SHEET_CHECKS, SHEET_REPORT)
 
 
+def cell_text(x: Any) -> str:
+    """单元格内容作文本用：公式取保存的结果，空为 ""，整数值的浮点数不带“.0”（Excel 里的 2018 读成 2018.0），去首尾空白。"""
+    if isinstance(x, Formula):
+        x = x.cached
+    if x is None:
+        return ""
+    if isinstance(x, float) and x.is_integer():
+        x = int(x)
+    return str(x).strip()
+
+
 @dataclass
 class RowInput:
     """评分表一行（三级指标）的原始内容；cells 为各字段所在单元格地址（评分表内）。"""

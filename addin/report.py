@@ -30,7 +30,7 @@ from workbook_templates.systems import SYSTEMS
 from . import findings as F
 from .book import Book, CellWrite
 from .engine import resolve_arg
-from .model import SHEET_REPORT, SHEET_TEXTS, Evaluation, Finding, Formula, IndicatorResult, WorkbookInputs
+from .model import SHEET_REPORT, SHEET_TEXTS, Evaluation, Finding, Formula, IndicatorResult, WorkbookInputs, cell_text
 
 TEXT_DIR = Path(__file__).resolve().parent.parent / "workbook_templates" / "text"
 PLACEHOLDER = "【待填写：{title}】"
@@ -388,13 +388,7 @@ def _args_for(system: System, inputs: WorkbookInputs, ev: Evaluation, udf: str, 
 # 每个指标的视图（模板里的 ind.*）
 # ---------------------------------------------------------------------------------------------------------
 def _clean(x: Any) -> str:
-    if isinstance(x, Formula):
-        x = x.cached
-    if x is None:
-        return ""
-    if isinstance(x, float) and x.is_integer():
-        x = int(x)
-    return f_oneline(str(x)).strip()
+    return f_oneline(cell_text(x)).strip()
 
 
 def _value_text(value: Any, unit: str) -> str:

