@@ -533,32 +533,9 @@ class DeptResult:
         return self.counts.get("警告", 0)
 
 
-_CHECKS: Callable | None = None
-
-
-def _checker() -> Callable:
-    """addin.checks.run_checks（若已安装该模块），否则退回引擎自带的发现。"""
-    global _CHECKS
-    if _CHECKS is None:
-        try:
-            from .checks import run_checks
-        except ModuleNotFoundError as exc:
-            if exc.name != "addin.checks":
-                raise
-
-            def run_checks(inputs, ev=None):
-                from .findings import sort_findings
-
-                return sort_findings(list(ev.findings))
-        _CHECKS = run_checks
-    return _CHECKS
-
-
-
-
-
 def process_file(path: str, root: str = "") -> DeptResult:
     """读取、计分、校验一个工作簿。任何问题都记录在结果里，从不抛出异常（批量运行不会因一个文件中断）。"""
+    from .checks import run_checks
     from .engine import evaluate
     from .reader import ReadError, read_inputs
 
@@ -568,7 +545,7 @@ def process_file(path: str, root: str = "") -> DeptResult:
         book = FastBook(path)
         inputs = read_inputs(book)
         ev = evaluate(inputs)
-        findings = _checker()(inputs, ev)
+        findings = run_checks(inputs, ev)
     except (BookError, ReadError) as exc:
         return DeptResult(rel, False, _strip_name(str(exc), Path(path).name))
     except MemoryError:
@@ -660,8 +637,7 @@ def run_batch(files: Sequence[Path], root: Path, *, jobs: int = 1,
     todo = list(range(len(files)))
     jobs = max(1, min(jobs, len(todo)))
     if jobs > 1:
-        _checker()  # 在 fork 之前导入，子进程直接继承
-        from . import engine, reader  # noqa: F401
+        from . import checks, engine, reader  # noqa: F401  在 fork 之前导入，子进程直接继承
         chunk = max(1, min(16, len(todo) // (jobs * 8)))
         try:
             with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as ex:

@@ -858,13 +858,14 @@ def make_context(inputs: WorkbookInputs, ev: Evaluation) -> Context:
                    engine_error_cells={(f.sheet, f.cell) for f in ev.findings if f.severity == F.ERROR})
 
 
-def run_checks(inputs: WorkbookInputs, ev: Evaluation | None = None) -> list[Finding]:
-    """全部校验：计分引擎的发现（读取、计算）加上 CHECKS 中各项检查的发现，去重并按严重程度、位置排序。"""
+def run_checks(inputs: WorkbookInputs, ev: Evaluation | None = None, *,
+               checks: Iterable[CheckFn] | None = None) -> list[Finding]:
+    """全部校验：计分引擎的发现（读取、计算）加上各项检查（默认 CHECKS）的发现，去重并按严重程度、位置排序。"""
     if ev is None:
         ev = evaluate(inputs)
     ctx = make_context(inputs, ev)
     mine: list[Finding] = []
-    for check in CHECKS:
+    for check in CHECKS if checks is None else checks:
         mine.extend(check(ctx))
     engine = [f for f in ev.findings if (f.code, f.sheet, f.cell) not in ctx.replaced]
     seen: set[tuple[str, str, str]] = set()

@@ -90,15 +90,10 @@ def _save(book) -> None:
     cached = getattr(book, "cached_wb", None)
     if cached is not None and hasattr(cached, "close"):
         cached.close()  # 只读取缓存值的第二个工作簿对象不再需要
+    from .safeio import save_book
+
     try:
-        try:
-            from .safeio import save_book
-        except ModuleNotFoundError as exc:
-            if exc.name != "addin.safeio":
-                raise
-            book.save()
-        else:
-            save_book(book)  # 临时文件 + 原子替换，覆盖前备份；文件在 Excel 中打开时拒绝写入
+        save_book(book)  # 临时文件 + 原子替换，覆盖前备份；文件在 Excel 中打开时拒绝写入
     except BookError as exc:
         raise CliError(str(exc)) from None
 

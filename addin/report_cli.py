@@ -15,20 +15,16 @@ from .cli import DEMO_HOOKS, EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, CliError
 
 
 def _all_findings(inputs, ev):
-    """校验发现：有 addin.checks 时用完整的校验（含计分引擎的发现），否则只用计分引擎的发现。"""
-    try:
-        from .checks import run_checks
-    except ImportError:
-        return list(ev.findings)
-    return run_checks(inputs, ev)
+    """完整的校验发现（含计分引擎的发现）。文字材料缺项不在这里查：生成报告时 build_report 本身就会发现它们，
+    再查一遍等于把报告多生成一次。"""
+    from .checks import CHECKS, check_report_texts, run_checks
+
+    return run_checks(inputs, ev, checks=[c for c in CHECKS if c is not check_report_texts])
 
 
 def _save(book, path: Path | None, *, backup: bool) -> None:
-    try:
-        from .safeio import save_book
-    except ImportError:
-        book.save(path)
-        return
+    from .safeio import save_book
+
     save_book(book, path, backup=backup)
 
 

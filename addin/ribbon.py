@@ -273,15 +273,9 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from .book import BookError
     from .export import ExportError
     from .reader import ReadError
+    from .report import ReportError
 
-    errs: list[type[BaseException]] = [UserError, BookError, ReadError, ExportError]
-    try:
-        from .report import ReportError
-
-        errs.append(ReportError)
-    except ImportError:  # 报告模块缺失时其余按钮照常工作
-        pass
-    return tuple(errs)
+    return (UserError, BookError, ReadError, ExportError, ReportError)
 
 
 def run(entry: str) -> Outcome | None:
