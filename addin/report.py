@@ -253,12 +253,32 @@ def make_env(template_dir: str | Path | None = None) -> jinja2.Environment:
     return _new_env(template_dir)
 
 
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """编译好的模板存盘（按模板源码校验和，模板改了就重新编译）：命令行每次都是新进程，编译 29 个模板约 0.2 秒，
+    是 jixiao report 冷启动里最大的一块。缓存只是加速：写不进去（磁盘满、无权限）时照常生成报告。"""
+
+    def dump_bytecode(self, bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    try:
+        # 默认目录是临时目录下按用户区分、权限 0700 的 _jinja2-cache-<uid>，Jinja 会拒绝别人建的同名目录
+        return _BytecodeCache()
+    except (OSError, RuntimeError):
+        return None
+
+
 def _new_env(template_dir: str | Path | None) -> jinja2.Environment:
     paths = ([str(template_dir)] if template_dir else []) + [str(TEXT_DIR)]
     # 沙箱环境：--templates 目录里的模板可能来自别人（随工作簿一起转发），模板只能读取传入的数据与过滤器，
     # 不能经 __class__/__globals__ 之类的属性触及 Python 内部、执行代码（SSTI）
     env = SandboxedEnvironment(loader=jinja2.FileSystemLoader(paths), undefined=jinja2.StrictUndefined,
-                               trim_blocks=True, lstrip_blocks=True, autoescape=False, keep_trailing_newline=True)
+                               trim_blocks=True, lstrip_blocks=True, autoescape=False, keep_trailing_newline=True,
+                               bytecode_cache=_bytecode_cache())
     env.filters.update(FILTERS)
     return env
 
