@@ -577,32 +577,25 @@ def write_comparison_xlsx(c: Comparison, path: str | Path) -> Path:
                 put(r, col, v, f)
             r += 1
         r += 1
+    def indicator_table(r: int, title: str, last: str, rows) -> int:
+        put(r, 0, title, "h")
+        r += 1
+        for col, h in enumerate(["评价", "指标", "一级指标", "分值", "得分", "失分", last]):
+            put(r, col, h, "header")
+        r += 1
+        for side, d in rows:
+            for col, (v, f) in enumerate([(side, "text"), (d.name, "text"), (d.level1, "text"), (d.points, "score"),
+                                          (d.score, "score"), (d.lost, "score"), ("；".join(d.reasons), "text")]):
+                put(r, col, v, f)
+            r += 1
+        return r + 1
+
     lost_rows = [("重点评价", d) for d in c.eval_deductions] + [("自评", d) for d in c.self_deductions]
     if lost_rows:
-        put(r, 0, "四、失分的指标及原因", "h")
-        r += 1
-        for col, h in enumerate(["评价", "指标", "一级指标", "分值", "得分", "失分", "原因"]):
-            put(r, col, h, "header")
-        r += 1
-        for side, d in lost_rows:
-            for col, (v, f) in enumerate([(side, "text"), (d.name, "text"), (d.level1, "text"), (d.points, "score"),
-                                          (d.score, "score"), (d.lost, "score"), ("；".join(d.reasons), "text")]):
-                put(r, col, v, f)
-            r += 1
-        r += 1
-    only_rows = [("自评", d) for d in c.self_only_rows] + [("重点评价", d) for d in c.eval_only_rows]
+        r = indicator_table(r, "四、失分的指标及原因", "原因", lost_rows)
     if c.self_only_rows:  # 只有重点评价工作簿时，“只在重点评价设置”就是全部指标，已在上表
-        put(r, 0, "五、只在一方设置的指标（不能逐项比较）", "h")
-        r += 1
-        for col, h in enumerate(["评价", "指标", "一级指标", "分值", "得分", "失分", "说明"]):
-            put(r, col, h, "header")
-        r += 1
-        for side, d in only_rows:
-            for col, (v, f) in enumerate([(side, "text"), (d.name, "text"), (d.level1, "text"), (d.points, "score"),
-                                          (d.score, "score"), (d.lost, "score"), ("；".join(d.reasons), "text")]):
-                put(r, col, v, f)
-            r += 1
-        r += 1
+        only_rows = [("自评", d) for d in c.self_only_rows] + [("重点评价", d) for d in c.eval_only_rows]
+        r = indicator_table(r, "五、只在一方设置的指标（不能逐项比较）", "说明", only_rows)
     put(r, 0, "六、差异分析（报告段落）", "h")
     r += 1
     for p in c.paragraphs:
