@@ -25,6 +25,7 @@ from xml.parsers import expat
 from . import safeio
 from .book import BookError, CellWrite, Grid
 from .model import Formula, cell_text
+from .xlbook import a1
 
 # 扫描的扩展名：.xls/.et 也收进来，只为在“无法读取”表里明确告诉用户需要另存为 .xlsx
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
@@ -65,14 +66,6 @@ def _local(name: str) -> str:
     if loc is None:
         loc = _LOCAL[name] = name.rsplit(":", 1)[-1]
     return loc
-
-
-def _a1(r: int, c: int) -> str:
-    letters = ""
-    while c:
-        c, rem = divmod(c - 1, 26)
-        letters = chr(65 + rem) + letters
-    return f"{letters}{r}"
 
 
 _COL_CACHE: dict[str, int] = {}
@@ -390,7 +383,7 @@ class FastBook:
                     r, c = _coord(ref)
                 else:
                     r, c = row, col + 1
-                    ref = _a1(r, c)
+                    ref = a1(r, c)
                 col = c
                 if vtext is None and fattr is None and inline is None:
                     return  # 只有样式的空单元格
@@ -659,14 +652,6 @@ def run_batch(files: Sequence[Path], root: Path, *, jobs: int = 1,
 # =====================================================================================================
 # 汇总：排名、等级分布、失分指标
 # =====================================================================================================
-def competition_ranks(values: Sequence[Decimal]) -> list[int]:
-    """并列名次（1、2、2、4）：分数高者在前，同分同名次，下一名次跳过并列的人数（pandas rank(method="min")）。"""
-    import pandas as pd
-
-    # 得分是 2 位小数的 Decimal：转成 float 后大小与相等关系不变，排名与 Decimal 比较一致
-    return [int(k) for k in pd.Series([float(v) for v in values], dtype=float).rank(method="min", ascending=False)]
-
-
 @dataclass
 class LossRow:
     system: str
@@ -706,11 +691,13 @@ def summarise(results: Sequence[DeptResult]) -> Summary:
     systems = list(dict.fromkeys([k for k in SYSTEMS if any(r.system == k for r in ok)] + [r.system for r in ok]))
     level1_names = list(dict.fromkeys(n for key in systems for r in ok if r.system == key for n, _, _ in r.level1))
 
-    # 一行一个工作簿：总排名与体系内排名（未完成计分的不参与排名）
+    # 一行一个工作簿：总排名与体系内排名（未完成计分的不参与排名）。并列名次 1、2、2、4 即 rank(method="min")；
+    # 得分是 2 位小数的 Decimal，转成 float 后大小与相等关系不变，排名与 Decimal 比较一致
     depts = pd.DataFrame({"file": [r.file for r in ok], "system": [r.system for r in ok],
                           "grade": [r.grade for r in ok], "complete": [r.complete for r in ok],
                           "total": [float(r.total) if r.complete else float("nan") for r in ok]})
-    ranked = depts[depts["complete"]]
+    # astype(bool)：没有可计分的工作簿时列为空的 object 类型，pandas 会把它当成列名列表而不是布尔筛选
+    ranked = depts[depts["complete"].astype(bool)]
     rank = dict(zip(ranked["file"], ranked["total"].rank(method="min", ascending=False).astype(int)))
     rank_sys = dict(zip(ranked["file"],
                         ranked.groupby("system")["total"].rank(method="min", ascending=False).astype(int)))
@@ -749,10 +736,6 @@ def summarise(results: Sequence[DeptResult]) -> Summary:
 def _num_text(x: Decimal) -> str:
     s = format(x.normalize(), "f") if isinstance(x, Decimal) else str(x)
     return s
-
-
-def _f(x: Decimal | None) -> float | None:
-    return None if x is None else float(x)
 
 
 # =====================================================================================================

@@ -13,7 +13,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from addin.batch import FastBook, collect_files, competition_ranks, process_file, run_batch, summarise
+from addin.batch import FastBook, collect_files, process_file, run_batch, summarise
 from addin.book import BookError, OpenpyxlBook
 from addin.cli import main
 from addin.engine import evaluate
@@ -140,9 +140,16 @@ def test_fastbook_refuses_dtd(tmp_path):
 
 # --------------------------------------------------------------------------- 排名
 def test_competition_ranks_ties_share_rank():
-    d = [Decimal(x) for x in ("90", "95.5", "90", "80", "95.5", "70")]
-    assert competition_ranks(d) == [3, 1, 3, 5, 1, 6]
-    assert competition_ranks([]) == []
+    from addin.batch import DeptResult
+
+    totals = ("90", "95.5", "90", "80", "95.5", "70")
+    rs = [DeptResult(f"f{i}", True, system="hunan-dept", total=Decimal(t)) for i, t in enumerate(totals)]
+    s = summarise(rs)
+    assert [s.rank[r.file] for r in rs] == [3, 1, 3, 5, 1, 6]
+    assert [s.rank_in_system[r.file] for r in rs] == [3, 1, 3, 5, 1, 6]
+    # 整批都无法读取（没有一个可计分的工作簿）：汇总照常生成，只有“无法读取”
+    only_failed = summarise([DeptResult("bad", False, reason="坏文件")])
+    assert only_failed.rank == {} and only_failed.grade_dist == {} and [r.file for r in only_failed.failed] == ["bad"]
 
 
 # --------------------------------------------------------------------------- 整批运行
