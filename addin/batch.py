@@ -24,7 +24,7 @@ from xml.parsers import expat
 
 from . import safeio
 from .book import BookError, CellWrite, Grid
-from .model import Formula, cell_text
+from .model import Formula, cell_number, cell_text
 from .xlbook import a1
 
 # 扫描的扩展名：.xls/.et 也收进来，只为在“无法读取”表里明确告诉用户需要另存为 .xlsx
@@ -555,7 +555,7 @@ def process_file(path: str, root: str = "") -> DeptResult:
         level1=[(name, lv.score, lv.points) for name, lv in ev.level1.items()], counts=dict(counts),
         findings=[(f.severity, f.sheet, f.cell, f.code, f.message) for f in findings],
         indicators=[(i.level1, i.name, i.points, i.final) for i in ev.indicators],
-        self_score=_self_score(inputs.scalars.get("self_score")), self_grade=cell_text(inputs.scalars.get("self_grade")))
+        self_score=cell_number(inputs.scalars.get("self_score")), self_grade=cell_text(inputs.scalars.get("self_grade")))
 
 
 def _strip_name(reason: str, name: str) -> str:
@@ -564,17 +564,6 @@ def _strip_name(reason: str, name: str) -> str:
     if reason.startswith(prefix):
         return reason[len(prefix):]
     return reason.replace(f"文件“{name}”", "该文件", 1).replace(f"工作簿“{name}”", "该工作簿", 1)
-
-
-def _self_score(raw: Any) -> Decimal | None:
-    from udfs.numbers import InputError, parse_number
-
-    if isinstance(raw, Formula):
-        raw = raw.cached
-    try:
-        return parse_number(raw).value
-    except InputError:
-        return None
 
 
 def _relative(path: str, root: str) -> str:

@@ -21,9 +21,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from udfs.numbers import InputError, fmt_num, fmt_pct, fmt_score, parse_number, round2
+from udfs.numbers import fmt_num, fmt_pct, fmt_score, round2
 
-from .model import Evaluation, Formula, IndicatorResult, cell_text
+from .model import Evaluation, IndicatorResult, cell_number, cell_text
 
 SHEET_COMPARE = "差异分析"
 
@@ -182,18 +182,6 @@ def _rate(score: Decimal | None, points: Decimal | None) -> Decimal | None:
     return score / points
 
 
-def _num(x: Any) -> Decimal | None:
-    if isinstance(x, Formula):
-        x = x.cached
-    try:
-        return parse_number(x).value
-    except InputError:
-        return None
-
-
-
-
-
 def _value_text(i: IndicatorResult) -> str:
     if i.value_error:
         return f"无法计算（{i.value_error}）"
@@ -306,7 +294,7 @@ def analyse(self_ev: Evaluation | None, eval_ev: Evaluation) -> Comparison:
     warnings: list[str] = []
     unit = eval_ev.unit_name or (self_ev.unit_name if self_ev else "")
     year = eval_ev.year or (self_ev.year if self_ev else "")
-    stated_score = _num(eval_ev.inputs.scalars.get("self_score"))
+    stated_score = cell_number(eval_ev.inputs.scalars.get("self_score"))
     stated_grade = cell_text(eval_ev.inputs.scalars.get("self_grade"))
     eval_side = _side("重点评价", eval_ev)
     if self_ev is not None:

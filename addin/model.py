@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from udfs.numbers import InputError, parse_number
 from udfs.scoring import Rule
 
 
@@ -59,6 +60,16 @@ def cell_text(x: Any) -> str:
     if isinstance(x, float) and x.is_integer():
         x = int(x)
     return str(x).strip()
+
+
+def cell_number(x: Any) -> Decimal | None:
+    """单元格内容作数值用（如工作簿填写的自评得分）：公式取保存的结果，按 udfs.numbers.parse_number 解析，无法识别为 None。"""
+    if isinstance(x, Formula):
+        x = x.cached
+    try:
+        return parse_number(x).value
+    except InputError:
+        return None
 
 
 @dataclass
