@@ -22,15 +22,15 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from udfs.excel import BY_NAME
-from udfs.numbers import InputError, fmt_num, fmt_pct, fmt_score, parse_number, round2
+from udfs.numbers import fmt_num, fmt_pct, fmt_score, round2
 from udfs.scoring import DeductionChecklist, GradeScale, GradeTable, Linear, Manual, Qualitative, RuleError, Target
 from workbook_templates.spec import System
 from workbook_templates.systems import SYSTEMS
 
 from . import findings as F
 from .book import Book, CellWrite
-from .engine import resolve_arg
-from .model import SHEET_REPORT, SHEET_TEXTS, Evaluation, Finding, Formula, IndicatorResult, WorkbookInputs, cell_text
+from .engine import evaluate, resolve_arg
+from .model import SHEET_REPORT, SHEET_TEXTS, Evaluation, Finding, IndicatorResult, WorkbookInputs, cell_number, cell_text
 
 TEXT_DIR = Path(__file__).resolve().parent.parent / "workbook_templates" / "text"
 PLACEHOLDER = "【待填写：{title}】"
@@ -178,14 +178,8 @@ def h4(n: int) -> str:
 
 
 def _dec(x: Any) -> Decimal | None:
-    if isinstance(x, Formula):
-        x = x.cached
-    if isinstance(x, Decimal) or x is None:
-        return x
-    try:
-        return parse_number(x).value
-    except InputError:
-        return None
+    # 计分引擎算出的 Decimal 原样使用；单元格内容按 model.cell_number 解析
+    return x if isinstance(x, Decimal) else cell_number(x)
 
 
 def f_money(x: Any) -> str:
@@ -533,10 +527,7 @@ class _Texts:
         self.missing: dict[str, str] = {}
 
     def value(self, key: str) -> str:
-        raw = self.inputs.texts.get(key)
-        if isinstance(raw, Formula):
-            raw = raw.cached
-        return "" if raw is None else str(raw).strip()
+        return cell_text(self.inputs.texts.get(key))
 
     def has(self, key: str) -> bool:
         return bool(self.value(key))
@@ -716,7 +707,7 @@ def build_report(inputs: WorkbookInputs, ev: Evaluation, findings: Sequence[Find
                                        rate=lv.score / lv.points if lv.points else None, indicators=members,
                                        groups=_groups(members)))
     scal = _scalars_view(system, inputs)
-    self_score = scal.get("self_score") if "self_score" in scal else None
+    self_score = scal.get("self_score")
     scale = _grade_scale(system, inputs)
     unscored = [v for v in views if v.final is None]
     ctx: dict[str, Any] = dict(
@@ -794,8 +785,6 @@ def _table_rows(system: System, ev: Evaluation, views: list[SimpleNamespace], sc
 def text_findings(inputs: WorkbookInputs, ev: Evaluation | None = None, *, template_dir: str | Path | None = None
                   ) -> list[Finding]:
     """报告所需的文字材料中未填写的项（missing-text 警告，指向“文字材料”表的内容单元格），供校验汇总调用。"""
-    from .engine import evaluate
-
     ev = ev if ev is not None else evaluate(inputs)
     try:
         return build_report(inputs, ev, [], template_dir=template_dir).findings
