@@ -27,7 +27,8 @@ def cmd_batch(args) -> int:
     if not files:
         where = "（含子文件夹）" if not args.no_recursive else ""
         raise CliError(f"文件夹“{folder}”{where}中没有 .xlsx / .xlsm 工作簿")
-    jobs = args.jobs if args.jobs and args.jobs > 0 else (os.cpu_count() or 1)
+    # 进程数不超过文件数（run_batch 也这样限制）：结束时报告的是实际用了几个进程
+    jobs = min(args.jobs if args.jobs and args.jobs > 0 else (os.cpu_count() or 1), len(files))
 
     started = time.perf_counter()
     bar = None

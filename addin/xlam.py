@@ -26,7 +26,6 @@ import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree as SafeET
@@ -600,6 +599,3 @@ def vba_text_for_import(path: Path) -> bytes:
     text = path.read_text(encoding="ascii")
     return text.replace("\r\n", "\n").replace("\n", "\r\n").encode("ascii")
 
-
-def iter_vba_files() -> Iterable[Path]:
-    return iter(VBA_FILES)
