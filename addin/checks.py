@@ -31,7 +31,7 @@ from . import findings as F
 from .engine import arg_cell, evaluate, resolve_arg
 from .model import (GENERATED_SHEETS, SHEET_CHECKS, SHEET_DATA, SHEET_SCORES, Evaluation, Finding, Formula,
                     IndicatorResult, WorkbookInputs)
-from .parsing import NumCell, decimal_places, input_cells, parse_cell, table_label
+from .parsing import NumCell, _looks_textual, decimal_places, input_cells, parse_cell, table_label
 
 # ---------------------------------------------------------------------------------------------------------
 # 具名容差与阈值
@@ -165,7 +165,7 @@ def _usable(c: NumCell | None) -> bool:
     return c is not None and c.error is None and c.known
 
 
-def _part_text(ctx: Context, parts: list[NumCell], values: list[Decimal]) -> str:
+def _part_text(parts: list[NumCell], values: list[Decimal]) -> str:
     return " ＋ ".join(f"{p.short} {_n(v)}" for p, v in zip(parts, values))
 
 
@@ -205,7 +205,7 @@ def _compare_sum(ctx, total: NumCell, parts: list[NumCell], values: list[Decimal
         return None
     code = "total-rounding-gap" if abs(gap) <= tol else "total-mismatch"
     return F.make(code, total.sheet, total.cell, label=total.label + ("括号内的数" if alt else ""),
-                  total=_n(total_value), parts_text=_part_text(ctx, parts, values), sum=_n(s), gap=_n(abs(gap)),
+                  total=_n(total_value), parts_text=_part_text(parts, values), sum=_n(s), gap=_n(abs(gap)),
                   tolerance=_n(tol), unit=unit, expected=s, actual=total_value)
 
 
@@ -256,7 +256,7 @@ def check_of_which(ctx: Context) -> list[Finding]:
                 tol = total.half_unit + sum((p.half_unit for p in present), ZERO)
                 if s - total.value > max(tol, FLOAT_NOISE):
                     out.append(F.make("part-exceeds-total", total.sheet, total.cell, label=total.label,
-                                      total=_n(total.value), parts_text=_part_text(ctx, present, [p.value for p in present]),
+                                      total=_n(total.value), parts_text=_part_text(present, [p.value for p in present]),
                                       sum=_n(s), unit=unit, expected=total.value, actual=s))
     return out
 
@@ -450,10 +450,6 @@ def check_formula_references(ctx: Context) -> list[Finding]:
     return out
 
 
-def _textual(s: str) -> bool:
-    return not any(ch.isdigit() for ch in s)
-
-
 def _ref_label(ctx: Context, ref: str) -> str:
     if "@" in ref:
         key, col = ref.split("@", 1)
@@ -549,7 +545,7 @@ def check_zero_rate_with_spending(ctx: Context) -> list[Finding]:
         if spec is None or spec.udf not in SPENDING_REFS:
             continue
         try:
-            v = parse_number(res.value).value if not isinstance(res.value, str) or not _textual(res.value) else None
+            v = parse_number(res.value).value if not isinstance(res.value, str) or not _looks_textual(res.value) else None
         except InputError:
             v = None
         if v is None or v != 0:
@@ -679,7 +675,8 @@ def check_money_unit(ctx: Context) -> list[Finding]:
                           detail=f"{c.label}写作“{c.raw.strip()}”，而基础数据表的金额单位为{unit}，已按 {_n(c.value, 9)} "
                                  f"{unit}计算；应换算为 {_n(converted, 9)}（只填数字）"))
     # 文字中写明的单位
-    for (kind, key), text, where in _labelled_texts(ctx):
+    labelled = _labelled_texts(ctx)
+    for (kind, key), text, where in labelled:
         for m in list(_UNIT_DECL.finditer(text)) + (list(_UNIT_PAREN.finditer(text)) if kind == "table" else []):
             if m.group(1) != unit:
                 out.append(F.make("unit-mismatch", where[0], where[1], actual=m.group(0), expected=unit,
@@ -687,7 +684,7 @@ def check_money_unit(ctx: Context) -> list[Finding]:
                 break
     # 文字材料里与表中同一个数、却写了另一种单位（“982.63元”而表中为 982.63 万元）
     figures = {c.value for c in money if abs(c.value) >= 1}
-    for (kind, key), text, where in _labelled_texts(ctx):
+    for (kind, key), text, where in labelled:
         if kind != "text":
             continue
         for m in _TEXT_AMOUNT.finditer(text):
@@ -705,8 +702,8 @@ def check_money_unit(ctx: Context) -> list[Finding]:
 def _labelled_texts(ctx: Context) -> list[tuple[tuple[str, str], str, tuple[str, str]]]:
     out = []
     sheet_cells = ctx.inputs.cells
+    first_col = ctx.system.columns[0].key if ctx.system.columns else None
     for key, label in ctx.inputs.table_labels.items():
-        first_col = ctx.system.columns[0].key if ctx.system.columns else None
         where = sheet_cells.get(("table", key, first_col)) if first_col else None
         if where and isinstance(label, str):
             col = "B"
@@ -766,7 +763,7 @@ def _stated_value(ctx: Context, res: IndicatorResult, row) -> list[Finding]:
     if is_blank(raw) or res.value_error is not None or res.value is None:
         return []
     cell = res.cells.get("stated_value", "")
-    if isinstance(res.value, str) or (isinstance(raw, str) and not any(ch.isdigit() for ch in raw)):
+    if isinstance(res.value, str) or (isinstance(raw, str) and _looks_textual(raw)):
         stated, value = _raw_text(raw), _raw_text(res.value)
         if stated != value:
             return [F.make("stated-value-mismatch", SHEET_SCORES, cell, indicator=res.name, stated=stated, computed=value,
