@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import io
 import os
 import sys
 import zipfile
@@ -770,9 +771,9 @@ def write_summary(summary: Summary, out: str | Path, *, folder: str = "") -> Pat
 
     out = Path(out)
     safeio.check_writable(out)  # 汇总正在 Excel/WPS 中打开（锁文件）、只读或文件夹不存在时，先于生成就拒绝
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_numbers": False,
-                                        "strings_to_urls": False})
+    buf = io.BytesIO()  # 汇总只有几百 KB：在内存中生成，再一次性经 safeio.atomic_output 写出
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+                                   "strings_to_urls": False})
     wb.set_properties({"title": "绩效评价批量汇总", "author": "jixiao", "created": _FIXED_TIME})
     base = {"font_name": "宋体", "font_size": 10, "valign": "vcenter"}
     fmt = {
@@ -923,25 +924,12 @@ def write_summary(summary: Summary, out: str | Path, *, folder: str = "") -> Pat
     ws.set_column(1, 1, 70)
     ws.set_column(2, 2, 50)
 
-    try:
-        wb.close()
-        # safeio 原子替换：fsync 后替换；覆盖旧汇总前留带时间戳的备份（内容相同时不留）
-        with safeio.atomic_output(out, backup=True) as final:
-            os.replace(tmp, final)
-    except PermissionError:
-        raise BookError(f"无法保存“{out.name}”：文件被占用或没有写权限") from None
-    except OSError as exc:
-        raise BookError(f"无法保存“{out.name}”：{exc.strerror or exc}") from None
-    finally:
-        _unlink(tmp)
+    wb.close()
+    # safeio 原子写入：fsync 后替换；覆盖旧汇总前留带时间戳的备份（内容相同时不留）；
+    # 被占用、没有写权限等 OSError 由它变成指明文件的 BookError
+    with safeio.atomic_output(out, backup=True) as final:
+        final.write_bytes(buf.getvalue())
     return out
-
-
-def _unlink(p: Path) -> None:
-    try:
-        p.unlink()
-    except OSError:
-        pass
 
 
 _FIXED_TIME = __import__("datetime").datetime(2026, 1, 1)

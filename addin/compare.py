@@ -14,7 +14,7 @@ write_comparison_xlsx(comparison, path) 写出“差异分析”表。
 """
 from __future__ import annotations
 
-import os
+import io
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -474,9 +474,9 @@ def write_comparison_xlsx(c: Comparison, path: str | Path) -> Path:
     from .safeio import atomic_output, check_writable
 
     check_writable(path)  # 正在 Excel/WPS 中打开（锁文件）、只读或文件夹不存在时，先于生成就拒绝
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_numbers": False,
-                                        "strings_to_urls": False})
+    buf = io.BytesIO()  # 在内存中生成，再一次性经 safeio.atomic_output 写出
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+                                   "strings_to_urls": False})
     base = {"font_name": "宋体", "font_size": 10, "valign": "top"}
     F = {
         "title": wb.add_format({**base, "font_name": "黑体", "font_size": 14, "bold": True}),
@@ -598,18 +598,10 @@ def write_comparison_xlsx(c: Comparison, path: str | Path) -> Path:
     widths = [22, 22, 10, 14, 9, 9, 14, 10, 10, 9, 40, 40, 40, 40]
     for col, wd in enumerate(widths):
         ws.set_column(col, col, wd)
-    try:
-        wb.close()
-        # safeio 原子替换：fsync 后替换；覆盖旧的差异分析前留带时间戳的备份（内容相同时不留）
-        with atomic_output(path, backup=True) as final:
-            os.replace(tmp, final)
-    except OSError as exc:
-        raise BookError(f"无法保存“{path.name}”：{exc.strerror or exc}") from None
-    finally:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
+    wb.close()
+    # safeio 原子写入：fsync 后替换；覆盖旧的差异分析前留带时间戳的备份（内容相同时不留）；OSError 由它变成 BookError
+    with atomic_output(path, backup=True) as final:
+        final.write_bytes(buf.getvalue())
     return path
 
 
