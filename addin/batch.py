@@ -467,7 +467,8 @@ class FastBook:
             return "文件结构不完整（缺少必需的部件）"
         return f"{type(exc).__name__}: {str(exc)[:200]}"
 
-    def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: dict[int, float] | None = None) -> None:
+    def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: dict[int, float] | None = None,
+                      heights: dict[int, float] | None = None) -> None:
         raise BookError("批量处理以只读方式打开工作簿，不写入部门文件")
 
     def save(self, path: str | Path | None = None) -> None:

@@ -26,7 +26,7 @@ from docx.shared import Cm
 from udfs.numbers import fmt_pct
 from workbook_templates.docx_template import FIXED_TIME, TEMPLATE_PATH, build_template, normalize_zip
 
-from .report import ChartBar, Report, ReportError, TableRow
+from .report import PLACEHOLDER_OPEN, ChartBar, Report, ReportError, TableRow
 
 # ---------------------------------------------------------------------------------------------------------
 # 柱状图
@@ -157,7 +157,7 @@ def _para(doc, text: str, style: str):
     p = doc.add_paragraph()
     _set_style(doc, p, style)
     run = p.add_run(text)
-    if "【待填写：" in text:
+    if PLACEHOLDER_OPEN in text:
         run.font.highlight_color = WD_COLOR_INDEX.YELLOW
     return p
 

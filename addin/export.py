@@ -33,6 +33,7 @@ from udfs.excel import CATALOG, ERROR_PREFIX, NA_TEXT
 
 from .book import BookError
 from .model import GENERATED_SHEETS, SHEET_SCORES, Formula
+from .xlbook import a1, parse_a1
 
 UDF_NAMES = frozenset(s.name.upper() for s in CATALOG)
 FINAL_SUFFIX = "_定稿"
@@ -109,8 +110,6 @@ def _engine_values(book) -> dict[tuple[str, str], Any]:
 
 def plan_export(book) -> ExportPlan:
     """找出全部单元格函数公式及其应替换成的数值（见模块说明）。book：任一 Book 适配器（需带公式缓存值）。"""
-    from .xlbook import a1
-
     plan = ExportPlan()
     engine: dict[tuple[str, str], Any] | None = None
     for sheet in book.sheet_names():
@@ -211,12 +210,6 @@ def _cell_xml(prefix: str, attrs: dict[str, str], value: Any) -> str:
             f"{escape(text)}</{prefix}t></{prefix}is></{tag}>")
 
 
-def _coord(ref: str) -> tuple[int, int]:
-    from .xlbook import parse_a1
-
-    return parse_a1(ref)
-
-
 def _resolve(base: str, target: str) -> str:
     if target.startswith("/"):
         return target.lstrip("/")
@@ -299,7 +292,7 @@ def write_values_copy(source: Path, target: Path, values: dict[str, dict[tuple[i
             a = _attrs(m.group("attrs"))
             if "r" not in a:  # 省略 r 的单元格（Excel 不这样写）不在计划内
                 return m.group(0)
-            rc = _coord(a["r"])
+            rc = parse_a1(a["r"])
             body = m.group("body") or ""
             fm = _F_RE.search(body)
             fa = _attrs(fm.group("attrs")) if fm else {}
@@ -313,7 +306,7 @@ def write_values_copy(source: Path, target: Path, values: dict[str, dict[tuple[i
 
         xml = _CELL_RE.sub(fix, xml)
         if pending:
-            missing = ", ".join(_ref(rc) for rc in sorted(pending)[:5])
+            missing = ", ".join(a1(*rc) for rc in sorted(pending)[:5])
             raise ExportError(f"“{sheet}”中找不到单元格 {missing}（文件结构与读取结果不一致）")
         orphaned = replaced_shared & set(kept_shared_members)
         if orphaned:
@@ -349,12 +342,6 @@ def write_values_copy(source: Path, target: Path, values: dict[str, dict[tuple[i
     except BookError as exc:
         raise ExportError(str(exc)) from None
     return notes
-
-
-def _ref(rc: tuple[int, int]) -> str:
-    from .xlbook import a1
-
-    return a1(*rc)
 
 
 def _has_udf(sheet_xml: bytes) -> bool:

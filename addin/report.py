@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-import inspect
 import math
 import re
 from dataclasses import dataclass, field
@@ -878,10 +877,7 @@ def write_report_sheet(book: Book, report: Report) -> None:
         writes = [CellWrite(w.row, w.col, w.value, w.style, f"'{SHEET_REPORT}'!A{data_header}")
                   if w.row in chart_caption_rows and w.col == 1 else w for w in writes]
     widths = {1: _TEXT_WIDTH, 2: 10, 3: 14, 4: 14, 5: 12, 6: 30, 7: 30}
-    if "heights" in inspect.signature(book.replace_sheet).parameters:
-        book.replace_sheet(SHEET_REPORT, writes, widths, heights=heights)
-    else:  # 不支持行高的适配器（行高只影响显示）
-        book.replace_sheet(SHEET_REPORT, writes, widths)
+    book.replace_sheet(SHEET_REPORT, writes, widths, heights=heights)
     add_chart = getattr(book, "add_bar_chart", None)
     if add_chart is not None and report.chart:
         add_chart(SHEET_REPORT, title=report.chart_title, categories=(1, data_header + 1, r), values=(4, data_header, r),
