@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from . import safeio
+from .book import BookError
 from .cli import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, CliError
 
 
@@ -211,9 +213,13 @@ def update_conf(path: Path, values: dict[str, str], encoding: str) -> list[str]:
     except UnicodeEncodeError:
         raise InstallError(f"路径含有系统代码页无法表示的字符，未写入 {path}（本加载项使用自己的配置表，不受影响）") from None
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.is_file():
-        shutil.copy2(path, path.with_name(path.name + ".bak"))
-    path.write_bytes(data)
+    try:
+        if path.is_file():
+            shutil.copy2(path, path.with_name(path.name + ".bak"))
+        # 原子替换：中途失败（磁盘满、被占用）时旧配置原样保留，xlwings 不会读到半个文件
+        safeio.write_bytes(path, data)
+    except (OSError, BookError) as exc:
+        raise InstallError(f"未能写入 {path}：{exc}") from None
     return changes
 
 
@@ -395,8 +401,10 @@ def install(env: Env, *, skip_xlwings_addin: bool = False,
         done.append(f"已导入功能区回调与 {len(CATALOG)} 个单元格函数")
         target = xlstart / xlam.ADDIN_NAME
         try:
-            shutil.copyfile(built, target)
-        except PermissionError:
+            # 先写同目录临时文件再替换：复制中断不会在 XLSTART 留下 Excel 启动时打不开的半个 .xlam
+            with safeio.atomic_output(target) as tmp:
+                shutil.copyfile(built, tmp)
+        except BookError:
             raise InstallError(f"无法写入 {target}：Excel 正在使用旧的加载项，请完全退出 Excel（任务管理器中没有 "
                                "EXCEL.EXE）后重试") from None
         done.append(f"已安装绩效评价加载项：{target}")

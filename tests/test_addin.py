@@ -6,6 +6,7 @@ tests/fake_xlwings.py 的替身上运行（替身本身先按 xlwings / 微软�
 """
 from __future__ import annotations
 
+import os
 import datetime as dt
 import hashlib
 import json
@@ -1091,6 +1092,43 @@ def test_status_finds_stale_pieces(win):
     text = "\n".join(lines)
     assert not ok
     assert "回调模块版本 0" in text and f"缺少 {len(CATALOG) - 1} 个" in text and "解释器不存在" in text
+
+
+def test_install_keeps_old_addin_when_excel_holds_it(win, monkeypatch):
+    """Excel 占用旧 .xlam 时替换失败：旧文件原样保留、不留临时文件，中文说明如何处理。"""
+    excel = win.excel
+    addin_cli.install(win, read_modules=excel.read_modules)
+    xlstart = win.appdata / "Microsoft" / "Excel" / "XLSTART"
+    before = (xlstart / "jixiao.xlam").read_bytes()
+    before_names = sorted(p.name for p in xlstart.iterdir())
+
+    def busy(src, dst):
+        if Path(dst) == xlstart / "jixiao.xlam":
+            raise PermissionError(13, "Permission denied")
+        return real_replace(src, dst)
+
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", busy)
+    with pytest.raises(addin_cli.InstallError, match="完全退出 Excel"):
+        addin_cli.install(win, read_modules=excel.read_modules)
+    assert (xlstart / "jixiao.xlam").read_bytes() == before
+    assert sorted(p.name for p in xlstart.iterdir()) == before_names
+
+
+def test_update_conf_failure_keeps_old_config(tmp_path, monkeypatch):
+    conf = tmp_path / ".xlwings" / "xlwings.conf"
+    conf.parent.mkdir()
+    old = '"INTERPRETER_WIN","C:\\旧\\python.exe"\r\n'.encode("gbk")
+    conf.write_bytes(old)
+
+    def disk_full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    with pytest.raises(addin_cli.InstallError, match="未能写入.*xlwings.conf"):
+        addin_cli.update_conf(conf, {"INTERPRETER_WIN": "C:\\新\\python.exe"}, "gbk")
+    assert conf.read_bytes() == old
+    assert sorted(p.name for p in conf.parent.iterdir()) == ["xlwings.conf", "xlwings.conf.bak"]
 
 
 def test_update_conf_keeps_other_lines(tmp_path):
