@@ -79,30 +79,34 @@ def read_fastbook(path: str) -> int:
 
 def score_openpyxl(path: str) -> str:
     """对照：计分 + 校验，但用 OpenpyxlBook（openpyxl 完整加载，两次：公式与缓存值）读取。"""
-    from addin.batch import _checker
     from addin.book import OpenpyxlBook
+    from addin.checks import run_checks
     from addin.engine import evaluate
     from addin.reader import read_inputs
 
     inputs = read_inputs(OpenpyxlBook(path, with_cached=True))
     ev = evaluate(inputs)
-    _checker()(inputs, ev)
+    run_checks(inputs, ev)
     return str(ev.total)
 
 
-def _safe(func, path):
+def _safe(func, path) -> str | None:
+    """运行 func(path)；失败时返回“文件名：异常”（坏文件本该失败，只计读取尝试的时间；好文件失败见 pool_rate）。"""
     try:
-        return func(path)
-    except Exception:  # 坏文件：下限只计读取尝试的时间
+        func(path)
         return None
+    except Exception as exc:
+        return f"{Path(path).name}：{type(exc).__name__}: {exc}"
 
 
 def _call(args):
     return _safe(*args)
 
 
-def pool_rate(func, files: list[str], jobs: int, repeat: int) -> tuple[float, float]:
-    """用与 jixiao batch 相同的方式（fork 进程池、分块）跑 func，返回 (最短用时, 个/秒)。"""
+def pool_rate(func, files: list[str], jobs: int, repeat: int, expected_bad: frozenset[str] = frozenset()
+              ) -> tuple[float, float]:
+    """用与 jixiao batch 相同的方式（fork 进程池、分块）跑 func，返回 (最短用时, 个/秒)。
+    除 expected_bad（生成的坏文件名）外有文件失败时中止：失败得快的测量不是测量（曾因导入错误测出 10671 个/秒）。"""
     import multiprocessing as mp
 
     from addin.batch import _pool_context
@@ -113,11 +117,13 @@ def pool_rate(func, files: list[str], jobs: int, repeat: int) -> tuple[float, fl
         t = time.perf_counter()
         if jobs > 1:
             with ProcessPoolExecutor(jobs, mp_context=_pool_context() or mp.get_context()) as ex:
-                list(ex.map(_call, [(func, f) for f in files], chunksize=chunk))
+                errors = list(ex.map(_call, [(func, f) for f in files], chunksize=chunk))
         else:
-            for f in files:
-                _safe(func, f)
+            errors = [_safe(func, f) for f in files]
         best = min(best, time.perf_counter() - t)
+        unexpected = [e for f, e in zip(files, errors) if e and Path(f).name not in expected_bad]
+        if unexpected:
+            raise SystemExit(f"基准中止：{func.__name__} 在 {len(unexpected)} 个正常文件上失败，例如 {unexpected[0]}")
     return best, len(files) / best
 
 
@@ -271,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
                             ("下限：openpyxl 只读取（完整加载）", read_openpyxl),
                             ("下限：openpyxl read_only 只读取", read_openpyxl_ro),
                             ("对照：计分+校验改用 openpyxl 读取", score_openpyxl)):
-            secs, rate = pool_rate(func, files, a.jobs, a.repeat)
+            secs, rate = pool_rate(func, files, a.jobs, a.repeat, frozenset(Path(b).name for b in bad))
             rows.append((label, f"{secs:.2f} s", f"{rate:.0f}", ""))
 
         # 4. 冷启动
