@@ -28,6 +28,7 @@ from workbook_templates.spec import System, TableRow
 from workbook_templates.systems import SYSTEMS
 
 from . import findings as F
+from . import narrative
 from .engine import arg_cell, evaluate, resolve_arg
 from .model import (GENERATED_SHEETS, SHEET_CHECKS, SHEET_DATA, SHEET_SCORES, Evaluation, Finding, Formula,
                     IndicatorResult, WorkbookInputs)
@@ -627,7 +628,6 @@ def _short(text: str, limit: int = 120) -> str:
 # ---------------------------------------------------------------------------------------------------------
 _UNIT_DECL = re.compile(r"(?:金额)?单位\s*[:：]\s*(万元|元)")
 _UNIT_PAREN = re.compile(r"[（(]\s*(万元|元)\s*[)）]")
-_TEXT_AMOUNT = re.compile(r"(\d[\d,，]*(?:\.\d+)?)\s*(万元|元)")
 
 
 def check_money_unit(ctx: Context) -> list[Finding]:
@@ -687,14 +687,10 @@ def check_money_unit(ctx: Context) -> list[Finding]:
     for (kind, key), text, where in labelled:
         if kind != "text":
             continue
-        for m in _TEXT_AMOUNT.finditer(text):
-            try:
-                v = parse_number(m.group(1)).value
-            except InputError:
-                continue
-            if m.group(2) != unit and v in figures:
-                out.append(F.make("unit-mismatch", where[0], where[1], actual=m.group(0), expected=f"{m.group(1)}{unit}",
-                                  detail=f"{where[0]} {where[1]} 写“{m.group(0)}”，而基础数据表中的 {_n(v)} 单位为{unit}"))
+        for m in narrative.amounts(text):
+            if m.unit != unit and m.value in figures:
+                out.append(F.make("unit-mismatch", where[0], where[1], actual=m.text, expected=f"{m.number}{unit}",
+                                  detail=f"{where[0]} {where[1]} 写“{m.text}”，而基础数据表中的 {_n(m.value)} 单位为{unit}"))
                 break
     return out
 
@@ -814,6 +810,45 @@ def _stated_score(ctx: Context, res: IndicatorResult) -> list[Finding]:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# 9. 文字材料中的“其中”分项之和（addin/narrative.py）
+# ---------------------------------------------------------------------------------------------------------
+def check_text_sums(ctx: Context) -> list[Finding]:
+    """文字材料里“总数，其中分项……”的分项之和应等于总数（种子 002：实际拨付1168万元，其中区本级630万元，
+    上级财政下拨502万元——630＋502＝1132）。只报差额超出各数书写精度、又不超过总数 NEAR_MISS 的（见 narrative）。
+    若把某个分项换成表中的一个金额就正好相符（1168 − 630 ＝ 538，而表中上级资金为 538），一并指出那个单元格。"""
+    out: list[Finding] = []
+    titles = {t.key: t.title for t in ctx.system.texts}
+    money = [c for c in ctx.cells if c.kind == "money" and _usable(c) and c.value is not None and c.value > 0]
+    for key, text in ctx.inputs.texts.items():
+        where = ctx.inputs.cells.get(("text", key))
+        if where is None or not isinstance(text, str):
+            continue
+        for claim in narrative.of_which_claims(text):
+            if claim.adds_up:
+                continue
+            first, last = claim.total, claim.parts[-1]
+            out.append(F.make("text-sum-mismatch", where[0], where[1], expected=claim.parts_sum, actual=claim.total.value,
+                              title=titles.get(key, key), excerpt=_short(claim.sentence[first.start:last.end], 80),
+                              total=claim.total.text, parts_text=claim.parts_text(), sum=_n(claim.parts_sum),
+                              gap=_n(abs(claim.gap)), unit=claim.unit, hint=_table_hint(ctx, claim, money)))
+    return out
+
+
+def _table_hint(ctx: Context, claim: narrative.OfWhich, money: list[NumCell]) -> str:
+    if claim.unit != ctx.money_unit:
+        return ""
+    for part, value in zip(claim.parts, claim.part_values):
+        needed = claim.total.value - (claim.parts_sum - value)
+        if needed <= 0 or needed == value:
+            continue
+        for c in money:
+            if _gap_ok(c.value, needed, c.half_unit):
+                return (f"；{c.label}为 {_n(c.value)} {claim.unit}，"
+                        f"正文的“{part.text}”是否应为 {_n(c.value)} {claim.unit}")
+    return ""
+
+
+# ---------------------------------------------------------------------------------------------------------
 # 汇总
 # ---------------------------------------------------------------------------------------------------------
 CheckFn = Callable[[Context], list[Finding]]
@@ -844,6 +879,7 @@ CHECKS: list[CheckFn] = [
     check_money_unit,
     check_prev_sangong_budget,
     check_stated_figures,
+    check_text_sums,
     check_report_texts,
 ]
 

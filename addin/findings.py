@@ -68,6 +68,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                                        "（按所列位数允许误差 ±{tolerance}）{hint}"),
     "stated-score-mismatch": (WARNING, "指标“{indicator}”报告所列得分 {stated} 分与评分表得分 {final} 分不一致{hint}"),
     # 报告
+    "text-sum-mismatch": (WARNING, "文字材料“{title}”写“{excerpt}”：其中 {parts_text} ＝ {sum} {unit}，与总数 {total} 相差 {gap} {unit}"
+                                   "{hint}"),
     "missing-text": (WARNING, "文字材料“{title}”未填写，报告中显示为“【待填写：{title}】”"),
 }
 

@@ -135,9 +135,19 @@ def test_seed002_two_number_cells_name_both_numbers(out):
 def test_seed002_medical_aid_538_in_table_502_in_text(out):
     """正文的“上级财政下拨502万元”填入资金来源时，年度资金总额 1168 ≠ 630 ＋ 502；按项目表 538 填写则自洽。"""
     fs = check_file(fx.build(fx.SEED002_MEDICAL_AID_TEXT, out))
-    assert keys(fs) == {("total-mismatch", DATA, "D4")}
+    assert keys(fs) == {("total-mismatch", DATA, "D4"), ("text-sum-mismatch", TEXTS, "C3")}
     assert (fs[0].expected, fs[0].actual) == (D(1132), D(1168)) and "502" in fs[0].message and "相差 36 万元" in fs[0].message
-    assert check_file(fx.build(fx.SEED002_MEDICAL_AID_TABLE, out)) == []
+
+
+def test_seed002_medical_aid_text_502_against_table_538(out):
+    """种子原样：项目表的资金来源自洽（1168 ＝ 630 ＋ 538），正文“实际拨付1168万元，其中区本级630万元，上级财政下拨502万元”
+    不自洽——文字材料的“其中”校验指出正文，并指出表中使它相符的 538。"""
+    fs = check_file(fx.build(fx.SEED002_MEDICAL_AID_TABLE, out))
+    assert keys(fs) == {("text-sum-mismatch", TEXTS, "C3")}
+    f = fs[0]
+    assert (f.severity, f.expected, f.actual) == (F.WARNING, D(1132), D(1168))
+    assert "630＋502 ＝ 1132 万元，与总数 1168万元 相差 36 万元" in f.message
+    assert "基础数据表 D7（其他资金（中央、省、市下拨）·全年预算数）为 538 万元" in f.message
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -153,11 +163,15 @@ def test_kaifu_2020_as_transcribed(demo_dir):
         ("prev-sangong-budget-missing", DATA, "C28"),  # 取代引擎的 indicator-error
         ("indicator-error", DATA, "F6"),  # 公用经费 决算数 未填
         ("indicator-error", DATA, "C36"),  # 满意度未填
-    } | {("missing-text", "文字材料", f"C{r}") for r in (3, 4, 7, 8, 9, 10, 12)}  # 报告要用的叙述未转录
+        ("text-sum-mismatch", TEXTS, "C7"),  # 正文 1168 万元“其中”630 ＋ 502 ＝ 1132
+    } | {("missing-text", TEXTS, f"C{r}") for r in (3, 4, 8, 9, 10, 12)}  # 报告要用的叙述未转录
     gaps = {f.cell: (f.expected, f.actual) for f in fs if f.code == "total-mismatch"}
     assert gaps == {"D11": (D(3398), D(3368)), "E11": (D(3626), D(3596)), "F11": (D(3422), D(3392))}
     assert one(fs, "total-rounding-gap").severity == F.WARNING
     assert "上年决算数（0），不能代替预算数" in one(fs, "prev-sangong-budget-missing").message
+    # 同一段正文里另外三处“其中”（353、133、90 万元）都自洽，不报
+    text = one(fs, "text-sum-mismatch")
+    assert (text.expected, text.actual) == (D(1132), D(1168)) and "630＋502" in text.message
 
 
 def test_baojing_2018_warns_about_its_printed_slips_only(demo_dir):

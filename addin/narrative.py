@@ -1,0 +1,179 @@
+"""叙述文字里的金额“其中”分项：“实际拨付1168万元，其中区本级630万元，上级财政下拨502万元”。
+
+报告的叙述是手写的，数字与表格各写各的（种子 002：正文 630＋502＝1132，而总数写 1168，表格里上级资金是 538）。
+这里只认一种写法，宁可漏报也不乱报：
+- 总数是紧挨在“其中”之前的金额（中间只隔标点和括号里的说明）；
+- 分项是“其中”之后、同一句里、括号以外的金额，依次累加，直到再出现“其中”或累加超过总数 NEAR_MISS 以上；
+- 至少两个分项才算“分项列举”（“支出1537万元，其中基本支出303万元”只点出一项，不是分解）；
+- 某个前缀之和与总数相符（容差同基础数据表：各数末位的半个单位）即为相符；都不相符时，取最接近的前缀，
+  差额不超过总数的 NEAR_MISS 才算写错（差得更多多半是只列了部分分项）；
+- 括号里的数字是补充说明（“含精神病药物救助80万元”），既不当总数也不当分项。
+一句话以“其中”开头时接在上一句后面（“……1168万元。其中：区本级630万元，上级538万元。”）。
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+
+from udfs.numbers import fmt_num
+
+UNIT_SCALE = {"元": Decimal(1), "万元": Decimal(10000), "亿元": Decimal(100000000)}
+
+_DIGITS = "0-9０-９"
+_MONEY = re.compile(rf"(?<![{_DIGITS}.．,])((?:[0-9]{{1,3}}(?:,[0-9]{{3}})+)|[{_DIGITS}]+)(?:[.．]([{_DIGITS}]+))?\s*(亿元|万元|元)")
+_OF_WHICH = "其中"
+_OPEN, _CLOSE = "(（", ")）"
+_SENTENCE_END = re.compile(r"[。；;！!？?\n]")
+# 分项之和与总数相差不超过总数的这个比例，才当作“本应相等而写错”；差得更多时多半只列了部分分项，或后面的数字
+# 另有所指（“其中区本级630万元，上级502万元，本年度实际使用981万元”中的 981 不是分项）
+NEAR_MISS = Decimal("0.10")
+# 总数与“其中”之间允许出现的字符（括号里的说明另行去掉）
+_LINK_CHARS = " \t,，:：、"
+
+
+@dataclass(frozen=True)
+class Money:
+    """叙述中的一个金额。value 按所写单位（unit），places 为书写的小数位数。"""
+
+    text: str
+    value: Decimal
+    unit: str
+    places: int
+    start: int
+    end: int
+
+    @property
+    def number(self) -> str:
+        """所写的数字部分（不含单位）。"""
+        return self.text[: -len(self.unit)].rstrip()
+
+    def to(self, unit: str) -> Decimal:
+        return self.value * UNIT_SCALE[self.unit] / UNIT_SCALE[unit]
+
+    def half_unit(self, unit: str) -> Decimal:
+        """所写最后一位的半个单位（换算到 unit）：1168万元 → ±0.5 万元。"""
+        return Decimal(5).scaleb(-(self.places + 1)) * UNIT_SCALE[self.unit] / UNIT_SCALE[unit]
+
+
+@dataclass(frozen=True)
+class OfWhich:
+    """一处“总数，其中分项……”。金额都换算成总数的单位。"""
+
+    sentence: str
+    total: Money
+    parts: tuple[Money, ...]
+
+    @property
+    def unit(self) -> str:
+        return self.total.unit
+
+    @property
+    def part_values(self) -> list[Decimal]:
+        return [p.to(self.unit) for p in self.parts]
+
+    @property
+    def parts_sum(self) -> Decimal:
+        return sum(self.part_values, Decimal(0))
+
+    @property
+    def gap(self) -> Decimal:
+        return self.total.value - self.parts_sum
+
+    @property
+    def tolerance(self) -> Decimal:
+        """各数按书写位数四舍五入可能造成的差额之和（与基础数据表合计的容差同一规则）。"""
+        return self.total.half_unit(self.unit) + sum((p.half_unit(self.unit) for p in self.parts), Decimal(0))
+
+    @property
+    def adds_up(self) -> bool:
+        return abs(self.gap) <= self.tolerance
+
+    def parts_text(self) -> str:
+        return "＋".join(fmt_num(v, 6) for v in self.part_values)
+
+
+def _money(m: re.Match) -> Money:
+    whole = unicodedata.normalize("NFKC", m.group(1)).replace(",", "")
+    frac = unicodedata.normalize("NFKC", m.group(2) or "")
+    value = Decimal(f"{whole}.{frac}" if frac else whole)
+    return Money(m.group(0), value, m.group(3), len(frac), m.start(), m.end())
+
+
+def amounts(text: str) -> list[Money]:
+    """text 中写明单位（元、万元、亿元）的全部金额，含括号里的。"""
+    return [_money(m) for m in _MONEY.finditer(text)]
+
+
+def _depths(s: str) -> list[int]:
+    """每个字符所在的括号层数（不配对的右括号不会让层数小于 0）。"""
+    out, d = [], 0
+    for ch in s:
+        if ch in _OPEN:
+            d += 1
+            out.append(d)
+        elif ch in _CLOSE:
+            out.append(d)
+            d = max(0, d - 1)
+        else:
+            out.append(d)
+    return out
+
+
+def sentences(text: str) -> list[str]:
+    """按句号、分号、换行分句；以“其中”开头的句子并入上一句。"""
+    out: list[str] = []
+    for piece in _SENTENCE_END.split(text):
+        s = piece.strip()
+        if not s:
+            continue
+        if out and s.startswith(_OF_WHICH):
+            out[-1] = f"{out[-1]}。{s}"
+        else:
+            out.append(s)
+    return out
+
+
+def _outside(s: str, depths: list[int], start: int, end: int) -> str:
+    return "".join(ch for ch, d in zip(s[start:end], depths[start:end]) if d == 0 and ch not in _OPEN + _CLOSE)
+
+
+def of_which_claims(text: str) -> list[OfWhich]:
+    """text 中所有“总数，其中分项……”（至少两个分项）。见模块说明。"""
+    out: list[OfWhich] = []
+    for s in sentences(text):
+        depths = _depths(s)
+        money = [m for m in amounts(s) if depths[m.start] == 0]
+        marks = [m.start() for m in re.finditer(_OF_WHICH, s) if depths[m.start()] == 0]
+        for i, pos in enumerate(marks):
+            before = [m for m in money if m.end <= pos]
+            if not before:
+                continue
+            total = before[-1]
+            link = _outside(s, depths, total.end, pos).replace("。", "")
+            if link.strip(_LINK_CHARS):
+                continue
+            stop = marks[i + 1] if i + 1 < len(marks) else len(s)
+            claim = _best_split(s, total, [m for m in money if pos < m.start < stop])
+            if claim is not None:
+                out.append(claim)
+    return out
+
+
+def _best_split(sentence: str, total: Money, candidates: list[Money]) -> OfWhich | None:
+    """从“其中”之后的金额里依次取分项，取到超出总数 NEAR_MISS 以上为止：某个前缀（至少两项）之和与总数相符 → 相符；
+    否则取与总数最接近的前缀，差额在 NEAR_MISS 以内才算一处分项列举。"""
+    near = total.value * NEAR_MISS
+    best: OfWhich | None = None
+    for k in range(1, len(candidates) + 1):
+        claim = OfWhich(sentence, total, tuple(candidates[:k]))
+        if k >= 2 and claim.adds_up:
+            return claim
+        if -claim.gap > max(near, claim.tolerance):  # 超出总数太多：这一项已不是分项
+            break
+        if k >= 2 and (best is None or abs(claim.gap) < abs(best.gap)):
+            best = claim
+    if best is not None and abs(best.gap) <= near:
+        return best
+    return None
