@@ -826,9 +826,8 @@ def check_text_sums(ctx: Context) -> list[Finding]:
         for claim in narrative.of_which_claims(text):
             if claim.adds_up:
                 continue
-            first, last = claim.total, claim.parts[-1]
             out.append(F.make("text-sum-mismatch", where[0], where[1], expected=claim.parts_sum, actual=claim.total.value,
-                              title=titles.get(key, key), excerpt=_short(claim.sentence[first.start:last.end], 80),
+                              title=titles.get(key, key), excerpt=_short(claim.excerpt, 80),
                               total=claim.total.text, parts_text=claim.parts_text(), sum=_n(claim.parts_sum),
                               gap=_n(abs(claim.gap)), unit=claim.unit, hint=_table_hint(ctx, claim, money)))
     return out

@@ -90,6 +90,15 @@ class OfWhich:
     def adds_up(self) -> bool:
         return abs(self.gap) <= self.tolerance
 
+    @property
+    def excerpt(self) -> str:
+        """引文：总数所在分句起（“实际拨付1168万元”）到最后一个分项，略去括号里的说明。"""
+        depths = _depths(self.sentence)
+        start = self.total.start
+        while start > 0 and not (self.sentence[start - 1] in _LINK_CHARS and depths[start - 1] == 0):
+            start -= 1
+        return _outside(self.sentence, depths, start, self.parts[-1].end)
+
     def parts_text(self) -> str:
         return "＋".join(fmt_num(v, 6) for v in self.part_values)
 

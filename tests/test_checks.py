@@ -146,7 +146,8 @@ def test_seed002_medical_aid_text_502_against_table_538(out):
     assert keys(fs) == {("text-sum-mismatch", TEXTS, "C3")}
     f = fs[0]
     assert (f.severity, f.expected, f.actual) == (F.WARNING, D(1132), D(1168))
-    assert "630＋502 ＝ 1132 万元，与总数 1168万元 相差 36 万元" in f.message
+    assert "文字材料“项目概况”写“实际拨付1168万元，其中区本级630万元，上级财政下拨502万元”：其中 630＋502 ＝ 1132 万元，" \
+           "与总数 1168万元 相差 36 万元" in f.message
     assert "基础数据表 D7（其他资金（中央、省、市下拨）·全年预算数）为 538 万元" in f.message
 
 

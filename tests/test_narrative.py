@@ -37,6 +37,8 @@ def test_seed002_four_of_which_one_slip():
     slip = of_which_claims(SEED002)[1]
     assert (slip.parts_sum, slip.gap, slip.tolerance) == (D(1132), D(36), D("1.5"))
     assert slip.parts_text() == "630＋502" and slip.total.text == "1168万元"
+    assert slip.excerpt == "实际拨付1168万元，其中区本级630万元，上级财政下拨502万元"
+    assert of_which_claims(SEED002)[0].excerpt == "本年度基本支出353万元，其中工资福利支出293万元，商品服务支出26万元，对个人和家庭的补助34万元"
 
 
 @pytest.mark.parametrize("text, expected", [
