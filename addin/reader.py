@@ -10,6 +10,7 @@ from workbook_templates.systems import SYSTEMS
 from . import findings as F
 from .book import Book
 from .model import Formula, RowInput, WorkbookInputs
+from .xlbook import a1
 
 
 class ReadError(Exception):
@@ -20,12 +21,6 @@ def _t(v: Any) -> str:
     if v is None or isinstance(v, Formula):
         return ""
     return str(v).strip()
-
-
-def _addr(r: int, c: int) -> str:
-    # layout.col_letter 而非 openpyxl：导入本模块不加载 openpyxl（连带 numpy，冷启动约 0.4 秒），命令行在那之前
-    # 就能由 safeio 以毫秒级拒绝压缩炸弹等恶意文件
-    return f"{L.col_letter(c - 1)}{r}"
 
 
 def detect_system(book: Book) -> System:
@@ -56,7 +51,7 @@ def read_inputs(book: Book, system: System | None = None) -> WorkbookInputs:
         for (r, c), v in g.items():
             if c == 1 and _t(v) in keys:
                 inputs.texts[_t(v)] = g.get((r, 3))
-                inputs.cells[("text", _t(v))] = (L.SHEET_TEXTS, _addr(r, 3))
+                inputs.cells[("text", _t(v))] = (L.SHEET_TEXTS, a1(r, 3))
     return inputs
 
 
@@ -84,17 +79,17 @@ def _read_data(book: Book, system: System, inputs: WorkbookInputs) -> None:
                     else:
                         # 指向模板中该列表头本来的位置（各列按体系描述的顺序排列）
                         inputs.read_findings.append(F.make(
-                            "header-changed", L.SHEET_DATA, _addr(r, 3 + i),
+                            "header-changed", L.SHEET_DATA, a1(r, 3 + i),
                             detail=f"“{L.SHEET_DATA}”第 {r} 行找不到列“{col.label}”，该列数据无法读取"))
             continue
         if section == "table" and a in table_keys:
             inputs.table[a] = {k: g.get((r, c)) for k, c in col_of.items()}
             inputs.table_labels[a] = g.get((r, 2))
             for k, c in col_of.items():
-                inputs.cells[("table", a, k)] = (L.SHEET_DATA, _addr(r, c))
+                inputs.cells[("table", a, k)] = (L.SHEET_DATA, a1(r, c))
         elif section == "scalar" and a in scalar_keys:
             inputs.scalars[a] = g.get((r, 3))
-            inputs.cells[("scalar", a)] = (L.SHEET_DATA, _addr(r, 3))
+            inputs.cells[("scalar", a)] = (L.SHEET_DATA, a1(r, 3))
     _recover_data_rows(g, system, inputs, col_of)
     for key in table_keys - set(inputs.table):
         inputs.table[key] = {}
@@ -128,13 +123,13 @@ def _recover_data_rows(g, system: System, inputs: WorkbookInputs, col_of: dict[s
         r = rows[0]
         if kind == "scalar":
             inputs.scalars[key] = g.get((r, 3))
-            inputs.cells[("scalar", key)] = (L.SHEET_DATA, _addr(r, 3))
+            inputs.cells[("scalar", key)] = (L.SHEET_DATA, a1(r, 3))
         else:
             inputs.table[key] = {k: g.get((r, c)) for k, c in col_of.items()}
             inputs.table_labels[key] = g.get((r, 2))
             for k, c in col_of.items():
-                inputs.cells[("table", key, k)] = (L.SHEET_DATA, _addr(r, c))
-        inputs.read_findings.append(F.make("code-missing", L.SHEET_DATA, _addr(r, 1), sheet_name=L.SHEET_DATA,
+                inputs.cells[("table", key, k)] = (L.SHEET_DATA, a1(r, c))
+        inputs.read_findings.append(F.make("code-missing", L.SHEET_DATA, a1(r, 1), sheet_name=L.SHEET_DATA,
                                            raw=_t(g.get((r, 1))) or "空", expected_code=key, label=label.strip()))
 
 
@@ -209,7 +204,7 @@ def _recover_score_codes(system: System, inputs: WorkbookInputs, col: dict[str, 
         if len(specs) != 1:
             continue
         raw = "空" if row.code == f"row{row.row}" else row.code
-        inputs.read_findings.append(F.make("code-missing", L.SHEET_SCORES, _addr(row.row, col["code"]),
+        inputs.read_findings.append(F.make("code-missing", L.SHEET_SCORES, a1(row.row, col["code"]),
                                            sheet_name=L.SHEET_SCORES, raw=raw, expected_code=specs[0].code,
                                            label=_t(row.name)))
         row.code = specs[0].code
@@ -223,8 +218,8 @@ def _row(g, r: int, code: str, col: dict[str, int]) -> RowInput:
                   rule_label=get("rule"), na=get("na"), params=[get(f"p{i}") for i in range(1, N_PARAMS + 1)],
                   computed=get("computed"), override=get("override"), reason=get("reason"), final=get("final"),
                   stated_value=get("stated_value"), stated_score=get("stated_score"), note=get("note"), row=r)
-    ri.cells = {f: _addr(r, c) for f, c in col.items()}
-    ri.cells["params"] = f"{_addr(r, col['p1'])}:{_addr(r, col['p10'])}"
+    ri.cells = {f: a1(r, c) for f, c in col.items()}
+    ri.cells["params"] = f"{a1(r, col['p1'])}:{a1(r, col['p10'])}"
     return ri
 
 

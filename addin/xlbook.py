@@ -23,6 +23,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from workbook_templates import layout as L
+
 from .book import BookError, CellWrite, Grid
 from .model import Formula
 
@@ -38,16 +40,9 @@ _XL_EXCEL_LINKS = 1  # XlLink.xlExcelLinks / XlLinkType.xlLinkTypeExcelLinks
 _MAX_ADDRESS = 240  # Range("A1,B2,…") 的地址串不得超过 255 个字符
 
 
-def col_letter(col: int) -> str:
-    s = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        s = chr(65 + rem) + s
-    return s
-
-
 def a1(row: int, col: int) -> str:
-    return f"{col_letter(col)}{row}"
+    """1 起的行列号 → A1 地址。列字母用 layout.col_letter（不导入 openpyxl：读取路径也用它，冷启动不加载 openpyxl）。"""
+    return f"{L.col_letter(col - 1)}{row}"
 
 
 def _norm(v: Any) -> Any:

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from workbook_templates.layout import col_letter
+
 _ADDR = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)(?::\$?([A-Za-z]{1,3})\$?(\d+))?$")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
@@ -49,14 +51,6 @@ def _col(letters: str) -> int:
     for ch in letters.upper():
         n = n * 26 + ord(ch) - 64
     return n
-
-
-def _letters(col: int) -> str:
-    s = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        s = chr(65 + rem) + s
-    return s
 
 
 def parse_address(addr: str) -> list[tuple[int, int, int, int]]:
@@ -186,8 +180,8 @@ class FakeRange:
     def address(self) -> str:
         def one(a):
             r1, c1, r2, c2 = a
-            s = f"${_letters(c1)}${r1}"
-            return s if (r1, c1) == (r2, c2) else f"{s}:${_letters(c2)}${r2}"
+            s = f"${col_letter(c1 - 1)}${r1}"
+            return s if (r1, c1) == (r2, c2) else f"{s}:${col_letter(c2 - 1)}${r2}"
 
         return ",".join(one(a) for a in self.areas)
 

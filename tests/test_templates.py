@@ -238,3 +238,14 @@ def test_dropdowns_for_grades_and_na_policy(demo_dir):
                 v = [dv for dv in _validations_at(ds, addr) if dv.type == "decimal"]
                 assert v and v[0].operator == "greaterThanOrEqual", (path.name, key)
     assert seen_grade_rows >= 4  # 湖南“重点工作”、子洲“年度目标”等
+
+
+def test_column_letters_match_openpyxl_for_every_excel_column():
+    """layout.col_letter（读取与 xlwings 适配器的 A1 地址都用它，为了不导入 openpyxl）与 openpyxl 逐列一致。"""
+    from openpyxl.utils import get_column_letter
+
+    from addin.xlbook import a1
+    from workbook_templates.layout import col_letter
+
+    assert all(col_letter(c - 1) == get_column_letter(c) for c in range(1, 16385))
+    assert [a1(7, c) for c in (1, 26, 27, 702, 703, 16384)] == ["A7", "Z7", "AA7", "ZZ7", "AAA7", "XFD7"]
