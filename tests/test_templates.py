@@ -75,9 +75,9 @@ def test_template_build_is_byte_stable(tmp_path, key):
     one = build_workbook(key, tmp_path / "one.xlsx").read_bytes()
     two = build_workbook(key, tmp_path / "two.xlsx").read_bytes()
     assert one == two, "同样的输入应生成同样的文件（文档属性时间固定）"
-    if xlsxwriter.__version__ != XLSXWRITER_BUILT_WITH:
-        pytest.skip(f"XlsxWriter {xlsxwriter.__version__} ≠ {XLSXWRITER_BUILT_WITH}：只比较单元格内容")
-    assert one == (CHECKED_IN / f"{key}.xlsx").read_bytes(), "请运行 python -m workbook_templates.build"
+    # 仓库中的模板由某一版 XlsxWriter 生成；版本不同时字节可以不同（单元格内容由上一个测试逐格比较）
+    if xlsxwriter.__version__ == XLSXWRITER_BUILT_WITH:
+        assert one == (CHECKED_IN / f"{key}.xlsx").read_bytes(), "请运行 python -m workbook_templates.build"
 
 
 # ---------------------------------------------------------------- 示例工作簿中的计算结果
