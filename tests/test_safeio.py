@@ -281,9 +281,22 @@ def test_missing_directory_and_wrong_extension(book_path, tmp_path):
 # ---------------------------------------------------------------------------------------------------------------
 # 含宏的工作簿
 # ---------------------------------------------------------------------------------------------------------------
-def _xlsm(book_path: Path, tmp_path: Path) -> Path:
-    p = _with_member(book_path, tmp_path / "宏.xlsm", "xl/vbaProject.bin", OLE + b"Attribute VB_Name" + bytes(100))
-    return p
+VBA = OLE + b"Attribute VB_Name" + bytes(100)
+
+
+def _xlsm(book_path: Path, tmp_path: Path, name: str = "宏.xlsm") -> Path:
+    """含宏的工作簿，结构与 Excel 保存的相同：vbaProject.bin、工作簿到它的关系、启用宏的工作簿内容类型。"""
+    src = zipfile.ZipFile(book_path)
+    parts = {i.filename: src.read(i) for i in src.infolist()}
+    parts["xl/vbaProject.bin"] = VBA
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>", b'<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/office/2006/relationships/'
+                             b'vbaProject" Target="vbaProject.bin"/></Relationships>')
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"spreadsheetml.sheet.main+xml", b"dummy").replace(
+        b"application/vnd.openxmlformats-officedocument.dummy", b"application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+    ).replace(b"<Default ", b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/><Default ', 1)
+    return _zip(tmp_path / name, parts)
 
 
 def test_macro_workbook_is_read_without_loading_macros(book_path, tmp_path):
@@ -297,15 +310,30 @@ def test_macro_workbook_is_read_without_loading_macros(book_path, tmp_path):
     assert evaluate(read_inputs(book)).total == Decimal("94.9")
 
 
-def test_macro_workbook_is_never_written_back(book_path, tmp_path):
+def test_macro_workbook_is_written_back_with_its_macros(book_path, tmp_path):
+    """写回只拼接生成表：宏工程（vbaProject.bin）与它的关系、启用宏的内容类型都原样保留，写回 .xlsm 是安全的。"""
     p = _xlsm(book_path, tmp_path)
     before = p.read_bytes()
     book = safeio.open_book(p)
-    with pytest.raises(BookError, match="含宏"):
-        safeio.save_book(book)
-    assert p.read_bytes() == before
-    out = safeio.save_book(book, tmp_path / "结果.xlsx")
-    assert "xl/vbaProject.bin" not in zipfile.ZipFile(out.path).namelist()
+    book.replace_sheet("校验结果", [CellWrite(1, 1, "校验结果")])
+    safeio.save_book(book)
+    with zipfile.ZipFile(p) as z, zipfile.ZipFile(io.BytesIO(before)) as b:
+        assert z.read("xl/vbaProject.bin") == VBA
+        for part in ("xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml", "xl/sharedStrings.xml", "xl/theme/theme1.xml"):
+            assert z.read(part) == b.read(part), part
+        assert b"macroEnabled.main+xml" in z.read("[Content_Types].xml")
+        assert b"vbaProject.bin" in z.read("xl/_rels/workbook.xml.rels")
+    # 另存为 .xlsx：.xlsx 不能含宏，去掉宏部件并改为普通工作簿的内容类型（否则 Excel 拒绝打开）
+    out = safeio.save_book(book, tmp_path / "结果.xlsx").path
+    with zipfile.ZipFile(out) as z:
+        assert "xl/vbaProject.bin" not in z.namelist()
+        assert b"macroEnabled" not in z.read("[Content_Types].xml")
+        assert b"spreadsheetml.sheet.main+xml" in z.read("[Content_Types].xml")
+        assert b"vbaProject" not in z.read("xl/_rels/workbook.xml.rels")
+    assert "校验结果" in openpyxl.load_workbook(out).sheetnames
+    # 另存为 .xlsm：宏保留
+    with zipfile.ZipFile(safeio.save_book(book, tmp_path / "结果.xlsm").path) as z:
+        assert z.read("xl/vbaProject.bin") == VBA
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -325,7 +353,10 @@ def test_save_keeps_a_timestamped_backup_and_replaces_atomically(book_path):
     assert stat.S_IMODE(book_path.stat().st_mode) == 0o640
     # 只剩原文件与备份：没有遗留临时文件
     assert sorted(p.name for p in book_path.parent.iterdir()) == sorted([book_path.name, res.backup.name])
-    # 再保存一次（同一本书、文件已由自己更新）：又一份备份，不覆盖前一份
+    # 再保存一次（同一本书、文件已由自己更新）：内容相同，没有可丢失的，不留备份
+    assert safeio.save_book(book).backup is None
+    # 内容不同：又一份备份，不覆盖前一份
+    book.replace_sheet("校验结果", [CellWrite(1, 1, "校验结果（第二次）")])
     res2 = safeio.save_book(book)
     assert res2.backup != res.backup and res.backup.exists() and res2.backup.exists()
 
@@ -386,11 +417,12 @@ def test_failure_while_writing_leaves_the_original_untouched(book_path, monkeypa
     before = book_path.read_bytes()
     book = safeio.open_book(book_path)
 
-    def half_write(path):
-        Path(path).write_bytes(b"PK\x03\x04 half")
+    def half_write(self, data):
+        Path.write_bytes(self, b"PK\x03\x04 half")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(book, "save", half_write)
+    book.replace_sheet("报告", [CellWrite(1, 1, "报告")])
+    monkeypatch.setattr(safeio._TempPath, "write_bytes", half_write)
     with pytest.raises(BookError, match="原文件未改动"):
         safeio.save_book(book)
     assert book_path.read_bytes() == before
@@ -400,13 +432,14 @@ def test_failure_while_writing_leaves_the_original_untouched(book_path, monkeypa
 def test_corrupt_output_is_never_swapped_in(book_path, monkeypatch):
     before = book_path.read_bytes()
     book = safeio.open_book(book_path)
-    monkeypatch.setattr(book, "save", lambda path: Path(path).write_bytes(b"not a zip"))
+    monkeypatch.setattr(book, "package", lambda suffix=None: b"not a zip")
     with pytest.raises(BookError, match="校验不通过"):
         safeio.save_book(book)
     assert book_path.read_bytes() == before
 
 
-def test_content_openpyxl_would_drop_blocks_writing_back(tmp_path):
+def test_shapes_openpyxl_would_drop_survive_writing_back(tmp_path):
+    """以前 openpyxl 整本保存会丢掉文本框，只好拒绝写回；现在只拼接生成表，文本框（图形部件）逐字节不变。"""
     import xlsxwriter
 
     p = tmp_path / "形状.xlsx"
@@ -417,16 +450,12 @@ def test_content_openpyxl_would_drop_blocks_writing_back(tmp_path):
     wb.close()
     before = p.read_bytes()
     book = safeio.open_book(p)
-    assert book.info.features.get("形状或文本框") == 1
-    with pytest.raises(BookError, match="形状或文本框"):
-        safeio.save_book(book)
-    assert p.read_bytes() == before
-    assert safeio.save_book(book, tmp_path / "另存.xlsx").path.exists()  # 另存为新文件可以
-
-
-def test_demo_workbooks_have_nothing_fragile(demo_dir):
-    for p in sorted(demo_dir.glob("*.xlsx")):
-        assert safeio.inspect_file(p).features == {}, p.name
+    book.replace_sheet("校验结果", [CellWrite(1, 1, "校验结果")])
+    safeio.save_book(book)
+    with zipfile.ZipFile(p) as z, zipfile.ZipFile(io.BytesIO(before)) as b:
+        assert z.read("xl/drawings/drawing1.xml") == b.read("xl/drawings/drawing1.xml")
+        assert "评价人备注".encode() in z.read("xl/drawings/drawing1.xml")
+        assert z.read("xl/worksheets/sheet1.xml") == b.read("xl/worksheets/sheet1.xml")
 
 
 def test_save_refuses_other_extensions(book_path, tmp_path):
@@ -684,16 +713,17 @@ def test_batch_does_not_count_backups_as_departments(demo_dir, tmp_path, capsys)
     assert [ws.cell(r, 3).value for r in range(2, ws.max_row + 1) if ws.cell(r, 3).value] == ["保靖.xlsx"]
 
 
-def test_macro_workbook_report_is_refused_for_write_back_but_saved_as(book_path, tmp_path, capsys):
+def test_macro_workbook_report_and_check_write_back_keep_the_macros(book_path, tmp_path, capsys):
     p = _xlsm(book_path, tmp_path)
-    before = p.read_bytes()
     code, _, err = _cli(capsys, "report", p)
-    assert code == 2 and "含宏" in err and "-o" in err
+    assert code in (0, 1) and "不读取也不运行宏" in err and "逐字节保留" in err
     code, _, err = _cli(capsys, "check", p, "--write")
-    assert code == 2 and "含宏" in err
-    assert p.read_bytes() == before
+    assert code in (0, 1), err
+    with zipfile.ZipFile(p) as z:
+        assert z.read("xl/vbaProject.bin") == VBA
+    assert {"报告", "校验结果"} <= set(openpyxl.load_workbook(p).sheetnames)
     code, _, err = _cli(capsys, "report", p, "-o", tmp_path / "结果.xlsx")
-    assert code in (0, 1) and "不读取也不运行宏" in err
+    assert code in (0, 1), err
     assert "xl/vbaProject.bin" not in zipfile.ZipFile(tmp_path / "结果.xlsx").namelist()
 
 
@@ -835,8 +865,8 @@ def test_every_raw_write_in_addin_is_accounted_for():
                          r"|os\.(?:replace|rename)\(|to_excel\(|xlsxwriter\.Workbook\(|ZipFile\([^)]*[\"']w[\"']")
     allowed = {
         "safeio.py": "本身",
-        "book.py": "OpenpyxlBook.save：由 safeio.save_book 以临时文件调用",
-        "cached.py": "在 OpenpyxlBook.save 的目标（safeio 的临时文件）上补回公式结果",
+        "book.py": "OpenpyxlBook.save：直接写出（库内用法）；命令行经 safeio.save_book",
+        "package.py": "ZipFile 写入内存（BytesIO）；由 safeio.save_book 经 atomic_output 写出",
         "xlbook.py": "Excel 自己保存（xlwings），与用户在 Excel 中按保存相同",
         "xlam.py": "构建加载项 .xlam（开发者产物，写临时文件后替换）",
         "addin_cli.py": "加载项安装：xlwings.conf（先留 .bak）、复制 .xlam、Excel COM 保存",
