@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Sequence
@@ -59,11 +60,15 @@ class OpenpyxlBook:
         self.path = Path(path)
         try:
             self.source: bytes = self.path.read_bytes() if data is None else data
-            self.wb = openpyxl.load_workbook(io.BytesIO(self.source), data_only=False, read_only=read_only,
-                                             keep_vba=False)
-            # 缓存值也用非只读方式读取：只读模式会为稀疏工作表补出成百万个空行（见 _cells_of）
-            self.cached_wb = openpyxl.load_workbook(io.BytesIO(self.source), data_only=True, keep_vba=False) \
-                if with_cached else None
+            with warnings.catch_warnings():
+                # openpyxl 对它不支持的内容（x14 数据验证等）警告“will be removed”：jixiao 不经 openpyxl 写回用户的表，
+                # 这些内容原样保留，警告不适用
+                warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
+                self.wb = openpyxl.load_workbook(io.BytesIO(self.source), data_only=False, read_only=read_only,
+                                                 keep_vba=False)
+                # 缓存值也用非只读方式读取：只读模式会为稀疏工作表补出成百万个空行（见 _cells_of）
+                self.cached_wb = openpyxl.load_workbook(io.BytesIO(self.source), data_only=True, keep_vba=False) \
+                    if with_cached else None
         except FileNotFoundError:
             raise BookError(f"找不到文件：{self.path}") from None
         except IsADirectoryError:
@@ -185,9 +190,9 @@ class OpenpyxlBook:
         """生成表中要写的内容与外观（核对读回结果用）。"""
         from .package import cell_look
 
-        # 空文本与空白格读回来都是 None
-        return {n: {rc: (c.value, cell_look(c)) for rc, c in _cells_of(self.wb[n]) if c.value not in (None, "")}
-                for n in self.owned_sheets}
+        # 空文本与空白格读回来都是 None；没有设置格式的格写出时不带 s，用工作簿的默认格式（不比较外观）
+        return {n: {rc: (c.value, cell_look(c) if c.has_style else None) for rc, c in _cells_of(self.wb[n])
+                    if c.value not in (None, "")} for n in self.owned_sheets}
 
     def package(self, suffix: str | None = None) -> bytes:
         """写出的工作簿：原文件的字节拼接上生成表（没有生成表、也不改文件类型时就是原文件）；suffix 为目标扩展名

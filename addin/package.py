@@ -1117,7 +1117,7 @@ def _opens(result: bytes, sheets: Sequence[str], expected: Mapping[str, Mapping[
                 value_got, data_type, look_got = got[rc]
                 if not _cell_matches(value, value_got, data_type):
                     return f"工作表“{name}”第 {rc[0]} 行第 {rc[1]} 列读回的内容与要写的不同"
-                if look != look_got:
+                if look is not None and look != look_got:
                     return f"工作表“{name}”第 {rc[0]} 行第 {rc[1]} 列读回的格式与要写的不同"
     finally:
         wb.close()
