@@ -540,8 +540,8 @@ class _Plan:
                 else:
                     data = b"" if info.is_dir() else self.base.read(info.filename)
                 ni = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-                ni.compress_type = info.compress_type if info.compress_type in (zipfile.ZIP_STORED,
-                                                                                 zipfile.ZIP_DEFLATED) else zipfile.ZIP_DEFLATED
+                stored = info.compress_type == zipfile.ZIP_STORED
+                ni.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
                 ni.external_attr = info.external_attr
                 ni.create_system = info.create_system
                 ni.comment = info.comment
@@ -612,7 +612,6 @@ def splice(original: bytes, scratch: bytes, sheets: Sequence[str], *, main_type:
         if d_sst_part else []
 
     defaults, overrides = base.content_types()
-    d_defaults, d_overrides = draft.content_types()
 
     def set_override(part: str, ctype: str) -> None:
         nonlocal ct_changed

@@ -298,7 +298,7 @@ def open_book(path: str | Path, *, with_cached: bool = False) -> SafeBook:
     book.notices = []
     if info.has_macros:
         book.notices.append(f"{_name(info.path)}含有宏：jixiao 只读取单元格内容，不读取也不运行宏；"
-                            "写回时宏（vbaProject.bin）逐字节保留")
+                            "写回本文件时宏（vbaProject.bin）逐字节保留（另存为 .xlsx 时去掉）")
     lock = lock_file_for(info.path)
     if lock is not None:
         book.notices.append(f"{_name(info.path)}似乎正在 Excel 中打开（发现锁文件“{lock.name}”）：读取的是最近一次保存的内容，"

@@ -121,7 +121,9 @@ def _target(parts: dict[str, bytes], part: str, kind: str) -> str:
     for r in _tree(parts[_rels_of(part)]):
         if r.get("Type").endswith("/" + kind):
             t = r.get("Target")
-            return t.lstrip("/") if t.startswith("/") else posixpath.normpath(posixpath.join(posixpath.dirname(part), t))
+            if t.startswith("/"):
+                return t.lstrip("/")
+            return posixpath.normpath(posixpath.join(posixpath.dirname(part), t))
     raise KeyError(kind)
 
 

@@ -300,7 +300,8 @@ def test_old_sheet_with_formulas_drops_the_calculation_chain(demo_dir, tmp_path)
     wb.create_sheet("报告")["A1"] = "=1+1"
     wb.save(src)
     parts = parts_of(src)
-    parts["xl/calcChain.xml"] = b'<calcChain xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><c r="A1" i="4"/></calcChain>'
+    parts["xl/calcChain.xml"] = (b'<calcChain xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                                 b'<c r="A1" i="4"/></calcChain>')
     parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
         b"</Relationships>", b'<Relationship Id="rIdCC" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
                              b'relationships/calcChain" Target="calcChain.xml"/></Relationships>')

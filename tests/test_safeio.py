@@ -295,7 +295,8 @@ def _xlsm(book_path: Path, tmp_path: Path, name: str = "宏.xlsm") -> Path:
     parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
         b"spreadsheetml.sheet.main+xml", b"dummy").replace(
         b"application/vnd.openxmlformats-officedocument.dummy", b"application/vnd.ms-excel.sheet.macroEnabled.main+xml"
-    ).replace(b"<Default ", b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/><Default ', 1)
+    ).replace(b"<Default ", b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>'
+                            b"<Default ", 1)
     return _zip(tmp_path / name, parts)
 
 
@@ -319,7 +320,8 @@ def test_macro_workbook_is_written_back_with_its_macros(book_path, tmp_path):
     safeio.save_book(book)
     with zipfile.ZipFile(p) as z, zipfile.ZipFile(io.BytesIO(before)) as b:
         assert z.read("xl/vbaProject.bin") == VBA
-        for part in ("xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml", "xl/sharedStrings.xml", "xl/theme/theme1.xml"):
+        for part in ("xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml", "xl/sharedStrings.xml",
+                     "xl/theme/theme1.xml"):
             assert z.read(part) == b.read(part), part
         assert b"macroEnabled.main+xml" in z.read("[Content_Types].xml")
         assert b"vbaProject.bin" in z.read("xl/_rels/workbook.xml.rels")
