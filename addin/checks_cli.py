@@ -72,8 +72,8 @@ def _check_one(path: str, args) -> tuple[int, dict]:
     from .book import BookError
     from .safeio import write_lock
 
-    if not (args.write and not args.output):
-        return _check_and_write(path, args)
+    if not (args.write and not args.output) or not Path(path).is_file():
+        return _check_and_write(path, args)  # 只读，或文件不存在（由读取给出说明）
     try:
         # 写回原文件：从读取到写回一直持有写入锁，同时运行的另一个 jixiao（如 report）的结果不会被冲掉
         with write_lock(path):

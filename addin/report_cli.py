@@ -54,7 +54,8 @@ def make_report(path: str | Path, *, output: str | Path | None = None, docx: str
         if pdf:
             require_suffix("--pdf", pdf, (".pdf",))
         refuse_overwrite([path], [("-o/--output", output), ("--docx", docx), ("--pdf", pdf)])
-        with write_lock(path) if output is None else contextlib.nullcontext():
+        # 文件不存在、是文件夹等由读取给出说明（不必先建锁文件）
+        with write_lock(path) if output is None and Path(path).is_file() else contextlib.nullcontext():
             try:
                 # 带上文件中保存的计算结果：文字材料、单位名称等若是公式，报告用其结果
                 book, inputs = load(path, with_cached=True)

@@ -329,6 +329,10 @@ def _read_with_identity(p: Path, attempts: int = 3) -> tuple[bytes, FileIdentity
     上限时返回 None（由 inspect_file 给出说明，过大的文件不读入内存）。"""
     for _ in range(attempts):
         try:
+            # 先看类型再打开：打开命名管道（FIFO）会一直等待写入方
+            first = os.stat(p)
+            if not stat.S_ISREG(first.st_mode) or not 0 < first.st_size <= MAX_FILE_BYTES:
+                return None
             with open(p, "rb") as fh:
                 st = os.fstat(fh.fileno())
                 if not stat.S_ISREG(st.st_mode) or not 0 < st.st_size <= MAX_FILE_BYTES:
@@ -499,6 +503,10 @@ def write_lock(path: str | Path, *, wait: float | None = None) -> Iterator[Path]
                                 f"如果确认没有 jixiao 在运行，可删除锁文件“{lock.name}”") from None
             time.sleep(0.1)
             continue
+        except PermissionError:
+            raise BookError(f"无法写入{_name(Path(path))}：没有文件夹 {lock.parent} 的写权限") from None
+        except FileNotFoundError:
+            raise BookError(f"无法写入{_name(Path(path))}：文件夹 {lock.parent} 不存在") from None
         except OSError as exc:
             raise BookError(f"无法写入{_name(Path(path))}：不能在文件夹 {lock.parent} 中建立锁文件"
                             f"（{exc.strerror or exc}）") from None

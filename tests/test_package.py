@@ -375,3 +375,53 @@ def test_splice_refuses_strict_or_broken_packages(demo_dir):
     book.replace_sheet("报告", [CellWrite(1, 1, "x")])
     with pytest.raises(package.SpliceError, match="Strict|常规"):
         package.splice(buf.getvalue(), book.owned_package(), ["报告"])
+
+
+def test_style_records_are_appended_in_any_writer_s_dialect():
+    """原 styles.xml 用带前缀的命名空间（某些 .NET 库这样写）、没有 numFmts、dxfs 是空元素：新记录照样追加到各表末尾，
+    原有记录与编号不变，已有的相同记录复用。"""
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    original = (f'<?xml version="1.0" encoding="UTF-8"?><x:styleSheet xmlns:x="{ns}">'
+                '<x:fonts count="1"><x:font><x:sz val="11"/><x:name val="宋体"/></x:font></x:fonts>'
+                '<x:fills count="2"><x:fill><x:patternFill patternType="none"/></x:fill>'
+                '<x:fill><x:patternFill patternType="gray125"/></x:fill></x:fills>'
+                '<x:borders count="1"><x:border/></x:borders>'
+                '<x:cellStyleXfs count="1"><x:xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></x:cellStyleXfs>'
+                '<x:cellXfs count="1"><x:xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></x:cellXfs>'
+                '<x:cellStyles count="1"><x:cellStyle name="常规" xfId="0" builtinId="0"/></x:cellStyles>'
+                '<x:dxfs count="0"/></x:styleSheet>').encode()
+    scratch = (f'<styleSheet xmlns="{ns}"><numFmts count="1"><numFmt numFmtId="164" formatCode="0.0%"/></numFmts>'
+               '<fonts count="2"><font><sz val="11"/><name val="宋体"/></font><font><b val="1"/><name val="黑体"/>'
+               '</font></fonts><fills count="2"><fill><patternFill/></fill><fill><patternFill patternType="gray125"/>'
+               '</fill></fills><borders count="1"><border/></borders>'
+               '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
+               '<xf numFmtId="164" fontId="1" fillId="0" borderId="0" applyFont="1"/>'
+               '<xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellXfs>'
+               '<dxfs count="1"><dxf><font><b val="1"/></font></dxf></dxfs></styleSheet>').encode()
+    m = package.StyleMerger(original, scratch)
+    assert m.xf(0) == 0  # 原有的格式：原编号
+    assert m.xf(1) == 1 and m.xf(1) == 1  # 新格式：追加一次
+    assert m.xf(2) == 0  # 与原有记录相同：复用
+    assert m.dxf(0) == 0
+    out = m.result().decode()
+    assert out.startswith(original.decode().split("<x:fonts")[0])
+    assert '<x:fonts count="2"><x:font><x:sz val="11"/><x:name val="宋体"/></x:font><x:font><x:b val="1"/>' in out
+    assert '<x:numFmts count="1"><x:numFmt numFmtId="164" formatCode="0.0%"/></x:numFmts><x:fonts' in out
+    assert '<x:cellXfs count="2"><x:xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/><x:xf ' in out
+    assert '<x:dxfs count="1"><x:dxf><x:font><x:b val="1"/></x:font></x:dxf></x:dxfs>' in out
+    wb = openpyxl.load_workbook(_with_styles(out.encode()))
+    assert wb is not None
+
+
+def _with_styles(styles: bytes) -> io.BytesIO:
+    """一个最小的工作簿，styles.xml 换成给定内容（确认 openpyxl 能读）。"""
+    buf = io.BytesIO()
+    openpyxl.Workbook().save(buf)
+    parts = parts_of(io.BytesIO(buf.getvalue()))  # type: ignore[arg-type]
+    parts["xl/styles.xml"] = styles
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for n, d in parts.items():
+            z.writestr(n, d)
+    out.seek(0)
+    return out
