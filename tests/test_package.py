@@ -216,6 +216,7 @@ def test_formula_results_stay_as_excel_saved_them(demo_dir, tmp_path, in_place):
 
 def test_app_xml_lists_the_new_sheets(demo_dir, tmp_path):
     p = shutil.copy(demo_dir / "baojing-2018.xlsx", tmp_path / "a.xlsx")
+    before = parts_of(Path(p))["docProps/app.xml"].decode()
     book = OpenpyxlBook(p)
     book.replace_sheet("校验结果", [CellWrite(1, 1, "x")])
     book.save()
@@ -223,6 +224,14 @@ def test_app_xml_lists_the_new_sheets(demo_dir, tmp_path):
     titles = re.findall(r"<vt:lpstr>([^<]*)</vt:lpstr>", app)
     assert titles[-4:] == ["基础数据表", "评分表", "文字材料", "校验结果"]
     assert "<vt:i4>4</vt:i4>" in app and 'vt:vector size="4" baseType="lpstr"' in app
+
+    def others(x: str) -> bytes:  # 表名列表之外的属性（程序名、公司……）原样（规范形式：<a></a> 与 <a/> 相同）
+        from lxml import etree
+
+        rest = re.sub(r"<(HeadingPairs|TitlesOfParts)>.*?</\1>", "", x, flags=re.S)
+        return etree.tostring(etree.fromstring(rest.split("?>", 1)[1].encode()), method="c14n")
+
+    assert others(app) == others(before) and b"<Application>" in others(app)
 
 
 def test_replaced_sheet_keeps_its_position_and_print_setup_is_carried(demo_dir, tmp_path):
