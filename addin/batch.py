@@ -775,7 +775,7 @@ def write_summary(summary: Summary, out: str | Path, *, folder: str = "") -> Pat
     buf = io.BytesIO()  # 汇总只有几百 KB：在内存中生成，再一次性经 safeio.atomic_output 写出
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
                                    "strings_to_urls": False})
-    wb.set_properties({"title": "绩效评价批量汇总", "author": "jixiao", "created": _FIXED_TIME})
+    wb.set_properties({"title": SUMMARY_TITLE, "author": "jixiao", "created": _FIXED_TIME})
     base = {"font_name": "宋体", "font_size": 10, "valign": "vcenter"}
     fmt = {
         "header": wb.add_format({**base, "bold": True, "bg_color": "#D9E1F2", "border": 1, "text_wrap": True,
@@ -934,3 +934,4 @@ def write_summary(summary: Summary, out: str | Path, *, folder: str = "") -> Pat
 
 
 _FIXED_TIME = __import__("datetime").datetime(2026, 1, 1)
+SUMMARY_TITLE = "绩效评价批量汇总"  # 汇总工作簿的文档标题：batch 据此认出上次的汇总（可以覆盖，不当作部门读取）

@@ -23,7 +23,7 @@ def cmd_batch(args) -> int:
         raise CliError(f"汇总文件应以 .xlsx 结尾：{out}")
     if not out.parent.exists():
         raise CliError(f"输出文件夹不存在：{out.parent}")
-    files = collect_files(folder, recursive=not args.no_recursive, exclude=[out])
+    files = _inputs_without_output(folder, out, recursive=not args.no_recursive)
     if not files:
         where = "（含子文件夹）" if not args.no_recursive else ""
         raise CliError(f"文件夹“{folder}”{where}中没有 .xlsx / .xlsm 工作簿")
@@ -70,6 +70,32 @@ def cmd_batch(args) -> int:
     return EXIT_FINDINGS if summary.failed or errors else EXIT_OK
 
 
+def _inputs_without_output(folder: Path, out: Path, *, recursive: bool) -> list[Path]:
+    """文件夹中的部门工作簿，不含汇总文件本身。汇总文件是某个部门的工作簿（同名、硬链接、符号链接、大小写不同的
+    同一文件）时拒绝：那会用汇总覆盖该部门的文件；是上次生成的汇总时照常覆盖（先留备份），它也从不被当作部门读取。"""
+    from . import safeio
+    from .batch import SUMMARY_TITLE, collect_files
+
+    files = collect_files(folder, recursive=recursive)
+    clash = [f for f in files if safeio.same_path(f, out)]
+    if clash and not _is_summary(out, SUMMARY_TITLE):
+        raise CliError(f"汇总文件“{out}”就是文件夹中的部门工作簿“{clash[0].relative_to(folder).as_posix()}”，写出会覆盖它。"
+                       "请用 -o 指定另一个文件名（例如放在文件夹之外）；本次没有写入任何文件")
+    return [f for f in files if f not in clash]
+
+
+def _is_summary(path: Path, title: str) -> bool:
+    """path 是否是 jixiao batch 生成的汇总（文档属性的标题）。"""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            core = z.read("docProps/core.xml")
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError):
+        return False
+    return f">{title}<".encode() in core
+
+
 def cmd_compare(args) -> int:
     from .book import BookError
     from .cli import _load
@@ -79,14 +105,18 @@ def cmd_compare(args) -> int:
     files = args.files
     if len(files) > 2:
         raise CliError("compare 最多接受两个文件：自评工作簿、重点评价工作簿")
-    # 输出路径先检查，免得读完、算完才发现写不了
-    for opt, suffix in ((args.output, ".xlsx"), (args.docx, ".docx")):
-        if opt and Path(opt).suffix.lower() != suffix:
-            raise CliError(f"输出文件应以 {suffix} 结尾：{opt}")
-        if opt and not Path(opt).resolve().parent.is_dir():
-            raise CliError(f"输出文件夹不存在：{Path(opt).parent}")
-        if opt and any(Path(opt).resolve() == Path(f).resolve() for f in files):
-            raise CliError(f"输出文件不能是输入的工作簿：{opt}（差异分析写入新文件，不修改评价工作簿）")
+    # 输出路径先检查，免得读完、算完才发现写不了；差异分析写入新文件，从不修改评价工作簿
+    from . import safeio
+
+    try:
+        for opt, label, suffix in ((args.output, "-o/--output", ".xlsx"), (args.docx, "--docx", ".docx")):
+            if opt:
+                safeio.require_suffix(label, opt, (suffix,))
+                if not Path(opt).resolve().parent.is_dir():
+                    raise CliError(f"输出文件夹不存在：{Path(opt).parent}")
+        safeio.refuse_overwrite(files, [("-o/--output", args.output), ("--docx", args.docx)])
+    except BookError as exc:
+        raise CliError(str(exc)) from None
     self_ev = None
     if len(files) == 2:
         _, self_inputs = _load(files[0], with_cached=True)

@@ -4,7 +4,8 @@
 """
 from __future__ import annotations
 
-import os
+import io
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Sequence
@@ -47,22 +48,35 @@ def as_text(value: Any) -> Any:
 
 
 class OpenpyxlBook:
-    """openpyxl 适配器。with_cached=True 时再以 data_only 打开一次，给公式附上文件中保存的计算结果。"""
+    """openpyxl 适配器。with_cached=True 时再以 data_only 打开一次，给公式附上文件中保存的计算结果。
 
-    def __init__(self, path: str | Path, *, with_cached: bool = False, read_only: bool = False):
+    读取时把文件整个读入内存（source），两次解析都来自这同一份字节；写出时以它为底，只拼接本次整表替换的生成表
+    （addin/package.py），用户的工作表与其他部件逐字节不变。"""
+
+    def __init__(self, path: str | Path, *, with_cached: bool = False, read_only: bool = False,
+                 data: bytes | None = None):
         import openpyxl
 
         self.path = Path(path)
         try:
-            self.wb = openpyxl.load_workbook(self.path, data_only=False, read_only=read_only, keep_vba=False)
-            # 缓存值也用非只读方式读取：只读模式会为稀疏工作表补出成百万个空行（见 _cells_of）
-            self.cached_wb = openpyxl.load_workbook(self.path, data_only=True, keep_vba=False) if with_cached else None
+            self.source: bytes = self.path.read_bytes() if data is None else data
+            with warnings.catch_warnings():
+                # openpyxl 对它不支持的内容（x14 数据验证等）警告“will be removed”：jixiao 不经 openpyxl 写回用户的表，
+                # 这些内容原样保留，警告不适用
+                warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
+                self.wb = openpyxl.load_workbook(io.BytesIO(self.source), data_only=False, read_only=read_only,
+                                                 keep_vba=False)
+                # 缓存值也用非只读方式读取：只读模式会为稀疏工作表补出成百万个空行（见 _cells_of）
+                self.cached_wb = openpyxl.load_workbook(io.BytesIO(self.source), data_only=True, keep_vba=False) \
+                    if with_cached else None
         except FileNotFoundError:
             raise BookError(f"找不到文件：{self.path}") from None
+        except IsADirectoryError:
+            raise BookError(f"{self.path} 是文件夹，不是工作簿文件") from None
         except Exception as exc:  # openpyxl 对损坏文件抛出多种异常
             raise BookError(f"无法读取工作簿“{self.path.name}”：{_describe(exc)}") from None
         self._grids: dict[str, Grid] = {}
-        self._replaced: set[str] = set()  # 本次整表替换的生成表：保存时不从原文件抄回它们的公式结果
+        self._replaced: list[str] = []  # 本次整表替换的生成表（按首次替换的顺序）：写出时只拼接它们
 
     def sheet_names(self) -> list[str]:
         return list(self.wb.sheetnames)
@@ -118,7 +132,8 @@ class OpenpyxlBook:
         for row, height in (heights or {}).items():
             ws.row_dimensions[row].height = height
         self._grids.pop(name, None)
-        self._replaced.add(name)
+        if name not in self._replaced:
+            self._replaced.append(name)
 
     def add_bar_chart(self, sheet: str, *, title: str, categories: tuple[int, int, int], values: tuple[int, int, int],
                       anchor: str, y_title: str = "", percent: bool = True) -> None:
@@ -150,20 +165,72 @@ class OpenpyxlBook:
         chart.width, chart.height = 16, 8
         ws.add_chart(chart, anchor)
 
-    def save(self, path: str | Path | None = None) -> None:
-        import io
+    # ---- 写出：原文件 + 拼接的生成表 ------------------------------------------------------------------------
+    @property
+    def owned_sheets(self) -> list[str]:
+        """本次整表替换、写出时要拼接的生成表。"""
+        return [n for n in self._replaced if n in self.wb.sheetnames]
 
-        from .cached import carry_cached_values
+    def owned_package(self) -> bytes:
+        """只含生成表的草稿包（openpyxl 写出）：用户的表不经 openpyxl 序列化。
+
+        生成表仍属于 self.wb（样式、打印设置、图表都照常用 openpyxl 的接口设置），写出时暂时只留下它们。"""
+        wb = self.wb
+        saved = (wb._sheets, wb._active_sheet_index)
+        buf = io.BytesIO()
+        try:
+            wb._sheets = [wb[n] for n in self.owned_sheets] or [_blank_sheet(wb)]
+            wb._active_sheet_index = 0
+            wb.save(buf)
+        finally:
+            wb._sheets, wb._active_sheet_index = saved
+        return buf.getvalue()
+
+    def expected_cells(self) -> dict[str, dict[tuple[int, int], tuple[Any, tuple]]]:
+        """生成表中要写的内容与外观（核对读回结果用）。"""
+        from .package import cell_look
+
+        # 空文本与空白格读回来都是 None；没有设置格式的格写出时不带 s，用工作簿的默认格式（不比较外观）
+        return {n: {rc: (c.value, cell_look(c) if c.has_style else None) for rc, c in _cells_of(self.wb[n])
+                    if c.value not in (None, "")} for n in self.owned_sheets}
+
+    def package(self, suffix: str | None = None) -> bytes:
+        """写出的工作簿：原文件的字节拼接上生成表（没有生成表、也不改文件类型时就是原文件）；suffix 为目标扩展名
+        （决定文件类型，.xlsm 另存为 .xlsx 时去掉宏）。结果已核对（package.verify），不通过时抛出 package.SpliceError。"""
+        from . import package
+
+        main_type = package.main_type_for(suffix) if suffix else None
+        sheets = self.owned_sheets
+        if not sheets:
+            pkg = package.Package(self.source)
+            if main_type is None or pkg.content_type(pkg.main_part()) == main_type:
+                return self.source
+        data = package.splice(self.source, self.owned_package(), sheets, main_type=main_type)
+        package.verify(self.source, data, sheets, self.expected_cells(), self.sheet_names(), main_type=main_type)
+        return data
+
+    def save(self, path: str | Path | None = None) -> None:
+        """直接写出（不经临时文件；命令行经 safeio.save_book：锁、原子替换、替换前核对文件未被改动）。"""
+        from .package import SpliceError
 
         target = Path(path) if path else self.path
         try:
-            # openpyxl 存盘会丢掉公式的保存结果；存完从原文件抄回（写回原文件时先把原文件读入内存）
-            same = target.exists() and self.path.exists() and os.path.samefile(target, self.path)
-            source = io.BytesIO(self.path.read_bytes()) if same else self.path
-            self.wb.save(target)
-            carry_cached_values(source, target, skip=self._replaced)
+            data = self.package(target.suffix)
+        except SpliceError as exc:
+            raise BookError(f"无法写出“{target.name}”：{exc}") from None
+        try:
+            target.write_bytes(data)
         except PermissionError:
             raise BookError(f"无法保存“{target.name}”：文件被占用或没有写权限（请先在 Excel 中关闭该文件）") from None
+        if target == self.path:
+            self.source = data
+
+
+def _blank_sheet(wb):
+    """没有生成表时草稿包里放的空表（openpyxl 不能写出没有工作表的工作簿）。"""
+    from openpyxl.worksheet.worksheet import Worksheet
+
+    return Worksheet(wb, title="jixiao")
 
 
 def _cells_of(ws) -> list:

@@ -1,7 +1,7 @@
 """jixiao check：校验工作簿（由 addin.cli 自动注册）；并在 jixiao demo 之后为每个示例工作簿打印一行校验摘要。
 
-默认只读：校验结果打印到终端，不改动文件。加 --write 才把“校验结果”工作表写入工作簿（整表替换，其他工作表不动，
-公式的保存结果由 OpenpyxlBook.save 从原文件抄回）。默认不写的理由：校验常在提交前、批处理或持续集成里对一批文件反复
+默认只读：校验结果打印到终端，不改动文件。加 --write 才把“校验结果”工作表写入工作簿（整表替换；只改这张表与引用它的
+条目，其他部件逐字节不变，见 addin/package.py）；加 -o 则写入另存的新文件。默认不写的理由：校验常在提交前、批处理或持续集成里对一批文件反复
 运行，不应每次都改写用户的文件（每次写入还会留一份备份）；Excel 中的“校验”按钮则总是写入。
 """
 from __future__ import annotations
@@ -37,6 +37,18 @@ def _open(path: str):
 def cmd_check(args) -> int:
     """校验一个或多个工作簿（`jixiao check demo_out/*.xlsx`）。退出码取最严重的一个：有文件无法读取 → 2；
     否则有“错误” → 1；否则 0。无法读取的文件给出中文说明后继续校验其余文件。"""
+    from .book import BookError
+    from .safeio import WORKBOOK_SUFFIXES, refuse_overwrite, require_suffix
+
+    if args.output:
+        if len(args.file) != 1:
+            raise CliError("-o/--output 只能用于一个工作簿（多个工作簿请用 --write 分别写回）")
+        args.write = True
+        try:
+            require_suffix("-o/--output", args.output, WORKBOOK_SUFFIXES)
+            refuse_overwrite(args.file, [("-o/--output", args.output)])
+        except BookError as exc:
+            raise CliError(str(exc)) from None
     results = []
     worst = EXIT_OK
     for path in args.file:
@@ -57,6 +69,20 @@ def cmd_check(args) -> int:
 
 
 def _check_one(path: str, args) -> tuple[int, dict]:
+    from .book import BookError
+    from .safeio import write_lock
+
+    if not (args.write and not args.output) or not Path(path).is_file():
+        return _check_and_write(path, args)  # 只读，或文件不存在（由读取给出说明）
+    try:
+        # 写回原文件：从读取到写回一直持有写入锁，同时运行的另一个 jixiao（如 report）的结果不会被冲掉
+        with write_lock(path):
+            return _check_and_write(path, args)
+    except BookError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _check_and_write(path: str, args) -> tuple[int, dict]:
     from .checks import run_checks, summary, summary_text, write_findings_sheet
     from .engine import evaluate
 
@@ -75,16 +101,16 @@ def _check_one(path: str, args) -> tuple[int, dict]:
             print(f"  {f.severity}  {where}  {f.message}")
     if args.write:
         write_findings_sheet(book, findings)
-        _save(book)
+        _save(book, args.output)
         if not args.json:
-            print(f"已写入“校验结果”工作表：{path}")
+            print(f"已写入“校验结果”工作表：{args.output or path}")
     result = {"file": str(path), "unit": ev.unit_name, "system": ev.system_key,
               "summary": {"errors": counts["错误"], "warnings": counts["警告"], "infos": counts["提示"]},
               "findings": [f.as_dict() for f in findings]}
     return (EXIT_FINDINGS if counts["错误"] else EXIT_OK), result
 
 
-def _save(book) -> None:
+def _save(book, output: str | None = None) -> None:
     from .book import BookError
 
     cached = getattr(book, "cached_wb", None)
@@ -93,7 +119,8 @@ def _save(book) -> None:
     from .safeio import save_book
 
     try:
-        save_book(book)  # 临时文件 + 原子替换，覆盖前备份；文件在 Excel 中打开时拒绝写入
+        # 原文件 + 拼接的“校验结果”表，核对后原子替换，覆盖前备份；文件在 Excel 中打开、读取后被改过时拒绝写入
+        save_book(book, output)
     except BookError as exc:
         raise CliError(str(exc)) from None
 
@@ -107,6 +134,7 @@ def register(subparsers) -> None:
     s.add_argument("--json", action="store_true", help="以 JSON 输出")
     s.add_argument("--write", action="store_true",
                    help="把“校验结果”工作表写入工作簿（整表替换，不改动其他工作表；默认只输出、不改文件）")
+    s.add_argument("-o", "--output", help="把写入“校验结果”表的工作簿另存为此文件（只用于一个工作簿；原文件不改动）")
     s.set_defaults(func=cmd_check)
 
 

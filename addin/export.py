@@ -158,8 +158,13 @@ def export_final(book, target: str | Path | None = None) -> ExportResult:
             raise ExportError("工作簿尚未保存，无法确定定稿副本的位置：请先保存工作簿，再导出定稿")
         target = final_path(source)
     target = Path(target)
-    if source is not None and Path(source).resolve() == target.resolve():
-        raise ExportError("定稿副本不能覆盖原工作簿，请换一个文件名")
+    from .safeio import WORKBOOK_SUFFIXES, same_path
+
+    if source is not None and same_path(source, target):
+        raise ExportError(f"定稿副本“{target}”就是原工作簿{'' if target.name == Path(source).name else '（同一个文件的另一个名字）'}，"
+                          "不能覆盖它，请换一个文件名；本次没有写入任何文件")
+    if target.suffix.lower() not in WORKBOOK_SUFFIXES:
+        raise ExportError(f"定稿副本应以 .xlsx 结尾：“{target}”；本次没有写入任何文件")
     plan = plan_export(book)
     if plan.problems:
         raise ExportError("无法导出定稿：" + "；".join(plan.problems[:5])

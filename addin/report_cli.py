@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 from pathlib import Path
@@ -31,29 +32,42 @@ def _save(book, path: Path | None, *, backup: bool) -> None:
 def make_report(path: str | Path, *, output: str | Path | None = None, docx: str | Path | None = None,
                 pdf: str | Path | None = None, template_dir: str | Path | None = None, backup: bool = True):
     """读取工作簿 → 计分 → 校验 → 生成报告；写入“报告”表（output 或原文件；覆盖时先留备份），按需写 Word/PDF。
-    返回 (report, findings)。"""
+    返回 (report, findings)。
+
+    开始之前先核对全部输出路径（扩展名对得上、不是输入的工作簿、彼此不同），有问题什么也不写。写回原文件时，从读取到
+    写回一直持有该文件的 jixiao 写入锁：同时运行的另一个 jixiao（如 check --write）等这次写完再读，两次的结果都保留。"""
     from .book import BookError
     from .engine import evaluate
     from .reader import ReadError, load
     from .report import build_report, write_docx, write_pdf, write_report_sheet
+    from .safeio import WORKBOOK_SUFFIXES, refuse_overwrite, require_suffix, write_lock
 
     if template_dir is not None and not Path(template_dir).is_dir():
         from .report import ReportError
 
         raise ReportError(f"报告模板目录不存在：{template_dir}")
     try:
-        # 带上文件中保存的计算结果：文字材料、单位名称等若是公式，报告用其结果
-        book, inputs = load(path, with_cached=True)
-    except (BookError, ReadError) as exc:
-        raise CliError(str(exc)) from None
-    for notice in getattr(book, "notices", ()):  # safeio：含宏（不运行、不写回）、文件正在 Excel 中打开等
-        print(f"jixiao：提示：{notice}", file=sys.stderr)
-    ev = evaluate(inputs)
-    findings = _all_findings(inputs, ev)
-    report = build_report(inputs, ev, findings, template_dir=template_dir)
-    write_report_sheet(book, report)
-    try:
-        _save(book, Path(output) if output else None, backup=backup)
+        if output:
+            require_suffix("-o/--output（写入报告表的工作簿）", output, WORKBOOK_SUFFIXES)
+        if docx:
+            require_suffix("--docx（Word 报告）", docx, (".docx",))
+        if pdf:
+            require_suffix("--pdf", pdf, (".pdf",))
+        refuse_overwrite([path], [("-o/--output", output), ("--docx", docx), ("--pdf", pdf)])
+        # 文件不存在、是文件夹等由读取给出说明（不必先建锁文件）
+        with write_lock(path) if output is None and Path(path).is_file() else contextlib.nullcontext():
+            try:
+                # 带上文件中保存的计算结果：文字材料、单位名称等若是公式，报告用其结果
+                book, inputs = load(path, with_cached=True)
+            except ReadError as exc:
+                raise CliError(str(exc)) from None
+            for notice in getattr(book, "notices", ()):  # safeio：含宏（不运行，逐字节保留）、文件正在 Excel 中打开等
+                print(f"jixiao：提示：{notice}", file=sys.stderr)
+            ev = evaluate(inputs)
+            findings = _all_findings(inputs, ev)
+            report = build_report(inputs, ev, findings, template_dir=template_dir)
+            write_report_sheet(book, report)
+            _save(book, Path(output) if output else None, backup=backup)
     except BookError as exc:
         raise CliError(str(exc)) from None
     if docx or pdf:

@@ -12,20 +12,26 @@
 - XML 炸弹与外部实体：OOXML 部件从不包含 DTD，凡含 <!DOCTYPE / <!ENTITY 的文件一律拒绝；openpyxl 自身也在
   defusedxml 保护下解析（openpyxl.DEFUSEDXML 为真，工作表与共享字符串用 defusedxml.iterparse，其余部件用
   resolve_entities=False 的 lxml 解析器）；未启用 defusedxml 时拒绝工作（宁可不读，也不冒险）；
-- 含宏工作簿（.xlsm/.xltm）：openpyxl 从不执行 VBA，且以 keep_vba=False 打开——宏代码既不运行也不读取。
+- 含宏工作簿（.xlsm/.xltm）：openpyxl 从不执行 VBA，且以 keep_vba=False 打开——宏代码既不运行也不读取；
+- 文件只读一次（检查、解析与写回时拼接的底本是同一份字节），并记下它的身份（大小、修改时间、inode、SHA-256）。
 
 写入（save_book / atomic_output）：
-- 先写同目录下的临时文件，校验其为完整的 zip，fsync 后以 os.replace 原子替换：中途断电、磁盘满、程序出错时，
+- 写回工作簿只改 jixiao 拥有的部件：生成表（报告、校验结果）及其图形/图表、引用它们的条目、styles.xml 末尾追加的
+  样式记录；其余每个部件逐字节不变（addin/package.py：拼接与核对）。核对不通过时原文件不替换，结果另存为
+  `名称.YYYYmmdd-HHMMSS.未写回.xlsx` 并说明原因；
+- 同一个文件同时只有一个 jixiao 在“读取—修改—写回”：写入锁 `名称.xlsx.jixiao.lock`（write_lock；另一个 jixiao
+  正在写时等待，超时以中文说明拒绝；持有者已不在的遗留锁自动清除；结束时——包括出错与 Ctrl+C——删除）；
+- 先写同目录下的临时文件，fsync 后以 os.replace 原子替换：中途断电、磁盘满、程序出错时，
   原文件要么是旧的完整内容，要么是新的完整内容，不会出现半个文件；
 - 覆盖已有文件前保留带时间戳的备份：`名称.YYYYmmdd-HHMMSS.bak.xlsx`（与原文件同目录，同一秒内再次备份加 -2、-3；
   新内容与原文件逐字节相同时不备份——没有可丢失的内容；jixiao 从不删除有用的备份，批量处理不把备份当作部门工作簿）；
   jixiao demo 重新生成示例时同样先备份，生成后只删除与新文件内容相同（仅保存时间不同）的多余备份；
 - Excel 打开文件时会在旁边建立锁文件 `~$名称.xlsx`（LibreOffice 为 `.~lock.名称.xlsx#`），发现锁文件、
   文件只读或目录不可写时拒绝写入并说明；
-- 读取之后文件在磁盘上又被修改（例如在 Excel 里保存过）时拒绝覆盖，免得冲掉新内容；
-- openpyxl 不能完整保留的内容（图表、形状、切片器、控件、嵌入对象、新式批注、Excel 2010 扩展的数据验证/条件格式
-  等）：写回用户自己的文件前比对写出结果，会丢失任何一项时拒绝覆盖原文件，请用户另存为新文件；
-- .xlsm 不写回（写回会丢失宏），请另存为 .xlsx。
+- 读取之后文件在磁盘上又被修改（例如在 Excel 里保存过）时拒绝覆盖，免得冲掉新内容——开始写之前核对一次，
+  紧挨着 os.replace 之前再核对一次（文件身份的每一项，包括内容哈希）；
+- 输出路径不得是任何一个输入（refuse_overwrite：解析符号链接、大小写、硬链接后比较）；
+- .xlsm 可以写回：宏（vbaProject.bin）与其他部件一样逐字节保留；另存为 .xlsx 时去掉宏部件（.xlsx 不能含宏）。
 
 公式注入：从单元格复制到生成表的文本一律按文本写入。openpyxl 写入时把 data_type 设为 "s"（book.OpenpyxlBook.replace_sheet
 已这样做）；XlsxWriter 用 write_string 或 Workbook(options=XLSXWRITER_OPTIONS)；经 Excel COM（xlwings）或 CSV 写出的
@@ -37,13 +43,21 @@ import contextlib
 import contextvars
 import datetime as _dt
 import filecmp
+import getpass
+import hashlib
+import io
+import json
 import os
 import re
 import shutil
+import socket
 import stat
+import sys
 import tempfile
+import time
+import uuid
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -51,8 +65,10 @@ from .book import BookError, OpenpyxlBook
 
 __all__ = [
     "MAX_FILE_BYTES", "MAX_UNCOMPRESSED_BYTES", "MAX_RATIO", "RATIO_MIN_BYTES", "MAX_MEMBERS",
-    "FileInfo", "SafeBook", "inspect_file", "open_book", "save_book", "atomic_output", "write_bytes", "write_text",
-    "check_writable", "lock_file_for", "backup_name", "is_backup_name", "regenerating", "same_content",
+    "FileInfo", "FileIdentity", "SafeBook", "inspect_file", "open_book", "save_book", "atomic_output", "write_bytes",
+    "write_text", "check_writable", "lock_file_for", "backup_name", "is_backup_name", "regenerating", "same_content",
+    "write_lock", "jixiao_lock_path", "confirm_unchanged", "current_identity", "same_path", "refuse_overwrite",
+    "require_suffix",
     "is_formula_like", "excel_text", "csv_text", "XLSXWRITER_OPTIONS", "defusedxml_active",
 ]
 
@@ -67,7 +83,6 @@ MAX_MEMBERS = 5000
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
 MACRO_SUFFIXES = (".xlsm", ".xltm")
-WRITABLE_SUFFIXES = (".xlsx",)
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -75,26 +90,6 @@ _ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
 _DTD_RE = re.compile(b"|".join(re.escape(t.encode(enc)) for t in ("<!DOCTYPE", "<!ENTITY")
                                for enc in ("utf-8", "utf-16-le", "utf-16-be")), re.IGNORECASE)
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
-
-# openpyxl 读写后不能完整保留的内容：按部件目录计数，写出后数目减少即为丢失
-_FRAGILE_PARTS = (
-    ("xl/charts/chart", "图表"), ("xl/chartsheets/", "图表工作表"), ("xl/drawings/drawing", "图形（图表、图片、形状）"),
-    ("xl/media/", "图片"), ("xl/slicers/", "切片器"), ("xl/slicerCaches/", "切片器"), ("xl/timelines/", "日程表"),
-    ("xl/ctrlProps/", "表单控件"), ("xl/activeX/", "ActiveX 控件"), ("xl/embeddings/", "嵌入对象"),
-    ("xl/threadedComments/", "新式批注（会话）"), ("xl/persons/", "批注人员信息"), ("xl/pivotTables/", "数据透视表"),
-    ("xl/pivotCache/", "数据透视表缓存"), ("xl/externalLinks/", "外部链接"), ("xl/tables/", "表格（套用表格格式）"),
-    ("xl/queryTables/", "查询表"), ("xl/connections.xml", "数据连接"), ("xl/model/", "数据模型"),
-    ("customXml/", "自定义 XML（Power Query 等）"), ("xl/richData/", "单元格图片"),
-)
-# 工作表与图形 XML 中 openpyxl 会丢弃的元素：(部件前缀, 正则, 说明)，计数，写出后减少即为丢失。
-# Excel 写 Excel 2010 扩展时总用 x14 前缀；图形元素则不同程序前缀不同（openpyxl 用默认命名空间），故按本地名匹配
-_FRAGILE_TOKENS = (
-    ("xl/worksheets/", re.compile(rb"<x14:dataValidation[\s>]"), "Excel 2010 扩展的数据验证（引用其他工作表的下拉列表等）"),
-    ("xl/worksheets/", re.compile(rb"<x14:conditionalFormatting[\s>]"), "Excel 2010 扩展的条件格式（数据条、图标集等）"),
-    ("xl/worksheets/", re.compile(rb"<x14:sparklineGroup[\s>]"), "迷你图"),
-    ("xl/drawings/drawing", re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sp[\s>]"), "形状或文本框"),
-)
-
 
 @dataclass
 class FileInfo:
@@ -105,8 +100,6 @@ class FileInfo:
     uncompressed: int
     members: int
     has_macros: bool
-    features: dict[str, int] = field(default_factory=dict)  # 易丢失内容 → 数量
-    stat_key: tuple[int, int] = (0, 0)  # (mtime_ns, size)：读取时的文件状态
 
 
 def defusedxml_active() -> bool:
@@ -124,9 +117,10 @@ def _fmt_mb(n: int) -> str:
     return f"{n / MB:.1f} MB" if n >= MB else f"{n} 字节"
 
 
-def inspect_file(path: str | Path) -> FileInfo:
+def inspect_file(path: str | Path, data: bytes | None = None) -> FileInfo:
     """不解析任何 XML、只看文件头与 zip 中央目录（加上对 XML 部件的流式 DTD 扫描），判断能否安全交给 openpyxl。
 
+    data：已读入内存的文件内容（open_book 只读一次文件，检查与解析的是同一份字节）。
     通不过时抛出 BookError（中文说明，指明文件）。
     """
     p = Path(path)
@@ -144,12 +138,15 @@ def inspect_file(path: str | Path) -> FileInfo:
         raise BookError(f"文件{_name(p)}过大（{_fmt_mb(st.st_size)}，上限 {_fmt_mb(MAX_FILE_BYTES)}），"
                         f"绩效评价工作簿通常不到 1 MB；请删除无关的工作表或图片后再试")
     try:
-        with open(p, "rb") as fh:
-            head = fh.read(4096)
+        if data is None:
+            with open(p, "rb") as fh:
+                head = fh.read(4096)
+        else:
+            head = data[:4096]
     except OSError as exc:
         raise BookError(f"无法读取文件{_name(p)}：{exc.strerror or exc}") from None
     if head.startswith(_OLE_MAGIC):
-        if _file_contains(p, _ENCRYPTED_MARK):
+        if (_ENCRYPTED_MARK in data) if data is not None else _file_contains(p, _ENCRYPTED_MARK):
             raise BookError(f"工作簿{_name(p)}设置了打开密码（文件已加密），jixiao 无法读取。请在 Excel 中打开，"
                             "“文件 → 信息 → 保护工作簿 → 用密码进行加密”清空密码并保存后再试（工作表保护不影响读取）")
         raise BookError(f"文件{_name(p)}是 Excel 97-2003 旧格式（.xls），jixiao 只读取 .xlsx。"
@@ -157,13 +154,12 @@ def inspect_file(path: str | Path) -> FileInfo:
     if not head.startswith(_ZIP_MAGIC):
         raise BookError(f"文件{_name(p)}不是 Excel 工作簿（.xlsx）：{_sniff(head)}")
     try:
-        zf = zipfile.ZipFile(p)
+        zf = zipfile.ZipFile(p if data is None else io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         raise BookError(f"文件{_name(p)}已损坏或不完整（zip 结构无法读取），可能下载或复制时中断；请重新获取原文件") from None
     with zf:
         info = _check_archive(p, zf)
-    info.stat_key = (st.st_mtime_ns, st.st_size)
-    info.size = st.st_size
+    info.size = st.st_size if data is None else len(data)
     return info
 
 
@@ -221,8 +217,8 @@ def _check_archive(p: Path, zf: zipfile.ZipFile) -> FileInfo:
     if suffix not in WORKBOOK_SUFFIXES:
         raise BookError(f"文件{_name(p)}的内容是 Excel 工作簿，但扩展名“{p.suffix or '（无）'}”不是 .xlsx；"
                         "请把扩展名改为 .xlsx 后再试")
-    features = _scan_parts(p, zf, infos)
-    return FileInfo(p, 0, total, len(infos), "xl/vbaProject.bin" in names or suffix in MACRO_SUFFIXES, features)
+    _scan_parts(p, zf, infos)
+    return FileInfo(p, 0, total, len(infos), "xl/vbaProject.bin" in names or suffix in MACRO_SUFFIXES)
 
 
 def _check_overlap(p: Path, infos: list[zipfile.ZipInfo]) -> None:
@@ -246,19 +242,11 @@ def _what_zip(names: set[str]) -> str:
     return "这是一个普通的 zip 压缩包，里面没有工作簿（xl/workbook.xml）"
 
 
-def _scan_parts(p: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> dict[str, int]:
-    """流式解压每个 XML 部件：含 DTD 即拒绝；顺带统计 openpyxl 无法完整保留的内容。"""
-    features: dict[str, int] = {}
-    for i in infos:
-        for prefix, label in _FRAGILE_PARTS:
-            if i.filename.startswith(prefix):
-                features[label] = features.get(label, 0) + 1
-    overlap = 64
+def _scan_parts(p: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
+    """流式解压每个 XML 部件：含 DTD 即拒绝。"""
     for i in infos:
         if not i.filename.lower().endswith(_XML_SUFFIXES) or i.is_dir():
             continue
-        tokens = [(rx, label) for prefix, rx, label in _FRAGILE_TOKENS if i.filename.startswith(prefix)]
-        counts = [0] * len(tokens)
         tail = b""
         try:
             with zf.open(i) as fh:
@@ -267,25 +255,20 @@ def _scan_parts(p: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> d
                     if _DTD_RE.search(buf):
                         raise BookError(f"文件{_name(p)}的部件“{i.filename[:80]}”含有 XML 文档类型/实体声明（DTD）。"
                                         "正常的 Excel 文件从不包含它，这是 XML 炸弹或外部实体攻击的特征，拒绝读取")
-                    for k, (rx, _) in enumerate(tokens):
-                        # 只数结束在新数据里的匹配，避免与上一块重叠的部分重复计数
-                        counts[k] += len(rx.findall(buf)) - len(rx.findall(tail))
-                    tail = buf[-overlap:]
+                    tail = buf[-64:]
         except BookError:
             raise
         except Exception as exc:  # BadZipFile（CRC 错）、zlib.error、EOFError、不支持的压缩方式……都说明文件坏了
             raise BookError(f"文件{_name(p)}已损坏（部件“{i.filename[:80]}”无法解压：{type(exc).__name__}），"
                             "请重新获取原文件") from None
-        for (_, label), n in zip(tokens, counts):
-            if n:
-                features[label] = features.get(label, 0) + n
-    return features
 
 
 class SafeBook(OpenpyxlBook):
-    """通过 safeio 检查后打开的工作簿；info 记录检查结果，notices 是给用户的提示（中文）。"""
+    """通过 safeio 检查后打开的工作簿；info 记录检查结果，identity 是读取时文件的身份（写回前核对），
+    notices 是给用户的提示（中文）。"""
 
     info: FileInfo
+    identity: FileIdentity
     notices: list[str]
 
     @property
@@ -296,22 +279,261 @@ class SafeBook(OpenpyxlBook):
 def open_book(path: str | Path, *, with_cached: bool = False) -> SafeBook:
     """安全地打开工作簿：先 inspect_file（大小、格式、压缩炸弹、DTD），再交给 openpyxl（keep_vba=False，不执行任何宏）。
 
+    文件只读一次：检查、解析、写回时拼接的底本都是这同一份字节，读取时记下文件的身份（大小、修改时间、inode、
+    内容的 SHA-256），写回前（紧挨着 os.replace）再核对一次。
     inspect_file 在导入 openpyxl 之前运行：恶意文件在毫秒级被拒绝，不必等 openpyxl 与 numpy 的导入（约 0.4 秒）。"""
-    info = inspect_file(path)
+    p = Path(path)
+    got = _read_with_identity(p)
+    if got is None:
+        inspect_file(p)  # 不存在、是文件夹、空文件、过大、不可读：给出具体的中文说明
+        raise BookError(f"无法读取文件{_name(p)}")
+    data, identity = got
+    info = inspect_file(p, data)
     if not defusedxml_active():
         raise BookError("安全组件 defusedxml 未启用（未安装，或环境变量 OPENPYXL_DEFUSEDXML 被设为 False），"
                         "为防止恶意 XML，jixiao 拒绝读取工作簿；请 pip install defusedxml")
-    book = SafeBook(info.path, with_cached=with_cached)
+    book = SafeBook(info.path, with_cached=with_cached, data=data)
     book.info = info
+    book.identity = identity
     book.notices = []
     if info.has_macros:
-        book.notices.append(f"{_name(info.path)}是含宏的工作簿：jixiao 只读取单元格内容，不读取也不运行宏；"
-                            "结果请另存为 .xlsx，不会写回本文件")
+        book.notices.append(f"{_name(info.path)}含有宏：jixiao 只读取单元格内容，不读取也不运行宏；"
+                            "写回本文件时宏（vbaProject.bin）逐字节保留（另存为 .xlsx 时去掉）")
     lock = lock_file_for(info.path)
     if lock is not None:
         book.notices.append(f"{_name(info.path)}似乎正在 Excel 中打开（发现锁文件“{lock.name}”）：读取的是最近一次保存的内容，"
                             "Excel 中未保存的修改不会被计入")
     return book
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# 文件身份：读取时记下，写回前核对（不丢失别人的修改）
+# ------------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FileIdentity:
+    """读取时文件的身份。写回前文件的这些属性有任何一项不同，就说明读取之后有人（Excel、另一个程序）改过它。"""
+
+    size: int
+    mtime_ns: int
+    inode: int
+    device: int
+    sha256: str
+
+
+def _identity(st: os.stat_result, data: bytes) -> FileIdentity:
+    return FileIdentity(st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev, hashlib.sha256(data).hexdigest())
+
+
+def _read_with_identity(p: Path, attempts: int = 3) -> tuple[bytes, FileIdentity] | None:
+    """读入整个文件并记下身份；读的过程中文件被改（大小或修改时间变了）就重读。不是可读的普通文件、空文件或超过
+    上限时返回 None（由 inspect_file 给出说明，过大的文件不读入内存）。"""
+    for _ in range(attempts):
+        try:
+            # 先看类型再打开：打开命名管道（FIFO）会一直等待写入方
+            first = os.stat(p)
+            if not stat.S_ISREG(first.st_mode) or not 0 < first.st_size <= MAX_FILE_BYTES:
+                return None
+            with open(p, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                if not stat.S_ISREG(st.st_mode) or not 0 < st.st_size <= MAX_FILE_BYTES:
+                    return None
+                data = fh.read(MAX_FILE_BYTES + 1)
+                after = os.fstat(fh.fileno())
+        except OSError:
+            return None
+        if st.st_size == after.st_size == len(data) and st.st_mtime_ns == after.st_mtime_ns:
+            return data, _identity(after, data)
+    raise BookError(f"文件{_name(p)}在读取过程中一直在变化（可能正在被复制或保存），请稍后再试")
+
+
+def current_identity(path: str | Path) -> FileIdentity | None:
+    """文件现在的身份（不存在或无法读取时为 None）。"""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+            return _identity(os.fstat(fh.fileno()), data)
+    except OSError:
+        return None
+
+
+def confirm_unchanged(path: str | Path, expected: FileIdentity) -> None:
+    """文件自读取以来没有被改过（大小、修改时间、inode、内容哈希都相同），否则抛出 BookError（原文件不动）。"""
+    p = Path(path)
+    now = current_identity(p)
+    if now != expected:
+        what = "被删除或改名了" if now is None else "又被修改过（可能刚在 Excel 中保存，或另一个程序写入了它）"
+        raise BookError(f"{_name(p)}在 jixiao 读取之后{what}。为避免覆盖新内容，本次未写入，文件保持现状；请重新运行")
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# jixiao 自己的写入锁：同一个文件同时只有一个 jixiao 在“读取—修改—写回”
+# ------------------------------------------------------------------------------------------------------------------
+LOCK_SUFFIX = ".jixiao.lock"
+LOCK_WAIT_SECONDS = 60.0  # 另一个 jixiao 正在写同一个文件时最多等待这么久（一次写回通常一两秒）
+LOCK_STALE_SECONDS = 600.0  # 其他计算机上的锁超过这么久即视为遗留（写回从不需要这么久）
+_EMPTY_LOCK_GRACE = 10.0  # 刚建立、尚未写入内容的锁；超过这么久仍为空即视为遗留
+_HELD: dict[str, tuple[Path, str, int]] = {}  # 本进程持有的锁：键 → (锁文件, 令牌, 重入次数)
+
+
+def jixiao_lock_path(path: str | Path) -> Path:
+    """jixiao 写入 path 时持有的锁文件：`名称.xlsx.jixiao.lock`，与文件在同一文件夹，用户看得见。
+    按解析符号链接后的真实路径命名：经不同路径写同一个文件的 jixiao 用同一把锁。
+    它不是 Excel 的 `~$` 锁文件，其他 jixiao 命令不会把它当作“文件正在 Excel 中打开”；批量处理不把它当作工作簿。"""
+    p = _real(Path(path))
+    return p.with_name(p.name + LOCK_SUFFIX)
+
+
+def _real(p: Path) -> Path:
+    try:
+        return p.resolve()
+    except (OSError, RuntimeError):  # 符号链接循环等
+        return Path(os.path.abspath(p))
+
+
+def _host() -> str:
+    return socket.gethostname() or "?"
+
+
+def _pid_alive(pid: int) -> bool:
+    """本机上进程 pid 是否还在运行。"""
+    if pid <= 0:
+        return False
+    if os.name == "nt":  # Windows 上 os.kill(pid, 0) 会结束进程，不能用
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return ctypes.get_last_error() == 5  # 拒绝访问：进程存在，属于别的用户
+        code = ctypes.c_ulong()
+        kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+        kernel32.CloseHandle(handle)
+        return code.value == 259  # STILL_ACTIVE
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # 没有权限：进程存在
+    return True
+
+
+def _lock_info(lock: Path) -> dict[str, Any] | None:
+    try:
+        info = json.loads(lock.read_text("utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def _holder(info: dict[str, Any] | None) -> str:
+    if not info:
+        return "另一个 jixiao 进程"
+    who = f"进程 {info.get('pid', '?')}，计算机“{info.get('host', '?')}”"
+    if info.get("user"):
+        who += f"，用户 {info['user']}"
+    if info.get("since"):
+        who += f"，{info['since']} 开始"
+    return f"另一个 jixiao（{who}）"
+
+
+def _stale(lock: Path, info: dict[str, Any] | None) -> bool:
+    """遗留的锁：持有它的进程已经不在了（本机：进程号已不存在；其他计算机：超过 LOCK_STALE_SECONDS）。"""
+    try:
+        age = time.time() - lock.stat().st_mtime
+    except OSError:
+        return False  # 已被释放：下一轮重试
+    if info is None:
+        return age > _EMPTY_LOCK_GRACE
+    if age > LOCK_STALE_SECONDS:
+        return True
+    try:
+        pid = int(info.get("pid", 0))
+    except (TypeError, ValueError):
+        pid = 0
+    return info.get("host") == _host() and not _pid_alive(pid)
+
+
+def _break_stale(lock: Path, info: dict[str, Any] | None) -> None:
+    """移走遗留的锁。先改名再核对令牌：另一个进程恰好在此刻拿到了新锁时，把它的锁放回去。"""
+    aside = lock.with_name(f"{lock.name}.stale-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        os.replace(lock, aside)
+    except OSError:
+        return
+    moved = _lock_info(aside)
+    if moved is not None and info is not None and moved.get("token") != info.get("token"):
+        with contextlib.suppress(OSError):
+            os.link(aside, lock)  # 不会覆盖：此刻若又有新锁，os.link 失败
+    with contextlib.suppress(OSError):
+        aside.unlink()
+
+
+@contextlib.contextmanager
+def write_lock(path: str | Path, *, wait: float | None = None) -> Iterator[Path]:
+    """在 with 块内持有 path 的 jixiao 写入锁（`名称.xlsx.jixiao.lock`，内容为持有者的进程号、计算机、用户、开始时间）。
+
+    另一个 jixiao 正持有时等待（最多 wait 秒，默认 LOCK_WAIT_SECONDS），仍未释放则以中文说明拒绝（BookError），
+    什么也不写；持有者已不在（本机进程已结束、其他计算机上超过 LOCK_STALE_SECONDS）的遗留锁被清除。同一进程内可重入。
+    with 块结束（包括出错、Ctrl+C）时删除锁文件。"""
+    key = os.path.normcase(str(jixiao_lock_path(path)))
+    if key in _HELD:
+        lock, token, depth = _HELD[key]
+        _HELD[key] = (lock, token, depth + 1)
+        try:
+            yield lock
+        finally:
+            lock, token, depth = _HELD[key]
+            _HELD[key] = (lock, token, depth - 1)
+        return
+    lock = jixiao_lock_path(path)
+    token = uuid.uuid4().hex
+    deadline = time.monotonic() + (LOCK_WAIT_SECONDS if wait is None else wait)
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            info = _lock_info(lock)
+            if _stale(lock, info):
+                _break_stale(lock, info)
+                continue
+            if time.monotonic() >= deadline:
+                raise BookError(f"{_name(Path(path))}正由{_holder(info)}写入，等待 "
+                                f"{LOCK_WAIT_SECONDS if wait is None else wait:.0f} 秒后仍未结束，本次未写入任何内容；请稍后重试。"
+                                f"如果确认没有 jixiao 在运行，可删除锁文件“{lock.name}”") from None
+            time.sleep(0.1)
+            continue
+        except PermissionError:
+            raise BookError(f"无法写入{_name(Path(path))}：没有文件夹 {lock.parent} 的写权限") from None
+        except FileNotFoundError:
+            raise BookError(f"无法写入{_name(Path(path))}：文件夹 {lock.parent} 不存在") from None
+        except OSError as exc:
+            raise BookError(f"无法写入{_name(Path(path))}：不能在文件夹 {lock.parent} 中建立锁文件"
+                            f"（{exc.strerror or exc}）") from None
+        try:
+            user = ""
+            with contextlib.suppress(Exception):
+                user = getpass.getuser()
+            record = {"程序": "jixiao", "pid": os.getpid(), "host": _host(), "user": user,
+                      "since": _dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S"), "token": token,
+                      "说明": "jixiao 正在写入旁边的同名文件；结束后自动删除"}
+            os.write(fd, json.dumps(record, ensure_ascii=False).encode("utf-8"))
+            os.close(fd)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                lock.unlink()
+            raise
+        break
+    _HELD[key] = (lock, token, 1)
+    try:
+        yield lock
+    finally:
+        _HELD.pop(key, None)
+        info = _lock_info(lock)
+        if info is not None and info.get("token") == token:
+            with contextlib.suppress(OSError):
+                lock.unlink()
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -369,11 +591,11 @@ def backup_name(path: str | Path, when: _dt.datetime | None = None) -> Path:
     return candidate
 
 
-_BACKUP_RE = re.compile(r"\.\d{8}-\d{6}(?:-\d+)?\.bak\.[^.]+$", re.IGNORECASE)
+_BACKUP_RE = re.compile(r"\.\d{8}-\d{6}(?:-\d+)?\.(?:bak|未写回)\.[^.]+$", re.IGNORECASE)
 
 
 def is_backup_name(name: str | Path) -> bool:
-    """文件名是否为 backup_name 生成的备份（批量处理据此跳过备份，免得同一部门被计两次）。"""
+    """文件名是否为 jixiao 留下的备份（backup_name）或未写回的结果副本（批量处理据此跳过，免得同一部门被计两次）。"""
     return bool(_BACKUP_RE.search(Path(name).name))
 
 
@@ -452,42 +674,56 @@ class Written:
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | Path, *, backup: bool = False) -> Iterator[Path]:
+def atomic_output(path: str | Path, *, backup: bool = False, expect: FileIdentity | None = None) -> Iterator[Path]:
     """原子写入一个文件：`with atomic_output(p) as tmp: doc.save(tmp)`。
 
     tmp 在目标同目录（同一文件系统，os.replace 才是原子的），扩展名与目标相同；with 块正常结束后 fsync 并替换目标，
-    出错时删除临时文件、目标保持原样。backup=True 且目标已存在时，替换前先复制一份带时间戳的备份
-    （新内容与目标逐字节相同时不备份：例如再次生成同一份 Word 报告）。
+    出错时删除临时文件、目标保持原样。整个过程持有目标的 jixiao 写入锁（write_lock）。backup=True 且目标已存在时，
+    替换前先复制一份带时间戳的备份（新内容与目标逐字节相同时不备份：例如再次生成同一份 Word 报告）。
+    expect：目标在读取时的身份（写回读入的文件时）；紧挨着 os.replace 之前核对，文件在此期间被改过（例如在 Excel 中
+    保存）则拒绝替换，目标保持现状（刚留的备份也删除）。
     with 语句得到的对象是临时文件路径；写入结果（含备份路径）可在结束后通过 tmp.written 读取。
     """
     target = Path(path)
     check_writable(target)
-    fd, tmp_name = tempfile.mkstemp(prefix=".~jixiao-", suffix="-" + target.name, dir=target.parent or ".")
-    os.close(fd)
-    tmp = _TempPath(tmp_name)
-    try:
-        yield tmp
-        if not tmp.exists() or tmp.stat().st_size == 0:
-            raise BookError(f"写入{_name(target)}失败：没有生成任何内容")
-        _fsync(tmp)
-        existed = target.exists()
-        os.chmod(tmp, stat.S_IMODE(target.stat().st_mode) if existed else _new_file_mode())
+    with write_lock(target):
+        fd, tmp_name = tempfile.mkstemp(prefix=".~jixiao-", suffix="-" + target.name, dir=target.parent or ".")
+        os.close(fd)
+        tmp = _TempPath(tmp_name)
         bak = None
-        if backup and existed and _key(target) not in _REGENERATING.get() \
-                and not filecmp.cmp(target, tmp, shallow=False):
-            bak = backup_name(target)
-            shutil.copy2(target, bak)
         try:
-            os.replace(tmp, target)
-        except PermissionError:
-            raise BookError(f"无法写入{_name(target)}：文件正被其他程序占用（请先在 Excel 中关闭该文件）") from None
-        _fsync_dir(target.parent)
-        tmp.written = Written(target, bak)
-    except OSError as exc:
-        raise BookError(f"写入{_name(target)}失败：{exc.strerror or exc}（原文件未改动）") from None
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
+            yield tmp
+            if not tmp.exists() or tmp.stat().st_size == 0:
+                raise BookError(f"写入{_name(target)}失败：没有生成任何内容")
+            _fsync(tmp)
+            existed = target.exists()
+            os.chmod(tmp, stat.S_IMODE(target.stat().st_mode) if existed else _new_file_mode())
+            if backup and existed and _key(target) not in _REGENERATING.get() \
+                    and not filecmp.cmp(target, tmp, shallow=False):
+                bak = backup_name(target)
+                shutil.copy2(target, bak)
+            # 最后的核对，紧挨着替换：期间文件在 Excel 中打开、被保存过，都不替换
+            lock = lock_file_for(target)
+            if lock is not None:
+                raise BookError(f"{_name(target)}刚刚在 Excel（或 WPS、LibreOffice）中打开了（发现锁文件“{lock.name}”），"
+                                "本次未写入；请先保存并关闭该文件再运行")
+            if expect is not None:
+                confirm_unchanged(target, expect)
+            try:
+                os.replace(tmp, target)
+            except PermissionError:
+                raise BookError(f"无法写入{_name(target)}：文件正被其他程序占用（请先在 Excel 中关闭该文件）") from None
+            bak_done, bak = bak, None
+            _fsync_dir(target.parent)
+            tmp.written = Written(target, bak_done)
+        except OSError as exc:
+            raise BookError(f"写入{_name(target)}失败：{exc.strerror or exc}（原文件未改动）") from None
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+            if bak is not None:  # 没有替换：备份多余
+                with contextlib.suppress(OSError):
+                    bak.unlink()
 
 
 class _TempPath(type(Path())):  # type: ignore[misc]
@@ -525,53 +761,118 @@ def write_text(path: str | Path, text: str, *, encoding: str = "utf-8", backup: 
 
 
 def save_book(book: OpenpyxlBook, path: str | Path | None = None, *, backup: bool = True) -> Written:
-    """保存工作簿：临时文件 + 原子替换；覆盖已有文件时先备份；写回原文件前确认不会丢失内容。
+    """保存工作簿：原文件的字节 + 拼接的生成表（addin/package.py），核对后经临时文件原子替换；覆盖已有文件时先备份。
 
-    path 为空时写回打开的文件。以下情况拒绝（BookError，中文说明）：目标被 Excel 打开（~$ 锁文件）、只读、
-    目标扩展名不是 .xlsx（含宏工作簿写回会丢失宏）、原文件在读取后被修改过、写出结果会丢失原文件中的图表/形状等内容。
+    path 为空时写回打开的文件。以下情况拒绝（BookError，中文说明，文件不动）：目标被 Excel 打开（~$ 锁文件）、只读、
+    扩展名不是 Excel 工作簿、另一个 jixiao 正在写它（等待 LOCK_WAIT_SECONDS 后）、原文件在读取后被修改过（核对两次：
+    开始写之前，以及紧挨着 os.replace 之前）。核对写出结果发现原文件的某个部件会被改变时，原文件不替换，结果另存为
+    `名称.YYYYmmdd-HHMMSS.未写回.xlsx` 并在说明中指出。
     """
+    from .package import SpliceError
+
     source = Path(book.path)
     target = Path(path) if path is not None else source
-    if target.suffix.lower() not in WRITABLE_SUFFIXES:
-        if target.suffix.lower() in MACRO_SUFFIXES:
-            raise BookError(f"不能写回含宏的工作簿{_name(target)}：jixiao 不读取宏，写回会使宏丢失。"
-                            "请用 -o/--output 指定一个新的 .xlsx 文件保存结果（原文件保持不变；jixiao check 不加 --write 时"
-                            "只输出、不写文件）")
-        raise BookError(f"输出文件{_name(target)}的扩展名应为 .xlsx")
-    same = _same_file(source, target)
-    info: FileInfo | None = getattr(book, "info", None)
-    if same and info is not None and target.exists():
-        st = target.stat()
-        if (st.st_mtime_ns, st.st_size) != info.stat_key:
-            raise BookError(f"{_name(target)}在 jixiao 读取之后又被修改过（可能刚在 Excel 中保存），"
-                            "为避免覆盖新内容，本次未写入；请重新运行")
-    with atomic_output(target, backup=backup) as tmp:
-        book.save(tmp)
+    if target.suffix.lower() not in WORKBOOK_SUFFIXES:
+        raise BookError(f"输出文件{_name(target)}的扩展名应为 .xlsx（或 .xlsm 等 Excel 工作簿）")
+    same = path is None or same_path(source, target)
+    identity: FileIdentity | None = getattr(book, "identity", None) if same else None
+    check_writable(target)  # 先于生成：文件正在 Excel 中打开、只读时不必白做
+    with write_lock(target):
+        if identity is not None:
+            confirm_unchanged(target, identity)
         try:
-            with zipfile.ZipFile(tmp) as zf:
-                bad = zf.testzip()
-                out_features = _scan_parts(target, zf, zf.infolist()) if same and info is not None else {}
-        except zipfile.BadZipFile:
-            bad = "?"
-        if bad is not None:
-            raise BookError(f"写入{_name(target)}失败：生成的文件校验不通过（原文件未改动）")
-        if same and info is not None:
-            lost = [f"{label}（{n} 处）" for label, n in info.features.items() if out_features.get(label, 0) < n]
-            if lost:
-                raise BookError(f"{_name(target)}含有 jixiao（openpyxl）无法原样保留的内容：{'、'.join(lost)}。"
-                                "为免丢失，本次未写回原文件；请用 -o/--output 把结果另存为新的 .xlsx（jixiao check 不加 --write "
-                                "时只输出、不写文件）")
-    if same and info is not None:
-        st = target.stat()
-        info.stat_key = (st.st_mtime_ns, st.st_size)
+            data = book.package(target.suffix)
+        except SpliceError as exc:
+            if same and exc.data is not None:
+                copy = _unreplaced_copy(target, exc.data)
+                raise BookError(f"{_name(target)}未写回：核对写出结果时发现{exc}。为免改动原文件中 jixiao 不该改的内容，"
+                                f"原文件保持不变；结果已另存为“{copy.name}”，请在 Excel 中检查，并把原文件与此说明发给维护者") from None
+            raise BookError(f"无法写出{_name(target)}：{exc}（{'原文件未改动' if same else '没有写出文件'}）") from None
+        if not _is_complete_zip(data):
+            raise BookError(f"写入{_name(target)}失败：生成的文件校验不通过（{'原文件未改动' if same else '没有写出文件'}）")
+        with atomic_output(target, backup=backup, expect=identity) as tmp:
+            tmp.write_bytes(data)
+        if same:
+            book.source = data
+            now = current_identity(target)
+            if now is not None:
+                book.identity = now
     return tmp.written
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def _is_complete_zip(data: bytes) -> bool:
     try:
-        return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return zf.testzip() is None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return False
+
+
+def _unreplaced_copy(target: Path, data: bytes) -> Path:
+    """核对未通过时另存结果的文件名：`名称.YYYYmmdd-HHMMSS.未写回.xlsx`（批量处理不把它当作部门工作簿）。"""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    copy = target.with_name(f"{target.stem}.{stamp}.未写回{target.suffix}")
+    n = 2
+    while copy.exists():
+        copy = target.with_name(f"{target.stem}.{stamp}-{n}.未写回{target.suffix}")
+        n += 1
+    write_bytes(copy, data)
+    return copy
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# 不覆盖输入：每个输出路径与每个输入比较
+# ------------------------------------------------------------------------------------------------------------------
+def same_path(a: str | Path, b: str | Path) -> bool:
+    """a 与 b 是否是同一个文件：解析符号链接后路径相同（Windows 上不分大小写；不区分大小写的文件系统上按大小写折叠
+    比较），或两者都存在且是同一个文件（硬链接、只有大小写不同的名字、挂载到两处的同一文件夹）。"""
+    pa, pb = Path(a), Path(b)
+    ra, rb = _real(pa), _real(pb)
+    if os.path.normcase(str(ra)) == os.path.normcase(str(rb)):
+        return True
+    if str(ra).casefold() == str(rb).casefold() and _case_insensitive(ra.parent):
+        return True
+    try:
+        return os.path.samefile(pa, pb)
+    except (OSError, ValueError):
+        return False
+
+
+def _case_insensitive(folder: Path) -> bool:
+    """folder 所在的文件系统是否不区分大小写（Windows、macOS 默认如此）。"""
+    text = str(folder)
+    alt = text.swapcase()
+    if alt == text:  # 路径里没有字母（例如全是中文）：无法试探，按系统的默认
+        return os.name == "nt" or sys.platform == "darwin"
+    try:
+        return os.path.samefile(text, alt)
     except OSError:
         return False
+
+
+def refuse_overwrite(inputs: Iterable[str | Path], outputs: Iterable[tuple[str, str | Path | None]]) -> None:
+    """输出不得是任何一个输入，也不得两个输出是同一个文件（same_path）；否则抛出 BookError，什么也不写。
+    outputs：(说明, 路径)，路径为空的跳过。"""
+    ins = [Path(i) for i in inputs]
+    outs = [(label, Path(o)) for label, o in outputs if o]
+    for label, o in outs:
+        for i in ins:
+            if same_path(o, i):
+                alias = "" if o.name == i.name else "（两个名字指向同一个文件）"
+                raise BookError(f"{label}“{o}”就是输入的工作簿“{i.name}”{alias}，写出会覆盖它。请换一个输出文件名；"
+                                "本次没有写入任何文件")
+    for k, (la, a) in enumerate(outs):
+        for lb, b in outs[k + 1:]:
+            if same_path(a, b):
+                raise BookError(f"{la}与{lb}是同一个文件“{a}”，后写的会覆盖先写的。请分别指定；本次没有写入任何文件")
+
+
+def require_suffix(label: str, path: str | Path, suffixes: tuple[str, ...]) -> None:
+    """输出文件的扩展名必须是 suffixes 之一（否则 BookError）：例如 --docx 写成 .xlsx 会把工作簿换成 Word 文档。"""
+    p = Path(path)
+    if p.suffix.lower() not in suffixes:
+        hint = "（这是 Excel 工作簿的扩展名）" if p.suffix.lower() in WORKBOOK_SUFFIXES else ""
+        raise BookError(f"{label}应以 {' 或 '.join(suffixes)} 结尾：“{p}”{hint}；本次没有写入任何文件")
 
 
 # ------------------------------------------------------------------------------------------------------------------

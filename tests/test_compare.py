@@ -162,7 +162,7 @@ def test_cli_compare_errors_are_chinese(demo_dir, tmp_path, capsys):
     assert main(["compare", z, "--docx", str(tmp_path / "nope" / "x.docx")]) == 2
     assert "输出文件夹不存在" in capsys.readouterr().err
     assert main(["compare", z, "-o", z]) == 2
-    assert "不能是输入的工作簿" in capsys.readouterr().err
+    assert "就是输入的工作簿" in capsys.readouterr().err
     assert main(["compare", str(tmp_path / "没有.xlsx")]) == 2
     err = capsys.readouterr().err
     assert "没有.xlsx" in err and "Traceback" not in err

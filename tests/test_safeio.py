@@ -281,9 +281,23 @@ def test_missing_directory_and_wrong_extension(book_path, tmp_path):
 # ---------------------------------------------------------------------------------------------------------------
 # 含宏的工作簿
 # ---------------------------------------------------------------------------------------------------------------
-def _xlsm(book_path: Path, tmp_path: Path) -> Path:
-    p = _with_member(book_path, tmp_path / "宏.xlsm", "xl/vbaProject.bin", OLE + b"Attribute VB_Name" + bytes(100))
-    return p
+VBA = OLE + b"Attribute VB_Name" + bytes(100)
+
+
+def _xlsm(book_path: Path, tmp_path: Path, name: str = "宏.xlsm") -> Path:
+    """含宏的工作簿，结构与 Excel 保存的相同：vbaProject.bin、工作簿到它的关系、启用宏的工作簿内容类型。"""
+    src = zipfile.ZipFile(book_path)
+    parts = {i.filename: src.read(i) for i in src.infolist()}
+    parts["xl/vbaProject.bin"] = VBA
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>", b'<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/office/2006/relationships/'
+                             b'vbaProject" Target="vbaProject.bin"/></Relationships>')
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"spreadsheetml.sheet.main+xml", b"dummy").replace(
+        b"application/vnd.openxmlformats-officedocument.dummy", b"application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+    ).replace(b"<Default ", b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>'
+                            b"<Default ", 1)
+    return _zip(tmp_path / name, parts)
 
 
 def test_macro_workbook_is_read_without_loading_macros(book_path, tmp_path):
@@ -297,15 +311,31 @@ def test_macro_workbook_is_read_without_loading_macros(book_path, tmp_path):
     assert evaluate(read_inputs(book)).total == Decimal("94.9")
 
 
-def test_macro_workbook_is_never_written_back(book_path, tmp_path):
+def test_macro_workbook_is_written_back_with_its_macros(book_path, tmp_path):
+    """写回只拼接生成表：宏工程（vbaProject.bin）与它的关系、启用宏的内容类型都原样保留，写回 .xlsm 是安全的。"""
     p = _xlsm(book_path, tmp_path)
     before = p.read_bytes()
     book = safeio.open_book(p)
-    with pytest.raises(BookError, match="含宏"):
-        safeio.save_book(book)
-    assert p.read_bytes() == before
-    out = safeio.save_book(book, tmp_path / "结果.xlsx")
-    assert "xl/vbaProject.bin" not in zipfile.ZipFile(out.path).namelist()
+    book.replace_sheet("校验结果", [CellWrite(1, 1, "校验结果")])
+    safeio.save_book(book)
+    with zipfile.ZipFile(p) as z, zipfile.ZipFile(io.BytesIO(before)) as b:
+        assert z.read("xl/vbaProject.bin") == VBA
+        for part in ("xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml", "xl/sharedStrings.xml",
+                     "xl/theme/theme1.xml"):
+            assert z.read(part) == b.read(part), part
+        assert b"macroEnabled.main+xml" in z.read("[Content_Types].xml")
+        assert b"vbaProject.bin" in z.read("xl/_rels/workbook.xml.rels")
+    # 另存为 .xlsx：.xlsx 不能含宏，去掉宏部件并改为普通工作簿的内容类型（否则 Excel 拒绝打开）
+    out = safeio.save_book(book, tmp_path / "结果.xlsx").path
+    with zipfile.ZipFile(out) as z:
+        assert "xl/vbaProject.bin" not in z.namelist()
+        assert b"macroEnabled" not in z.read("[Content_Types].xml")
+        assert b"spreadsheetml.sheet.main+xml" in z.read("[Content_Types].xml")
+        assert b"vbaProject" not in z.read("xl/_rels/workbook.xml.rels")
+    assert "校验结果" in openpyxl.load_workbook(out).sheetnames
+    # 另存为 .xlsm：宏保留
+    with zipfile.ZipFile(safeio.save_book(book, tmp_path / "结果.xlsm").path) as z:
+        assert z.read("xl/vbaProject.bin") == VBA
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -325,7 +355,10 @@ def test_save_keeps_a_timestamped_backup_and_replaces_atomically(book_path):
     assert stat.S_IMODE(book_path.stat().st_mode) == 0o640
     # 只剩原文件与备份：没有遗留临时文件
     assert sorted(p.name for p in book_path.parent.iterdir()) == sorted([book_path.name, res.backup.name])
-    # 再保存一次（同一本书、文件已由自己更新）：又一份备份，不覆盖前一份
+    # 再保存一次（同一本书、文件已由自己更新）：内容相同，没有可丢失的，不留备份
+    assert safeio.save_book(book).backup is None
+    # 内容不同：又一份备份，不覆盖前一份
+    book.replace_sheet("校验结果", [CellWrite(1, 1, "校验结果（第二次）")])
     res2 = safeio.save_book(book)
     assert res2.backup != res.backup and res.backup.exists() and res2.backup.exists()
 
@@ -386,11 +419,12 @@ def test_failure_while_writing_leaves_the_original_untouched(book_path, monkeypa
     before = book_path.read_bytes()
     book = safeio.open_book(book_path)
 
-    def half_write(path):
-        Path(path).write_bytes(b"PK\x03\x04 half")
+    def half_write(self, data):
+        Path.write_bytes(self, b"PK\x03\x04 half")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(book, "save", half_write)
+    book.replace_sheet("报告", [CellWrite(1, 1, "报告")])
+    monkeypatch.setattr(safeio._TempPath, "write_bytes", half_write)
     with pytest.raises(BookError, match="原文件未改动"):
         safeio.save_book(book)
     assert book_path.read_bytes() == before
@@ -400,13 +434,14 @@ def test_failure_while_writing_leaves_the_original_untouched(book_path, monkeypa
 def test_corrupt_output_is_never_swapped_in(book_path, monkeypatch):
     before = book_path.read_bytes()
     book = safeio.open_book(book_path)
-    monkeypatch.setattr(book, "save", lambda path: Path(path).write_bytes(b"not a zip"))
+    monkeypatch.setattr(book, "package", lambda suffix=None: b"not a zip")
     with pytest.raises(BookError, match="校验不通过"):
         safeio.save_book(book)
     assert book_path.read_bytes() == before
 
 
-def test_content_openpyxl_would_drop_blocks_writing_back(tmp_path):
+def test_shapes_openpyxl_would_drop_survive_writing_back(tmp_path):
+    """以前 openpyxl 整本保存会丢掉文本框，只好拒绝写回；现在只拼接生成表，文本框（图形部件）逐字节不变。"""
     import xlsxwriter
 
     p = tmp_path / "形状.xlsx"
@@ -417,16 +452,12 @@ def test_content_openpyxl_would_drop_blocks_writing_back(tmp_path):
     wb.close()
     before = p.read_bytes()
     book = safeio.open_book(p)
-    assert book.info.features.get("形状或文本框") == 1
-    with pytest.raises(BookError, match="形状或文本框"):
-        safeio.save_book(book)
-    assert p.read_bytes() == before
-    assert safeio.save_book(book, tmp_path / "另存.xlsx").path.exists()  # 另存为新文件可以
-
-
-def test_demo_workbooks_have_nothing_fragile(demo_dir):
-    for p in sorted(demo_dir.glob("*.xlsx")):
-        assert safeio.inspect_file(p).features == {}, p.name
+    book.replace_sheet("校验结果", [CellWrite(1, 1, "校验结果")])
+    safeio.save_book(book)
+    with zipfile.ZipFile(p) as z, zipfile.ZipFile(io.BytesIO(before)) as b:
+        assert z.read("xl/drawings/drawing1.xml") == b.read("xl/drawings/drawing1.xml")
+        assert "评价人备注".encode() in z.read("xl/drawings/drawing1.xml")
+        assert z.read("xl/worksheets/sheet1.xml") == b.read("xl/worksheets/sheet1.xml")
 
 
 def test_save_refuses_other_extensions(book_path, tmp_path):
@@ -684,16 +715,17 @@ def test_batch_does_not_count_backups_as_departments(demo_dir, tmp_path, capsys)
     assert [ws.cell(r, 3).value for r in range(2, ws.max_row + 1) if ws.cell(r, 3).value] == ["保靖.xlsx"]
 
 
-def test_macro_workbook_report_is_refused_for_write_back_but_saved_as(book_path, tmp_path, capsys):
+def test_macro_workbook_report_and_check_write_back_keep_the_macros(book_path, tmp_path, capsys):
     p = _xlsm(book_path, tmp_path)
-    before = p.read_bytes()
     code, _, err = _cli(capsys, "report", p)
-    assert code == 2 and "含宏" in err and "-o" in err
+    assert code in (0, 1) and "不读取也不运行宏" in err and "逐字节保留" in err
     code, _, err = _cli(capsys, "check", p, "--write")
-    assert code == 2 and "含宏" in err
-    assert p.read_bytes() == before
+    assert code in (0, 1), err
+    with zipfile.ZipFile(p) as z:
+        assert z.read("xl/vbaProject.bin") == VBA
+    assert {"报告", "校验结果"} <= set(openpyxl.load_workbook(p).sheetnames)
     code, _, err = _cli(capsys, "report", p, "-o", tmp_path / "结果.xlsx")
-    assert code in (0, 1) and "不读取也不运行宏" in err
+    assert code in (0, 1), err
     assert "xl/vbaProject.bin" not in zipfile.ZipFile(tmp_path / "结果.xlsx").namelist()
 
 
@@ -835,8 +867,8 @@ def test_every_raw_write_in_addin_is_accounted_for():
                          r"|os\.(?:replace|rename)\(|to_excel\(|xlsxwriter\.Workbook\(|ZipFile\([^)]*[\"']w[\"']")
     allowed = {
         "safeio.py": "本身",
-        "book.py": "OpenpyxlBook.save：由 safeio.save_book 以临时文件调用",
-        "cached.py": "在 OpenpyxlBook.save 的目标（safeio 的临时文件）上补回公式结果",
+        "book.py": "OpenpyxlBook.save：直接写出（库内用法）；命令行经 safeio.save_book",
+        "package.py": "ZipFile 写入内存（BytesIO）；由 safeio.save_book 经 atomic_output 写出",
         "xlbook.py": "Excel 自己保存（xlwings），与用户在 Excel 中按保存相同",
         "xlam.py": "构建加载项 .xlam（开发者产物，写临时文件后替换）",
         "addin_cli.py": "加载项安装：xlwings.conf（先留 .bak）、复制 .xlam、Excel COM 保存",
@@ -874,3 +906,273 @@ def test_report_templates_from_elsewhere_cannot_run_code(demo_dir, tmp_path, cap
     code, _, err = _cli(capsys, "report", demo_dir / "baojing-2018.xlsx", "-o", tmp_path / "o.xlsx", "--templates", tpl)
     assert code == 2 and "dept_0_preamble.j2" in err and "无法生成" in err
     assert not marker.exists() and not (tmp_path / "o.xlsx").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 不覆盖输入：每条输出路径与每个输入比较（解析符号链接、硬链接、同一文件的另一个名字），扩展名不对也拒绝
+# ---------------------------------------------------------------------------------------------------------------
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _route_setup(demo_dir: Path, tmp_path: Path, monkeypatch) -> Path:
+    d = tmp_path / "d"
+    (d / "部门").mkdir(parents=True)
+    shutil.copy(demo_dir / "zizhou-2021.xlsx", d / "a.xlsx")
+    shutil.copy(demo_dir / "baojing-2018.xlsx", d / "部门" / "某部门.xlsx")
+    shutil.copy(demo_dir / "shiping-2022.xlsx", d / "部门" / "另一部门.xlsx")
+    os.symlink(d / "a.xlsx", d / "link.xlsx")
+    os.link(d / "a.xlsx", d / "hard.xlsx")
+    os.link(d / "a.xlsx", d / "hard.docx")  # 同一个工作簿的另一个名字，扩展名却是 .docx
+    os.link(d / "部门" / "某部门.xlsx", d / "汇总-硬链接.xlsx")
+    _fake_soffice(tmp_path, monkeypatch)
+    return d
+
+
+ROUTES = [  # (名称, 命令, 说明中应出现的文件名)
+    ("report --docx 原文件", ["report", "{d}/a.xlsx", "--docx", "{d}/a.xlsx"], "a.xlsx"),
+    ("report --pdf 原文件", ["report", "{d}/a.xlsx", "--pdf", "{d}/a.xlsx"], "a.xlsx"),
+    ("report --docx 工作簿扩展名", ["report", "{d}/a.xlsx", "-o", "{d}/o.xlsx", "--docx", "{d}/b.xlsx"], "b.xlsx"),
+    ("report --docx 硬链接", ["report", "{d}/a.xlsx", "-o", "{d}/o.xlsx", "--docx", "{d}/hard.docx"], "hard.docx"),
+    ("report -o 原文件", ["report", "{d}/a.xlsx", "-o", "{d}/a.xlsx"], "a.xlsx"),
+    ("report -o 符号链接", ["report", "{d}/a.xlsx", "-o", "{d}/link.xlsx"], "link.xlsx"),
+    ("report -o 硬链接", ["report", "{d}/a.xlsx", "-o", "{d}/hard.xlsx"], "hard.xlsx"),
+    ("report -o 与 --docx 同一文件", ["report", "{d}/a.xlsx", "-o", "{d}/o.xlsx", "--docx", "{d}/o.xlsx"], "o.xlsx"),
+    ("batch -o 部门文件", ["batch", "{d}/部门", "-o", "{d}/部门/某部门.xlsx", "--jobs", "1", "-q"], "某部门.xlsx"),
+    ("batch -o 部门文件的硬链接", ["batch", "{d}/部门", "-o", "{d}/汇总-硬链接.xlsx", "--jobs", "1", "-q"], "某部门.xlsx"),
+    ("compare -o 输入", ["compare", "{d}/a.xlsx", "-o", "{d}/hard.xlsx"], "hard.xlsx"),
+    ("compare --docx 输入", ["compare", "{d}/a.xlsx", "--docx", "{d}/hard.docx"], "hard.docx"),
+    ("export -o 原文件的硬链接", ["export", "{d}/a.xlsx", "-o", "{d}/hard.xlsx"], "hard.xlsx"),
+    ("export -o 符号链接", ["export", "{d}/a.xlsx", "-o", "{d}/link.xlsx"], "link.xlsx"),
+    ("check --write -o 原文件", ["check", "{d}/a.xlsx", "--write", "-o", "{d}/a.xlsx"], "a.xlsx"),
+    ("check -o 硬链接", ["check", "{d}/a.xlsx", "-o", "{d}/hard.xlsx"], "hard.xlsx"),
+]
+
+
+@pytest.mark.parametrize("name, cmd, named", ROUTES, ids=[r[0] for r in ROUTES])
+def test_no_output_route_overwrites_an_input(name, cmd, named, demo_dir, tmp_path, monkeypatch, capsys):
+    d = _route_setup(demo_dir, tmp_path, monkeypatch)
+    before = _snapshot(d)
+    code, out, err = _cli(capsys, *[a.format(d=d) for a in cmd])
+    assert code == 2, (out, err)
+    assert named in err and re.search(r"[\u4e00-\u9fff]", err) and "没有写入任何文件" in err, err
+    assert _snapshot(d) == before  # 一个字节也没写：没有报告表、备份、Word、临时文件、锁文件
+    assert (d / "hard.xlsx").stat().st_ino == (d / "a.xlsx").stat().st_ino
+
+
+def test_batch_output_inside_the_input_folder_is_never_read(demo_dir, tmp_path, capsys):
+    """汇总写在部门文件夹里：不是任何部门的文件就照常写；下次运行把它认作上次的汇总（覆盖前留备份），不当作部门读取。"""
+    d = tmp_path / "部门"
+    d.mkdir()
+    shutil.copy(demo_dir / "baojing-2018.xlsx", d / "保靖.xlsx")
+    shutil.copy(demo_dir / "zizhou-2021.xlsx", d / "子洲.xlsx")
+    for _ in range(2):
+        code, out, err = _cli(capsys, "batch", d, "-o", d / "汇总.xlsx", "--jobs", "1", "-q")
+        assert code in (0, 1), err
+        assert "已处理 2 个文件" in out
+    ws = openpyxl.load_workbook(d / "汇总.xlsx")["汇总"]
+    assert sorted(v for v in (ws.cell(r, 3).value for r in range(2, ws.max_row + 1)) if v) == ["保靖.xlsx", "子洲.xlsx"]
+
+
+def test_same_path_sees_through_links_and_case(tmp_path, monkeypatch):
+    a = tmp_path / "a.xlsx"
+    a.write_bytes(b"x")
+    os.symlink(a, tmp_path / "s.xlsx")
+    os.link(a, tmp_path / "h.xlsx")
+    (tmp_path / "sub").mkdir()
+    assert safeio.same_path(a, tmp_path / "sub" / ".." / "a.xlsx")
+    assert safeio.same_path(a, tmp_path / "s.xlsx") and safeio.same_path(tmp_path / "h.xlsx", a)
+    assert not safeio.same_path(a, tmp_path / "b.xlsx")
+    assert not safeio.same_path(a, tmp_path / "A.xlsx")  # 本机文件系统区分大小写：A.xlsx 是另一个文件
+    monkeypatch.setattr(safeio, "_case_insensitive", lambda folder: True)  # Windows/macOS：大小写不同也是同一个文件
+    assert safeio.same_path(a, tmp_path / "A.XLSX")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 不丢失别人的修改：读取时记下文件身份，写之前和紧挨着 os.replace 之前各核对一次
+# ---------------------------------------------------------------------------------------------------------------
+def _excel_saves(path: Path, *, same_size: bool = False) -> bytes:
+    """模拟用户在 Excel 里又保存了一次。same_size：只改内容，大小与修改时间都不变（只有内容哈希能发现）。"""
+    st = path.stat()
+    data = bytearray(path.read_bytes())
+    if same_size:
+        data[-30] ^= 0xFF  # zip 末尾的中央目录注释区附近：文件仍是同样大小
+    else:
+        data += b"\0"
+    path.write_bytes(bytes(data))
+    if same_size:
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        assert path.stat().st_mtime_ns == st.st_mtime_ns and path.stat().st_size == st.st_size
+    return bytes(data)
+
+
+@pytest.mark.parametrize("cmd", [["report"], ["check", "--write"]], ids=["report", "check-write"])
+def test_a_save_by_excel_during_a_long_write_is_not_overwritten(cmd, book_path, monkeypatch, capsys):
+    """jixiao 正在生成（写草稿包）时文件在 Excel 里被保存：写完后不替换，文件保持 Excel 保存的样子，退出码 2。"""
+    import openpyxl.workbook.workbook as owb
+
+    real_save = owb.Workbook.save
+    saved: list[bytes] = []
+
+    def slow_save(self, filename):
+        if not saved:
+            saved.append(_excel_saves(book_path))
+        return real_save(self, filename)
+
+    monkeypatch.setattr(owb.Workbook, "save", slow_save)
+    code, out, err = _cli(capsys, cmd[0], book_path, *cmd[1:])
+    assert code == 2 and "又被修改" in err and "保靖.xlsx" in err, (out, err)
+    assert book_path.read_bytes() == saved[0]
+    assert not _backups(book_path.parent) and not _leftovers(book_path.parent)
+    assert not safeio.jixiao_lock_path(book_path).exists()
+
+
+@pytest.mark.parametrize("same_size", [False, True], ids=["appended", "same-size-and-mtime"])
+def test_identity_is_checked_right_before_the_replace(same_size, book_path, monkeypatch, capsys):
+    """文件在写完临时文件之后、替换之前被改（窗口只有几毫秒）：仍然发现，不替换；大小和修改时间都没变时靠内容哈希发现。"""
+    real_fsync = safeio._fsync
+    saved: list[bytes] = []
+
+    def fsync_then_excel_saves(p):
+        real_fsync(p)
+        if not saved:
+            saved.append(_excel_saves(book_path, same_size=same_size))
+
+    monkeypatch.setattr(safeio, "_fsync", fsync_then_excel_saves)
+    code, out, err = _cli(capsys, "report", book_path)
+    assert code == 2 and "又被修改" in err, (out, err)
+    assert book_path.read_bytes() == saved[0]
+    assert not _backups(book_path.parent) and not _leftovers(book_path.parent)
+
+
+_SLOW_WRITER = r"""
+import os, sys, time
+from pathlib import Path
+target, marker = Path(sys.argv[1]).resolve(), Path(sys.argv[2])
+real = os.replace
+def slow_replace(src, dst, *a, **k):
+    if Path(dst).resolve() == target and not marker.exists():
+        marker.write_text("replacing")
+        time.sleep(3)
+    return real(src, dst, *a, **k)
+os.replace = slow_replace
+from addin.cli import main
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def test_report_and_check_write_started_together_keep_both_sheets(demo_dir, tmp_path):
+    """report 与 check --write 同时写一个文件（以前 20 次里有 5 次丢掉其中一张表，两个都退出 0）：
+    一个写回时另一个正好也在写——后者等锁，读到前者的结果再写；两张表都在，两个都成功。"""
+    import subprocess
+    import sys
+    import time
+
+    wb = tmp_path / "单位.xlsx"
+    shutil.copy(demo_dir / "zizhou-2021.xlsx", wb)
+    marker = tmp_path / "marker"
+    repo = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    first = subprocess.Popen([sys.executable, "-c", _SLOW_WRITER, str(wb), str(marker), "report", str(wb)],
+                             cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not marker.exists():  # report 已生成完毕，正要替换原文件
+        assert first.poll() is None, first.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    second = subprocess.run([sys.executable, "-m", "addin.cli", "check", str(wb), "--write"], cwd=repo, env=env,
+                            capture_output=True, text=True, timeout=300)
+    out1, err1 = first.communicate(timeout=300)
+    assert first.returncode in (0, 1), err1
+    assert second.returncode in (0, 1), second.stderr
+    assert "已写入“报告”" in out1 and "已写入“校验结果”" in second.stdout
+    assert {"报告", "校验结果"} <= set(openpyxl.load_workbook(wb).sheetnames)
+    assert not safeio.jixiao_lock_path(wb).exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# jixiao 的写入锁
+# ---------------------------------------------------------------------------------------------------------------
+def _foreign_lock(path: Path, pid: int, host: str | None = None, age: float = 0) -> Path:
+    import json
+    import time
+
+    lock = safeio.jixiao_lock_path(path)
+    lock.write_text(json.dumps({"pid": pid, "host": host or safeio._host(), "user": "李四",
+                                "since": "2025-01-01 09:00:00", "token": "x"}), "utf-8")
+    if age:
+        t = time.time() - age
+        os.utime(lock, (t, t))
+    return lock
+
+
+def test_a_live_lock_makes_writers_wait_then_refuse(book_path, monkeypatch, capsys):
+    import subprocess
+
+    holder = subprocess.Popen(["sleep", "30"])
+    try:
+        lock = _foreign_lock(book_path, holder.pid)
+        monkeypatch.setattr(safeio, "LOCK_WAIT_SECONDS", 0.3)
+        before = book_path.read_bytes()
+        for cmd in (["report", book_path], ["check", book_path, "--write"]):
+            code, _, err = _cli(capsys, *cmd)
+            assert code == 2 and f"进程 {holder.pid}" in err and "jixiao" in err and lock.name in err, err
+            assert book_path.read_bytes() == before and lock.exists()
+        # 只读的命令照常运行，也不把 jixiao 的锁当成“文件正在 Excel 中打开”
+        code, out, err = _cli(capsys, "check", book_path)
+        assert code in (0, 1) and "Excel" not in err
+    finally:
+        holder.kill()
+        holder.wait()
+    # 持有者已经结束：遗留的锁被清除，写入照常进行，结束后锁文件删除
+    code, _, err = _cli(capsys, "report", book_path)
+    assert code in (0, 1), err
+    assert not lock.exists() and "报告" in openpyxl.load_workbook(book_path).sheetnames
+
+
+def test_locks_from_other_computers_expire(book_path, monkeypatch, capsys):
+    monkeypatch.setattr(safeio, "LOCK_WAIT_SECONDS", 0.3)
+    lock = _foreign_lock(book_path, 1, host="另一台电脑")
+    code, _, err = _cli(capsys, "check", book_path, "--write")
+    assert code == 2 and "另一台电脑" in err
+    lock = _foreign_lock(book_path, 1, host="另一台电脑", age=safeio.LOCK_STALE_SECONDS + 60)
+    assert _cli(capsys, "check", book_path, "--write")[0] in (0, 1)
+    assert not lock.exists()
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, RuntimeError])
+def test_the_lock_is_removed_on_errors_and_ctrl_c(failure, book_path, monkeypatch, capsys):
+    import addin.engine
+
+    seen: list[bool] = []
+
+    def boom(*a, **k):
+        seen.append(safeio.jixiao_lock_path(book_path).exists())  # 读取之后锁确实在
+        raise failure("中断")
+
+    monkeypatch.setattr(addin.engine, "evaluate", boom)
+    from addin.cli import main
+
+    before = book_path.read_bytes()
+    if failure is KeyboardInterrupt:
+        assert main(["report", str(book_path)]) == 2
+        assert "已中断" in capsys.readouterr().err
+    else:
+        with pytest.raises(RuntimeError):
+            main(["report", str(book_path)])
+    assert seen == [True]
+    assert not safeio.jixiao_lock_path(book_path).exists() and book_path.read_bytes() == before
+
+
+def test_write_lock_is_reentrant_and_names_the_file(tmp_path):
+    target = tmp_path / "汇总.xlsx"
+    lock = safeio.jixiao_lock_path(target)
+    assert lock.name == "汇总.xlsx.jixiao.lock" and not safeio.lock_file_for(target)
+    with safeio.write_lock(target):
+        info = safeio._lock_info(lock)
+        assert info["pid"] == os.getpid() and info["host"] == safeio._host()
+        with safeio.write_lock(tmp_path / "." / "汇总.xlsx"):  # 同一进程、同一文件：可重入
+            assert lock.exists()
+        assert lock.exists()
+        assert safeio.lock_file_for(target) is None  # 不是 Excel 的锁文件
+    assert not lock.exists()
