@@ -100,7 +100,7 @@ def layout_inputs(system: System, example: Example | None = None):
             params = list(ex.params.get(spec.code, rule.to_params()))
             params += [None] * (N_PARAMS - len(params))
             if spec.udf:
-                value: Any = Formula(L.value_formula(spec.udf, spec.args, inputs.cells))
+                value: Any = Formula(L.value_formula(spec.udf, spec.args, inputs.cells, L.table_parts(system)))
             else:
                 value = ex.values.get(spec.code)
             ov = ex.overrides.get(spec.code, (None, None))
