@@ -69,13 +69,14 @@ HUNAN_SCALARS = BASE_SCALARS + (
     Scalar("staff_quota", "编制数", "count", "人"),
     Scalar("staff_actual", "年末在职人员数", "count", "人"),
     Scalar("sangong_budget_prev", "上年“三公经费”预算数", "money", note="三公经费变动率比较两年预算数"),
-    Scalar("carry_begin", "上年结转和结余（年初结转结余）", "money"),
-    Scalar("budget_added", "本年追加预算数", "money"),
-    Scalar("carry_end", "年末结转和结余", "money"),
-    Scalar("building_area_approved", "楼堂馆所批准建设面积", "count", "平方米", note="无项目留空"),
-    Scalar("building_area_actual", "楼堂馆所实际建设面积", "count", "平方米", note="无项目留空"),
-    Scalar("building_invest_approved", "楼堂馆所批准投资金额", "money", note="无项目留空"),
-    Scalar("building_invest_actual", "楼堂馆所实际投资金额", "money", note="无项目留空"),
+    Scalar("carry_begin", "上年结转和结余（年初结转结余）", "money", note="没有结转结余填 0"),
+    Scalar("budget_added", "本年追加预算数", "money",
+           note="没有追加填 0；留空则按 支出合计的本年调整预算数－本年年初预算数 推算（会提示）"),
+    Scalar("carry_end", "年末结转和结余", "money", note="没有结转结余填 0"),
+    Scalar("building_area_approved", "楼堂馆所批准建设面积", "count", "平方米", note="无项目填 0 或“无”（留空为未填写，不计分）"),
+    Scalar("building_area_actual", "楼堂馆所实际建设面积", "count", "平方米", note="无项目填 0 或“无”"),
+    Scalar("building_invest_approved", "楼堂馆所批准投资金额", "money", note="无项目填 0 或“无”"),
+    Scalar("building_invest_actual", "楼堂馆所实际投资金额", "money", note="无项目填 0 或“无”"),
     Scalar("sat_service", "服务对象满意度", "rate"),
     Scalar("sat_public", "社会公众满意度", "rate"),
     Scalar("sat_staff", "内部员工满意度", "rate"),
@@ -164,8 +165,8 @@ ZIZHOU_SCALARS = BASE_SCALARS + (
     Scalar("sangong_budget", "本年“三公经费”预算数", "money"),
     Scalar("sangong_budget_prev", "上年“三公经费”预算数", "money"),
     Scalar("sangong_actual", "本年“三公经费”支出数", "money"),
-    Scalar("procurement_actual", "实际政府采购金额", "money"),
-    Scalar("procurement_budget", "政府采购预算数", "money"),
+    Scalar("procurement_actual", "实际政府采购金额", "money", note="没有采购填 0 或“无”"),
+    Scalar("procurement_budget", "政府采购预算数", "money", note="没有采购预算填 0 或“无”"),
     Scalar("staff_quota", "编制人数", "count", "人"),
     Scalar("staff_actual", "实有人数", "count", "人"),
     Scalar("receivable_begin", "年初债权余额", "money"),
@@ -181,7 +182,7 @@ ZIZHOU_SCALARS = BASE_SCALARS + (
 
 def _deduct(code, level2, name, points, criterion):
     return I(code, "投入" if code.startswith("z1") else "过程", level2, name, DeductionChecklist(P(points)), criterion,
-             unit="扣分", value_hint="填写扣分合计，无扣分留空")
+             unit="扣分", value_hint="填写扣分合计；没有扣分填 0 或“无”（留空为未填写，不计分）")
 
 
 ZIZHOU_INDICATORS = (
@@ -237,7 +238,8 @@ ZIZHOU_INDICATORS = (
       "无债务余额得满分；年初与年末债务余额未变动得1分；年末债务余额大于年初不得分（减少视同满分，模板默认）。",
       "比较年初、年末债务余额", "DEBT_STATUS", ("debt_begin", "debt_end"), unit="等次"),
     I("z2_19", "过程", "资产管理", "资产准确性", DeductionChecklist(P(2)),
-      "账面数与资产系统年报一致1分，账面数与实际相符1分。", unit="扣分", value_hint="填写扣分合计，无扣分留空"),
+      "账面数与资产系统年报一致1分，账面数与实际相符1分。", unit="扣分",
+      value_hint="填写扣分合计；没有扣分填 0 或“无”（留空为未填写，不计分）"),
     I("z2_20", "过程", "资产管理", "资产使用率", StepDeduction(P(3), "报错", D(1), D("0.01"), D("0.5"), "低于", "整步"),
       "使用率达100%得满分，每下降一个百分点扣0.5分，扣完为止。", "1－不用资产÷账面总资产×100%",
       "ASSET_USE_RATE", ("asset_idle", "asset_book")),
