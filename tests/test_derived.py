@@ -25,6 +25,7 @@ from workbook_templates.systems import SYSTEMS
 TEMPLATES = Path(__file__).resolve().parent.parent / "workbook_templates" / "xlsx"
 INPUT_FILL = "FFF2CC"  # 模板的填写色（build._Formats.input_*）
 VALUE, COMPUTED, FINAL = L.LETTER["value"], L.LETTER["computed"], L.LETTER["final"]
+pytestmark = pytest.mark.usefixtures("engine_functions")  # formulas 中注册与 Excel 相同的单元格函数
 
 
 def typed(tmp_path: Path, system: str, data: dict[tuple, Any] | None = None, values: dict[str, Any] | None = None,
@@ -100,7 +101,7 @@ KAIFU_BUDGET = {("table", "expense_total", "budget_initial"): 3691, ("table", "e
                 ("scalar", "carry_begin"): 0, ("scalar", "carry_end"): 0}
 
 
-def test_blank_budget_added_with_adjusted_budget_is_derived_not_zero(engine_functions, tmp_path, capsys):
+def test_blank_budget_added_with_adjusted_budget_is_derived_not_zero(tmp_path, capsys):
     path = typed(tmp_path, "hunan-dept", KAIFU_BUDGET)
     out = score_json(path, capsys)
     control = row_of(out, "budget_control")
@@ -116,7 +117,7 @@ def test_blank_budget_added_with_adjusted_budget_is_derived_not_zero(engine_func
     excel_agrees(path, ["budget_control", "budget_completion"])  # Excel：=BUDGET_CONTROL_RATE(追加,年初,调整) 同样推算
 
 
-def test_blank_budget_added_and_blank_adjusted_budget_is_unfilled(engine_functions, tmp_path, capsys):
+def test_blank_budget_added_and_blank_adjusted_budget_is_unfilled(tmp_path, capsys):
     data = {k: v for k, v in KAIFU_BUDGET.items() if k[2:] != ("budget_adjusted",)}
     path = typed(tmp_path, "hunan-dept", data)
     out = score_json(path, capsys)
@@ -131,7 +132,7 @@ def test_blank_budget_added_and_blank_adjusted_budget_is_unfilled(engine_functio
     assert shown.startswith(ERROR_PREFIX + "本年追加预算数未填写")
 
 
-def test_budget_added_typed_zero_but_adjusted_budget_differs_is_flagged(engine_functions, tmp_path, capsys):
+def test_budget_added_typed_zero_but_adjusted_budget_differs_is_flagged(tmp_path, capsys):
     path = typed(tmp_path, "hunan-dept", {**KAIFU_BUDGET, ("scalar", "budget_added"): 0})
     out = score_json(path, capsys)
     assert row_of(out, "budget_control")["value"] == 0  # 用户写明的 0：按 0 计算……
@@ -156,7 +157,7 @@ NONE_CASES = {
 
 
 @pytest.mark.parametrize("written", [0, "无", "—"], ids=["0", "无", "—"])
-def test_written_none_is_no_base_and_scores_by_the_rule(engine_functions, tmp_path, capsys, written):
+def test_written_none_is_no_base_and_scores_by_the_rule(tmp_path, capsys, written):
     """两项都写明“没有”：0 ÷ 0 不适用，按“无基数时”（模板：满分）计分；Excel 显示“不适用”与同样的得分。"""
     data = {key: written for keys in NONE_CASES.values() for key in keys}
     path = typed(tmp_path, "hunan-dept", data)
@@ -169,7 +170,7 @@ def test_written_none_is_no_base_and_scores_by_the_rule(engine_functions, tmp_pa
     assert all(calc(L.SHEET_SCORES, f"{VALUE}{rows[c].row}") == NA_TEXT for c in NONE_CASES)
 
 
-def test_blank_is_unfilled_never_full_marks(engine_functions, tmp_path, capsys):
+def test_blank_is_unfilled_never_full_marks(tmp_path, capsys):
     """同样几项留空：未填写，不计分（不是“无项目视同满分”），发现指向空白的数据格；Excel 的计算得分显示“错误：…未填写”。"""
     path = typed(tmp_path, "hunan-dept", {})
     out = score_json(path, capsys)
@@ -180,7 +181,7 @@ def test_blank_is_unfilled_never_full_marks(engine_functions, tmp_path, capsys):
         assert inputs.cells[keys[0]] in missing, code  # 第一个空白参数的单元格
     calc = excel_agrees(path, list(NONE_CASES))
     _, rows = cells(path)
-    for code, keys in NONE_CASES.items():
+    for code in NONE_CASES:
         what = "实际建设面积" if code == "building_area" else None
         shown = calc(L.SHEET_SCORES, f"{VALUE}{rows[code].row}")
         assert shown.startswith(ERROR_PREFIX) and "未填写" in shown, (code, shown)
@@ -188,7 +189,7 @@ def test_blank_is_unfilled_never_full_marks(engine_functions, tmp_path, capsys):
             assert what in shown
 
 
-def test_one_written_none_one_blank(engine_functions, tmp_path, capsys):
+def test_one_written_none_one_blank(tmp_path, capsys):
     """批准面积写“无”、实际面积留空：仍是未填写（只说了一半），指向留空的那一格。"""
     path = typed(tmp_path, "hunan-dept", {("scalar", "building_area_approved"): "无"})
     out = score_json(path, capsys)
@@ -203,7 +204,7 @@ def test_one_written_none_one_blank(engine_functions, tmp_path, capsys):
 # ---------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("typed_value,score", [(None, None), (0, 3), ("无", 3), ("—", 3), (0.5, 2.5)],
                          ids=["blank", "0", "无", "—", "0.5"])
-def test_deduction_blank_vs_zero(engine_functions, tmp_path, capsys, typed_value, score):
+def test_deduction_blank_vs_zero(tmp_path, capsys, typed_value, score):
     path = typed(tmp_path, "zizhou-dept", values={"z1_3": typed_value})
     out = score_json(path, capsys)
     r = row_of(out, "z1_3")  # 部门预算细化性，3 分
@@ -232,7 +233,7 @@ PROJECT_PARTS = {("table", "fund_fiscal", "budget_initial"): 50000, ("table", "f
 
 
 @pytest.mark.parametrize("total", [None, 0], ids=["blank", "zero"])
-def test_project_total_left_blank_or_zero_uses_the_parts(engine_functions, tmp_path, capsys, total):
+def test_project_total_left_blank_or_zero_uses_the_parts(tmp_path, capsys, total):
     data = dict(PROJECT_PARTS)
     data.update({("table", "fund_total", c): total for c in ("budget_initial", "budget_full", "executed")})
     path = typed(tmp_path, "project", data)
@@ -254,7 +255,7 @@ def test_project_total_left_blank_or_zero_uses_the_parts(engine_functions, tmp_p
     excel_agrees(path, ["exec_rate"])
 
 
-def test_total_blank_with_a_part_missing_is_unfilled(engine_functions, tmp_path, capsys):
+def test_total_blank_with_a_part_missing_is_unfilled(tmp_path, capsys):
     """分项不全（其他资金留空）：不猜，合计仍是未填写，指向合计单元格。"""
     data = {k: v for k, v in PROJECT_PARTS.items() if k[1] != "fund_other"}
     path = typed(tmp_path, "project", data)
@@ -266,7 +267,7 @@ def test_total_blank_with_a_part_missing_is_unfilled(engine_functions, tmp_path,
     excel_agrees(path, ["exec_rate"])
 
 
-def test_hunan_total_blank_with_basic_and_project_filled(engine_functions, tmp_path, capsys):
+def test_hunan_total_blank_with_basic_and_project_filled(tmp_path, capsys):
     data = {k: v for k, v in KAIFU_BUDGET.items() if k[1] != "expense_total"}
     data[("scalar", "budget_added")] = 260
     path = typed(tmp_path, "hunan-dept", data)
@@ -286,10 +287,10 @@ def test_hunan_total_blank_with_basic_and_project_filled(engine_functions, tmp_p
 # ---------------------------------------------------------------------------------------------------------
 # 执行数超出预算数：按规则封顶，另给警告并写出超出的金额
 # ---------------------------------------------------------------------------------------------------------
-def test_overspend_is_capped_and_warned(engine_functions, tmp_path, capsys):
+def test_overspend_is_capped_and_warned(tmp_path, capsys):
     data = {("table", k, c): v for k, vals in {"fund_total": (50000, 447704, 460204), "fund_fiscal": (50000, 447704, 460204),
                                                "fund_carry": (0, 0, 0), "fund_other": (0, 0, 0)}.items()
-            for c, v in zip(("budget_initial", "budget_full", "executed"), vals)}
+            for c, v in zip(("budget_initial", "budget_full", "executed"), vals, strict=True)}
     data[("scalar", "exec_basis")] = "全年预算数"
     data[("scalar", "money_unit")] = "元"
     path = typed(tmp_path, "project", data)
@@ -308,7 +309,7 @@ def test_overspend_is_capped_and_warned(engine_functions, tmp_path, capsys):
 
 def test_rate_at_or_below_100_percent_is_not_warned(tmp_path, capsys):
     data = {("table", k, c): v for k in ("fund_total", "fund_fiscal")
-            for c, v in zip(("budget_initial", "budget_full", "executed"), (50000, 447704, 447704))}
+            for c, v in zip(("budget_initial", "budget_full", "executed"), (50000, 447704, 447704), strict=True)}
     data.update({("table", k, c): 0 for k in ("fund_carry", "fund_other") for c in ("budget_initial", "budget_full", "executed")})
     out = score_json(typed(tmp_path, "project", data), capsys)
     assert row_of(out, "exec_rate")["computed_score"] == 10 and not found(out, "over-100-capped")
@@ -324,7 +325,7 @@ def test_control_rate_over_100_percent_is_a_deduction_not_a_cap(tmp_path, capsys
 # ---------------------------------------------------------------------------------------------------------
 # 此前版本模板的公式：不报“公式被修改”，按其写法计算（与 Excel 相同）
 # ---------------------------------------------------------------------------------------------------------
-def test_previous_template_formulas_are_accepted(engine_functions, demo_dir, tmp_path):
+def test_previous_template_formulas_are_accepted(demo_dir, tmp_path):
     from workbook_templates.layout import value_formula
 
     path = tmp_path / "old.xlsx"

@@ -251,11 +251,11 @@ def satisfaction(service, public, staff, w_service="0.5", w_public="0.4", w_staf
     if sum(ws) != 1:
         raise IndicatorError(f"满意度权重合计应为 100%，实际为 {sum(ws) * 100}%", 3, "invalid")
     names = ("服务对象满意度", "社会公众满意度", "内部员工满意度")
-    rates = [_req_rate(x, n, k) for k, (x, n) in enumerate(zip((service, public, staff), names))]
-    for k, (r, n) in enumerate(zip(rates, names)):
+    rates = [_req_rate(x, n, k) for k, (x, n) in enumerate(zip((service, public, staff), names, strict=True))]
+    for k, (r, n) in enumerate(zip(rates, names, strict=True)):
         if not 0 <= r <= 1:
             raise IndicatorError(f"{n}应在 0%–100% 之间，实际为 {r * 100}%", k, "invalid")
-    return sum((r * w for r, w in zip(rates, ws)), ZERO)
+    return sum((r * w for r, w in zip(rates, ws, strict=True)), ZERO)
 
 
 def _req_rate(x: object, name: str, i: int) -> Decimal:
