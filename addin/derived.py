@@ -187,12 +187,17 @@ def notes(system: System, inputs: WorkbookInputs, spec: IndicatorSpec, values: l
           indicator: str, value_cell: str, money_unit: str) -> list[Finding]:
     """指标取了推算的数时的提示：合计行按分项之和（指向评分表的实际值单元格）、本年追加按调整数推算（指向追加数单元格）。"""
     out: list[Finding] = []
-    for s in sums:
-        parts_text = " ＋ ".join(f"{ref_label(system, inputs, p)} {fmt_num(_dec(_cell_value(resolve_arg(system, inputs, p))), 6)}"
-                                 for p in s.parts)
-        out.append(F.make("total-from-parts", SHEET_SCORES, value_cell, indicator=indicator,
-                          label=ref_label(system, inputs, s.ref), state=_state(s.total), parts_text=parts_text,
-                          sum=fmt_num(s.value, 6), unit=money_unit, expected=s.value, actual=_cell_value(s.total)))
+    used: dict[str, PartsSum] = {s.ref: s for s in sums}  # 同一合计被两个参数引用（分母口径）只写一次
+    if used:
+        details = []
+        for s in used.values():
+            parts_text = " ＋ ".join(f"{ref_label(system, inputs, p)} {fmt_num(_dec(resolve_arg(system, inputs, p)), 6)}"
+                                     for p in s.parts)
+            details.append(f"{ref_label(system, inputs, s.ref)}{_state(s.total)}，已按分项之和 {parts_text} ＝ "
+                           f"{fmt_num(s.value, 6)} {money_unit} 计算")
+        first = next(iter(used.values()))
+        out.append(F.make("total-from-parts", SHEET_SCORES, value_cell, indicator=indicator, detail="；".join(details),
+                          expected=first.value if len(used) == 1 else None, actual=_cell_value(first.total)))
     d = added_derivation(spec, spec.args, values)
     if d is not None:
         where = arg_cell(inputs, d.ref)
@@ -216,7 +221,9 @@ def capped_over_100(system: System, inputs: WorkbookInputs, spec: IndicatorSpec 
     """比率超过 100% 而规则给了满分（执行数超出预算数、完成值超出目标值）：得分按规则封顶，但这是要核对的数据，给警告。
 
     写得出分子、分母的（预算执行率、政府采购执行率……）指向分子所在的单元格并写出超出的金额；其余指向实际值单元格。"""
-    if unit != "%" or not isinstance(value, Decimal) or value <= 1 or computed is None:
+    if not isinstance(value, Decimal):  # 评价人填写的完成值（1.05、“105%”）
+        value = _maybe_dec(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
+    if unit != "%" or value is None or value <= 1 or computed is None:
         return None
     if computed != round2(rule.points):
         return None  # 规则对超过 100% 扣分（控制率类），得分已经反映，不另报

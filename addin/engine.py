@@ -162,8 +162,10 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
                 code = "zero-denominator" if exc.reason == "zero-denominator" else "indicator-error"
                 findings.append(F.make(code, where[0], where[1], indicator=ind, detail=value_error))
         else:
-            findings.extend(f for f in derived.notes(system, inputs, spec, args, sums, ind, cell("value", ""), _money_unit(inputs))
-                            if (f.code, f.sheet, f.cell) not in {(g.code, g.sheet, g.cell) for g in findings})
+            # 推算的数都说出来；同一格的同一提示（本年追加被两个指标引用）只报一次
+            seen = {(g.code, g.sheet, g.cell) for g in findings}
+            findings.extend(f for f in derived.notes(system, inputs, spec, args, sums, ind, cell("value", ""),
+                                                     _money_unit(inputs)) if (f.code, f.sheet, f.cell) not in seen)
     elif _is_formula(row.value):
         # 描述中没有对应函数的公式（用户自建行）：采用文件中保存的结果
         value = row.value.cached

@@ -34,7 +34,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "formula-changed": (WARNING, "指标“{indicator}”的实际值公式已被修改（与模板公式不同）；计分采用文件中保存的结果，请确认公式引用"),
     "bad-grade-table": (ERROR, "等级标准有误：{detail}"),
     # 推算与封顶（addin/derived.py）：凡是不照单元格原样计算的，都说出来
-    "total-from-parts": (INFO, "指标“{indicator}”：{label}{state}，已按分项之和 {parts_text} ＝ {sum} {unit} 计算"),
+    "total-from-parts": (INFO, "指标“{indicator}”：{detail}"),
     "budget-added-derived": (INFO, "{label}未填写，已按 {adjusted_label} {adjusted} － {initial_label} {initial} ＝ {added} {unit} "
                                    "推算本年追加数（预算控制率、预算完成率按此计算；没有追加请填 0）"),
     "over-100-capped": (WARNING, "指标“{indicator}”的实际值 {rate} 超过 100%：{detail}按满分 {points} 分计（评分规则封顶），"
@@ -47,7 +47,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "total-rounding-gap": (WARNING, "{label}为 {total}，而 {parts_text} ＝ {sum}，相差 {gap} {unit}，在各数取整的舍入误差"
                                     "（±{tolerance} {unit}）以内，请核对是否为四舍五入所致"),
     "part-exceeds-total": (ERROR, "{label}为 {total}，但其中 {parts_text} ＝ {sum} {unit}，超过了合计数"),
-    "total-blank": (WARNING, "{label}未填写，而 {parts_text} ＝ {sum} {unit}；引用它的指标已按分项之和计算，请填写合计"),
+    "total-blank": (WARNING, "{label}未填写，而 {parts_text} ＝ {sum} {unit}；请填写合计（引用合计的指标按分项之和计算）"),
     "budget-added-mismatch": (WARNING, "{label}为 {added}，而 {adjusted_label} {adjusted} － {initial_label} {initial} ＝ {derived}，"
                                        "相差 {gap} {unit}；指标按填写的追加数计算，请核对"),
     "points-total-not-100": (ERROR, "各指标分值合计为 {total} 分，应为 100 分（{detail}）"),

@@ -347,3 +347,18 @@ def test_previous_template_formulas_are_accepted(demo_dir, tmp_path):
     assert not [f for f in ev.findings if f.code == "formula-changed"]
     assert (ev.total, ev.grade) == (D("94.9"), "优")
     excel_agrees(path, list(old))
+
+
+def test_typed_completion_rate_over_100_percent_is_warned(demo_dir, tmp_path, capsys):
+    """项目指标“定点医药机构监督检查覆盖率”（≥90%）填了 105%：按规则封顶满分，警告指向该实际值单元格。"""
+    path = tmp_path / "sp.xlsx"
+    shutil.copy(demo_dir / "shiping-2022.xlsx", path)
+    _, rows = cells(path)
+    wb = openpyxl.load_workbook(path)
+    _type(wb[L.SHEET_SCORES][rows["P04"].cells["value"]], 1.05)
+    wb.save(path)
+    out = score_json(path, capsys)
+    assert row_of(out, "P04")["computed_score"] == 5
+    assert found(out, "over-100-capped") == [(L.SHEET_SCORES, rows["P04"].cells["value"])]
+    w = next(f for f in out["findings"] if f["code"] == "over-100-capped")
+    assert "105.00% 超过 100%" in w["message"] and "按满分 5 分计" in w["message"]
