@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable
 
 from udfs.excel import BY_NAME
 from udfs.indicators import IndicatorError
-from udfs.numbers import InputError, fmt_num, is_blank, is_none_token, parse_number
+from udfs.numbers import InputError, fmt_num, is_blank, is_empty, is_none_token, parse_number
 from udfs.scoring import GradeScale, RuleError
 from workbook_templates import layout as L
 from workbook_templates.spec import System, TableRow
@@ -772,7 +772,7 @@ def check_prev_sangong_budget(ctx: Context) -> list[Finding]:
         if spec is None or spec.udf != "SANGONG_CHANGE_RATE" or len(spec.args) < 2:
             continue
         this_ref, prev_ref = spec.args[0], spec.args[1]
-        if not is_blank(resolve_arg(ctx.system, ctx.inputs, prev_ref)):
+        if not is_empty(resolve_arg(ctx.system, ctx.inputs, prev_ref)):  # 写明 0/无 是“上年没有三公预算”，不是漏填
             continue
         where = arg_cell(ctx.inputs, prev_ref)
         if where is None:

@@ -177,7 +177,7 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
             findings.append(F.make("missing-value", SHEET_SCORES, cell("value", ""),
                                    label=f"{SHEET_SCORES} {cell('value', '')}（实际值）", indicator=ind,
                                    hint=derived.typed_missing_hint(_text(row.rule_label))))
-        elif spec is not None and spec.udf and not is_blank(value):
+        elif spec is not None and spec.udf:
             findings.append(F.make("value-typed-over-formula", SHEET_SCORES, cell("value", ""), indicator=ind,
                                    raw=_text(value), actual=value))
     if isinstance(value, str) and is_blank(value):

@@ -362,3 +362,25 @@ def test_typed_completion_rate_over_100_percent_is_warned(demo_dir, tmp_path, ca
     assert found(out, "over-100-capped") == [(L.SHEET_SCORES, rows["P04"].cells["value"])]
     w = next(f for f in out["findings"] if f["code"] == "over-100-capped")
     assert "105.00% 超过 100%" in w["message"] and "按满分 5 分计" in w["message"]
+
+
+@pytest.mark.parametrize("prev,this,expected", [("无", 0, "满分"), ("无", 1.5, "zero-denominator"), (None, 1.5, "missing")])
+def test_previous_sangong_budget_written_none_vs_blank(tmp_path, prev, this, expected):
+    """上年“三公经费”预算数：写“无”是上年没有（本年也没有 → 不适用，按“无基数时”满分；本年有 → 变动率无法计算），
+    空白才是漏填（prev-sangong-budget-missing）。"""
+    from addin.checks import run_checks
+
+    data = {("table", "sangong", "budget_initial"): this, ("table", "sangong_car", "budget_initial"): 0,
+            ("table", "sangong_abroad", "budget_initial"): 0, ("table", "sangong_reception", "budget_initial"): this,
+            ("scalar", "sangong_budget_prev"): prev}
+    path = typed(tmp_path, "hunan-dept", data)
+    _, inputs = load(path)
+    ev = evaluate(inputs)
+    r = next(i for i in ev.indicators if i.code == "sangong_change")
+    codes = {f.code for f in run_checks(inputs, ev) if f.cell == inputs.cells[("scalar", "sangong_budget_prev")][1]}
+    if expected == "满分":
+        assert r.value is None and r.final == r.points and not codes
+    elif expected == "zero-denominator":
+        assert r.final is None and codes == {"zero-denominator"}
+    else:
+        assert r.final is None and codes == {"prev-sangong-budget-missing"}
