@@ -21,14 +21,14 @@ from typing import Any, Callable, Iterable
 
 from udfs.excel import BY_NAME
 from udfs.indicators import IndicatorError
-from udfs.numbers import InputError, fmt_num, is_blank, parse_number
+from udfs.numbers import InputError, fmt_num, is_blank, is_empty, is_none_token, parse_number
 from udfs.scoring import GradeScale, RuleError
 from workbook_templates import layout as L
 from workbook_templates.spec import System, TableRow
 from workbook_templates.systems import SYSTEMS
 
+from . import derived, narrative
 from . import findings as F
-from . import narrative
 from .engine import arg_cell, evaluate, resolve_arg
 from .model import (GENERATED_SHEETS, SHEET_CHECKS, SHEET_DATA, SHEET_SCORES, Evaluation, Finding, Formula,
                     IndicatorResult, WorkbookInputs)
@@ -126,7 +126,10 @@ def check_input_cells(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     for c in ctx.cells:
         if c.where in ctx.engine_error_cells:
-            continue  # 计分引擎已就该单元格报告了错误（并说明了受影响的指标），不重复
+            if c.kind == "rate" and c.error is None and c.value is not None and c.value > 1:
+                ctx.replaced.add(("indicator-error", c.sheet, c.cell))  # 比率写成 95：下面的说明更具体，取代引擎的
+            else:
+                continue  # 计分引擎已就该单元格报告了错误（并说明了受影响的指标），不重复
         if c.error is not None:
             out.append(F.make("not-a-number", c.sheet, c.cell, label=c.label, detail=c.error, actual=_raw_text(c.raw)))
             continue
@@ -172,7 +175,8 @@ def _part_text(parts: list[NumCell], values: list[Decimal]) -> str:
 
 def check_table_totals(ctx: Context) -> list[Finding]:
     """基础数据表每一列：合计行 ＝ 各分项之和（支出合计＝基本＋项目；三公＝车＋出国＋接待；项目支出＝业务工作经费＋专项经费；
-    项目 年度资金总额＝各来源之和）。差额在各数书写精度的舍入误差之内为警告，超出为错误；分项全部空白的列不比较。"""
+    项目 年度资金总额＝各来源之和）。差额在各数书写精度的舍入误差之内为警告，超出为错误；分项全部空白的列不比较。
+    合计写“无”按 0 比较；合计空白而各分项都填了数（实际值公式此时取分项之和，addin/derived.py）→ total-blank 警告。"""
     out: list[Finding] = []
     unit = ctx.money_unit
     for tr in ctx.system.table_rows:
@@ -181,20 +185,62 @@ def check_table_totals(ctx: Context) -> list[Finding]:
         for col in ctx.system.columns:
             total = ctx.num(("table", tr.key, col.key))
             parts = [ctx.num(("table", p, col.key)) for p in tr.parts]
-            if not _usable(total) or total.value is None or not all(_usable(p) for p in parts):
+            if not _usable(total) or not all(_usable(p) for p in parts):
                 continue
             present = [p for p in parts if p.value is not None]
             if not present:
                 continue
+            if total.value is None and not is_none_token(_cell_raw(total)):
+                if len(present) == len(parts) and not any(p.as_text for p in parts):
+                    s = sum((p.value for p in present), ZERO)
+                    out.append(F.make("total-blank", total.sheet, total.cell, label=total.label,
+                                      parts_text=_part_text(present, [p.value for p in present]), sum=_n(s), unit=unit,
+                                      expected=s, actual=None))
+                continue
+            total_value = ZERO if total.value is None else total.value  # 写明“无”的合计按 0 比较
             tol = total.half_unit + sum((p.half_unit for p in present), ZERO)
-            found = _compare_sum(ctx, total, present, [p.value for p in present], total.value, tol, unit, alt=False)
+            found = _compare_sum(ctx, total, present, [p.value for p in present], total_value, tol, unit, alt=False)
             if found is None and (total.alt is not None or any(p.alt is not None for p in present)):
                 # 括号里的第二个数也应自洽（种子 002：3745（2177）＝353＋3392（1824））
                 alt_values = [p.alt if p.alt is not None else p.value for p in present]
-                alt_total = total.alt if total.alt is not None else total.value
+                alt_total = total.alt if total.alt is not None else total_value
                 found = _compare_sum(ctx, total, present, alt_values, alt_total, tol, unit, alt=True)
             if found is not None:
                 out.append(found)
+    return out
+
+
+def _cell_raw(c: NumCell) -> Any:
+    return c.raw.cached if isinstance(c.raw, Formula) else c.raw
+
+
+def check_budget_added(ctx: Context) -> list[Finding]:
+    """本年追加预算数与 本年调整预算数 − 年初预算数 一致（都填了时）。不一致 → 警告：指标按填写的追加数计算，
+    而两者必有一处填错（或追加数只计了追加、未减去调减）。追加数空白时由单元格函数推算，计分引擎给出提示。"""
+    out: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
+    for spec in ctx.system.indicators:
+        idx = derived.ADDED_ARGS.get(spec.udf or "")
+        if idx is None or max(idx) >= len(spec.args):
+            continue
+        refs = [spec.args[k] for k in idx]
+        added, initial, adjusted = (ctx.num(("table", *r.split("@", 1)) if "@" in r else ("scalar", r)) for r in refs)
+        if not all(_usable(c) for c in (added, initial, adjusted)) or added.where in seen:
+            continue
+        if added.value is None and not is_none_token(_cell_raw(added)):
+            continue  # 空白：已按调整数推算（引擎提示），或未填写（引擎报告）
+        a = added.value if added.value is not None else ZERO
+        if adjusted.value is None or adjusted.value == 0 or initial.value is None:
+            continue
+        expected = adjusted.value - initial.value
+        tol = added.half_unit + initial.half_unit + adjusted.half_unit
+        if _gap_ok(a, expected, tol):
+            continue
+        seen.add(added.where)
+        out.append(F.make("budget-added-mismatch", added.sheet, added.cell, label=added.label, added=_n(a),
+                          adjusted_label=adjusted.label, adjusted=_n(adjusted.value), initial_label=initial.label,
+                          initial=_n(initial.value), derived=_n(expected), gap=_n(abs(a - expected)), unit=ctx.money_unit,
+                          expected=expected, actual=a))
     return out
 
 
@@ -517,7 +563,7 @@ def check_typed_values(ctx: Context) -> list[Finding]:
         if spec is None or not spec.udf or isinstance(row.value, Formula) or is_blank(row.value):
             continue
         try:
-            expected = BY_NAME[spec.udf].func(*[resolve_arg(ctx.system, ctx.inputs, a) for a in spec.args])
+            expected = BY_NAME[spec.udf].func(*derived.indicator_args(ctx.system, ctx.inputs, spec)[0])
         except (IndicatorError, InputError, RuleError, ArithmeticError):
             continue
         typed = ctx.num(("row", res.code, "value"))
@@ -726,7 +772,7 @@ def check_prev_sangong_budget(ctx: Context) -> list[Finding]:
         if spec is None or spec.udf != "SANGONG_CHANGE_RATE" or len(spec.args) < 2:
             continue
         this_ref, prev_ref = spec.args[0], spec.args[1]
-        if not is_blank(resolve_arg(ctx.system, ctx.inputs, prev_ref)):
+        if not is_empty(resolve_arg(ctx.system, ctx.inputs, prev_ref)):  # 写明 0/无 是“上年没有三公预算”，不是漏填
             continue
         where = arg_cell(ctx.inputs, prev_ref)
         if where is None:
@@ -737,7 +783,7 @@ def check_prev_sangong_budget(ctx: Context) -> list[Finding]:
             hint = f"；{prev_final.label}是上年决算数（{_n(prev_final.value)}），不能代替预算数"
         out.append(F.make("prev-sangong-budget-missing", where[0], where[1], indicator=res.name,
                           label=f"{where[0]} {where[1]}（{_ref_label(ctx, prev_ref)}）", hint=hint))
-        ctx.replaced.add(("indicator-error", where[0], where[1]))
+        ctx.replaced.add(("missing-value", where[0], where[1]))
     return out
 
 
@@ -864,6 +910,7 @@ def check_report_texts(ctx: Context) -> list[Finding]:
 CHECKS: list[CheckFn] = [
     check_input_cells,
     check_table_totals,
+    check_budget_added,
     check_of_which,
     check_points_total,
     check_score_bounds,

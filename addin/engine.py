@@ -10,7 +10,7 @@ from typing import Any
 
 from udfs.excel import BY_NAME
 from udfs.indicators import IndicatorError
-from udfs.numbers import InputError, is_blank, parse_number, round2
+from udfs.numbers import InputError, is_blank, is_empty, parse_number, round2
 from udfs.scoring import GradeScale, RuleError, rule_from_params
 from workbook_templates.spec import System
 from workbook_templates.systems import SYSTEMS
@@ -125,10 +125,16 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
         points = None
 
     # 实际值
+    from . import derived  # 延迟导入：derived 取用本模块的 resolve_arg/arg_cell
+
     value: Any = None
     value_error: str | None = None
     typed = not _is_formula(row.value)
-    changed = spec is not None and spec.udf and _is_formula(row.value) and _formula_changed(spec, inputs, row.value.text)
+    args: list[Any] | None = None
+    variant = ("current", "")
+    if spec is not None and spec.udf and _is_formula(row.value):
+        variant = derived.formula_variant(system, spec, inputs, row.value.text)
+    changed = variant[1] if variant[0] == "changed" else ""
     if changed:
         findings.append(F.make("formula-changed", SHEET_SCORES, cell("value", ""), indicator=ind, actual=row.value.text,
                                expected=changed))
@@ -138,24 +144,44 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
         if value_error:
             findings.append(F.make("indicator-error", SHEET_SCORES, cell("value", ""), indicator=ind, detail=value_error))
     elif spec is not None and spec.udf and _is_formula(row.value):
-        args = [resolve_arg(system, inputs, a) for a in spec.args]
+        # 按单元格里的那一版模板公式取参数：当前模板（合计行可取分项之和、调整预算数推算追加）或此前版本（直接引用）
+        legacy = variant[0] == "legacy"
+        args, sums = derived.indicator_args(system, inputs, spec, legacy=legacy)
+        refs = derived.legacy_refs(spec) if legacy else spec.args
         try:
             value = BY_NAME[spec.udf].func(*args)
         except IndicatorError as exc:
             value_error = str(exc)
-            code = "zero-denominator" if "为 0" in value_error else "indicator-error"
-            where = _first_cell_for(inputs, spec.args, value_error) or (SHEET_SCORES, cell("value", ""))
-            findings.append(F.make(code, where[0], where[1], indicator=ind, detail=value_error))
+            where = _first_cell_for(inputs, refs, exc) or (SHEET_SCORES, cell("value", ""))
+            if exc.reason == "missing":
+                ref = refs[exc.arg_index] if exc.arg_index is not None and exc.arg_index < len(refs) else None
+                label = derived.ref_label(system, inputs, ref) if ref else f"{where[0]} {where[1]}"
+                findings.append(F.make("missing-value", where[0], where[1], label=label, indicator=ind,
+                                       hint=derived.missing_hint(system, spec, ref, exc.arg_index)))
+            else:
+                code = "zero-denominator" if exc.reason == "zero-denominator" else "indicator-error"
+                findings.append(F.make(code, where[0], where[1], indicator=ind, detail=value_error))
+        else:
+            # 推算的数都说出来；同一格的同一提示（本年追加被两个指标引用）只报一次
+            seen = {(g.code, g.sheet, g.cell) for g in findings}
+            findings.extend(f for f in derived.notes(system, inputs, spec, args, sums, ind, cell("value", ""),
+                                                     _money_unit(inputs)) if (f.code, f.sheet, f.cell) not in seen)
     elif _is_formula(row.value):
         # 描述中没有对应函数的公式（用户自建行）：采用文件中保存的结果
         value = row.value.cached
     else:
         value = row.value
-        if spec is not None and spec.udf and not is_blank(value):
+        if is_empty(value):
+            # 空白不是零：评价人未填写的实际值（扣分、打分、等次、完成值……）不按“无基数时”计分
+            value, value_error = None, "实际值未填写"
+            findings.append(F.make("missing-value", SHEET_SCORES, cell("value", ""),
+                                   label=f"{SHEET_SCORES} {cell('value', '')}（实际值）", indicator=ind,
+                                   hint=derived.typed_missing_hint(_text(row.rule_label))))
+        elif spec is not None and spec.udf:
             findings.append(F.make("value-typed-over-formula", SHEET_SCORES, cell("value", ""), indicator=ind,
                                    raw=_text(value), actual=value))
     if isinstance(value, str) and is_blank(value):
-        value = None
+        value = None  # 写明的“无”“—”：不适用，由“无基数时”定分
 
     # 规则与计算得分
     rule = None
@@ -172,6 +198,12 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
             computed = rule.score(value)
         except RuleError as exc:
             findings.append(F.make("value-error", SHEET_SCORES, cell("value", ""), indicator=ind, detail=str(exc)))
+        else:
+            unit = _text(row.unit) or (spec.unit if spec else "")
+            over = derived.capped_over_100(system, inputs, spec, args, rule, value, computed, ind, cell("value", ""), unit,
+                                           _money_unit(inputs))
+            if over is not None:
+                findings.append(over)
     if row.computed is not None and not _is_formula(row.computed) and not is_blank(row.computed):
         try:
             typed_score = parse_number(row.computed).value
@@ -209,17 +241,6 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
         note=_text(row.note), row=row.row, cells=dict(row.cells))
 
 
-def _formula_changed(spec, inputs: WorkbookInputs, text: str) -> str:
-    """实际值公式与模板公式（按当前单元格位置重建）不同时，返回应有的公式；相同或无法重建时返回空串。"""
-    from workbook_templates.layout import normalise_formula, value_formula
-
-    try:
-        expected = value_formula(spec.udf, spec.args, inputs.cells)
-    except KeyError:
-        return ""
-    return "" if normalise_formula(expected) == normalise_formula(text) else expected
-
-
 def _from_cached(cached: Any) -> tuple[Any, str | None]:
     from udfs.excel import ERROR_PREFIX, NA_TEXT
 
@@ -249,8 +270,16 @@ def _rule_error_cell(row: RowInput, label: str, message: str) -> str:
     return c.get("params", c.get("rule", ""))
 
 
-def _first_cell_for(inputs: WorkbookInputs, refs: tuple[str, ...], message: str) -> tuple[str, str] | None:
-    """错误指向数据所在单元格：优先找消息里点名的那一项，否则第一个为空或非数字的参数。"""
+def _money_unit(inputs: WorkbookInputs) -> str:
+    return _text(_cached_or_raw(inputs.scalars.get("money_unit"))) or "万元"
+
+
+def _first_cell_for(inputs: WorkbookInputs, refs: tuple[str, ...], exc: IndicatorError) -> tuple[str, str] | None:
+    """错误指向数据所在单元格：函数说明了出错的是第几个参数（IndicatorError.arg_index）时就是那一格；
+    否则第一个非数字的参数，再否则第一个为空的参数。"""
+    i = exc.arg_index
+    if i is not None and 0 <= i < len(refs) and arg_cell(inputs, refs[i]) is not None:
+        return arg_cell(inputs, refs[i])
     for ref in refs:
         raw = resolve_arg(None, inputs, ref)  # type: ignore[arg-type]
         if is_blank(raw):

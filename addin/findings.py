@@ -14,7 +14,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "two-numbers": (WARNING, "{label}：{detail}"),
     "text-number": (INFO, "{label}是以文本存储的数字“{raw}”，已按 {value} 计算"),
     "year-is-date": (INFO, "{label}填写为日期 {raw}（Excel 自动转换），已按 {value} 年处理；请把单元格格式改为“常规”后填写年份"),
-    "missing-value": (ERROR, "{label}未填写，指标“{indicator}”无法计算"),
+    "missing-value": (ERROR, "{label}未填写，指标“{indicator}”无法计算{hint}"),
     "missing-sheet": (ERROR, "工作簿缺少工作表“{sheet_name}”"),
     "unknown-system": (ERROR, "无法识别指标体系：{detail}"),
     "header-changed": (WARNING, "{detail}"),
@@ -33,6 +33,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "score-typed-over-formula": (WARNING, "指标“{indicator}”的计算得分是手工填写的 {raw}，不是公式；请改用“调整得分”并写明理由"),
     "formula-changed": (WARNING, "指标“{indicator}”的实际值公式已被修改（与模板公式不同）；计分采用文件中保存的结果，请确认公式引用"),
     "bad-grade-table": (ERROR, "等级标准有误：{detail}"),
+    # 推算与封顶（addin/derived.py）：凡是不照单元格原样计算的，都说出来
+    "total-from-parts": (INFO, "指标“{indicator}”：{detail}"),
+    "budget-added-derived": (INFO, "{label}未填写，已按 {adjusted_label} {adjusted} － {initial_label} {initial} ＝ {added} {unit} "
+                                   "推算本年追加数（预算控制率、预算完成率按此计算；没有追加请填 0）"),
+    "over-100-capped": (WARNING, "指标“{indicator}”的实际值 {rate} 超过 100%：{detail}按满分 {points} 分计（评分规则封顶），"
+                                 "请核对数据"),
     # 校验（addin/checks.py；容差见该模块的具名常量）
     "negative-value": (ERROR, "{label}为负数 {value}，该项不应为负"),
     "not-whole-number": (ERROR, "{label}为 {value}，人数应为整数"),
@@ -41,6 +47,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "total-rounding-gap": (WARNING, "{label}为 {total}，而 {parts_text} ＝ {sum}，相差 {gap} {unit}，在各数取整的舍入误差"
                                     "（±{tolerance} {unit}）以内，请核对是否为四舍五入所致"),
     "part-exceeds-total": (ERROR, "{label}为 {total}，但其中 {parts_text} ＝ {sum} {unit}，超过了合计数"),
+    "total-blank": (WARNING, "{label}未填写，而 {parts_text} ＝ {sum} {unit}；请填写合计（引用合计的指标按分项之和计算）"),
+    "budget-added-mismatch": (WARNING, "{label}为 {added}，而 {adjusted_label} {adjusted} － {initial_label} {initial} ＝ {derived}，"
+                                       "相差 {gap} {unit}；指标按填写的追加数计算，请核对"),
     "points-total-not-100": (ERROR, "各指标分值合计为 {total} 分，应为 100 分（{detail}）"),
     "score-exceeds-max": (ERROR, "指标“{indicator}”得分 {score} 分，超过分值 {points} 分"),
     "score-negative": (ERROR, "指标“{indicator}”得分 {score} 分为负数，得分应在 0～分值之间"),

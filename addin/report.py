@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,9 +26,10 @@ from udfs.scoring import DeductionChecklist, GradeScale, GradeTable, Linear, Man
 from workbook_templates.spec import System
 from workbook_templates.systems import SYSTEMS
 
+from . import derived
 from . import findings as F
 from .book import Book, CellWrite
-from .engine import evaluate, resolve_arg
+from .engine import evaluate
 from .model import SHEET_REPORT, SHEET_TEXTS, Evaluation, Finding, IndicatorResult, WorkbookInputs, cell_number, cell_text
 
 TEXT_DIR = Path(__file__).resolve().parent.parent / "workbook_templates" / "text"
@@ -351,9 +352,11 @@ def _overstaffing(f: list[str]) -> _Expr:
 EXPRESSIONS: dict[str, Callable[[list[str]], _Expr]] = {
     "STAFF_CONTROL_RATE": _div,
     "SANGONG_CHANGE_RATE": _change,
-    "BUDGET_COMPLETION": lambda f: _Expr(f"（{f[0]}＋{f[1]}＋{f[2]}－{f[3]}）÷（{f[0]}＋{f[1]}＋{f[2]}）×100%"),
+    # 最后一个参数（本年调整预算数）只用于推算空白的本年追加，不列入数据句
+    "BUDGET_COMPLETION": lambda f: _Expr(f"（{f[0]}＋{f[1]}＋{f[2]}－{f[3]}）÷（{f[0]}＋{f[1]}＋{f[2]}）×100%",
+                                         shown=(0, 1, 2, 3)),
     "BUDGET_COMPLETION_ZZ": _div,
-    "BUDGET_CONTROL_RATE": _div,
+    "BUDGET_CONTROL_RATE": lambda f: _Expr(f"{f[0]}÷{f[1]}×100%", shown=(0, 1)),
     "BUILDING_AREA_RATE": _div,
     "BUILDING_INVEST_RATE": _div,
     "PUBLIC_EXPENSE_CONTROL": _div,
@@ -380,7 +383,7 @@ def _args_for(system: System, inputs: WorkbookInputs, ev: Evaluation, udf: str, 
     out = []
     for i, ref in enumerate(refs):
         name, desc = names[i] if i < len(names) else (ref, "")
-        raw = resolve_arg(system, inputs, ref)
+        raw = derived.total_or_parts(system, inputs, ref)[0]  # 合计行空白/为 0 时与实际值公式一样取分项之和
         if ref.startswith("="):
             kind, unit = "text", ""
         elif "@" in ref:
@@ -488,6 +491,10 @@ def _indicator_view(system: System, inputs: WorkbookInputs, ev: Evaluation, ind:
     data_text, figures, result = "", "", _value_text(ind.value, ind.unit)
     if udf and not ind.value_typed and spec is not None:
         args = _args_for(system, inputs, ev, udf, spec.args)
+        added = derived.added_derivation(spec, spec.args, [a.raw for a in args])
+        if added is not None:  # 本年追加空白：报告代入推算的数（调整预算数－年初预算数），与实际值一致
+            k = derived.ADDED_ARGS[udf][0]
+            args[k] = replace(args[k], raw=added.added, value=added.added)
         expr = EXPRESSIONS.get(udf, lambda f: _Expr(""))([a.fig() for a in args])
         shown = expr.shown if expr.shown is not None else tuple(range(len(args)))
         data_text = "，".join(args[i].described() for i in shown if i < len(args))
@@ -871,7 +878,8 @@ def write_report_sheet(book: Book, report: Report) -> None:
         writes.append(CellWrite(r, 1, bar.name, "text"))
         writes.append(CellWrite(r, 2, _num(bar.points), "number"))
         writes.append(CellWrite(r, 3, _num(bar.score), "number"))
-        writes.append(CellWrite(r, 4, float(bar.rate) if bar.rate is not None else None, "percent"))
+        # Excel 只保存 15 位有效数字（openpyxl 写文件时也截到 16 位）：先按 15 位取值，两个适配器写出的是同一个数（18 ÷ 61）
+        writes.append(CellWrite(r, 4, float(format(bar.rate, ".15g")) if bar.rate is not None else None, "percent"))
     if chart_caption_rows:
         # 正文中图的位置链接到图表数据
         writes = [CellWrite(w.row, w.col, w.value, w.style, f"'{SHEET_REPORT}'!A{data_header}")

@@ -72,7 +72,10 @@ def _hunan(rng: random.Random, county: str, unit: str) -> Example:
                "staff_quota": quota, "staff_actual": staff, "sangong_budget_prev": _money(sg_prev),
                "carry_begin": _money(carry_begin), "budget_added": _money(added), "carry_end": _money(carry_end),
                "sat_service": _rate(rng.uniform(0.85, 0.99)), "sat_public": _rate(rng.uniform(0.85, 0.99)),
-               "sat_staff": _rate(rng.uniform(0.85, 0.99))}
+               "sat_staff": _rate(rng.uniform(0.85, 0.99)),
+               # 没有楼堂馆所项目：写明“无”（空白是未填写，不计分）
+               "building_area_approved": "无", "building_area_actual": "无", "building_invest_approved": "无",
+               "building_invest_actual": "无"}
     return dataclasses.replace(
         BAOJING_2018, name=unit, scalars=scalars,
         table={"expense_total": {"budget_initial": _money(budget), "final": _money(final)},
@@ -106,10 +109,10 @@ def _zizhou(rng: random.Random, county: str, unit: str) -> Example:
                       ("z2_8", 3), ("z2_9", 2), ("z2_11", 3), ("z2_12", 2), ("z2_13", 2), ("z2_14", 2), ("z2_15", 3),
                       ("z2_16", 2)):
         d = rng.choice([0, 0, 0, 0, 0.5, 0.5, 1])
+        values[code] = D(str(d))  # 没有扣分写明 0（空白是未填写，不计分）
         if d:
-            values[code] = D(str(d))
             notes[code] = rng.choice(DEDUCT_REASONS)
-    values["z2_19"] = rng.choice([None, None, None, 1])
+    values["z2_19"] = rng.choice([0, 0, 0, 1])
     values["z3_1"] = rng.choice(GRADES4[:3])
     self_score = rng.randint(90, 99)  # 部门自评普遍偏高（种子 001：自评 97，重点评价 85.1）
     scalars = {"unit_name": unit, "year": str(rng.choice([2021, 2022, 2023])), "money_unit": "万元",

@@ -156,20 +156,27 @@ def test_seed002_medical_aid_text_502_against_table_538(out):
 # --------------------------------------------------------------------------------------------------------------
 def test_kaifu_2020_as_transcribed(demo_dir):
     fs = check_file(demo_dir / "kaifu-2020.xlsx")
-    blank_scores = {("value-error", SCORES, f"H{r}") for r in (4, 5, 16, 17, 18, 20, 21, 22)}
+    # 评分表待评价人填写：空白的实际值是“未填写”，不按 0 或“无基数时”计分
+    blank_scores = {("missing-value", SCORES, f"H{r}") for r in (4, 5, 16, 17, 18, 20, 21, 22)}
     assert keys(fs) == blank_scores | {
         ("total-rounding-gap", DATA, "C4"),  # 1536 vs 303 + 1234
         ("total-mismatch", DATA, "D11"), ("total-mismatch", DATA, "E11"), ("total-mismatch", DATA, "F11"),  # 30 万元
         ("two-numbers", DATA, "F4"), ("two-numbers", DATA, "F11"),  # 3745（2177）、3392（1824）
-        ("prev-sangong-budget-missing", DATA, "C28"),  # 取代引擎的 indicator-error
-        ("indicator-error", DATA, "F6"),  # 公用经费 决算数 未填
-        ("indicator-error", DATA, "C36"),  # 满意度未填
+        ("prev-sangong-budget-missing", DATA, "C28"),  # 取代引擎的 missing-value
+        ("missing-value", DATA, "C29"),  # 上年结转和结余：种子未给出，空白不是 0（预算完成率不再是 100% 满分）
+        ("missing-value", DATA, "C33"), ("missing-value", DATA, "C35"),  # 楼堂馆所：种子未写明“无项目”
+        ("missing-value", DATA, "F6"),  # 公用经费 决算数 未填
+        ("missing-value", DATA, "C36"),  # 满意度未填
+        ("budget-added-derived", DATA, "C30"),  # 本年追加空白：3951 − 3691 ＝ 260，预算控制率 7.04%（不是 0% 满分）
         ("text-sum-mismatch", TEXTS, "C7"),  # 正文 1168 万元“其中”630 ＋ 502 ＝ 1132
     } | {("missing-text", TEXTS, f"C{r}") for r in (3, 4, 8, 9, 10, 12)}  # 报告要用的叙述未转录
     gaps = {f.cell: (f.expected, f.actual) for f in fs if f.code == "total-mismatch"}
     assert gaps == {"D11": (D(3398), D(3368)), "E11": (D(3626), D(3596)), "F11": (D(3422), D(3392))}
     assert one(fs, "total-rounding-gap").severity == F.WARNING
     assert "上年决算数（0），不能代替预算数" in one(fs, "prev-sangong-budget-missing").message
+    derived = one(fs, "budget-added-derived")
+    assert derived.severity == F.INFO and derived.expected == D(3951) - D(3691)
+    assert "基础数据表 E4（支出合计·本年调整预算数） 3951 － 基础数据表 D4（支出合计·本年年初预算数） 3691 ＝ 260" in derived.message
     # 同一段正文里另外三处“其中”（353、133、90 万元）都自洽，不报
     text = one(fs, "text-sum-mismatch")
     assert (text.expected, text.actual) == (D(1132), D(1168)) and "630＋502" in text.message
@@ -232,9 +239,14 @@ def test_negative_score_zero_denominator_and_fractional_headcount():
     fs = run(fx.hunan("neg", overrides={"goal_clear": (-1, "扣光")}))
     assert keys(fs) == {("score-negative", SCORES, "W5"), ("met-target-not-full-marks", SCORES, "W5")}
     assert one(fs, "score-negative").severity == F.ERROR and one(fs, "score-negative").actual == D(-1)
-    fs = run(fx.hunan("zd", table={"sangong": {"budget_initial": 0}}))
-    assert keys(fs) == {("zero-denominator", DATA, "D7"), ("total-mismatch", DATA, "D7")}
+    # 三公预算合计与各分项都是 0 而有支出：x ÷ 0 指向分母单元格
+    fs = run(fx.hunan("zd", table={"sangong": {"budget_initial": 0}, "sangong_reception": {"budget_initial": 0}}))
+    assert keys(fs) == {("zero-denominator", DATA, "D7")}
     assert "实际支出数为 0.61" in one(fs, "zero-denominator").message
+    # 合计填 0 而分项填了数：指标按分项之和 1.5 计算（不丢），合计行报 total-mismatch，指标处提示按分项之和
+    fs = run(fx.hunan("zt", table={"sangong": {"budget_initial": 0}}))
+    assert keys(fs) == {("total-mismatch", DATA, "D7"), ("total-from-parts", SCORES, "H7"),
+                        ("total-from-parts", SCORES, "H14")}
     assert (one(fs, "total-mismatch").expected, one(fs, "total-mismatch").actual) == (D("1.5"), D(0))
     fs = run(fx.hunan("nw", scalars={"staff_quota": 17.5}))
     assert keys(fs) == {("not-whole-number", DATA, "C26")} and "17.5" in fs[0].message
@@ -462,11 +474,11 @@ def test_write_findings_sheet_replaces_only_its_sheet(demo_dir, tmp_path):
     assert _sheet_values(p, data_only=True) == shown  # 公式的保存结果也还在（没有 Excel 的查看器照样看得到）
     ws = wb["校验结果"]
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=5)]
-    assert len(rows) == 24 and rows[0][1] == "错误"
+    assert len(rows) == 28 and rows[0][1] == "错误"
     links = {c.value: (c.hyperlink.location, c.hyperlink.target) for c in ws["C"][4:] if c.hyperlink}
     assert links["基础数据表!D11"] == ("'基础数据表'!D11", None)  # 工作簿内位置，不是外部链接
     assert ws["B5"].fill.fgColor.rgb.endswith("FFC7CE")
-    assert ws["A2"].value.startswith("错误 14 项，警告 10 项")
+    assert ws["A2"].value.startswith("错误 17 项，警告 10 项，提示 1 项")
 
 
 def test_findings_sheet_writes_text_never_formulas(tmp_path):
@@ -500,7 +512,7 @@ def test_cli_exit_codes_and_json(demo_dir, tmp_path, capsys):
     capsys.readouterr()
     assert main(["check", str(demo_dir / "kaifu-2020.xlsx"), "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
-    assert data["summary"] == {"errors": 14, "warnings": 10, "infos": 0}
+    assert data["summary"] == {"errors": 17, "warnings": 10, "infos": 1}
     got = {(f["code"], f["sheet"], f["cell"]): f for f in data["findings"]}
     assert set(got) == keys(check_file(demo_dir / "kaifu-2020.xlsx"))
     assert got[("total-rounding-gap", DATA, "C4")]["severity"] == F.WARNING
@@ -535,7 +547,7 @@ def test_demo_prints_one_check_line_per_workbook(tmp_path, capsys):
     assert lines == ["校验 baojing-2018.xlsx：错误 0 项，警告 4 项，提示 2 项",
                      "校验 zizhou-2021.xlsx：错误 0 项，警告 1 项，提示 0 项",
                      "校验 shiping-2022.xlsx：错误 0 项，警告 0 项，提示 0 项",
-                     "校验 kaifu-2020.xlsx：错误 14 项，警告 10 项，提示 0 项"]
+                     "校验 kaifu-2020.xlsx：错误 17 项，警告 10 项，提示 1 项"]
 
 
 def test_summary_counts():
@@ -569,7 +581,7 @@ def test_cli_checks_several_files_worst_exit_code_wins(demo_dir, tmp_path, capsy
     data = json.loads(captured.out)
     assert [d["file"] for d in data] == [clean[0], str(bad), str(demo_dir / "kaifu-2020.xlsx")]
     assert data[0]["summary"] == {"errors": 0, "warnings": 4, "infos": 2}
-    assert data[2]["summary"] == {"errors": 14, "warnings": 10, "infos": 0}
+    assert data[2]["summary"] == {"errors": 17, "warnings": 10, "infos": 1}
     assert "坏文件.xlsx" in data[1]["error"] and "Traceback" not in captured.err
     assert captured.err.startswith("jixiao：文件“坏文件.xlsx”")
 

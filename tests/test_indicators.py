@@ -12,7 +12,7 @@ def test_seed000_indicators():
     assert round(i.sangong_change_rate("1.5", "4.5"), 4) == D("-0.6667")
     assert i.budget_completion_rate(0, "892.35", "90.29", 0) == 1
     assert round(i.budget_control_rate("90.29", "892.35") * 100, 2) == D("10.12")
-    assert i.building_area_control_rate(None, None) is None  # 无楼堂馆所项目
+    assert i.building_area_control_rate("无", "无") is None  # 无楼堂馆所项目（写明“无”）
     assert i.procurement_execution_rate(0, 0) is None  # 0 ÷ 0：无预算无采购
     assert round(i.sangong_control_rate("0.61", "1.5") * 100, 2) == D("40.67")
     assert fmt_pct(i.satisfaction("0.9493", "0.946", "0.942")) == "94.73%"  # ROUND_HALF_UP
@@ -140,7 +140,9 @@ def test_budget_completion_hunan(cb, bi, ba, ce1, ce2):
     assume(hi <= den)
     assert i.budget_completion_rate(cb, bi, ba, lo) == (den - lo) / den
     assert 0 <= i.budget_completion_rate(cb, bi, ba, hi) <= i.budget_completion_rate(cb, bi, ba, lo) <= 1
-    assert i.budget_completion_rate(None, bi, None, None) == 1  # 空白的结转、追加按 0
+    assert i.budget_completion_rate("无", bi, 0, "—") == 1  # 写明没有的结转、追加按 0
+    with pytest.raises(IndicatorError, match="上年结转和结余未填写"):
+        i.budget_completion_rate(None, bi, 0, 0)  # 空白不是 0
     _shown_round_trips(i.budget_completion_rate(cb, bi, ba, lo))
 
 
@@ -205,6 +207,77 @@ def test_target_completion_directions(t, a, b):
 def test_every_indicator_has_a_property_test():
     covered = {f for f, _ in RATIOS} | set(CHANGES) | {
         i.budget_completion_rate, i.carryover_rate, i.debt_status, i.asset_utilization_rate, i.satisfaction,
-        i.execution_denominator, i.budget_execution_rate_by, i.overstaffing, i.target_completion}
+        i.execution_denominator, i.budget_execution_rate_by, i.overstaffing, i.target_completion, i.derived_budget_added}
     public = {getattr(i, n) for n in i.__all__ if callable(getattr(i, n)) and not isinstance(getattr(i, n), type)}
     assert public == covered, {f.__name__ for f in public ^ covered}
+
+
+# ---- 空白不是零：未填写（None、空串、空格）≠ 写明的没有（0、无、—）------------------------------------------------
+BLANKS = [None, "", "   ", "\u3000"]
+NONES = [0, "0", "无", "—", "-", "／", "不适用"]
+
+
+@pytest.mark.parametrize("f, na", RATIOS, ids=lambda x: getattr(x, "__name__", str(x)))
+def test_blank_input_is_unfilled_and_names_the_argument(f, na):
+    for blank in BLANKS:
+        for k in range(2):
+            args = [D(5), D(8)]
+            args[k] = blank
+            with pytest.raises(IndicatorError, match="未填写") as e:
+                f(*args)
+            assert (e.value.arg_index, e.value.reason) == (k, "missing")
+
+
+@pytest.mark.parametrize("none", NONES)
+def test_explicit_none_is_zero(none):
+    # 楼堂馆所、政府采购、三公：两项都写明“没有”是 0 ÷ 0，不适用（由“无基数时”定分）
+    for f in (i.building_area_control_rate, i.building_investment_control_rate, i.procurement_execution_rate,
+              i.sangong_control_rate):
+        assert f(none, none) is None
+        assert f(none, 50) == 0  # 有预算、写明没有执行：0%，不是“未填写”
+    assert i.debt_status(none, none) == "无债务"
+    assert i.asset_utilization_rate(none, 10) == 1
+
+
+def test_zero_denominator_error_names_the_denominator():
+    with pytest.raises(IndicatorError) as e:
+        i.procurement_execution_rate(5, "无")
+    assert (e.value.arg_index, e.value.reason) == (1, "zero-denominator")
+    with pytest.raises(IndicatorError) as e:
+        i.budget_execution_rate_by("实际到位资金", 10, 0, 90, 96, 60)
+    assert (e.value.arg_index, e.value.reason) == (2, "zero-denominator")
+    with pytest.raises(IndicatorError) as e:
+        i.budget_execution_rate_by("年初预算数", 10, 80, 90, 96, None)
+    assert (e.value.arg_index, e.value.reason) == (5, "missing")
+
+
+def test_satisfaction_written_as_none_is_not_zero_percent():
+    with pytest.raises(IndicatorError, match="服务对象满意度写作“—”") as e:
+        i.satisfaction("—", "0.9", "0.9")
+    assert e.value.arg_index == 0
+
+
+def test_kaifu_blank_budget_added_is_derived_from_adjusted_budget():
+    """开福区 2020：本年追加预算数空白，本年调整预算数 3951、年初预算数 3691 → 追加 260，预算控制率 7.04%（不是 0%）。"""
+    assert i.derived_budget_added(None, 3691, 3951, 0, 1, 2) == (D(260), D(3691), True)
+    assert i.budget_control_rate(None, 3691, 3951) == D(260) / D(3691)
+    assert fmt_pct(i.budget_control_rate("", 3691, 3951)) == "7.04%"
+    assert i.budget_completion_rate(0, 3691, None, 0, 3951) == 1
+    # 填写了追加数就用填写的数（包括写明的 0/无：那是“没有追加”，与调整数不符由校验指出）
+    assert i.budget_control_rate(100, 3691, 3951) == D(100) / D(3691)
+    assert i.budget_control_rate("无", 3691, 3951) == 0
+    # 追加与调整数都空白（或调整数为 0）：未填写，绝不是 0% 满分
+    for adjusted in (None, "", 0, "无"):
+        with pytest.raises(IndicatorError, match="本年追加预算数未填写") as e:
+            i.budget_control_rate(None, 3691, adjusted)
+        assert (e.value.arg_index, e.value.reason) == (0, "missing")
+    with pytest.raises(IndicatorError) as e:
+        i.budget_completion_rate(0, 3691, None, 0)
+    assert (e.value.arg_index, e.value.reason) == (2, "missing")
+
+
+@given(initial=pos_money, adjusted=pos_money, added=money)
+def test_derived_budget_added_property(initial, adjusted, added):
+    assert i.derived_budget_added(None, initial, adjusted, 0, 1, 2) == (adjusted - initial, initial, True)
+    assert i.derived_budget_added(added, initial, adjusted, 0, 1, 2) == (added, initial, False)
+    assert i.budget_control_rate(None, float(initial), float(adjusted)) == (adjusted - initial) / initial

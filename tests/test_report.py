@@ -137,6 +137,14 @@ def _derivable(inputs, ev, report) -> set[str]:
         g[0] += i.points or 0
         g[1] += i.final or 0
     nums += [x for g in groups.values() for x in g]
+    from addin import derived
+
+    for spec in SYSTEMS[inputs.system_key].indicators:  # 推算的数：分项之和、调整预算数 − 年初预算数
+        if spec.udf:
+            values, sums = derived.indicator_args(SYSTEMS[inputs.system_key], inputs, spec)
+            nums += [x.value for x in sums]
+            added = derived.added_derivation(spec, spec.args, values)
+            nums += [added.added] if added else []
     spec_args = [desc for spec in SYSTEMS[inputs.system_key].indicators if spec.udf for _, desc in BY_NAME[spec.udf].args]
     texts += spec_args  # 单元格函数参数的说明（如“一年使用不足30日的资产”）
     lost = [i for i in ev.indicators if i.final is not None and i.lost > 0]
@@ -310,12 +318,13 @@ def test_check_findings_and_unscored_indicators_are_problems():
     report = _report("kaifu-2020")
     inputs, ev = _inputs("kaifu-2020")
     conclusion = "\n".join(b.text for b in _section(report, "绩效评价结论"))
-    assert "有11项指标尚未计分" in conclusion and "数据校验发现11项错误、0项警告" in conclusion
-    assert "（另有3项，详见“校验结果”表）" in conclusion
+    # 空白不是零：上年结转和结余、楼堂馆所两项种子未给出，这三项也尚未计分（此前被当作 0 或“无项目”给了满分）
+    assert "有14项指标尚未计分" in conclusion and "数据校验发现14项错误、0项警告" in conclusion
+    assert "（另有6项，详见“校验结果”表）" in conclusion
     assert "“三公经费”变动率尚未计分：上年度“三公经费”预算数未填写。" in report.as_text()
     # 报告自身的 missing-text 不算作“数据校验”问题
     again = R.build_report(inputs, ev, ev.findings + report.findings)
-    assert "数据校验发现11项错误、0项警告" in again.as_text()
+    assert "数据校验发现14项错误、0项警告" in again.as_text()
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -59,6 +59,12 @@ def test_grade_table_and_unknown_grade():
 def test_deduction_checklist_floors_at_zero():
     assert DeductionChecklist(D(2)).score(D("0.5")) == D("1.5")
     assert DeductionChecklist(D(2)).score(None) == 2
+    # 写明没有扣分（0、无、—）得满分；空白是评价人还没填：未填写，不是满分
+    for none in (0, "0", "无", "—", "／"):
+        assert DeductionChecklist(D(2)).score(none) == 2
+    for blank in ("", "  "):
+        with pytest.raises(RuleError, match="实际值未填写"):
+            DeductionChecklist(D(2)).score(blank)
     assert DeductionChecklist(D(2), per_item=D("0.5")).score(3) == D("0.5")
     assert DeductionChecklist(D(2)).score(D(5)) == 0
 
@@ -81,6 +87,21 @@ def test_no_base_conventions():
     assert Threshold(D(6), "零分", ">=", D(1)).score(None) == 0
     with pytest.raises(RuleError):
         Threshold(D(6), "报错", ">=", D(1)).score(None)
+
+
+@pytest.mark.parametrize("rule", [Threshold(D(6), "满分", ">=", D(1)), Manual(D(6), "满分"), Qualitative(D(6), "满分"),
+                                  Target(D(6), "满分", "≥", D(1)), GradeTable(D(6), "满分", (("优秀", D(6)),))],
+                         ids=lambda r: r.label)
+def test_blank_is_unfilled_and_written_none_is_no_base(rule):
+    """“无基数时”只适用于写明的“没有”（无、—、不适用）与 0÷0，从不适用于空白：空白是未填写。"""
+    for none in ("无", "—", "不适用", "N/A"):
+        assert rule.score(none) == 6
+    assert Threshold(D(6), "零分", ">=", D(1)).score("无") == 0
+    for blank in ("", " ", "\u3000"):
+        with pytest.raises(RuleError, match="实际值未填写"):
+            rule.score(blank)
+    with pytest.raises(RuleError, match="实际值为“无”"):
+        Threshold(D(6), "报错", ">=", D(1)).score("无")
 
 
 def test_manual_must_be_within_points():

@@ -143,6 +143,28 @@ def test_required_numbers_left_blank_are_reported():
     assert xl.FINAL_SCORE(6.6, None) == 6.6 and xl.FINAL_SCORE(NA_TEXT, None) == NA_TEXT
 
 
+def test_blank_value_cell_is_unfilled_in_excel_and_written_none_is_no_base():
+    """Excel 把空白单元格作为 None 传入：评分函数显示“错误：实际值未填写”，不按“无基数时”给满分；
+    写明的“无”“—”、以及实际值函数返回的“不适用”才按“无基数时”。"""
+    assert xl.SCORE_DEDUCT(None, 2.0, "报错", [None] * 10) == ERROR_PREFIX + "实际值未填写"
+    assert xl.SCORE_DEDUCT("", 2.0, "报错", [None] * 10) == ERROR_PREFIX + "实际值未填写"
+    for none in (0.0, "无", "—"):
+        assert xl.SCORE_DEDUCT(none, 2.0, "报错", [None] * 10) == 2.0
+    params = [1.0, 0.05, 2.0, "超出", "整步"] + [None] * 5
+    assert xl.SCORE_STEP(None, 5.0, "满分", params) == ERROR_PREFIX + "实际值未填写"
+    assert xl.SCORE_STEP(NA_TEXT, 5.0, "满分", params) == 5.0
+    assert xl.SCORE_STEP("无", 5.0, "满分", params) == 5.0
+    assert xl.SCORE(None, 5.0, "按步扣分", "满分", params) == ERROR_PREFIX + "实际值未填写"
+    # 楼堂馆所：两项写明“无”是 0÷0 →“不适用”；空白是未填写
+    assert xl.BUILDING_AREA_RATE("无", "无") == NA_TEXT and xl.BUILDING_AREA_RATE(0.0, 0.0) == NA_TEXT
+    assert xl.BUILDING_AREA_RATE(None, None) == ERROR_PREFIX + "实际建设面积未填写"
+    assert xl.PROCUREMENT_RATE(None, 0.0) == ERROR_PREFIX + "实际政府采购金额未填写"
+    # 本年追加空白：有调整预算数时推算，否则未填写（旧模板公式只有两个参数）
+    assert xl.BUDGET_CONTROL_RATE(None, 3691.0, 3951.0) == pytest.approx(260 / 3691)
+    assert xl.BUDGET_CONTROL_RATE(None, 3691.0).startswith(ERROR_PREFIX + "本年追加预算数未填写")
+    assert xl.BUDGET_CONTROL_RATE(0.0, 3691.0, 3951.0) == 0.0
+
+
 def test_unexpected_argument_types_never_raise():
     for weird in (object(), {"a": 1}, [[1.0, "x"], [None, 2.0]], float("nan"), True):
         for spec in CATALOG:

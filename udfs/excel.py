@@ -4,6 +4,8 @@
 也注册同样的函数。因此 Excel、命令行与测试走同一段代码。
 
 Excel 传入：数字为 float，空白为 None，文本为 str，区域为 list（或嵌套 list）。
+空白不是零：空白单元格（None、空串）是“未填写”，函数返回“错误：…未填写”；写明的 0、“无”、“—”表示“没有”
+（见 numbers.NONE_TOKENS），另一个函数返回的“不适用”同样按“没有”处理（评分函数按“无基数时”定分）。
 返回：数字为 float；不适用返回“不适用”；无法计算返回以“错误：”开头的中文说明（不抛出异常，单元格里不出现 Python 回溯）。
 """
 from __future__ import annotations
@@ -34,12 +36,19 @@ def flatten(x: Any) -> list[Any]:
 
 
 def _in(x: Any) -> Any:
-    """Excel 传入值的规范化：空串视为空白；“不适用”视为 None（不适用）。"""
+    """Excel 传入值的规范化：单格区域取其值；空串与只有空格的文本视为空白（None，未填写）。
+    “不适用”（另一个单元格函数的结果）原样传入：它是写明的“没有”（numbers.NONE_TOKENS），不是未填写。"""
     if isinstance(x, (list, tuple)) and len(x) == 1:
         x = x[0]
-    if isinstance(x, str) and (x.strip() == NA_TEXT or x.strip() == ""):
+    if isinstance(x, str) and not x.strip():
         return None
     return x
+
+
+def _value_filled(value: Any) -> None:
+    """评分函数的实际值：空白单元格（Excel 传入 None）是未填写，不按“无基数时”计分。"""
+    if value is None:
+        raise RuleError("实际值未填写")
 
 
 def _out(v: Any) -> Any:
@@ -74,6 +83,7 @@ def _score_with(label: str) -> Callable[..., Any]:
 
     def score(value: Any, points: Any, na: Any = None, params: Any = None) -> Any:
         rule = cls.from_params(points, flatten(params) if params is not None else [], na)
+        _value_filled(value)
         return rule.score(value)
 
     score.__name__ = cls.udf.lower()
@@ -84,7 +94,9 @@ def score_any(value: Any, points: Any, rule_type: Any, na: Any = None, params: A
     """按“规则类型”文本选择规则评分。"""
     from .scoring import rule_from_params
 
-    return rule_from_params(rule_type, points, flatten(params) if params is not None else [], na).score(value)
+    rule = rule_from_params(rule_type, points, flatten(params) if params is not None else [], na)
+    _value_filled(value)
+    return rule.score(value)
 
 
 def grade_of(total: Any, names: Any, lows: Any) -> str:
@@ -143,12 +155,15 @@ CATALOG: tuple[UdfSpec, ...] = (
             "“三公经费”变动率＝（本年三公经费预算数－上年三公经费预算数）÷上年三公经费预算数×100%",
             (("本年预算数", "本年度三公经费预算数"), ("上年预算数", "上年度三公经费预算数"))),
     UdfSpec("BUDGET_COMPLETION", ind.budget_completion_rate,
-            "预算完成率（湖南）＝（上年结转结余＋年初预算＋本年追加－年末结转结余）÷（上年结转结余＋年初预算＋本年追加）×100%",
-            (("上年结转结余", "年初结转和结余"), ("年初预算", "年初预算数"), ("本年追加", "本年追加预算数"), ("年末结转结余", "年末结转和结余"))),
+            "预算完成率（湖南）＝（上年结转结余＋年初预算＋本年追加－年末结转结余）÷（上年结转结余＋年初预算＋本年追加）×100%；"
+            "本年追加空白时按 调整预算数－年初预算数",
+            (("上年结转结余", "年初结转和结余"), ("年初预算", "年初预算数"), ("本年追加", "本年追加预算数"),
+             ("年末结转结余", "年末结转和结余"), ("调整预算数", "本年调整预算数"))),
     UdfSpec("BUDGET_COMPLETION_ZZ", ind.budget_completion_rate_zz, "预算完成率（子洲）＝本年预算支出合计数÷本年预算收入合计数×100%",
             (("预算支出合计", "本年预算支出合计数"), ("预算收入合计", "本年预算收入合计数"))),
-    UdfSpec("BUDGET_CONTROL_RATE", ind.budget_control_rate, "预算控制率（预算调整率）＝本年预算追加数÷年初预算数×100%",
-            (("本年追加", "本年预算追加（调整）数"), ("年初预算", "年初预算数"))),
+    UdfSpec("BUDGET_CONTROL_RATE", ind.budget_control_rate,
+            "预算控制率（预算调整率）＝本年预算追加数÷年初预算数×100%；本年追加空白时按 调整预算数－年初预算数",
+            (("本年追加", "本年预算追加（调整）数"), ("年初预算", "年初预算数"), ("调整预算数", "本年调整预算数"))),
     UdfSpec("BUILDING_AREA_RATE", ind.building_area_control_rate,
             "新建楼堂馆所面积控制率＝实际建设面积÷批准建设面积×100%；无项目时返回“不适用”",
             (("实际面积", "实际建设面积"), ("批准面积", "批准建设面积"))),

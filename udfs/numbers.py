@@ -15,31 +15,47 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 __all__ = [
     "InputError", "Parsed", "parse_number", "to_decimal", "round2", "fmt_pct", "fmt_num", "fmt_score",
-    "is_blank", "BLANK_TOKENS",
+    "is_blank", "is_empty", "is_none_token", "BLANK_TOKENS", "NONE_TOKENS",
 ]
 
 CENT = Decimal("0.01")
 # 单元格数值的绝对值上限：Excel 只保证 15 位有效数字，超过 10^15 的金额、人数、比率都是误输入（1e308、10^30……）；
 # 拒绝它们也保证后续计算与显示不会溢出
 MAX_ABS = Decimal(10) ** 15
-# 这些写法在财务表里都表示“无/空”
-BLANK_TOKENS = frozenset({"", "-", "—", "——", "–", "无", "/", "／", "空", "不适用", "N/A", "n/a", "NA"})
+# 空白不是零（“未填写”与“没有”是两回事）：
+# - 真正的空白——单元格为空（None）、空串或只有空格——表示“未填写”：需要它的指标不计分，并指出该单元格；
+# - 写明的“没有”——下面这些写法（以及数字 0）——在财务表里都表示“无/零”：金额、人数按 0 计算（0 ÷ 0 为“不适用”，
+#   由规则的“无基数时”定分），扣分清单为无扣分，实际值按“不适用”处理。用户特意写了字，意思就是“没有”。
+NONE_TOKENS = frozenset({"-", "—", "——", "–", "无", "/", "／", "空", "不适用", "N/A", "n/a", "NA"})
+# 解析后值为 None 的全部写法（未填写 ＋ 写明的没有）；不区分两者的调用方仍用它
+BLANK_TOKENS = NONE_TOKENS | {""}
 
 
 class InputError(ValueError):
-    """输入值无法理解为数字；message 为中文说明。"""
+    """输入值无法理解为数字；message 为中文说明。arg_index：出错的是函数的第几个参数（0 起，未知为 None），
+    调用方据此找到对应的单元格，而不是去读消息文字。"""
+
+    def __init__(self, message: str = "", arg_index: int | None = None):
+        super().__init__(message)
+        self.arg_index = arg_index
 
 
 class Parsed:
-    """一个单元格解析结果：value 为主值，alt 为括号中的备选数，note 为提示。"""
+    """一个单元格解析结果：value 为主值，alt 为括号中的备选数，note 为提示。
+    value 为 None 时，none 区分两种情形：True 为写明的“没有”（0 以外的 NONE_TOKENS：无、—……），False 为未填写。"""
 
-    __slots__ = ("value", "alt", "note")
+    __slots__ = ("value", "alt", "note", "none")
 
-    def __init__(self, value: Decimal | None, alt: Decimal | None = None, note: str = ""):
-        self.value, self.alt, self.note = value, alt, note
+    def __init__(self, value: Decimal | None, alt: Decimal | None = None, note: str = "", none: bool = False):
+        self.value, self.alt, self.note, self.none = value, alt, note, none
+
+    @property
+    def empty(self) -> bool:
+        """未填写（空白单元格、空串、只有空格）。"""
+        return self.value is None and not self.none
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
-        return f"Parsed({self.value!r}, alt={self.alt!r}, note={self.note!r})"
+        return f"Parsed({self.value!r}, alt={self.alt!r}, note={self.note!r}, none={self.none!r})"
 
 
 _NUM = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
@@ -49,11 +65,22 @@ _UNIT_SUFFIX = ("万元", "元", "人", "个", "次", "分", "小时", "分钟",
 
 
 def is_blank(raw: object) -> bool:
+    """未填写或写明的“没有”（解析后无数值）。要区分两者时用 is_empty / is_none_token。"""
     if raw is None:
         return True
     if isinstance(raw, str):
         return unicodedata.normalize("NFKC", raw).strip() in BLANK_TOKENS
     return False
+
+
+def is_empty(raw: object) -> bool:
+    """真正的空白——未填写：None、空串或只有空格（含全角空格）。"""
+    return raw is None or (isinstance(raw, str) and not unicodedata.normalize("NFKC", raw).strip())
+
+
+def is_none_token(raw: object) -> bool:
+    """写明的“没有”：“无”“—”“-”“/”“不适用”“N/A”等文字（数字 0 是数，不在此列）。"""
+    return isinstance(raw, str) and _normalise(raw) in NONE_TOKENS
 
 
 def _normalise(text: str) -> str:
@@ -69,7 +96,7 @@ def parse_number(raw: object) -> Parsed:
 
     能理解：数字、以文本存储的数字、全角数字、千分位、`95%`/`95％`（→0.95）、`3745（2177）`
     （主值 3745，括号内 2177 作为备选数并给出提示）、带单位后缀的数字（`30人`）。
-    空白、`—`、`-`、`无` 视为空（value=None）。其他情况抛出 InputError（中文说明）。
+    空白（未填写）与 `—`、`-`、`无` 等写明的“没有”都得到 value=None，后者 none=True。其他情况抛出 InputError（中文说明）。
     """
     if raw is None:
         return Parsed(None)
@@ -92,7 +119,7 @@ def parse_number(raw: object) -> Parsed:
         raise InputError(f"无法识别的数据类型：{type(raw).__name__}")
     text = _normalise(raw)
     if text in BLANK_TOKENS:
-        return Parsed(None)
+        return Parsed(None, none=bool(text))
     if text.startswith("#"):
         raise InputError(f"单元格为错误值 {text}")
     for suffix in _UNIT_SUFFIX:

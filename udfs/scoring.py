@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import ClassVar, Sequence
 
-from .numbers import InputError, is_blank, parse_number, round2
+from .numbers import InputError, is_blank, is_empty, is_none_token, parse_number, round2
 
 __all__ = [
     "RuleError", "NA_POLICIES", "Rule", "Threshold", "Range", "Bands", "Linear", "StepDeduction", "Target",
@@ -78,15 +78,26 @@ class Rule:
 
     # --- public API -------------------------------------------------------------------------------------
     def score(self, value: object) -> Decimal:
-        """对实际值评分；value 为 None（不适用）时按 na 约定处理。"""
-        if value is None or (isinstance(value, str) and is_blank(value) and self.value_kind == "number"):
-            if self.na == "满分":
-                return round2(self.points)
-            if self.na == "零分":
-                return ZERO.quantize(Decimal("0.01"))
-            raise RuleError("实际值为空（未填写或不适用），且本规则未约定“无基数时”得分")
+        """对实际值评分。
+
+        - value 为 None（指标函数返回的“不适用”，如 0 ÷ 0）或写明的“没有”（“无”“—”“不适用”等）：按“无基数时”约定；
+        - 空白文本（空串、只有空格）是未填写：RuleError，不按“无基数时”给分（空白不是零）。
+          单元格为空时（Excel 传入 None）由单元格函数先判为未填写（udfs.excel），计分引擎也先行检查，不会走到这里。
+        """
+        if isinstance(value, str) and is_empty(value):
+            raise RuleError("实际值未填写")
+        if value is None or is_none_token(value):
+            return self._not_applicable(value)
         s = self._score(value)
         return round2(min(max(s, ZERO), self.points))
+
+    def _not_applicable(self, value: object) -> Decimal:
+        if self.na == "满分":
+            return round2(self.points)
+        if self.na == "零分":
+            return ZERO.quantize(Decimal("0.01"))
+        shown = "不适用" if value is None else f"“{_text(value)}”"
+        raise RuleError(f"实际值为{shown}（无基数，如 0÷0 或写明“无”），且本规则未约定“无基数时”得分")
 
     def _score(self, value: object) -> Decimal:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -464,18 +475,18 @@ class GradeTable(Rule):
 @dataclass(frozen=True)
 class DeductionChecklist(Rule):
     """扣分清单：得分 ＝ 分值 − 扣分，扣完为止（不低于 0）。实际值为扣分合计；
-    若填写了“每处扣分”，实际值为发现问题的处数，扣分 ＝ 处数 × 每处扣分。"""
+    若填写了“每处扣分”，实际值为发现问题的处数，扣分 ＝ 处数 × 每处扣分。
+    没有扣分填 0 或“无”（得满分）；空白是未填写，不计分。"""
 
     per_item: Decimal | None = None
     label: ClassVar[str] = "扣分清单"
     udf: ClassVar[str] = "SCORE_DEDUCT"
     param_names: ClassVar[tuple[str, ...]] = ("每处扣分",)
 
-    def score(self, value):
-        # 空白表示未发现问题（不扣分），这是扣分制的自然含义
-        if value is None or (isinstance(value, str) and is_blank(value)):
-            return round2(self.points)
-        return super().score(value)
+    def _not_applicable(self, value: object) -> Decimal:
+        # 写明 0、“无”、“—”表示未发现问题（不扣分）；空白是未填写（评价人还没有填），不计分——
+        # 与其他指标相同：空白不是零，否则一张没填的扣分表会显示满分
+        return round2(self.points)
 
     def _score(self, value):
         v = self._num(value)

@@ -15,7 +15,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from udfs.excel import ERROR_PREFIX, NA_TEXT
 from udfs.scoring import (NA_POLICIES, QUALITATIVE_LEVELS, RULE_TYPES, STEP_DIRECTIONS, STEP_MODES, TARGET_NATURES,
-                          GradeTable, Target)
+                          DeductionChecklist, GradeTable, Target)
 
 from . import layout as L
 from .spec import N_PARAMS, IndicatorSpec, System
@@ -100,7 +100,7 @@ def layout_inputs(system: System, example: Example | None = None):
             params = list(ex.params.get(spec.code, rule.to_params()))
             params += [None] * (N_PARAMS - len(params))
             if spec.udf:
-                value: Any = Formula(L.value_formula(spec.udf, spec.args, inputs.cells))
+                value: Any = Formula(L.value_formula(spec.udf, spec.args, inputs.cells, L.table_parts(system)))
             else:
                 value = ex.values.get(spec.code)
             ov = ex.overrides.get(spec.code, (None, None))
@@ -216,7 +216,9 @@ def build_workbook(system: System | str, path: str | Path, example: Example | No
     ws = wb.add_worksheet(L.SHEET_DATA)
     ncols = max(5, 3 + len(system.columns))
     ws.merge_range(0, 0, 0, ncols - 1, system.table_title, fm.title)
-    ws.write(1, 0, "说明：黄色单元格为填写区；金额单位以“金额单位”一项为准；“代码”列供程序定位，请勿修改。", fm.note)
+    ws.write(1, 0, "说明：黄色单元格为填写区；没有的填 0 或“无”，留空表示未填写（用到它的指标不计分）；合计行请填写"
+                   "（留空或为 0 而分项都已填写时按分项之和计算并提示）；金额单位以“金额单位”一项为准；“代码”列供程序定位，请勿修改。",
+             fm.note)
     ws.set_column(0, 0, 16)
     ws.set_column(1, 1, 34)
     ws.set_column(2, 2 + max(len(system.columns), 3), 14)
@@ -375,6 +377,10 @@ def _value_validation(ws, r0: int, c0: int, ri, res) -> None:
     elif isinstance(rule, Target) and rule.nature == "定性":
         ws.data_validation(r0, c0, r0, c0, {"validate": "list", "source": list(QUALITATIVE_LEVELS), "error_type": "warning",
                                             "error_message": "填写 达成/部分达成/未达成，或得分系数（如 85%）"})
+    elif isinstance(rule, DeductionChecklist):
+        # 选中单元格时的提示（不限制输入）：空白是未填写，没有扣分要写明
+        ws.data_validation(r0, c0, r0, c0, {"validate": "any", "input_title": "扣分合计",
+                                            "input_message": "没有扣分填 0 或“无”；留空为未填写，该指标不计分"})
     elif rule is not None and rule.label == "评价人打分":
         ws.data_validation(r0, c0, r0, c0, {"validate": "decimal", "criteria": "between", "minimum": 0,
                                             "maximum": _plain(rule.points), "error_type": "warning",

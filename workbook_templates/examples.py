@@ -16,7 +16,10 @@ BAOJING_2018 = Example(
     description="保靖县医疗生育保险管理服务局 2018 年度部门整体支出绩效评价（种子 000），94.9 分，优",
     scalars={"unit_name": "保靖县医疗生育保险管理服务局", "year": "2018", "money_unit": "万元",
              "staff_quota": 33, "staff_actual": 33, "sangong_budget_prev": 4.5, "carry_begin": 0, "budget_added": 90.29,
-             "carry_end": 0, "sat_service": D("0.9493"), "sat_public": D("0.946"), "sat_staff": D("0.942")},
+             "carry_end": 0, "sat_service": D("0.9493"), "sat_public": D("0.946"), "sat_staff": D("0.942"),
+             # 种子：本年无新建楼堂馆所项目，两项控制率得满分。空白是“未填写”，没有项目要写明“无”（或 0）
+             "building_area_approved": "无", "building_area_actual": "无", "building_invest_approved": "无",
+             "building_invest_actual": "无"},
     table={"expense_total": {"budget_initial": 892.35, "final": 982.63},
            "basic": {"final": 532.63},
            "public_expense": {"budget_initial": 22.98, "final": 39.51},
@@ -72,7 +75,9 @@ ZIZHOU_2021 = Example(
              "procurement_actual": 0, "procurement_budget": 0, "staff_quota": 7, "staff_actual": 6,
              "receivable_begin": 0.01, "receivable_end": 0.01, "debt_begin": 0, "debt_end": 0, "asset_book": 44.49,
              "asset_idle": 0, "self_score": 97, "self_grade": "优秀"},
-    values={"z1_1": 0.5, "z1_2": 1, "z1_5": 1, "z2_15": 1, "z3_1": "良好"},
+    # 扣分清单：附件2 得满分的各项写明扣分 0（空白是“未填写”，不计分）
+    values={"z1_1": 0.5, "z1_2": 1, "z1_3": 0, "z1_4": 0, "z1_5": 1, "z2_6": 0, "z2_7": 0, "z2_8": 0, "z2_9": 0,
+            "z2_11": 0, "z2_12": 0, "z2_13": 0, "z2_14": 0, "z2_15": 1, "z2_16": 0, "z2_19": 0, "z3_1": "良好"},
     notes={"z1_1": "报表封皮未盖章", "z1_2": "机关运行经费叙述上下年度对比不一致", "z1_5": "绩效目标编制部分不明确、未量化",
            "z2_1": "预算完成率=90.5%", "z2_3a": "公用经费控制 355%>100%", "z2_3b": "公用经费动态变动率=-79.09%<-15%",
            "z2_15": "项目自评绩效目标与预算绩效目标不完全一致，指标标准部分不合理", "z3_1": "目标责任考核为：良好"},

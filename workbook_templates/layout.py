@@ -54,15 +54,37 @@ def quote_sheet(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
-def value_formula(udf: str, args, cells) -> str:
-    """实际值单元格的公式：=UDF('基础数据表'!$C$5,...)。cells 为 WorkbookInputs.cells（引用随用户插入行而更新）。"""
+def table_parts(system: System) -> dict[str, tuple[str, ...]]:
+    """经费表中有分项的合计行：合计行 key → 分项行 key（支出合计 ＝ 基本 ＋ 项目；年度资金总额 ＝ 各来源……）。"""
+    return {r.key: r.parts for r in system.table_rows if r.parts}
+
+
+def value_formula(udf: str, args, cells, parts: dict[str, tuple[str, ...]] | None = None) -> str:
+    """实际值单元格的公式：=UDF('基础数据表'!$C$5,...)。cells 为 WorkbookInputs.cells（引用随用户插入行而更新）。
+
+    给出 parts（table_parts）时，引用合计行的参数写成“合计空白或为 0 而分项都填了数时取分项之和”：
+    IF(AND(N(合计)=0,COUNT(分项…)=分项数),SUM(分项…),IF(ISBLANK(合计),"",合计))——合计空白且分项不全时传给函数的是
+    空串（未填写），不是 0。addin.derived.total_or_parts 按同一规则取值，命令行与 Excel 结果相同。
+    不给 parts 得到的是此前版本的模板公式（直接引用合计单元格），读取旧工作簿时用来识别它。
+    """
+
+    def addr(key: tuple) -> str:
+        sheet, cell = cells[key]
+        col = "".join(ch for ch in cell if ch.isalpha())
+        return f"{quote_sheet(sheet)}!${col}${cell[len(col):]}"
 
     def ref(a: str) -> str:
         if a.startswith("="):
             return f'"{a[1:]}"'
-        sheet, cell = cells[("table", *a.split("@", 1))] if "@" in a else cells[("scalar", a)]
-        col = "".join(ch for ch in cell if ch.isalpha())
-        return f"{quote_sheet(sheet)}!${col}${cell[len(col):]}"
+        if "@" not in a:
+            return addr(("scalar", a))
+        key, col = a.split("@", 1)
+        total = addr(("table", key, col))
+        subs = (parts or {}).get(key, ())
+        if not subs:
+            return total
+        p = ",".join(addr(("table", k, col)) for k in subs)
+        return f'IF(AND(N({total})=0,COUNT({p})={len(subs)}),SUM({p}),IF(ISBLANK({total}),"",{total}))'
 
     return f"={udf}({','.join(ref(a) for a in args)})"
 

@@ -57,6 +57,8 @@ class IndicatorSpec:
     args: tuple[str, ...] = ()
     unit: str = "%"  # 实际值的单位：% 比率、等次、分、扣分、人 ……
     value_hint: str = ""
+    # 此前版本模板的实际值公式参数（None 表示与 args 相同）：旧工作簿里的这种公式仍按当时的写法计算，不报“公式被修改”
+    legacy_args: tuple[str, ...] | None = None
 
     @property
     def points(self) -> Decimal:
