@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 from udfs.excel import BY_NAME
 from udfs.indicators import IndicatorError
 from udfs.numbers import InputError, fmt_num, is_blank, parse_number
-from udfs.scoring import GradeScale, RuleError
+from udfs.scoring import DeductionChecklist, GradeScale, Manual, Qualitative, RuleError, Target
 from workbook_templates import layout as L
 from workbook_templates.spec import System, TableRow
 from workbook_templates.systems import SYSTEMS
@@ -589,6 +589,31 @@ def check_overrides(ctx: Context) -> list[Finding]:
     return out
 
 
+def _judged(res: IndicatorResult) -> bool:
+    """得分出自评价人判断（而不是公式）的指标：评价人打分、扣分清单、定性完成情况。这类指标扣分时，
+    报告要写出核查发现的事实（种子 001：“报表封皮未盖章，扣 0.5 分”），数字本身说明不了原因。"""
+    rule = res.rule
+    if isinstance(rule, Target):
+        return rule.nature == "定性"
+    return isinstance(rule, (Manual, DeductionChecklist, Qualitative))
+
+
+def check_evidence(ctx: Context) -> list[Finding]:
+    """扣了分却没有写依据（missing-evidence 警告）：评价人判断得分的指标得分低于分值，而“评分依据/扣分说明”与
+    “备注”都空着，报告只能写出得分，写不出扣分的事实。调整得分时调整理由就是依据，不重复提示。"""
+    out: list[Finding] = []
+    for res in ctx.ev.indicators:
+        if res.final is None or res.points is None or res.final >= res.points or not _judged(res):
+            continue
+        if res.evidence or res.note or (res.override is not None and res.reason):
+            continue
+        field_name = "evidence" if "evidence" in res.cells else "note"
+        out.append(F.make("missing-evidence", SHEET_SCORES, res.cells.get(field_name, ""), indicator=res.name,
+                          lost=_n(res.points - res.final), final=_n(res.final), points=_n(res.points),
+                          column="评分依据/扣分说明" if field_name == "evidence" else "备注", actual=res.final))
+    return out
+
+
 # 理由/备注中写出的百分数区间：“11-30%（含）”“10%～20%”“-15%至15%”（NFKC 之后全角～成为 ~）
 _PCT_RANGE = re.compile(r"(?<![\d.])(-?\d+(?:\.\d+)?)\s*%?\s*(?:-|–|—|~|至|到)\s*(-?\d+(?:\.\d+)?)\s*%")
 
@@ -875,6 +900,7 @@ CHECKS: list[CheckFn] = [
     check_zero_rate_with_spending,
     check_overrides,
     check_cited_bands,
+    check_evidence,
     check_money_unit,
     check_prev_sangong_budget,
     check_stated_figures,

@@ -82,7 +82,7 @@ def medical_aid(upper_funds: Any) -> Example:
         table_labels={"fund_fiscal": "  其中：当年财政拨款（区本级）", "fund_other": "        其他资金（中央、省、市下拨）"},
         indicators=rows, values={"P01": D(1), "P02": "达成", "P03": D("0.95")},
         # 其余叙述与这处笔误无关，填“略”：校验只报这一处（未填的叙述会有 missing-text 警告）
-        texts={t.key: "略" for t in PROJECT_TEXTS}
+        texts={t.key: "略" for t in PROJECT_TEXTS} | {"date": "2021年6月30日"}
         | {"overview": "年初预算区本级1080万元，实际拨付1168万元，其中区本级630万元，上级财政下拨502万元，本年度实际使用981万元。"},
     )
 

@@ -165,7 +165,7 @@ def test_kaifu_2020_as_transcribed(demo_dir):
         ("indicator-error", DATA, "F6"),  # 公用经费 决算数 未填
         ("indicator-error", DATA, "C36"),  # 满意度未填
         ("text-sum-mismatch", TEXTS, "C7"),  # 正文 1168 万元“其中”630 ＋ 502 ＝ 1132
-    } | {("missing-text", TEXTS, f"C{r}") for r in (3, 4, 8, 9, 10, 12)}  # 报告要用的叙述未转录
+    } | {("missing-text", TEXTS, f"C{r}") for r in (3, 4, 8, 9, 10, 12, 16)}  # 报告要用的叙述与成文日期未转录
     gaps = {f.cell: (f.expected, f.actual) for f in fs if f.code == "total-mismatch"}
     assert gaps == {"D11": (D(3398), D(3368)), "E11": (D(3626), D(3596)), "F11": (D(3422), D(3392))}
     assert one(fs, "total-rounding-gap").severity == F.WARNING
@@ -462,11 +462,11 @@ def test_write_findings_sheet_replaces_only_its_sheet(demo_dir, tmp_path):
     assert _sheet_values(p, data_only=True) == shown  # 公式的保存结果也还在（没有 Excel 的查看器照样看得到）
     ws = wb["校验结果"]
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=5)]
-    assert len(rows) == 24 and rows[0][1] == "错误"
+    assert len(rows) == 25 and rows[0][1] == "错误"
     links = {c.value: (c.hyperlink.location, c.hyperlink.target) for c in ws["C"][4:] if c.hyperlink}
     assert links["基础数据表!D11"] == ("'基础数据表'!D11", None)  # 工作簿内位置，不是外部链接
     assert ws["B5"].fill.fgColor.rgb.endswith("FFC7CE")
-    assert ws["A2"].value.startswith("错误 14 项，警告 10 项")
+    assert ws["A2"].value.startswith("错误 14 项，警告 11 项")
 
 
 def test_findings_sheet_writes_text_never_formulas(tmp_path):
@@ -500,7 +500,7 @@ def test_cli_exit_codes_and_json(demo_dir, tmp_path, capsys):
     capsys.readouterr()
     assert main(["check", str(demo_dir / "kaifu-2020.xlsx"), "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
-    assert data["summary"] == {"errors": 14, "warnings": 10, "infos": 0}
+    assert data["summary"] == {"errors": 14, "warnings": 11, "infos": 0}
     got = {(f["code"], f["sheet"], f["cell"]): f for f in data["findings"]}
     assert set(got) == keys(check_file(demo_dir / "kaifu-2020.xlsx"))
     assert got[("total-rounding-gap", DATA, "C4")]["severity"] == F.WARNING
@@ -535,7 +535,7 @@ def test_demo_prints_one_check_line_per_workbook(tmp_path, capsys):
     assert lines == ["校验 baojing-2018.xlsx：错误 0 项，警告 4 项，提示 2 项",
                      "校验 zizhou-2021.xlsx：错误 0 项，警告 1 项，提示 0 项",
                      "校验 shiping-2022.xlsx：错误 0 项，警告 0 项，提示 0 项",
-                     "校验 kaifu-2020.xlsx：错误 14 项，警告 10 项，提示 0 项"]
+                     "校验 kaifu-2020.xlsx：错误 14 项，警告 11 项，提示 0 项"]
 
 
 def test_summary_counts():
@@ -569,7 +569,7 @@ def test_cli_checks_several_files_worst_exit_code_wins(demo_dir, tmp_path, capsy
     data = json.loads(captured.out)
     assert [d["file"] for d in data] == [clean[0], str(bad), str(demo_dir / "kaifu-2020.xlsx")]
     assert data[0]["summary"] == {"errors": 0, "warnings": 4, "infos": 2}
-    assert data[2]["summary"] == {"errors": 14, "warnings": 10, "infos": 0}
+    assert data[2]["summary"] == {"errors": 14, "warnings": 11, "infos": 0}
     assert "坏文件.xlsx" in data[1]["error"] and "Traceback" not in captured.err
     assert captured.err.startswith("jixiao：文件“坏文件.xlsx”")
 
