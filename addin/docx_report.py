@@ -131,7 +131,7 @@ def chart_png(bars: Sequence[ChartBar], *, font_path: str | None = "auto") -> tu
 _HEADING_STYLE = {1: "Heading 1", 2: "Heading 2", 3: "Heading 3", 4: "Heading 4"}
 # 附件表各列宽度（厘米，合计 15.6，版心 156 mm）
 _WIDTHS = {"dept": (1.9, 2.1, 3.9, 1.2, 2.2, 1.3, 3.0), "key_eval": (1.9, 2.1, 3.9, 1.2, 2.2, 1.3, 3.0),
-           "project": (1.6, 1.8, 3.0, 1.2, 2.4, 2.3, 1.2, 2.1), "rules": (1.6, 1.8, 2.4, 5.6, 3.2, 1.0)}
+           "project": (1.6, 1.8, 3.0, 1.2, 2.4, 2.3, 1.2, 2.1), "rules": (1.9, 1.9, 2.4, 5.2, 3.0, 1.2)}
 _LEFT_COLUMNS = {"一级指标", "二级指标", "三级指标", "备注", "评分标准", "指标解释"}
 
 
@@ -319,8 +319,9 @@ def write_docx(report: Report, path: str | Path, *, template: str | Path | None 
             _para(doc, b.text, "Normal", mark=b.mark)
     # 附件说明：正文下空一行；署名、成文日期：再空一行
     _para(doc, "", "Normal")
-    for k, line in enumerate(report.annex_note()):
-        _para(doc, line, "Annex Note" if k == 0 else "Annex Note Item")
+    note = report.annex_note()
+    for k, line in enumerate(note):
+        _para(doc, line, "Annex Note" if len(note) == 1 else "Annex Note First" if k == 0 else "Annex Note Item")
     _para(doc, "", "Normal")
     _signature(doc, report)
     # 各附件另起一页：左上角“附件1”（黑体），标题居中（二号小标宋），表

@@ -21,7 +21,8 @@ def _with(ex: Example, name: str, **changes: Any) -> Example:
     """复制示例（深拷贝字典，避免夹具之间互相影响）并替换部分字段。"""
     base = replace(ex, name=name, scalars=copy.deepcopy(ex.scalars), table=copy.deepcopy(ex.table),
                    values=dict(ex.values), overrides=dict(ex.overrides), stated=dict(ex.stated), texts=dict(ex.texts),
-                   notes=dict(ex.notes), points=dict(ex.points), table_labels=dict(ex.table_labels))
+                   notes=dict(ex.notes), points=dict(ex.points), table_labels=dict(ex.table_labels),
+                   evidence=dict(ex.evidence))
     return replace(base, **changes)
 
 

@@ -214,6 +214,26 @@ def test_points_must_total_100(out):
     assert fs[0].actual == D(101) and "101" in fs[0].message
 
 
+def test_deduction_without_evidence_is_a_warning(out):
+    """评价人判断的扣分（扣分清单、评价人打分）既无“评分依据/扣分说明”也无“备注”：missing-evidence 警告，指向依据单元格。
+    有依据或备注、或调整得分写了理由、或公式指标（数据本身说明了失分）都不报。"""
+    from workbook_templates import layout as L
+
+    notes = {k: v for k, v in fx.CLEAN_ZIZHOU.notes.items() if k != "z1_1"}
+    evidence = {k: v for k, v in fx.CLEAN_ZIZHOU.evidence.items() if k != "z1_1"}
+    fs = check_file(fx.build(fx._with(fx.CLEAN_ZIZHOU, "no-evidence", notes=notes, evidence=evidence), out))
+    f = one(fs, "missing-evidence")
+    assert (f.severity, f.sheet, f.cell) == (F.WARNING, SCORES, f"{L.LETTER['evidence']}4")
+    assert "部门预算的完整性" in f.message and "扣 0.5 分" in f.message and "评分依据/扣分说明" in f.message
+    assert keys(fs) == {("missing-evidence", SCORES, f"{L.LETTER['evidence']}4")}
+    # 湖南评价人打分：3 分中给 2 分，没写依据 → 警告；写了依据 → 无发现
+    ex = fx.hunan("manual-no-evidence", values={**fx.CLEAN_HUNAN.values, "goal_clear": 2},
+                  evidence={k: v for k, v in fx.CLEAN_HUNAN.evidence.items() if k != "goal_clear"})
+    assert keys(check_file(fx.build(ex, out))) == {("missing-evidence", SCORES, f"{L.LETTER['evidence']}5")}
+    ex = fx.hunan("manual-evidence", values={**fx.CLEAN_HUNAN.values, "goal_clear": 2})
+    assert check_file(fx.build(ex, out)) == []
+
+
 def test_override_above_points_and_met_target_and_shortfall(out):
     ex = fx.hunan("ovr", overrides={"goal_clear": (4, "多给"), "staff_control": (2, "人员偏紧"),
                                     "public_expense_control": (8, "客观原因")})

@@ -676,6 +676,23 @@ def test_pdf_via_libreoffice_contains_the_chinese_text(tmp_path):
     assert "保靖县医疗生育保险管理服务局" in compact and "部门整体支出绩效评价报告" in compact
     assert "90.29÷892.35×100%＝10.12%" in compact and "总绩效为94.9分。评价结果等次为“优”" in compact
     assert "—1—" in compact  # 页脚页码域已计算
+    # 页码的位置（GB/T 9704 7.5）：单页居右、双页居左，各空一字（4 号字约 14 磅），一字线距版心下边缘约 7 mm
+    boxes = _tool_output("pdftotext", "-f", "1", "-l", "2", "-bbox", str(pdf), "-")
+    pages = boxes.split("<page ")[1:]
+    for n, page in enumerate(pages, 1):
+        width = float(re.search(r'width="([\d.]+)"', page).group(1))
+        dashes = [tuple(map(float, m)) for m in re.findall(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">—</word>', page)]
+        number = re.search(rf'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">{n}</word>', page)
+        assert len(dashes) == 2 and number, page[:300]
+        right_margin, left_margin = 26 / 25.4 * 72, 28 / 25.4 * 72
+        if n % 2:
+            assert abs((width - right_margin) - dashes[1][2] - 14) < 3  # 居右空一字
+        else:
+            assert abs(dashes[0][0] - left_margin - 14) < 3  # 居左空一字
+        block_bottom = (297 - 35) / 25.4 * 72
+        middle = (dashes[0][1] + dashes[0][3]) / 2
+        assert abs((middle - block_bottom) / 72 * 25.4 - 7) < 1.5
     # 文字能提取出来不等于显示正常：缺中文字体时字形是方框（tofu），文字层却照样是汉字。所以再看汉字用的字体：
     # PDF 中嵌入的字体里要有一种是本机 fontconfig 认定支持中文的字体。
     if not (shutil.which("pdffonts") and shutil.which("fc-list")):
@@ -838,3 +855,272 @@ def test_formula_valued_text_cells_use_their_cached_result(tmp_path):
     assert "由公式得到的职责文字" in report.as_text() and not report.draft
     inputs.texts["duties"] = Formula("='基础数据表'!C5", None)
     assert R.GAP in R.build_report(inputs, ev, []).as_text()
+
+# ---------------------------------------------------------------------------------------------------------
+# 验收：报告是评价人的文件（Word 全文：正文、表格、页眉页脚）；草稿；同一句话不写两遍
+# ---------------------------------------------------------------------------------------------------------
+_TOOL_WORDS = ("校验", "单元格", "工作表", "±", "种子", "请补齐", "重新生成", "待填写", "““", "””", "基础数据表", "评分表!",
+               "模板", "jixiao")
+_CELL_REF = re.compile(r"[\u4e00-\u9fff]+!\$?[A-Z]{1,3}\$?\d+")
+_DATE_LINE = re.compile(r"^\d{4}年[1-9]\d?月[1-9]\d?日$")
+
+
+def _word_text(path: Path) -> tuple[list[str], str]:
+    """Word 文件的正文段落与全部文字（含表格、页眉、页脚、文档属性）。"""
+    import docx
+
+    doc = docx.Document(str(path))
+    paras = [p.text for p in doc.paragraphs]
+    everything = paras + [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name.startswith(("word/header", "word/footer", "docProps/")):
+                everything.append(re.sub(r"<[^>]+>", " ", z.read(name).decode("utf-8")))
+    return paras, "\n".join(everything)
+
+
+@pytest.mark.parametrize("name", SEEDS)
+def test_reports_speak_as_the_evaluator(name, demo_dir, tmp_path):
+    """完整的示例（保靖、子洲、石屏）：Word 中没有单元格地址、校验用语、容差、给填表人的提示、示例数据用语与双重引号；
+    是定稿（页眉无“草稿”）；以署名和成文日期（阿拉伯数字，年份写全，无虚位）结束正文。"""
+    _, _, report = _from_workbook(demo_dir / f"{name}.xlsx")
+    path = R.write_docx(report, tmp_path / f"{name}.docx")
+    paras, text = _word_text(path)
+    for word in _TOOL_WORDS:
+        assert word not in text, word
+    assert not _CELL_REF.findall(text)
+    assert report.status == "定稿" and "草稿" not in text
+    body = paras[:paras.index("附件" if report.kind != "key_eval" else "附件1")]
+    while not body[-1]:
+        body.pop()
+    assert _DATE_LINE.match(body[-1]), body[-1]
+    assert body[-1] == report.date and body[-1 - len(report.signature):-1] == report.signature
+    assert any(p.startswith("附件：") for p in body[-8:])  # 附件说明在署名之前
+
+
+@pytest.mark.parametrize("name", SEEDS)
+def test_no_sentence_is_written_twice(name):
+    report = _report(name)
+    seen: dict[str, int] = {}
+    for s in report.sentences():
+        seen[s] = seen.get(s, 0) + 1
+    assert not [s for s, n in seen.items() if n > 1]
+    # 测试能失败：同一段文字出现两次就会被发现
+    doubled = dataclasses.replace(report, blocks=report.blocks + [b for b in report.blocks if b.kind == "para"][:1])
+    assert len(doubled.sentences()) != len(set(doubled.sentences()))
+
+
+def test_text_material_wins_over_generated_facts():
+    """保靖：文字材料已写“编制人数为33名……实有在职人员33人”“全年总支出982.63万元……”，生成的同一事实不再写；
+    文字材料没写到的（年初预算、追加预算、“三公经费”支出）照写。"""
+    report = _report("baojing-2018")
+    basic = "\n".join(b.text for b in _section(report, "基本情况"))
+    assert basic.count("33") == 2 and "核定编制33人" not in basic  # 只在文字材料那一句里
+    assert "支出合计982.63" not in basic and "基本支出532.63万元（人员经费" in basic
+    assert "本单位2018年度年初预算892.35万元，本年追加预算90.29万元，“三公经费”支出0.61万元。" in basic
+    texts = dict(EXAMPLES["baojing-2018"].texts, staffing="", spending="")
+    basic = "\n".join(b.text for b in _section(_report("baojing-2018", texts=texts), "基本情况"))
+    assert "截至2018年末，本单位核定编制33人，实有在职人员33人。" in basic
+    assert "支出合计982.63万元" in basic and "基本支出532.63万元" in basic
+
+
+def test_kaifu_word_is_a_draft_without_total_or_grade(demo_dir, tmp_path):
+    import docx
+
+    _, _, report = _from_workbook(demo_dir / "kaifu-2020.xlsx")
+    path = R.write_docx(report, tmp_path / "k.docx")
+    doc = docx.Document(str(path))
+    section = doc.sections[0]
+    assert [p.text for p in section.header.paragraphs] == ["草稿"] == [p.text for p in section.even_page_header.paragraphs]
+    paras, text = _word_text(path)
+    assert paras[2] == "" and paras[3].startswith("本稿为草稿，尚有11项指标未评分，暂不计算总分、不评定等级")
+    assert "总绩效为" not in text and "评价结果等次" not in text and "等级为" not in text
+    table = doc.tables[-1]
+    assert [c.text for c in table.rows[-2].cells][-2:] == ["—", ""] and table.rows[-1].cells[-2].text == "—"
+    for word in ("校验", "单元格", "请补齐", "重新生成", "待填写", "±"):
+        assert word not in text, word
+    assert not _CELL_REF.findall(text)
+    assert doc.core_properties.subject == "草稿"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 指标段落的依据、评分标准中得满分的条件、成文日期
+# ---------------------------------------------------------------------------------------------------------
+def test_full_marks_condition_uses_the_rules_own_words():
+    f = R.full_marks_condition
+    assert f("预算公开文字叙述完整、报表齐全得2分；发现1处编报数据不齐全或有错误扣0.5分，扣完为止。", D(2)) == \
+        "预算公开文字叙述完整、报表齐全"
+    assert f("编报数据上下年度一致1分、前后一致1分、报表格式准确1分；每出错1处扣0.5分，扣完为止。", D(3)) == \
+        "编报数据上下年度一致、前后一致、报表格式准确"
+    assert f("全部实现得2分，未实现一处扣0.5分；未公开绩效目标不得分。", D(2)) == "全部实现"
+    assert f("预算控制率=0得5分；0～10%（含）得4分；10%～20%（含）得3分；30%以上得0分。", D(5)) == "预算控制率=0"
+    assert f("公用经费控制率≤100%得满分，超过100%不得分（确因人员增加等客观原因的，由评价人说明后调整得分）。", D(8)) == \
+        "公用经费控制率≤100%"
+    assert f("目标依据充分，符合法律法规、发展规划，得满分；每发现一处不符合酌情扣分。", D(3)) == "目标依据充分，符合法律法规、发展规划"
+    assert f("由评价人综合判断。", D(3)) == ""
+
+
+def test_evidence_goes_into_the_paragraph_and_blank_evidence_falls_back_to_the_rule():
+    report = _report("zizhou-2021")
+    analysis = {b.text: None for b in _section(report, "评价结论")}
+    assert "经核查，项目自评绩效目标与预算绩效目标不完全一致，指标标准部分不合理；报告内容完整，扣1分，根据评分标准，" \
+           "该项指标得分2分。" in analysis
+    # 去掉评分依据：扣分写备注（附件2 的简短原因），满分写评分标准中得满分的条件
+    report = _report("zizhou-2021", evidence={})
+    text = report.as_text()
+    assert "经核查，报表封皮未盖章，扣0.5分，根据评分标准，该项指标得分1.5分。" in text
+    assert "经核查，按时完成报送，根据评分标准，该项指标得分2分。" in text
+    # 既无依据也无备注：照写扣分与得分，校验给出 missing-evidence 警告（见 test_checks）
+    notes = {k: v for k, v in EXAMPLES["zizhou-2021"].notes.items() if k != "z1_1"}
+    text = _report("zizhou-2021", evidence={}, notes=notes).as_text()
+    assert "（1）部门预算的完整性（2分）\n扣0.5分，根据评分标准，该项指标得分1.5分。" in text
+
+
+def test_dates_are_written_in_arabic_numerals_without_leading_zeros():
+    import datetime as dt
+
+    for raw in ("2019年7月19日", "2019-07-19", "2019/7/19", "2019.07.19", "二〇一九年七月十九日", "２０１９年７月１９日",
+                dt.datetime(2019, 7, 19), dt.date(2019, 7, 19), 43665):
+        assert R.f_date(raw) == "2019年7月19日", raw
+    assert R.f_date("二〇二二年九月二十日") == "2022年9月20日" and R.f_date("2021年12月31日") == "2021年12月31日"
+    for raw in ("", "七月", "2019年13月1日", "2019年2月30日", None):
+        assert R.f_date(raw) == "" and R.parse_date(raw) is None
+    # 无法识别的成文日期：报告是草稿，给出 bad-date 警告（指向单元格）
+    report = _report("baojing-2018", texts=dict(EXAMPLES["baojing-2018"].texts, date="七月中旬"))
+    assert report.draft and [f.code for f in report.findings] == ["bad-date"] and report.date == ""
+    assert [m.what for m in report.missing] == ["成文日期"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# GB/T 9704-2012：在 Word 的 XML 上逐项核对
+# ---------------------------------------------------------------------------------------------------------
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _xml(z: zipfile.ZipFile, name: str):
+    from xml.etree import ElementTree as ET
+
+    return ET.fromstring(z.read(name))
+
+
+def test_word_follows_gbt_9704(tmp_path):
+    report = _report("baojing-2018")
+    path = R.write_docx(report, tmp_path / "b.docx")
+    with zipfile.ZipFile(path) as z:
+        document, settings, fonts = _xml(z, "word/document.xml"), _xml(z, "word/settings.xml"), _xml(z, "word/fontTable.xml")
+        styles = _xml(z, "word/styles.xml")
+        rels = {r.get("Id"): r.get("Target") for r in _xml(z, "word/_rels/document.xml.rels")}
+        sect = document.find(f"{_W}body/{_W}sectPr")
+        footers = {ref.get(f"{_W}type"): _xml(z, "word/" + rels[ref.get(_R_ID)])
+                   for ref in sect.findall(f"{_W}footerReference")}
+        parts = {n: z.read(n) for n in z.namelist()}
+    # 版心 156 × 225 mm：A4，天头 37、订口 28、右 26、下 35 mm（缇）
+    pg, mar = sect.find(f"{_W}pgSz"), sect.find(f"{_W}pgMar")
+    assert (pg.get(f"{_W}w"), pg.get(f"{_W}h")) == ("11906", "16838")
+    twips = {k: int(mar.get(f"{_W}{k}")) for k in ("top", "bottom", "left", "right", "footer")}
+    mm = {k: round(v / 1440 * 25.4, 1) for k, v in twips.items()}
+    assert (mm["top"], mm["bottom"], mm["left"], mm["right"]) == (37, 35, 28, 26)
+    assert round(210 - mm["left"] - mm["right"]) == 156 and round(297 - mm["top"] - mm["bottom"]) == 225
+    # 页码：奇偶页不同；单页码居右空一字、双页码居左空一字，“— 1 —”，一字线距版心下边缘约 7 mm
+    assert settings.find(f"{_W}evenAndOddHeaders") is not None
+    assert set(footers) == {"default", "even"}
+    for kind, (jc, side) in {"default": ("right", "right"), "even": ("left", "left")}.items():
+        p = footers[kind].find(f"{_W}p")
+        assert p.find(f"{_W}pPr/{_W}jc").get(f"{_W}val") == jc
+        assert int(p.find(f"{_W}pPr/{_W}ind").get(f"{_W}{side}")) == 280  # 一个 4 号字
+        text = "".join(t.text for t in p.iter(f"{_W}t"))
+        instr = "".join(t.text for t in p.iter(f"{_W}instrText"))
+        assert text == "— 1 —" and instr.strip() == "PAGE"
+    line = 14 * 25.4 / 72
+    assert abs((mm["bottom"] - mm["footer"] - line / 2) - 7) < 0.3
+    footer_style = next(s for s in styles.findall(f"{_W}style") if s.get(f"{_W}styleId") == "Footer")
+    fonts_of = footer_style.find(f"{_W}rPr/{_W}rFonts")
+    assert (fonts_of.get(f"{_W}ascii"), fonts_of.get(f"{_W}eastAsia")) == ("宋体", "宋体")
+    assert footer_style.find(f"{_W}rPr/{_W}sz").get(f"{_W}val") == "28"  # 4 号
+    # 字体表：GB2312 字体声明替代字体与 panose、字符集、字族
+    table = {f.get(f"{_W}name"): f for f in fonts.findall(f"{_W}font")}
+    for name, alt in (("仿宋_GB2312", "仿宋"), ("楷体_GB2312", "楷体"), ("方正小标宋简体", "华文中宋,宋体")):
+        entry = table[name]
+        assert entry.find(f"{_W}altName").get(f"{_W}val") == alt
+        assert entry.find(f"{_W}charset").get(f"{_W}val") == "86"
+        assert len(entry.find(f"{_W}panose1").get(f"{_W}val")) == 20 and entry.find(f"{_W}family").get(f"{_W}val")
+        for fallback in alt.split(","):
+            assert fallback in table  # 替代字体本身也有声明
+    # 附件标题二号（22 磅）；成文日期右空四字
+    by_id = {s.get(f"{_W}styleId"): s for s in styles.findall(f"{_W}style")}
+    annex = next(s for s in by_id.values() if s.find(f"{_W}name").get(f"{_W}val") == "Annex Title")
+    assert annex.find(f"{_W}rPr/{_W}sz").get(f"{_W}val") == "44"
+    date_style = next(s for s in by_id.values() if s.find(f"{_W}name").get(f"{_W}val") == "Date Line")
+    assert date_style.find(f"{_W}pPr/{_W}jc").get(f"{_W}val") == "right"
+    assert date_style.find(f"{_W}pPr/{_W}ind").get(f"{_W}right") == str(4 * 320)
+    # 文档属性取自工作簿（不写 python-docx，不写固定日期）
+    import docx
+
+    cp = docx.Document(str(path)).core_properties
+    assert (cp.title, cp.author, cp.created.date().isoformat()) == (report.title, "保靖县医疗生育保险管理服务局", "2019-07-19")
+    assert not [n for n, data in parts.items() if b"python-docx" in data]
+    assert R.write_docx(report, tmp_path / "b2.docx").read_bytes() == path.read_bytes()  # 逐字节可复现
+
+
+def test_review_document_lists_what_the_report_leaves_out(tmp_path):
+    import docx
+
+    from addin.report_cli import _all_findings
+    from addin.review import write_review
+
+    inputs, ev = _inputs("baojing-2018")
+    findings = _all_findings(inputs, ev)
+    report = R.build_report(inputs, ev, findings)
+    path = write_review(report, ev, findings, tmp_path / "审核意见.docx")
+    doc = docx.Document(str(path))
+    paras = [p.text for p in doc.paragraphs]
+    assert "报告为定稿：18 项指标均已评分，总分 94.9 分，等级“优”；文字材料与成文日期（2019年7月19日）齐全。" in paras
+    rows = [[c.text for c in row.cells] for t in doc.tables for row in t.rows]
+    assert rows[0] == ["严重程度", "位置", "说明"]
+    assert any(r[:2] == ["警告", "评分表!Z14"] and "40.98%" in r[2] for r in rows)  # 种子笔误在审核意见里，不在报告里
+    assert len(rows) - 1 == len(findings)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# “报告”工作表：打印设置与图的位置；没有“评分依据”列的旧工作簿
+# ---------------------------------------------------------------------------------------------------------
+def test_report_sheet_prints_on_a4_and_the_chart_sits_under_its_paragraph(demo_dir, tmp_path):
+    path = tmp_path / "b.xlsx"
+    shutil.copy(demo_dir / "baojing-2018.xlsx", path)
+    book, inputs = load(path)
+    ev = evaluate(inputs)
+    R.write_report_sheet(book, R.build_report(inputs, ev, ev.findings))
+    book.save(path)
+    ws = openpyxl.load_workbook(path)[SHEET_REPORT]
+    ps = ws.page_setup
+    assert (ps.paperSize, ps.orientation, ps.fitToWidth, ps.fitToHeight) == (9, "portrait", 1, 0)
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_title_rows == "$1:$1"
+    assert ws.oddHeader.right.text is None and "&P" in ws.oddFooter.center.text
+    see_below = next(c.row for c in ws["A"] if c.value == "各一级指标得分率见下图。")
+    (chart,) = ws._charts
+    assert chart.anchor._from.row + 1 == see_below + 1  # 图紧接在“见下图”之下（锚点行号从 0 起）
+    caption = ws.cell(chart.anchor._from.row + 1 + R._CHART_ROWS, 1).value
+    assert caption.startswith("图1  一级指标得分率")
+    widths = sum(ws.column_dimensions[c].width for c in "ABCDE")
+    assert widths < 130  # 按页宽缩放后仍可读（约八成）
+
+
+def test_workbooks_without_the_evidence_column_still_load(demo_dir, tmp_path):
+    from workbook_templates import layout as L
+
+    path = tmp_path / "old.xlsx"
+    shutil.copy(demo_dir / "zizhou-2021.xlsx", path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["评分表"]
+    col = L.COL["evidence"] + 1
+    assert ws.cell(L.SCORE_HEADER_ROW, col).value == "评分依据/扣分说明"
+    ws.delete_cols(col)
+    wb.save(path)
+    _, inputs = load(path)
+    ev = evaluate(inputs)
+    assert ev.total == D("85.1") and all(i.evidence == "" for i in ev.indicators)
+    text = R.build_report(inputs, ev, []).as_text()
+    assert "经核查，报表封皮未盖章，扣0.5分" in text  # 没有依据列时用备注
+    _, inputs = load(demo_dir / "zizhou-2021.xlsx")
+    assert {i.code: i.evidence for i in evaluate(inputs).indicators}["z1_4"] == "6月16日前公开，公开及时"

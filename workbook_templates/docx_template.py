@@ -234,10 +234,13 @@ def build_template(path: str | Path = TEMPLATE_PATH) -> Path:
              _rpr(FONT_BODY, PT_BODY))
     _restyle(_paragraph_style(doc, "Date Line"), _ppr(align="right", first_chars=0, right_chars=400),
              _rpr(FONT_BODY, PT_BODY))
-    # 附件说明（GB/T 9704 7.3.6）：正文下空一行左空二字“附件：1. ××”，回行与附件名称对齐；第二项起另起一行
+    # 附件说明（GB/T 9704 7.3.6）：正文下空一行左空二字“附件：××”，回行与附件名称的首字对齐。多个附件时“附件：1. ××”，
+    # 第二项起另起一行与“1.”对齐（“1. ”为半角，约一字宽）
     _restyle(_paragraph_style(doc, "Annex Note"), _ppr(align="left", first_chars=0, left_chars=500, hanging_chars=300),
              _rpr(FONT_BODY, PT_BODY))
-    _restyle(_paragraph_style(doc, "Annex Note Item"), _ppr(align="left", first_chars=0, left_chars=500),
+    _restyle(_paragraph_style(doc, "Annex Note First"), _ppr(align="left", first_chars=0, left_chars=600,
+                                                             hanging_chars=400), _rpr(FONT_BODY, PT_BODY))
+    _restyle(_paragraph_style(doc, "Annex Note Item"), _ppr(align="left", first_chars=0, left_chars=600, hanging_chars=100),
              _rpr(FONT_BODY, PT_BODY))
     # 草稿：正文前的说明（楷体）与页眉上的“草稿”标记（黑体三号，居右）
     _restyle(_paragraph_style(doc, "Draft Note"), _ppr(), _rpr(FONT_H2, PT_BODY))
