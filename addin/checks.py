@@ -879,7 +879,7 @@ CheckFn = Callable[[Context], list[Finding]]
 
 
 def check_report_texts(ctx: Context) -> list[Finding]:
-    """报告要用而“文字材料”表中未填写的叙述（missing-text 警告）：报告里显示为“【待填写：…】”，校验时就提示。
+    """报告要用而“文字材料”表中未填写的叙述与成文日期（missing-text、bad-date 警告）：缺了它们报告只能是草稿，校验时就提示。
     哪些材料必填由报告模板决定，所以按模板实际生成一次报告来判断（addin.report.text_findings，约 5 ms）。"""
     from .report import text_findings  # 延迟导入：只有这项检查需要 jinja2 与报告模板
 

@@ -303,6 +303,10 @@ def write_docx(report: Report, path: str | Path, *, template: str | Path | None 
             _para(doc, "", "Normal")  # 草稿说明与正文之间空一行
         if b.kind == "heading":
             _para(doc, b.text, _HEADING_STYLE.get(b.level, "Heading 4"))
+        elif b.kind == "title":  # 摘要之后另起一页，重复报告标题（种子 001）
+            # 段前分页而不是分页符段落：前一页正好写满时分页符会单独占一页，留下空白页
+            _para(doc, b.text, "Title").paragraph_format.page_break_before = True
+            _para(doc, "", "Normal")
         elif b.kind == "chart":
             figure_no += 1
             png, cjk = chart_png(report.chart)
@@ -326,8 +330,7 @@ def write_docx(report: Report, path: str | Path, *, template: str | Path | None 
     _signature(doc, report)
     # 各附件另起一页：左上角“附件1”（黑体），标题居中（二号小标宋），表
     for annex in report.annexes():
-        doc.add_page_break()
-        _para(doc, annex.label, "Annex Label")
+        _para(doc, annex.label, "Annex Label").paragraph_format.page_break_before = True
         _para(doc, annex.title, "Annex Title")
         _write_table(doc, annex, report.kind)
     _core_properties(doc, report)

@@ -59,7 +59,7 @@ class ReportError(Exception):
 @dataclass(frozen=True)
 class Block:
     """报告正文的一块：heading 标题（level 1～4：一、（一）1.（1））、para 段落、chart 图（一级指标得分率）、
-    note 草稿说明（正文之前）。mark：突出显示（草稿说明与草稿中尚缺的部分）。"""
+    note 草稿说明（正文之前）、title 另起一页重复的报告标题（重点评价：摘要之后）。mark：突出显示（草稿说明与草稿中尚缺的部分）。"""
 
     kind: str
     text: str = ""
@@ -122,8 +122,9 @@ class Missing:
 
     what: str
     sheet: str
-    cell: str
+    cell: str  # 空串：工作簿里没有这一项（此前的模板没有这一行）
     kind: str  # indicator 指标未评分 / text 文字材料 / date 成文日期
+    key: str = ""  # 文字材料的代码（“文字材料”表 A 列），没有这一行时据此新增
 
 
 @dataclass
@@ -867,8 +868,8 @@ SECTIONS: dict[str, tuple[SectionSpec, ...]] = {
         SectionSpec("lessons", "dept_6_lessons.j2"),
     ),
     "key_eval": (  # 种子 001
+        SectionSpec("summary", "key_0_summary.j2", numbered=False),  # 种子 001：摘要在前，开头段在正文之首
         SectionSpec("preamble", "key_0_preamble.j2", numbered=False),
-        SectionSpec("summary", "key_0_summary.j2", numbered=False),
         SectionSpec("basic", "key_1_basic.j2"),
         SectionSpec("goals", "key_2_goals.j2"),
         SectionSpec("approach", "key_3_approach.j2"),
@@ -901,6 +902,7 @@ _HEADING_RE = re.compile(r"^(#{1,4})\s+(.*)$")
 
 def _parse(text: str) -> list[Block]:
     """模板输出 → 块：“# ”～“#### ”开头为 1～4 级标题，单独一行“@chart”为图，“@mark ”开头为突出显示的段落，
+    “@title ”开头为另起一页重复的报告标题（种子 001：摘要之后正文之前），
     其余非空行各为一段（“\\”开头的行是转义过的用户文字）。"""
     blocks: list[Block] = []
     for raw in text.splitlines():
@@ -909,6 +911,9 @@ def _parse(text: str) -> list[Block]:
             continue
         if line.startswith("\\"):
             blocks.append(Block("para", line[1:]))
+            continue
+        if line.startswith("@title "):
+            blocks.append(Block("title", line[len("@title "):].strip()))
             continue
         if line.startswith(MARK.strip()):
             blocks.append(Block("para", line[len(MARK.strip()):].strip(), mark=True))
@@ -1090,11 +1095,11 @@ def build_report(inputs: WorkbookInputs, ev: Evaluation, findings: Sequence[Find
             missing.append(Missing(title, sheet, cell, "text"))
     for key, title in texts.missing.items():
         sheet, cell = inputs.cells.get(("text", key), (SHEET_TEXTS, ""))
-        missing.append(Missing(title, sheet, cell, "text"))
+        missing.append(Missing(title, sheet, cell, "text", key))
     if issued is None:
         sheet, cell = inputs.cells.get(("text", "date"), (SHEET_TEXTS, ""))
         raw = cell_text(raw_date)
-        missing.append(Missing("成文日期", sheet, cell, "date"))
+        missing.append(Missing("成文日期", sheet, cell, "date", "date"))
         if raw:
             report_findings.append(F.make("bad-date", sheet, cell, raw=raw[:40]))
         elif "date" in texts.titles and "date" not in texts.missing:
@@ -1209,8 +1214,8 @@ def write_report_sheet(book: Book, report: Report) -> None:
     r += 1
     for b in report.blocks:
         r += 1
-        if b.kind == "heading":
-            writes.append(CellWrite(r, 1, b.text, "heading" if b.level == 1 else "subheading"))
+        if b.kind in ("heading", "title"):
+            writes.append(CellWrite(r, 1, b.text, "heading" if b.level <= 1 else "subheading"))
         elif b.kind == "chart":
             anchor = r
             r += _CHART_ROWS

@@ -86,7 +86,12 @@ def status_lines(report, findings) -> list[str]:
                    f"尚缺 {len(report.missing)} 项，补齐后重新生成即为定稿：")
         for m in report.missing:
             what = m.what if m.kind == "indicator" else f"{m.what}：未填写或无法识别"
-            out.append(f"  {what}（{m.sheet}!{m.cell}）" if m.cell else f"  {what}")
+            if m.cell:
+                out.append(f"  {what}（{m.sheet}!{m.cell}）")
+            elif m.key:  # 此前生成的工作簿没有这一行
+                out.append(f"  {what}（“{m.sheet}”表没有这一项：新增一行，A 列填代码 {m.key}，C 列填内容）")
+            else:
+                out.append(f"  {what}")
     else:
         out.append(f"报告为定稿：总分 {fmt_score(report.total)} 分，等级 {report.grade}，成文日期 {report.date}")
     evidence = [f for f in findings if f.code == "missing-evidence"]

@@ -32,7 +32,8 @@ def review_sections(report: Report, ev: Evaluation, findings: Sequence[Finding]
     out.append(("一、报告状态", [status, f"校验发现错误 {errors} 项、警告 {warnings} 项、提示 {len(ordered) - errors - warnings} 项，"
                                       "详见下文；报告正文不写校验结果。"], []))
     if report.missing:
-        rows = [["尚缺的内容", "在哪里填写"]] + [[m.what, f"{m.sheet}!{m.cell}" if m.cell else m.sheet]
+        rows = [["尚缺的内容", "在哪里填写"]] + [[m.what, f"{m.sheet}!{m.cell}" if m.cell else
+                                              f"{m.sheet}（新增一行，代码 {m.key}）" if m.key else m.sheet]
                                              for m in report.missing]
         out.append(("二、草稿尚缺的内容", ["以下各项补齐后，报告才能作为定稿："], rows))
     evidence = [f for f in ordered if f.code == "missing-evidence"]

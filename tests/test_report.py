@@ -1124,3 +1124,19 @@ def test_workbooks_without_the_evidence_column_still_load(demo_dir, tmp_path):
     assert "经核查，报表封皮未盖章，扣0.5分" in text  # 没有依据列时用备注
     _, inputs = load(demo_dir / "zizhou-2021.xlsx")
     assert {i.code: i.evidence for i in evaluate(inputs).indicators}["z1_4"] == "6月16日前公开，公开及时"
+
+
+def test_workbooks_built_before_the_new_text_rows_become_drafts_that_say_how_to_add_them(demo_dir, tmp_path, capsys):
+    """此前生成的工作簿的“文字材料”表没有“成文日期”等行：报告是草稿，终端说明在哪张表新增哪一行（代码）。"""
+    from addin.cli import main
+
+    path = tmp_path / "old.xlsx"
+    shutil.copy(demo_dir / "shiping-2022.xlsx", path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["文字材料"]
+    row = next(c.row for c in ws["A"] if c.value == "date")
+    ws.delete_rows(row)
+    wb.save(path)
+    main(["report", str(path), "-o", str(tmp_path / "out.xlsx")])
+    out = capsys.readouterr().out
+    assert "报告为草稿" in out and "成文日期：未填写或无法识别（“文字材料”表没有这一项：新增一行，A 列填代码 date，C 列填内容）" in out
