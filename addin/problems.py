@@ -99,12 +99,14 @@ CAUSE_KINDS = ("formula", "na", "value", "status", "target")
 @dataclass
 class Problem:
     """一个问题：theme 主题（空串为文字材料中无法归类的一条）；indicators 该主题下失分且未被文字材料写明的指标视图；
-    texts 归入此主题的文字材料原文；causes 由扣分依据得来的原因（没有文字材料时才用）。"""
+    texts 归入此主题的文字材料原文；causes 由评分依据得来的原因（没有文字材料时才用）；remarks 评价人调整得分的理由
+    （既没有文字材料也没有评分依据时才用）。"""
 
     theme: str
     indicators: list[Any] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     causes: list[str] = field(default_factory=list)
+    remarks: list[str] = field(default_factory=list)  # 没有评分依据时：调整得分的理由
 
 
 def _stated(view: Any, text: str) -> bool:
@@ -132,8 +134,11 @@ def group(lost: list[Any], problems_text: str) -> list[Problem]:
         views = [v for v in lost if v.theme == theme and not _stated(v, joined)]
         if not views and not texts:
             continue
-        # 公式指标的数字说明不了原因，评分依据里写的才是（保靖：年中增加大量工作人员）；扣分、等次指标的依据本身就是事实
+        # 公式指标的数字说明不了原因，评分依据里写的才是（保靖：年中增加大量工作人员）；扣分、等次指标的依据本身就是事实。
+        # 没有评分依据时用评价人调整得分的理由（评价说明）
         causes = [] if texts else list(dict.fromkeys(v.evidence for v in views if v.kind in CAUSE_KINDS and v.evidence))
-        out.append(Problem(theme, views, texts, causes))
+        remarks = [] if texts or causes else list(dict.fromkeys(v.reason for v in views if v.kind in CAUSE_KINDS
+                                                                and v.changed and v.reason))
+        out.append(Problem(theme, views, texts, causes, remarks))
     out += [Problem("", [], [item], []) for item in loose]
     return out

@@ -1140,3 +1140,26 @@ def test_workbooks_built_before_the_new_text_rows_become_drafts_that_say_how_to_
     main(["report", str(path), "-o", str(tmp_path / "out.xlsx")])
     out = capsys.readouterr().out
     assert "报告为草稿" in out and "成文日期：未填写或无法识别（“文字材料”表没有这一项：新增一行，A 列填代码 date，C 列填内容）" in out
+
+
+def test_problem_causes_come_from_evidence_then_text_then_adjustment_reasons():
+    """存在问题的原因：文字材料优先；没有时取评分依据；两者都没有时写调整得分的理由（评价说明）。"""
+    texts = dict(EXAMPLES["baojing-2018"].texts, problems="")
+    report = _report("baojing-2018", texts=texts)
+    paras = [b.text for b in _section(report, "绩效评价结论") if b.kind == "para"]
+    assert any(p.startswith("主要表现为：预算控制率为10.12%") and p.endswith("评价说明：预算控制率10.12%，按评分标准“11–30%（含）”"
+                                                                  "一档，根据评分标准和本单位实际情况按4分计算。") for p in paras)
+    assert any(p.endswith("主要原因是年初预算确定之后，年中增加大量工作人员，公用经费支出随之增加。") for p in paras)
+
+
+def test_key_evaluation_draft_and_weights_keep_headings_on_their_own_lines():
+    """重点评价的草稿（年度目标未评分）与自评指标注明分值时：各级标题都是单独的块，没有并进段落里的“### ”。"""
+    values = {k: v for k, v in EXAMPLES["zizhou-2021"].values.items() if k != "z3_1"}
+    texts = dict(EXAMPLES["zizhou-2021"].texts, self_eval_indicators="在职人员控制率（5分）\n“三公经费”控制率（3分）\n重点工作任务（10分）")
+    for report in (_report("zizhou-2021", values=values), _report("zizhou-2021", texts=texts)):
+        assert not [b.text for b in report.blocks if "#" in b.text]
+    diff = "\n".join(b.text for b in _section(_report("zizhou-2021", texts=texts), "差异分析"))
+    assert "可以对应的指标中，部门三公经费控制率分值不同（自评3分，重点评价1.5分）、财政供养人员分值不同（自评5分，重点评价2分）。" \
+        in diff
+    draft = _report("zizhou-2021", values=values)
+    assert draft.draft and "本次绩效重点评价尚未完成评分，两者的差异待评分完成后分析" in draft.as_text()
