@@ -1049,22 +1049,21 @@ def build_report(inputs: WorkbookInputs, ev: Evaluation, findings: Sequence[Find
     scale = _grade_scale(system, inputs)
     total, grade = (ev.total, ev.grade) if complete else (None, None)
     self_score = scal.get("self_score")
+    self_grade = scal.get("self_grade") or (scale.grade(self_score) if self_score is not None else "")
+    evaluator = texts.value("evaluator") if "evaluator" in texts.titles else ""
     lost = [v for v in views if v.final is not None and v.lost > 0]
     problems = P.group(lost, texts.value("problems") if "problems" in texts.titles else "")
     ctx: dict[str, Any] = dict(
         kind=system.kind, system_title=system.title, unit=ev.unit_name or BLANK_UNIT, year=ev.year or "××××",
         money_unit=ev.money_unit, text=texts, has_text=texts.has, lines=texts.lines, text_list=texts.list,
-        says=texts.says, scal=scal,
-        tab=_table_view(system, inputs), indicators=views, level1s=level1s, groups=_groups(views), total=total,
+        says=texts.says, scal=scal, tab=_table_view(system, inputs), indicators=views, level1s=level1s, groups=_groups(views), total=total,
         points_total=ev.points_total, grade=grade, complete=complete, unscored=unscored,
         overrides=[v for v in views if v.adjusted], lost=lost, lost_total=sum((v.lost for v in lost), ZERO),
         problems=problems, themed=[p for p in problems if p.theme], grade_bands=_grade_bands(scale),
-        self_score=self_score, self_grade=(scal.get("self_grade") or (scale.grade(self_score) if self_score is not None
-                                                                       else "")),
+        self_score=self_score, self_grade=self_grade,
         diff=(self_score - total) if self_score is not None and total is not None else None,
         difference=_difference(views, texts, lost) if system.kind == "key_eval" else None,
-        project=scal.get("project_name") or "", notes_ref="", evaluator=texts.value("evaluator") if
-        "evaluator" in texts.titles else "",
+        project=scal.get("project_name") or "", notes_ref="", evaluator=evaluator,
     )
     specs = [s for s in SECTIONS[system.kind] if s.when is None or s.when(ctx)]
     numbers: dict[str, int] = {}
