@@ -165,6 +165,25 @@ class OpenpyxlBook:
         chart.width, chart.height = 16, 8
         ws.add_chart(chart, anchor)
 
+    def set_page_setup(self, sheet: str, *, title_rows: str = "", header: str = "", footer: str = "") -> None:
+        """生成表的打印设置：A4 纵向、缩放到一页宽（高度不限），title_rows 为每页重复的标题行（如 "1:1"），
+        header 为页眉右侧文字（如“草稿”），footer 为页脚中间文字（可含 &P 页码、&N 总页数）。"""
+        from openpyxl.worksheet.properties import PageSetupProperties
+
+        ws = self.wb[sheet]
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.orientation = ws.ORIENTATION_PORTRAIT
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        if ws.sheet_properties.pageSetUpPr is None:
+            ws.sheet_properties.pageSetUpPr = PageSetupProperties()
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_options.horizontalCentered = True
+        if title_rows:
+            ws.print_title_rows = title_rows
+        ws.oddHeader.right.text = header or None
+        ws.oddFooter.center.text = footer or None
+
     # ---- 写出：原文件 + 拼接的生成表 ------------------------------------------------------------------------
     @property
     def owned_sheets(self) -> list[str]:

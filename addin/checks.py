@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 from udfs.excel import BY_NAME
 from udfs.indicators import IndicatorError
 from udfs.numbers import InputError, fmt_num, is_blank, is_empty, is_none_token, parse_number
-from udfs.scoring import GradeScale, RuleError
+from udfs.scoring import DeductionChecklist, GradeScale, Manual, Qualitative, RuleError, Target
 from workbook_templates import layout as L
 from workbook_templates.spec import System, TableRow
 from workbook_templates.systems import SYSTEMS
@@ -635,6 +635,31 @@ def check_overrides(ctx: Context) -> list[Finding]:
     return out
 
 
+def _judged(res: IndicatorResult) -> bool:
+    """得分出自评价人判断（而不是公式）的指标：评价人打分、扣分清单、定性完成情况。这类指标扣分时，
+    报告要写出核查发现的事实（种子 001：“报表封皮未盖章，扣 0.5 分”），数字本身说明不了原因。"""
+    rule = res.rule
+    if isinstance(rule, Target):
+        return rule.nature == "定性"
+    return isinstance(rule, (Manual, DeductionChecklist, Qualitative))
+
+
+def check_evidence(ctx: Context) -> list[Finding]:
+    """扣了分却没有写依据（missing-evidence 警告）：评价人判断得分的指标得分低于分值，而“评分依据/扣分说明”与
+    “备注”都空着，报告只能写出得分，写不出扣分的事实。调整得分时调整理由就是依据，不重复提示。"""
+    out: list[Finding] = []
+    for res in ctx.ev.indicators:
+        if res.final is None or res.points is None or res.final >= res.points or not _judged(res):
+            continue
+        if res.evidence or res.note or (res.override is not None and res.reason):
+            continue
+        field_name = "evidence" if "evidence" in res.cells else "note"
+        out.append(F.make("missing-evidence", SHEET_SCORES, res.cells.get(field_name, ""), indicator=res.name,
+                          lost=_n(res.points - res.final), final=_n(res.final), points=_n(res.points),
+                          column="评分依据/扣分说明" if field_name == "evidence" else "备注", actual=res.final))
+    return out
+
+
 # 理由/备注中写出的百分数区间：“11-30%（含）”“10%～20%”“-15%至15%”（NFKC 之后全角～成为 ~）
 _PCT_RANGE = re.compile(r"(?<![\d.])(-?\d+(?:\.\d+)?)\s*%?\s*(?:-|–|—|~|至|到)\s*(-?\d+(?:\.\d+)?)\s*%")
 
@@ -900,7 +925,7 @@ CheckFn = Callable[[Context], list[Finding]]
 
 
 def check_report_texts(ctx: Context) -> list[Finding]:
-    """报告要用而“文字材料”表中未填写的叙述（missing-text 警告）：报告里显示为“【待填写：…】”，校验时就提示。
+    """报告要用而“文字材料”表中未填写的叙述与成文日期（missing-text、bad-date 警告）：缺了它们报告只能是草稿，校验时就提示。
     哪些材料必填由报告模板决定，所以按模板实际生成一次报告来判断（addin.report.text_findings，约 5 ms）。"""
     from .report import text_findings  # 延迟导入：只有这项检查需要 jinja2 与报告模板
 
@@ -922,6 +947,7 @@ CHECKS: list[CheckFn] = [
     check_zero_rate_with_spending,
     check_overrides,
     check_cited_bands,
+    check_evidence,
     check_money_unit,
     check_prev_sangong_budget,
     check_stated_figures,

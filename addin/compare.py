@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from udfs.numbers import fmt_num, fmt_pct, fmt_score, round2
 
@@ -259,31 +259,48 @@ def _pair(a: IndicatorResult, b: IndicatorResult, a_sys: str, b_sys: str, key: s
                          b.points, same, note, "；".join(crit) if crit else "分值与评分标准相同", _reasons(a), _reasons(b))
 
 
-def _match(self_ev: Evaluation, eval_ev: Evaluation) -> tuple[list[IndicatorDiff], list[str], list[str]]:
-    by_self = {}
-    for i in self_ev.indicators:
-        by_self.setdefault(normalise_name(i.name), i)
-    by_eval = {}
-    for i in eval_ev.indicators:
-        by_eval.setdefault(normalise_name(i.name), i)
-    pairs: list[IndicatorDiff] = []
+def match_names(self_names: Sequence[str], eval_names: Sequence[str]
+                ) -> tuple[list[tuple[str, str, str, str]], list[str], list[str]]:
+    """两套指标按名称对应：规范化后同名的为“同名”，RELATED 中的为“相近”（各用一次）。
+    返回 (对应对 [(键, 自评名称, 重点评价名称, 同名/相近)]（按重点评价的指标顺序）, 只在自评的名称, 只在重点评价的名称)。
+    重点评价报告的差异分析（addin.report）只有部门自评的指标名单，也用它对应。"""
+    by_self: dict[str, str] = {}
+    for n in self_names:
+        by_self.setdefault(normalise_name(n), n)
+    by_eval: dict[str, str] = {}
+    for n in eval_names:
+        by_eval.setdefault(normalise_name(n), n)
+    pairs: list[tuple[str, str, str, str]] = []
     used_s, used_e = set(), set()
     for key, b in by_eval.items():
         if key in by_self:
-            pairs.append(_pair(by_self[key], b, self_ev.system_key, eval_ev.system_key, key, "同名"))
+            pairs.append((key, by_self[key], b, "同名"))
             used_s.add(key)
             used_e.add(key)
     for ka, kb in RELATED:
         for x, y in ((ka, kb), (kb, ka)):
             if x in by_self and y in by_eval and x not in used_s and y not in used_e:
-                pairs.append(_pair(by_self[x], by_eval[y], self_ev.system_key, eval_ev.system_key, f"{x}/{y}", "相近"))
+                pairs.append((f"{x}/{y}", by_self[x], by_eval[y], "相近"))
                 used_s.add(x)
                 used_e.add(y)
-    order = {normalise_name(i.name): n for n, i in enumerate(eval_ev.indicators)}
-    pairs.sort(key=lambda p: order.get(p.key.split("/")[-1], order.get(p.key, 999)))
-    only_self = [i.name for k, i in by_self.items() if k not in used_s]
-    only_eval = [i.name for k, i in by_eval.items() if k not in used_e]
+    order = {normalise_name(n): k for k, n in enumerate(eval_names)}
+    pairs.sort(key=lambda p: order.get(p[0].split("/")[-1], order.get(p[0], 999)))
+    only_self = [n for k, n in by_self.items() if k not in used_s]
+    only_eval = [n for k, n in by_eval.items() if k not in used_e]
     return pairs, only_self, only_eval
+
+
+def _match(self_ev: Evaluation, eval_ev: Evaluation) -> tuple[list[IndicatorDiff], list[str], list[str]]:
+    first_self: dict[str, IndicatorResult] = {}
+    for i in self_ev.indicators:
+        first_self.setdefault(i.name, i)
+    first_eval: dict[str, IndicatorResult] = {}
+    for i in eval_ev.indicators:
+        first_eval.setdefault(i.name, i)
+    pairs, only_self, only_eval = match_names([i.name for i in self_ev.indicators], [i.name for i in eval_ev.indicators])
+    diffs = [_pair(first_self[a], first_eval[b], self_ev.system_key, eval_ev.system_key, key, match)
+             for key, a, b, match in pairs]
+    return diffs, only_self, only_eval
 
 
 def analyse(self_ev: Evaluation | None, eval_ev: Evaluation) -> Comparison:

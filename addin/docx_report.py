@@ -9,6 +9,7 @@ Report 的块依次写入段落并套用样式名，不在代码里逐段设置�
 """
 from __future__ import annotations
 
+import datetime as _dt
 import io
 import os
 import shutil
@@ -24,9 +25,9 @@ from docx.oxml.ns import qn
 from docx.shared import Cm
 
 from udfs.numbers import fmt_pct
-from workbook_templates.docx_template import FIXED_TIME, TEMPLATE_PATH, build_template, normalize_zip
+from workbook_templates.docx_template import CHAR_TWIPS, FIXED_TIME, TEMPLATE_PATH, build_template, normalize_zip
 
-from .report import PLACEHOLDER_OPEN, ChartBar, Report, ReportError, TableRow
+from .report import DRAFT, Annex, ChartBar, Report, ReportError
 
 # ---------------------------------------------------------------------------------------------------------
 # 柱状图
@@ -130,8 +131,8 @@ def chart_png(bars: Sequence[ChartBar], *, font_path: str | None = "auto") -> tu
 _HEADING_STYLE = {1: "Heading 1", 2: "Heading 2", 3: "Heading 3", 4: "Heading 4"}
 # 附件表各列宽度（厘米，合计 15.6，版心 156 mm）
 _WIDTHS = {"dept": (1.9, 2.1, 3.9, 1.2, 2.2, 1.3, 3.0), "key_eval": (1.9, 2.1, 3.9, 1.2, 2.2, 1.3, 3.0),
-           "project": (1.6, 1.8, 3.0, 1.2, 2.4, 2.3, 1.2, 2.1)}
-_LEFT_COLUMNS = {"一级指标", "二级指标", "三级指标", "备注"}
+           "project": (1.6, 1.8, 3.0, 1.2, 2.4, 2.3, 1.2, 2.1), "rules": (1.9, 1.9, 2.4, 5.2, 3.0, 1.2)}
+_LEFT_COLUMNS = {"一级指标", "二级指标", "三级指标", "备注", "评分标准", "指标解释"}
 
 
 def _template() -> Path:
@@ -153,11 +154,11 @@ def _set_style(doc, p, name: str) -> None:
     p._p.get_or_add_pPr().get_or_add_pStyle().val = _style_id(doc, name)
 
 
-def _para(doc, text: str, style: str):
-    p = doc.add_paragraph()
+def _para(doc, text: str, style: str, *, mark: bool = False, container=None):
+    p = (container or doc).add_paragraph()
     _set_style(doc, p, style)
     run = p.add_run(text)
-    if PLACEHOLDER_OPEN in text:
+    if mark:  # 草稿中尚缺的内容：黄色突出显示
         run.font.highlight_color = WD_COLOR_INDEX.YELLOW
     return p
 
@@ -176,46 +177,48 @@ def _set_repeat_header(row) -> None:
     tr_pr.append(el)
 
 
-def _write_table(doc, report: Report) -> None:
-    widths = _WIDTHS.get(report.kind) or tuple(15.6 / len(report.table_header) for _ in report.table_header)
-    table = doc.add_table(rows=1, cols=len(report.table_header))
+def _write_table(doc, annex: Annex, kind: str) -> None:
+    """附件表：表头每页重复；同一一级、二级指标的单元格纵向合并（种子 001 附件）；小计、总分、等级行的标签跨三列。"""
+    widths = _WIDTHS["rules"] if annex.kind == "rules" else _WIDTHS.get(kind) or tuple(
+        15.6 / len(annex.header) for _ in annex.header)
+    table = doc.add_table(rows=1, cols=len(annex.header))
     table.style = doc.styles["Table Grid"]
     table.autofit = False
     for i, w in enumerate(widths):
         table.columns[i].width = Cm(w)
     hdr = table.rows[0]
     _set_repeat_header(hdr)
-    for i, h in enumerate(report.table_header):
+    for i, h in enumerate(annex.header):
         cell = hdr.cells[i]
         cell.width = Cm(widths[i])
         _set_style(doc, cell.paragraphs[0], "Table Header")
         cell.paragraphs[0].add_run(h)
-    rows: list[tuple[TableRow, object]] = []
-    for tr in report.table:
+    rows: list[tuple[tuple[str, list[str], tuple[str, str]], object]] = []
+    for item in annex.rows:
+        row_kind, cells, _ = item
         row = table.add_row()
-        rows.append((tr, row))
-        cells = report.table_cells(tr)
+        rows.append((item, row))
         for i, text in enumerate(cells):
             cell = row.cells[i]
             cell.width = Cm(widths[i])
             p = cell.paragraphs[0]
-            if tr.kind != "row" and i == 0:
+            if row_kind != "row" and i == 0:
                 style = "Table Header"
             else:
-                style = "Table Text" if report.table_header[i] in _LEFT_COLUMNS else "Table Number"
+                style = "Table Text" if annex.header[i] in _LEFT_COLUMNS else "Table Number"
             _set_style(doc, p, style)
             if text:
                 p.add_run(text)
-        if tr.kind != "row":  # 小计、总分、等级：标签跨一至三级指标三列
-            row.cells[0].merge(row.cells[2])
-    # 同一一级指标、同一二级指标的单元格纵向合并（种子 001 附件2 的样式）
-    for col, key in ((0, lambda r: r.level1), (1, lambda r: (r.level1, r.level2))):
+        if row_kind != "row":  # 小计、总分、等级：标签跨一至三级指标（指标体系表的总分跨到指标解释）
+            row.cells[0].merge(row.cells[4 if annex.kind == "rules" else 2])
+    # 同一一级指标、同一二级指标的单元格纵向合并
+    for col, key in ((0, lambda it: it[2][0]), (1, lambda it: it[2])):
         start = 0
         while start < len(rows):
-            tr, _ = rows[start]
+            item, _ = rows[start]
             end = start
-            if tr.kind == "row":
-                while end + 1 < len(rows) and rows[end + 1][0].kind == "row" and key(rows[end + 1][0]) == key(tr):
+            if item[0] == "row":
+                while end + 1 < len(rows) and rows[end + 1][0][0] == "row" and key(rows[end + 1][0]) == key(item):
                     end += 1
             if end > start:
                 top = rows[start][1].cells[col]
@@ -231,22 +234,79 @@ def _write_table(doc, report: Report) -> None:
             start = end + 1
 
 
+def _width_chars(text: str) -> float:
+    """排版宽度（字）：汉字与全角符号 1 字，半角数字与字母半字。"""
+    return sum(1 if ord(ch) > 0x2E7F else 0.5 for ch in text)
+
+
+def _signature(doc, report: Report) -> None:
+    """署名与成文日期（GB/T 9704 7.3.5）：成文日期右空四字；署名以成文日期为准居中（右缩进按两者宽度之差的一半调整）。"""
+    date_w = _width_chars(report.date) if report.date else 0
+    for line in report.signature:
+        p = _para(doc, line, "Signature Block")
+        if report.date:
+            right = max(0.0, 4 + (date_w - _width_chars(line)) / 2)
+            ind = OxmlElement("w:ind")
+            ind.set(qn("w:right"), str(int(round(right * CHAR_TWIPS))))
+            ind.set(qn("w:firstLine"), "0")
+            p._p.get_or_add_pPr().append(ind)
+    if report.date:
+        _para(doc, report.date, "Date Line")
+
+
+def _draft_headers(doc, report: Report) -> None:
+    """草稿：每页页眉（单、双页）居右标“草稿”。"""
+    section = doc.sections[0]
+    for header in (section.header, section.even_page_header):
+        header.is_linked_to_previous = False
+        p = header.paragraphs[0]
+        _set_style(doc, p, "Draft Mark")
+        p.add_run(DRAFT)
+
+
+def _core_properties(doc, report: Report) -> None:
+    """文档属性取自工作簿：标题、作者（署名）、日期（成文日期；没有时为评价年度的次年 1 月 1 日）——不用当天日期，
+    同一工作簿生成的 Word 逐字节相同。"""
+    cp = doc.core_properties
+    cp.title = report.title
+    cp.author = cp.last_modified_by = report.author or report.unit or "—"
+    cp.subject = report.status
+    cp.comments = ""
+    if report.issued is not None:
+        when = _dt.datetime(report.issued.year, report.issued.month, report.issued.day)
+    elif report.year.isdigit():
+        when = _dt.datetime(int(report.year) + 1, 1, 1)
+    else:
+        when = FIXED_TIME
+    cp.created = cp.modified = when
+    cp.revision = 1
+
+
 def write_docx(report: Report, path: str | Path, *, template: str | Path | None = None) -> Path:
-    """按公文格式写出 Word 报告：标题、正文（一至四级标题、段落、得分率图）、落款，另页附件评分表。
-    同一份 Report 生成内容相同的文件（固定文档时间与 zip 时间戳）。"""
+    """按公文格式（GB/T 9704-2012）写出 Word 报告：标题、（草稿说明）、正文（一至四级标题、段落、得分率图）、附件说明、
+    署名、成文日期，另页各附件表；草稿每页页眉标“草稿”。同一份 Report 生成逐字节相同的文件（文档时间取自工作簿，
+    zip 时间戳固定）。"""
     path = Path(path)
     try:
         doc = Document(str(template or _template()))
     except Exception as exc:  # python-docx 对损坏模板抛出多种异常
         raise ReportError(f"无法打开 Word 模板“{template or TEMPLATE_PATH}”：{type(exc).__name__}") from None
     _clear_body(doc)
+    if report.draft:
+        _draft_headers(doc, report)
     for line in report.title_lines:
         _para(doc, line, "Title")
     _para(doc, "", "Normal")
     figure_no = 0
-    for b in report.blocks:
+    for k, b in enumerate(report.blocks):
+        if k and b.kind != "note" and report.blocks[k - 1].kind == "note":
+            _para(doc, "", "Normal")  # 草稿说明与正文之间空一行
         if b.kind == "heading":
             _para(doc, b.text, _HEADING_STYLE.get(b.level, "Heading 4"))
+        elif b.kind == "title":  # 摘要之后另起一页，重复报告标题（种子 001）
+            # 段前分页而不是分页符段落：前一页正好写满时分页符会单独占一页，留下空白页
+            _para(doc, b.text, "Title").paragraph_format.page_break_before = True
+            _para(doc, "", "Normal")
         elif b.kind == "chart":
             figure_no += 1
             png, cjk = chart_png(report.chart)
@@ -257,30 +317,34 @@ def write_docx(report: Report, path: str | Path, *, template: str | Path | None 
             if not cjk:
                 caption += "（" + "；".join(f"{i}—{bar.name}" for i, bar in enumerate(report.chart, 1)) + "）"
             _para(doc, caption, "Caption")
+        elif b.kind == "note":  # 草稿说明（正文前）
+            _para(doc, b.text, "Draft Note", mark=True)
         else:
-            _para(doc, b.text, "Normal")
-    if report.signature:
-        _para(doc, "", "Normal")
-        for line in report.signature:
-            _para(doc, line, "Signature Block")
-    # 附件：另起一页
-    doc.add_page_break()
-    _para(doc, "附件", "Annex Label")
-    _para(doc, report.appendix_title, "Annex Title")
-    _write_table(doc, report)
+            _para(doc, b.text, "Normal", mark=b.mark)
+    # 附件说明：正文下空一行；署名、成文日期：再空一行
+    _para(doc, "", "Normal")
+    note = report.annex_note()
+    for k, line in enumerate(note):
+        _para(doc, line, "Annex Note" if len(note) == 1 else "Annex Note First" if k == 0 else "Annex Note Item")
+    _para(doc, "", "Normal")
+    _signature(doc, report)
+    # 各附件另起一页：左上角“附件1”（黑体），标题居中（二号小标宋），表
+    for annex in report.annexes():
+        _para(doc, annex.label, "Annex Label").paragraph_format.page_break_before = True
+        _para(doc, annex.title, "Annex Title")
+        _write_table(doc, annex, report.kind)
+    _core_properties(doc, report)
+    return save_docx(doc, path)
 
-    cp = doc.core_properties
-    cp.title = report.title
-    cp.author = cp.last_modified_by = "jixiao"
-    cp.created = cp.modified = FIXED_TIME
-    cp.revision = 1
-    path.parent.mkdir(parents=True, exist_ok=True)
+
+def save_docx(doc, path: Path) -> Path:
+    """保存 Word 文件：临时文件 + 原子替换；Word 打开着（~$ 锁文件）时拒绝；覆盖用户可能改过的旧文件前留带时间戳的
+    备份（内容逐字节相同时不留：同一份工作簿再次生成的报告完全相同）；zip 时间戳固定。"""
     from .book import BookError
     from .safeio import atomic_output
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        # 临时文件 + 原子替换；Word 打开着（~$ 锁文件）时拒绝；覆盖用户可能改过的旧报告前留带时间戳的备份
-        # （内容逐字节相同时不留：同一份工作簿再次生成的报告完全相同）
         with atomic_output(path, backup=True) as tmp:
             doc.save(str(tmp))
             normalize_zip(tmp)

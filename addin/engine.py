@@ -238,7 +238,7 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
         formula=_text(row.formula_text) or (spec.formula if spec else ""), unit=_text(row.unit) or (spec.unit if spec else ""),
         value=value, value_error=value_error, value_typed=typed, rule=rule, computed=computed, override=override,
         reason=reason, final=final, stated_value=_cached_or_raw(row.stated_value), stated_score=_cached_or_raw(row.stated_score),
-        note=_text(row.note), row=row.row, cells=dict(row.cells))
+        note=_text(row.note), row=row.row, cells=dict(row.cells), evidence=_text(row.evidence))
 
 
 def _from_cached(cached: Any) -> tuple[Any, str | None]:

@@ -69,6 +69,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "shortfall-full-marks": (WARNING, "指标“{indicator}”按评分规则未达标（计算得分 {computed} 分），却调整为满分 {final} 分{reason_text}"),
     "value-outside-cited-band": (WARNING, "指标“{indicator}”的{field}写有区间“{band}”，但实际值 {value} 不在 {lo}%～{hi}% 之内，"
                                           "请核对得分所依据的档次（计算得分 {computed} 分，得分 {final} 分）"),
+    "missing-evidence": (WARNING, "指标“{indicator}”扣 {lost} 分（得 {final} 分，满分 {points} 分），但没有写明扣分依据：报告中"
+                                  "只能写出得分；请在“{column}”列写明核查发现的事实（如“报表封皮未盖章”“其他科目40.5万元，"
+                                  "占预算总额512.5万元的7.9%”）"),
     "override-applied": (INFO, "指标“{indicator}”计算得分 {computed} 分，评价人调整为 {override} 分，理由：{reason}"),
     "unit-mismatch": (WARNING, "{detail}"),
     "prev-sangong-budget-missing": (ERROR, "{label}未填写：指标“{indicator}”比较的是本年与上年的“三公经费”预算数，"
@@ -79,7 +82,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # 报告
     "text-sum-mismatch": (WARNING, "文字材料“{title}”写“{excerpt}”：其中 {parts_text} ＝ {sum} {unit}，与总数 {total} 相差 {gap} {unit}"
                                    "{hint}"),
-    "missing-text": (WARNING, "文字材料“{title}”未填写，报告中显示为“【待填写：{title}】”"),
+    "missing-text": (WARNING, "文字材料“{title}”未填写：报告缺少这部分内容，只能作为草稿生成（页眉标“草稿”，不作定稿）"),
+    "bad-date": (WARNING, "成文日期“{raw}”无法识别为日期：请写成“2019年7月19日”或填入日期，报告定稿须有成文日期"),
 }
 
 

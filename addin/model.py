@@ -95,6 +95,7 @@ class RowInput:
     stated_value: Any = None
     stated_score: Any = None
     note: Any = None
+    evidence: Any = None  # 评分依据/扣分说明（报告中该指标段落的核查事实）
     row: int = 0
     cells: dict[str, str] = field(default_factory=dict)
 
@@ -138,6 +139,7 @@ class IndicatorResult:
     note: str
     row: int
     cells: dict[str, str]
+    evidence: str = ""  # 评分依据/扣分说明（评价人填写的核查事实）
 
     @property
     def lost(self) -> Decimal:

@@ -144,7 +144,7 @@ def _read_scores(book: Book, system: System, inputs: WorkbookInputs) -> None:
     for f, h in L.SCORE_FIELDS_BEFORE + L.SCORE_FIELDS_AFTER:
         if h in headers:
             col[f] = headers[h]
-        else:
+        elif f not in L.OPTIONAL_SCORE_FIELDS:
             raise ReadError(f"“{L.SHEET_SCORES}”第 {header_row} 行缺少表头“{h}”，请勿修改或删除评分表的列")
     for i in range(N_PARAMS):
         col[f"p{i + 1}"] = col["na"] + 1 + i
@@ -212,12 +212,13 @@ def _recover_score_codes(system: System, inputs: WorkbookInputs, col: dict[str, 
 
 
 def _row(g, r: int, code: str, col: dict[str, int]) -> RowInput:
-    get = lambda f: g.get((r, col[f]))  # noqa: E731
+    get = lambda f: g.get((r, col[f])) if f in col else None  # noqa: E731
     ri = RowInput(code=code, level1=get("level1"), level2=get("level2"), name=get("name"), points=get("points"),
                   criterion=get("criterion"), formula_text=get("formula_text"), value=get("value"), unit=get("unit"),
                   rule_label=get("rule"), na=get("na"), params=[get(f"p{i}") for i in range(1, N_PARAMS + 1)],
                   computed=get("computed"), override=get("override"), reason=get("reason"), final=get("final"),
-                  stated_value=get("stated_value"), stated_score=get("stated_score"), note=get("note"), row=r)
+                  stated_value=get("stated_value"), stated_score=get("stated_score"), note=get("note"),
+                  evidence=get("evidence"), row=r)
     ri.cells = {f: a1(r, c) for f, c in col.items()}
     ri.cells["params"] = f"{a1(r, col['p1'])}:{a1(r, col['p10'])}"
     return ri

@@ -1,16 +1,23 @@
-"""绩效评价报告：由工作簿（输入、计分结果、校验发现）生成结构化报告，写入“报告”表、Word（公文格式）与 PDF。
+"""绩效评价报告：由工作簿（输入、计分结果）生成评价人口吻的报告，写入“报告”表、Word（公文格式）与 PDF。
+
+报告是评价人的文件：正文里没有单元格地址、校验用语、容差或给填表人的提示。校验发现写在“校验结果”表，按需另出
+“审核意见”（addin.review）。评分不完整（有指标未评分）或缺少必需的文字材料、成文日期时，报告是“草稿”：每页页眉标
+“草稿”，开头列出尚缺的内容（评价人的说法，不写单元格），不写总分与等级；齐全时是“定稿”。
 
 报告里的每个数字都来自工作簿：指标段落中的“公式＝数字＝结果”用的是计分引擎同一组基础数据原值（IndicatorSpec.args
 经 engine.resolve_arg 取得），按与单元格函数相同的参数顺序代入；金额、百分数、得分的舍入由命名的 Jinja 过滤器
-（money / pct / score / num）统一负责，它们就是 udfs.numbers 的 fmt_* 规则。措辞在 workbook_templates/text/*.j2
-（每节一个模板，StrictUndefined），用户可复制到自己的目录修改（build_report(template_dir=…) / jixiao report --templates）。
+（money / pct / score / num）统一负责，它们就是 udfs.numbers 的 fmt_* 规则。每项扣分带上评分表“评分依据/扣分说明”中的
+核查事实；存在问题按主题归并（addin.problems）。措辞在 workbook_templates/text/*.j2（每节一个模板，StrictUndefined），
+用户可复制到自己的目录修改（build_report(template_dir=…) / jixiao report --templates）。
 
-同一工作簿生成的报告逐字相同（不含日期、随机数或字典无序遍历）。
+同一工作簿生成的报告逐字相同（不含当天日期、随机数或字典无序遍历）。
 """
 from __future__ import annotations
 
+import datetime as _dt
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -28,14 +35,18 @@ from workbook_templates.systems import SYSTEMS
 
 from . import derived
 from . import findings as F
+from . import problems as P
 from .book import Book, CellWrite
-from .engine import evaluate
-from .model import SHEET_REPORT, SHEET_TEXTS, Evaluation, Finding, IndicatorResult, WorkbookInputs, cell_number, cell_text
+from .engine import arg_cell, evaluate, resolve_arg
+from .model import (SHEET_REPORT, SHEET_SCORES, SHEET_TEXTS, Evaluation, Finding, IndicatorResult, WorkbookInputs,
+                    cell_number, cell_text)
 
 TEXT_DIR = Path(__file__).resolve().parent.parent / "workbook_templates" / "text"
-PLACEHOLDER = "【待填写：{title}】"
-PLACEHOLDER_OPEN = "【待填写："
 CHART_TITLE = "一级指标得分率"
+FINAL, DRAFT = "定稿", "草稿"
+MARK = "@mark "  # 模板输出中突出显示的段落（草稿说明、尚缺的材料）
+GAP = "（此部分内容待补充）"  # 草稿中缺少的文字材料所在位置
+BLANK_UNIT = "×××"  # 单位名称、年度未填写时标题中的空位（草稿）
 ZERO = Decimal(0)
 
 
@@ -48,15 +59,13 @@ class ReportError(Exception):
 # ---------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Block:
-    """报告正文的一块：heading 标题（level 1～4：一、（一）1.（1））、para 段落、chart 图（一级指标得分率）。"""
+    """报告正文的一块：heading 标题（level 1～4：一、（一）1.（1））、para 段落、chart 图（一级指标得分率）、
+    note 草稿说明（正文之前）、title 另起一页重复的报告标题（重点评价：摘要之后）。mark：突出显示（草稿说明与草稿中尚缺的部分）。"""
 
     kind: str
     text: str = ""
     level: int = 0
-
-    @property
-    def placeholder(self) -> bool:
-        return PLACEHOLDER_OPEN in self.text
+    mark: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,18 @@ class TableRow:
 
 
 @dataclass(frozen=True)
+class RuleRow:
+    """附件“指标体系表”的一行（种子 001 附件1）：各级指标、评分标准、指标解释（公式）与分值。"""
+
+    level1: str
+    level2: str
+    name: str
+    criterion: str
+    formula: str
+    points: Decimal | None
+
+
+@dataclass(frozen=True)
 class ChartBar:
     name: str
     points: Decimal
@@ -85,6 +106,28 @@ class ChartBar:
         return self.score / self.points if self.points else None
 
 
+@dataclass(frozen=True)
+class Annex:
+    """一个附件（另页）：label“附件1”，title 标题，header 表头，rows [(kind, 各列文字, 纵向合并键)]。"""
+
+    label: str
+    title: str
+    kind: str  # rules 指标体系表 / scores 得分表
+    header: list[str]
+    rows: list[tuple[str, list[str], tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Missing:
+    """草稿中尚缺的一项：what 评价人的说法（写进报告）；sheet/cell 在哪里补（只进终端与审核意见）。"""
+
+    what: str
+    sheet: str
+    cell: str  # 空串：工作簿里没有这一项（此前的模板没有这一行）
+    kind: str  # indicator 指标未评分 / text 文字材料 / date 成文日期
+    key: str = ""  # 文字材料的代码（“文字材料”表 A 列），没有这一行时据此新增
+
+
 @dataclass
 class Report:
     system_key: str
@@ -92,19 +135,41 @@ class Report:
     title_lines: list[str]
     blocks: list[Block]
     signature: list[str]
-    appendix_title: str
+    date: str  # 成文日期（2019年7月19日）；缺少时为空串（草稿）
+    annex_titles: list[str]
     table_header: list[str]
     table: list[TableRow]
     chart: list[ChartBar]
+    rules: list[RuleRow] = field(default_factory=list)
     chart_title: str = CHART_TITLE
+    complete: bool = True  # 每个指标都已评分
+    missing: list[Missing] = field(default_factory=list)  # 草稿尚缺的内容
     findings: list[Finding] = field(default_factory=list)  # 报告自身的发现（文字材料未填写）
+    unit: str = ""
+    year: str = ""
+    issued: _dt.date | None = None  # 成文日期（文档属性用）
+    total: Decimal | None = None  # 总分与等级：评分不完整时为 None（报告中不写）
+    grade: str | None = None
+
+    @property
+    def status(self) -> str:
+        """定稿 / 草稿。"""
+        return DRAFT if self.missing else FINAL
+
+    @property
+    def draft(self) -> bool:
+        return bool(self.missing)
 
     @property
     def title(self) -> str:
         return "".join(self.title_lines)
 
+    @property
+    def author(self) -> str:
+        return "".join(self.signature)
+
     def table_cells(self, row: TableRow) -> list[str]:
-        """附件表一行的显示文本（与 table_header 对应）。"""
+        """附件得分表一行的显示文本（与 table_header 对应）。"""
         pts = "" if row.points is None else fmt_score(row.points)
         fin = "—" if row.final is None and row.kind != "grade" else ("" if row.final is None else fmt_score(row.final))
         if row.kind == "grade":
@@ -114,19 +179,46 @@ class Report:
             cells.append(row.target)
         return cells + [row.value, fin, row.note]
 
+    def annexes(self) -> list[Annex]:
+        """各附件：重点评价为 附件1 指标体系表、附件2 得分情况表（种子 001）；其余为一个附件（评分表）。"""
+        contents = ANNEX_CONTENT[self.kind]
+        out = []
+        for k, (what, title) in enumerate(zip(contents, self.annex_titles), 1):
+            label = f"附件{k}" if len(contents) > 1 else "附件"
+            if what == "rules":
+                rows = [("row", [r.level1, r.level2, r.name, r.criterion, r.formula, fmt_score(r.points)],
+                         (r.level1, r.level2)) for r in self.rules]
+                total = sum((r.points or ZERO for r in self.rules), ZERO)
+                rows.append(("total", ["总分", "", "", "", "", fmt_score(total)], ("", "")))
+                out.append(Annex(label, title, what, list(RULES_HEADER), rows))
+            else:
+                rows = [(r.kind, self.table_cells(r), (r.level1, r.level2)) for r in self.table]
+                out.append(Annex(label, title, what, list(self.table_header), rows))
+        return out
+
+    def annex_note(self) -> list[str]:
+        """附件说明（GB/T 9704 7.3.6）：“附件：1. ××”，多个附件时逐行编号；附件名称后不加标点。"""
+        titles = self.annex_titles[:len(ANNEX_CONTENT[self.kind])]
+        if len(titles) == 1:
+            return [f"附件：{titles[0]}"]
+        return [("附件：" if k == 1 else "") + f"{k}. {t}" for k, t in enumerate(titles, 1)]
+
     def chart_legend(self) -> str:
         return "；".join(f"{b.name} {fmt_pct(b.rate)}（{fmt_score(b.score)}/{fmt_score(b.points)}分）" for b in self.chart)
 
     def as_text(self) -> str:
-        """纯文本形式（测试与审阅用）：标题、正文（标题与段落各占一行）、落款、附件表（制表符分隔）。"""
-        out = list(self.title_lines) + [""]
+        """纯文本形式（测试与审阅用）：草稿标记、标题、正文（标题与段落各占一行）、附件说明、署名、成文日期、各附件表
+        （制表符分隔）。"""
+        out = ([f"［{DRAFT}］"] if self.draft else []) + list(self.title_lines) + [""]
         for b in self.blocks:
             if b.kind == "chart":
                 out.append(f"［图］{self.chart_title}：{self.chart_legend()}")
             else:
                 out.append(b.text)
-        out += [""] + self.signature + ["", "附件：" + self.appendix_title, "\t".join(self.table_header)]
-        out += ["\t".join(self.table_cells(r)).rstrip("\t") for r in self.table]
+        out += [""] + self.annex_note() + [""] + self.signature + ([self.date] if self.date else [])
+        for annex in self.annexes():
+            out += ["", annex.label, annex.title, "\t".join(annex.header)]
+            out += ["\t".join(cells).rstrip("\t") for _, cells, _ in annex.rows]
         return "\n".join(out) + "\n"
 
     def sections(self) -> list[tuple[str, list[Block]]]:
@@ -138,6 +230,18 @@ class Report:
             else:
                 out[-1][1].append(b)
         return out
+
+    def sentences(self) -> list[str]:
+        """正文段落按句（。！？）切分后的各句（不含标题与附件）：用来检查同一句话没有写两遍。"""
+        out = []
+        for b in self.blocks:
+            if b.kind == "para":
+                out += [s.strip() for s in re.split(r"(?<=[。！？])", b.text) if s.strip()]
+        return out
+
+
+RULES_HEADER = ("一级指标", "二级指标", "三级指标", "评分标准", "指标解释", "分值")
+ANNEX_CONTENT = {"dept": ("scores",), "key_eval": ("rules", "scores"), "project": ("scores",)}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -223,10 +327,75 @@ def _escape_lines(text: str) -> str:
     return "\n".join(("\\" + ln) if ln[:1] in ("#", "@", "\\") else ln for ln in lines if ln)
 
 
+def f_clause(x: Any) -> str:
+    """作分句嵌入句中：并成一行，去掉末尾的句号、分号、逗号（“经核查，{{ x|clause }}，扣 0.5 分”）。"""
+    return f_oneline(x).strip().rstrip("。；;，,、 ")
+
+
+def f_quoted(x: Any) -> str:
+    """加引号，文字本身已带引号时不再加（避免“““三公经费”控制率”这样的双重引号）。"""
+    t = str(x).strip()
+    return t if not t or "“" in t or "”" in t else f"“{t}”"
+
+
+def heading_number(n: int, level: int) -> str:
+    """第 level 级标题的序号：1 一、 2 （一） 3 1. 4 （1）。"""
+    return (h1, h2, h3, h4)[max(1, min(4, int(level))) - 1](n)
+
+
+_CN_DIGIT = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"○": 0, "零": 0, "Ｏ": 0, "O": 0}
+
+
+def _cn_int(s: str) -> int | None:
+    """十九→19，二十→20，三十一→31，七→7。"""
+    if not s or any(ch not in _CN_DIGIT and ch != "十" for ch in s):
+        return None
+    if "十" not in s:
+        return _CN_DIGIT[s] if len(s) == 1 else None
+    tens, _, ones = s.partition("十")
+    return (_CN_DIGIT.get(tens, 0) if tens else 1) * 10 + (_CN_DIGIT.get(ones, 0) if ones else 0)
+
+
+_DATE_DIGITS = re.compile(r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?")
+_DATE_CN = re.compile(r"([〇○零一二三四五六七八九OＯ]{4})\s*年\s*([一二三四五六七八九十]{1,3})\s*月\s*([一二三四五六七八九十]{1,3})\s*日")
+
+
+def parse_date(raw: Any) -> _dt.date | None:
+    """成文日期：日期单元格、Excel 日期序号、“2019年7月19日”“2019-07-19”“2019/7/19”“二〇一九年七月十九日”。无法识别为 None。"""
+    if isinstance(raw, _dt.datetime):
+        return raw.date()
+    if isinstance(raw, _dt.date):
+        return raw
+    if isinstance(raw, (int, float, Decimal)) and not isinstance(raw, bool) and 20000 <= raw <= 80000:
+        return _dt.date(1899, 12, 30) + _dt.timedelta(days=int(raw))  # Excel 1900 日期系统的序号
+    t = unicodedata.normalize("NFKC", cell_text(raw))
+    m = _DATE_DIGITS.search(t)
+    if m:
+        y, mo, d = (int(g) for g in m.groups())
+    else:
+        m = _DATE_CN.search(t)
+        if not m:
+            return None
+        y = int("".join(str(_CN_DIGIT[ch]) for ch in m.group(1)))
+        mo, d = _cn_int(m.group(2)), _cn_int(m.group(3))
+        if mo is None or d is None:
+            return None
+    try:
+        return _dt.date(y, mo, d)
+    except ValueError:
+        return None
+
+
+def f_date(x: Any) -> str:
+    """成文日期的写法（GB/T 9704-2012 7.3.5）：阿拉伯数字，年份写全，月、日不编虚位（2019年7月19日）。"""
+    d = x if isinstance(x, _dt.date) else parse_date(x)
+    return f"{d.year}年{d.month}月{d.day}日" if d else ""
+
+
 FILTERS: dict[str, Callable[..., str]] = {
     "money": f_money, "pct": f_pct, "score": f_score, "num": f_num, "cn": cn_number,
-    "h1": h1, "h2": h2, "h3": h3, "h4": h4, "oneline": f_oneline, "para": _escape_lines,
-    "sentence": f_sentence,
+    "h1": h1, "h2": h2, "h3": h3, "h4": h4, "hn": heading_number, "oneline": f_oneline, "para": _escape_lines,
+    "sentence": f_sentence, "clause": f_clause, "quoted": f_quoted, "date": f_date,
 }
 
 
@@ -300,7 +469,7 @@ class _Arg:
         if self.kind == "text":
             return f"{self.label}为“{self.raw or ''}”"
         if self.value is None:
-            return f"{self.label}未填写"
+            return f"{self.label}无数据"
         if self.kind == "money":
             return f"{self.label}{f_money(self.value)}{self.unit}"
         if self.kind == "rate":
@@ -338,7 +507,7 @@ _BASIS_ARG = {"全年预算数": 3, "实际到位资金": 2, "调整后预算数
 
 def _execution_by(f: list[str]) -> _Expr:
     idx = _BASIS_ARG.get((f[0] or "全年预算数").strip(), 3)
-    return _Expr(f"{f[1]}÷{f[idx]}×100%", shown=(0, 1, idx))
+    return _Expr(f"{f[1]}÷{f[idx]}×100%", shown=(1, idx))
 
 
 def _overstaffing(f: list[str]) -> _Expr:
@@ -457,38 +626,91 @@ def _score_expr(ind: IndicatorResult) -> str:
     return ""
 
 
-def _error_text(ind: IndicatorResult, ev: Evaluation) -> str:
-    if ind.value_error:
-        return ind.value_error
-    for f in ev.findings:
-        if f"“{ind.name}”" in f.message:
-            return f.message
-    return "实际值或评分规则不完整"
+# 评分标准里的得分字样（“得满分”“得2分”“各1分”“1分”）、扣分或不得分的分句、括号内的说明
+_SCORE_MENTION = re.compile(r"(?:各\s*|得\s*)?(?:满分|\d+(?:\.\d+)?\s*分)")
+_NEGATIVE = re.compile(r"扣|不得分|否则|不得|未|得\s*0\s*分")
+_PAREN = re.compile(r"（[^（）]*）|\([^()]*\)")
+
+
+def full_marks_condition(criterion: str, points: Decimal | None) -> str:
+    """评分标准中得满分的条件，用评分标准自己的话：“预算公开文字叙述完整、报表齐全得2分；发现1处……扣0.5分”→
+    “预算公开文字叙述完整、报表齐全”。去掉括号内的说明、扣分与不得分的分句和“得X分”字样；有写明得满分（或得分等于分值）
+    的分句时只取这些分句，否则取全部得分分句（“各1分”累加的标准）。满分的定性指标据此写出核查了什么。"""
+    full: list[str] = []
+    positive: list[str] = []
+    for sentence in re.split(r"[；;。]", _PAREN.sub("", criterion or "")):
+        kept = [c.strip() for c in re.split(r"[，,]", sentence) if c.strip() and not _NEGATIVE.search(c)]
+        mentions = [m for c in kept for m in _SCORE_MENTION.findall(c)]
+        if not mentions:
+            continue
+        cleaned = "，".join(x for x in (_SCORE_MENTION.sub("", c).strip(" ，、") for c in kept) if x)
+        if not cleaned:
+            continue
+        positive.append(cleaned)
+        if any("满分" in m or (points is not None and _mention_points(m) == points) for m in mentions):
+            full.append(cleaned)
+    return "，".join(full or positive)
+
+
+def _mention_points(mention: str) -> Decimal | None:
+    m = re.search(r"\d+(?:\.\d+)?", mention)
+    return Decimal(m.group()) if m else None
+
+
+def _kind(ind: IndicatorResult, udf: str) -> str:
+    rule = ind.rule
+    if ind.final is None:
+        return "error"
+    if isinstance(rule, Manual):
+        return "manual"
+    if isinstance(rule, DeductionChecklist):
+        return "deduct"
+    if udf == "DEBT_STATUS" and not ind.value_typed:
+        return "status"
+    if isinstance(rule, GradeTable):
+        return "grade"
+    if isinstance(rule, Target) and not udf:
+        return "qualitative" if rule.nature == "定性" else "target"
+    if isinstance(rule, Qualitative):
+        return "qualitative"
+    if udf and not ind.value_typed:
+        return "na" if ind.value is None else "formula"
+    return "value"
+
+
+def _missing_inputs(system: System, inputs: WorkbookInputs, ind: IndicatorResult, spec: Any, args: list[_Arg],
+                    shown: Sequence[int]) -> tuple[str, str, str]:
+    """未评分指标缺什么：(评价人的说法, 工作表, 单元格)。公式指标列出为空的基础数据（指向其单元格）；评价人打分、
+    等次、完成值未填写时指向评分表中的实际值单元格。"""
+    value_cell = ind.cells.get("value", "")
+    if args:
+        blank = [i for i in shown if i < len(args) and args[i].kind != "text" and args[i].value is None]
+        if blank:
+            where = arg_cell(inputs, spec.args[blank[0]]) or (SHEET_SCORES, value_cell)
+            return "尚缺" + "、".join(args[i].label for i in blank), where[0], where[1]
+        return "所需数据尚待核实", SHEET_SCORES, value_cell
+    if ind.rule is None:
+        return "评分标准尚待确定", SHEET_SCORES, ind.cells.get("rule", value_cell)
+    if ind.value is not None and ind.value_error is None and ind.computed is not None:  # 调整得分无效
+        return "调整后的得分尚待确定", SHEET_SCORES, ind.cells.get("override", value_cell)
+    if isinstance(ind.rule, Manual):
+        return "尚未评分", SHEET_SCORES, value_cell
+    if isinstance(ind.rule, GradeTable):
+        return f"尚未取得{_clean(ind.formula) or '考核等次'}", SHEET_SCORES, value_cell
+    if isinstance(ind.rule, (Target, Qualitative)):
+        return "尚未取得实际完成值", SHEET_SCORES, value_cell
+    return "尚未评分", SHEET_SCORES, value_cell
 
 
 def _indicator_view(system: System, inputs: WorkbookInputs, ev: Evaluation, ind: IndicatorResult) -> SimpleNamespace:
     spec = system.indicator(ind.code)
     udf = spec.udf if spec is not None and spec.udf else ""
     rule = ind.rule
-    kind = "value"
-    if ind.final is None:
-        kind = "error"
-    elif isinstance(rule, Manual):
-        kind = "manual"
-    elif isinstance(rule, DeductionChecklist):
-        kind = "deduct"
-    elif udf == "DEBT_STATUS" and not ind.value_typed:
-        kind = "status"
-    elif isinstance(rule, GradeTable):
-        kind = "grade"
-    elif isinstance(rule, Target) and not udf:
-        kind = "qualitative" if rule.nature == "定性" else "target"
-    elif isinstance(rule, Qualitative):
-        kind = "qualitative"
-    elif udf and not ind.value_typed:
-        kind = "na" if ind.value is None else "formula"
-
+    kind = _kind(ind, udf)
+    name, formula = _clean(ind.name), _clean(ind.formula)
     data_text, figures, result = "", "", _value_text(ind.value, ind.unit)
+    args: list[_Arg] = []
+    shown: Sequence[int] = ()
     if udf and not ind.value_typed and spec is not None:
         args = _args_for(system, inputs, ev, udf, spec.args)
         added = derived.added_derivation(spec, spec.args, [a.raw for a in args])
@@ -501,53 +723,127 @@ def _indicator_view(system: System, inputs: WorkbookInputs, ev: Evaluation, ind:
         figures = expr.figures
         if expr.result is not None:
             result = expr.result
+        if udf == "BUDGET_EXECUTION_BY" and args:  # 公式说明写的是“（所选口径的）预算数”：换成所选的口径
+            formula = formula.replace("（所选口径的）预算数", _clean(args[0].raw) or "全年预算数")
     deduction = _dec(ind.value) if kind == "deduct" else None
     if isinstance(rule, DeductionChecklist) and rule.per_item is not None and deduction is not None:
         deduction = deduction * rule.per_item
     lost = ind.lost if ind.final is not None else ZERO
+    evidence, note = f_clause(_clean(ind.evidence)), _clean(ind.note)
+    value_text = (result or _value_text(ind.value, ind.unit)) if kind == "formula" else _value_text(ind.value, ind.unit)
+    missing, m_sheet, m_cell = _missing_inputs(system, inputs, ind, spec, args, shown) if kind == "error" else ("", "", "")
+    judged = kind in ("deduct", "manual", "qualitative")
+    short = f_clause(note or evidence) if judged else ""  # 扣分的简短说法（附件“备注”或扣分说明）
+    level1, level2 = _clean(ind.level1), _clean(ind.level2)
+    if kind in ("formula", "na", "value", "status"):
+        issue = f"{name}{value_text}"
+    elif kind == "grade" and ind.computed is not None and ind.points is not None and ind.computed >= ind.points:
+        issue = f"{name}得{f_score(ind.final)}分"  # 等次已是最高档，失分来自调整得分
+    elif kind == "grade":
+        issue = f"{formula or name}为“{value_text}”"
+    elif kind == "target":
+        issue = f"{name}未达到年度指标值"
+    else:
+        issue = short or name
     return SimpleNamespace(
-        code=ind.code, name=_clean(ind.name), level1=_clean(ind.level1), level2=_clean(ind.level2), kind=kind, udf=udf,
+        code=ind.code, name=name, level1=level1, level2=level2, kind=kind, udf=udf,
         points=ind.points, computed=ind.computed, override=ind.override, final=ind.final,
         adjusted=ind.override is not None, changed=ind.override is not None and ind.override != ind.computed,
-        reason=_clean(ind.reason), note=_clean(ind.note), criterion=_clean(ind.criterion), formula=_clean(ind.formula),
-        unit=ind.unit, value_text=(result or _value_text(ind.value, ind.unit)) if kind == "formula"
-        else _value_text(ind.value, ind.unit),
-        data_text=data_text, figures=figures,
-        equation=_equation(_clean(ind.name), _clean(ind.formula), figures, result) if kind == "formula" else "",
-        formula_head=_equation(_clean(ind.name), _clean(ind.formula), "", ""), formula_text=_clean(ind.formula),
+        reason=f_clause(_clean(ind.reason)), note=note, evidence=evidence, short=short, issue=issue,
+        criterion=_clean(ind.criterion), checked=full_marks_condition(_clean(ind.criterion), ind.points),
+        formula=formula, unit=ind.unit, value_text=value_text, data_text=data_text, figures=figures,
+        fact_figures=f"{value_text} {data_text}" if kind in ("formula", "value", "status") else (short or value_text),
+        equation=_equation(name, formula, figures, result) if kind == "formula" else "",
+        formula_head=_equation(name, formula, "", ""), formula_text=formula,
         score_expr=_score_expr(ind) if not ind.override else "", na_policy=rule.na if rule else "",
         target=_target_text(rule, ind.unit) if isinstance(rule, Target) and not udf else "",
         met=ind.computed is not None and ind.points is not None and ind.computed >= ind.points,
         deduction=deduction or ZERO,
         grades="、".join(f"{n}{f_score(s)}分" for n, s in rule.grades) if isinstance(rule, GradeTable) else "",
-        error=_error_text(ind, ev) if kind == "error" else "", lost=lost, row=ind.row)
+        missing=missing, missing_where=(m_sheet, m_cell), lost=lost, row=ind.row,
+        theme=P.theme_of(udf, name, level2, level1))
 
 
 # ---------------------------------------------------------------------------------------------------------
-# 文字材料：缺失的显示占位符并记为警告
+# 文字材料：缺少的在草稿中标出“待补充”，并记为警告（单元格只进终端、校验与审核意见）
 # ---------------------------------------------------------------------------------------------------------
+_LIST_NUMBER = re.compile(r"^(?:\d+\s*[、.．]|（\d+）|\(\d+\)|[一二三四五六七八九十]+、)\s*")
+_ITEM_POINTS = re.compile(r"[（(]\s*(\d+(?:\.\d+)?)\s*分\s*[）)]|\s+(\d+(?:\.\d+)?)\s*分$")
+
+
 class _Texts:
     def __init__(self, system: System, inputs: WorkbookInputs):
         self.titles = {t.key: t.title for t in system.texts}
         self.inputs = inputs
         self.missing: dict[str, str] = {}
 
+    def _known(self, key: str) -> None:
+        if key not in self.titles:
+            raise ReportError(f"报告模板引用了不存在的文字材料“{key}”，可用的有：{'、'.join(self.titles)}")
+
     def value(self, key: str) -> str:
         return cell_text(self.inputs.texts.get(key))
 
     def has(self, key: str) -> bool:
-        return bool(self.value(key))
+        return key in self.titles and bool(self.value(key))
+
+    def _gap(self, key: str) -> str:
+        self.missing.setdefault(key, self.titles[key])
+        return MARK + GAP
 
     def __call__(self, key: str, optional: bool = False) -> str:
-        if key not in self.titles:
-            raise ReportError(f"报告模板引用了不存在的文字材料“{key}”，可用的有：{'、'.join(self.titles)}")
+        self._known(key)
         v = self.value(key)
         if v:
             return _escape_lines(v)
-        if optional:
-            return ""
-        self.missing.setdefault(key, self.titles[key])
-        return PLACEHOLDER.format(title=self.titles[key])
+        return "" if optional else self._gap(key)
+
+    def lines(self, key: str, optional: bool = False, numbered: bool = False) -> str:
+        """逐行成段的清单（评价依据、评价过程、工作组）；numbered 时统一编号“1.”（去掉原有的“1、”“（1）”）。"""
+        self._known(key)
+        rows = [ln.strip() for ln in self.value(key).splitlines() if ln.strip()]
+        if not rows:
+            return "" if optional else self._gap(key)
+        if numbered:
+            rows = [f"{k}.{_LIST_NUMBER.sub('', ln)}" for k, ln in enumerate(rows, 1)]
+        return _escape_lines("\n".join(rows))
+
+    def list(self, key: str) -> list[str]:
+        """逐行的清单原文（去掉各行原有的编号），未填写时为空列表（不算缺少）。"""
+        if key not in self.titles:
+            return []
+        return [_LIST_NUMBER.sub("", ln.strip()) for ln in self.value(key).splitlines() if ln.strip()]
+
+    def items(self, key: str) -> list[SimpleNamespace]:
+        """名单（部门自评指标）：按换行、顿号、分号、逗号分隔，可注明分值“在职人员控制率（5分）”。"""
+        if key not in self.titles:
+            return []
+        out = []
+        for raw in re.split(r"[\n、；;，,]+", self.value(key)):
+            t = _LIST_NUMBER.sub("", raw.strip())
+            m = _ITEM_POINTS.search(t)
+            points = Decimal(m.group(1) or m.group(2)) if m else None
+            name = _ITEM_POINTS.sub("", t).strip()
+            if name:
+                out.append(SimpleNamespace(name=name, points=points))
+        return out
+
+    def says(self, keys: str | Sequence[str], number: Any, *words: str) -> bool:
+        """文字材料（keys 中任一项）是否已写明这个数：同一句里、数字之前出现 words 之一（不给 words 时只看数字）。
+        生成的事实句与文字材料重复时，文字材料优先，生成的那句不写（保靖：编制 33 人写了两遍）。"""
+        target = _dec(number)
+        if target is None:
+            return False
+        target = target.normalize()
+        for key in [keys] if isinstance(keys, str) else keys:
+            text = self.value(key) if key in self.titles else ""
+            for m in P.NUMBER.finditer(text):
+                if Decimal(m.group()).normalize() != target:
+                    continue
+                start = max(text.rfind(ch, 0, m.start()) for ch in "。；;\n") + 1
+                if not words or any(w in text[start:m.start()] for w in words):
+                    return True
+        return False
 
     def findings(self) -> list[Finding]:
         out = []
@@ -569,7 +865,7 @@ class SectionSpec:
 
 
 SECTIONS: dict[str, tuple[SectionSpec, ...]] = {
-    "dept": (
+    "dept": (  # 种子 000
         SectionSpec("preamble", "dept_0_preamble.j2", numbered=False),
         SectionSpec("basic", "dept_1_basic.j2"),
         SectionSpec("evaluation", "dept_2_evaluation.j2"),
@@ -578,17 +874,19 @@ SECTIONS: dict[str, tuple[SectionSpec, ...]] = {
         SectionSpec("conclusion", "dept_5_conclusion.j2"),
         SectionSpec("lessons", "dept_6_lessons.j2"),
     ),
-    "key_eval": (
+    "key_eval": (  # 种子 001
+        SectionSpec("summary", "key_0_summary.j2", numbered=False),  # 种子 001：摘要在前，开头段在正文之首
         SectionSpec("preamble", "key_0_preamble.j2", numbered=False),
-        SectionSpec("summary", "key_0_summary.j2", numbered=False),
         SectionSpec("basic", "key_1_basic.j2"),
-        SectionSpec("conclusion", "key_2_conclusion.j2"),
-        SectionSpec("difference", "key_3_difference.j2", when=lambda c: c["self_score"] is not None),
-        SectionSpec("analysis", "key_4_analysis.j2"),
-        SectionSpec("problems", "key_5_problems.j2"),
-        SectionSpec("notes", "key_6_notes.j2", when=lambda c: bool(c["overrides"])),
+        SectionSpec("goals", "key_2_goals.j2"),
+        SectionSpec("approach", "key_3_approach.j2"),
+        SectionSpec("method", "key_4_method.j2"),
+        SectionSpec("system", "key_5_system.j2"),
+        SectionSpec("conclusion", "key_6_conclusion.j2"),
+        SectionSpec("problems", "key_7_problems.j2"),
+        SectionSpec("notes", "key_8_notes.j2", when=lambda c: bool(c["overrides"])),
     ),
-    "project": (
+    "project": (  # 种子 003
         SectionSpec("preamble", "project_0_preamble.j2", numbered=False),
         SectionSpec("basic", "project_1_basic.j2"),
         SectionSpec("conclusion", "project_2_conclusion.j2"),
@@ -598,6 +896,7 @@ SECTIONS: dict[str, tuple[SectionSpec, ...]] = {
         SectionSpec("notes", "project_6_notes.j2"),
     ),
 }
+DRAFT_TEMPLATE = "draft.j2"
 TITLE_TEMPLATE = {"dept": "dept_title.j2", "key_eval": "key_title.j2", "project": "project_title.j2"}
 TABLE_HEADER = {
     "dept": ["一级指标", "二级指标", "三级指标", "分值", "实际值", "得分", "备注"],
@@ -609,7 +908,9 @@ _HEADING_RE = re.compile(r"^(#{1,4})\s+(.*)$")
 
 
 def _parse(text: str) -> list[Block]:
-    """模板输出 → 块：“# ”～“#### ”开头为 1～4 级标题，单独一行“@chart”为图，其余非空行各为一段。"""
+    """模板输出 → 块：“# ”～“#### ”开头为 1～4 级标题，单独一行“@chart”为图，“@mark ”开头为突出显示的段落，
+    “@title ”开头为另起一页重复的报告标题（种子 001：摘要之后正文之前），
+    其余非空行各为一段（“\\”开头的行是转义过的用户文字）。"""
     blocks: list[Block] = []
     for raw in text.splitlines():
         line = raw.strip()
@@ -617,6 +918,12 @@ def _parse(text: str) -> list[Block]:
             continue
         if line.startswith("\\"):
             blocks.append(Block("para", line[1:]))
+            continue
+        if line.startswith("@title "):
+            blocks.append(Block("title", line[len("@title "):].strip()))
+            continue
+        if line.startswith(MARK.strip()):
+            blocks.append(Block("para", line[len(MARK.strip()):].strip(), mark=True))
             continue
         m = _HEADING_RE.match(line)
         if m:
@@ -675,16 +982,8 @@ def _groups(views: list[SimpleNamespace]) -> list[SimpleNamespace]:
     for v in views:
         order.setdefault(v.level2, []).append(v)
     return [SimpleNamespace(name=k, indicators=vs, points=sum((v.points or ZERO for v in vs), ZERO),
-                            score=sum((v.final or ZERO for v in vs), ZERO)) for k, vs in order.items()]
-
-
-def _check_summary(findings: Sequence[Finding]) -> SimpleNamespace:
-    """校验发现中的“错误”“警告”（报告自身的 missing-text 除外），按严重程度排序，最多列 8 条。"""
-    relevant = [f for f in F.sort_findings(list(findings)) if f.severity in (F.ERROR, F.WARNING) and f.code != "missing-text"]
-    items = [f"{f.message}（{f.sheet}!{f.cell}）" if f.cell else f.message for f in relevant]
-    return SimpleNamespace(errors=sum(1 for f in relevant if f.severity == F.ERROR),
-                           warnings=sum(1 for f in relevant if f.severity == F.WARNING),
-                           items=items[:8], more=max(0, len(items) - 8), any=bool(relevant))
+                            score=sum((v.final or ZERO for v in vs), ZERO),
+                            complete=all(v.final is not None for v in vs)) for k, vs in order.items()]
 
 
 def _grade_scale(system: System, inputs: WorkbookInputs) -> GradeScale:
@@ -694,38 +993,84 @@ def _grade_scale(system: System, inputs: WorkbookInputs) -> GradeScale:
         return system.grades
 
 
+def _grade_bands(scale: GradeScale) -> list[str]:
+    """等级标准的写法（种子 001：优秀（得分≥90分）；良好（80≤得分＜90分）……；较差（得分＜70分））。"""
+    bands = sorted(scale.bands, key=lambda b: b[0], reverse=True)
+    out = []
+    for k, (lo, name) in enumerate(bands):
+        hi = bands[k - 1][0] if k else None
+        if hi is None:
+            out.append(f"{name}（得分≥{f_score(lo)}分）")
+        elif lo is None or lo <= 0:
+            out.append(f"{name}（得分＜{f_score(hi)}分）")
+        else:
+            out.append(f"{name}（{f_score(lo)}≤得分＜{f_score(hi)}分）")
+    return out
+
+
+def _difference(views: list[SimpleNamespace], texts: _Texts, lost: list[SimpleNamespace]) -> SimpleNamespace:
+    """重点评价与部门自评的差异（种子 001 六（二））：两套指标体系的对应关系用 addin.compare 的同一规则（同名、同义、
+    相近指标）；重点评价的失分分成“自评未设置的指标”与按核查事实扣分的指标，说出差异的原因。"""
+    from .compare import match_names
+
+    items = texts.items("self_eval_indicators")
+    self_points = {i.name: i.points for i in items}
+    pairs, only_self, only_eval = match_names([i.name for i in items], [v.name for v in views])
+    by_name = {v.name: v for v in views}
+    pair_views = [SimpleNamespace(self_name=a, eval_name=b, match=m, self_points=self_points.get(a),
+                                  eval_points=by_name[b].points) for _, a, b, m in pairs]
+    only_eval_set = set(only_eval) if items else set()
+    eval_only_lost = [v for v in lost if v.name in only_eval_set]
+    return SimpleNamespace(
+        self_names=[i.name for i in items], pairs=pair_views, only_self=only_self if items else [],
+        only_eval=only_eval if items else [],
+        weights=[p for p in pair_views if p.self_points is not None and p.self_points != p.eval_points],
+        eval_only_lost=eval_only_lost, eval_only_lost_total=sum((v.lost for v in eval_only_lost), ZERO),
+        judged_lost=[v for v in lost if v.kind in ("deduct", "manual", "qualitative", "grade")],
+        computed_lost=[v for v in lost if v.kind not in ("deduct", "manual", "qualitative", "grade")])
+
+
 def build_report(inputs: WorkbookInputs, ev: Evaluation, findings: Sequence[Finding] | None = None, *,
                  template_dir: str | Path | None = None) -> Report:
-    """由工作簿输入、计分结果与校验发现生成报告（确定性：同一工作簿逐字相同）。
+    """由工作簿输入与计分结果生成报告（确定性：同一工作簿逐字相同）。
 
-    findings 通常为 addin.checks.run_checks 的结果（没有时用 ev.findings）；其中的“错误”“警告”写入“存在问题”。
-    返回的 Report.findings 是报告自身的发现：未填写的文字材料（missing-text，警告）。
+    findings（校验发现）不写进报告：报告是评价人的文件，校验发现写在“校验结果”表与审核意见（addin.review）中；
+    参数保留给调用方统一传入。返回的 Report.findings 是报告自身的发现：必需而未填写的文字材料（missing-text，警告）；
+    Report.missing 是草稿尚缺的内容（指标未评分、文字材料、成文日期）。
     """
     system = SYSTEMS[inputs.system_key]
-    findings = list(ev.findings if findings is None else findings)
     env = make_env(template_dir)
     texts = _Texts(system, inputs)
     views = [_indicator_view(system, inputs, ev, i) for i in ev.indicators]
+    unscored = [v for v in views if v.final is None]
+    complete = not unscored and bool(ev.complete)
     level1s = []
     for name, lv in ev.level1.items():
         members = [v for v in views if v.level1 == name]
-        level1s.append(SimpleNamespace(name=name, points=lv.points, score=lv.score, computed=lv.computed,
-                                       rate=lv.score / lv.points if lv.points else None, indicators=members,
-                                       groups=_groups(members)))
+        done = all(v.final is not None for v in members)
+        level1s.append(SimpleNamespace(name=name, points=lv.points, score=lv.score if done else None,
+                                       computed=lv.computed, rate=lv.score / lv.points if lv.points and done else None,
+                                       complete=done, unscored=[v for v in members if v.final is None],
+                                       indicators=members, groups=_groups(members)))
     scal = _scalars_view(system, inputs)
-    self_score = scal.get("self_score")
     scale = _grade_scale(system, inputs)
-    unscored = [v for v in views if v.final is None]
+    total, grade = (ev.total, ev.grade) if complete else (None, None)
+    self_score = scal.get("self_score")
+    self_grade = scal.get("self_grade") or (scale.grade(self_score) if self_score is not None else "")
+    evaluator = texts.value("evaluator") if "evaluator" in texts.titles else ""
+    lost = [v for v in views if v.final is not None and v.lost > 0]
+    problems = P.group(lost, texts.value("problems") if "problems" in texts.titles else "")
     ctx: dict[str, Any] = dict(
-        kind=system.kind, system_title=system.title, unit=ev.unit_name or PLACEHOLDER.format(title="单位名称"),
-        year=ev.year or PLACEHOLDER.format(title="评价年度"), money_unit=ev.money_unit, text=texts, has_text=texts.has, scal=scal, tab=_table_view(system, inputs),
-        indicators=views, level1s=level1s, total=ev.total, points_total=ev.points_total, grade=ev.grade,
-        complete=not unscored, unscored=unscored, overrides=[v for v in views if v.adjusted],
-        lost=[v for v in views if v.final is not None and v.lost > 0], check=_check_summary(findings),
-        lost_total=sum((v.lost for v in views if v.final is not None), ZERO),
-        self_score=self_score, self_grade=(scal.get("self_grade") or (scale.grade(self_score) if self_score is not None else "")),
-        diff=(self_score - ev.total) if self_score is not None else None,
-        project=scal.get("project_name") or "", notes_ref="",
+        kind=system.kind, system_title=system.title, unit=ev.unit_name or BLANK_UNIT, year=ev.year or "××××",
+        money_unit=ev.money_unit, text=texts, has_text=texts.has, lines=texts.lines, text_list=texts.list,
+        says=texts.says, scal=scal, tab=_table_view(system, inputs), indicators=views, level1s=level1s, groups=_groups(views), total=total,
+        points_total=ev.points_total, grade=grade, complete=complete, unscored=unscored,
+        overrides=[v for v in views if v.adjusted], lost=lost, lost_total=sum((v.lost for v in lost), ZERO),
+        problems=problems, themed=[p for p in problems if p.theme], grade_bands=_grade_bands(scale),
+        self_score=self_score, self_grade=self_grade,
+        diff=(self_score - total) if self_score is not None and total is not None else None,
+        difference=_difference(views, texts, lost) if system.kind == "key_eval" else None,
+        project=scal.get("project_name") or "", notes_ref="", evaluator=evaluator,
     )
     specs = [s for s in SECTIONS[system.kind] if s.when is None or s.when(ctx)]
     numbers: dict[str, int] = {}
@@ -742,20 +1087,56 @@ def build_report(inputs: WorkbookInputs, ev: Evaluation, findings: Sequence[Find
             ctx["notes_ref"] = next((b.text for b in blocks if b.kind == "heading"), "")
     blocks = [b for s in specs for b in rendered[s.key]]
     parts = _title_parts(_render(env, TITLE_TEMPLATE[system.kind], ctx))
+    signature = [ln.strip() for ln in texts.value("signature").splitlines() if ln.strip()] or parts["落款"]
+    raw_date = inputs.texts.get("date")
+    issued = parse_date(raw_date.cached if hasattr(raw_date, "cached") else raw_date)
+
+    # 草稿：尚缺的内容（评价人的说法写进报告；单元格只给终端与审核意见）
+    missing = [Missing(f"{v.name}：{v.missing}", *v.missing_where, "indicator") for v in unscored]
     report_findings = texts.findings()
     for key, title, value in (("unit_name", "单位名称", ev.unit_name), ("year", "评价年度", ev.year)):
         if not value:
             sheet, cell = inputs.cells.get(("scalar", key), ("基础数据表", ""))
             report_findings.append(F.make("missing-text", sheet, cell, title=title))
+            missing.append(Missing(title, sheet, cell, "text"))
+    for key, title in texts.missing.items():
+        sheet, cell = inputs.cells.get(("text", key), (SHEET_TEXTS, ""))
+        missing.append(Missing(title, sheet, cell, "text", key))
+    if issued is None:
+        sheet, cell = inputs.cells.get(("text", "date"), (SHEET_TEXTS, ""))
+        raw = cell_text(raw_date)
+        missing.append(Missing("成文日期", sheet, cell, "date", "date"))
+        if raw:
+            report_findings.append(F.make("bad-date", sheet, cell, raw=raw[:40]))
+        elif "date" in texts.titles and "date" not in texts.missing:
+            report_findings.append(F.make("missing-text", sheet, cell, title=texts.titles["date"]))
+    if missing:
+        note = _parse(_render(env, DRAFT_TEMPLATE, {**ctx, "missing": missing,
+                                                    "missing_indicators": [m for m in missing if m.kind == "indicator"],
+                                                    "missing_texts": [m for m in missing if m.kind != "indicator"]}))
+        blocks = [Block("note", b.text, 0, True) for b in note] + blocks
+    rules = [RuleRow(xml_safe(v.level1), xml_safe(v.level2), xml_safe(v.name), xml_safe(v.criterion),
+                     xml_safe(v.formula), v.points) for v in views]
     return Report(system_key=system.key, kind=system.kind, title_lines=parts["标题"] or [system.title], blocks=blocks,
-                  signature=parts["落款"], appendix_title="".join(parts["附件"]) or system.title, table_header=list(TABLE_HEADER[system.kind]),
-                  table=_table_rows(system, ev, views, scale), chart=[ChartBar(xml_safe(l.name), l.points, l.score) for l in level1s
-                                                                      if l.points],
-                  findings=F.sort_findings(report_findings))
+                  signature=signature, date=f_date(issued) if issued else "", issued=issued,
+                  annex_titles=parts["附件"] or [system.title], table_header=list(TABLE_HEADER[system.kind]),
+                  table=_table_rows(system, ev, views, complete), rules=_rule_rows(rules, level1s),
+                  chart=[ChartBar(xml_safe(l1.name), l1.points, l1.score) for l1 in level1s if l1.points and complete],
+                  complete=complete, missing=missing, findings=F.sort_findings(report_findings),
+                  unit=ev.unit_name, year=ev.year, total=total, grade=grade)
+
+
+def _rule_rows(rows: list[RuleRow], level1s: list[SimpleNamespace]) -> list[RuleRow]:
+    """附件1 的一级、二级指标写上分值（种子 001：“投入 (24分)”“预算编制 (24分)”）。"""
+    pts1 = {l1.name: l1.points for l1 in level1s}
+    pts2 = {(l1.name, g.name): g.points for l1 in level1s for g in l1.groups}
+    return [RuleRow(f"{r.level1}（{f_score(pts1.get(r.level1))}分）" if r.level1 in pts1 else r.level1,
+                    f"{r.level2}（{f_score(pts2[(r.level1, r.level2)])}分）" if (r.level1, r.level2) in pts2 else r.level2,
+                    r.name, r.criterion, r.formula, r.points) for r in rows]
 
 
 def _title_parts(text: str) -> dict[str, list[str]]:
-    """标题模板的输出分三段：“[标题]”下每行一行标题，“[落款]”下为落款各行，“[附件]”下为附件表标题。"""
+    """标题模板的输出分三段：“[标题]”下每行一行标题，“[落款]”下为默认署名，“[附件]”下为各附件标题。"""
     parts: dict[str, list[str]] = {"标题": [], "落款": [], "附件": []}
     current = None
     for raw in text.splitlines():
@@ -767,30 +1148,36 @@ def _title_parts(text: str) -> dict[str, list[str]]:
     return parts
 
 
-def _table_rows(system: System, ev: Evaluation, views: list[SimpleNamespace], scale: GradeScale) -> list[TableRow]:
+def _table_rows(system: System, ev: Evaluation, views: list[SimpleNamespace], complete: bool) -> list[TableRow]:
+    """附件得分表：每个三级指标一行、一级指标小计、总分、等级。评分不完整时，未评分的指标、含未评分指标的小计、
+    总分与等级都写“—”（不写不完整的合计）。"""
     rows: list[TableRow] = []
     for name, lv in ev.level1.items():
-        for v in (x for x in views if x.level1 == name):
+        members = [x for x in views if x.level1 == name]
+        for v in members:
             if v.kind == "error":
-                note = "无法计分：" + v.error
-            elif v.adjusted:
-                note = f"计算得分{f_score(v.computed)}分，调整为{f_score(v.final)}分" + (f"（{v.note}）" if v.note else "")
+                note = "尚未评分"
+            elif v.adjusted and v.changed:
+                note = f"按评分标准计算得{f_score(v.computed)}分，调整为{f_score(v.final)}分"
             else:
                 note = v.note
-            value = v.value_text if v.kind not in ("manual",) else ""
+            value = v.value_text if v.kind not in ("manual", "error") else ""
             if v.kind == "deduct":
                 value = f"扣{f_score(v.deduction)}分" if v.deduction else "无扣分"
             rows.append(TableRow("row", xml_safe(v.level1), xml_safe(v.level2), xml_safe(v.name), v.points,
                                  xml_safe(v.target), xml_safe(value), v.final, xml_safe(note)))
-        rows.append(TableRow("subtotal", xml_safe(f"{name}小计"), "", "", lv.points, "", "", lv.score, ""))
-    rows.append(TableRow("total", "总分", "", "", ev.points_total, "", "", ev.total, ""))
-    rows.append(TableRow("grade", "评价等级", "", "", None, "", xml_safe(ev.grade or ""), None, ""))
+        done = all(v.final is not None for v in members)
+        rows.append(TableRow("subtotal", xml_safe(f"{name}小计"), "", "", lv.points, "", "", lv.score if done else None,
+                             ""))
+    rows.append(TableRow("total", "总分", "", "", ev.points_total, "", "", ev.total if complete else None, ""))
+    rows.append(TableRow("grade", "评价等级", "", "", None, "", xml_safe(ev.grade or "") if complete else "—", None, ""))
     return rows
 
 
 def text_findings(inputs: WorkbookInputs, ev: Evaluation | None = None, *, template_dir: str | Path | None = None
                   ) -> list[Finding]:
-    """报告所需的文字材料中未填写的项（missing-text 警告，指向“文字材料”表的内容单元格），供校验汇总调用。"""
+    """报告所需而未填写（或无法识别）的文字材料（missing-text/bad-date 警告，指向“文字材料”表的内容单元格），
+    供校验汇总调用。"""
     ev = ev if ev is not None else evaluate(inputs)
     try:
         return build_report(inputs, ev, [], template_dir=template_dir).findings
@@ -799,9 +1186,10 @@ def text_findings(inputs: WorkbookInputs, ev: Evaluation | None = None, *, templ
 
 
 # ---------------------------------------------------------------------------------------------------------
-# “报告”工作表
+# “报告”工作表：A4 纵向、按页宽缩放打印，标题行每页重复；图放在“见下图”那一段的下方
 # ---------------------------------------------------------------------------------------------------------
-_TEXT_WIDTH = 90  # A 列宽（字符）
+_TEXT_WIDTH = 64  # A 列宽（字符）：正文每段一行
+_CHART_ROWS = 17  # 图占的行数（每行 15 磅，约 9 厘米）
 
 
 def _display_width(text: str) -> int:
@@ -821,75 +1209,101 @@ def _num(x: Decimal | None) -> Any:
 
 
 def write_report_sheet(book: Book, report: Report) -> None:
-    """（重新）生成“报告”工作表：正文每段一行（文本，绝不作为公式），附件评分表，一级指标得分率数据与原生柱状图。
-    只替换“报告”表，其他工作表不动。"""
+    """（重新）生成“报告”工作表：正文每段一行（文本，绝不作为公式），附件说明、署名、成文日期，各附件表，
+    一级指标得分率数据与原生柱状图（在正文“见下图”之下）。只替换“报告”表，其他工作表不动。"""
     writes: list[CellWrite] = []
     heights: dict[int, float] = {}
     r = 1
     writes.append(CellWrite(r, 1, report.title, "title"))
     heights[r] = 24
-    chart_caption_rows: list[int] = []
+    chart_rows: list[tuple[int, int]] = []  # (图的锚点行, 图题行)
     r += 1
     for b in report.blocks:
         r += 1
-        if b.kind == "heading":
-            writes.append(CellWrite(r, 1, b.text, "heading" if b.level == 1 else "subheading"))
+        if b.kind in ("heading", "title"):
+            writes.append(CellWrite(r, 1, b.text, "heading" if b.level <= 1 else "subheading"))
         elif b.kind == "chart":
-            writes.append(CellWrite(r, 1, f"图：{report.chart_title}（{report.chart_legend()}）", "paragraph"))
-            chart_caption_rows.append(r)
+            anchor = r
+            r += _CHART_ROWS
+            writes.append(CellWrite(r, 1, f"图{len(chart_rows) + 1}  {report.chart_title}（{report.chart_legend()}）",
+                                    "paragraph"))
             heights[r] = _row_height(writes[-1].value)
+            chart_rows.append((anchor, r))
         else:
-            writes.append(CellWrite(r, 1, b.text, "warning" if b.placeholder else "paragraph"))
+            writes.append(CellWrite(r, 1, b.text, "warning" if b.mark else "paragraph"))
             heights[r] = _row_height(b.text)
     r += 1
-    for line in report.signature:
+    for line in report.annex_note():
         r += 1
         writes.append(CellWrite(r, 1, line, "text"))
-    # 附件评分表：A 列为“一级／二级／三级”指标
-    r += 2
-    writes.append(CellWrite(r, 1, "附件：" + report.appendix_title, "heading"))
     r += 1
-    header = ["指标（一级／二级／三级）", "分值"] + (["年度指标值"] if report.kind == "project" else []) + ["实际值", "得分", "备注"]
-    for c, h in enumerate(header, 1):
-        writes.append(CellWrite(r, c, h, "header"))
-    for row in report.table:
+    for line in report.signature + ([report.date] if report.date else []):
         r += 1
-        if row.kind == "row":
-            label = "／".join(x for x in (row.level1, row.level2, row.name) if x)
+        writes.append(CellWrite(r, 1, line, "text"))
+    # 各附件：A 列为“一级／二级／三级”指标（指标体系表另附评分标准）
+    for annex in report.annexes():
+        r += 2
+        writes.append(CellWrite(r, 1, f"{annex.label}：{annex.title}", "heading"))
+        r += 1
+        if annex.kind == "rules":
+            header = ["指标（一级／二级／三级）及评分标准", "分值"]
         else:
-            label = row.level1
-        cells: list[tuple[Any, str]] = [(label, "text"), (_num(row.points), "number")]
-        if report.kind == "project":
-            cells.append((row.target, "text"))
-        cells += [(row.value, "text"), (_num(row.final), "number"), (row.note, "text")]
-        for c, (v, style) in enumerate(cells, 1):
-            if v is None or v == "":
-                continue
-            writes.append(CellWrite(r, c, v, "header" if row.kind != "row" and c == 1 else style))
+            header = ["指标（一级／二级／三级）", "分值"] + (["年度指标值"] if report.kind == "project" else []) + \
+                ["实际值", "得分", "备注"]
+        for c, h in enumerate(header, 1):
+            writes.append(CellWrite(r, c, h, "header"))
+        for kind, cells, _ in annex.rows:
+            r += 1
+            if annex.kind == "rules":
+                label = "／".join(x for x in cells[:3] if x) + (f"：{cells[3]}" if cells[3] else "")
+                row_cells: list[tuple[Any, str]] = [(label, "text" if kind == "row" else "header"),
+                                                    (_num(_dec(cells[5])), "number")]
+                heights[r] = _row_height(label)
+            else:
+                label = "／".join(x for x in cells[:3] if x) if kind == "row" else cells[0]
+                n = len(cells)
+                row_cells = [(label, "text" if kind == "row" else "header"), (_num(_dec(cells[3])), "number")]
+                if report.kind == "project":
+                    row_cells.append((cells[4], "text"))
+                row_cells += [(cells[n - 3], "text"), (_num(_dec(cells[n - 2])) if kind != "grade" else None, "number"),
+                              (cells[n - 1], "text")]
+                if kind != "row" and cells[n - 2] == "—":
+                    row_cells[-2] = ("—", "text")
+            for c, (v, style) in enumerate(row_cells, 1):
+                if v is None or v == "":
+                    continue
+                writes.append(CellWrite(r, c, v, style))
     # 图表数据与原生柱状图（引用本表单元格）
-    r += 2
-    writes.append(CellWrite(r, 1, f"图表数据：{report.chart_title}", "heading"))
-    data_header = r + 1
-    for c, h in enumerate(["一级指标", "分值", "得分", "得分率"], 1):
-        writes.append(CellWrite(data_header, c, h, "header"))
-    r = data_header
-    for bar in report.chart:
-        r += 1
-        writes.append(CellWrite(r, 1, bar.name, "text"))
-        writes.append(CellWrite(r, 2, _num(bar.points), "number"))
-        writes.append(CellWrite(r, 3, _num(bar.score), "number"))
-        # Excel 只保存 15 位有效数字（openpyxl 写文件时也截到 16 位）：先按 15 位取值，两个适配器写出的是同一个数（18 ÷ 61）
-        writes.append(CellWrite(r, 4, float(format(bar.rate, ".15g")) if bar.rate is not None else None, "percent"))
-    if chart_caption_rows:
-        # 正文中图的位置链接到图表数据
+    data_header = None
+    if report.chart:
+        r += 2
+        writes.append(CellWrite(r, 1, f"图表数据：{report.chart_title}", "heading"))
+        data_header = r + 1
+        for c, h in enumerate(["一级指标", "分值", "得分", "得分率"], 1):
+            writes.append(CellWrite(data_header, c, h, "header"))
+        r = data_header
+        for bar in report.chart:
+            r += 1
+            writes.append(CellWrite(r, 1, bar.name, "text"))
+            writes.append(CellWrite(r, 2, _num(bar.points), "number"))
+            writes.append(CellWrite(r, 3, _num(bar.score), "number"))
+            # Excel 只保存 15 位有效数字（openpyxl 写文件时也截到 16 位）：先按 15 位取值，两个适配器写出的是同一个数（18 ÷ 61）
+            writes.append(CellWrite(r, 4, float(format(bar.rate, ".15g")) if bar.rate is not None else None, "percent"))
+        captions = {cap for _, cap in chart_rows}
+        # 图题链接到图表数据
         writes = [CellWrite(w.row, w.col, w.value, w.style, f"'{SHEET_REPORT}'!A{data_header}")
-                  if w.row in chart_caption_rows and w.col == 1 else w for w in writes]
-    widths = {1: _TEXT_WIDTH, 2: 10, 3: 14, 4: 14, 5: 12, 6: 30, 7: 30}
+                  if w.row in captions and w.col == 1 else w for w in writes]
+    widths = ({1: _TEXT_WIDTH, 2: 7, 3: 12, 4: 12, 5: 7, 6: 24} if report.kind == "project"
+              else {1: _TEXT_WIDTH, 2: 7, 3: 12, 4: 7, 5: 28})
     book.replace_sheet(SHEET_REPORT, writes, widths, heights=heights)
+    setup = getattr(book, "set_page_setup", None)
+    if setup is not None:
+        setup(SHEET_REPORT, title_rows="1:1", header=DRAFT if report.draft else "", footer="第 &P 页，共 &N 页")
     add_chart = getattr(book, "add_bar_chart", None)
-    if add_chart is not None and report.chart:
-        add_chart(SHEET_REPORT, title=report.chart_title, categories=(1, data_header + 1, r), values=(4, data_header, r),
-                  anchor=f"F{data_header}", y_title="得分率")
+    if add_chart is not None and data_header is not None:
+        for anchor, _ in chart_rows:
+            add_chart(SHEET_REPORT, title=report.chart_title, categories=(1, data_header + 1, r),
+                      values=(4, data_header, r), anchor=f"A{anchor}", y_title="得分率")
 
 
 # ---------------------------------------------------------------------------------------------------------

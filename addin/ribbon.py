@@ -173,11 +173,16 @@ def do_report(book, docx: str | Path | None = None) -> Outcome:
     except PermissionError:
         raise UserError(f"无法写入 Word 文档“{docx.name}”：文件正在 Word 中打开或没有写权限，请关闭后重试。"
                         "（“报告”工作表已生成）") from None
-    lines = [f"已生成“报告”工作表和 Word 文档：{written or docx}",
-             f"总分 {fmt_score(ev.total)} 分，等级：{ev.grade}。"]
+    lines = [f"已生成“报告”工作表和 Word 文档：{written or docx}"]
+    if report.draft:  # 草稿：不写总分与等级，列出尚缺的内容与单元格
+        lines.append(f"报告为草稿（页眉标“草稿”），尚缺 {len(report.missing)} 项：" +
+                     "；".join(f"{m.what}（{m.sheet}!{m.cell}）" if m.cell else m.what for m in report.missing[:8]) +
+                     ("……" if len(report.missing) > 8 else ""))
+    if report.complete:
+        lines.append(f"总分 {fmt_score(report.total)} 分，等级：{report.grade}。")
     errors = summary(findings)["错误"]
     if errors:
-        lines.append(f"注意：校验发现 {errors} 项错误（已写入报告的“存在问题”部分），建议点击“校验”处理后重新生成。")
+        lines.append(f"注意：校验发现 {errors} 项错误（报告正文不写校验结果），建议点击“校验”查看并处理后重新生成。")
     lines.append("工作簿中的“报告”工作表尚未保存，请按 Ctrl+S 保存。" if hasattr(book, "alert") else "")
     return Outcome("\n".join(x for x in lines if x), critical=errors > 0, activate=SHEET_REPORT,
                    data={"report": report, "docx": Path(written or docx)})

@@ -175,6 +175,21 @@ class XlwingsBook:
         chart.set_source_data(sh.range(f"{a1(v1, ccol)}:{a1(c2, ccol)},{a1(v1, vcol)}:{a1(v2, vcol)}"))
         _Com.chart_titles(chart, title, y_title, percent)
 
+    def set_page_setup(self, sheet: str, *, title_rows: str = "", header: str = "", footer: str = "") -> None:
+        """与 OpenpyxlBook.set_page_setup 相同：A4 纵向、一页宽、每页重复的标题行、页眉右侧与页脚中间的文字。"""
+        ps = self.xb.sheets[sheet].api.PageSetup
+        ps.PaperSize = 9  # xlPaperA4
+        ps.Orientation = 1  # xlPortrait
+        ps.Zoom = False
+        ps.FitToPagesWide = 1
+        ps.FitToPagesTall = False
+        ps.CenterHorizontally = True
+        if title_rows:
+            first, _, last = title_rows.partition(":")
+            ps.PrintTitleRows = f"${first}:${last or first}"
+        ps.RightHeader = header
+        ps.CenterFooter = footer
+
     def save(self, path: str | Path | None = None) -> None:
         if path is None:
             self.xb.save()

@@ -334,6 +334,10 @@ class _SheetApi:
             setattr(self._s.protection, k, bool(v))
 
     @property
+    def PageSetup(self) -> Any:  # noqa: N802 —— 打印设置：记录赋值（PaperSize、FitToPagesWide、PrintTitleRows……）
+        return self._s.page_setup
+
+    @property
     def Cells(self) -> Any:  # noqa: N802
         sheet = self._s
 
@@ -356,6 +360,7 @@ class FakeSheet:
         self.password: str | None = None
         self.protection = _Protection()
         self.format_conditions: list[FakeFormatCondition] = []
+        self.page_setup = _ComObject()
         self.deleted = False
 
     def __repr__(self) -> str:

@@ -21,7 +21,8 @@ def _with(ex: Example, name: str, **changes: Any) -> Example:
     """复制示例（深拷贝字典，避免夹具之间互相影响）并替换部分字段。"""
     base = replace(ex, name=name, scalars=copy.deepcopy(ex.scalars), table=copy.deepcopy(ex.table),
                    values=dict(ex.values), overrides=dict(ex.overrides), stated=dict(ex.stated), texts=dict(ex.texts),
-                   notes=dict(ex.notes), points=dict(ex.points), table_labels=dict(ex.table_labels))
+                   notes=dict(ex.notes), points=dict(ex.points), table_labels=dict(ex.table_labels),
+                   evidence=dict(ex.evidence))
     return replace(base, **changes)
 
 
@@ -82,7 +83,7 @@ def medical_aid(upper_funds: Any) -> Example:
         table_labels={"fund_fiscal": "  其中：当年财政拨款（区本级）", "fund_other": "        其他资金（中央、省、市下拨）"},
         indicators=rows, values={"P01": D(1), "P02": "达成", "P03": D("0.95")},
         # 其余叙述与这处笔误无关，填“略”：校验只报这一处（未填的叙述会有 missing-text 警告）
-        texts={t.key: "略" for t in PROJECT_TEXTS}
+        texts={t.key: "略" for t in PROJECT_TEXTS} | {"date": "2021年6月30日"}
         | {"overview": "年初预算区本级1080万元，实际拨付1168万元，其中区本级630万元，上级财政下拨502万元，本年度实际使用981万元。"},
     )
 

@@ -640,7 +640,9 @@ def test_every_ribbon_action_equals_the_cli_on_every_demo(work, tmp_path, name, 
     assert book.grid("校验结果")[(1, 1)] == "校验结果" and chk.activate == "校验结果"
     book = OpenpyxlBook(src, with_cached=True)
     rep = ribbon.do_report(book, tmp_path / "ribbon.docx")
-    assert book.grid("报告") == cli_report_grid and headline in rep.message
+    assert book.grid("报告") == cli_report_grid
+    # 评分完整才报总分与等级；不完整（开福）时报告是草稿，消息列出尚缺的内容
+    assert (headline in rep.message) == rep.data["report"].complete != ("报告为草稿" in rep.message)
     assert _docx_text(tmp_path / "ribbon.docx") == _docx_text(cli_docx)
     exp = ribbon.do_export_final(OpenpyxlBook(src, with_cached=True)).data
     assert exp.target == src.with_name(f"{name}_定稿.xlsx")
@@ -657,6 +659,11 @@ def test_every_ribbon_action_equals_the_cli_on_every_demo(work, tmp_path, name, 
     assert [f.as_dict() for f in x_chk.data] == check["findings"] and x_chk.critical == (rc_check == 1)
     x_rep = ribbon.report()
     assert XlwingsBook(fb).grid("报告") == cli_report_grid
+    # 打印设置与命令行（openpyxl）相同：A4 纵向、一页宽、标题行每页重复、草稿在页眉标出
+    ps = fb.sheets["报告"].page_setup.props
+    assert (ps["PaperSize"], ps["Orientation"], ps["FitToPagesWide"], ps["PrintTitleRows"]) == (9, 1, 1, "$1:$1")
+    assert ps["RightHeader"] == ("草稿" if x_rep.data["report"].draft else "") == (
+        openpyxl.load_workbook(cli_xlsx)["报告"].oddHeader.right.text or "")
     assert _docx_text(x_rep.data["docx"]) == _docx_text(cli_docx)
     x_exp = ribbon.export_final().data
     assert x_exp.replaced == exp.replaced

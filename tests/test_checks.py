@@ -169,7 +169,7 @@ def test_kaifu_2020_as_transcribed(demo_dir):
         ("missing-value", DATA, "C36"),  # 满意度未填
         ("budget-added-derived", DATA, "C30"),  # 本年追加空白：3951 − 3691 ＝ 260，预算控制率 7.04%（不是 0% 满分）
         ("text-sum-mismatch", TEXTS, "C7"),  # 正文 1168 万元“其中”630 ＋ 502 ＝ 1132
-    } | {("missing-text", TEXTS, f"C{r}") for r in (3, 4, 8, 9, 10, 12)}  # 报告要用的叙述未转录
+    } | {("missing-text", TEXTS, f"C{r}") for r in (3, 4, 8, 9, 10, 12, 16)}  # 报告要用的叙述与成文日期未转录
     gaps = {f.cell: (f.expected, f.actual) for f in fs if f.code == "total-mismatch"}
     assert gaps == {"D11": (D(3398), D(3368)), "E11": (D(3626), D(3596)), "F11": (D(3422), D(3392))}
     assert one(fs, "total-rounding-gap").severity == F.WARNING
@@ -219,6 +219,26 @@ def test_points_must_total_100(out):
     fs = check_file(fx.build(fx.hunan("pts", points={"goal_clear": 4}), out))
     assert keys(fs) == {("points-total-not-100", SCORES, "E25")}
     assert fs[0].actual == D(101) and "101" in fs[0].message
+
+
+def test_deduction_without_evidence_is_a_warning(out):
+    """评价人判断的扣分（扣分清单、评价人打分）既无“评分依据/扣分说明”也无“备注”：missing-evidence 警告，指向依据单元格。
+    有依据或备注、或调整得分写了理由、或公式指标（数据本身说明了失分）都不报。"""
+    from workbook_templates import layout as L
+
+    notes = {k: v for k, v in fx.CLEAN_ZIZHOU.notes.items() if k != "z1_1"}
+    evidence = {k: v for k, v in fx.CLEAN_ZIZHOU.evidence.items() if k != "z1_1"}
+    fs = check_file(fx.build(fx._with(fx.CLEAN_ZIZHOU, "no-evidence", notes=notes, evidence=evidence), out))
+    f = one(fs, "missing-evidence")
+    assert (f.severity, f.sheet, f.cell) == (F.WARNING, SCORES, f"{L.LETTER['evidence']}4")
+    assert "部门预算的完整性" in f.message and "扣 0.5 分" in f.message and "评分依据/扣分说明" in f.message
+    assert keys(fs) == {("missing-evidence", SCORES, f"{L.LETTER['evidence']}4")}
+    # 湖南评价人打分：3 分中给 2 分，没写依据 → 警告；写了依据 → 无发现
+    ex = fx.hunan("manual-no-evidence", values={**fx.CLEAN_HUNAN.values, "goal_clear": 2},
+                  evidence={k: v for k, v in fx.CLEAN_HUNAN.evidence.items() if k != "goal_clear"})
+    assert keys(check_file(fx.build(ex, out))) == {("missing-evidence", SCORES, f"{L.LETTER['evidence']}5")}
+    ex = fx.hunan("manual-evidence", values={**fx.CLEAN_HUNAN.values, "goal_clear": 2})
+    assert check_file(fx.build(ex, out)) == []
 
 
 def test_override_above_points_and_met_target_and_shortfall(out):
@@ -474,11 +494,11 @@ def test_write_findings_sheet_replaces_only_its_sheet(demo_dir, tmp_path):
     assert _sheet_values(p, data_only=True) == shown  # 公式的保存结果也还在（没有 Excel 的查看器照样看得到）
     ws = wb["校验结果"]
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=5)]
-    assert len(rows) == 28 and rows[0][1] == "错误"
+    assert len(rows) == 29 and rows[0][1] == "错误"
     links = {c.value: (c.hyperlink.location, c.hyperlink.target) for c in ws["C"][4:] if c.hyperlink}
     assert links["基础数据表!D11"] == ("'基础数据表'!D11", None)  # 工作簿内位置，不是外部链接
     assert ws["B5"].fill.fgColor.rgb.endswith("FFC7CE")
-    assert ws["A2"].value.startswith("错误 17 项，警告 10 项，提示 1 项")
+    assert ws["A2"].value.startswith("错误 17 项，警告 11 项，提示 1 项")
 
 
 def test_findings_sheet_writes_text_never_formulas(tmp_path):
@@ -512,7 +532,7 @@ def test_cli_exit_codes_and_json(demo_dir, tmp_path, capsys):
     capsys.readouterr()
     assert main(["check", str(demo_dir / "kaifu-2020.xlsx"), "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
-    assert data["summary"] == {"errors": 17, "warnings": 10, "infos": 1}
+    assert data["summary"] == {"errors": 17, "warnings": 11, "infos": 1}
     got = {(f["code"], f["sheet"], f["cell"]): f for f in data["findings"]}
     assert set(got) == keys(check_file(demo_dir / "kaifu-2020.xlsx"))
     assert got[("total-rounding-gap", DATA, "C4")]["severity"] == F.WARNING
@@ -547,7 +567,7 @@ def test_demo_prints_one_check_line_per_workbook(tmp_path, capsys):
     assert lines == ["校验 baojing-2018.xlsx：错误 0 项，警告 4 项，提示 2 项",
                      "校验 zizhou-2021.xlsx：错误 0 项，警告 1 项，提示 0 项",
                      "校验 shiping-2022.xlsx：错误 0 项，警告 0 项，提示 0 项",
-                     "校验 kaifu-2020.xlsx：错误 17 项，警告 10 项，提示 1 项"]
+                     "校验 kaifu-2020.xlsx：错误 17 项，警告 11 项，提示 1 项"]
 
 
 def test_summary_counts():
@@ -581,7 +601,7 @@ def test_cli_checks_several_files_worst_exit_code_wins(demo_dir, tmp_path, capsy
     data = json.loads(captured.out)
     assert [d["file"] for d in data] == [clean[0], str(bad), str(demo_dir / "kaifu-2020.xlsx")]
     assert data[0]["summary"] == {"errors": 0, "warnings": 4, "infos": 2}
-    assert data[2]["summary"] == {"errors": 17, "warnings": 10, "infos": 1}
+    assert data[2]["summary"] == {"errors": 17, "warnings": 11, "infos": 1}
     assert "坏文件.xlsx" in data[1]["error"] and "Traceback" not in captured.err
     assert captured.err.startswith("jixiao：文件“坏文件.xlsx”")
 

@@ -2,6 +2,8 @@
 
 期望文本在 tests/expected/*.txt（已对照种子 000/001/003 审阅）。模板措辞改动后用
 JIXIAO_UPDATE_EXPECTED=1 python -m pytest tests/test_report.py 重写，再逐行审阅差异。
+报告是评价人的文件：正文里没有单元格地址、校验用语与给填表人的提示（test_reports_speak_as_the_evaluator）；
+评分不完整时是草稿（页眉“草稿”、不写总分与等级）。GB/T 9704 的版式在 Word 的 XML 上逐项核对。
 """
 from __future__ import annotations
 
@@ -79,6 +81,8 @@ def test_filters_own_the_rounding_and_ordinals():
 # 确定性与期望文本
 # ---------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", SEEDS)
+
+
 def test_report_text_matches_reviewed_expected_file(name, demo_dir):
     text = _report(name).as_text()
     assert _report(name).as_text() == text  # 同一输入，逐字相同
@@ -109,7 +113,8 @@ def _reprs(d) -> set[str]:
 
 def _derivable(inputs, ev, report) -> set[str]:
     """可由工作簿推出的数字的所有显示形式：输入原值、指标值、分值/得分/失分/小计/得分率/总分、规则参数、计数，
-    以及单元格中文字（文字材料、评分标准、公式说明、理由、备注、指标名称）里原有的数字。"""
+    以及单元格中文字（文字材料、评分标准、公式说明、理由、备注、评分依据、指标名称）里原有的数字，
+    和由它们数出来的个数（各级指标数、失分指标数）。"""
     nums: list = [0, 1]
     texts: list[str] = [ev.year, ev.unit_name]
     nums += list(inputs.scalars.values())
@@ -120,7 +125,7 @@ def _derivable(inputs, ev, report) -> set[str]:
         nums += [i.points, i.computed, i.override, i.final, i.lost]
         if isinstance(i.value, D):
             nums.append(i.value)
-        texts += [str(i.value), i.name, i.criterion, i.formula, i.reason, i.note]
+        texts += [str(i.value), i.name, i.criterion, i.formula, i.reason, i.note, i.evidence]
         if i.rule is not None:
             for p in i.rule.to_params():
                 if isinstance(p, D):
@@ -153,7 +158,18 @@ def _derivable(inputs, ev, report) -> set[str]:
     self_score = inputs.scalars.get("self_score")
     if self_score is not None:
         nums.append(parse_number(self_score).value - ev.total)
-    texts += [f"{f.message} {f.cell}" for f in ev.findings]  # 校验发现的原文与单元格地址
+    nums += [len(ev.level1), len(ev.indicators), len(groups), len(inputs.grade_rows)]
+    nums += [len({i.level2 for i in ev.indicators if i.level1 == l1}) for l1 in ev.level1]
+    nums += [sum(1 for i in ev.indicators if i.level1 == l1) for l1 in ev.level1]
+    nums += [len(v) for v in inputs.texts.values() if v] + [len(str(v).split("、")) for v in inputs.texts.values() if v]
+    nums += list(range(1, 20))  # 清单与草稿说明的条目序号
+    nums += [lo for _, lo in inputs.grade_rows]  # 等级标准的分数线
+    if inputs.texts.get("self_eval_indicators"):  # 差异分析：自评未设置的指标上的失分合计（compare 的对应规则）
+        from addin.compare import match_names
+
+        names = [n for n in re.split(r"[\n、]", inputs.texts["self_eval_indicators"]) if n]
+        only_eval = set(match_names(names, [i.name for i in ev.indicators])[2])
+        nums.append(sum((i.lost for i in lost if i.name in only_eval), D(0)))
     allowed = set().union(*(_reprs(n) for n in nums))
     for t in texts:
         allowed |= set(_NUM.findall(t or ""))
@@ -161,6 +177,8 @@ def _derivable(inputs, ev, report) -> set[str]:
 
 
 @pytest.mark.parametrize("name", SEEDS + ("kaifu-2020",))
+
+
 def test_every_number_in_the_text_is_derivable_from_the_workbook(name):
     inputs, ev = _inputs(name)
     report = R.build_report(inputs, ev, ev.findings)
@@ -210,20 +228,34 @@ def test_baojing_analysis_has_one_paragraph_per_indicator_with_seed_figures():
 
 def test_baojing_conclusion_notes_and_problems():
     report = _report("baojing-2018")
-    conclusion = "\n".join(b.text for b in _section(report, "绩效评价结论"))
-    assert "投入绩效为13分，过程绩效为56分，产出及效率绩效为25.9分，总绩效为94.9分。评价结果等次为“优”" in conclusion
-    assert "共有3项指标未得满分，合计失5.1分" in conclusion
-    assert any(b.kind == "chart" for b in _section(report, "绩效评价结论"))
+    conclusion = _section(report, "绩效评价结论")
+    text = "\n".join(b.text for b in conclusion)
+    assert "投入绩效为13分，过程绩效为56分，产出及效率绩效为25.9分，总绩效为94.9分。评价结果等次为“优”" in text
+    assert any(b.kind == "chart" for b in conclusion)
     notes = [b.text for b in _section(report, "需要说明事项") if b.kind == "para"]
     assert len(notes) == 3
-    assert notes[1].startswith("2.关于公用经费控制率的说明：该指标按评分标准计算得0分，评价人调整为4分。调整理由：年初人员编制17人")
+    assert notes[1].startswith("2.关于公用经费控制率的说明：该指标按评分标准计算得0分，调整为4分，理由是：年初人员编制17人")
+    # 存在问题按主题：标题 + 一段；文字材料中的问题原文在前，失分事实在后，原因取自评分依据
+    heads = [b.text for b in conclusion if b.kind == "heading" and b.level == 3]
+    assert heads == ["1.预算编制的精准度有待提高", "2.预算执行与支出控制不到位", "3.履职效益有待提升"]
+    paras = {conclusion[k - 1].text: b.text for k, b in enumerate(conclusion) if k and conclusion[k - 1].level == 3}
+    assert paras["1.预算编制的精准度有待提高"].startswith("年初预算因本级财政财力原因编制不精确，公用经费标准过低，年中追加预算。"
+                                                 "具体表现为：预算控制率为10.12%（本年预算追加（调整）数90.29万元")
+    assert paras["2.预算执行与支出控制不到位"].endswith("主要原因是年初预算确定之后，年中增加大量工作人员，公用经费支出随之增加。")
+    assert paras["3.履职效益有待提升"].startswith("全县绩效考核通报未附考核得分，影响重点工作完成率的计算。")
     assert [b.name for b in report.chart] == ["投入", "过程", "产出及效率"]
     assert [fmt_pct(b.rate) for b in report.chart] == ["100.00%", "91.80%", "99.62%"]
     assert report.title == "保靖县医疗生育保险管理服务局2018年度部门整体支出绩效评价报告"
     assert [t for t, _ in report.sections()][1:] == ["一、基本情况", "二、绩效评价", "三、部门整体支出绩效评价分析",
                                                      "四、需要说明事项", "五、绩效评价结论", "六、经验教训与建议"]
-    suggestions = "\n".join(b.text for b in _section(report, "经验教训与建议"))
-    assert "减少年中追加调整" in suggestions and "加强业务学习，提高预算意识" in suggestions  # 生成的建议 + 文字材料原文
+    # 建议与问题一一对应，针对各自的扣分事项；其后附文字材料中的建议
+    lessons = _section(report, "经验教训与建议")
+    assert [b.text for b in lessons if b.level == 3] == ["1.提升预算编制水平", "2.提高预算执行能力", "3.提升履职效益"]
+    suggestions = "\n".join(b.text for b in lessons)
+    assert "针对预算控制率10.12%的问题，提高年初预算编制的准确性和完整性" in suggestions
+    assert "针对公用经费控制率171.93%的问题，按实有人员和工作任务合理编制公用经费预算" in suggestions
+    assert "加强业务学习，提高预算意识" in suggestions
+    assert (report.status, report.signature, report.date) == ("定稿", ["保靖县医疗生育保险管理服务局"], "2019年7月19日")
 
 
 def test_appendix_rows_follow_the_score_sheet():
@@ -232,30 +264,74 @@ def test_appendix_rows_follow_the_score_sheet():
     assert len(rows) == 18
     by_name = {r.name: r for r in rows}
     assert (by_name["预算控制率"].value, by_name["预算控制率"].final) == ("10.12%", D("4.00"))
-    assert by_name["预算控制率"].note == "计算得分3分，调整为4分"
+    assert by_name["预算控制率"].note == "按评分标准计算得3分，调整为4分"
     assert [(r.level1, r.points, r.final) for r in report.table if r.kind == "subtotal"] == [
         ("投入小计", 13, 13), ("过程小计", 61, 56), ("产出及效率小计", 26, D("25.9"))]
     assert report.table[-1].value == "优" and report.table[-2].final == D("94.9")
+    assert report.annex_note() == ["附件：保靖县医疗生育保险管理服务局2018年度部门整体支出绩效评价评分表"]
 
 
 # ---------------------------------------------------------------------------------------------------------
 # 子洲 2021（种子 001）与石屏 2022（种子 003）
 # ---------------------------------------------------------------------------------------------------------
-def test_zizhou_key_evaluation_structure_and_difference_analysis():
+def test_zizhou_key_evaluation_follows_seed_001_section_by_section():
     report = _report("zizhou-2021")
     titles = [t for t, _ in report.sections()]
-    assert titles[1:] == ["摘要", "一、部门基本情况", "二、评价结论", "三、评价结论与自评等级的差异分析", "四、绩效分析",
-                          "五、存在问题和建议"]
+    # 种子 001：摘要，一 部门基本情况 … 七 存在问题和建议，附件1 指标体系表、附件2 得分情况表
+    assert titles[1:] == ["摘要", "一、部门基本情况", "二、部门绩效目标及实现情况", "三、评价思路", "四、评价方法", "五、指标体系",
+                          "六、评价结论、评价结论与自评评价等级的差异分析、绩效分析", "七、存在问题和建议"]
+    subheads = {t: [b.text for b in blocks if b.kind == "heading" and b.level == 2] for t, blocks in report.sections()}
+    assert subheads["一、部门基本情况"] == ["（一）部门概况", "（二）部门管理制度", "（三）部门预算资金"]
+    assert subheads["四、评价方法"] == ["（一）评价过程", "（二）评价依据"]
+    assert subheads["五、指标体系"] == ["（一）评价指标的构建思路及分值分布", "（二）评价等级"]
+    assert subheads["六、评价结论、评价结论与自评评价等级的差异分析、绩效分析"] == [
+        "（一）评价结论", "（二）评价结论与自评评价等级的差异分析", "（三）绩效分析"]
+    assert subheads["七、存在问题和建议"] == ["（一）存在的问题", "（二）建议和改进举措"]
+    method = [b.text for b in _section(report, "评价方法")]
+    assert "1.《中华人民共和国预算法》" in method and "16.科目余额表等有关的财务资料" in method  # 评价依据逐条编号
+    assert "8.会议讨论（9月11日—9月20日）：对报告初稿和评分表内容及格式进一步核实修改，形成报告最终稿。" in method
+    approach = [b.text for b in _section(report, "评价思路")]
+    assert "组长：封志壮" in approach and approach[-1].startswith("3.分析总结并撰写绩效重点评价报告")
+    system = "\n".join(b.text for b in _section(report, "指标体系"))
+    # 由评分表生成：一级、二级、三级指标的个数与分值，等级标准
+    assert "设计了投入、过程、效果3个一级指标，在此基础上细化分解为预算编制、预算执行、预算管理、债权债务管理、资产管理、" \
+           "履职效益6个二级指标，进一步细化为30个三级指标，总分100分" in system
+    assert "2.过程：设预算执行、预算管理、债权债务管理、资产管理4个二级指标，细化为23个三级指标，共计66分。" in system
+    assert "优秀（得分≥90分）；良好（80≤得分＜90分）；一般（70≤得分＜80分）；较差（得分＜70分）" in system
+    # 差异分析说出原因：评分体系的差异（用 compare 的对应规则）与核查事实
     diff = "\n".join(b.text for b in _section(report, "差异分析"))
-    assert "自评得分为97分（自评等级“优秀”），本次重点评价得分85.1分（等级“良好”），较自评低11.9分" in diff
+    assert "自评得分为97分（自评等级“优秀”），本次绩效重点评价得分85.1分（等级“良好”），较自评低11.9分，主要原因为：" in diff
+    assert "部门自评设计了18个三级指标" in diff and "两套指标体系中可以对应的指标有6个" in diff
+    assert "在职人员控制率—财政供养人员" in diff and "重点工作任务—年度目标" in diff
+    assert "是部门自评未设置的指标，合计失12.9分" in diff
+    assert "根据核查事实扣分的有：部门预算的完整性（报表封皮未盖章，失0.5分）" in diff
     analysis = "\n".join(b.text for b in _section(report, "绩效分析"))
     assert "＝3296.75÷3642.94×100%＝90.50%，得分＝（90.50%－85.00%）÷（95.00%－85.00%）×12＝6.6分" in analysis
     assert "此项综合评价满分为24分，重点评价得分21.5分（占该项满分值的89.58%）" in analysis
-    assert "经核查，报表封皮未盖章，扣0.5分，根据评分标准，该项指标得分1.5分" in analysis
-    # 没有自评得分时不写差异分析，后面的章节序号前移
+    # 评分依据进入指标段落（种子 001：“其他”科目金额=40.5 万元，部门预算总额=512.5 万元；6 月 16 日前公开）
+    assert "经核查，预算公开文字叙述完整，报表封皮未盖章，扣0.5分，根据评分标准，该项指标得分1.5分" in analysis
+    assert "“其他”科目金额40.5万元，部门预算总额512.5万元" in analysis and "经核查，6月16日前公开，公开及时" in analysis
+    # 没有评分依据的满分指标写评分标准中得满分的条件（不写“未发现扣分事项”）
+    assert "经核查，编报数据上下年度一致、前后一致、报表格式准确，根据评分标准，该项指标得分3分" in analysis
+    assert "未发现扣分事项" not in report.as_text()
+    problems = _section(report, "存在问题和建议")
+    assert [b.text for b in problems if b.level == 3] == [
+        "1.预算编制的精准度有待提高", "2.预算执行与支出控制不到位", "3.绩效管理工作有待加强", "4.履职效益有待提升",
+        "1.提升预算编制水平", "2.提高预算执行能力", "3.严格执行预算绩效管理", "4.提升履职效益"]
+    assert "主要表现为：报表封皮未盖章（部门预算的完整性扣0.5分）；机关运行经费叙述上下年度对比不一致（部门预算的准确性扣1分）。" \
+        in [b.text for b in problems]
+    # 附件1 指标体系表（规则）与附件2 得分情况表
+    annexes = report.annexes()
+    assert [(a.label, a.kind) for a in annexes] == [("附件1", "rules"), ("附件2", "scores")]
+    assert annexes[0].rows[0][1][:3] == ["投入（24分）", "预算编制（24分）", "部门预算的完整性"]
+    assert annexes[0].rows[-1][1][-1] == "100"
+    assert report.annex_note() == ["附件：1. 子洲县医疗保障局2021年度部门整体支出绩效评价指标体系表",
+                                   "2. 子洲县医疗保障局2021年度部门整体支出绩效重点评价得分情况表"]
+    assert (report.signature, report.date) == (["子洲县财政预算绩效评价中心"], "2022年9月20日")
+    # 没有自评得分时不写差异分析，绩效分析的序号前移
     scalars = {k: v for k, v in EXAMPLES["zizhou-2021"].scalars.items() if k not in ("self_score", "self_grade")}
-    titles = [t for t, _ in _report("zizhou-2021", scalars=scalars).sections()]
-    assert "三、绩效分析" in titles and not any("差异分析" in t for t in titles)
+    blocks = _section(_report("zizhou-2021", scalars=scalars), "评价结论")
+    assert [b.text for b in blocks if b.kind == "heading" and b.level == 2] == ["（一）评价结论", "（二）绩效分析"]
 
 
 def test_shiping_project_report_follows_seed_003():
@@ -265,10 +341,14 @@ def test_shiping_project_report_follows_seed_003():
                           "五、有关建议", "六、其他需要说明的问题"]
     text = report.as_text()
     assert "自评得分100分，评价等级为“优”" in text
-    assert "预算执行率＝全年执行数÷（所选口径的）预算数×100%＝447704.00÷447704.00×100%＝100.00%" in text
+    # 公式写所选的口径，不写“（所选口径的）预算数”
+    assert "全年执行数447704.00元，全年预算数447704.00元。预算执行率＝全年执行数÷全年预算数×100%＝447704.00÷447704.00×100%" in text
     assert "医保信息系统故障应急响应时间：年度指标值≤60分钟，实际完成值10分钟，达到年度指标值" in text
     assert "开展DRG改革的医疗机构：年度指标值“逐步推开”，完成情况为“达成”" in text
+    # 文字材料已写明的预算数不再重复，执行数照写
+    assert "本项目全年执行数447704.00元。" in text and "年初预算数50000.00元" not in text
     assert report.table_header[4:6] == ["年度指标值", "实际完成值"]
+    assert (report.signature, report.date) == (["石屏县医疗保障局"], "2023年4月10日")
 
 
 def test_project_shortfall_and_override_are_explained():
@@ -278,53 +358,77 @@ def test_project_shortfall_and_override_are_explained():
     text = report.as_text()
     assert "定点医药机构监督检查覆盖率：年度指标值≥90.00%，实际完成值81.00%，未达到年度指标值，得分＝81.00%÷90.00%×5＝4.5分" in text
     notes = "\n".join(b.text for b in _section(report, "其他需要说明的问题"))
-    assert "关于医保信息系统故障应急响应时间的说明：该指标按评分标准计算得5分，评价人调整为4分。调整理由：应急响应记录不全" in notes
-    problems = "\n".join(b.text for b in _section(report, "存在的问题"))
-    assert "定点医药机构监督检查覆盖率得4.5分（满分5分），失0.5分" in problems
+    assert "关于医保信息系统故障应急响应时间的说明：该指标按评分标准计算得5分，调整为4分，理由是：应急响应记录不全" in notes
+    problems = _section(report, "存在的问题")
+    assert [b.text for b in problems if b.kind == "heading"] == ["（一）履职效益有待提升"]
+    assert "定点医药机构监督检查覆盖率年度指标值≥90.00%，实际完成值81.00%（得4.5分，满分5分）" in problems[1].text
+    suggestions = [b.text for b in _section(report, "有关建议")]
+    assert suggestions[0] == "（一）提升履职效益" and "针对定点医药机构监督检查覆盖率未达到年度指标值" in suggestions[1]
 
 
 # ---------------------------------------------------------------------------------------------------------
 # 文字材料缺失、校验发现、不完整的评分
 # ---------------------------------------------------------------------------------------------------------
-def test_missing_texts_become_placeholders_and_warnings(tmp_path):
+def test_missing_texts_make_a_draft_and_warnings(tmp_path):
     texts = {k: v for k, v in EXAMPLES["baojing-2018"].texts.items() if k not in ("duties", "lessons")}
     ex = dataclasses.replace(EXAMPLES["baojing-2018"], texts=texts)
     path = build_workbook(ex.system, tmp_path / "b.xlsx", ex)
     inputs, ev, report = _from_workbook(path)
     text = report.as_text()
-    assert "【待填写：部门职责】" in text and "【待填写：经验教训】" in text
+    # 缺少必需的文字材料：报告是草稿（评分完整，照写总分），缺的位置标“待补充”，正文前列出尚缺的内容；不写单元格
+    assert report.draft and report.complete and report.status == "草稿"
+    assert R.GAP in text and "【待填写" not in text and "文字材料!" not in text
+    assert report.blocks[0].kind == "note" and "报告文字：部门职责、经验教训" in report.blocks[1].text
+    assert "总绩效为94.9分" in text
     assert [(f.code, f.severity, f.sheet, f.cell) for f in report.findings] == [
         ("missing-text", "警告", "文字材料", "C3"), ("missing-text", "警告", "文字材料", "C12")]
     assert "文字材料“部门职责”未填写" in report.findings[0].message
+    assert [(m.what, m.sheet, m.cell) for m in report.missing] == [("部门职责", "文字材料", "C3"),
+                                                                   ("经验教训", "文字材料", "C12")]
     assert R.text_findings(inputs) == report.findings
-    assert any(b.placeholder for b in report.blocks)
     # 可选材料（补充问题、建议）缺失时不占位
-    assert "【待填写：存在问题" not in text
-    # 看得见：“报告”表中标黄，Word 中黄色突出显示
+    assert text.count(R.GAP) == 2
+    # 看得见：“报告”表中标黄，Word 中黄色突出显示，页眉标“草稿”
     import docx
     from docx.enum.text import WD_COLOR_INDEX
 
     book, _ = load(path)
     R.write_report_sheet(book, report)
     book.save(path)
-    marked = [c for c in openpyxl.load_workbook(path)[SHEET_REPORT]["A"] if c.value and "【待填写：" in c.value]
+    marked = [c for c in openpyxl.load_workbook(path)[SHEET_REPORT]["A"] if c.value and R.GAP in str(c.value)]
     assert len(marked) == 2 and all(c.fill.fgColor.rgb.endswith("FFEB9C") for c in marked)
     doc = docx.Document(str(R.write_docx(report, tmp_path / "b.docx")))
-    runs = [r for p in doc.paragraphs for r in p.runs if "【待填写：" in r.text]
+    runs = [r for p in doc.paragraphs for r in p.runs if R.GAP in r.text]
     assert len(runs) == 2 and all(r.font.highlight_color == WD_COLOR_INDEX.YELLOW for r in runs)
+    section = doc.sections[0]
+    assert [p.text for p in section.header.paragraphs] == ["草稿"] == [p.text for p in section.even_page_header.paragraphs]
 
 
-def test_check_findings_and_unscored_indicators_are_problems():
+def test_incomplete_evaluation_is_a_draft_without_total_or_grade():
+    """开福（种子 002）：14 项指标未评分（空白不是零：上年结转和结余、楼堂馆所种子未给出）。报告是草稿：不写总分与等级，正文前列出尚缺的内容（评价人的说法，不写单元格），
+    未评分的指标段落说明缺什么，附件表的合计与等级写“—”；校验发现不进报告。"""
     report = _report("kaifu-2020")
     inputs, ev = _inputs("kaifu-2020")
-    conclusion = "\n".join(b.text for b in _section(report, "绩效评价结论"))
-    # 空白不是零：上年结转和结余、楼堂馆所两项种子未给出，这三项也尚未计分（此前被当作 0 或“无项目”给了满分）
-    assert "有14项指标尚未计分" in conclusion and "数据校验发现14项错误、0项警告" in conclusion
-    assert "（另有6项，详见“校验结果”表）" in conclusion
-    assert "“三公经费”变动率尚未计分：上年度“三公经费”预算数未填写。" in report.as_text()
-    # 报告自身的 missing-text 不算作“数据校验”问题
-    again = R.build_report(inputs, ev, ev.findings + report.findings)
-    assert "数据校验发现14项错误、0项警告" in again.as_text()
+    unscored = [i for i in ev.indicators if i.final is None]
+    assert len(unscored) == 14 and not report.complete and report.draft
+    assert report.total is None and report.grade is None
+    text = report.as_text()
+    assert text.startswith("［草稿］\n")
+    note = [b.text for b in report.blocks if b.kind == "note"]
+    assert note[0] == "本稿为草稿，尚有14项指标未评分，暂不计算总分、不评定等级，以下内容待补充后形成定稿："
+    assert "3.“三公经费”变动率：尚缺上年度三公经费预算数。" in note
+    assert len(note) == 1 + 14 + 1 and note[-1].startswith("15.报告文字：部门职责、")
+    assert "总绩效为" not in text and "评价结果等次" not in text and "暂不计算总绩效得分，不评定等次" in text
+    assert "尚缺上年度三公经费预算数，该项指标暂未评分。" in text
+    assert not report.chart and not any(b.kind == "chart" for b in report.blocks)  # 不完整的得分率不画图
+    assert [r.final for r in report.table if r.kind in ("total",)] == [None]
+    assert report.table_cells(report.table[-2])[-2] == "—" and report.table[-1].value == "—"
+    for word in ("校验", "单元格", "工作表", "请补齐", "重新生成", "待填写", "基础数据表!", "评分表!"):
+        assert word not in text, word
+    # 单元格只给终端与审核意见
+    where = {m.what.split("：")[0]: (m.sheet, m.cell) for m in report.missing}
+    sheet, cell = inputs.cells[("scalar", "sangong_budget_prev")]
+    assert where["“三公经费”变动率"] == (sheet, cell) and where["成文日期"][0] == "文字材料"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -568,6 +672,8 @@ def _tool_output(*cmd: str) -> str:
 
 
 @pytest.mark.skipif(_soffice() is None, reason="未安装 LibreOffice（CI 不安装；apt-get install libreoffice-writer fonts-wqy-zenhei）")
+
+
 def test_pdf_via_libreoffice_contains_the_chinese_text(tmp_path):
     docx_path = R.write_docx(_report("baojing-2018"), tmp_path / "b.docx")
     pdf = R.write_pdf(docx_path, tmp_path / "b.pdf")
@@ -578,6 +684,23 @@ def test_pdf_via_libreoffice_contains_the_chinese_text(tmp_path):
     assert "保靖县医疗生育保险管理服务局" in compact and "部门整体支出绩效评价报告" in compact
     assert "90.29÷892.35×100%＝10.12%" in compact and "总绩效为94.9分。评价结果等次为“优”" in compact
     assert "—1—" in compact  # 页脚页码域已计算
+    # 页码的位置（GB/T 9704 7.5）：单页居右、双页居左，各空一字（4 号字约 14 磅），一字线距版心下边缘约 7 mm
+    boxes = _tool_output("pdftotext", "-f", "1", "-l", "2", "-bbox", str(pdf), "-")
+    pages = boxes.split("<page ")[1:]
+    for n, page in enumerate(pages, 1):
+        width = float(re.search(r'width="([\d.]+)"', page).group(1))
+        dashes = [tuple(map(float, m)) for m in re.findall(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">—</word>', page)]
+        number = re.search(rf'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">{n}</word>', page)
+        assert len(dashes) == 2 and number, page[:300]
+        right_margin, left_margin = 26 / 25.4 * 72, 28 / 25.4 * 72
+        if n % 2:
+            assert abs((width - right_margin) - dashes[1][2] - 14) < 3  # 居右空一字
+        else:
+            assert abs(dashes[0][0] - left_margin - 14) < 3  # 居左空一字
+        block_bottom = (297 - 35) / 25.4 * 72
+        middle = (dashes[0][1] + dashes[0][3]) / 2
+        assert abs((middle - block_bottom) / 72 * 25.4 - 7) < 1.5
     # 文字能提取出来不等于显示正常：缺中文字体时字形是方框（tofu），文字层却照样是汉字。所以再看汉字用的字体：
     # PDF 中嵌入的字体里要有一种是本机 fontconfig 认定支持中文的字体。
     if not (shutil.which("pdffonts") and shutil.which("fc-list")):
@@ -629,18 +752,31 @@ def test_cli_report_to_other_file_leaves_original_untouched(demo_dir, tmp_path, 
     assert _cells(out) == _cells(src)  # 另存的文件里，用户的单元格也逐字不变
     ws = openpyxl.load_workbook(out)[SHEET_REPORT]
     assert ws["A1"].value == "子洲县医疗保障局2021年度部门整体支出绩效重点评价报告"
-    assert not any("待填写" in ln for ln in capsys.readouterr().out.splitlines())  # 子洲示例的文字材料已填全
+    assert "报告为定稿：总分 85.1 分，等级 良好，成文日期 2022年9月20日" in capsys.readouterr().out.splitlines()
     src = tmp_path / "kaifu-2020.xlsx"
     shutil.copy(demo_dir / "kaifu-2020.xlsx", src)
-    main(["report", str(src), "-o", str(tmp_path / "k.xlsx")])
-    assert ("警告：6 项文字材料未填写，报告中以“【待填写：…】”标出：部门职责（文字材料!C3）、机构设置（文字材料!C4）、"
-            "绩效评价目的（文字材料!C8）、绩效评价实施过程（文字材料!C9）、"
-            "绩效评价局限性（文字材料!C10）、经验教训（文字材料!C12）") in capsys.readouterr().out.splitlines()
+    main(["report", str(src), "-o", str(tmp_path / "k.xlsx"), "--review", str(tmp_path / "k-review.docx")])
+    lines = capsys.readouterr().out.splitlines()
+    # 终端（不是报告）告诉填表人缺什么、在哪个单元格补
+    assert "报告为草稿（每页页眉标“草稿”，不写总分与等级），尚缺 21 项，补齐后重新生成即为定稿：" in lines
+    assert "  “三公经费”变动率：尚缺上年度三公经费预算数（基础数据表!C28）" in lines
+    assert "  部门职责：未填写或无法识别（文字材料!C3）" in lines and "  成文日期：未填写或无法识别（文字材料!C16）" in lines
+    # 审核意见：报告状态、尚缺的内容（含单元格）、全部校验发现
+    import docx
+
+    review = docx.Document(str(tmp_path / "k-review.docx"))
+    paras = [p.text for p in review.paragraphs]
+    assert paras[0] == "审核意见" and "一、报告状态" in paras and "二、草稿尚缺的内容" in paras
+    cells = [[c.text for c in row.cells] for t in review.tables for row in t.rows]
+    assert ["“三公经费”变动率：尚缺上年度三公经费预算数", "基础数据表!C28"] in cells
+    assert any(row[:2] == ["错误", "基础数据表!D11"] for row in cells)  # 项目支出 3368 ≠ 90＋3308
+    ws = openpyxl.load_workbook(tmp_path / "k.xlsx")[SHEET_REPORT]
+    assert ws.oddHeader.right.text == "草稿"
 
 
-def test_cli_report_is_the_reviewed_text_plus_check_findings(demo_dir, tmp_path):
-    """jixiao report 用完整的校验结果（不只是计分引擎的发现）写“存在问题”：除校验那两段外，与审阅过的期望文本逐字
-    相同；两次运行写出的“报告”表逐字相同。"""
+def test_cli_report_is_the_reviewed_text_and_check_findings_stay_out(demo_dir, tmp_path):
+    """jixiao report 用完整的校验结果，但报告正文不写校验发现（种子笔误 40.98%、171.92% 只进“校验结果”与审核意见）：
+    正文与审阅过的期望文本逐字相同；两次运行写出的“报告”表逐字相同。"""
     from addin.cli import main
     from addin.report_cli import _all_findings
 
@@ -654,16 +790,16 @@ def test_cli_report_is_the_reviewed_text_plus_check_findings(demo_dir, tmp_path)
     assert sheets[0] == sheets[1]
     _, inputs = load(src, with_cached=True)
     ev = evaluate(inputs)
-    report = R.build_report(inputs, ev, _all_findings(inputs, ev))
+    findings = _all_findings(inputs, ev)
+    assert {"stated-value-mismatch", "value-outside-cited-band"} <= {f.code for f in findings}
+    report = R.build_report(inputs, ev, findings)
     column_a = [row[0] for row in sheets[0] if row and row[0] is not None]
     body = [b.text for b in report.blocks if b.kind != "chart"]
     it = iter(column_a)
     assert all(any(v == t for v in it) for t in body), "“报告”表 A 列应依次包含正文各段"
-    check_lines = [ln for ln in report.as_text().splitlines() if "数据校验发现" in ln]
-    assert len(check_lines) == 2 and "40.98%" in check_lines[0] and "171.92%" in check_lines[0]  # 种子笔误进入“存在问题”
-    assert check_lines[1] == "4.对数据校验发现的问题逐项核实更正，确保基础数据表、评分表与报告中的数字一致。"
-    rest = [ln for ln in report.as_text().splitlines() if ln not in check_lines]
-    assert rest == (EXPECTED / "baojing-2018.txt").read_text(encoding="utf-8").splitlines()
+    text = report.as_text()
+    assert "40.98%" not in text and "171.92%" not in text and "校验" not in text
+    assert text == (EXPECTED / "baojing-2018.txt").read_text(encoding="utf-8")
 
 
 def test_cli_report_pdf_warns_when_no_chinese_font(demo_dir, tmp_path, capsys, monkeypatch):
@@ -713,8 +849,8 @@ def test_demo_hook_writes_reports_next_to_the_workbooks(tmp_path, capsys):
         build_workbook(ex.system, tmp_path / f"{name}.xlsx", ex)
     demo_hook(tmp_path)
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 2 and out[0].endswith("保靖县医疗生育保险管理服务局2018年度部门整体支出绩效评价报告")
-    assert "6 处待填写" in out[1]
+    assert len(out) == 2 and out[0].endswith("保靖县医疗生育保险管理服务局2018年度部门整体支出绩效评价报告（定稿，2019年7月19日）")
+    assert out[1].endswith("（草稿，尚缺 21 项）")
     assert (tmp_path / "baojing-2018.docx").is_file() and (tmp_path / "kaifu-2020.docx").is_file()
     assert not list(tmp_path.glob("*.bak.xlsx"))
     assert SHEET_REPORT in openpyxl.load_workbook(tmp_path / "kaifu-2020.xlsx").sheetnames
@@ -724,6 +860,314 @@ def test_formula_valued_text_cells_use_their_cached_result(tmp_path):
     inputs, ev = _inputs("baojing-2018")
     inputs.texts["duties"] = Formula("='基础数据表'!C5", "由公式得到的职责文字")
     report = R.build_report(inputs, ev, [])
-    assert "由公式得到的职责文字" in report.as_text()
+    assert "由公式得到的职责文字" in report.as_text() and not report.draft
     inputs.texts["duties"] = Formula("='基础数据表'!C5", None)
-    assert "【待填写：部门职责】" in R.build_report(inputs, ev, []).as_text()
+    assert R.GAP in R.build_report(inputs, ev, []).as_text()
+
+# ---------------------------------------------------------------------------------------------------------
+# 验收：报告是评价人的文件（Word 全文：正文、表格、页眉页脚）；草稿；同一句话不写两遍
+# ---------------------------------------------------------------------------------------------------------
+_TOOL_WORDS = ("校验", "单元格", "工作表", "±", "种子", "请补齐", "重新生成", "待填写", "““", "””", "基础数据表", "评分表!",
+               "模板", "jixiao")
+_CELL_REF = re.compile(r"[\u4e00-\u9fff]+!\$?[A-Z]{1,3}\$?\d+")
+_DATE_LINE = re.compile(r"^\d{4}年[1-9]\d?月[1-9]\d?日$")
+
+
+def _word_text(path: Path) -> tuple[list[str], str]:
+    """Word 文件的正文段落与全部文字（含表格、页眉、页脚、文档属性）。"""
+    import docx
+
+    doc = docx.Document(str(path))
+    paras = [p.text for p in doc.paragraphs]
+    everything = paras + [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name.startswith(("word/header", "word/footer", "docProps/")):
+                everything.append(re.sub(r"<[^>]+>", " ", z.read(name).decode("utf-8")))
+    return paras, "\n".join(everything)
+
+
+@pytest.mark.parametrize("name", SEEDS)
+def test_reports_speak_as_the_evaluator(name, demo_dir, tmp_path):
+    """完整的示例（保靖、子洲、石屏）：Word 中没有单元格地址、校验用语、容差、给填表人的提示、示例数据用语与双重引号；
+    是定稿（页眉无“草稿”）；以署名和成文日期（阿拉伯数字，年份写全，无虚位）结束正文。"""
+    _, _, report = _from_workbook(demo_dir / f"{name}.xlsx")
+    path = R.write_docx(report, tmp_path / f"{name}.docx")
+    paras, text = _word_text(path)
+    for word in _TOOL_WORDS:
+        assert word not in text, word
+    assert not _CELL_REF.findall(text)
+    assert report.status == "定稿" and "草稿" not in text
+    body = paras[:paras.index("附件" if report.kind != "key_eval" else "附件1")]
+    while not body[-1]:
+        body.pop()
+    assert _DATE_LINE.match(body[-1]), body[-1]
+    assert body[-1] == report.date and body[-1 - len(report.signature):-1] == report.signature
+    assert any(p.startswith("附件：") for p in body[-8:])  # 附件说明在署名之前
+
+
+@pytest.mark.parametrize("name", SEEDS)
+def test_no_sentence_is_written_twice(name):
+    report = _report(name)
+    seen: dict[str, int] = {}
+    for s in report.sentences():
+        seen[s] = seen.get(s, 0) + 1
+    assert not [s for s, n in seen.items() if n > 1]
+    # 测试能失败：同一段文字出现两次就会被发现
+    doubled = dataclasses.replace(report, blocks=report.blocks + [b for b in report.blocks if b.kind == "para"][:1])
+    assert len(doubled.sentences()) != len(set(doubled.sentences()))
+
+
+def test_text_material_wins_over_generated_facts():
+    """保靖：文字材料已写“编制人数为33名……实有在职人员33人”“全年总支出982.63万元……”，生成的同一事实不再写；
+    文字材料没写到的（年初预算、追加预算、“三公经费”支出）照写。"""
+    report = _report("baojing-2018")
+    basic = "\n".join(b.text for b in _section(report, "基本情况"))
+    assert basic.count("33") == 2 and "核定编制33人" not in basic  # 只在文字材料那一句里
+    assert "支出合计982.63" not in basic and "基本支出532.63万元（人员经费" in basic
+    assert "本单位2018年度年初预算892.35万元，本年追加预算90.29万元，“三公经费”支出0.61万元。" in basic
+    texts = dict(EXAMPLES["baojing-2018"].texts, staffing="", spending="")
+    basic = "\n".join(b.text for b in _section(_report("baojing-2018", texts=texts), "基本情况"))
+    assert "截至2018年末，本单位核定编制33人，实有在职人员33人。" in basic
+    assert "支出合计982.63万元" in basic and "基本支出532.63万元" in basic
+
+
+def test_kaifu_word_is_a_draft_without_total_or_grade(demo_dir, tmp_path):
+    import docx
+
+    _, _, report = _from_workbook(demo_dir / "kaifu-2020.xlsx")
+    path = R.write_docx(report, tmp_path / "k.docx")
+    doc = docx.Document(str(path))
+    section = doc.sections[0]
+    assert [p.text for p in section.header.paragraphs] == ["草稿"] == [p.text for p in section.even_page_header.paragraphs]
+    paras, text = _word_text(path)
+    assert paras[2] == "" and paras[3].startswith("本稿为草稿，尚有14项指标未评分，暂不计算总分、不评定等级")
+    assert "总绩效为" not in text and "评价结果等次" not in text and "等级为" not in text
+    table = doc.tables[-1]
+    assert [c.text for c in table.rows[-2].cells][-2:] == ["—", ""] and table.rows[-1].cells[-2].text == "—"
+    for word in ("校验", "单元格", "请补齐", "重新生成", "待填写", "±"):
+        assert word not in text, word
+    assert not _CELL_REF.findall(text)
+    assert doc.core_properties.subject == "草稿"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 指标段落的依据、评分标准中得满分的条件、成文日期
+# ---------------------------------------------------------------------------------------------------------
+def test_full_marks_condition_uses_the_rules_own_words():
+    f = R.full_marks_condition
+    assert f("预算公开文字叙述完整、报表齐全得2分；发现1处编报数据不齐全或有错误扣0.5分，扣完为止。", D(2)) == \
+        "预算公开文字叙述完整、报表齐全"
+    assert f("编报数据上下年度一致1分、前后一致1分、报表格式准确1分；每出错1处扣0.5分，扣完为止。", D(3)) == \
+        "编报数据上下年度一致、前后一致、报表格式准确"
+    assert f("全部实现得2分，未实现一处扣0.5分；未公开绩效目标不得分。", D(2)) == "全部实现"
+    assert f("预算控制率=0得5分；0～10%（含）得4分；10%～20%（含）得3分；30%以上得0分。", D(5)) == "预算控制率=0"
+    assert f("公用经费控制率≤100%得满分，超过100%不得分（确因人员增加等客观原因的，由评价人说明后调整得分）。", D(8)) == \
+        "公用经费控制率≤100%"
+    assert f("目标依据充分，符合法律法规、发展规划，得满分；每发现一处不符合酌情扣分。", D(3)) == "目标依据充分，符合法律法规、发展规划"
+    assert f("由评价人综合判断。", D(3)) == ""
+
+
+def test_evidence_goes_into_the_paragraph_and_blank_evidence_falls_back_to_the_rule():
+    report = _report("zizhou-2021")
+    analysis = {b.text: None for b in _section(report, "评价结论")}
+    assert "经核查，项目自评绩效目标与预算绩效目标不完全一致，指标标准部分不合理；报告内容完整，扣1分，根据评分标准，" \
+           "该项指标得分2分。" in analysis
+    # 去掉评分依据：扣分写备注（附件2 的简短原因），满分写评分标准中得满分的条件
+    report = _report("zizhou-2021", evidence={})
+    text = report.as_text()
+    assert "经核查，报表封皮未盖章，扣0.5分，根据评分标准，该项指标得分1.5分。" in text
+    assert "经核查，按时完成报送，根据评分标准，该项指标得分2分。" in text
+    # 既无依据也无备注：照写扣分与得分，校验给出 missing-evidence 警告（见 test_checks）
+    notes = {k: v for k, v in EXAMPLES["zizhou-2021"].notes.items() if k != "z1_1"}
+    text = _report("zizhou-2021", evidence={}, notes=notes).as_text()
+    assert "（1）部门预算的完整性（2分）\n扣0.5分，根据评分标准，该项指标得分1.5分。" in text
+
+
+def test_dates_are_written_in_arabic_numerals_without_leading_zeros():
+    import datetime as dt
+
+    for raw in ("2019年7月19日", "2019-07-19", "2019/7/19", "2019.07.19", "二〇一九年七月十九日", "２０１９年７月１９日",
+                dt.datetime(2019, 7, 19), dt.date(2019, 7, 19), 43665):
+        assert R.f_date(raw) == "2019年7月19日", raw
+    assert R.f_date("二〇二二年九月二十日") == "2022年9月20日" and R.f_date("2021年12月31日") == "2021年12月31日"
+    for raw in ("", "七月", "2019年13月1日", "2019年2月30日", None):
+        assert R.f_date(raw) == "" and R.parse_date(raw) is None
+    # 无法识别的成文日期：报告是草稿，给出 bad-date 警告（指向单元格）
+    report = _report("baojing-2018", texts=dict(EXAMPLES["baojing-2018"].texts, date="七月中旬"))
+    assert report.draft and [f.code for f in report.findings] == ["bad-date"] and report.date == ""
+    assert [m.what for m in report.missing] == ["成文日期"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# GB/T 9704-2012：在 Word 的 XML 上逐项核对
+# ---------------------------------------------------------------------------------------------------------
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _xml(z: zipfile.ZipFile, name: str):
+    from xml.etree import ElementTree as ET
+
+    return ET.fromstring(z.read(name))
+
+
+def test_word_follows_gbt_9704(tmp_path):
+    report = _report("baojing-2018")
+    path = R.write_docx(report, tmp_path / "b.docx")
+    with zipfile.ZipFile(path) as z:
+        document, settings, fonts = _xml(z, "word/document.xml"), _xml(z, "word/settings.xml"), _xml(z, "word/fontTable.xml")
+        styles = _xml(z, "word/styles.xml")
+        rels = {r.get("Id"): r.get("Target") for r in _xml(z, "word/_rels/document.xml.rels")}
+        sect = document.find(f"{_W}body/{_W}sectPr")
+        footers = {ref.get(f"{_W}type"): _xml(z, "word/" + rels[ref.get(_R_ID)])
+                   for ref in sect.findall(f"{_W}footerReference")}
+        parts = {n: z.read(n) for n in z.namelist()}
+    # 版心 156 × 225 mm：A4，天头 37、订口 28、右 26、下 35 mm（缇）
+    pg, mar = sect.find(f"{_W}pgSz"), sect.find(f"{_W}pgMar")
+    assert (pg.get(f"{_W}w"), pg.get(f"{_W}h")) == ("11906", "16838")
+    twips = {k: int(mar.get(f"{_W}{k}")) for k in ("top", "bottom", "left", "right", "footer")}
+    mm = {k: round(v / 1440 * 25.4, 1) for k, v in twips.items()}
+    assert (mm["top"], mm["bottom"], mm["left"], mm["right"]) == (37, 35, 28, 26)
+    assert round(210 - mm["left"] - mm["right"]) == 156 and round(297 - mm["top"] - mm["bottom"]) == 225
+    # 页码：奇偶页不同；单页码居右空一字、双页码居左空一字，“— 1 —”，一字线距版心下边缘约 7 mm
+    assert settings.find(f"{_W}evenAndOddHeaders") is not None
+    assert set(footers) == {"default", "even"}
+    for kind, (jc, side) in {"default": ("right", "right"), "even": ("left", "left")}.items():
+        p = footers[kind].find(f"{_W}p")
+        assert p.find(f"{_W}pPr/{_W}jc").get(f"{_W}val") == jc
+        assert int(p.find(f"{_W}pPr/{_W}ind").get(f"{_W}{side}")) == 280  # 一个 4 号字
+        text = "".join(t.text for t in p.iter(f"{_W}t"))
+        instr = "".join(t.text for t in p.iter(f"{_W}instrText"))
+        assert text == "— 1 —" and instr.strip() == "PAGE"
+    line = 14 * 25.4 / 72
+    assert abs((mm["bottom"] - mm["footer"] - line / 2) - 7) < 0.3
+    footer_style = next(s for s in styles.findall(f"{_W}style") if s.get(f"{_W}styleId") == "Footer")
+    fonts_of = footer_style.find(f"{_W}rPr/{_W}rFonts")
+    assert (fonts_of.get(f"{_W}ascii"), fonts_of.get(f"{_W}eastAsia")) == ("宋体", "宋体")
+    assert footer_style.find(f"{_W}rPr/{_W}sz").get(f"{_W}val") == "28"  # 4 号
+    # 字体表：GB2312 字体声明替代字体与 panose、字符集、字族
+    table = {f.get(f"{_W}name"): f for f in fonts.findall(f"{_W}font")}
+    for name, alt in (("仿宋_GB2312", "仿宋"), ("楷体_GB2312", "楷体"), ("方正小标宋简体", "华文中宋,宋体")):
+        entry = table[name]
+        assert entry.find(f"{_W}altName").get(f"{_W}val") == alt
+        assert entry.find(f"{_W}charset").get(f"{_W}val") == "86"
+        assert len(entry.find(f"{_W}panose1").get(f"{_W}val")) == 20 and entry.find(f"{_W}family").get(f"{_W}val")
+        for fallback in alt.split(","):
+            assert fallback in table  # 替代字体本身也有声明
+    # 附件标题二号（22 磅）；成文日期右空四字
+    by_id = {s.get(f"{_W}styleId"): s for s in styles.findall(f"{_W}style")}
+    annex = next(s for s in by_id.values() if s.find(f"{_W}name").get(f"{_W}val") == "Annex Title")
+    assert annex.find(f"{_W}rPr/{_W}sz").get(f"{_W}val") == "44"
+    date_style = next(s for s in by_id.values() if s.find(f"{_W}name").get(f"{_W}val") == "Date Line")
+    assert date_style.find(f"{_W}pPr/{_W}jc").get(f"{_W}val") == "right"
+    assert date_style.find(f"{_W}pPr/{_W}ind").get(f"{_W}right") == str(4 * 320)
+    # 文档属性取自工作簿（不写 python-docx，不写固定日期）
+    import docx
+
+    cp = docx.Document(str(path)).core_properties
+    assert (cp.title, cp.author, cp.created.date().isoformat()) == (report.title, "保靖县医疗生育保险管理服务局", "2019-07-19")
+    assert not [n for n, data in parts.items() if b"python-docx" in data]
+    assert R.write_docx(report, tmp_path / "b2.docx").read_bytes() == path.read_bytes()  # 逐字节可复现
+
+
+def test_review_document_lists_what_the_report_leaves_out(tmp_path):
+    import docx
+
+    from addin.report_cli import _all_findings
+    from addin.review import write_review
+
+    inputs, ev = _inputs("baojing-2018")
+    findings = _all_findings(inputs, ev)
+    report = R.build_report(inputs, ev, findings)
+    path = write_review(report, ev, findings, tmp_path / "审核意见.docx")
+    doc = docx.Document(str(path))
+    paras = [p.text for p in doc.paragraphs]
+    assert "报告为定稿：18 项指标均已评分，总分 94.9 分，等级“优”；文字材料与成文日期（2019年7月19日）齐全。" in paras
+    rows = [[c.text for c in row.cells] for t in doc.tables for row in t.rows]
+    assert rows[0] == ["严重程度", "位置", "说明"]
+    assert any(r[:2] == ["警告", "评分表!Z14"] and "40.98%" in r[2] for r in rows)  # 种子笔误在审核意见里，不在报告里
+    assert len(rows) - 1 == len(findings)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# “报告”工作表：打印设置与图的位置；没有“评分依据”列的旧工作簿
+# ---------------------------------------------------------------------------------------------------------
+def test_report_sheet_prints_on_a4_and_the_chart_sits_under_its_paragraph(demo_dir, tmp_path):
+    path = tmp_path / "b.xlsx"
+    shutil.copy(demo_dir / "baojing-2018.xlsx", path)
+    book, inputs = load(path)
+    ev = evaluate(inputs)
+    R.write_report_sheet(book, R.build_report(inputs, ev, ev.findings))
+    book.save(path)
+    ws = openpyxl.load_workbook(path)[SHEET_REPORT]
+    ps = ws.page_setup
+    assert (ps.paperSize, ps.orientation, ps.fitToWidth, ps.fitToHeight) == (9, "portrait", 1, 0)
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_title_rows == "$1:$1"
+    assert ws.oddHeader.right.text is None and "&P" in ws.oddFooter.center.text
+    see_below = next(c.row for c in ws["A"] if c.value == "各一级指标得分率见下图。")
+    (chart,) = ws._charts
+    assert chart.anchor._from.row + 1 == see_below + 1  # 图紧接在“见下图”之下（锚点行号从 0 起）
+    caption = ws.cell(chart.anchor._from.row + 1 + R._CHART_ROWS, 1).value
+    assert caption.startswith("图1  一级指标得分率")
+    widths = sum(ws.column_dimensions[c].width for c in "ABCDE")
+    assert widths < 130  # 按页宽缩放后仍可读（约八成）
+
+
+def test_workbooks_without_the_evidence_column_still_load(demo_dir, tmp_path):
+    from workbook_templates import layout as L
+
+    path = tmp_path / "old.xlsx"
+    shutil.copy(demo_dir / "zizhou-2021.xlsx", path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["评分表"]
+    col = L.COL["evidence"] + 1
+    assert ws.cell(L.SCORE_HEADER_ROW, col).value == "评分依据/扣分说明"
+    ws.delete_cols(col)
+    wb.save(path)
+    _, inputs = load(path)
+    ev = evaluate(inputs)
+    assert ev.total == D("85.1") and all(i.evidence == "" for i in ev.indicators)
+    text = R.build_report(inputs, ev, []).as_text()
+    assert "经核查，报表封皮未盖章，扣0.5分" in text  # 没有依据列时用备注
+    _, inputs = load(demo_dir / "zizhou-2021.xlsx")
+    assert {i.code: i.evidence for i in evaluate(inputs).indicators}["z1_4"] == "6月16日前公开，公开及时"
+
+
+def test_workbooks_built_before_the_new_text_rows_become_drafts_that_say_how_to_add_them(demo_dir, tmp_path, capsys):
+    """此前生成的工作簿的“文字材料”表没有“成文日期”等行：报告是草稿，终端说明在哪张表新增哪一行（代码）。"""
+    from addin.cli import main
+
+    path = tmp_path / "old.xlsx"
+    shutil.copy(demo_dir / "shiping-2022.xlsx", path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["文字材料"]
+    row = next(c.row for c in ws["A"] if c.value == "date")
+    ws.delete_rows(row)
+    wb.save(path)
+    main(["report", str(path), "-o", str(tmp_path / "out.xlsx")])
+    out = capsys.readouterr().out
+    assert "报告为草稿" in out and "成文日期：未填写或无法识别（“文字材料”表没有这一项：新增一行，A 列填代码 date，C 列填内容）" in out
+
+
+def test_problem_causes_come_from_evidence_then_text_then_adjustment_reasons():
+    """存在问题的原因：文字材料优先；没有时取评分依据；两者都没有时写调整得分的理由（评价说明）。"""
+    texts = dict(EXAMPLES["baojing-2018"].texts, problems="")
+    report = _report("baojing-2018", texts=texts)
+    paras = [b.text for b in _section(report, "绩效评价结论") if b.kind == "para"]
+    assert any(p.startswith("主要表现为：预算控制率为10.12%") and p.endswith("评价说明：预算控制率10.12%，按评分标准“11–30%（含）”"
+                                                                  "一档，根据评分标准和本单位实际情况按4分计算。") for p in paras)
+    assert any(p.endswith("主要原因是年初预算确定之后，年中增加大量工作人员，公用经费支出随之增加。") for p in paras)
+
+
+def test_key_evaluation_draft_and_weights_keep_headings_on_their_own_lines():
+    """重点评价的草稿（年度目标未评分）与自评指标注明分值时：各级标题都是单独的块，没有并进段落里的“### ”。"""
+    values = {k: v for k, v in EXAMPLES["zizhou-2021"].values.items() if k != "z3_1"}
+    texts = dict(EXAMPLES["zizhou-2021"].texts, self_eval_indicators="在职人员控制率（5分）\n“三公经费”控制率（3分）\n重点工作任务（10分）")
+    for report in (_report("zizhou-2021", values=values), _report("zizhou-2021", texts=texts)):
+        assert not [b.text for b in report.blocks if "#" in b.text]
+    diff = "\n".join(b.text for b in _section(_report("zizhou-2021", texts=texts), "差异分析"))
+    assert "可以对应的指标中，部门三公经费控制率分值不同（自评3分，重点评价1.5分）、财政供养人员分值不同（自评5分，重点评价2分）。" \
+        in diff
+    draft = _report("zizhou-2021", values=values)
+    assert draft.draft and "本次绩效重点评价尚未完成评分，两者的差异待评分完成后分析" in draft.as_text()

@@ -36,6 +36,7 @@ class Example:
     overrides: dict[str, tuple[Any, str]] = field(default_factory=dict)
     stated: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    evidence: dict[str, str] = field(default_factory=dict)  # 评分依据/扣分说明
     texts: dict[str, str] = field(default_factory=dict)
     indicators: tuple[IndicatorSpec, ...] | None = None  # 替换体系中的指标行（项目支出自评表）
     params: dict[str, list[Any]] = field(default_factory=dict)  # 改动某行规则参数
@@ -111,6 +112,7 @@ def layout_inputs(system: System, example: Example | None = None):
                 value=value, unit=spec.unit, rule_label=rule.label, na=rule.na, params=params,
                 computed=Formula(_score_formula(rule.udf, r)), override=ov[0], reason=ov[1],
                 final=Formula(_final_formula(r)), stated_value=st[0], stated_score=st[1], note=ex.notes.get(spec.code),
+                evidence=ex.evidence.get(spec.code),
                 row=r, cells={f: f"{L.LETTER[f]}{r}" for f in L.score_fields()})
             ri.cells["params"] = f"{L.LETTER['p1']}{r}:{L.LETTER['p10']}{r}"
             ri.cells["rule"] = f"{L.LETTER['rule']}{r}"
@@ -127,8 +129,9 @@ def layout_inputs(system: System, example: Example | None = None):
     inputs.cells[("grade_header",)] = (L.SHEET_SCORES, str(r))
     for lo, name in system.grades.bands:
         inputs.grade_rows.append((name, lo))
-    for t in system.texts:
+    for k, t in enumerate(system.texts):
         inputs.texts[t.key] = ex.texts.get(t.key)
+        inputs.cells[("text", t.key)] = (L.SHEET_TEXTS, f"C{3 + k}")
     return inputs
 
 
@@ -270,7 +273,7 @@ def build_workbook(system: System | str, path: str | Path, example: Example | No
     ws.set_row(L.SCORE_HEADER_ROW - 1, 30)
     widths = {"code": 10, "level1": 9, "level2": 11, "name": 20, "points": 6, "criterion": 40, "formula_text": 28,
               "value": 11, "unit": 6, "rule": 10, "na": 8, "computed": 9, "override": 9, "reason": 30, "final": 8,
-              "stated_value": 12, "stated_score": 10, "note": 20}
+              "stated_value": 12, "stated_score": 10, "note": 20, "evidence": 40}
     for f, i in L.COL.items():
         ws.set_column(i, i, widths.get(f, 8))
     ws.freeze_panes(L.SCORE_HEADER_ROW, L.COL["points"])
@@ -320,6 +323,7 @@ def build_workbook(system: System | str, path: str | Path, example: Example | No
         _write_input(ws, r0, c["stated_value"], ri.stated_value, fm.input_rate if rate_value else fm.input_general)
         _write_input(ws, r0, c["stated_score"], ri.stated_score, fm.input_count)
         _write_input(ws, r0, c["note"], ri.note, fm.input_text)
+        _write_input(ws, r0, c["evidence"], ri.evidence, fm.input_text)
     for level1, lv in ev.level1.items():
         r = int(inputs.cells[("subtotal", level1)][1])
         a, b = inputs.cells[("subtotal_range", level1)][1].split(":")

@@ -21,7 +21,10 @@ SCORE_FIELDS_BEFORE = [("code", CODE_HEADER), ("level1", "一级指标"), ("leve
                        ("points", "分值"), ("criterion", "评分标准"), ("formula_text", "指标公式"), ("value", "实际值"),
                        ("unit", "单位"), ("rule", "规则类型"), ("na", "无基数时")]
 SCORE_FIELDS_AFTER = [("computed", "计算得分"), ("override", "调整得分"), ("reason", "调整理由"), ("final", "得分"),
-                      ("stated_value", "报告所列实际值"), ("stated_score", "报告所列得分"), ("note", "备注")]
+                      ("stated_value", "报告所列实际值"), ("stated_score", "报告所列得分"), ("note", "备注"),
+                      ("evidence", "评分依据/扣分说明")]
+# 后加的列：此前生成的工作簿没有它们，读取时缺少也照常读取（该字段视为空白）
+OPTIONAL_SCORE_FIELDS = frozenset({"evidence"})
 PARAM_FIELDS = [f"p{i}" for i in range(1, N_PARAMS + 1)]
 
 

@@ -35,6 +35,23 @@ DEPT_TEXTS = (
     TextSpec("suggestions", "建议", ""),
 )
 
+# 报告末尾与开头用到的材料。追加在各体系文字材料的最后，已有各项的行号不变
+BASIS_TEXT = TextSpec("basis", "评价依据", "评价所依据的文件、资料，每行一项（如《中华人民共和国预算法》）")
+REPORT_TEXTS = (
+    TextSpec("signature", "署名", "报告末尾的署名（发文机关或单位名称）；不填时用单位名称（重点评价用评价机构）"),
+    TextSpec("date", "成文日期", "如 2019年7月19日（也可填日期）；报告定稿必填"),
+)
+# 重点评价报告（种子 001）另需的材料：绩效目标、评价思路、方法、工作组、部门自评的指标
+KEY_TEXTS = (
+    TextSpec("management", "部门管理制度", "内控制度、财务制度的建立与执行情况"),
+    TextSpec("goals", "部门绩效目标及完成情况", "年初预算下达的绩效目标与年底完成情况"),
+    TextSpec("work_group", "评价工作组", "组长、成员、主评人员，每行一项"),
+    TextSpec("approach", "评价思路", "前期准备、组织评价、分析总结等工作思路，每行一项"),
+    TextSpec("methods", "评价方法", "如：成本效益法、比较法、因素分析法……（不填时按指标体系写明评分方法）"),
+    TextSpec("self_eval_indicators", "部门自评指标",
+             "部门自评所用的三级指标，每行一个或用顿号分隔，可注明分值，如“在职人员控制率（5分）”（用于差异分析）"),
+)
+
 # ---------------------------------------------------------------------------------------------------------
 # 湖南 部门整体支出绩效评价（种子 000 保靖县、004 澧县；基础数据表为种子 002 附件3 样式）
 # ---------------------------------------------------------------------------------------------------------
@@ -131,7 +148,7 @@ HUNAN_INDICATORS = (
       "按规定时间与内容公开预决算信息，基础数据真实完整准确，得满分；否则酌情扣分。", unit="分"),
     I("key_work", "产出及效率", "职责履行", "重点工作完成率",
       GradeTable(P(8), "报错", (("优秀", D(8)), ("良好", D(6)), ("一般", D(4)), ("较差", D(0)))),
-      "按年度绩效考核等次：优秀8分、良好6分、一般4分、较差0分（模板默认值，可按本地标准修改）。",
+      "按年度绩效考核等次：优秀8分、良好6分、一般4分、较差0分。",  # 等次与得分是参数，可按本地标准修改
       "年度绩效考核（重点工作）等次", unit="等次", value_hint="填写考核等次"),
     I("benefit", "产出及效率", "履职效益", "经济效益和社会效益", Manual(P(6)),
       "年度目标任务全面完成、经济效益和社会效益良好，得满分；否则酌情扣分。", unit="分"),
@@ -146,7 +163,8 @@ HUNAN = System(
     key="hunan-dept", title="部门整体支出绩效评价评分表", kind="dept",
     description="湖南省部门整体支出绩效评价（投入13／过程61／产出及效率26）",
     table_title="部门整体支出绩效评价基础数据表", columns=HUNAN_COLUMNS, table_rows=HUNAN_ROWS, scalars=HUNAN_SCALARS,
-    indicators=HUNAN_INDICATORS, grades=HUNAN_GRADES, texts=DEPT_TEXTS, level1_order=("投入", "过程", "产出及效率"),
+    indicators=HUNAN_INDICATORS, grades=HUNAN_GRADES, texts=DEPT_TEXTS + (BASIS_TEXT,) + REPORT_TEXTS,
+    level1_order=("投入", "过程", "产出及效率"),
 )
 
 # ---------------------------------------------------------------------------------------------------------
@@ -222,7 +240,7 @@ ZIZHOU_INDICATORS = (
     _deduct("z2_8", "预算管理", "部门决算细化性", 3, "按经济科目、功能科目分类精准编报各1分；“其他”科目占比≤10%得1分。"),
     _deduct("z2_9", "预算管理", "部门决算的及时性", 2, "按时完成报送得2分；每超1个工作日扣1分，扣完为止。"),
     I("z2_10", "过程", "预算管理", "财政供养人员", StepDeduction(P(2), "报错", D(0), D(1), D("0.5"), "超出", "整步"),
-      "编制内得满分；超编1人扣0.5分，扣完为止；人员变动长期不办理工资手续扣1分（填入调整得分并说明）。", "超编人数＝实有人数－编制数",
+      "编制内得满分；超编1人扣0.5分，扣完为止；人员变动长期不办理工资手续扣1分。", "超编人数＝实有人数－编制数",
       "OVERSTAFFING", ("staff_quota", "staff_actual"), unit="人"),
     _deduct("z2_11", "预算管理", "制度建设", 3, "有内控制度和财务制度1分，制度合规并更新1分，按制度运行1分。"),
     _deduct("z2_12", "预算管理", "绩效目标的实现", 2, "全部实现得2分，未实现一处扣0.5分；未公开绩效目标不得分。"),
@@ -235,7 +253,7 @@ ZIZHOU_INDICATORS = (
       "RECEIVABLE_CHANGE_RATE", ("receivable_end", "receivable_begin")),
     I("z2_18", "过程", "债权债务管理", "债务管理",
       GradeTable(P(2), "报错", (("无债务", D(2)), ("减少", D(2)), ("未变动", D(1)), ("增加", D(0)))),
-      "无债务余额得满分；年初与年末债务余额未变动得1分；年末债务余额大于年初不得分（减少视同满分，模板默认）。",
+      "无债务余额得满分；年初与年末债务余额未变动得1分；年末债务余额大于年初不得分；年末债务余额小于年初的视同满分。",
       "比较年初、年末债务余额", "DEBT_STATUS", ("debt_begin", "debt_end"), unit="等次"),
     I("z2_19", "过程", "资产管理", "资产准确性", DeductionChecklist(P(2)),
       "账面数与资产系统年报一致1分，账面数与实际相符1分。", unit="扣分",
@@ -254,8 +272,8 @@ ZIZHOU = System(
     table_title="部门整体绩效重点评价基础数据表", columns=(), table_rows=(), scalars=ZIZHOU_SCALARS,
     indicators=ZIZHOU_INDICATORS, grades=ZIZHOU_GRADES, texts=DEPT_TEXTS + (
         TextSpec("evaluator", "评价机构", "如：县财政预算绩效评价中心"),
-        TextSpec("self_eval_summary", "部门自评情况", "部门自评的指标体系与过程（用于差异分析）"),
-    ), level1_order=("投入", "过程", "效果"),
+        TextSpec("self_eval_summary", "部门自评情况", "部门自评的组织与过程（用于差异分析）"),
+    ) + KEY_TEXTS + (BASIS_TEXT,) + REPORT_TEXTS, level1_order=("投入", "过程", "效果"),
 )
 
 # ---------------------------------------------------------------------------------------------------------
@@ -326,7 +344,7 @@ PROJECT = System(
     key="project", title="项目支出绩效自评表", kind="project",
     description="项目支出绩效自评（财预〔2020〕10号：预算执行率10／产出50／效益30／满意度10）",
     table_title="项目资金情况", columns=PROJECT_COLUMNS, table_rows=PROJECT_ROWS, scalars=PROJECT_SCALARS,
-    indicators=(EXEC_RATE,) + _blank_project_rows(), grades=PROJECT_GRADES, texts=PROJECT_TEXTS,
+    indicators=(EXEC_RATE,) + _blank_project_rows(), grades=PROJECT_GRADES, texts=PROJECT_TEXTS + REPORT_TEXTS,
     param_headers=("指标性质", "指标值") + tuple(f"参数{i}" for i in range(3, 11)),
     level1_order=("预算执行率", "产出指标", "效益指标", "满意度指标"),
 )
