@@ -828,7 +828,7 @@ def test_cli_report_exit_codes(demo_dir, tmp_path, capsys, monkeypatch):
 
     path = tmp_path / "kaifu-2020.xlsx"
     shutil.copy(demo_dir / "kaifu-2020.xlsx", path)
-    assert main(["report", str(path)]) == 1  # 11 项无法计分：报告照常生成，退出码 1
+    assert main(["report", str(path)]) == 1  # 14 项无法计分：报告照常生成，退出码 1
     assert SHEET_REPORT in openpyxl.load_workbook(path).sheetnames
     capsys.readouterr()
     assert main(["report", str(tmp_path / "nope.xlsx")]) == 2
