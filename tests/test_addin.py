@@ -182,8 +182,7 @@ def test_build_xlam_parts_content_types_and_relationships(tmp_path):
         assert z.read("customUI/customUI14.xml") == xlam.RIBBON_XML.read_bytes()
         wb_rels = z.read("xl/_rels/workbook.xml.rels").decode()
         assert 'relationships/vbaProject" Target="vbaProject.bin"' in wb_rels
-        with zipfile.ZipFile(xlam.template_path()) as t:
-            assert z.read("xl/vbaProject.bin") == t.read("xl/vbaProject.bin")  # VBA 原样保留
+        assert xlam.verify_vba(path) == []  # VBA 工程：每个模块与应有的源码逐字节相同
         assert "absPath" not in z.read("xl/workbook.xml").decode()
         core = z.read("docProps/core.xml").decode()
         assert core.count("<dc:title>") == 1 and f"xlwings {xlam.xlwings_version()}" in core
@@ -1085,7 +1084,7 @@ def test_status_finds_stale_pieces(win):
     installed = win.appdata / "Microsoft" / "Excel" / "XLSTART" / "jixiao.xlam"
     key = hashlib.sha256(installed.read_bytes()).hexdigest()
     mods = win.excel.registry[key]
-    mods[xlam.CALLBACK_MODULE] = mods[xlam.CALLBACK_MODULE].replace('VERSION As String = "1"', 'VERSION As String = "0"')
+    mods[xlam.CALLBACK_MODULE] = mods[xlam.CALLBACK_MODULE].replace('VERSION As String = "2"', 'VERSION As String = "0"')
     mods[xlam.UDF_VBA_MODULE] = "Function STAFF_CONTROL_RATE(a)\nEnd Function"
     win.executable.unlink()
     lines, ok = addin_cli.status_lines(win, read_modules=win.excel.read_modules)
