@@ -144,7 +144,7 @@ def _dir_entry(n: _Node, nodes: list[_Node]) -> bytes:
     right = NOSTREAM
     for parent in nodes:
         kids = sorted(parent.children.values(), key=lambda c: sort_key(c.name))
-        for a, b in zip(kids, kids[1:]):
+        for a, b in zip(kids, kids[1:], strict=False):
             if a is n:
                 right = b.sid
     kids = sorted(n.children.values(), key=lambda c: sort_key(c.name))

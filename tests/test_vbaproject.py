@@ -218,7 +218,7 @@ def test_wrappers_are_written_by_xlwings_itself():
     # 加载项里的包装用 ActiveWorkbook（generate_vba_wrapper 按工作簿名 .xlam 选择）
     assert "ThisWorkbook" not in text
     ns = vba_modules.udf_namespace()
-    meta = getattr(ns, "BUDGET_CONTROL_RATE").__xlfunc__
+    meta = ns.BUDGET_CONTROL_RATE.__xlfunc__
     assert meta["category"] == "绩效评价" and meta["ret"]["doc"] == BY_NAME["BUDGET_CONTROL_RATE"].description[:255]
     # 替身只在装入期间放进 sys.modules
     import sys
