@@ -262,7 +262,8 @@ def check_versions_and_files(env: "Env") -> list[Check]:
             out.append(Check("addin-file", "加载项文件", FAIL, detail + "：与本版 jixiao 不一致（" + "；".join(stale[:3]) + "）。",
                              "运行 jixiao addin install"))
         else:
-            out.append(Check("addin-file", "加载项文件", OK, detail + "；VBA 模块与本版一致"))
+            n = len(xlam.imported_udfs(modules))
+            out.append(Check("addin-file", "加载项文件", OK, detail + f"；VBA 模块与本版一致，单元格函数 {n} 个"))
     conf = {k.upper(): v for k, v in xlam.inspect_xlam(addin).conf.items()}
     problems = []
     if conf.get("UDF MODULES") != xlam.UDF_MODULES:
@@ -338,6 +339,8 @@ def excel_checks(env: "Env", addin: Path) -> list[Check]:
 
     def job(s: Session) -> None:
         app = s.app
+        with s.step("关闭事件（不运行加载项的 Workbook_Open）"):
+            app.api.EnableEvents = False  # 函数说明的登记下面直接调用；事件中的对话框会让隐藏的 Excel 卡住
         with s.step("打开加载项", "请先运行 jixiao addin install；若提示文件损坏，请把本消息发给技术支持并改用 "
                                    "jixiao addin install --com-import。"):
             app.books.open(str(addin))

@@ -1067,6 +1067,7 @@ def test_install_copies_the_prebuilt_addin_and_doctor_passes(win, capsys):
     assert conf == {"INTERPRETER_WIN": str(win.executable), "UDF MODULES": "udfs.xl"}
     lines, ok = addin_cli.status_lines(win)
     assert ok, lines
+    assert f"VBA 模块与本版一致，单元格函数 {len(CATALOG)} 个" in "\n".join(lines)
     rc, out, err = _addin(win, "doctor", capsys)
     assert rc == 0, out
     expected = doctor.expected_probe()
@@ -1444,13 +1445,19 @@ def test_readme_windows_guide_names_every_button_and_setting():
         assert f"| {label} | `ribbon.{entry}()` |" in guide, label
     # 用户必须动的每个 Excel 设置与提示，写法与程序给出的中文说明一致
     assert "信任对 VBA 工程对象模型的访问" in guide and "信任对 VBA 工程对象模型的访问" in addin_cli.TRUST_HELP
-    for setting in ("“文件” → “选项” → “信任中心” → “信任中心设置…” → “宏设置”", "受信任位置", "禁用所有受信任位置",
-                    "受保护的视图", "启用编辑", "禁用的项目", "已禁用链接的自动更新", "KB 817578"):
+    for setting in ("“文件” → “选项” → “信任中心” → “信任中心设置…” → “受信任位置”", "“宏设置”页", "禁用所有受信任位置",
+                    "受保护的视图", "启用编辑", "禁用的项目", "已禁用链接的自动更新", "KB 817578",
+                    doctor.ASR_CHILD_PROCESS, doctor.ASR_NAME, "AccessVBOM = 1", "vbaoff", "RequireAddinSig"):
         assert setting in guide, setting
     for cmd in ("jixiao addin build -o dist", "jixiao addin install", "jixiao addin uninstall", "jixiao addin status",
-                "jixiao export FILE", "jixiao demo -o"):
+                "jixiao addin doctor", "--com-import", "--json", "jixiao export FILE", "jixiao demo -o",
+                f"pip install xlwings=={addin_cli.XLWINGS_PIN}", f"--force-reinstall xlwings=={addin_cli.XLWINGS_PIN}"):
         assert cmd in guide, cmd
-    assert f"已导入全部 {len(CATALOG)} 个" in guide and f"全部 {len(CATALOG)} 个函数" in guide
+    assert f"VBA 模块与本版一致，单元格函数 {len(CATALOG)} 个" in guide and f"已登记 {len(CATALOG)} 个函数" in guide
+    assert f'Application.Evaluate("{doctor.PROBE_FORMULA}") = 0.101182…（{doctor.percent(doctor.expected_probe())}）' in guide
+    for name in ("Conda Path", "Conda Env", "xlwings==0.37.8", "HasVBProject", "Cannot edit a macro on a hidden workbook",
+                 "Application.OnTime"):
+        assert name in guide, name
     assert xlam.CONF_SHEET in guide and xlam.UDF_MODULES in guide and xlam.RIBBON_REL_TYPE in guide
 
 
