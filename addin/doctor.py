@@ -318,8 +318,8 @@ def _diagnose_udf(text: str, env: "Env") -> str:
     if "could not load xlwings" in low:
         return f"xlwings 的 DLL 加载失败。{pip_fix(env, xlam.xlwings_version(), force=True)}；再运行 jixiao addin install。"
     if "could not activate python com server" in low or "-2147024891" in low or "access" in low and "denied" in low:
-        return ("Excel 无法启动 Python（子进程被拦截）。请对照上面的 Defender 规则与安全软件两项，向 IT 申请放行 "
-                f"{env.executable} 与 cmd.exe。")
+        return ("Excel 无法启动 Python：子进程被拦截，或配置的解释器不存在。请对照上面的“加载项配置”、Defender 规则与安全软件"
+                f"各项；被拦截时向 IT 申请放行 {env.executable} 与 cmd.exe。")
     if "#name?" in low:
         return "Excel 不认识这个函数：加载项没有打开或其 VBA 被禁用。请运行 jixiao addin install，并检查上面的宏与加载项策略。"
     if "modulenotfounderror" in low or "no module named" in low:

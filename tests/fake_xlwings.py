@@ -704,6 +704,7 @@ class ExcelWorld:
     startup_path: str | None = None
     apps: list["FakeExcel"] = field(default_factory=list)
     killed: list[int] = field(default_factory=list)
+    ops: list[str] = field(default_factory=list)  # 依次执行过的操作
 
     def start(self) -> "FakeExcel":
         app = FakeExcel(self, 4000 + len(self.apps))
@@ -737,6 +738,7 @@ class FakeExcel:
         self.active_book: FakeBook | None = None
 
     def _op(self, name: str) -> None:
+        self.world.ops.append(name)
         if not self.alive:
             raise FakeComError(RPC_FAILED)
         if name in self.world.hang:
@@ -953,6 +955,8 @@ class _ExcelApi:
                 return (f"Could not load {dll} from either of the following folders: \r\n{folders[0]}\r\n, {folders[1]}")
         if world.child_processes_blocked:
             return "Could not activate Python COM server, hr = -2147024891 1000"
+        if conf.get("INTERPRETER_WIN") and not Path(interp).is_file():  # cmd.exe 找不到 python.exe，COM 服务器始终没有注册
+            return "Could not activate Python COM server, hr = -2147221164 1000"
         return None
 
     def _evaluate(self, formula: str, in_cell: bool = False) -> Any:

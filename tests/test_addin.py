@@ -1048,10 +1048,6 @@ def _addin(env, command: str, capsys, **opts) -> tuple[int, str, str]:
     return rc, out.out, out.err
 
 
-def _ops(world) -> list[str]:
-    return [a.pid for a in world.apps]
-
-
 def test_install_copies_the_prebuilt_addin_and_doctor_passes(win, capsys):
     world = win.world
     rc, out, err = _addin(win, "install", capsys)
@@ -1063,6 +1059,7 @@ def test_install_copies_the_prebuilt_addin_and_doctor_passes(win, capsys):
     # 检查用的隐藏 Excel：关闭了事件（Workbook_Open 不运行）、没有访问 VBProject、已退出
     assert len(world.apps) == 1 and world.all_closed and world.apps[0].quit_called
     assert world.apps[0].api.EnableEvents is False
+    assert world.ops == ["start", "open", "HasVBProject", "Run"]  # 没有访问 VBProject、没有导入、没有保存
     conf = addin_cli.read_conf(win.xlwings_conf, "gbk")
     assert conf == {"INTERPRETER_WIN": str(win.executable), "UDF MODULES": "udfs.xl"}
     lines, ok = addin_cli.status_lines(win)
@@ -1211,7 +1208,32 @@ def test_doctor_dll_missing(win, capsys):
     fix = f'"{win.executable}" -m pip install --force-reinstall xlwings=={xlam.xlwings_version()}'
     assert rc == 2 and "[失败] xlwings 动态库：找不到 xlwings64-" in out and fix in out
     assert "[失败] 单元格函数" in out and "Could not load xlwings64-" in out
-    assert _addin(win, "install", capsys)[0] == 2 and fix in capsys.readouterr().err + fix
+    rc, out, err = _addin(win, "install", capsys)
+    assert rc == 2 and f"找不到 xlwings64-{xlam.xlwings_version()}.dll" in err and fix in err
+
+
+@pytest.mark.parametrize("op, step", [
+    ("start", "启动 Excel"), ("open", "打开加载项"), ("add", "新建空白工作簿"), ("Evaluate", "单元格函数"),
+    ("Run", "功能区按钮（Application.Run → RunPython）"),
+])
+def test_com_error_at_each_doctor_step(win, capsys, op, step):
+    assert _addin(win, "install", capsys)[0] == 0
+    win.world.fail[op] = "发生意外。"
+    rc, out, err = _addin(win, "doctor", capsys)
+    assert rc == 2 and f"[失败] 在 Excel 中调用：第“{step}”步失败：发生意外。" in out and "处理办法：" in out
+    assert win.world.all_closed
+
+
+def test_doctor_kills_an_excel_waiting_on_a_message_box(win, capsys):
+    """解释器不存在时 xlwings 的 RunPython 弹 MsgBox：隐藏的 Excel 卡住，到时限后被结束，报告卡在哪一步。"""
+    assert _addin(win, "install", capsys)[0] == 0
+    win.executable.unlink()
+    win.timeout = 2
+    rc, out, err = _addin(win, "doctor", capsys)
+    assert rc == 2 and "Interpreter_Win = " in out and "不存在" in out
+    assert "[失败] 单元格函数" in out and "配置的解释器不存在" in out
+    assert "第“功能区按钮（Application.Run → RunPython）”步失败：超时（2 秒）" in out
+    assert win.world.killed and win.world.all_closed
 
 
 def test_bitness_mismatch(win, capsys, tmp_path):
