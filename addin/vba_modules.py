@@ -55,13 +55,24 @@ def crlf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
 
+CLASS_BASE = 'Attribute VB_Base = "0{FCFB3D2A-A0FA-1068-A738-08002B3371B5}"'
+
+
 def stored_text(file_text: str) -> str:
-    """.bas/.cls 文件导入 VBA 后保存的源码：类模块去掉文件头 VERSION…BEGIN…END（VBComponents.Import 读掉它），
-    行尾为 CRLF。"""
+    """.bas/.cls 文件导入 VBA 后保存的源码，行尾为 CRLF。类模块：去掉文件头 VERSION…BEGIN…END（VBComponents.Import
+    读掉它），并像 VBA 编辑器一样在 VB_Name 后加 VB_Base（类模块的基类 GUID）、在 VB_Exposed 后加 VB_TemplateDerived 与
+    VB_Customizable——xlwings.xlam 中由 Excel 保存的每个类模块都是这样（测试用 xlwings 随包的 .cls 与 xlwings.xlam 核对）。"""
     text = file_text.replace("\r\n", "\n")
     m = re.match(r"VERSION [^\n]*\nBEGIN\n(?:[^\n]*\n)*?END\n", text)
     if m:
         text = text[m.end():]
+        lines = text.split("\n")
+        if lines[0].startswith("Attribute VB_Name") and not any(x.startswith("Attribute VB_Base") for x in lines[:8]):
+            lines.insert(1, CLASS_BASE)
+            exposed = next((i for i, x in enumerate(lines[:10]) if x.startswith("Attribute VB_Exposed")), None)
+            if exposed is not None:
+                lines[exposed + 1:exposed + 1] = ["Attribute VB_TemplateDerived = False", "Attribute VB_Customizable = False"]
+        text = "\n".join(lines)
     return crlf(text)
 
 

@@ -140,12 +140,24 @@ def test_modules_are_their_sources(built):
     bas = (xlam.VBA_DIR / "JixiaoRibbon.bas").read_text(encoding="ascii")
     assert modules["JixiaoRibbon"] == bas.replace("\n", "\r\n")
     cls = (xlam.VBA_DIR / "JixiaoEvents.cls").read_text(encoding="ascii")
-    # 类模块文件的 VERSION…BEGIN…END 头由 VBComponents.Import 读掉，不进工程
-    assert modules["JixiaoEvents"] == cls.split("END\n", 1)[1].replace("\n", "\r\n")
-    assert modules["JixiaoEvents"].startswith('Attribute VB_Name = "JixiaoEvents"\r\n')
+    # 类模块文件的 VERSION…BEGIN…END 头由 VBComponents.Import 读掉，不进工程；VBA 编辑器加上 VB_Base 等三行
+    body = cls.split("END\n", 1)[1]
+    assert modules["JixiaoEvents"].replace("\r\n", "\n") == body.replace(
+        'VB_Name = "JixiaoEvents"\n', f'VB_Name = "JixiaoEvents"\n{vba_modules.CLASS_BASE}\n').replace(
+        "VB_Exposed = False\n", "VB_Exposed = False\nAttribute VB_TemplateDerived = False\nAttribute VB_Customizable = False\n")
     for name in ("ThisWorkbook", "JixiaoRibbon", "JixiaoEvents", "JixiaoFunctions", "xlwings_udfs"):
         modules[name].encode("ascii")
         assert "\n" not in modules[name].replace("\r\n", "")  # 与 VBA 编辑器保存的一样用 CRLF（模板的 xlwings 模块用 LF，原样保留）
+
+
+@pytest.mark.parametrize("name", ["Dictionary.cls", "IWebAuthenticator.cls", "WebRequest.cls", "WebResponse.cls",
+                                  "Config.bas", "License.bas", "WebHelpers.bas"])
+def test_stored_text_is_what_excel_stores_for_an_imported_file(name):
+    """xlwings 随包带着它的加载项 VBA 的源文件（addin/*.bas、*.cls）与 Excel 保存的 xlwings.xlam：由文件得到的
+    “保存的源码”与 Excel 在 xlwings.xlam 中保存的逐字节相同（类模块的文件头去掉、VB_Base 等三行由 VBA 编辑器加上）。"""
+    folder = xlam.xlwings_dir() / "addin"
+    stored = xlam.read_vba_modules(folder / "xlwings.xlam")[Path(name).stem]
+    assert vba_modules.stored_text((folder / name).read_text(encoding="utf-8")) == stored
 
 
 def test_workbook_open_defers_function_registration():
