@@ -6,10 +6,10 @@ tests/fake_xlwings.py 的替身上运行（替身本身先按 xlwings / 微软�
 """
 from __future__ import annotations
 
-import os
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -407,7 +407,6 @@ def test_fake_has_the_xlwings_members_the_adapter_calls():
     import inspect
 
     import xlwings.main as xm
-
     from fake_xlwings import FakeChart, FakeFont
 
     book, sh = _blank_sheet()
@@ -977,9 +976,10 @@ def test_excel_export_breaks_addin_links_and_leaves_the_open_book_alone(work):
 # =====================================================================================================
 from argparse import Namespace  # noqa: E402
 
+from fake_xlwings import ExcelWorld, FakeRegistry, fake_import_udfs  # noqa: E402
+
 from addin import doctor, vba_modules, winsys  # noqa: E402
 from addin.excel_session import ExcelRunner, ExcelStepError  # noqa: E402
-from fake_xlwings import ExcelWorld, FakeRegistry, fake_import_udfs  # noqa: E402
 
 OFFICE = r"HKCU\Software\Microsoft\Office\16.0"
 POLICY = r"HKCU\Software\Policies\Microsoft\Office\16.0"
