@@ -337,3 +337,18 @@ def export_final() -> Outcome | None:
 def help() -> Outcome | None:  # noqa: A001 —— 名称由功能区回调决定（ribbon.help()）
     """功能区按钮“帮助”。"""
     return run("help")
+
+
+# “jixiao addin doctor”经 JixiaoRibbon.DoctorRunPython 走与按钮相同的 RunPython 路径调用；把这个标记写进活动工作簿
+# 第一张表的 A1，doctor 读回它。不弹任何消息框（隐藏的 Excel 中没有人能点“确定”），出错也以退出码 0 结束，
+# 否则 xlwings 的 VBA 会把错误显示为消息框——doctor 读不到标记即报告失败。
+DOCTOR_MARK = "jixiao-doctor"
+
+
+def doctor_ping() -> None:
+    try:
+        import xlwings as xw
+
+        xw.Book.caller().sheets[0]["A1"].value = f"{DOCTOR_MARK} {_version()}"
+    except Exception as exc:  # noqa: BLE001
+        _log("doctor_ping", exc)

@@ -7,28 +7,31 @@
    2009/07 命名空间，关系类型 ``…/2007/relationships/ui/extensibility``），并改写 _rels/.rels 中的那条关系；
    customUI 部件的内容类型由 [Content_Types].xml 里 xml 扩展名的默认类型（application/xml）覆盖，无需 Override。
 2. 配置表：模板里停用的 ``_myaddin.conf`` 表改名为 ``myaddin.conf``（xlwings 的 VBA 按常量 PROJECT_NAME = "myaddin"
-   找 ``PROJECT_NAME & ".conf"`` 表；不改 VBA，所以沿用这个名字），写入 ``UDF Modules = udfs.xl`` 与（安装时）
-   ``Interpreter_Win = 当前解释器``。只写有值的键：xlwings 读表时键存在即采用，空值会遮住用户配置文件里的设置。
-3. VBA 工程（xl/vbaProject.bin）原样保留：Linux 上无法编写 VBA。按钮回调模块 ``addin/vba/JixiaoRibbon.bas`` 与
-   ``JixiaoEvents.cls``、以及单元格函数的 VBA 包装（xlwings_udfs）在 Windows 上由 ``jixiao addin install`` 通过
-   Excel 导入（见 addin_cli.py 与 README 中的理由）。
+   找 ``PROJECT_NAME & ".conf"`` 表；xlwings 模块原样保留，所以沿用这个名字），写入 ``UDF Modules = udfs.xl`` 与
+   （安装时）``Interpreter_Win``，或 Conda 环境的 ``Conda Path``/``Conda Env``。只写有值的键：xlwings 读表时键存在
+   即采用，空值会遮住用户配置文件里的设置。
+3. VBA 工程（xl/vbaProject.bin）：按 [MS-OVBA] 写出完整的工程（addin/vbaproject.py、addin/cfb.py）——模板的
+   xlwings 模块与 Dictionary 类、按钮回调 JixiaoRibbon、事件类 JixiaoEvents、xlwings 为 udfs.xl 生成的单元格函数
+   包装 xlwings_udfs、登记函数说明的 JixiaoFunctions（模块表见 addin/vba_modules.py）。安装因此只需复制文件，
+   不需要 Excel 选项“信任对 VBA 工程对象模型的访问”。
 
-离线检查：``read_vba_modules`` 按 [MS-CFB]（复合文件）与 [MS-OVBA]（VBA 源码压缩）读出 .xlam 中各 VBA 模块的源码，
-不依赖 olefile/oletools。``jixiao addin status`` 用它核对加载项 VBA 的 xlwings 版本是否等于已安装的 xlwings 包版本
-（不一致时单元格函数无法加载 xlwings64-版本.dll，是最常见的故障）、回调模块与单元格函数是否已导入。
+离线检查：``read_vba_modules`` 用 olefile 打开 vbaProject.bin、按 [MS-OVBA] 解压出各模块源码；``verify_vba``
+逐个模块与应有的源码逐字节比较（安装前与测试中都做）。``jixiao addin status`` 用它核对加载项 VBA 的 xlwings
+版本是否等于已安装的 xlwings 包版本（不一致时单元格函数无法加载 xlwings64-版本.dll，是最常见的故障）。
 """
 from __future__ import annotations
 
 import importlib.util
 import io
 import re
-import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree as SafeET
+
+from . import vba_modules, vbaproject
 
 ADDIN_NAME = "jixiao.xlam"
 TEMPLATE_NAME = "quickstart_addin_ribbon.xlam"
@@ -48,16 +51,17 @@ MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 ADDIN_MAIN_CT = "application/vnd.ms-excel.addin.macroEnabled.main+xml"
 VBA_CT = "application/vnd.ms-office.vbaProject"
 
-CALLBACK_MODULE = "JixiaoRibbon"
-EVENTS_MODULE = "JixiaoEvents"
-UDF_VBA_MODULE = "xlwings_udfs"  # xlwings.udfs.import_udfs 生成的模块名
+CALLBACK_MODULE = vba_modules.CALLBACK_MODULE
+EVENTS_MODULE = vba_modules.EVENTS_MODULE
+FUNCTIONS_MODULE = vba_modules.FUNCTIONS_MODULE
+UDF_VBA_MODULE = vba_modules.UDF_VBA_MODULE  # xlwings.udfs.import_udfs 生成的模块名
 TEMPLATE_VBA_MODULE = "xlwings"  # 模板中含 RunPython 与 XLWINGS_VERSION 的模块
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 RIBBON_XML = PACKAGE_DIR / "ribbon" / "customUI14.xml"
 RIBBON_XSD = PACKAGE_DIR / "ribbon" / "customui14-subset.xsd"
 VBA_DIR = PACKAGE_DIR / "vba"
-VBA_FILES = (VBA_DIR / f"{CALLBACK_MODULE}.bas", VBA_DIR / f"{EVENTS_MODULE}.cls")
+VBA_FILES = (vba_modules.CALLBACK_FILE, vba_modules.EVENTS_FILE)
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # 固定时间戳：同样的输入构建出逐字节相同的 .xlam
 
@@ -178,10 +182,15 @@ def check_customui(xml: bytes, vba_sources: dict[str, str] | None = None) -> lis
 # 构建
 # =====================================================================================================
 def addin_config(interpreter: str | None = None, udf_modules: str = UDF_MODULES,
-                 extra: dict[str, str] | None = None) -> dict[str, str]:
-    """加载项配置表的内容（键按 xlwings 的写法，读取时不区分大小写）。"""
+                 extra: dict[str, str] | None = None, conda: tuple[str, str] | None = None) -> dict[str, str]:
+    """加载项配置表的内容（键按 xlwings 的写法，读取时不区分大小写）。
+
+    conda = (Conda Path, Conda Env)：Conda 环境按 xlwings 文档写这两个键、不写 Interpreter_Win——xlwings 的 VBA
+    先运行 ``conda activate`` 再启动 python，否则 numpy 等依赖 Conda 环境变量的 DLL 无法加载。"""
     conf: dict[str, str] = {}
-    if interpreter:
+    if conda:
+        conf["Conda Path"], conf["Conda Env"] = conda
+    elif interpreter:
         conf["Interpreter_Win"] = interpreter
     conf["UDF Modules"] = udf_modules
     for k, v in (extra or {}).items():
@@ -228,10 +237,21 @@ def _conf_sheet_part(parts: dict[str, bytes]) -> tuple[str, str]:
     return part, code.group(1).decode() if code else "Sheet1"
 
 
+PREBUILT, TEMPLATE_VBA = "prebuilt", "template"
+
+
 def build_xlam(out: str | Path, *, interpreter: str | None = None, udf_modules: str = UDF_MODULES,
                extra_config: dict[str, str] | None = None, template: str | Path | None = None,
-               ribbon_xml: bytes | None = None) -> Path:
-    """由 xlwings 模板构建 jixiao.xlam。out 为目录（写入 out/jixiao.xlam）或以 .xlam 结尾的文件路径。"""
+               ribbon_xml: bytes | None = None, conda: tuple[str, str] | None = None,
+               vba: str = PREBUILT) -> Path:
+    """由 xlwings 模板构建 jixiao.xlam。out 为目录（写入 out/jixiao.xlam）或以 .xlam 结尾的文件路径。
+
+    vba=PREBUILT（默认）：写入完整的 VBA 工程（addin/vba_modules.py 的模块表），安装只需复制文件。
+    vba=TEMPLATE：保留模板的 vbaProject.bin 且不放功能区——“经 COM 导入”的备用路线由 Excel 导入模块后再调用
+    add_ribbon（在模块存在之前打开带 onLoad 回调的功能区，Excel 会弹“无法运行宏”的对话框）。
+    """
+    if vba not in (PREBUILT, TEMPLATE_VBA):
+        raise ValueError(vba)
     out = Path(out)
     target = out if out.suffix.lower() == ".xlam" else out / ADDIN_NAME
     src = Path(template) if template else template_path()
@@ -239,30 +259,20 @@ def build_xlam(out: str | Path, *, interpreter: str | None = None, udf_modules: 
     problems = check_customui(ribbon)
     if problems:
         raise XlamError("功能区定义有误：" + "；".join(problems))
-    try:
-        with zipfile.ZipFile(src) as z:
-            parts = {i.filename: z.read(i) for i in z.infolist() if not i.is_dir()}
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise XlamError(f"无法读取加载项模板 {src}：{exc}") from None
+    parts = _read_parts(src, "加载项模板")
     for required in ("xl/workbook.xml", "xl/vbaProject.bin", "_rels/.rels", "[Content_Types].xml"):
         if required not in parts:
             raise XlamError(f"加载项模板缺少部件 {required}（xlwings 模板结构已变化）")
 
     # 1. 功能区
-    parts.pop(TEMPLATE_CUSTOMUI_PART, None)
-    parts[CUSTOMUI_PART] = ribbon
-    rels = parts["_rels/.rels"].decode("utf-8")
-    rels, n = re.subn(r'<Relationship [^>]*Type="' + re.escape(RIBBON_REL_TYPE) + r'"[^>]*/>', "", rels)
-    rels, n2 = re.subn(r'<Relationship [^>]*Type="' + re.escape(RIBBON_REL_TYPE_2006) + r'"[^>]*/>', "", rels)
-    if n + n2 != 1:
+    if not _remove_ribbon(parts):
         raise XlamError("模板 _rels/.rels 中的功能区关系不是恰好一条（xlwings 模板结构已变化）")
-    rels = rels.replace("</Relationships>", f'<Relationship Id="jixiaoRibbon" Type="{RIBBON_REL_TYPE}" '
-                                            f'Target="{CUSTOMUI_PART}"/></Relationships>')
-    parts["_rels/.rels"] = rels.encode("utf-8")
+    if vba == PREBUILT:
+        _put_ribbon(parts, ribbon)
 
     # 2. 配置表
     conf_part, code_name = _conf_sheet_part(parts)
-    conf = addin_config(interpreter, udf_modules, extra_config)
+    conf = addin_config(interpreter, udf_modules, extra_config, conda)
     parts[conf_part] = _conf_sheet_xml(conf, code_name)
     for name in ("xl/workbook.xml", "docProps/app.xml"):
         if name in parts:
@@ -274,6 +284,29 @@ def build_xlam(out: str | Path, *, interpreter: str | None = None, udf_modules: 
     if "docProps/core.xml" in parts:
         parts["docProps/core.xml"] = _core_props(parts["docProps/core.xml"], xlwings_version())
 
+    # 3. VBA 工程
+    if vba == PREBUILT:
+        base = read_vba_project(parts["xl/vbaProject.bin"])
+        if code_name not in {m.name for m in base.modules}:
+            raise XlamError(f"模板 VBA 工程中没有配置表的代码模块 {code_name}（xlwings 模板结构已变化）")
+        try:
+            modules = vba_modules.addin_modules(base)
+            parts["xl/vbaProject.bin"] = vbaproject.write_project(base, modules, vba_modules.PROJECT_NAME)
+        except (ValueError, vbaproject.VbaProjectError) as exc:
+            raise XlamError(f"无法生成 VBA 工程：{exc}") from None
+    _write_parts(target, parts)
+    return target
+
+
+def _read_parts(path: Path, what: str) -> dict[str, bytes]:
+    try:
+        with zipfile.ZipFile(path) as z:
+            return {i.filename: z.read(i) for i in z.infolist() if not i.is_dir()}
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise XlamError(f"无法读取{what} {path}：{exc}") from None
+
+
+def _write_parts(target: Path, parts: dict[str, bytes]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
@@ -285,7 +318,45 @@ def build_xlam(out: str | Path, *, interpreter: str | None = None, udf_modules: 
             info.external_attr = 0o644 << 16
             z.writestr(info, parts[name])
     tmp.replace(target)
-    return target
+
+
+_RIBBON_REL = re.compile(r'<Relationship [^>]*Type="(?:' + re.escape(RIBBON_REL_TYPE) + "|"
+                         + re.escape(RIBBON_REL_TYPE_2006) + r')"[^>]*/>')
+
+
+def _remove_ribbon(parts: dict[str, bytes]) -> int:
+    """删去功能区部件与 _rels/.rels 中指向它的关系；返回删去的关系条数。"""
+    rels = parts["_rels/.rels"].decode("utf-8")
+    for m in _RIBBON_REL.finditer(rels):
+        target = re.search(r'Target="([^"]+)"', m.group(0))
+        if target:
+            parts.pop(target.group(1).lstrip("/"), None)
+    rels, n = _RIBBON_REL.subn("", rels)
+    parts["_rels/.rels"] = rels.encode("utf-8")
+    return n
+
+
+def _put_ribbon(parts: dict[str, bytes], ribbon: bytes) -> None:
+    # customUI 部件的内容类型由 [Content_Types].xml 里 xml 扩展名的默认类型 application/xml 覆盖
+    parts[CUSTOMUI_PART] = ribbon
+    rels = parts["_rels/.rels"].decode("utf-8")
+    rels = rels.replace("</Relationships>", f'<Relationship Id="jixiaoRibbon" Type="{RIBBON_REL_TYPE}" '
+                                            f'Target="{CUSTOMUI_PART}"/></Relationships>')
+    parts["_rels/.rels"] = rels.encode("utf-8")
+
+
+def add_ribbon(path: str | Path, ribbon_xml: bytes | None = None) -> None:
+    """给（Excel 保存过的）.xlam 放上本包的功能区：COM 导入路线在模块导入、保存之后调用。"""
+    path = Path(path)
+    parts = _read_parts(path, "加载项")
+    if "_rels/.rels" not in parts:
+        raise XlamError(f"{path.name} 缺少 _rels/.rels")
+    ct = parts.get("[Content_Types].xml", b"").decode("utf-8")
+    if 'Extension="xml"' not in ct:
+        raise XlamError(f"{path.name} 的 [Content_Types].xml 没有 xml 扩展名的默认类型")
+    _remove_ribbon(parts)
+    _put_ribbon(parts, ribbon_xml if ribbon_xml is not None else RIBBON_XML.read_bytes())
+    _write_parts(path, parts)
 
 
 def _core_props(core: bytes, xw_version: str) -> bytes:
@@ -363,198 +434,73 @@ def _read_conf_sheet(sheet_xml: bytes, shared: bytes | None) -> dict[str, str]:
 
 
 # =====================================================================================================
-# 离线读取 VBA：[MS-CFB] 复合文件 + [MS-OVBA] 压缩
+# VBA 工程：读（olefile + [MS-OVBA] 解压，见 addin/vbaproject.py）
 # =====================================================================================================
-_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ENDOFCHAIN, _FREESECT = 0xFFFFFFFE, 0xFFFFFFFF
-
-
-class _Cfb:
-    """只读的复合文件读取器：够读出 vbaProject.bin 中的流。"""
-
-    def __init__(self, data: bytes):
-        if data[:8] != _CFB_MAGIC:
-            raise XlamError("vbaProject.bin 不是复合文件（OLE）格式")
-        self.data = data
-        self.sector_size = 1 << struct.unpack_from("<H", data, 0x1E)[0]
-        self.mini_size = 1 << struct.unpack_from("<H", data, 0x20)[0]
-        n_fat, first_dir = struct.unpack_from("<II", data, 0x2C)
-        self.cutoff, first_minifat, n_minifat, first_difat, n_difat = struct.unpack_from("<IIIII", data, 0x38)
-        difat = list(struct.unpack_from("<109I", data, 0x4C))
-        sect = first_difat
-        per = self.sector_size // 4
-        for _ in range(n_difat):
-            if sect in (_ENDOFCHAIN, _FREESECT):
-                break
-            vals = struct.unpack_from(f"<{per}I", data, self._off(sect))
-            difat += vals[:-1]
-            sect = vals[-1]
-        fat_sectors = [s for s in difat if s not in (_ENDOFCHAIN, _FREESECT)][:n_fat]
-        self.fat: list[int] = []
-        for s in fat_sectors:
-            self.fat += struct.unpack_from(f"<{per}I", data, self._off(s))
-        dir_bytes = self._chain(first_dir)
-        self.entries = []
-        for i in range(len(dir_bytes) // 128):
-            e = dir_bytes[i * 128:(i + 1) * 128]
-            name_len = struct.unpack_from("<H", e, 0x40)[0]
-            name = e[:max(name_len - 2, 0)].decode("utf-16-le", "replace")
-            etype = e[0x42]
-            left, right, child = struct.unpack_from("<III", e, 0x44)
-            start, size = struct.unpack_from("<IQ", e, 0x74)
-            if self.sector_size == 512:
-                size &= 0xFFFFFFFF  # 版本 3：高 32 位未定义
-            self.entries.append((name, etype, left, right, child, start, size))
-        root = self.entries[0]
-        self.ministream = self._chain(root[5])[:root[6]] if root[6] else b""
-        self.minifat: list[int] = []
-        if n_minifat:
-            mf = self._chain(first_minifat)
-            self.minifat = list(struct.unpack_from(f"<{len(mf) // 4}I", mf))
-        self.paths: dict[str, int] = {}
-        self._walk(root[4], "")
-
-    def _off(self, sect: int) -> int:
-        return (sect + 1) * self.sector_size
-
-    def _chain(self, start: int) -> bytes:
-        out = bytearray()
-        sect, guard = start, 0
-        while sect not in (_ENDOFCHAIN, _FREESECT) and sect < len(self.fat):
-            out += self.data[self._off(sect):self._off(sect) + self.sector_size]
-            sect = self.fat[sect]
-            guard += 1
-            if guard > len(self.fat):
-                raise XlamError("vbaProject.bin 的扇区链有环，文件已损坏")
-        return bytes(out)
-
-    def _walk(self, idx: int, prefix: str, depth: int = 0) -> None:
-        if idx == _FREESECT or idx >= len(self.entries) or depth > 64:
-            return
-        name, etype, left, right, child, *_ = self.entries[idx]
-        self._walk(left, prefix, depth + 1)
-        path = f"{prefix}{name}"
-        self.paths[path.lower()] = idx
-        if etype == 1:  # storage
-            self._walk(child, path + "/", depth + 1)
-        self._walk(right, prefix, depth + 1)
-
-    def stream(self, path: str) -> bytes:
-        idx = self.paths.get(path.lower())
-        if idx is None:
-            raise KeyError(path)
-        _, _, _, _, _, start, size = self.entries[idx]
-        if size < self.cutoff:
-            out = bytearray()
-            sect, guard = start, 0
-            while sect not in (_ENDOFCHAIN, _FREESECT) and sect < len(self.minifat) and guard <= len(self.minifat):
-                out += self.ministream[sect * self.mini_size:(sect + 1) * self.mini_size]
-                sect = self.minifat[sect]
-                guard += 1
-            return bytes(out[:size])
-        return self._chain(start)[:size]
-
-
 def decompress_vba(data: bytes) -> bytes:
     """[MS-OVBA] 2.4.1 CompressedContainer 解压。"""
-    if not data or data[0] != 1:
-        raise XlamError("VBA 压缩数据签名不对")
-    out = bytearray()
-    pos = 1
-    while pos < len(data) - 1:
-        header = struct.unpack_from("<H", data, pos)
-        header = header[0]
-        chunk_size = (header & 0x0FFF) + 3
-        compressed = header & 0x8000
-        chunk_end = min(pos + chunk_size, len(data))
-        pos += 2
-        chunk_start = len(out)
-        if not compressed:
-            out += data[pos:pos + 4096]
-            pos += 4096
-            continue
-        while pos < chunk_end:
-            flags = data[pos]
-            pos += 1
-            for bit in range(8):
-                if pos >= chunk_end:
-                    break
-                if not flags & (1 << bit):
-                    out.append(data[pos])
-                    pos += 1
-                    continue
-                token = struct.unpack_from("<H", data, pos)[0]
-                pos += 2
-                diff = len(out) - chunk_start
-                bit_count = max((diff - 1).bit_length(), 4)
-                length_mask = 0xFFFF >> bit_count
-                length = (token & length_mask) + 3
-                offset = (token >> (16 - bit_count)) + 1
-                if offset > len(out):
-                    raise XlamError("VBA 压缩数据已损坏（复制偏移越界）")
-                for _ in range(length):
-                    out.append(out[-offset])
-    return bytes(out)
-
-
-def _dir_modules(dir_data: bytes) -> tuple[str, list[tuple[str, str, int]]]:
-    """解析 VBA/dir 流：返回 (代码页编码, [(模块名, 流名, 源码偏移)])。"""
-    pos = 0
-    codec = "cp1252"
-    modules: list[tuple[str, str, int]] = []
-    cur: dict[str, object] = {}
-    while pos + 6 <= len(dir_data):
-        rid, size = struct.unpack_from("<HI", dir_data, pos)
-        pos += 6
-        if rid == 0x0009:  # PROJECTVERSION：Size 字段固定为 4，实际跟 6 个字节
-            size = 6
-        body = dir_data[pos:pos + size]
-        pos += size
-        if rid == 0x0003:
-            codec = f"cp{struct.unpack_from('<H', body)[0]}"
-        elif rid == 0x0019:
-            cur = {"name": body}
-        elif rid == 0x001A:
-            cur["stream"] = body
-        elif rid == 0x0031:
-            cur["offset"] = struct.unpack_from("<I", body)[0]
-        elif rid == 0x002B and cur:
-            modules.append((cur["name"], cur.get("stream", cur["name"]), cur.get("offset", 0)))  # type: ignore[arg-type]
-            cur = {}
     try:
-        "".encode(codec)
-    except LookupError:
-        codec = "cp1252"
-    return codec, [(n.decode(codec, "replace"), s.decode(codec, "replace"), o) for n, s, o in modules]  # type: ignore[union-attr]
+        return vbaproject.decompress(data)
+    except vbaproject.VbaProjectError as exc:
+        raise XlamError(str(exc)) from None
+
+
+def vba_project_bytes(source: str | Path | bytes) -> bytes:
+    """.xlam/.xlsm（路径或字节）中的 xl/vbaProject.bin；本身就是复合文件的字节时原样返回。"""
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+        if data[:2] == b"PK":
+            try:
+                return zipfile.ZipFile(io.BytesIO(data)).read("xl/vbaProject.bin")
+            except KeyError:
+                raise XlamError("工作簿中没有 VBA 工程") from None
+        return data
+    try:
+        with zipfile.ZipFile(source) as z:
+            return z.read("xl/vbaProject.bin")
+    except KeyError:
+        raise XlamError(f"{Path(source).name} 中没有 VBA 工程") from None
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise XlamError(f"无法读取 {Path(source).name}：{exc}") from None
+
+
+def read_vba_project(source: str | Path | bytes) -> vbaproject.Project:
+    try:
+        return vbaproject.read_project(vba_project_bytes(source))
+    except vbaproject.VbaProjectError as exc:
+        raise XlamError(str(exc)) from None
 
 
 def read_vba_modules(source: str | Path | bytes) -> dict[str, str]:
     """读出 .xlam/.xlsm（或 vbaProject.bin 的字节）中每个 VBA 模块的源码：模块名 → 文本。"""
-    if isinstance(source, (bytes, bytearray)):
-        data = bytes(source)
-        if data[:2] == b"PK":
-            data = zipfile.ZipFile(io.BytesIO(data)).read("xl/vbaProject.bin")
-    else:
-        try:
-            with zipfile.ZipFile(source) as z:
-                data = z.read("xl/vbaProject.bin")
-        except KeyError:
-            raise XlamError(f"{Path(source).name} 中没有 VBA 工程") from None
-        except (OSError, zipfile.BadZipFile) as exc:
-            raise XlamError(f"无法读取 {Path(source).name}：{exc}") from None
-    cfb = _Cfb(data)
+    return {m.name: m.source for m in read_vba_project(source).modules}
+
+
+def expected_modules(template: str | Path | None = None) -> list[vbaproject.Module]:
+    """本版本构建出的 jixiao.xlam 应含的 VBA 模块（源码即 VBA 保存的文本）。"""
+    return vba_modules.addin_modules(read_vba_project(Path(template) if template else template_path()))
+
+
+def verify_vba(path: str | Path, expected: list[vbaproject.Module] | None = None) -> list[str]:
+    """读回 .xlam 的 VBA 工程，逐个模块与应有的源码逐字节比较。返回问题（中文），空表示一致。"""
+    expected = expected if expected is not None else expected_modules()
     try:
-        codec, modules = _dir_modules(decompress_vba(cfb.stream("VBA/dir")))
-    except KeyError:
-        raise XlamError("VBA 工程缺少 dir 流") from None
-    out: dict[str, str] = {}
-    for name, stream, offset in modules:
-        try:
-            raw = cfb.stream(f"VBA/{stream}")
-        except KeyError:
-            continue
-        out[name] = decompress_vba(raw[offset:]).decode(codec, "replace") if offset < len(raw) else ""
-    return out
+        project = read_vba_project(path)
+    except XlamError as exc:
+        return [str(exc)]
+    got = {m.name: m for m in project.modules}
+    problems = []
+    for m in expected:
+        g = got.get(m.name)
+        if g is None:
+            problems.append(f"缺少 VBA 模块 {m.name}")
+        elif g.kind != m.kind:
+            problems.append(f"VBA 模块 {m.name} 的种类为 {g.kind}，应为 {m.kind}")
+        elif g.source != m.source:
+            problems.append(f"VBA 模块 {m.name} 的源码与应有的不一致")
+    extra = sorted(set(got) - {m.name for m in expected})
+    if extra:
+        problems.append(f"多出 VBA 模块 {'、'.join(extra)}")
+    return problems
 
 
 _VERSION_RE = re.compile(r'XLWINGS_VERSION\s+As\s+String\s*=\s*"([^"]+)"', re.I)
@@ -597,5 +543,19 @@ def _local(tag: str) -> str:
 def vba_text_for_import(path: Path) -> bytes:
     """导入 VBA 编辑器的文本：CRLF 行尾、纯 ASCII（VBComponents.Import 按系统 ANSI 代码页读取）。"""
     text = path.read_text(encoding="ascii")
-    return text.replace("\r\n", "\n").replace("\n", "\r\n").encode("ascii")
+    return vba_modules.crlf(text).encode("ascii")
+
+
+_DESC_RE = re.compile(r"jixiao (\S+) 绩效评价加载项；基于 xlwings (\S+) ")
+
+
+def build_info(path: str | Path) -> tuple[str | None, str | None]:
+    """加载项 core.xml 中记录的 (jixiao 版本, xlwings 版本)；读不到为 None。"""
+    try:
+        with zipfile.ZipFile(path) as z:
+            core = z.read("docProps/core.xml").decode("utf-8")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None, None
+    m = _DESC_RE.search(core)
+    return (m.group(1), m.group(2)) if m else (None, None)
 

@@ -22,6 +22,9 @@ from __future__ import annotations
 import copy as _copy
 import datetime as dt
 import re
+import threading as _threading
+import unittest.mock as _mock
+import zipfile as _zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -668,3 +671,405 @@ class _AppApi:
 
     def CalculateFull(self) -> None:  # noqa: N802 —— Application.CalculateFull：全部公式强制重算
         self._app._recalc("CalculateFull")
+
+
+# =====================================================================================================
+# 整个 Excel 应用程序的替身：jixiao addin install / doctor 在隐藏的 Excel 中做的那些 COM 调用
+# =====================================================================================================
+# 依据：
+# - Workbook.HasVBProject（Excel 2007 起，不需要“信任对 VBA 工程对象模型的访问”）；Workbook.VBProject 在未信任时抛出
+#   “不信任到 Visual Basic Project 的程序访问”；VBComponents.Import / Remove / Item、CodeModule.AddFromString。
+# - Application.Run("'书名'!模块.过程")：宏不存在或被禁用时抛出“无法运行宏…”；Application.Evaluate 对错误返回
+#   pywin32 的整数错误码（#NAME? = -2146826259，#VALUE! = -2146826273）。
+# - xlwings 的单元格函数包装（generate_vba_wrapper）：在单元格中出错时返回 Err.Description；XLPyLoadDLL 先在解释器
+#   目录、再在其上一级找 xlwings64-版本.dll，找不到时报 “Could not load xlwings64-….dll from either of the following
+#   folders”；启动 Python 被拦截时 DLL 报 “Could not activate Python COM server, hr = …”。
+# - Application.MacroOptions 对隐藏的工作簿（IsAddin = True）报“不能编辑隐藏工作簿中的宏”（Cannot edit a macro on a
+#   hidden workbook）。
+# - RunPython（xlwings 模块的 ExecuteWindows）：找不到解释器时弹 MsgBox（隐藏的 Excel 中就此卡住）；WScript.Run 启动
+#   cmd.exe 被 Defender 规则拦截时为运行时错误 70。
+XL_NAME, XL_VALUE = -2146826259, -2146826273
+CANNOT_RUN = "无法运行宏“{macro}”。该宏可能在此工作簿中不可用，或者可能禁用了所有宏。"
+NOT_TRUSTED = "不信任到 Visual Basic Project 的程序访问"
+HIDDEN_MACRO = "不能编辑隐藏工作簿中的宏。请用“取消隐藏”命令取消隐藏该工作簿。"
+RPC_FAILED = "远程过程调用失败。"
+
+
+@dataclass
+class ExcelWorld:
+    """替身 Excel 所在的电脑：策略、安全软件、要在哪一步出错或卡住；记录启动过的每个 Excel。"""
+
+    vbom_trusted: bool = True
+    child_processes_blocked: bool = False
+    macros_blocked: bool = False
+    drop_vba_project: bool | str = False  # Excel 以“修复”方式打开、丢弃 VBA 工程（字符串：只丢弃这个工程名的工程）
+    excel_bits: int = 64
+    fail: dict[str, str] = field(default_factory=dict)  # 操作 → COM 错误文字
+    hang: set[str] = field(default_factory=set)  # 这些操作一直不返回（直到进程被结束）
+    startup_path: str | None = None
+    apps: list["FakeExcel"] = field(default_factory=list)
+    killed: list[int] = field(default_factory=list)
+    ops: list[str] = field(default_factory=list)  # 依次执行过的操作
+
+    def start(self) -> "FakeExcel":
+        app = FakeExcel(self, 4000 + len(self.apps))
+        app._op("start")  # 启动失败时没有留下进程
+        self.apps.append(app)
+        return app
+
+    def kill(self, pid: int) -> None:
+        self.killed.append(pid)
+        for app in self.apps:
+            if app.pid == pid:
+                app.alive = False
+                app._killed.set()
+
+    @property
+    def all_closed(self) -> bool:
+        return all(not a.alive for a in self.apps)
+
+
+class FakeExcel:
+    def __init__(self, world: ExcelWorld, pid: int):
+        self.world, self.pid = world, pid
+        self.alive = True
+        self.quit_called = False
+        self.display_alerts = True
+        self.screen_updating = True
+        self.files: dict[str, FakeBook] = {}
+        self.books = _ExcelBooks(self)
+        self.api = _ExcelApi(self)
+        self._killed = _threading.Event()
+        self.active_book: FakeBook | None = None
+
+    def _op(self, name: str) -> None:
+        self.world.ops.append(name)
+        if not self.alive:
+            raise FakeComError(RPC_FAILED)
+        if name in self.world.hang:
+            self._killed.wait(60)
+            raise FakeComError(RPC_FAILED)
+        if name in self.world.fail:
+            raise FakeComError(self.world.fail[name])
+
+    def quit(self) -> None:
+        self.quit_called = True
+        if "quit" in self.world.fail:
+            raise FakeComError(self.world.fail["quit"])
+        self.alive = False
+
+    def kill(self) -> None:
+        self.world.killed.append(self.pid)
+        self.alive = False
+
+    def calculate(self) -> None:
+        self._op("calculate")
+        for book in self.books:
+            if isinstance(book, FakeAddin):
+                continue
+            for sheet in book.sheets:
+                for cell in sheet.cells.values():
+                    if cell.formula:
+                        v = self.api._evaluate(cell.formula, in_cell=True)
+                        cell.value = XlError("#NAME?") if v == XL_NAME else v
+
+    @property
+    def addins(self) -> list["FakeAddin"]:
+        return [b for b in self.books if isinstance(b, FakeAddin)]
+
+
+class _ExcelBooks(FakeBooks):
+    def open(self, fullname: str):  # type: ignore[override]
+        self.app._op("open")
+        if not Path(fullname).is_file():
+            raise FakeComError(f"找不到“{fullname}”。")
+        book = FakeAddin(self.app, Path(fullname))
+        self._list.append(book)
+        return book
+
+    def add(self) -> FakeBook:
+        self.app._op("add")
+        book = FakeBook(self.app, f"工作簿{len(self._list) + 1}")  # type: ignore[arg-type]
+        book.sheets.add("Sheet1")
+        self._list.append(book)
+        self.app.active_book = book
+        return book
+
+
+class _Component:
+    def __init__(self, addin: "FakeAddin", name: str):
+        self.addin, self.Name = addin, name
+        self.CodeModule = self
+
+    def AddFromString(self, code: str) -> None:  # noqa: N802
+        self.addin.app._op("AddFromString")
+        m = self.addin.modules[self.Name]
+        m.source += code.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+class _Components:
+    def __init__(self, addin: "FakeAddin"):
+        self.addin = addin
+
+    @property
+    def Count(self) -> int:  # noqa: N802
+        return len(self.addin.modules)
+
+    def Item(self, name: str) -> _Component:  # noqa: N802
+        if name not in self.addin.modules:
+            raise FakeComError("下标越界")
+        return _Component(self.addin, name)
+
+    def Remove(self, comp: _Component) -> None:  # noqa: N802
+        self.addin.app._op("Remove")
+        del self.addin.modules[comp.Name]
+
+    def Import(self, path: str) -> None:  # noqa: N802
+        from addin import vba_modules, vbaproject
+
+        self.addin.app._op("Import")
+        text = Path(path).read_text(encoding="ascii")
+        stored = vba_modules.stored_text(text)
+        name = re.match(r'Attribute VB_Name = "(\w+)"', stored).group(1)  # type: ignore[union-attr]
+        kind = vbaproject.CLASS if path.endswith(".cls") else vbaproject.STANDARD
+        self.addin.modules[name] = vbaproject.Module(name, kind, stored)
+
+
+class _VBProject:
+    def __init__(self, addin: "FakeAddin"):
+        self.VBComponents = _Components(addin)
+
+
+class _AddinApi:
+    def __init__(self, addin: "FakeAddin"):
+        self.__dict__["_a"] = addin
+
+    @property
+    def HasVBProject(self) -> bool:  # noqa: N802
+        self._a.app._op("HasVBProject")
+        return bool(self._a.modules)
+
+    @property
+    def VBProject(self) -> _VBProject:  # noqa: N802
+        self._a.app._op("VBProject")
+        if not self._a.app.world.vbom_trusted:
+            raise FakeComError(NOT_TRUSTED)
+        return _VBProject(self._a)
+
+    @property
+    def Name(self) -> str:  # noqa: N802
+        return self._a.name
+
+    @property
+    def Application(self) -> "_ExcelApi":  # noqa: N802
+        return self._a.app.api
+
+    @property
+    def IsAddin(self) -> bool:  # noqa: N802
+        return self._a.is_addin
+
+    @IsAddin.setter
+    def IsAddin(self, v: bool) -> None:  # noqa: N802
+        self._a.is_addin = bool(v)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "IsAddin":
+            self._a.is_addin = bool(value)
+        else:
+            raise AttributeError(name)
+
+
+class FakeAddin:
+    """打开的 .xlam：VBA 工程与配置表读自磁盘上的文件（本包的读取器），保存时写回（本包的 VBA 工程写入器）。"""
+
+    def __init__(self, app: FakeExcel, path: Path):
+        from addin import xlam
+
+        self.app, self.path, self.name, self.fullname = app, path, path.name, str(path)
+        self.is_addin = True
+        project = xlam.read_vba_project(path)
+        self.base = project
+        drop = app.world.drop_vba_project
+        dropped = drop is True or (isinstance(drop, str) and project.name == drop)
+        self.modules = {} if dropped else {m.name: m for m in project.modules}
+        self.conf = xlam.inspect_xlam(path).conf
+        self.saved = 0
+
+    @property
+    def api(self) -> _AddinApi:
+        return _AddinApi(self)
+
+    def save(self) -> None:
+        from addin import vbaproject
+
+        self.app._op("save")
+        with _zipfile.ZipFile(self.path) as z:
+            parts = {i.filename: z.read(i) for i in z.infolist()}
+        parts["xl/vbaProject.bin"] = vbaproject.write_project(self.base, list(self.modules.values()))
+        with _zipfile.ZipFile(self.path, "w", _zipfile.ZIP_DEFLATED) as z:
+            for name, data in parts.items():
+                z.writestr(name, data)
+        self.saved += 1
+
+    def close(self) -> None:
+        self.app.books._list.remove(self)
+
+    def procedure(self, spec: str) -> tuple[str, str] | None:
+        """"模块.过程" 或 "过程" → (模块, 过程)，在 VBA 源码中找不到为 None。"""
+        module, _, proc = spec.rpartition(".")
+        for name, m in self.modules.items():
+            if module and name != module:
+                continue
+            if re.search(rf"^\s*(?:Public\s+)?(?:Sub|Function)\s+{proc}\s*\(", m.source, re.M | re.I):
+                return name, proc
+        return None
+
+
+class _ExcelApi:
+    def __init__(self, app: FakeExcel):
+        self.__dict__["_app"] = app
+        self.__dict__["EnableEvents"] = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.__dict__[name] = value
+
+    @property
+    def StartupPath(self) -> str | None:  # noqa: N802
+        return self._app.world.startup_path
+
+    @property
+    def Version(self) -> str:  # noqa: N802
+        return "16.0"
+
+    # ---- 单元格函数 ----
+    def _udf_error(self, addin: FakeAddin) -> str | None:
+        from addin import xlam
+
+        world = self._app.world
+        version = xlam.vba_xlwings_version({k: m.source for k, m in addin.modules.items()})
+        dll = f"xlwings{world.excel_bits}-{version}.dll"
+        conf = {k.upper(): v for k, v in addin.conf.items()}
+        interp = conf.get("INTERPRETER_WIN", "")
+        if conf.get("CONDA PATH") and conf.get("CONDA ENV"):
+            env = conf["CONDA ENV"]
+            interp = str(Path(conf["CONDA PATH"]) / "pythonw") if env == "base" else \
+                str(Path(env) / "pythonw") if "\\" in env or "/" in env else str(Path(conf["CONDA PATH"]) / "envs" / env / "pythonw")
+        if interp:
+            folders = [Path(interp).parent, Path(interp).parent.parent]
+            if not any((f / dll).is_file() for f in folders):
+                return (f"Could not load {dll} from either of the following folders: \r\n{folders[0]}\r\n, {folders[1]}")
+        if world.child_processes_blocked:
+            return "Could not activate Python COM server, hr = -2147024891 1000"
+        if conf.get("INTERPRETER_WIN") and not Path(interp).is_file():  # cmd.exe 找不到 python.exe，COM 服务器始终没有注册
+            return "Could not activate Python COM server, hr = -2147221164 1000"
+        return None
+
+    def _evaluate(self, formula: str, in_cell: bool = False) -> Any:
+        from udfs import xl
+
+        m = re.fullmatch(r"=(\w+)\((.*)\)", formula.strip())
+        if not m:
+            return XL_VALUE
+        name = m.group(1).upper()
+        for addin in self._app.addins:
+            wrappers = addin.modules.get("xlwings_udfs")
+            if self._app.world.macros_blocked or not wrappers or f"Function {name}(" not in wrappers.source:
+                continue
+            err = self._udf_error(addin)
+            if err:
+                return err if in_cell else XL_VALUE
+            args = [float(a) for a in m.group(2).split(",")]
+            return xl.WRAPPERS[name](*args)
+        return XL_NAME
+
+    def Evaluate(self, formula: str) -> Any:  # noqa: N802
+        self._app._op("Evaluate")
+        return self._evaluate(formula)
+
+    # ---- 宏 ----
+    def Run(self, macro: str, *args: Any) -> Any:  # noqa: N802
+        from addin import ribbon, vba_modules, xlam
+
+        app = self._app
+        app._op("Run")
+        m = re.fullmatch(r"'([^']+)'!([\w.]+)", macro)
+        addin = next((a for a in app.addins if m and a.name == m.group(1)), None)
+        found = addin.procedure(m.group(2)) if addin and m else None
+        if found is None or app.world.macros_blocked:
+            raise FakeComError(CANNOT_RUN.format(macro=macro))
+        module, proc = found
+        source = addin.modules[module].source
+        if proc == "CallbacksVersion":
+            return xlam.callbacks_version(source)
+        if proc == "DoctorRunPython":
+            app._op("RunPython")
+            conf = {k.upper(): v for k, v in addin.conf.items()}
+            interp = conf.get("INTERPRETER_WIN")
+            if interp and not Path(interp).is_file():
+                app._killed.wait(60)  # MsgBox "Could not find Interpreter!"：没有人点“确定”
+                raise FakeComError(RPC_FAILED)
+            if app.world.child_processes_blocked:
+                raise FakeComError("运行时错误 '70'：拒绝的权限")
+            import xlwings
+
+            with _mock.patch.object(xlwings.Book, "caller", staticmethod(lambda: app.active_book)):
+                ribbon.doctor_ping()
+            return None
+        if proc == vba_modules.REGISTER_NOW:
+            if "MacroOptions" in app.world.fail:
+                return 0
+            toggles = "ThisWorkbook.IsAddin = False" in source and "ThisWorkbook.IsAddin = True" in source
+            return len(vba_modules.decode_functions_module(source)) if toggles else 0
+        raise FakeComError(f"替身不模拟宏 {macro}")
+
+    def MacroOptions(self, Macro: str = "", **kw: Any) -> None:  # noqa: N802,N803
+        self._app._op("MacroOptions")
+        book = re.match(r"'([^']+)'!", Macro)
+        for addin in self._app.addins:
+            if book and addin.name == book.group(1) and addin.is_addin:
+                raise FakeComError(HIDDEN_MACRO)
+
+
+def fake_import_udfs(module_name: str, book_api: Any) -> None:
+    """xlwings.udfs.import_udfs 的替身：同样写出 generate_vba_wrapper 的文本、经 VBComponents.Import 导入，
+    再为每个函数调用 Application.MacroOptions（加载项须先取消隐藏，否则报错）。"""
+    import tempfile
+
+    from addin import vba_modules
+
+    book_api.Application._app._op("import_udfs")
+    with tempfile.NamedTemporaryFile("w", suffix=".bas", delete=False, encoding="ascii", newline="") as tf:
+        tf.write(vba_modules.udf_wrapper_source())
+    book_api.VBProject.VBComponents.Import(tf.name)
+    Path(tf.name).unlink()
+    for o in vba_modules.macro_options():
+        book_api.Application.MacroOptions(Macro=f"'{book_api.Name}'!{o['name']}", Description=o["description"],
+                                          Category=o["category"], ArgumentDescriptions=o["args"])
+
+
+class FakeRegistry:
+    """注册表替身：{键: {值名: 数据}}，键与值名都不区分大小写（与 Windows 相同）。"""
+
+    def __init__(self, data: dict[str, dict[str, Any]] | None = None):
+        self.data = {k.lower(): {n.lower(): v for n, v in vals.items()} for k, vals in (data or {}).items()}
+        self.names = {k.lower(): {n.lower(): n for n in vals} for k, vals in (data or {}).items()}
+
+    def set(self, key: str, name: str, value: Any) -> None:
+        self.data.setdefault(key.lower(), {})[name.lower()] = value
+        self.names.setdefault(key.lower(), {})[name.lower()] = name
+
+    def value(self, key: str, name: str) -> Any:
+        return self.data.get(key.lower(), {}).get(name.lower())
+
+    def values(self, key: str) -> dict[str, Any]:
+        return {self.names[key.lower()][n]: v for n, v in self.data.get(key.lower(), {}).items()}
+
+    def subkeys(self, key: str) -> list[str]:
+        prefix = key.lower().rstrip("\\") + "\\"
+        out = []
+        for k in self.data:
+            if k.startswith(prefix):
+                first = k[len(prefix):].split("\\")[0]
+                if first not in [o.lower() for o in out]:
+                    out.append(first)
+        return out

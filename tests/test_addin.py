@@ -6,10 +6,10 @@ tests/fake_xlwings.py 的替身上运行（替身本身先按 xlwings / 微软�
 """
 from __future__ import annotations
 
-import os
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -182,8 +182,7 @@ def test_build_xlam_parts_content_types_and_relationships(tmp_path):
         assert z.read("customUI/customUI14.xml") == xlam.RIBBON_XML.read_bytes()
         wb_rels = z.read("xl/_rels/workbook.xml.rels").decode()
         assert 'relationships/vbaProject" Target="vbaProject.bin"' in wb_rels
-        with zipfile.ZipFile(xlam.template_path()) as t:
-            assert z.read("xl/vbaProject.bin") == t.read("xl/vbaProject.bin")  # VBA 原样保留
+        assert xlam.verify_vba(path) == []  # VBA 工程：每个模块与应有的源码逐字节相同
         assert "absPath" not in z.read("xl/workbook.xml").decode()
         core = z.read("docProps/core.xml").decode()
         assert core.count("<dc:title>") == 1 and f"xlwings {xlam.xlwings_version()}" in core
@@ -408,7 +407,6 @@ def test_fake_has_the_xlwings_members_the_adapter_calls():
     import inspect
 
     import xlwings.main as xm
-
     from fake_xlwings import FakeChart, FakeFont
 
     book, sh = _blank_sheet()
@@ -981,37 +979,27 @@ def test_excel_export_breaks_addin_links_and_leaves_the_open_book_alone(work):
 
 
 # =====================================================================================================
-# 安装、卸载、状态（注入的 Windows 环境）
+# 安装、诊断、卸载、状态（注入的 Windows 环境：临时目录、替身注册表、替身 Excel）
 # =====================================================================================================
-class FakeExcel:
-    """模拟 Excel 自动化：prepare_addin 记录“导入”的模块，read_modules 按文件内容返回它们。"""
+from argparse import Namespace  # noqa: E402
 
-    def __init__(self, *, trust: bool = True, udfs: list[str] | None = None):
-        self.trust = trust
-        self.udfs = [s.name for s in CATALOG] if udfs is None else udfs
-        self.registry: dict[str, dict[str, str]] = {}
-        self.calls: list[tuple] = []
+from fake_xlwings import ExcelWorld, FakeRegistry, fake_import_udfs  # noqa: E402
 
-    def startup_path(self):
-        return None
+from addin import doctor, vba_modules, winsys  # noqa: E402
+from addin.excel_session import ExcelRunner, ExcelStepError  # noqa: E402
 
-    def prepare_addin(self, xlam_path, vba_files, udf_module):
-        self.calls.append((xlam_path.name, [f.name for f in vba_files], udf_module))
-        if not self.trust:
-            raise addin_cli.InstallError("Excel 拒绝访问加载项的 VBA 工程。" + addin_cli.TRUST_HELP)
-        with zipfile.ZipFile(xlam_path, "a") as z:  # Excel 保存后文件内容改变
-            z.writestr("excel-saved.txt", str(len(self.calls)))
-        mods = {xlam.vba_module_name(f.read_text(encoding="ascii")): f.read_text(encoding="ascii") for f in vba_files}
-        mods[xlam.UDF_VBA_MODULE] = "\n".join(f"Function {n}(a)\nEnd Function" for n in self.udfs)
-        self.registry[hashlib.sha256(xlam_path.read_bytes()).hexdigest()] = mods
+OFFICE = r"HKCU\Software\Microsoft\Office\16.0"
+POLICY = r"HKCU\Software\Policies\Microsoft\Office\16.0"
+ASR_POLICY = r"HKLM\SOFTWARE\Policies\Microsoft\Windows Defender\Windows Defender Exploit Guard\ASR\Rules"
 
-    def read_modules(self, path):
-        data = Path(path).read_bytes()
-        extra = self.registry.get(hashlib.sha256(data).hexdigest(), {})
-        if data.startswith(b"OLD"):
-            return {"Main": 'Public Const XLWINGS_VERSION As String = "0.30.0"'}
-        base = xlam.read_vba_modules(data)
-        return {**base, **extra}
+
+def _pe(path: Path, machine: int) -> str:
+    """最小的 PE 头：MZ、e_lfanew、PE\\0\\0、机器类型。"""
+    data = bytearray(b"MZ" + b"\0" * 0x3A + (0x40).to_bytes(4, "little"))
+    data += b"PE\0\0" + machine.to_bytes(2, "little") + b"\0" * 64
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(data))
+    return str(path)
 
 
 @pytest.fixture()
@@ -1021,9 +1009,15 @@ def win(tmp_path):
     exe = prefix / "Scripts" / "python.exe"
     exe.parent.mkdir(parents=True)
     exe.write_bytes(b"")
-    (prefix / f"xlwings64-{xlam.xlwings_version()}.dll").write_bytes(b"")
+    for bits in (32, 64):
+        (prefix / f"xlwings{bits}-{xlam.xlwings_version()}.dll").write_bytes(b"")
     appdata = home / "AppData" / "Roaming"
-    excel = FakeExcel()
+    world = ExcelWorld()
+    reg = FakeRegistry({
+        OFFICE + r"\Excel\Options": {"Font": "宋体,11"},
+        r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\App Paths\excel.exe":
+            {"": _pe(tmp_path / "Office16" / "EXCEL.EXE", 0x8664)},
+    })
     xlwings_calls = []
 
     def run_xlwings(args):
@@ -1034,78 +1028,383 @@ def win(tmp_path):
             shutil.copyfile(xlam.xlwings_dir() / "addin" / "xlwings.xlam", d / "xlwings.xlam")
         return 0
 
-    out: list[str] = []
-    env = addin_cli.Env(platform="win32", executable=exe, prefix=prefix, home=home, appdata=appdata, excel=excel,
-                        run_xlwings=run_xlwings, conf_encoding="gbk", out=out.append)
+    env = addin_cli.Env(platform="win32", executable=exe, prefix=prefix, home=home, appdata=appdata,
+                        start_excel=world.start, kill_pid=world.kill, import_udfs=fake_import_udfs,
+                        run_xlwings=run_xlwings, conf_encoding="gbk", environ={}, registry=reg,
+                        processes=lambda: ["explorer.exe", "EXCEL.EXE"], pe_bits=winsys.pe_bits, python_bits=64,
+                        timeout=20)
+    env.world = world  # type: ignore[attr-defined]
     env.xlwings_calls = xlwings_calls  # type: ignore[attr-defined]
     return env
 
 
-def test_install_then_status_is_clean(win):
-    excel = win.excel
-    done = addin_cli.install(win, read_modules=excel.read_modules)
-    xlstart = win.appdata / "Microsoft" / "Excel" / "XLSTART"
-    installed = xlstart / "jixiao.xlam"
-    assert installed.is_file() and win.xlwings_calls == [["addin", "install"]]
-    assert excel.calls == [("jixiao.xlam", ["JixiaoRibbon.bas", "JixiaoEvents.cls"], "udfs.xl")]
+def _xlstart(env) -> Path:
+    return env.appdata / "Microsoft" / "Excel" / "XLSTART"
+
+
+def _addin(env, command: str, capsys, **opts) -> tuple[int, str, str]:
+    """经命令行入口（含不显示回溯的保护层）运行 install/doctor/status/uninstall。"""
+    defaults = {"install": dict(skip_xlwings_addin=False, com_import=False, no_verify=False),
+                "doctor": dict(json=False, no_excel=False), "status": {}, "uninstall": dict(all=False)}[command]
+    args = Namespace(**{**defaults, **opts})
+    fn = {"install": addin_cli.cmd_install, "doctor": addin_cli.cmd_doctor, "status": addin_cli.cmd_status,
+          "uninstall": addin_cli.cmd_uninstall}[command]
+    rc = addin_cli._guarded(command, lambda a: fn(a, env))(args)
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    return rc, out.out, out.err
+
+
+def test_install_copies_the_prebuilt_addin_and_doctor_passes(win, capsys):
+    world = win.world
+    rc, out, err = _addin(win, "install", capsys)
+    assert rc == 0, err
+    installed = _xlstart(win) / "jixiao.xlam"
+    assert xlam.verify_vba(installed) == []  # 完整的预制 VBA 工程，安装时没有改动它
     assert xlam.inspect_xlam(installed).conf == {"Interpreter_Win": str(win.executable), "UDF Modules": "udfs.xl"}
+    assert "不需要“信任对 VBA 工程对象模型的访问”" in out and "VBA 工程可用" in out
+    # 检查用的隐藏 Excel：关闭了事件（Workbook_Open 不运行）、没有访问 VBProject、已退出
+    assert len(world.apps) == 1 and world.all_closed and world.apps[0].quit_called
+    assert world.apps[0].api.EnableEvents is False
+    assert world.ops == ["start", "open", "HasVBProject", "Run"]  # 没有访问 VBProject、没有导入、没有保存
     conf = addin_cli.read_conf(win.xlwings_conf, "gbk")
     assert conf == {"INTERPRETER_WIN": str(win.executable), "UDF MODULES": "udfs.xl"}
-    assert any("重新启动 Excel" in d for d in done)
-    lines, ok = addin_cli.status_lines(win, read_modules=excel.read_modules)
+    lines, ok = addin_cli.status_lines(win)
     assert ok, lines
-    text = "\n".join(lines)
-    assert "与 xlwings 包一致" in text and f"已导入全部 {len(CATALOG)} 个" in text
+    assert f"VBA 模块与本版一致，单元格函数 {len(CATALOG)} 个" in "\n".join(lines)
+    rc, out, err = _addin(win, "doctor", capsys)
+    assert rc == 0, out
+    expected = doctor.expected_probe()
+    assert expected == Decimal(str(90.29 / 892.35)) and doctor.percent(expected) == "10.12%"
+    assert "[通过] 单元格函数" in out and "（10.12%）" in out
+    assert f"已登记 {len(CATALOG)} 个函数" in out and f"写回“{ribbon.DOCTOR_MARK}" in out
+    assert "[失败]" not in out and world.all_closed
+    data = json.loads(_addin(win, "doctor", capsys, json=True)[1])
+    assert data["ok"] is True and {c["id"] for c in data["checks"]} >= {
+        "python-bits", "excel-bits", "xlwings-version", "xlwings-dll", "addin-file", "conf", "access-vbom",
+        "macro-policy", "asr", "security-software", "udf", "ribbon", "descriptions"}
     # 第二次安装：xlwings 加载项版本一致，不再运行 xlwings addin install
-    addin_cli.install(win, read_modules=excel.read_modules)
-    assert win.xlwings_calls == [["addin", "install"]]
+    assert _addin(win, "install", capsys)[0] == 0 and win.xlwings_calls == [["addin", "install"]]
 
 
-def test_install_requires_trust_access(win):
-    win.excel.trust = False
-    with pytest.raises(addin_cli.InstallError, match="信任对 VBA 工程对象模型的访问"):
-        addin_cli.install(win, read_modules=win.excel.read_modules)
-    assert not (win.appdata / "Microsoft" / "Excel" / "XLSTART" / "jixiao.xlam").exists()
+def test_access_vbom_locked_only_matters_for_com_import(win, capsys):
+    win.world.vbom_trusted = False
+    win.registry.set(POLICY + r"\Excel\Security", "AccessVBOM", 0)
+    rc, out, err = _addin(win, "install", capsys, com_import=True)
+    assert rc == 2 and "第“访问 VBA 工程”步失败" in err and "不信任到 Visual Basic Project" in err
+    assert "信任对 VBA 工程对象模型的访问" in err and "请 IT 启用组策略" in err and "jixiao addin install（不需要这个选项）" in err
+    assert not (_xlstart(win) / "jixiao.xlam").exists() and win.world.all_closed
+    rc, out, err = _addin(win, "install", capsys)  # 默认路线不需要它
+    assert rc == 0, err
+    rc, out, _ = _addin(win, "doctor", capsys)
+    assert rc == 0 and "[提示] 信任对 VBA 工程对象模型的访问：被组策略禁止" in out
 
 
-def test_install_checks_dll_and_imported_functions(win):
-    win.excel.udfs = ["STAFF_CONTROL_RATE"]
-    with pytest.raises(addin_cli.InstallError, match="单元格函数未能导入"):
-        addin_cli.install(win, read_modules=win.excel.read_modules)
-    (win.prefix / f"xlwings64-{xlam.xlwings_version()}.dll").unlink()
-    with pytest.raises(addin_cli.InstallError, match="xlwings64-.*dll"):
-        addin_cli.install(win, read_modules=win.excel.read_modules)
+def test_com_import_route_builds_the_same_modules(win, capsys):
+    rc, out, err = _addin(win, "install", capsys, com_import=True)
+    assert rc == 0, err
+    installed = _xlstart(win) / "jixiao.xlam"
+    modules = xlam.read_vba_modules(installed)
+    assert {"JixiaoRibbon", "JixiaoEvents", "JixiaoFunctions", "xlwings_udfs"} <= set(modules)
+    assert "RibbonMyAddin" not in modules and "Workbook_Open" in modules["ThisWorkbook"]
+    assert modules["xlwings_udfs"] == vba_modules.udf_wrapper_source()
+    assert xlam.imported_udfs(modules) == {s.name.upper() for s in CATALOG}
+    info = xlam.inspect_xlam(installed)
+    assert (info.ribbon_part, info.ribbon_rel_type) == ("customUI/customUI14.xml", xlam.RIBBON_REL_TYPE)
+    assert win.world.all_closed
 
 
-def test_install_replaces_xlwings_addin_of_another_version(win):
-    d = win.appdata / "Microsoft" / "Excel" / "XLSTART"
-    d.mkdir(parents=True)
-    (d / "xlwings.xlam").write_bytes(b"OLD xlwings add-in")
-    lines, ok = addin_cli.status_lines(win, read_modules=win.excel.read_modules)
-    assert not ok and any("0.30.0" in x and "xlwings addin install" in x for x in lines)
-    done = addin_cli.install(win, read_modules=win.excel.read_modules)
-    assert win.xlwings_calls == [["addin", "install"]] and any("替换了版本 0.30.0" in x for x in done)
+def test_install_falls_back_to_com_import_when_excel_drops_the_prebuilt_project(win, capsys, monkeypatch):
+    world = win.world
+    world.drop_vba_project = vba_modules.PROJECT_NAME  # Excel 丢弃由本包写的工程，接受模板原来的工程
+    rc, out, err = _addin(win, "install", capsys)
+    assert rc == 0, err
+    assert "Excel 未接受预制的 VBA 工程（Excel 打开加载项后没有 VBA 工程" in out and "自动改用经 COM 导入" in out
+    modules = xlam.read_vba_modules(_xlstart(win) / "jixiao.xlam")
+    assert xlam.imported_udfs(modules) == {s.name.upper() for s in CATALOG} and "JixiaoRibbon" in modules
+    assert len(world.apps) == 2 and world.all_closed
+    # 备用路线也走不通（AccessVBOM 被锁）：两条原因都说明
+    world.vbom_trusted = False
+    (_xlstart(win) / "jixiao.xlam").unlink()
+    rc, out, err = _addin(win, "install", capsys)
+    assert rc == 2 and "Excel 未接受预制的 VBA 工程" in err and "备用的经 COM 导入也未能完成" in err
+    assert "信任对 VBA 工程对象模型的访问" in err and not (_xlstart(win) / "jixiao.xlam").exists()
 
 
-def test_status_finds_stale_pieces(win):
-    addin_cli.install(win, read_modules=win.excel.read_modules)
-    installed = win.appdata / "Microsoft" / "Excel" / "XLSTART" / "jixiao.xlam"
-    key = hashlib.sha256(installed.read_bytes()).hexdigest()
-    mods = win.excel.registry[key]
-    mods[xlam.CALLBACK_MODULE] = mods[xlam.CALLBACK_MODULE].replace('VERSION As String = "1"', 'VERSION As String = "0"')
-    mods[xlam.UDF_VBA_MODULE] = "Function STAFF_CONTROL_RATE(a)\nEnd Function"
+@pytest.mark.parametrize("op, step, com", [
+    ("start", "启动 Excel", False), ("open", "打开加载项", False), ("HasVBProject", "检查 VBA 工程", False),
+    ("open", "打开加载项", True), ("VBProject", "访问 VBA 工程", True), ("Import", "导入 JixiaoRibbon.bas", True),
+    ("AddFromString", "写入 ThisWorkbook 的 Workbook_Open", True),
+    ("import_udfs", "生成单元格函数（xlwings import_udfs，含 MacroOptions 说明）", True),
+    ("MacroOptions", "生成单元格函数（xlwings import_udfs，含 MacroOptions 说明）", True),
+    ("save", "保存加载项", True),
+])
+def test_com_error_at_each_install_step_is_a_chinese_message(win, capsys, op, step, com):
+    win.world.fail[op] = "发生意外。"
+    rc, out, err = _addin(win, "install", capsys, com_import=com)
+    assert rc == 2
+    assert f"第“{step}”步失败：发生意外。" in err and "处理办法：" in err
+    assert not (_xlstart(win) / "jixiao.xlam").exists()
+    assert win.world.apps == [] if op == "start" else win.world.all_closed
+
+
+def test_macro_that_cannot_run_without_a_blocking_policy_means_the_prebuilt_project_is_unusable(win, capsys):
+    """宏不能运行、而策略没有禁止宏：视为 Excel 不接受预制的工程，改走经 COM 导入的路线（那里不需要 Run）。"""
+    win.world.fail["Run"] = "发生意外。"
+    rc, out, err = _addin(win, "install", capsys)
+    assert rc == 0, err
+    assert "Excel 未接受预制的 VBA 工程（Excel 不能运行预制工程中的宏（发生意外。））" in out and "自动改用" in out
+    assert win.world.all_closed and len(win.world.apps) == 2
+
+
+def test_excel_that_hangs_is_killed_after_the_timeout(win, capsys):
+    win.world.hang.add("open")
+    win.timeout = 1
+    rc, out, err = _addin(win, "install", capsys)
+    assert rc == 2 and "第“打开加载项”步失败：超时（1 秒）" in err and "已强制关闭这个隐藏的 Excel" in err
+    assert win.world.killed == [win.world.apps[0].pid] and win.world.all_closed
+
+
+def test_quit_failure_kills_excel_and_runner_reports_steps():
+    world = ExcelWorld(fail={"quit": "拒绝访问"})
+    runner = ExcelRunner(start=world.start, timeout=10, kill_pid=world.kill, com_init=lambda: (lambda: None))
+
+    def job(s):
+        with s.step("做第一件事"):
+            pass
+        with s.step("做第二件事", "换一种方式"):
+            raise FakeComError("类型不匹配。")
+
+    with pytest.raises(ExcelStepError) as e:
+        runner.run(job)
+    assert (e.value.step, e.value.reason, e.value.remedy) == ("做第二件事", "类型不匹配。", "换一种方式")
+    assert world.apps[0].quit_called and world.killed == [world.apps[0].pid] and world.all_closed
+    assert runner.run(lambda s: 42) == 42
+
+
+def test_doctor_child_processes_blocked(win, capsys):
+    assert _addin(win, "install", capsys)[0] == 0
+    win.world.child_processes_blocked = True
+    win.registry.set(ASR_POLICY, "D4F940AB-401B-4EFC-AADC-AD5F3C50688A", "1")
+    win.processes = lambda: ["EXCEL.EXE", "HipsTray.exe", "360Tray.exe"]
+    rc, out, err = _addin(win, "doctor", capsys)
+    assert rc == 2
+    assert "[失败] Defender 规则“阻止所有 Office 应用程序创建子进程”：处于“阻止”模式" in out
+    assert "d4f940ab-401b-4efc-aadc-ad5f3c50688a" in out and "请 IT" in out
+    assert "[警告] 安全软件：正在运行：360 安全卫士、火绒安全" in out
+    assert "[失败] 单元格函数" in out and "Could not activate Python COM server" in out and "子进程被拦截" in out
+    assert "[失败] 在 Excel 中调用：第“功能区按钮（Application.Run → RunPython）”步失败：运行时错误 '70'" in out
+    assert win.world.all_closed
+
+
+def test_doctor_reads_asr_from_get_mppreference(win):
+    win.run_command = lambda args, timeout: (0, json.dumps({
+        "AttackSurfaceReductionRules_Ids": ["d4f940ab-401b-4efc-aadc-ad5f3c50688a", "x"],
+        "AttackSurfaceReductionRules_Actions": [6, 1]}))
+    assert doctor.asr_mode(win) == (6, "Get-MpPreference")
+    win.registry.set(r"HKLM\SOFTWARE\Microsoft\PolicyManager\current\device\Defender", "AttackSurfaceReductionRules",
+                     "be9ba2d9-53ea-4cdc-84e5-9b1eeee46550=1|d4f940ab-401b-4efc-aadc-ad5f3c50688a=2")
+    assert doctor.asr_mode(win)[0] == 2
+
+
+def test_doctor_dll_missing(win, capsys):
+    assert _addin(win, "install", capsys)[0] == 0
+    for p in win.prefix.glob("xlwings*.dll"):
+        p.unlink()
+    rc, out, err = _addin(win, "doctor", capsys)
+    fix = f'"{win.executable}" -m pip install --force-reinstall xlwings=={xlam.xlwings_version()}'
+    assert rc == 2 and "[失败] xlwings 动态库：找不到 xlwings64-" in out and fix in out
+    assert "[失败] 单元格函数" in out and "Could not load xlwings64-" in out
+    rc, out, err = _addin(win, "install", capsys)
+    assert rc == 2 and f"找不到 xlwings64-{xlam.xlwings_version()}.dll" in err and fix in err
+
+
+@pytest.mark.parametrize("op, step", [
+    ("start", "启动 Excel"), ("open", "打开加载项"), ("add", "新建空白工作簿"), ("Evaluate", "单元格函数"),
+    ("Run", "功能区按钮（Application.Run → RunPython）"),
+])
+def test_com_error_at_each_doctor_step(win, capsys, op, step):
+    assert _addin(win, "install", capsys)[0] == 0
+    win.world.fail[op] = "发生意外。"
+    rc, out, err = _addin(win, "doctor", capsys)
+    assert rc == 2 and f"[失败] 在 Excel 中调用：第“{step}”步失败：发生意外。" in out and "处理办法：" in out
+    assert win.world.all_closed
+
+
+def test_doctor_kills_an_excel_waiting_on_a_message_box(win, capsys):
+    """解释器不存在时 xlwings 的 RunPython 弹 MsgBox：隐藏的 Excel 卡住，到时限后被结束，报告卡在哪一步。"""
+    assert _addin(win, "install", capsys)[0] == 0
     win.executable.unlink()
-    lines, ok = addin_cli.status_lines(win, read_modules=win.excel.read_modules)
-    text = "\n".join(lines)
-    assert not ok
-    assert "回调模块版本 0" in text and f"缺少 {len(CATALOG) - 1} 个" in text and "解释器不存在" in text
+    win.timeout = 2
+    rc, out, err = _addin(win, "doctor", capsys)
+    assert rc == 2 and "Interpreter_Win = " in out and "不存在" in out
+    assert "[失败] 单元格函数" in out and "配置的解释器不存在" in out
+    assert "第“功能区按钮（Application.Run → RunPython）”步失败：超时（2 秒）" in out
+    assert win.world.killed and win.world.all_closed
 
 
-def test_install_keeps_old_addin_when_excel_holds_it(win, monkeypatch):
+def test_bitness_mismatch(win, capsys, tmp_path):
+    # 32 位 Python：xlwings 0.37.8 没有带 DLL 的 32 位安装包
+    win.python_bits = 32
+    rc, out, err = _addin(win, "install", capsys)
+    assert rc == 2 and "当前 Python 是 32 位" in err and "64 位 Python" in err
+    rc, out, err = _addin(win, "doctor", capsys, no_excel=True)
+    assert rc == 2 and "[失败] Python 位数" in out
+    # 32 位 Excel、64 位 Python：可以用（进程外），但要有 xlwings32-….dll
+    win.python_bits = 64
+    win.registry.set(r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\App Paths\excel.exe", "",
+                     _pe(tmp_path / "x86" / "EXCEL.EXE", 0x014C))
+    rc, out, _ = _addin(win, "doctor", capsys, no_excel=True)
+    assert "[通过] Excel 位数：32 位" in out and "位数不同也可以使用" in out
+    (win.prefix / f"xlwings32-{xlam.xlwings_version()}.dll").unlink()
+    rc, out, _ = _addin(win, "doctor", capsys, no_excel=True)
+    assert rc == 2 and "[失败] Excel 位数：Excel 是 32 位" in out and "xlwings32-" in out and "--force-reinstall" in out
+
+
+def test_xlwings_version_drift(win, capsys, monkeypatch):
+    assert _addin(win, "install", capsys)[0] == 0
+    monkeypatch.setattr(xlam, "xlwings_version", lambda: "0.38.0")  # 有人运行了 pip install -U xlwings
+    fix = f'"{win.executable}" -m pip install xlwings=={addin_cli.XLWINGS_PIN}'
+    rc, out, err = _addin(win, "status", capsys)
+    assert rc == 1 and "xlwings64-0.37.8.dll" in out and fix in out
+    rc, out, err = _addin(win, "doctor", capsys, no_excel=True)
+    assert rc == 2 and "[失败] xlwings 版本：已安装 xlwings 0.38.0，本版 jixiao 要求 0.37.8" in out and fix in out
+    rc, out, err = _addin(win, "install", capsys)
+    assert rc == 2 and fix in err
+
+
+def test_doctor_macro_policies(win, capsys):
+    assert _addin(win, "install", capsys)[0] == 0
+    win.registry.set(POLICY + r"\Common", "vbaoff", 1)
+    win.registry.set(POLICY + r"\Excel\Security", "RequireAddinSig", 1)
+    win.world.macros_blocked = True
+    rc, out, _ = _addin(win, "doctor", capsys)
+    assert rc == 2 and "[失败] 宏与加载项策略：组策略禁用了 Office 中的 VBA" in out and "受信任的发布者" in out
+    assert "请 IT 为本机" in out and "#NAME?" in out
+
+
+def test_install_refuses_when_macro_policy_blocks_the_prebuilt_check(win, capsys):
+    win.world.macros_blocked = True
+    win.registry.set(POLICY + r"\Common", "vbaoff", 1)
+    rc, out, err = _addin(win, "install", capsys)
+    assert rc == 2 and "第“运行加载项中的宏”步失败：无法运行宏" in err and "请 IT 为本机" in err
+    assert len(win.world.apps) == 1  # 策略问题不是工程问题：不改走 COM 导入
+
+
+@pytest.mark.parametrize("layout, expected", [
+    ("base", lambda root, prefix: (str(root), "base")),
+    ("envs", lambda root, prefix: (str(root), "jx")),
+    ("elsewhere", lambda root, prefix: (str(root), str(prefix))),
+    ("old", lambda root, prefix: None),
+    ("venv", lambda root, prefix: None),
+])
+def test_conda_detection(tmp_path, layout, expected):
+    root = tmp_path / "Miniconda3"
+    prefix = {"base": root, "envs": root / "envs" / "jx", "elsewhere": tmp_path / "D" / "envs2" / "jx",
+              "old": tmp_path / "oldconda", "venv": tmp_path / "venv"}[layout]
+    prefix.mkdir(parents=True)
+    if layout != "venv":
+        (prefix / "conda-meta").mkdir()
+    if layout != "old":
+        (root / "condabin").mkdir(parents=True, exist_ok=True)
+        (root / "condabin" / "conda.bat").write_text("@echo off")
+    env = addin_cli.Env(platform="win32", executable=prefix / "python.exe", prefix=prefix, home=tmp_path, appdata=None,
+                        environ={"CONDA_EXE": str(root / "Scripts" / "conda.exe")})
+    assert addin_cli.conda_settings(env) == expected(root, prefix)
+    settings, note = addin_cli.interpreter_settings(env)
+    assert ("conda" in settings) == (expected(root, prefix) is not None)
+    if layout == "old":
+        assert "Conda 版本过旧" in note and settings == {"interpreter": str(prefix / "python.exe")}
+
+
+def test_install_in_a_conda_env_writes_conda_keys(win, capsys):
+    root = win.prefix.parent / "Miniconda3"
+    prefix = root / "envs" / "jx"
+    (prefix / "conda-meta").mkdir(parents=True)
+    (root / "condabin").mkdir(parents=True)
+    (root / "condabin" / "conda.bat").write_text("@echo off")
+    for bits in (32, 64):
+        (prefix / f"xlwings{bits}-{xlam.xlwings_version()}.dll").write_bytes(b"")
+    win.prefix, win.executable = prefix, prefix / "python.exe"
+    win.executable.write_bytes(b"")
+    win.xlwings_conf.parent.mkdir(parents=True)
+    win.xlwings_conf.write_bytes('"INTERPRETER_WIN","C:\\旧\\python.exe"\r\n'.encode("gbk"))
+    rc, out, err = _addin(win, "install", capsys)
+    assert rc == 0, err
+    conf = xlam.inspect_xlam(_xlstart(win) / "jixiao.xlam").conf
+    assert conf == {"Conda Path": str(root), "Conda Env": "jx", "UDF Modules": "udfs.xl"}
+    assert addin_cli.read_conf(win.xlwings_conf, "gbk") == {"CONDA PATH": str(root), "CONDA ENV": "jx",
+                                                             "UDF MODULES": "udfs.xl"}
+    assert "删去 INTERPRETER_WIN（原为 C:\\旧\\python.exe）" in out
+    rc, out, _ = _addin(win, "doctor", capsys)
+    assert rc == 0, out
+    assert "Conda Path = " in out and "[通过] 单元格函数" in out
+
+
+def test_xlwings_pin_matches_pyproject_and_template():
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert re.search(r'"xlwings==([\d.]+)"', text).group(1) == addin_cli.XLWINGS_PIN == xlam.xlwings_version()
+    assert xlam.vba_xlwings_version(xlam.read_vba_modules(xlam.template_path())) == addin_cli.XLWINGS_PIN
+    assert f'"xlwings64-{addin_cli.XLWINGS_PIN}.dll"' in xlam.read_vba_modules(xlam.template_path())["xlwings"]
+
+
+def test_unexpected_error_is_a_chinese_message_with_a_log(win, capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(addin_cli, "log_path", lambda: tmp_path / "jixiao-addin.log")
+
+    def boom(*a, **k):
+        raise RuntimeError("意外")
+
+    monkeypatch.setattr(addin_cli, "install", boom)
+    rc, out, err = _addin(win, "install", capsys)
+    assert rc == 2 and "jixiao addin install 未能完成：内部错误（RuntimeError：意外）" in err
+    assert "Traceback" in (tmp_path / "jixiao-addin.log").read_text(encoding="utf-8")
+
+
+def test_install_replaces_xlwings_addin_of_another_version(win, capsys):
+    d = _xlstart(win)
+    d.mkdir(parents=True)
+    shutil.copyfile(xlam.template_path(), d / "xlwings.xlam")
+    zipfile.ZipFile(d / "xlwings.xlam", "a").close()
+    old = xlam.read_vba_project(d / "xlwings.xlam")
+    mods = [m for m in old.modules]
+    for m in mods:
+        m.source = m.source.replace(f'XLWINGS_VERSION As String = "{xlam.xlwings_version()}"',
+                                    'XLWINGS_VERSION As String = "0.30.0"')
+    from addin import vbaproject
+
+    with zipfile.ZipFile(xlam.template_path()) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    parts["xl/vbaProject.bin"] = vbaproject.write_project(old, mods)
+    with zipfile.ZipFile(d / "xlwings.xlam", "w") as z:
+        for k, v in parts.items():
+            z.writestr(k, v)
+    rc, out, _ = _addin(win, "install", capsys)
+    assert rc == 0 and win.xlwings_calls == [["addin", "install"]] and "替换了版本 0.30.0" in out
+
+
+def test_status_finds_stale_addin(win, capsys):
+    assert _addin(win, "install", capsys)[0] == 0
+    installed = _xlstart(win) / "jixiao.xlam"
+    project = xlam.read_vba_project(installed)
+    mods = [m for m in project.modules if m.name != "xlwings_udfs"]
+    from addin import vbaproject
+
+    with zipfile.ZipFile(installed) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    parts["xl/vbaProject.bin"] = vbaproject.write_project(project, mods)
+    with zipfile.ZipFile(installed, "w") as z:
+        for k, v in parts.items():
+            z.writestr(k, v)
+    win.executable.unlink()
+    rc, out, _ = _addin(win, "status", capsys)
+    assert rc == 1 and "缺少 VBA 模块 xlwings_udfs" in out and "运行 jixiao addin install" in out
+    assert "不存在" in out
+
+
+def test_install_keeps_old_addin_when_excel_holds_it(win, capsys, monkeypatch):
     """Excel 占用旧 .xlam 时替换失败：旧文件原样保留、不留临时文件，中文说明如何处理。"""
-    excel = win.excel
-    addin_cli.install(win, read_modules=excel.read_modules)
-    xlstart = win.appdata / "Microsoft" / "Excel" / "XLSTART"
+    assert _addin(win, "install", capsys)[0] == 0
+    xlstart = _xlstart(win)
     before = (xlstart / "jixiao.xlam").read_bytes()
     before_names = sorted(p.name for p in xlstart.iterdir())
 
@@ -1116,8 +1415,8 @@ def test_install_keeps_old_addin_when_excel_holds_it(win, monkeypatch):
 
     real_replace = os.replace
     monkeypatch.setattr(os, "replace", busy)
-    with pytest.raises(addin_cli.InstallError, match="完全退出 Excel"):
-        addin_cli.install(win, read_modules=excel.read_modules)
+    rc, out, err = _addin(win, "install", capsys, no_verify=True)
+    assert rc == 2 and "完全退出 Excel" in err
     assert (xlstart / "jixiao.xlam").read_bytes() == before
     assert sorted(p.name for p in xlstart.iterdir()) == before_names
 
@@ -1150,14 +1449,14 @@ def test_update_conf_keeps_other_lines(tmp_path):
     assert addin_cli.update_conf(conf, {"UDF MODULES": "udfs.xl"}, "gbk") == []
 
 
-def test_uninstall(win):
+def test_uninstall(win, capsys):
     with pytest.raises(addin_cli.InstallError):
         addin_cli.uninstall(addin_cli.Env(platform="linux", executable=win.executable, prefix=win.prefix,
                                           home=win.home, appdata=None))
     assert "未安装" in addin_cli.uninstall(win)[0]
-    addin_cli.install(win, read_modules=win.excel.read_modules)
+    assert _addin(win, "install", capsys)[0] == 0
     done = addin_cli.uninstall(win)
-    assert not (win.appdata / "Microsoft" / "Excel" / "XLSTART" / "jixiao.xlam").exists()
+    assert not (_xlstart(win) / "jixiao.xlam").exists()
     assert "已删除" in done[0] and any("导出定稿" in d for d in done)
     addin_cli.uninstall(win, remove_xlwings_addin=True)
     assert win.xlwings_calls[-1] == ["addin", "remove"]
@@ -1175,13 +1474,19 @@ def test_readme_windows_guide_names_every_button_and_setting():
         assert f"| {label} | `ribbon.{entry}()` |" in guide, label
     # 用户必须动的每个 Excel 设置与提示，写法与程序给出的中文说明一致
     assert "信任对 VBA 工程对象模型的访问" in guide and "信任对 VBA 工程对象模型的访问" in addin_cli.TRUST_HELP
-    for setting in ("“文件” → “选项” → “信任中心” → “信任中心设置…” → “宏设置”", "受信任位置", "禁用所有受信任位置",
-                    "受保护的视图", "启用编辑", "禁用的项目", "已禁用链接的自动更新", "KB 817578"):
+    for setting in ("“文件” → “选项” → “信任中心” → “信任中心设置…” → “受信任位置”", "“宏设置”页", "禁用所有受信任位置",
+                    "受保护的视图", "启用编辑", "禁用的项目", "已禁用链接的自动更新", "KB 817578",
+                    doctor.ASR_CHILD_PROCESS, doctor.ASR_NAME, "AccessVBOM = 1", "vbaoff", "RequireAddinSig"):
         assert setting in guide, setting
     for cmd in ("jixiao addin build -o dist", "jixiao addin install", "jixiao addin uninstall", "jixiao addin status",
-                "jixiao export FILE", "jixiao demo -o"):
+                "jixiao addin doctor", "--com-import", "--json", "jixiao export FILE", "jixiao demo -o",
+                f"pip install xlwings=={addin_cli.XLWINGS_PIN}", f"--force-reinstall xlwings=={addin_cli.XLWINGS_PIN}"):
         assert cmd in guide, cmd
-    assert f"已导入全部 {len(CATALOG)} 个" in guide and f"全部 {len(CATALOG)} 个函数" in guide
+    assert f"VBA 模块与本版一致，单元格函数 {len(CATALOG)} 个" in guide and f"已登记 {len(CATALOG)} 个函数" in guide
+    assert f'Application.Evaluate("{doctor.PROBE_FORMULA}") = 0.101182…（{doctor.percent(doctor.expected_probe())}）' in guide
+    for name in ("Conda Path", "Conda Env", "xlwings==0.37.8", "HasVBProject", "Cannot edit a macro on a hidden workbook",
+                 "Application.OnTime"):
+        assert name in guide, name
     assert xlam.CONF_SHEET in guide and xlam.UDF_MODULES in guide and xlam.RIBBON_REL_TYPE in guide
 
 

@@ -73,8 +73,12 @@ def arg_doc(cn_name: str, desc: str) -> str:
     return text[:MAX_DOC]
 
 
-def _make_wrapper(spec: UdfSpec) -> Callable[..., Any]:
-    """为一个目录项生成单元格函数：真实的签名（inspect.signature 可读）、正确的 __name__ 与 __doc__。"""
+def _make_wrapper(spec: UdfSpec, func: Callable[..., Any] = xw.func, arg: Callable[..., Any] = xw.arg
+                  ) -> Callable[..., Any]:
+    """为一个目录项生成单元格函数：真实的签名（inspect.signature 可读）、正确的 __name__ 与 __doc__。
+
+    func/arg 是 xlwings 的装饰器（默认 xw.func/xw.arg）；构建加载项时传入 xlwings.udfs 的 xlfunc/xlarg，以便在任何
+    系统上得到与 Windows 上相同的 ``__xlfunc__`` 元数据（见 addin/vba_modules.py）。"""
     impl = spec.excel
     py_params = list(inspect.signature(spec.func).parameters.values())
     if len(py_params) != len(spec.args):  # 目录与纯函数不一致是开发错误，导入时就报出
@@ -109,8 +113,13 @@ def _make_wrapper(spec: UdfSpec) -> Callable[..., Any]:
     # 与手写 @xw.func / @xw.arg 装饰器等价：先逐个参数写说明，最后 func 设定类别（func 必须最后应用，
     # 因为 xw.arg 首次调用时会以默认类别“xlwings”初始化元数据）
     for p, (cn, desc) in zip(params, spec.args):
-        udf = xw.arg(p.name, doc=arg_doc(cn, desc), err_to_str=True)(udf)
-    return xw.func(category=CATEGORY)(udf)
+        udf = arg(p.name, doc=arg_doc(cn, desc), err_to_str=True)(udf)
+    return func(category=CATEGORY)(udf)
+
+
+def decorated_wrappers(func: Callable[..., Any], arg: Callable[..., Any]) -> dict[str, Callable[..., Any]]:
+    """目录中每个函数的包装，用给定的装饰器注册（名称 → 函数，与 WRAPPERS 同序）。"""
+    return {spec.name: _make_wrapper(spec, func, arg) for spec in CATALOG}
 
 
 WRAPPERS: dict[str, Callable[..., Any]] = {}

@@ -1,9 +1,10 @@
 Attribute VB_Name = "JixiaoRibbon"
-' jixiao ribbon callbacks. "jixiao addin install" imports this module into jixiao.xlam
-' (VBProject.VBComponents.Import, which needs Excel's "Trust access to the VBA project object model").
+' jixiao ribbon callbacks. "jixiao addin build" writes this module into the VBA project of jixiao.xlam; the
+' fallback "jixiao addin install --com-import" imports it through VBProject.VBComponents.Import.
 '
-' Keep this file ASCII-only: VBComponents.Import reads it in the Windows ANSI code page (GBK on Chinese
-' Windows), so Chinese text is built with ChrW(); a test decodes every ChrW sequence.
+' Keep this file ASCII-only: the VBA project stores source in its code page (1252 in the xlwings template) and
+' VBComponents.Import reads files in the Windows ANSI code page (GBK on Chinese Windows), so Chinese text is
+' built with ChrW(); a test decodes every ChrW sequence.
 '
 ' Each button runs exactly one Python entry point in addin/ribbon.py through RunPython, which lives in the
 ' "xlwings" module of this add-in (copied unchanged from the xlwings quickstart ribbon template). Python shows
@@ -11,7 +12,7 @@ Attribute VB_Name = "JixiaoRibbon"
 Option Explicit
 
 ' Bumped whenever this module changes; "jixiao addin status" compares it with the installed add-in.
-Public Const JIXIAO_CALLBACKS_VERSION As String = "1"
+Public Const JIXIAO_CALLBACKS_VERSION As String = "2"
 
 Private mEvents As JixiaoEvents
 
@@ -37,6 +38,17 @@ End Sub
 
 Public Sub OnHelp(control As IRibbonControl)
     RunEntryPoint "help"
+End Sub
+
+' "jixiao addin doctor" calls these two through Application.Run in a hidden Excel: the version of this
+' module, and the same RunPython path the buttons take (Python writes a mark into the active workbook and shows
+' no message box).
+Public Function CallbacksVersion() As String
+    CallbacksVersion = JIXIAO_CALLBACKS_VERSION
+End Function
+
+Public Sub DoctorRunPython()
+    RunPython "from addin import ribbon; ribbon.doctor_ping()"
 End Sub
 
 Private Sub RunEntryPoint(ByVal entryPoint As String)
