@@ -576,7 +576,7 @@ SECTIONS: dict[str, tuple[SectionSpec, ...]] = {
         SectionSpec("summary", "key_0_summary.j2", numbered=False),
         SectionSpec("basic", "key_1_basic.j2"),
         SectionSpec("conclusion", "key_2_conclusion.j2"),
-        SectionSpec("difference", "key_3_difference.j2", when=lambda c: c["self_score"] is not None),
+        SectionSpec("difference", "key_3_difference.j2", when=lambda c: c["diff"] is not None),
         SectionSpec("analysis", "key_4_analysis.j2"),
         SectionSpec("problems", "key_5_problems.j2"),
         SectionSpec("notes", "key_6_notes.j2", when=lambda c: bool(c["overrides"])),
@@ -712,12 +712,13 @@ def build_report(inputs: WorkbookInputs, ev: Evaluation, findings: Sequence[Find
     ctx: dict[str, Any] = dict(
         kind=system.kind, system_title=system.title, unit=ev.unit_name or PLACEHOLDER.format(title="单位名称"),
         year=ev.year or PLACEHOLDER.format(title="评价年度"), money_unit=ev.money_unit, text=texts, has_text=texts.has, scal=scal, tab=_table_view(system, inputs),
-        indicators=views, level1s=level1s, total=ev.total, points_total=ev.points_total, grade=ev.grade,
+        # 评价未完成（有指标未计分）时没有总分与等级：total 为 None（显示为“—”），等级写“未完成”，不给出按部分得分推出的等级
+        indicators=views, level1s=level1s, total=ev.total, points_total=ev.points_total, grade=ev.grade or "未完成",
         complete=not unscored, unscored=unscored, overrides=[v for v in views if v.adjusted],
         lost=[v for v in views if v.final is not None and v.lost > 0], check=_check_summary(findings),
         lost_total=sum((v.lost for v in views if v.final is not None), ZERO),
         self_score=self_score, self_grade=(scal.get("self_grade") or (scale.grade(self_score) if self_score is not None else "")),
-        diff=(self_score - ev.total) if self_score is not None else None,
+        diff=(self_score - ev.total) if self_score is not None and ev.total is not None else None,
         project=scal.get("project_name") or "", notes_ref="",
     )
     specs = [s for s in SECTIONS[system.kind] if s.when is None or s.when(ctx)]
