@@ -331,6 +331,8 @@ def _refs(text: str) -> list[tuple[str, int, str, int]]:
 def _formula_rows(text: str) -> _Summary | None:
     """小计/总分公式 → 汇总的行与列。认识三种写法：只由 SUM(区域) 与单元格相加构成的公式（旧模板与手写）；
     模板的 SUM(区域)−SUMIF(规则类型区域,"",区域)；以及外面套着 IF(…,"未完成",…) 的这两种。其他公式返回 None（不做文本核对）。"""
+    if "#REF!" in text.upper():
+        return _Summary([], set(), consistent=False)  # 删除了公式引用的行（如删掉一组中唯一的指标行）
     if "!" in text:
         return None
     guarded = _GUARDED.match(text)
@@ -447,6 +449,17 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
             if known and (v is None or not _gap_ok(v, value, SCORE_TOLERANCE)):
                 out.append(F.make("subtotal-mismatch", SHEET_SCORES, cell, level1=name, field=titles[f],
                                   stored=_raw_text(raw) or "空白", computed=_n(value), expected=value, actual=v))
+    for key, stored in st.items():  # 已没有指标行的一组（整组删掉了）：其小计公式里的 #REF! 会让 Excel 的总分一直“未完成”
+        if key[0] != "subtotal" or key[1] in ctx.ev.level1 or ("subtotal", key[1]) not in ctx.inputs.cells:
+            continue
+        row = int(ctx.inputs.cells[("subtotal", key[1])][1])
+        for f in ("points", "computed", "final"):
+            raw = stored.get(f)
+            parsed = _formula_rows(raw.text) if isinstance(raw, Formula) else None
+            if parsed is not None and not parsed.consistent:
+                out.append(F.make("subtotal-formula-mismatch", SHEET_SCORES, ctx.score_cell(f, row),
+                                  level1=f"一级指标“{key[1]}”小计", field=titles[f], formula=raw.text, rows="—（该组已没有指标行）",
+                                  actual=raw.text))
     total_where = ctx.inputs.cells.get(("total",))
     stored = st.get(("total",))
     unscored_all = [r for r in ctx.ev.indicators if r.final is None]
