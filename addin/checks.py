@@ -614,6 +614,16 @@ def check_formula_results(ctx: Context) -> list[Finding]:
                               field={"value": "实际值", "computed": "计算得分", "final": "得分"}[f],
                               stored=_raw_text(raw), computed=shown, expected=value, actual=raw.cached))
             break
+    # 父行的得分（用户填的 =SUM(子行得分)）应等于子行之和：区域写错时 Excel 中显示的父行得分与 jixiao 不同
+    rows = {r.row: r for r in ctx.inputs.rows}
+    for p in ctx.ev.parents:
+        raw = rows[p.row].final if p.row in rows else None
+        if p.score is None or not isinstance(raw, Formula) or raw.cached is None:
+            continue
+        if not _cache_agrees(raw.cached, p.score, None, SCORE_TOLERANCE):
+            out.append(F.make("formula-result-mismatch", SHEET_SCORES, p.cells.get("final", ""), indicator=p.name,
+                              field="得分", stored=_raw_text(raw), computed=f"{_n(p.score)}（各子行得分之和）",
+                              expected=p.score, actual=raw.cached))
     return out
 
 

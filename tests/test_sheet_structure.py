@@ -420,6 +420,11 @@ def test_parent_row_with_sub_rows_is_summed_once(tmp_path, engine_functions):  #
     assert not [f for f in findings if f.severity == "错误"], [(f.code, f.cell, f.message) for f in findings]
     calc = excel_agrees(path, ev)
     assert calc(S, f"{y}{parent}") == pytest.approx(float(sum(children)))
+    # Excel 中父行显示的得分（SUM 区域写错了）与子行之和不同：指出父行的得分单元格
+    row = next(r for r in inputs.rows if r.row == parent)
+    row.final = Formula(row.final.text, float(sum(children)) - 1)
+    found = [f for f in run_checks(inputs, ev) if f.code == "formula-result-mismatch"]
+    assert [f.cell for f in found] == [f"{y}{parent}"] and "子行得分之和" in found[0].message
 
 
 def test_parent_row_without_sum_formula_and_a_mismatched_parent(tmp_path):
@@ -446,6 +451,49 @@ def test_parent_row_without_sum_formula_and_a_mismatched_parent(tmp_path):
     assert not ev.parents and (ev.complete, ev.total, ev.grade) == (False, None, None)
     (m,) = ev.missing
     assert (m["code"], m["cell"]) == (f"row{parent}", f"{S}!{C['rule']}{parent}") and "规则类型" in m["reason"]
+
+
+def test_rows_outside_a_group(baojing, capsys):
+    """紧接“投入”小计之下插入的行（“过程”组第一行之上）：一级指标留空时按“过程”小计归组并提示（也可能是想放进上一组的）；
+    它不在 Excel 的小计区域内，check 指出。总分行与小计行之间插入、一级指标留空的行：不属于任何一组，单独汇总为“未分组”并警告。"""
+    wb = openpyxl.load_workbook(baojing)
+    ws = wb[S]
+    top = mark_rows(ws, L.SUBTOTAL_MARK)[0] + 1
+    insert_rows(wb, S, top)
+    set_row(ws, top, name="预算编制科学性", points=2, value=2, rule="评价人打分", na="报错")
+    new_indicator_formulas(wb, top + 1, top)
+    set_row(ws, rows_by_code(ws)["mgmt_system"], points=6, value=6)
+    wb.save(baojing)
+    _, inputs = load(baojing)
+    ev = evaluate(inputs)
+    added = next(i for i in ev.indicators if i.row == top)
+    assert (added.code, added.level1, added.final) == (f"row{top}", "过程", 2)
+    inferred = [f for f in ev.findings if f.code == "level-inferred"]
+    assert [(f.severity, f.cell) for f in inferred] == [("提示", f"{C['level1']}{top}")] and "过程" in inferred[0].message
+    assert (ev.total, ev.points_total) == (D("94.9"), 100)
+    subtotal = mark_rows(ws, L.SUBTOTAL_MARK)[1]
+    assert f"{C['final']}{subtotal}" in {f.cell for f in run_checks(inputs, ev) if f.code == "subtotal-formula-mismatch"}
+
+    wb = openpyxl.load_workbook(baojing)
+    ws = wb[S]
+    total = mark_rows(ws, L.TOTAL_MARK)[0]
+    insert_rows(wb, S, total)
+    set_row(ws, total, name="创新加分", points=1, value=1, rule="评价人打分", na="报错")
+    fill_down(wb, S, total - 2, total, [C["computed"], C["final"]])
+    wb.save(baojing)
+    _, inputs = load(baojing)
+    ev = evaluate(inputs)
+    assert ev.level1["未分组"].score == 1 and ev.total == D("95.9")
+    missing = [f for f in ev.findings if f.code == "level1-missing"]
+    assert [(f.severity, f.cell) for f in missing] == [("警告", f"{C['level1']}{total}")]
+
+
+def test_grade_of_never_grades_an_incomplete_total():
+    from udfs.excel import call
+
+    shown = call("GRADE_OF", "未完成", ["优", "良", "中", "差"], [90, 80, 60, 0])
+    assert shown.startswith("错误：") and "未完成" in shown
+    assert call("GRADE_OF", 94.9, ["优", "良", "中", "差"], [90, 80, 60, 0]) == "优"
 
 
 # =====================================================================================================
