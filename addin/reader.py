@@ -1,4 +1,5 @@
-"""读取工作簿（任何 Book 适配器）为 WorkbookInputs。按“代码”列与区块标记定位，用户插入行、调整列宽不影响读取。"""
+"""读取工作簿（任何 Book 适配器）为 WorkbookInputs。按“代码”列与区块标记定位，用户插入行、调整列宽不影响读取；
+评分表按用户留下的行读取（插入、删除、复制、调换的行，改过的名称与分值），指标体系描述只是模板行的默认值。"""
 from __future__ import annotations
 
 from typing import Any
@@ -251,8 +252,8 @@ def _recover_score_codes(system: System, inputs: WorkbookInputs, col: dict[str, 
     for spec in system.indicators:
         by_name.setdefault(spec.name, []).append(spec)
     for row in inputs.rows:
-        if system.indicator(row.code) is not None:
-            continue
+        if system.indicator(row.code) is not None or not _t(row.name):
+            continue  # 名称为空（父行、项目模板的空白行）不能凭名称认领模板的指标
         specs = [s for s in by_name.get(_t(row.name), []) if s.code not in present]
         if len(specs) != 1:
             continue

@@ -488,6 +488,22 @@ def test_rows_outside_a_group(baojing, capsys):
     assert [(f.severity, f.cell) for f in missing] == [("警告", f"{C['level1']}{total}")]
 
 
+def test_blank_named_row_is_not_taken_for_a_deleted_template_row(tmp_path):
+    """项目模板的指标行名称为空：删掉一行（P06）再插入一个名称为空的行，它是新的一行，不会凭“名称相同（都为空）”被认成 P06。"""
+    path = copy_of(TEMPLATES / "project.xlsx", tmp_path, "project.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ws = wb[S]
+    delete_row(wb, S, rows_by_code(ws)["P06"])
+    at = rows_by_code(ws)["P05"]
+    insert_rows(wb, S, at)
+    set_row(ws, at, points=5, rule="目标比较", na="报错", params=["≥", 1])
+    wb.save(path)
+    _, inputs = load(path)
+    ev = evaluate(inputs)
+    assert next(i for i in ev.indicators if i.row == at).code == f"row{at}"
+    assert "code-missing" not in {f.code for f in ev.findings}
+
+
 def test_grade_of_never_grades_an_incomplete_total():
     from udfs.excel import call
 
