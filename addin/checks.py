@@ -570,7 +570,9 @@ def check_formula_references(ctx: Context) -> list[Finding]:
 
 def _split_args(text: str) -> list[str]:
     """函数参数按顶层逗号分开（括号与引号内的逗号不算）。"""
-    args, depth, quoted, cur = [], 0, False, []
+    args: list[str] = []
+    cur: list[str] = []
+    depth, quoted = 0, False
     for ch in text:
         if ch == '"':
             quoted = not quoted

@@ -147,7 +147,8 @@ def _find_parents(rows: list[RowInput]) -> dict[int, list[int]]:
     found: dict[int, list[int]] = {}
 
     def span(i: int) -> int | None:
-        target, total, j, direct = pts[i], ZERO, i + 1, []
+        target, total, j = pts[i], ZERO, i + 1
+        direct: list[int] = []
         assert target is not None
         while j < len(rows) and total < target:
             if _text(rows[j].level1) != _text(rows[i].level1) or pts[j] is None:

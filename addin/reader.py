@@ -155,7 +155,7 @@ def _read_scores(book: Book, system: System, inputs: WorkbookInputs) -> None:
     grade_table = next((r for r in sorted(col_a) if r > header_row and col_a[r] == L.GRADE_TABLE_MARK), None)
     # 代码为空的行只在表头与最后一个小计/总分行之间读取（下方是等级标准等说明）
     last_row = max((r for r in col_a if r > header_row and col_a[r] in (L.SUBTOTAL_MARK, L.TOTAL_MARK)), default=header_row)
-    row_cells = {}
+    row_cells: dict[int, dict[int, Any]] = {}
     for (r, c), v in g.items():
         if r > header_row and (grade_table is None or r < grade_table):
             row_cells.setdefault(r, {})[c] = v

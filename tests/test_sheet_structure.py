@@ -427,6 +427,28 @@ def test_parent_row_with_sub_rows_is_summed_once(tmp_path, engine_functions):  #
     assert [f.cell for f in found] == [f"{y}{parent}"] and "子行得分之和" in found[0].message
 
 
+def test_nested_parent_rows():
+    """父行可以套父行：“产出指标 20 分”下有“数量指标 10 分”（两个 5 分的子行）与一个 10 分的质量指标——叶子各计一次。"""
+    from addin.model import RowInput, WorkbookInputs
+
+    def row(r: int, level2: str, name: str, points, value=None, rule: str = "") -> RowInput:
+        ri = RowInput(code=f"row{r}", level1="产出指标", level2=level2, name=name, points=points, value=value,
+                      rule_label=rule, na="报错", params=["≥", 1] if rule else [], row=r)
+        ri.cells = {f: f"{C[f]}{r}" for f in L.score_fields()}
+        return ri
+
+    inputs = WorkbookInputs("project")
+    inputs.rows = [row(4, "", "", 20), row(5, "数量指标", "", 10),
+                   row(6, "数量指标", "培训人次", 5, 1, "目标比较"), row(7, "数量指标", "印发手册", 5, 0.5, "目标比较"),
+                   row(8, "质量指标", "合格率", 10, 1, "目标比较")]
+    ev = evaluate(inputs)
+    assert [i.row for i in ev.indicators] == [6, 7, 8]
+    outer, inner = sorted(ev.parents, key=lambda p: p.row)
+    assert (inner.row, inner.children, inner.score) == (5, (6, 7), D("7.5"))
+    assert (outer.row, outer.children, outer.leaves, outer.score) == (4, (5, 8), (6, 7, 8), D("17.5"))
+    assert (ev.points_total, ev.total) == (20, D("17.5"))
+
+
 def test_parent_row_without_sum_formula_and_a_mismatched_parent(tmp_path):
     """父行的得分单元格空着：jixiao 照样按子行之和计分，提示里写明 Excel 中该填的公式。分值与子行之和对不上（12 ≠ 10）的
     行不是父行：它没有规则类型，是无法计分的指标——评价未完成，missing 指向它的规则类型单元格。"""
