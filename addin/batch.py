@@ -508,7 +508,7 @@ class DeptResult:
     points_total: Decimal | None = None
     grade: str = ""
     unscored: int = 0  # 无法计分的指标数
-    level1: list[tuple[str, Decimal, Decimal]] = field(default_factory=list)  # (名称, 得分, 满分)
+    level1: list[tuple[str, Decimal | None, Decimal]] = field(default_factory=list)  # (名称, 得分, 满分)
     counts: dict[str, int] = field(default_factory=dict)  # 严重程度 → 条数
     findings: list[tuple[str, str, str, str, str]] = field(default_factory=list)  # (严重程度, 表, 单元格, 代码, 说明)
     indicators: list[tuple[str, str, Decimal | None, Decimal | None]] = field(default_factory=list)  # (一级, 指标, 分值, 得分)
@@ -553,8 +553,10 @@ def process_file(path: str, root: str = "") -> DeptResult:
     counts = Counter(f.severity for f in findings)
     return DeptResult(
         file=rel, ok=True, unit=ev.unit_name, system=ev.system_key, year=ev.year, total=ev.total,
-        points_total=ev.points_total, grade=ev.grade, unscored=sum(1 for i in ev.indicators if i.final is None),
-        level1=[(name, lv.score, lv.points) for name, lv in ev.level1.items()], counts=dict(counts),
+        points_total=ev.points_total, grade=ev.grade or "", unscored=sum(1 for i in ev.indicators if i.final is None),
+        # 有指标未计分的一级指标没有小计（与总分一样，不写出不完整的数）
+        level1=[(name, lv.score if lv.complete else None, lv.points) for name, lv in ev.level1.items()],
+        counts=dict(counts),
         findings=[(f.severity, f.sheet, f.cell, f.code, f.message) for f in findings],
         indicators=[(i.level1, i.name, i.points, i.final) for i in ev.indicators],
         self_score=cell_number(inputs.scalars.get("self_score")), self_grade=cell_text(inputs.scalars.get("self_grade")))

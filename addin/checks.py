@@ -344,23 +344,66 @@ def check_score_bounds(ctx: Context) -> list[Finding]:
 _REF = re.compile(r"\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?")
 _SIMPLE_SUM = re.compile(r"^=\s*(?:SUM\([^()]*\)|\$?[A-Z]{1,3}\$?\d+)(?:\s*\+\s*(?:SUM\([^()]*\)|\$?[A-Z]{1,3}\$?\d+))*\s*$",
                          re.IGNORECASE)
+# 模板的小计/总分公式外面的“未完成”判断：=IF(条件,"未完成",汇总)
+_GUARDED = re.compile(r'^=\s*IF\((?P<cond>.*),\s*"未完成"\s*,(?P<value>.*)\)\s*$', re.IGNORECASE | re.DOTALL)
+_RANGE = r"\$?[A-Z]{1,3}\$?\d+:\$?[A-Z]{1,3}\$?\d+"
+# 模板的小计：SUM(区域)−SUMIF(规则类型区域,"",区域)——规则类型为空的父行不计入
+_SUM_MINUS_PARENTS = re.compile(rf'^\s*SUM\((?P<a>{_RANGE})\)\s*-\s*SUMIF\((?P<rule>{_RANGE})\s*,\s*""\s*,\s*(?P<b>{_RANGE})\)\s*$',
+                                re.IGNORECASE)
+INCOMPLETE_TEXT = "未完成"
 
 
-def _formula_rows(text: str) -> tuple[list[int], set[str]] | None:
-    """只由 SUM(区域) 与单元格相加构成的公式 → (引用的各行，可重复；引用的列)。其他形式的公式返回 None（不做文本核对）。"""
-    if "!" in text or not _SIMPLE_SUM.match(text):
-        return None
-    rows: list[int] = []
-    cols: set[str] = set()
+@dataclass
+class _Summary:
+    """小计/总分公式汇总的行。rows 可重复（重复即重复计算）；parents_excluded：公式按规则类型排除父行（模板的新式小计）；
+    consistent：公式各处引用的区域一致（“未完成”判断与汇总引用同样的行）。"""
+
+    rows: list[int]
+    cols: set[str]
+    parents_excluded: bool = False
+    consistent: bool = True
+    guarded: bool = False
+
+
+def _refs(text: str) -> list[tuple[str, int, str, int]]:
+    out = []
     for m in _REF.finditer(text.upper()):
-        c1, r1, c2, r2 = m.group(1), int(m.group(2)), m.group(3), m.group(4)
-        cols.add(c1)
-        if c2:
-            cols.add(c2)
-            rows.extend(range(min(r1, int(r2)), max(r1, int(r2)) + 1))
-        else:
-            rows.append(r1)
-    return rows, cols
+        c1, r1 = m.group(1), int(m.group(2))
+        c2, r2 = (m.group(3), int(m.group(4))) if m.group(3) else (c1, r1)
+        out.append((c1, min(r1, r2), c2, max(r1, r2)))
+    return out
+
+
+def _formula_rows(text: str) -> _Summary | None:
+    """小计/总分公式 → 汇总的行与列。认识三种写法：只由 SUM(区域) 与单元格相加构成的公式（旧模板与手写）；
+    模板的 SUM(区域)−SUMIF(规则类型区域,"",区域)；以及外面套着 IF(…,"未完成",…) 的这两种。其他公式返回 None（不做文本核对）。"""
+    if "#REF!" in text.upper():
+        return _Summary([], set(), consistent=False)  # 删除了公式引用的行（如删掉一组中唯一的指标行）
+    if "!" in text:
+        return None
+    guarded = _GUARDED.match(text)
+    value = guarded.group("value") if guarded else text.lstrip("=")
+    m = _SUM_MINUS_PARENTS.match(value)
+    if m:
+        a, rule, b = (_refs(m.group(k))[0] for k in ("a", "rule", "b"))
+        span = (a[1], a[3])
+        summary = _Summary(list(range(span[0], span[1] + 1)), {a[0], a[2]}, parents_excluded=True,
+                           consistent=a == b and (rule[1], rule[3]) == span)
+    elif _SIMPLE_SUM.match("=" + value):
+        rows: list[int] = []
+        cols: set[str] = set()
+        for c1, r1, c2, r2 in _refs(value):
+            cols |= {c1, c2}
+            rows.extend(range(r1, r2 + 1))
+        summary = _Summary(rows, cols)
+    else:
+        return None
+    if guarded:
+        summary.guarded = True
+        value_spans = {(r1, r2) for _, r1, _, r2 in _refs(value)}
+        cond_spans = {(r1, r2) for _, r1, _, r2 in _refs(guarded.group("cond"))}
+        summary.consistent = summary.consistent and cond_spans == value_spans
+    return summary
 
 
 def _cached_number(raw: Any) -> tuple[bool, Decimal | None]:
@@ -375,9 +418,34 @@ def _cached_number(raw: Any) -> tuple[bool, Decimal | None]:
         return True, None
 
 
+def _names(results: list[IndicatorResult], limit: int = 3) -> str:
+    names = [r.name or r.code for r in results]
+    return "、".join(names[:limit]) + ("等" if len(names) > limit else "")
+
+
+def _incomplete_shown(raw: Any, cell: str, label: str, scope: str, what: str, unscored: list[IndicatorResult],
+                      text_only: bool = False) -> list[Finding]:
+    """范围内有指标未计分时，保存的小计/总分/等级应是“未完成”；显示成数字（旧模板的 SUM 跳过“错误：…”）或等级就是
+    一个看起来完整、其实不完整的结果。"""
+    stored = _raw_text(raw)
+    if isinstance(raw, Formula) and raw.cached is None:
+        return []  # 文件里没有保存的结果（未在 Excel 中计算过）
+    if stored == INCOMPLETE_TEXT or stored.startswith("错误：") or not stored:
+        return []
+    known, v = _cached_number(raw)
+    if not text_only and v is None:
+        return []
+    hint = ""
+    if isinstance(raw, Formula) and not _GUARDED.match(raw.text):
+        hint = "（这个公式不判断是否有指标未计分：SUM 会跳过“错误：…”的行；请按 README“按本地指标体系修改模板”改用模板的公式）"
+    return [F.make("incomplete-shown-as-final", SHEET_SCORES, cell, label=label, stored=stored, scope=scope,
+                   count=len(unscored), names=_names(unscored), what=what, hint=hint, expected=INCOMPLETE_TEXT,
+                   actual=v if v is not None else stored)]
+
+
 def check_sheet_totals(ctx: Context) -> list[Finding]:
-    """评分表中保存的小计、总分与等级（Excel 计算后保存的结果，或手工填写的数）与重新计算的一致；
-    小计/总分公式正好覆盖对应各行（插入行后 SUM 区域没有扩展是常见原因）。"""
+    """评分表中保存的小计、总分与等级（Excel 计算后保存的结果，或手工填写的数）与重新计算的一致；有指标未计分时它们
+    应显示“未完成”；小计/总分公式正好覆盖对应各行（插入行后 SUM 区域没有扩展是常见原因），父行不被重复计入。"""
     out: list[Finding] = []
     st = ctx.inputs.sheet_totals
     if not st:
@@ -385,7 +453,11 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
     level_rows: dict[str, set[int]] = {}
     for res in ctx.ev.indicators:
         level_rows.setdefault(res.level1, set()).add(res.row)
+    parent_rows: dict[str, set[int]] = {}
+    for p in ctx.ev.parents:
+        parent_rows.setdefault(p.level1, set()).add(p.row)
     all_rows = {res.row for res in ctx.ev.indicators}
+    indicator_rows = all_rows | {p.row for p in ctx.ev.parents}
     sub_rows: dict[int, str] = {}
     titles = {"points": "分值", "computed": "计算得分", "final": "得分"}
     for name, lv in ctx.ev.level1.items():
@@ -395,6 +467,8 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
             continue
         row = int(where[1])
         sub_rows[row] = name
+        members = [r for r in ctx.ev.indicators if r.level1 == name]
+        incomplete = {"points": False, "computed": bool(lv.unscored or lv.computed_unscored), "final": bool(lv.unscored)}
         for f, value in (("points", lv.points), ("computed", lv.computed), ("final", lv.score)):
             raw = stored.get(f)
             cell = ctx.score_cell(f, row)
@@ -402,19 +476,40 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
             if isinstance(raw, Formula):
                 parsed = _formula_rows(raw.text)
                 if parsed is not None:
-                    rows, cols = parsed
                     expected = level_rows.get(name, set())
-                    if cols != {letter} or set(rows) != expected or len(rows) != len(set(rows)):
+                    if parsed.parents_excluded:
+                        expected = expected | parent_rows.get(name, set())
+                    counted = [r for r in parsed.rows if r in indicator_rows]
+                    if (not parsed.consistent or letter not in parsed.cols or set(counted) != expected
+                            or len(counted) != len(set(counted))):
                         out.append(F.make("subtotal-formula-mismatch", SHEET_SCORES, cell, level1=f"一级指标“{name}”小计",
                                           field=titles[f],
                                           formula=raw.text, rows=_rows_text(expected), actual=raw.text))
                         continue
+            if incomplete[f]:
+                unscored = [r for r in members if r.final is None or (f == "computed" and r.computed is None)]
+                out.extend(_incomplete_shown(raw, cell, f"一级指标“{name}”的{titles[f]}小计", "该一级指标", "小计",
+                                             unscored))
+                continue
             known, v = _cached_number(raw)
             if known and (v is None or not _gap_ok(v, value, SCORE_TOLERANCE)):
                 out.append(F.make("subtotal-mismatch", SHEET_SCORES, cell, level1=name, field=titles[f],
                                   stored=_raw_text(raw) or "空白", computed=_n(value), expected=value, actual=v))
+    for key, stored in st.items():  # 已没有指标行的一组（整组删掉了）：其小计公式里的 #REF! 会让 Excel 的总分一直“未完成”
+        if key[0] != "subtotal" or key[1] in ctx.ev.level1 or ("subtotal", key[1]) not in ctx.inputs.cells:
+            continue
+        row = int(ctx.inputs.cells[("subtotal", key[1])][1])
+        for f in ("points", "computed", "final"):
+            raw = stored.get(f)
+            parsed = _formula_rows(raw.text) if isinstance(raw, Formula) else None
+            if parsed is not None and not parsed.consistent:
+                out.append(F.make("subtotal-formula-mismatch", SHEET_SCORES, ctx.score_cell(f, row),
+                                  level1=f"一级指标“{key[1]}”小计", field=titles[f], formula=raw.text, rows="—（该组已没有指标行）",
+                                  actual=raw.text))
     total_where = ctx.inputs.cells.get(("total",))
     stored = st.get(("total",))
+    unscored_all = [r for r in ctx.ev.indicators if r.final is None]
+    computed_incomplete = any(lv.unscored or lv.computed_unscored for lv in ctx.ev.level1.values())
     if total_where is not None and stored is not None:
         row = int(total_where[1])
         for f, value in (("points", ctx.ev.points_total), ("computed", ctx.ev.computed_total), ("final", ctx.ev.total)):
@@ -424,15 +519,19 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
                 parsed = _formula_rows(raw.text)
                 if parsed is not None:
                     counted: list[int] = []
-                    for r in parsed[0]:
+                    for r in parsed.rows:
                         if r in sub_rows:
                             counted.extend(level_rows.get(sub_rows[r], ()))
                         elif r in all_rows:
                             counted.append(r)
-                    if sorted(counted) != sorted(all_rows):
+                    if not parsed.consistent or sorted(counted) != sorted(all_rows):
                         out.append(F.make("subtotal-formula-mismatch", SHEET_SCORES, cell, level1="总分行", field=titles[f],
                                           formula=raw.text, rows=_rows_text(set(sub_rows)), actual=raw.text))
                         continue
+            if value is None or (f == "computed" and computed_incomplete):
+                out.extend(_incomplete_shown(raw, cell, f"总分行的{titles[f]}", "全表", "总分", unscored_all or [
+                    r for r in ctx.ev.indicators if r.computed is None]))
+                continue
             known, v = _cached_number(raw)
             if known and (v is None or not _gap_ok(v, value, SCORE_TOLERANCE)):
                 out.append(F.make("score-total-mismatch", SHEET_SCORES, cell, field=titles[f],
@@ -440,9 +539,12 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
     grade_where = ctx.inputs.cells.get(("grade",))
     raw = st.get(("grade",))
     if grade_where is not None and raw is not None:
+        cell = ctx.score_cell("final", grade_where[1])
         text = _raw_text(raw) if not (isinstance(raw, Formula) and raw.cached is None) else None
-        if text is not None and text != ctx.ev.grade:
-            out.append(F.make("grade-mismatch", SHEET_SCORES, ctx.score_cell("final", grade_where[1]),
+        if ctx.ev.grade is None:
+            out.extend(_incomplete_shown(raw, cell, "评分表的评价等级", "全表", "等级", unscored_all, text_only=True))
+        elif text is not None and text != ctx.ev.grade:
+            out.append(F.make("grade-mismatch", SHEET_SCORES, cell,
                               label="评分表的评价等级", stored=text or "空白", score=_n(ctx.ev.total),
                               expected_grade=ctx.ev.grade, expected=ctx.ev.grade, actual=text))
     return out
@@ -480,8 +582,9 @@ _CALL = re.compile(r"^=\s*([A-Z_][A-Z0-9_.]*)\s*\((.*)\)\s*$", re.IGNORECASE | r
 
 
 def check_formula_references(ctx: Context) -> list[Finding]:
-    """计算得分公式应调用与“规则类型”一致的评分函数（jixiao 按规则类型计分，公式不一致时 Excel 显示的得分会不同）。
-    实际值公式被改动由计分引擎报告（formula-changed），此处不重复。"""
+    """计算得分公式应按本行的“规则类型”评分（jixiao 按规则类型计分，公式不一致时 Excel 显示的得分会不同）。两种写法都有效：
+    模板的 =SCORE(实际值,分值,规则类型,无基数时,参数)——其规则类型参数应是本行的“规则类型”单元格（或写明同一类型的文字）；
+    旧模板按类型的 =SCORE_LINEAR(…) 等——函数应与规则类型一致。实际值公式被改动由计分引擎报告（formula-changed），此处不重复。"""
     out: list[Finding] = []
     for res, row in ctx.results():
         if res.rule is None or not isinstance(row.computed, Formula):
@@ -490,11 +593,46 @@ def check_formula_references(ctx: Context) -> list[Finding]:
         if not m:
             continue
         fn = m.group(1).upper()
-        if fn not in (res.rule.udf, "SCORE"):
+        detail = None
+        if fn == "SCORE":
+            args = _split_args(m.group(2))
+            rule_arg = args[2].strip() if len(args) > 2 else ""
+            own = res.cells.get("rule", "")
+            literal = rule_arg[1:-1].strip() if len(rule_arg) >= 2 and rule_arg[0] == rule_arg[-1] == '"' else None
+            if literal is not None:
+                if literal != res.rule.label:
+                    detail = f"计算得分公式写明规则类型“{literal}”，而本行规则类型为“{res.rule.label}”"
+            elif rule_arg.replace("$", "").upper() != own.upper():
+                detail = (f"计算得分公式的规则类型参数为 {rule_arg or '空'}，不是本行的“规则类型”单元格 {own}"
+                          f"（规则类型为“{res.rule.label}”）")
+        elif fn != res.rule.udf:
+            detail = (f"计算得分公式使用 {fn}，而规则类型为“{res.rule.label}”（应使用 {res.rule.udf}，"
+                      f"或按规则类型评分的 SCORE）")
+        if detail:
             out.append(F.make("formula-reference-mismatch", SHEET_SCORES, res.cells.get("computed", ""),
-                              indicator=res.name, formula=row.computed.text, actual=row.computed.text,
-                              detail=f"计算得分公式使用 {fn}，而规则类型为“{res.rule.label}”（应使用 {res.rule.udf}）"))
+                              indicator=res.name, formula=row.computed.text, actual=row.computed.text, detail=detail))
     return out
+
+
+def _split_args(text: str) -> list[str]:
+    """函数参数按顶层逗号分开（括号与引号内的逗号不算）。"""
+    args: list[str] = []
+    cur: list[str] = []
+    depth, quoted = 0, False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth -= 1
+        elif not quoted and depth == 0 and ch == ",":
+            args.append("".join(cur))
+            cur = []
+            continue
+        cur.append(ch)
+    args.append("".join(cur))
+    return args
 
 
 def _ref_label(ctx: Context, ref: str) -> str:
@@ -524,6 +662,16 @@ def check_formula_results(ctx: Context) -> list[Finding]:
                               field={"value": "实际值", "computed": "计算得分", "final": "得分"}[f],
                               stored=_raw_text(raw), computed=shown, expected=value, actual=raw.cached))
             break
+    # 父行的得分（用户填的 =SUM(子行得分)）应等于子行之和：区域写错时 Excel 中显示的父行得分与 jixiao 不同
+    rows = {r.row: r for r in ctx.inputs.rows}
+    for p in ctx.ev.parents:
+        raw = rows[p.row].final if p.row in rows else None
+        if p.score is None or not isinstance(raw, Formula) or raw.cached is None:
+            continue
+        if not _cache_agrees(raw.cached, p.score, None, SCORE_TOLERANCE):
+            out.append(F.make("formula-result-mismatch", SHEET_SCORES, p.cells.get("final", ""), indicator=p.name,
+                              field="得分", stored=_raw_text(raw), computed=f"{_n(p.score)}（各子行得分之和）",
+                              expected=p.score, actual=raw.cached))
     return out
 
 

@@ -1,6 +1,7 @@
 """jixiao 命令行：与功能区按钮做同样的事，无需 Excel。
 
-退出码：0 正常；1 有“错误”级别的发现；2 文件无法读取或参数有误（中文说明，无回溯）。
+退出码：0 正常；1 score：评价未完成（有指标无法计分），check/report/batch：有“错误”级别的发现；2 文件无法读取或参数有误
+（中文说明，无回溯）。各命令的详细约定见 README“命令行”。
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class CliError(Exception):
 
 
 def cmd_score(args) -> int:
+    """计分。退出码：0 全部指标已计分（有总分与等级）；1 评价未完成（有指标无法计分，不给出总分与等级）；2 无法读取。"""
     from udfs.numbers import fmt_score
 
     from .engine import evaluate
@@ -45,15 +47,21 @@ def cmd_score(args) -> int:
     ev = evaluate(inputs)
     if args.json:
         print(json.dumps(ev.as_json(), ensure_ascii=False, indent=2))
-    else:
-        print(f"{ev.unit_name or Path(args.file).name}  {ev.year}  指标体系：{ev.system_key}")
-        for name, lv in ev.level1.items():
-            print(f"  {name}：{fmt_score(lv.score)} / {fmt_score(lv.points)}")
+        return EXIT_OK if ev.complete else EXIT_FINDINGS
+    print(f"{ev.unit_name or Path(args.file).name}  {ev.year}  指标体系：{ev.system_key}")
+    for name, lv in ev.level1.items():
+        shown = fmt_score(lv.score) if lv.complete else f"未完成（{lv.unscored} 项未计分）"
+        print(f"  {name}：{shown} / {fmt_score(lv.points)}")
+    if ev.complete:
         print(f"  总分：{fmt_score(ev.total)}  等级：{ev.grade}")
         errors = [f for f in ev.findings if f.severity == "错误"]
         if errors:
-            print(f"  有 {len(errors)} 项错误导致部分指标无法计分（运行 jixiao check 查看）")
-    return EXIT_OK
+            print(f"  另有 {len(errors)} 项错误（运行 jixiao check 查看）")
+        return EXIT_OK
+    print(f"  评价未完成：{len(ev.missing)} 项指标无法计分，不给出总分与等级。需要处理：")
+    for m in ev.missing:
+        print(f"    {m['cell']}  {m['name'] or m['code']}：{m['reason']}")
+    return EXIT_FINDINGS
 
 
 def cmd_new(args) -> int:
@@ -90,9 +98,10 @@ def cmd_demo(args) -> int:
                 build_workbook(ex.system, tmp, ex)
             _, inputs = load(path)
             ev = evaluate(inputs)
-            errors = sum(1 for f in ev.findings if f.severity == "错误")
-            tail = f"（{errors} 项无法计分，见 jixiao check）" if errors else ""
-            print(f"{path}  {ev.unit_name}  总分 {fmt_score(ev.total)}  等级 {ev.grade}{tail}")
+            if ev.complete:
+                print(f"{path}  {ev.unit_name}  总分 {fmt_score(ev.total)}  等级 {ev.grade}")
+            else:
+                print(f"{path}  {ev.unit_name}  评价未完成：{len(ev.missing)} 项指标无法计分（见 jixiao score）")
         for hook in DEMO_HOOKS:
             hook(out)
     for bak in kept:

@@ -221,7 +221,7 @@ def _side(label: str, ev: Evaluation) -> Side:
     from workbook_templates.systems import SYSTEMS
 
     s = SYSTEMS.get(ev.system_key)
-    return Side(label, ev.system_key, s.description if s else ev.system_key, ev.total, ev.grade, ev.points_total,
+    return Side(label, ev.system_key, s.description if s else ev.system_key, ev.total, ev.grade or "", ev.points_total,
                 [i.name for i in ev.indicators], "按工作簿计分")
 
 
@@ -360,7 +360,7 @@ def _level1(self_ev: Evaluation, eval_ev: Evaluation) -> list[Level1Diff]:
 # ------------------------------------------------------------------------------------------------
 def _score_grade(total: Decimal | None, grade: str) -> str:
     if total is None:
-        return "未知"
+        return "未完成（有指标无法计分）"
     return f"{fmt_score(total)} 分" + (f"（{grade}）" if grade else "")
 
 
@@ -371,13 +371,13 @@ def _paragraphs(c: Comparison, self_ev: Evaluation | None, eval_ev: Evaluation) 
     s, e = c.self_side, c.eval_side
     if s.total is not None:
         diff = c.total_diff
-        gap = f"，相差 {fmt_score(abs(diff))} 分" if diff else "，两者相同"
+        gap = "" if diff is None else f"，相差 {fmt_score(abs(diff))} 分" if diff else "，两者相同"
         grade_change = ""
         if s.grade and e.grade and s.grade != e.grade:
             grade_change = f"，评价等级由自评的“{s.grade}”变为“{e.grade}”"
         elif s.grade and s.grade == e.grade:
             grade_change = f"，评价等级同为“{e.grade}”"
-        tail = "，重点评价与自评结果存在差异的主要原因为：" if diff else "。"
+        tail = "，重点评价与自评结果存在差异的主要原因为：" if diff else "。"  # diff 为 None（一方未完成）时不比较
         out.append(P(None, f"{who}整体支出自评得分为 {_score_grade(s.total, s.grade)}，本次绩效重点评价得分 "
                            f"{_score_grade(e.total, e.grade)}{gap}{grade_change}{tail}"))
     else:

@@ -16,8 +16,8 @@ from workbook_templates.spec import System
 from workbook_templates.systems import SYSTEMS
 
 from . import findings as F
-from .model import (SHEET_DATA, SHEET_SCORES, Evaluation, Finding, Formula, IndicatorResult, Level1Result, RowInput,
-                    WorkbookInputs)
+from .model import (SHEET_DATA, SHEET_SCORES, Evaluation, Finding, Formula, IndicatorResult, Level1Result,
+                    ParentResult, RowInput, WorkbookInputs)
 
 ZERO = Decimal(0)
 
@@ -57,24 +57,45 @@ def _is_formula(x: Any) -> bool:
     return isinstance(x, Formula)
 
 
+UNGROUPED = "未分组"
+
+
 def evaluate(inputs: WorkbookInputs, system: System | None = None) -> Evaluation:
+    """计分。任一三级指标无法计分时评价不完整：total 与 grade 为 None，missing 列出每个未计分的指标、该去改的单元格
+    与原因（使之无法计分的那条发现的中文说明）。父行（见 _find_parents）不单独计分，得分为其子行之和。"""
     system = system or SYSTEMS[inputs.system_key]
     findings: list[Finding] = list(inputs.read_findings)
     results: list[IndicatorResult] = []
+    parent_of = _find_parents(inputs.rows)
+    blocking: dict[int, Finding | None] = {}
 
-    for row in inputs.rows:
-        results.append(_evaluate_row(system, inputs, row, findings))
+    for i, row in enumerate(inputs.rows):
+        if i in parent_of:
+            continue
+        before = len(findings)
+        res = _evaluate_row(system, inputs, row, findings)
+        if not res.level1:
+            res.level1 = UNGROUPED
+            findings.append(F.make("level1-missing", SHEET_SCORES, res.cells.get("level1", ""), indicator=res.name,
+                                   level1=UNGROUPED))
+        results.append(res)
+        if res.final is None:
+            own = findings[before:]
+            blocking[res.row] = next((f for f in own if f.severity == F.ERROR), own[0] if own else None)
+    parents = _parent_results(inputs, parent_of, results, findings)
 
     level1: dict[str, Level1Result] = {}
-    order = list(system.level1_order) + [r.level1 for r in results if r.level1 not in system.level1_order]
-    for name in dict.fromkeys(order):
+    has_rule = {r.row for r in inputs.rows if _text(r.rule_label)}
+    # 一级指标按在评分表中出现的先后排列（表是用户的：改名、增删一级指标都照表来）
+    for name in dict.fromkeys(r.level1 for r in results):
         members = [r for r in results if r.level1 == name]
-        if not members:
-            continue
+        # computed_unscored 与模板小计公式的判断相同：选了规则类型而计算得分算不出的行
         level1[name] = Level1Result(
             name, sum((r.points or ZERO for r in members), ZERO), sum((r.final or ZERO for r in members), ZERO),
-            sum((r.computed or ZERO for r in members), ZERO))
-    total = sum((v.score for v in level1.values()), ZERO)
+            sum((r.computed or ZERO for r in members), ZERO), unscored=sum(1 for r in members if r.final is None),
+            computed_unscored=sum(1 for r in members if r.computed is None and r.row in has_rule))
+    missing = [_missing(r, blocking.get(r.row)) for r in results if r.final is None]
+    total = None if missing else sum((v.score for v in level1.values()), ZERO)
     scale = system.grades
     if inputs.grade_rows:
         try:
@@ -87,8 +108,124 @@ def evaluate(inputs: WorkbookInputs, system: System | None = None) -> Evaluation
         year=_year(inputs, findings),
         money_unit=_text(_cached_or_raw(inputs.scalars.get("money_unit"))) or "万元",
         indicators=results, level1=level1, points_total=sum((v.points for v in level1.values()), ZERO),
-        total=total, computed_total=sum((v.computed for v in level1.values()), ZERO), grade=scale.grade(total),
-        findings=findings, inputs=inputs)
+        total=total, computed_total=sum((v.computed for v in level1.values()), ZERO),
+        grade=None if total is None else scale.grade(total), findings=findings, inputs=inputs, missing=missing,
+        parents=parents)
+
+
+def _missing(res: IndicatorResult, finding: Finding | None) -> dict[str, Any]:
+    """一项未计分的指标：该去改的单元格取使之无法计分的那条发现所指的单元格（可能在基础数据表），原因是它的中文说明。"""
+    if finding is not None and finding.cell:
+        sheet, cell, reason = finding.sheet, finding.cell, finding.message
+    else:  # 没有具体发现时（不应发生）指向该行的得分单元格
+        sheet, cell = SHEET_SCORES, res.cells.get("final", "")
+        reason = finding.message if finding is not None else f"指标“{res.name}”无法计分"
+    return {"code": res.code, "name": res.name, "sheet": sheet, "cell": f"{sheet}!{cell}", "reason": reason}
+
+
+def _row_points(row: RowInput) -> Decimal | None:
+    try:
+        return parse_number(_cached_or_raw(row.points)).value
+    except InputError:
+        return None
+
+
+def _may_be_parent(row: RowInput, points: Decimal | None) -> bool:
+    """父行的样子：没有规则类型、没有实际值，有正的分值，三级指标为空或就是它的二级/一级指标名称（如“数量指标 20 分”）。
+    三级指标名称另有其字的行是还没选规则类型的指标，不当作父行（否则两个 5 分的相邻行会被误认）。"""
+    if points is None or points <= 0 or _text(row.rule_label) or isinstance(row.value, Formula) or not is_blank(row.value):
+        return False
+    name = _text(row.name)
+    return not name or name in (_text(row.level2), _text(row.level1))
+
+
+def _find_parents(rows: list[RowInput]) -> dict[int, list[int]]:
+    """找出父行：可能是父行（_may_be_parent）的行，其下紧接的同一一级指标的各行（子行本身也可以是父行，按其分值计）
+    分值依次相加正好等于它的分值。返回 {父行下标: [直接子行下标]}。分值对不上的不是父行（照常按指标行计分并报告规则错误）。"""
+    pts = [_row_points(r) for r in rows]
+    cand = [_may_be_parent(r, p) for r, p in zip(rows, pts)]
+    found: dict[int, list[int]] = {}
+
+    def span(i: int) -> int | None:
+        target, total, j = pts[i], ZERO, i + 1
+        direct: list[int] = []
+        assert target is not None
+        while j < len(rows) and total < target:
+            if _text(rows[j].level1) != _text(rows[i].level1) or pts[j] is None:
+                break
+            end = span(j) if cand[j] else None
+            direct.append(j)
+            total += pts[j]  # type: ignore[operator]
+            j = end if end is not None else j + 1
+        if direct and total == target:
+            found[i] = direct
+            return j
+        return None
+
+    i = 0
+    while i < len(rows):
+        end = span(i) if cand[i] else None
+        i = end if end is not None else i + 1
+    return found
+
+
+def _parent_results(inputs: WorkbookInputs, parent_of: dict[int, list[int]], results: list[IndicatorResult],
+                    findings: list[Finding]) -> list[ParentResult]:
+    from udfs.numbers import fmt_score
+
+    rows = inputs.rows
+    by_row = {r.row: r for r in results}
+    memo: dict[int, ParentResult] = {}
+
+    def build(i: int) -> ParentResult:
+        if i in memo:
+            return memo[i]
+        row = rows[i]
+        scores: list[Decimal | None] = []
+        computed: list[Decimal | None] = []
+        leaves: list[int] = []
+        for j in parent_of[i]:
+            if j in parent_of:
+                child = build(j)
+                scores.append(child.score)
+                computed.append(child.computed)
+                leaves.extend(child.leaves)
+            else:
+                res = by_row[rows[j].row]
+                scores.append(res.final)
+                computed.append(res.computed)
+                leaves.append(res.row)
+        pts = _row_points(row)
+        assert pts is not None
+        memo[i] = ParentResult(
+            code=row.code, level1=_text(row.level1), level2=_text(row.level2),
+            name=_text(row.name) or _text(row.level2) or _text(row.level1), points=pts,
+            score=None if any(x is None for x in scores) else sum(scores, ZERO),  # type: ignore[arg-type]
+            computed=None if any(x is None for x in computed) else sum(computed, ZERO),  # type: ignore[arg-type]
+            row=row.row, cells=dict(row.cells), children=tuple(rows[j].row for j in parent_of[i]), leaves=tuple(leaves))
+        return memo[i]
+
+    out = [build(i) for i in sorted(parent_of)]
+    for i, p in zip(sorted(parent_of), out):
+        child_rows = list(p.children)
+        final_cell = p.cells.get("final", "")
+        hint = ""
+        if not isinstance(rows[i].final, Formula) and final_cell:
+            col = "".join(ch for ch in final_cell if ch.isalpha())
+            hint = (f"；Excel 中请在 {final_cell} 填写 =SUM({col}{child_rows[0]}:{col}{child_rows[-1]})"
+                    if child_rows == list(range(child_rows[0], child_rows[-1] + 1))
+                    else f"；Excel 中请在 {final_cell} 填写各子行得分之和")
+        findings.append(F.make("parent-row", SHEET_SCORES, p.cells.get("points", ""), name=p.name, row=p.row,
+                               points=fmt_score(p.points), rows=_rows_text(child_rows),
+                               score=f"{fmt_score(p.score)} 分" if p.score is not None else "有子行未计分，暂无得分",
+                               hint=hint))
+    return out
+
+
+def _rows_text(rows: list[int]) -> str:
+    if rows == list(range(rows[0], rows[-1] + 1)) and len(rows) > 1:
+        return f"{rows[0]}～{rows[-1]}"
+    return "、".join(str(r) for r in rows)
 
 
 def _year(inputs: WorkbookInputs, findings: list[Finding]) -> str:

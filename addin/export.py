@@ -104,7 +104,7 @@ def _engine_values(book) -> dict[tuple[str, str], Any]:
             final_col = re.match(r"[A-Z]+", r.cells["final"]).group(0)
     grade = inputs.cells.get(("grade",))
     if grade and final_col:
-        out[(grade[0], f"{final_col}{grade[1]}")] = ev.grade
+        out[(grade[0], f"{final_col}{grade[1]}")] = ev.grade if ev.grade is not None else "未完成"  # 与模板的等级公式相同
     return out
 
 

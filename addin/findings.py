@@ -20,6 +20,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "header-changed": (WARNING, "{detail}"),
     "code-missing": (WARNING, "“{sheet_name}”此行的代码为“{raw}”，应为“{expected_code}”（代码被删除或改动）；已按名称“{label}”读取该行，"
                               "请恢复代码"),
+    "duplicate-code": (INFO, "“评分表”此行的代码“{code_text}”与第 {first_row} 行相同（复制的行）：两行分别计分、互不合并，本行按自己的"
+                             "单元格读取（标识为 {row_id}）；请把此行代码清空或改为另一个值"),
+    "level-inferred": (INFO, "{label}的一级指标为空，且是第 {mark_row} 行小计所汇总的一组中的第一行：已按该小计行归入“{level1}”；"
+                             "如应属于上一组，请填写一级指标"),
     "bad-choice": (WARNING, "{label}填写为“{raw}”，应为下拉选项之一：{choices}"),
     # 计分
     "indicator-error": (ERROR, "指标“{indicator}”无法计算：{detail}"),
@@ -39,6 +43,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                                    "推算本年追加数（预算控制率、预算完成率按此计算；没有追加请填 0）"),
     "over-100-capped": (WARNING, "指标“{indicator}”的实际值 {rate} 超过 100%：{detail}按满分 {points} 分计（评分规则封顶），"
                                  "请核对数据"),
+    "level1-missing": (WARNING, "指标“{indicator}”的一级指标未填写，也不在任何小计行汇总的一组之内：已单独汇总为“{level1}”；"
+                                "请填写一级指标并把该行移到对应一组中"),
+    "parent-row": (INFO, "“{name}”（第 {row} 行）没有规则类型与实际值，分值 {points} 等于其下第 {rows} 行的分值之和：按父行读取，"
+                         "得分为各子行得分之和（{score}），不重复计入小计与总分{hint}"),
     # 校验（addin/checks.py；容差见该模块的具名常量）
     "negative-value": (ERROR, "{label}为负数 {value}，该项不应为负"),
     "not-whole-number": (ERROR, "{label}为 {value}，人数应为整数"),
@@ -55,6 +63,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "score-negative": (ERROR, "指标“{indicator}”得分 {score} 分为负数，得分应在 0～分值之间"),
     "subtotal-formula-mismatch": (ERROR, "{level1}的{field}公式 {formula} 没有正好汇总应汇总的各行（第 {rows} 行），"
                                          "插入或删除行后请检查公式区域"),
+    "incomplete-shown-as-final": (ERROR, "{label}显示为 {stored}，但{scope}有 {count} 项指标未计分（{names}），这个{what}并不完整，"
+                                         "应显示“未完成”{hint}"),
     "subtotal-mismatch": (ERROR, "一级指标“{level1}”的{field}小计单元格为 {stored}，按各行重新计算应为 {computed}"),
     "score-total-mismatch": (ERROR, "总分行的{field}单元格为 {stored}，按各一级指标重新计算应为 {computed}"),
     "grade-mismatch": (ERROR, "{label}为“{stored}”，按等级标准 {score} 分应为“{expected_grade}”"),

@@ -150,10 +150,37 @@ class IndicatorResult:
 
 @dataclass
 class Level1Result:
+    """一级指标小计。score/computed 是已计分各行之和；unscored > 0 时小计不完整（Excel 中小计单元格显示“未完成”）。"""
+
     name: str
     points: Decimal
     score: Decimal
     computed: Decimal
+    unscored: int = 0  # 得分无法计算的三级指标数
+    computed_unscored: int = 0  # 计算得分无法计算的三级指标数
+
+    @property
+    def complete(self) -> bool:
+        return self.unscored == 0
+
+
+@dataclass
+class ParentResult:
+    """父行：分值等于其下各行分值之和、没有规则类型与实际值的行（如“数量指标 20 分”下列 4 个三级指标）。
+    得分＝各子行得分之和（任一子行未计分则为 None）；父行不计入小计、总分与分值合计，避免重复计算。
+    children 为直接子行的行号（子行可以又是父行）。"""
+
+    code: str
+    level1: str
+    level2: str
+    name: str
+    points: Decimal
+    score: Decimal | None
+    computed: Decimal | None
+    row: int
+    cells: dict[str, str]
+    children: tuple[int, ...]
+    leaves: tuple[int, ...]  # 全部叶子行（三级指标）的行号
 
 
 @dataclass
@@ -165,27 +192,36 @@ class Evaluation:
     indicators: list[IndicatorResult]
     level1: dict[str, Level1Result]
     points_total: Decimal
-    total: Decimal
+    total: Decimal | None  # 有指标未计分时为 None（不完整的总分从不显示、不参与计算）
     computed_total: Decimal
-    grade: str
+    grade: str | None  # 同上
     findings: list[Finding]
     inputs: WorkbookInputs
+    # 未计分的指标：{"code", "name", "sheet", "cell"（如“评分表!H12”，应去修改的单元格）, "reason"（使之无法计分的发现的中文说明）}
+    missing: list[dict[str, Any]] = field(default_factory=list)
+    parents: list[ParentResult] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
-        return all(i.final is not None for i in self.indicators)
+        return not self.missing and all(i.final is not None for i in self.indicators)
 
     def as_json(self) -> dict[str, Any]:
         def num(x):
             return None if x is None else float(x) if isinstance(x, Decimal) else _plain(x)
 
+        complete = self.complete
         return {
             "system": self.system_key, "unit": self.unit_name, "year": self.year, "money_unit": self.money_unit,
-            "total": num(self.total), "grade": self.grade,
-            "level1": {k: {"max": num(v.points), "score": num(v.score)} for k, v in self.level1.items()},
+            "complete": complete, "total": num(self.total) if complete else None,
+            "grade": self.grade if complete else None, "missing": [dict(m) for m in self.missing],
+            "level1": {k: {"max": num(v.points), "score": num(v.score) if v.complete else None, "complete": v.complete}
+                       for k, v in self.level1.items()},
             "indicators": [{
                 "code": i.code, "name": i.name, "level1": i.level1, "level2": i.level2, "value": num(i.value),
                 "max": num(i.points), "computed_score": num(i.computed), "score": num(i.final),
-                "override_reason": i.reason or None} for i in self.indicators],
+                "override_reason": i.reason or None, "row": i.row} for i in self.indicators],
+            "parents": [{"code": p.code, "name": p.name, "level1": p.level1, "level2": p.level2, "row": p.row,
+                         "max": num(p.points), "score": num(p.score), "children": list(p.children)}
+                        for p in self.parents],
             "findings": [f.as_dict() for f in self.findings],
         }

@@ -1,4 +1,5 @@
-"""读取工作簿（任何 Book 适配器）为 WorkbookInputs。按“代码”列与区块标记定位，用户插入行、调整列宽不影响读取。"""
+"""读取工作簿（任何 Book 适配器）为 WorkbookInputs。按“代码”列与区块标记定位，用户插入行、调整列宽不影响读取；
+评分表按用户留下的行读取（插入、删除、复制、调换的行，改过的名称与分值），指标体系描述只是模板行的默认值。"""
 from __future__ import annotations
 
 from typing import Any
@@ -134,6 +135,8 @@ def _recover_data_rows(g, system: System, inputs: WorkbookInputs, col_of: dict[s
 
 
 def _read_scores(book: Book, system: System, inputs: WorkbookInputs) -> None:
+    """评分表按用户留下的样子读取：每个有代码、或（代码为空而）填了指标名称/分值/实际值/规则类型的行都是一个指标行，
+    不论插入、删除、复制还是调换了顺序；行数、名称与分值都来自单元格。小计行把它上方的指标行分成一组（一级指标）。"""
     g = book.grid(L.SHEET_SCORES)
     col_a = _rows_by_col_a(g)
     header_row = next((r for r in sorted(col_a) if col_a[r] == L.CODE_HEADER), None)
@@ -148,47 +151,98 @@ def _read_scores(book: Book, system: System, inputs: WorkbookInputs) -> None:
             raise ReadError(f"“{L.SHEET_SCORES}”第 {header_row} 行缺少表头“{h}”，请勿修改或删除评分表的列")
     for i in range(N_PARAMS):
         col[f"p{i + 1}"] = col["na"] + 1 + i
-    section = "rows"
-    grade_first = None
+    marks = (L.SUBTOTAL_MARK, L.TOTAL_MARK, L.GRADE_MARK, L.GRADE_TABLE_MARK)
+    grade_table = next((r for r in sorted(col_a) if r > header_row and col_a[r] == L.GRADE_TABLE_MARK), None)
+    # 代码为空的行只在表头与最后一个小计/总分行之间读取（下方是等级标准等说明）
+    last_row = max((r for r in col_a if r > header_row and col_a[r] in (L.SUBTOTAL_MARK, L.TOTAL_MARK)), default=header_row)
+    row_cells: dict[int, dict[int, Any]] = {}
+    for (r, c), v in g.items():
+        if r > header_row and (grade_table is None or r < grade_table):
+            row_cells.setdefault(r, {})[c] = v
+    keys_of_row = ("name", "points", "value", "rule")
+    indicator_rows: list[int] = []
+    subtotal_rows: list[int] = []
+    for r in sorted(row_cells):
+        a = col_a.get(r, "")
+        if a == L.SUBTOTAL_MARK:
+            subtotal_rows.append(r)
+        if a in marks:
+            continue
+        if a or (r < last_row and any(not _blank(row_cells[r].get(col[f])) for f in keys_of_row)):
+            indicator_rows.append(r)
+    seen: dict[str, int] = {}
+    for r in indicator_rows:
+        code = col_a.get(r, "") or f"row{r}"
+        if code in seen:
+            # 复制的行（Excel 中复制整行再插入）带着原行的代码：它是另一个指标，按自己的单元格单独计分，不与原行合并
+            inputs.read_findings.append(F.make("duplicate-code", L.SHEET_SCORES, a1(r, col["code"]), code_text=code,
+                                               first_row=seen[code], row_id=f"row{r}"))
+            code = f"row{r}"
+        seen.setdefault(code, r)
+        inputs.rows.append(_row(g, r, code, col))
+    _fill_levels(inputs, subtotal_rows, g, col)
     for r in sorted(col_a):
         if r <= header_row:
             continue
         a = col_a[r]
         if a == L.SUBTOTAL_MARK:
-            level1 = _t(g.get((r, col["level1"])))
+            level1 = _subtotal_level1(inputs, subtotal_rows, r, _t(g.get((r, col["level1"]))))
             inputs.cells[("subtotal", level1)] = (L.SHEET_SCORES, str(r))
             inputs.sheet_totals[("subtotal", level1)] = {f: g.get((r, col[f])) for f in ("points", "computed", "final")}
-            continue
-        if a == L.TOTAL_MARK:
+        elif a == L.TOTAL_MARK:
             inputs.cells[("total",)] = (L.SHEET_SCORES, str(r))
             inputs.sheet_totals[("total",)] = {f: g.get((r, col[f])) for f in ("points", "computed", "final")}
-            continue
-        if a == L.GRADE_MARK:
+        elif a == L.GRADE_MARK:
             inputs.cells[("grade",)] = (L.SHEET_SCORES, str(r))
             inputs.sheet_totals[("grade",)] = g.get((r, col["final"]))
-            continue
-        if a == L.GRADE_TABLE_MARK:
-            section = "grades"
-            inputs.cells[("grade_header",)] = (L.SHEET_SCORES, str(r))
-            grade_first = r + 1
-            continue
-        if section == "rows":
-            inputs.rows.append(_row(g, r, a, col))
     # 等级标准：标记行下方 B 列名称、C 列下限，直到空行
-    if grade_first is not None:
+    if grade_table is not None:
+        grade_first = grade_table + 1
+        inputs.cells[("grade_header",)] = (L.SHEET_SCORES, str(grade_table))
         inputs.cells[("grades",)] = (L.SHEET_SCORES, f"B{grade_first}")
         r = grade_first
         while _t(g.get((r, 2))) or g.get((r, 3)) is not None:
             inputs.grade_rows.append((g.get((r, 2)), g.get((r, 3))))
             r += 1
-    # 用户在代码列留空但填写了指标名与分值的行，也作为指标读取
-    known = {row.row for row in inputs.rows}
-    last_row = max((r for r in col_a if col_a[r] in (L.SUBTOTAL_MARK, L.TOTAL_MARK)), default=header_row)
-    for (r, c), v in sorted(g.items()):
-        if header_row < r < last_row and c == col["name"] and r not in known and r not in col_a and _t(v):
-            inputs.rows.append(_row(g, r, f"row{r}", col))
-    inputs.rows.sort(key=lambda x: x.row)
     _recover_score_codes(system, inputs, col)
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _fill_levels(inputs: WorkbookInputs, subtotal_rows: list[int], g, col: dict[str, int]) -> None:
+    """一级/二级指标单元格为空的行属于上方的组（合并单元格的表格只在第一行有名称）。
+
+    组以小计行为界：组内第一行的一级指标为空时，取该组小计行上写的一级指标名称（并给出提示，因为这一行也可能是
+    用户想放进上一组的）；二级指标为空时沿用同组上一行的二级指标。"""
+    prev_l1 = prev_l2 = ""
+    marks = iter(sorted(subtotal_rows))
+    next_mark = next(marks, None)
+    for row in sorted(inputs.rows, key=lambda x: x.row):
+        while next_mark is not None and next_mark < row.row:  # 越过一个小计行：新的一组
+            next_mark = next(marks, None)
+            prev_l1 = prev_l2 = ""
+        l1, l2 = _t(row.level1), _t(row.level2)
+        if not l1:
+            if prev_l1:
+                row.level1 = prev_l1
+            elif next_mark is not None and _t(g.get((next_mark, col["level1"]))):
+                row.level1 = _t(g.get((next_mark, col["level1"])))
+                inputs.read_findings.append(F.make(
+                    "level-inferred", L.SHEET_SCORES, row.cells["level1"], label=_t(row.name) or f"第 {row.row} 行",
+                    level1=row.level1, mark_row=next_mark))
+        if not l2 and prev_l2 and _t(row.level1) == prev_l1:
+            row.level2 = prev_l2
+        prev_l1, prev_l2 = _t(row.level1), _t(row.level2)
+
+
+def _subtotal_level1(inputs: WorkbookInputs, subtotal_rows: list[int], r: int, label: str) -> str:
+    """小计行对应的一级指标：它上方（到上一个小计行为止）各指标行的一级指标名称；组内没有指标行时用小计行自己的标签。
+    一级指标改了名而小计行标签没改，小计仍与它汇总的那一组对应。"""
+    prev = max((x for x in subtotal_rows if x < r), default=0)
+    names = [_t(row.level1) for row in inputs.rows if prev < row.row < r and _t(row.level1)]
+    return names[0] if names else label
 
 
 def _recover_score_codes(system: System, inputs: WorkbookInputs, col: dict[str, int]) -> None:
@@ -198,8 +252,8 @@ def _recover_score_codes(system: System, inputs: WorkbookInputs, col: dict[str, 
     for spec in system.indicators:
         by_name.setdefault(spec.name, []).append(spec)
     for row in inputs.rows:
-        if system.indicator(row.code) is not None:
-            continue
+        if system.indicator(row.code) is not None or not _t(row.name):
+            continue  # 名称为空（父行、项目模板的空白行）不能凭名称认领模板的指标
         specs = [s for s in by_name.get(_t(row.name), []) if s.code not in present]
         if len(specs) != 1:
             continue

@@ -88,9 +88,9 @@ def do_recalculate(book) -> Outcome:
     if recalc is not None:
         recalc()
     inputs, ev = _evaluate(book)
-    lines = [f"{ev.unit_name or '本工作簿'}{(' ' + ev.year) if ev.year else ''}：总分 {fmt_score(ev.total)} 分，等级：{ev.grade}。"]
+    lines = [f"{ev.unit_name or '本工作簿'}{(' ' + ev.year) if ev.year else ''}：{headline(ev)}。"]
     for name, lv in ev.level1.items():
-        lines.append(f"  {name}：{fmt_score(lv.score)} / {fmt_score(lv.points)}")
+        lines.append(f"  {name}：{fmt_score(lv.score) if lv.complete else '未完成'} / {fmt_score(lv.points)}")
     mismatches = _shown_vs_computed(inputs, ev)
     if mismatches:
         lines.append("注意：以下单元格显示的数与按评分规则计算的结果不一致：")
@@ -102,6 +102,15 @@ def do_recalculate(book) -> Outcome:
     if errors:
         lines.append(f"有 {errors} 项无法计分，请点击“校验”查看。")
     return Outcome("\n".join(lines), critical=bool(mismatches or errors), data=ev.as_json())
+
+
+def headline(ev) -> str:
+    """总分与等级一句话；评价未完成（有指标无法计分）时不给出总分与等级。"""
+    from udfs.numbers import fmt_score
+
+    if not ev.complete:
+        return f"评价未完成：{len(ev.missing)} 项指标无法计分，不给出总分与等级"
+    return f"总分 {fmt_score(ev.total)} 分，等级：{ev.grade}"
 
 
 def _shown_vs_computed(inputs, ev) -> list[str]:
@@ -136,9 +145,12 @@ def _shown_vs_computed(inputs, ev) -> list[str]:
     tf = total.get("final") if isinstance(total, dict) else None
     if isinstance(tf, Formula) and differs(tf.cached, ev.total):
         out.append(f"总分：显示 {_fmt(tf.cached)}，应为 {ev.total}")
+    if isinstance(tf, Formula) and ev.total is None and tf.cached is not None and tf.cached != "未完成":
+        out.append(f"总分：显示 {_fmt(tf.cached)}，应为 未完成（有指标无法计分）")
     grade = inputs.sheet_totals.get(("grade",))
-    if isinstance(grade, Formula) and grade.cached != ev.grade:
-        out.append(f"等级：显示 {_fmt(grade.cached)}，应为 {ev.grade}")
+    expected_grade = ev.grade if ev.grade is not None else "未完成"
+    if isinstance(grade, Formula) and grade.cached != expected_grade:
+        out.append(f"等级：显示 {_fmt(grade.cached)}，应为 {expected_grade}")
     return out
 
 
@@ -153,8 +165,6 @@ def report_docx_path(workbook: Path) -> Path:
 
 def do_report(book, docx: str | Path | None = None) -> Outcome:
     """生成报告：替换“报告”工作表，并在工作簿旁写出 Word 文档。"""
-    from udfs.numbers import fmt_score
-
     from .checks import run_checks, summary
     from .report import build_report, write_docx, write_report_sheet
 
@@ -179,7 +189,7 @@ def do_report(book, docx: str | Path | None = None) -> Outcome:
                      "；".join(f"{m.what}（{m.sheet}!{m.cell}）" if m.cell else m.what for m in report.missing[:8]) +
                      ("……" if len(report.missing) > 8 else ""))
     if report.complete:
-        lines.append(f"总分 {fmt_score(report.total)} 分，等级：{report.grade}。")
+        lines.append(f"{headline(ev)}。")
     errors = summary(findings)["错误"]
     if errors:
         lines.append(f"注意：校验发现 {errors} 项错误（报告正文不写校验结果），建议点击“校验”查看并处理后重新生成。")

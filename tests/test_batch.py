@@ -173,7 +173,7 @@ def _expected(paths: list[Path], root: Path, *, reader: str = "openpyxl") -> dic
         out[p.relative_to(root).as_posix()] = {
             "total": ev.total, "grade": ev.grade, "system": ev.system_key, "unit": ev.unit_name,
             "complete": ev.complete, "errors": c.get("错误", 0), "warnings": c.get("警告", 0),
-            "level1": {k: v.score for k, v in ev.level1.items()},
+            "level1": {k: v.score if v.complete else None for k, v in ev.level1.items()},
             "lost": {(ev.system_key, i.name): (i.points - i.final) for i in ev.indicators
                      if i.final is not None and i.points is not None and i.final < i.points}}
     return out
@@ -193,11 +193,12 @@ def _check_summary(out: Path, expected: dict[str, dict], bad: set[str]) -> None:
     complete = {f: e for f, e in expected.items() if e["complete"]}
     for r in rows:
         e = expected[r["文件"]]
-        assert Decimal(str(r["总分"])) == e["total"], r["文件"]
+        # 评价未完成的工作簿：总分、等级与不完整的一级指标小计都空着，不写出部分得分
+        assert (None if r["总分"] is None else Decimal(str(r["总分"]))) == e["total"], r["文件"]
         assert (r["等级"], r["指标体系"], r["单位"]) == (e["grade"], e["system"], e["unit"])
         assert (r["错误"], r["警告"]) == (e["errors"], e["warnings"])
         for name, score in e["level1"].items():
-            assert Decimal(str(r[name])) == score
+            assert (None if r[name] is None else Decimal(str(r[name]))) == score
         if e["complete"]:
             # 并列名次：1 + 总分严格更高的（可计分）工作簿数
             assert r["排名"] == 1 + sum(1 for x in complete.values() if x["total"] > e["total"])

@@ -30,6 +30,7 @@ from udfs.excel import ERROR_PREFIX, NA_TEXT  # noqa: E402
 from workbook_templates import layout as L  # noqa: E402
 from workbook_templates.systems import SYSTEMS  # noqa: E402
 
+INCOMPLETE = "未完成"
 GOLDEN = {"baojing-2018": (Decimal("94.9"), "优"), "zizhou-2021": (Decimal("85.1"), "良好"),
           "shiping-2022": (Decimal("100"), "优")}
 
@@ -154,19 +155,47 @@ def test_formulas_engine_matches_python_engine(calculated, name):
             assert shown in (None, NA_TEXT), (ind.code, shown)
         else:
             assert shown == ind.value, ind.code
-    # 一级指标小计、总分与等级
+    # 一级指标小计、总分与等级：有指标未计分的一级指标，小计显示“未完成”（两边一致）
     for level1, lv in ev.level1.items():
         row = inputs.cells[("subtotal", level1)][1]
-        _assert_score(_score_cell(calc, f"{final}{row}"), lv.score, f"{level1} 小计")
+        if lv.complete:
+            _assert_score(_score_cell(calc, f"{final}{row}"), lv.score, f"{level1} 小计")
+        else:
+            assert _score_cell(calc, f"{final}{row}") == INCOMPLETE, level1
     total_row = inputs.cells[("total",)][1]
     grade_row = inputs.cells[("grade",)][1]
-    _assert_score(_score_cell(calc, f"{final}{total_row}"), ev.total, "总分")
-    assert _score_cell(calc, f"{final}{grade_row}") == ev.grade
     if name in GOLDEN:
+        _assert_score(_score_cell(calc, f"{final}{total_row}"), ev.total, "总分")
+        assert _score_cell(calc, f"{final}{grade_row}") == ev.grade
         assert (ev.total, ev.grade) == GOLDEN[name]
         assert not [i.code for i in ev.indicators if i.final is None]
-    else:  # 开福 2020：评分表待填，部分指标无法计分——两边都显示说明文字，且总分一致
-        assert any(i.final is None for i in ev.indicators)
+    else:  # 开福 2020：评分表待填，部分指标无法计分——Excel 的总分与等级显示“未完成”，jixiao score 给不出总分与等级
+        assert (ev.total, ev.grade, ev.complete) == (None, None, False)
+        assert len(ev.missing) == sum(1 for i in ev.indicators if i.final is None) > 0
+        assert _score_cell(calc, f"{final}{total_row}") == INCOMPLETE
+        assert _score_cell(calc, f"{final}{grade_row}") == INCOMPLETE
+        assert [lv.complete for lv in ev.level1.values()] == [False, False, False]  # 三组都有待填的指标
+
+
+@pytest.mark.parametrize("name", ["hunan-dept", "zizhou-dept", "project"])
+def test_blank_template_total_and_grade_show_incomplete(calculated, demo_dir, name, capsys):
+    """空白模板：Excel（formulas 按单元格公式重算）的每个小计、总分与等级都是“未完成”，不是“总分 24 等级 差”；
+    jixiao score --json 给出 complete false、total/grade null、missing 列出每一行，退出码 1。"""
+    calc, ev = calculated(name)
+    final = L.LETTER["final"]
+    inputs = ev.inputs
+    for level1 in ev.level1:
+        assert _score_cell(calc, f"{final}{inputs.cells[('subtotal', level1)][1]}") == INCOMPLETE
+    assert _score_cell(calc, f"{final}{inputs.cells[('total',)][1]}") == INCOMPLETE
+    assert _score_cell(calc, f"{final}{inputs.cells[('grade',)][1]}") == INCOMPLETE
+    capsys.readouterr()
+    assert cli.main(["score", str(_path(demo_dir, name)), "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert (out["complete"], out["total"], out["grade"]) == (False, None, None)
+    unscored = [i["code"] for i in out["indicators"] if i["score"] is None]
+    assert unscored and [m["code"] for m in out["missing"]] == unscored
+    for m in out["missing"]:
+        assert m["reason"] and m["cell"].split("!")[0] in (L.SHEET_SCORES, L.SHEET_DATA) and m["name"] is not None
 
 
 @pytest.mark.parametrize("name", ["baojing-2018", "zizhou-2021", "shiping-2022", "kaifu-2020",

@@ -132,8 +132,13 @@ def _check_result(path: Path) -> str:
                 rows = {int(re.sub(r"\D", "", f.cell.split(":")[0]) or 0) for f in findings
                         if f.severity == "错误" and f.sheet == "评分表" and f.cell}
                 assert ind.row in rows, (ind.code, s, ind.points)
-    assert isinstance(ev.total, Decimal)
-    assert ev.total >= 0 or any(ind.final is not None and ind.final < 0 for ind in ev.indicators)
+    # 总分只在全部指标计分时给出；未计分的每一项都在 missing 中，指向一个单元格并有中文原因
+    assert (ev.total is None) == (not ev.complete) == bool(ev.missing)
+    assert [m["code"] for m in ev.missing] == [i.code for i in ev.indicators if i.final is None]
+    assert all(CHINESE.search(m["reason"]) and "!" in m["cell"] for m in ev.missing)
+    if ev.total is not None:
+        assert isinstance(ev.total, Decimal) and isinstance(ev.grade, str)
+        assert ev.total >= 0 or any(ind.final is not None and ind.final < 0 for ind in ev.indicators)
     report = build_report(inputs, ev, findings)
     assert report.title and report.blocks
     return "read"

@@ -772,7 +772,7 @@ def test_every_typed_cell_survives_report_and_check_write(name, demo_dir, tmp_pa
     before = _user_snapshot(p)
     # 快照确实覆盖了要保护的内容（否则“不变”什么也说明不了）
     sheet = before["评分表"]
-    assert len(sheet["cells"]) > 300 and sheet["validations"] and sheet["merged"] and sheet["protection"].sheet
+    assert len(sheet["cells"]) > 300 and sheet["validations"] and sheet["merged"] and before["基础数据表"]["protection"].sheet
     assert any(isinstance(v[0], str) and v[0].startswith("=") for v in sheet["cells"].values())
     assert any(w[2] for w in sheet["widths"].values())
 

@@ -12,7 +12,7 @@ from addin import cli
 from addin.engine import evaluate
 from addin.reader import detect_system, load
 from addin.book import OpenpyxlBook
-from udfs.scoring import NA_POLICIES, GradeTable
+from udfs.scoring import NA_POLICIES, RULE_TYPES, GradeTable
 from workbook_templates import layout as L
 from workbook_templates.build import RATE_PARAMS, build_workbook
 from workbook_templates.systems import SYSTEMS
@@ -135,17 +135,21 @@ def _workbooks(demo_dir: Path):
         yield demo_dir / f"{name}.xlsx"
 
 
-INPUT_FIELDS = ["points", "na", *L.PARAM_FIELDS, "override", "reason", "stated_value", "stated_score", "note"]
+INPUT_FIELDS = ["level1", "level2", "name", "points", "criterion", "formula_text", "unit", "rule", "na", *L.PARAM_FIELDS,
+                "override", "reason", "stated_value", "stated_score", "note"]
 FORMULA_FIELDS = ["computed", "final"]
 
 
-def test_inputs_unlocked_formulas_locked_sheets_protected(demo_dir):
+def test_inputs_unlocked_formulas_locked_scores_sheet_unprotected(demo_dir):
+    """基础数据表受保护（无密码，只防误改）。评分表不设保护：指标体系由用户在表中维护——插入、删除、复制行，
+    填写新行的名称、分值、规则与实际值，把上一行的公式向下填充；Excel 不允许在受保护的表中删除含锁定单元格的行。
+    输入单元格仍未锁定、公式单元格仍锁定，用户自己再加保护时照样能填写。"""
     for path in _workbooks(demo_dir):
         wb = openpyxl.load_workbook(path)
         _, inputs = load(path)
+        assert wb[L.SHEET_DATA].protection.sheet and not wb[L.SHEET_DATA].protection.password, path.name
+        assert not wb[L.SHEET_SCORES].protection.sheet, path.name
         for sheet in (L.SHEET_DATA, L.SHEET_SCORES):
-            assert wb[sheet].protection.sheet, (path.name, sheet)
-            assert not wb[sheet].protection.password, "保护不设密码：只防误改"
             # 每个公式单元格都锁定
             for row in wb[sheet].iter_rows():
                 for c in row:
@@ -155,7 +159,7 @@ def test_inputs_unlocked_formulas_locked_sheets_protected(demo_dir):
         for r in inputs.rows:
             for f in INPUT_FIELDS:
                 assert not ws[r.cells[f]].protection.locked, (path.name, r.code, f)
-            for f in FORMULA_FIELDS + ["code", "rule"]:
+            for f in FORMULA_FIELDS + ["code"]:
                 assert ws[r.cells[f]].protection.locked, (path.name, r.code, f)
             value = ws[r.cells["value"]]
             assert value.protection.locked == (value.data_type == "f"), (path.name, r.code, "实际值")
@@ -217,6 +221,14 @@ def test_dropdowns_for_grades_and_na_policy(demo_dir):
         _, inputs = load(path)
         ev = evaluate(inputs)
         ws = wb[L.SHEET_SCORES]
+        # 规则类型与无基数时：整列（表头以下直到最后一行）一条下拉，用户插入的行也有
+        header = L.SCORE_HEADER_ROW
+        for field, items in (("rule", list(RULE_TYPES)), ("na", list(NA_POLICIES))):
+            col = L.LETTER[field]
+            lists = [dv for dv in ws.data_validations.dataValidation if dv.type == "list" and f"{col}{header + 1}" in dv.sqref]
+            assert len(lists) == 1 and _list_items(lists[0]) == items, (path.name, field)
+            assert str(lists[0].sqref) == f"{col}{header + 1}:{col}1048576", (path.name, field)
+            assert f"{col}{header}" not in lists[0].sqref
         for r, res in zip(inputs.rows, ev.indicators):
             # 无基数时：满分/零分/报错
             lists = [dv for dv in _validations_at(ws, r.cells["na"]) if dv.type == "list"]

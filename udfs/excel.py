@@ -100,9 +100,11 @@ def score_any(value: Any, points: Any, rule_type: Any, na: Any = None, params: A
 
 
 def grade_of(total: Any, names: Any, lows: Any) -> str:
-    """按等级标准（等级名称区域、下限区域）给出总分的评价等级。"""
+    """按等级标准（等级名称区域、下限区域）给出总分的评价等级。总分是“未完成”（有指标未计分）时不给出等级。"""
     if is_blank(total):
         raise RuleError("总分为空")
+    if isinstance(total, str) and total.strip() == "未完成":
+        raise RuleError("总分未完成（有指标未计分），不给出等级")
     scale = GradeScale.from_rows(list(zip(flatten(names), flatten(lows))))
     from .numbers import parse_number
 

@@ -110,7 +110,7 @@ def layout_inputs(system: System, example: Example | None = None):
                 code=spec.code, level1=spec.level1, level2=spec.level2, name=spec.name,
                 points=ex.points.get(spec.code, rule.points), criterion=spec.criterion, formula_text=spec.formula,
                 value=value, unit=spec.unit, rule_label=rule.label, na=rule.na, params=params,
-                computed=Formula(_score_formula(rule.udf, r)), override=ov[0], reason=ov[1],
+                computed=Formula(_score_formula(r)), override=ov[0], reason=ov[1],
                 final=Formula(_final_formula(r)), stated_value=st[0], stated_score=st[1], note=ex.notes.get(spec.code),
                 evidence=ex.evidence.get(spec.code),
                 row=r, cells={f: f"{L.LETTER[f]}{r}" for f in L.score_fields()})
@@ -140,9 +140,54 @@ def _level1s(system: System, specs) -> list[str]:
     return [l1 for l1 in dict.fromkeys(order) if any(s.level1 == l1 for s in specs)]
 
 
-def _score_formula(udf: str, r: int) -> str:
+def _score_formula(r: int) -> str:
+    """计算得分：=SCORE(实际值,分值,规则类型,无基数时,参数1:参数10)。规则由本行“规则类型”单元格选择，改下拉即改评分方式
+    （Excel 与 jixiao score 一样）；旧工作簿中的 =SCORE_LINEAR(…) 等按类型的函数照常有效。计算得分公式只在这里生成。"""
     c = L.LETTER
-    return f"={udf}({c['value']}{r},{c['points']}{r},{c['na']}{r},{c['p1']}{r}:{c['p10']}{r})"
+    return f"=SCORE({c['value']}{r},{c['points']}{r},{c['rule']}{r},{c['na']}{r},{c['p1']}{r}:{c['p10']}{r})"
+
+
+INCOMPLETE_TEXT = "未完成"
+
+
+def unscored_count(a: int, b: int, field: str = "final") -> str:
+    """第 a～b 行中未计分的行数（Excel 公式片段）：得分不是数字、而该行填了三级指标或得分单元格不空（“错误：…”说明、
+    “不适用”、填了名称却没有公式的插入行）。没有名称、得分也空着的行（插入后未填写的空行、三级为空的父行）不算。
+    field="computed" 时另计：选了规则类型而计算得分不是数字的行。"""
+    c = L.LETTER
+    y, d = f"{c['final']}{a}:{c['final']}{b}", f"{c['name']}{a}:{c['name']}{b}"
+    text = f'SUMPRODUCT(((({d}<>"")+({y}<>""))>0)*(ISNUMBER({y})=FALSE))'
+    if field == "computed":
+        v, j = f"{c['computed']}{a}:{c['computed']}{b}", f"{c['rule']}{a}:{c['rule']}{b}"
+        text += f'+SUMPRODUCT(({j}<>"")*(ISNUMBER({v})=FALSE))'
+    return text
+
+
+def subtotal_formula(field: str, a: int, b: int) -> str:
+    """一级指标小计（第 a～b 行）。只加有规则类型的行：父行（规则类型为空，得分是子行之和）不重复计入；
+    得分与计算得分在有指标未计分时显示“未完成”——SUM 会跳过“错误：…”文字，不加判断的小计看起来像是最终结果。"""
+    c = L.LETTER
+    col, rule = c[field], c["rule"]
+    total = f'SUM({col}{a}:{col}{b})-SUMIF({rule}{a}:{rule}{b},"",{col}{a}:{col}{b})'
+    if field == "points":
+        return "=" + total
+    return f'=IF({unscored_count(a, b, field)}>0,"{INCOMPLETE_TEXT}",{total})'
+
+
+def total_formula(field: str, rows: list[int]) -> str:
+    """总分行：各小计之和；任一小计为“未完成”（不是数字）时显示“未完成”。"""
+    col = L.LETTER[field]
+    cells = ",".join(f"{col}{x}" for x in rows)
+    if field == "points":
+        return "=" + "+".join(f"{col}{x}" for x in rows)
+    return f'=IF(COUNT({cells})<{len(rows)},"{INCOMPLETE_TEXT}",SUM({cells}))'
+
+
+def grade_formula(total_row: int, first: int, last: int) -> str:
+    """评价等级：总分是数字时按等级标准取等级，否则（“未完成”）显示“未完成”，不给出等级。"""
+    y = L.LETTER["final"]
+    return (f'=IF(ISNUMBER({y}{total_row}),GRADE_OF({y}{total_row},B{first}:B{last},C{first}:C{last}),'
+            f'"{INCOMPLETE_TEXT}")')
 
 
 def _final_formula(r: int) -> str:
@@ -268,7 +313,8 @@ def build_workbook(system: System | str, path: str | Path, example: Example | No
     ws.write(1, 0, L.SYSTEM_LABEL, fm.locked_text)
     ws.write(1, 1, system.key, fm.locked_text)
     ws.write(1, 2, system.description, fm.note)
-    ws.write(1, 6, "黄色：评价人填写；绿色：规则参数（可按本地评分标准修改）；灰色：公式。", fm.note)
+    ws.write(1, 6, "黄色：填写（指标名称可改）；绿色：规则（规则类型、分值、参数，可按本地评分标准修改）；灰色：公式。"
+                   "可插入、删除、复制指标行。", fm.note)
     ws.write_row(L.SCORE_HEADER_ROW - 1, 0, headers, fm.header)
     ws.set_row(L.SCORE_HEADER_ROW - 1, 30)
     widths = {"code": 10, "level1": 9, "level2": 11, "name": 20, "points": 6, "criterion": 40, "formula_text": 28,
@@ -277,19 +323,23 @@ def build_workbook(system: System | str, path: str | Path, example: Example | No
     for f, i in L.COL.items():
         ws.set_column(i, i, widths.get(f, 8))
     ws.freeze_panes(L.SCORE_HEADER_ROW, L.COL["points"])
+    # “规则类型”“无基数时”的下拉是整列（表头以下）的一条数据验证：用户插入的行同样有下拉
+    first0, c = L.SCORE_FIRST_ROW - 1, L.COL
+    ws.data_validation(first0, c["rule"], _LAST_ROW0, c["rule"], {
+        "validate": "list", "source": list(RULE_TYPES), "error_title": "规则类型",
+        "error_message": "请从下拉列表中选择规则类型（说明见 README“评分规则类型”）"})
+    ws.data_validation(first0, c["na"], _LAST_ROW0, c["na"], {"validate": "list", "source": list(NA_POLICIES)})
     subtotal_rows: list[int] = []
+    shown: dict[int, dict[str, Any]] = {}  # 各行写入的（缓存）值，用来算小计单元格的缓存值，与公式逐字一致
     for ri in inputs.rows:
         r0 = ri.row - 1
         res = results[ri.code]
-        c = L.COL
         ws.write_string(r0, c["code"], ri.code, fm.code)
-        for f in ("level1", "level2"):
-            ws.write(r0, c[f], ri.__dict__[f] or "", fm.label)
-        ws.write(r0, c["name"], ri.name or "", fm.input_text if system.kind == "project" else fm.label)
+        # 一级/二级/三级指标名称、评分标准、指标公式说明、单位都是输入：本地指标体系的名称照填
+        for f in ("level1", "level2", "name", "criterion", "formula_text"):
+            ws.write(r0, c[f], ri.__dict__[f] or "", fm.input_text)
         ws.write(r0, c["points"], _plain(ri.points) if ri.points is not None else "",
                  fm.input_count if system.kind == "project" else fm.param)
-        ws.write(r0, c["criterion"], ri.criterion or "", fm.label)
-        ws.write(r0, c["formula_text"], ri.formula_text or "", fm.label)
         rate_value = res.unit == "%"
         if isinstance(ri.value, Formula):
             ws.write_formula(r0, c["value"], ri.value.text, fm.formula_rate if rate_value else fm.formula_text,
@@ -297,10 +347,9 @@ def build_workbook(system: System | str, path: str | Path, example: Example | No
         else:
             _write_input(ws, r0, c["value"], ri.value, fm.input_rate if rate_value else fm.input_general)
             _value_validation(ws, r0, c["value"], ri, res)
-        ws.write(r0, c["unit"], ri.unit or "", fm.input_text if system.kind == "project" else fm.label)
-        ws.write(r0, c["rule"], ri.rule_label, fm.locked_text)
+        ws.write(r0, c["unit"], ri.unit or "", fm.input_text)
+        ws.write(r0, c["rule"], ri.rule_label, fm.param)
         ws.write(r0, c["na"], ri.na, fm.param)
-        ws.data_validation(r0, c["na"], r0, c["na"], {"validate": "list", "source": list(NA_POLICIES)})
         rate_idx = RATE_PARAMS.get(ri.rule_label, ()) if rate_value or ri.rule_label != "目标比较" else ()
         for k, p in enumerate(ri.params):
             pf = fm.param_rate if k in rate_idx and isinstance(p, Decimal) and rate_value else fm.param
@@ -311,41 +360,47 @@ def build_workbook(system: System | str, path: str | Path, example: Example | No
             ws.data_validation(r0, c["p1"] + 3, r0, c["p1"] + 3, {"validate": "list", "source": list(STEP_DIRECTIONS)})
             ws.data_validation(r0, c["p1"] + 4, r0, c["p1"] + 4, {"validate": "list", "source": list(STEP_MODES)})
         shown_value = _cached(res.value, res.value_error) if isinstance(ri.value, Formula) else ri.value
-        shown_computed = _shown(res.computed, RULE_TYPES[ri.rule_label].udf, shown_value, ri.points, ri.na, list(ri.params))
+        shown_computed = _shown(res.computed, "SCORE", shown_value, ri.points, ri.rule_label, ri.na, list(ri.params))
         ws.write_formula(r0, c["computed"], ri.computed.text, fm.formula, shown_computed)
         _write_input(ws, r0, c["override"], _plain(ri.override) if ri.override is not None else None, fm.input_count)
         ws.data_validation(r0, c["override"], r0, c["override"], {
             "validate": "decimal", "criteria": "between", "minimum": 0, "maximum": _plain(res.points or 0),
             "error_type": "warning", "error_title": "调整得分", "error_message": "调整得分应在 0～分值之间，并须填写调整理由"})
         _write_input(ws, r0, c["reason"], ri.reason, fm.input_text)
-        ws.write_formula(r0, c["final"], ri.final.text, fm.formula,
-                         _shown(res.final, "FINAL_SCORE", shown_computed, ri.override))
+        shown_final = _shown(res.final, "FINAL_SCORE", shown_computed, ri.override)
+        ws.write_formula(r0, c["final"], ri.final.text, fm.formula, shown_final)
+        shown[ri.row] = {"name": ri.name, "points": ri.points, "rule": ri.rule_label, "computed": shown_computed,
+                         "final": shown_final}
         _write_input(ws, r0, c["stated_value"], ri.stated_value, fm.input_rate if rate_value else fm.input_general)
         _write_input(ws, r0, c["stated_score"], ri.stated_score, fm.input_count)
         _write_input(ws, r0, c["note"], ri.note, fm.input_text)
         _write_input(ws, r0, c["evidence"], ri.evidence, fm.input_text)
-    for level1, lv in ev.level1.items():
+    sums: dict[str, list[Any]] = {"points": [], "computed": [], "final": []}
+    for level1 in ev.level1:
         r = int(inputs.cells[("subtotal", level1)][1])
-        a, b = inputs.cells[("subtotal_range", level1)][1].split(":")
+        a, b = (int(x) for x in inputs.cells[("subtotal_range", level1)][1].split(":"))
         subtotal_rows.append(r)
-        _summary_row(ws, fm, r, L.SUBTOTAL_MARK, level1, int(a), int(b), lv.points, lv.computed, lv.score)
+        _summary_row(ws, fm, r, L.SUBTOTAL_MARK, level1, {f: (subtotal_formula(f, a, b), v) for f, v in
+                                                          _subtotal_shown(shown, a, b).items()})
+        for f, v in _subtotal_shown(shown, a, b).items():
+            sums[f].append(v)
     tr = int(inputs.cells[("total",)][1])
-    _summary_row(ws, fm, tr, L.TOTAL_MARK, "合计", None, None, ev.points_total, ev.computed_total, ev.total,
-                 rows=subtotal_rows)
+    _summary_row(ws, fm, tr, L.TOTAL_MARK, "合计", {f: (total_formula(f, subtotal_rows), _total_shown(f, vs))
+                                                   for f, vs in sums.items()})
     gr = int(inputs.cells[("grade",)][1])
     gh = int(inputs.cells[("grade_header",)][1])
     n = len(inputs.grade_rows)
     ws.write_string(gr - 1, 0, L.GRADE_MARK, fm.subtotal_text)
     ws.write_string(gr - 1, 1, "评价等级", fm.subtotal_text)
-    ws.write_formula(gr - 1, L.COL["final"],
-                     f"=GRADE_OF({L.LETTER['final']}{tr},B{gh + 1}:B{gh + n},C{gh + 1}:C{gh + n})", fm.subtotal_text, ev.grade)
+    ws.write_formula(gr - 1, L.COL["final"], grade_formula(tr, gh + 1, gh + n), fm.subtotal_text,
+                     ev.grade if ev.grade is not None else INCOMPLETE_TEXT)
     ws.write_row(gh - 1, 0, [L.GRADE_TABLE_MARK, "等级", "下限（含）", "说明"], fm.header)
     for k, (name, lo) in enumerate(inputs.grade_rows):
         ws.write(gh + k, 1, name, fm.param)
         ws.write(gh + k, 2, _plain(lo), fm.param)
         ws.write(gh + k, 3, "总分≥下限且低于上一等级下限" if k else "总分≥下限", fm.locked_text)
-    ws.protect("", {"format_columns": True, "format_rows": True, "insert_rows": True, "select_locked_cells": True,
-                    "select_unlocked_cells": True})
+    # 评分表不设工作表保护：指标体系由用户在表中维护（插入、删除、复制行，填名称，把上一行的公式向下填充），
+    # Excel 对受保护的表不允许删除含锁定单元格的行、也不能在新行的锁定格里填写。公式被改写由 jixiao check 指出。
 
     # ---------------- 文字材料 ----------------
     if system.texts:
@@ -367,6 +422,7 @@ def build_workbook(system: System | str, path: str | Path, example: Example | No
 
 
 _FIXED_TIME = __import__("datetime").datetime(2026, 1, 1, 0, 0, 0)
+_LAST_ROW0 = 1_048_575  # Excel 最后一行（0 起）
 
 
 def _nonneg_validation() -> dict:
@@ -403,15 +459,42 @@ def _write_input(ws, r0: int, c0: int, v: Any, fmt) -> None:
         ws.write_number(r0, c0, v, fmt)
 
 
-def _summary_row(ws, fm, r: int, mark: str, label: str, a, b, points, computed, score, rows=None) -> None:
-    c, Lt = L.COL, L.LETTER
+def _summary_row(ws, fm, r: int, mark: str, label: str, cells: dict[str, tuple[str, Any]]) -> None:
+    c = L.COL
     r0 = r - 1
     ws.write_string(r0, c["code"], mark, fm.subtotal_text)
     ws.write_string(r0, c["level1"], label, fm.subtotal_text)
-    for f, v in (("points", points), ("computed", computed), ("final", score)):
-        col = Lt[f]
-        formula = f"=SUM({col}{a}:{col}{b})" if rows is None else "=" + "+".join(f"{col}{x}" for x in rows)
+    for f, (formula, v) in cells.items():
         ws.write_formula(r0, c[f], formula, fm.subtotal, _plain(v))
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
+
+
+def _filled(v: Any) -> bool:
+    return v is not None and v != ""
+
+
+def _subtotal_shown(shown: dict[int, dict[str, Any]], a: int, b: int) -> dict[str, Any]:
+    """小计单元格的缓存值，按 subtotal_formula 的公式逐项算出（Excel 重新计算时得到的就是它）。"""
+    rows = [shown[r] for r in range(a, b + 1) if r in shown]
+    missing = sum(1 for x in rows if (_filled(x["name"]) or _filled(x["final"])) and not _is_number(x["final"]))
+    missing_computed = missing + sum(1 for x in rows if _filled(x["rule"]) and not _is_number(x["computed"]))
+    out: dict[str, Any] = {}
+    for f, n in (("points", 0), ("computed", missing_computed), ("final", missing)):
+        if n:
+            out[f] = INCOMPLETE_TEXT
+        else:
+            out[f] = sum((Decimal(str(_plain(x[f]))) for x in rows if _filled(x["rule"]) and _is_number(_plain(x[f]))),
+                         Decimal(0))
+    return out
+
+
+def _total_shown(field: str, values: list[Any]) -> Any:
+    if field != "points" and not all(_is_number(v) for v in values):
+        return INCOMPLETE_TEXT
+    return sum((Decimal(str(_plain(v))) for v in values), Decimal(0))
 
 
 def build_templates(out_dir: str | Path) -> list[Path]:

@@ -296,7 +296,11 @@ CASES: list[Case] = [
     Case("target-actual-date", "shiping-2022", lambda wb: _project_value(wb, DATE)),
     Case("zizhou-negative-income", "zizhou-2021", lambda wb: _first_number_scalar(wb, -1)),
     Case("zizhou-text-income", "zizhou-2021", lambda wb: _first_number_scalar(wb, "约三千万")),
-    Case("kaifu-as-is", "kaifu-2020", lambda wb: None, lambda js: js["total"] is not None, names_cell=False),
+    # 评分表待填：部分指标无法计分，评价未完成——没有总分与等级，missing 列出每一项（不是“总分 34 等级 差”）
+    Case("kaifu-as-is", "kaifu-2020", lambda wb: None,
+         lambda js: (js["complete"], js["total"], js["grade"]) == (False, None, None)
+         and [m["code"] for m in js["missing"]] == [i["code"] for i in js["indicators"] if i["score"] is None] != [],
+         names_cell=False),
 ]
 
 
