@@ -1,6 +1,7 @@
 """无界面计分引擎：WorkbookInputs → Evaluation。
 
-与 Excel 一致的关键：实际值为公式时，用与单元格函数相同的纯函数、相同的基础数据原值计算；实际值或计算得分被手工改成数值时，
+与 Excel 一致的关键：实际值为公式时，按单元格里的公式本身求值（addin/formula.py：与 Excel 相同的运算规则，单元格函数
+与 Excel 中调用的是同一段代码），模板行、用户改过的公式与自建行都一样；实际值或计算得分被手工改成数值时，
 按 Excel 的做法以该数值为准（并给出警告）。规则一律由评分表中的规则类型与参数单元格构造。
 """
 from __future__ import annotations
@@ -8,14 +9,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from udfs.excel import BY_NAME
-from udfs.indicators import IndicatorError
-from udfs.numbers import InputError, is_blank, parse_number, round2
+from udfs.numbers import InputError, fmt_num, is_blank, parse_number, round2
 from udfs.scoring import GradeScale, RuleError, rule_from_params
 from workbook_templates.spec import System
 from workbook_templates.systems import SYSTEMS
 
 from . import findings as F
+from .formula import UNKNOWN_CODE, Evaluator, XlError, col_index, display
 from .model import (SHEET_DATA, SHEET_SCORES, Evaluation, Finding, Formula, IndicatorResult, Level1Result, RowInput,
                     WorkbookInputs)
 
@@ -62,8 +62,9 @@ def evaluate(inputs: WorkbookInputs, system: System | None = None) -> Evaluation
     findings: list[Finding] = list(inputs.read_findings)
     results: list[IndicatorResult] = []
 
+    cells = formula_cells(inputs)
     for row in inputs.rows:
-        results.append(_evaluate_row(system, inputs, row, findings))
+        results.append(_evaluate_row(system, inputs, row, findings, cells))
 
     level1: dict[str, Level1Result] = {}
     order = list(system.level1_order) + [r.level1 for r in results if r.level1 not in system.level1_order]
@@ -107,7 +108,8 @@ def _year(inputs: WorkbookInputs, findings: list[Finding]) -> str:
     return _text(raw)
 
 
-def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, findings: list[Finding]) -> IndicatorResult:
+def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, findings: list[Finding],
+                  cells: Evaluator | None = None) -> IndicatorResult:
     spec = system.indicator(row.code)
     name = _text(row.name) or (spec.name if spec else row.code)
     cell = row.cells.get
@@ -131,24 +133,10 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
     changed = spec is not None and spec.udf and _is_formula(row.value) and _formula_changed(spec, inputs, row.value.text)
     if changed:
         findings.append(F.make("formula-changed", SHEET_SCORES, cell("value", ""), indicator=ind, actual=row.value.text,
-                               expected=changed))
-    if changed and row.value.cached is not None:
-        # 公式被改过：与 Excel 一致，采用文件中保存的结果
-        value, value_error = _from_cached(row.value.cached)
-        if value_error:
-            findings.append(F.make("indicator-error", SHEET_SCORES, cell("value", ""), indicator=ind, detail=value_error))
-    elif spec is not None and spec.udf and _is_formula(row.value):
-        args = [resolve_arg(system, inputs, a) for a in spec.args]
-        try:
-            value = BY_NAME[spec.udf].func(*args)
-        except IndicatorError as exc:
-            value_error = str(exc)
-            code = "zero-denominator" if "为 0" in value_error else "indicator-error"
-            where = _first_cell_for(inputs, spec.args, value_error) or (SHEET_SCORES, cell("value", ""))
-            findings.append(F.make(code, where[0], where[1], indicator=ind, detail=value_error))
-    elif _is_formula(row.value):
-        # 描述中没有对应函数的公式（用户自建行）：采用文件中保存的结果
-        value = row.value.cached
+                               expected=changed, template_formula=changed))
+    if _is_formula(row.value):
+        # 单元格里的公式就是依据（与 Excel 相同）：模板行与用户自建行、改过的公式都按公式本身求值
+        value, value_error = formula_value(cells or formula_cells(inputs), row, ind, findings)
     else:
         value = row.value
         if spec is not None and spec.udf and not is_blank(value):
@@ -220,17 +208,6 @@ def _formula_changed(spec, inputs: WorkbookInputs, text: str) -> str:
     return "" if normalise_formula(expected) == normalise_formula(text) else expected
 
 
-def _from_cached(cached: Any) -> tuple[Any, str | None]:
-    from udfs.excel import ERROR_PREFIX, NA_TEXT
-
-    if isinstance(cached, str):
-        if cached.startswith(ERROR_PREFIX):
-            return None, cached[len(ERROR_PREFIX):]
-        if cached.strip() == NA_TEXT:
-            return None, None
-    return cached, None
-
-
 def _rule_error_cell(row: RowInput, label: str, message: str) -> str:
     """规则错误指向出错的那一格：规则类型、无基数时、分值，或按消息开头的参数名找到参数格；其余指向参数区域。"""
     from udfs.scoring import RULE_TYPES
@@ -249,17 +226,78 @@ def _rule_error_cell(row: RowInput, label: str, message: str) -> str:
     return c.get("params", c.get("rule", ""))
 
 
-def _first_cell_for(inputs: WorkbookInputs, refs: tuple[str, ...], message: str) -> tuple[str, str] | None:
-    """错误指向数据所在单元格：优先找消息里点名的那一项，否则第一个为空或非数字的参数。"""
-    for ref in refs:
-        raw = resolve_arg(None, inputs, ref)  # type: ignore[arg-type]
-        if is_blank(raw):
-            continue
-        try:
-            parse_number(raw)
-        except InputError:
-            return arg_cell(inputs, ref)
-    for ref in refs:
-        if is_blank(resolve_arg(None, inputs, ref)):  # type: ignore[arg-type]
-            return arg_cell(inputs, ref)
-    return arg_cell(inputs, refs[-1]) if refs else None
+# ------------------------------------------------------------------------------------------------ 实际值公式
+def formula_cells(inputs: WorkbookInputs) -> Evaluator:
+    """工作簿单元格的公式求值器。读取的工作簿带有各表的网格（inputs.grids）；程序构造的输入（生成模板、测试夹具）
+    没有网格，按已知单元格地址把基础数据与评分表各行排成网格——两种来源由同一段求值代码计算。"""
+    if inputs.grids:
+        return Evaluator(inputs.grids)
+    grids: dict[str, dict[tuple[int, int], Any]] = {SHEET_DATA: {}, SHEET_SCORES: {}}
+
+    def put(sheet: str, addr: str, v: Any) -> None:
+        if v is not None and addr and ":" not in addr:
+            ref = parse_cell(addr)
+            grids.setdefault(sheet, {})[ref] = v
+
+    for key, (sheet, addr) in inputs.cells.items():
+        if key[0] == "table":
+            put(sheet, addr, inputs.table.get(key[1], {}).get(key[2]))
+        elif key[0] == "scalar":
+            put(sheet, addr, inputs.scalars.get(key[1]))
+    for row in inputs.rows:
+        for f, addr in row.cells.items():
+            if f.startswith("p") and f[1:].isdigit():
+                i = int(f[1:]) - 1
+                put(SHEET_SCORES, addr, row.params[i] if i < len(row.params) else None)
+            elif hasattr(row, f) and f not in ("cells", "row"):
+                put(SHEET_SCORES, addr, getattr(row, f))
+    return Evaluator(grids)
+
+
+def parse_cell(addr: str) -> tuple[int, int]:
+    letters = "".join(ch for ch in addr if ch.isalpha())
+    return int(addr[len(letters):].replace("$", "")), col_index(letters.replace("$", ""))
+
+
+def formula_value(cells: Evaluator, row: RowInput, ind: str, findings: list[Finding]) -> tuple[Any, str | None]:
+    """实际值单元格的公式按 Excel 的规则求值，返回 (实际值, 无法计算的原因)，并把求值中的问题记为发现：
+    空白按 0 参与运算（值与 Excel 相同，但空白是“未填写”）、无法求值的函数或写法、Excel 错误值、单元格函数的“错误：…”。"""
+    addr = row.cells.get("value", "")
+    out = cells.cell(SHEET_SCORES, addr, row.value)
+    value = out.value
+    for issue in out.issues:
+        if issue.kind == "blank":
+            findings.append(F.make("formula-blank-reference", issue.sheet, issue.cell, indicator=ind,
+                                   ref=f"“{issue.sheet}”!{issue.cell}"))
+        elif issue.kind == "unsupported":
+            findings.append(F.make("formula-unsupported", issue.sheet, issue.cell, indicator=ind, detail=issue.detail,
+                                   function=issue.function))
+        elif issue.kind == "unsupported-cached":
+            cached = cells.cell(issue.sheet, issue.cell).value if issue.cell != addr else value
+            findings.append(F.make("formula-unsupported-cached", issue.sheet, issue.cell, indicator=ind,
+                                   detail=issue.detail, function=issue.function, cached=_shown(cached)))
+    if isinstance(value, XlError):
+        if value.code == UNKNOWN_CODE:
+            return None, f"公式无法计算（{value.detail}）"
+        findings.append(F.make("formula-error", value.sheet or SHEET_SCORES, value.cell or addr, indicator=ind,
+                               error=value.code, detail=value.detail))
+        return None, f"公式结果为 {value.code}：{value.detail}"
+    if isinstance(value, str):
+        from udfs.excel import ERROR_PREFIX, NA_TEXT
+
+        if value.startswith(ERROR_PREFIX):
+            message = value[len(ERROR_PREFIX):]
+            where = next(((i.sheet, i.cell) for i in reversed(out.issues) if i.kind == "udf-error" and i.detail == message),
+                         (SHEET_SCORES, addr))
+            code = "zero-denominator" if "为 0" in message else "indicator-error"
+            findings.append(F.make(code, where[0], where[1], indicator=ind, detail=message))
+            return None, message
+        if value.strip() == NA_TEXT:
+            return None, None
+    return value, None
+
+
+def _shown(v: Any) -> str:
+    if isinstance(v, Decimal):
+        return fmt_num(v, 6)
+    return str(display(v))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Mapping
 
 from udfs.numbers import InputError, parse_number
 from udfs.scoring import Rule
@@ -113,6 +113,8 @@ class WorkbookInputs:
     # 评分表中小计/总分/等级单元格的原内容（用于核对）
     sheet_totals: dict[tuple, Any] = field(default_factory=dict)
     read_findings: list[Finding] = field(default_factory=list)
+    # 表名 → 网格 {(行, 列): 原值或 Formula}：实际值公式可引用的单元格（addin/formula.py 求值用）；读取工作簿时按需加载
+    grids: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """读取工作簿（任何 Book 适配器）为 WorkbookInputs。按“代码”列与区块标记定位，用户插入行、调整列宽不影响读取。"""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator, Mapping
 
 from workbook_templates import layout as L
 from workbook_templates.spec import N_PARAMS, System
@@ -9,7 +9,7 @@ from workbook_templates.systems import SYSTEMS
 
 from . import findings as F
 from .book import Book
-from .model import Formula, RowInput, WorkbookInputs
+from .model import GENERATED_SHEETS, Formula, RowInput, WorkbookInputs
 from .xlbook import a1
 
 
@@ -37,9 +37,30 @@ def detect_system(book: Book) -> System:
     raise ReadError(f"“{L.SHEET_SCORES}”前几行没有“{L.SYSTEM_LABEL}”标记，无法识别指标体系")
 
 
+class SheetGrids(Mapping):
+    """工作簿各表的网格（表名 → {(行, 列): 值}），用到哪张表才读哪张：实际值公式可以引用任何一张用户的表。
+    程序生成的“校验结果”“报告”不在其中。"""
+
+    def __init__(self, book: Book):
+        self._book = book
+        self._names = [n for n in book.sheet_names() if n not in GENERATED_SHEETS]
+
+    def __getitem__(self, name: str):
+        if name not in self._names:
+            raise KeyError(name)
+        return self._book.grid(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 def read_inputs(book: Book, system: System | None = None) -> WorkbookInputs:
     system = system or detect_system(book)
     inputs = WorkbookInputs(system.key)
+    inputs.grids = SheetGrids(book)
     if L.SHEET_DATA in book.sheet_names():
         _read_data(book, system, inputs)
     else:

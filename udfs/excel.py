@@ -50,15 +50,19 @@ def _out(v: Any) -> Any:
     return v
 
 
-def excel_safe(func: Callable[..., Any]) -> Callable[..., Any]:
-    """把纯函数包装成单元格函数：转换输入输出，所有已知错误变成“错误：…”文本。"""
+def excel_safe(func: Callable[..., Any], *, exact: bool = False) -> Callable[..., Any]:
+    """把纯函数包装成单元格函数：转换输入输出，所有已知错误变成“错误：…”文本。
+
+    exact=True 时数值结果保留为 Decimal（其余与 Excel 中完全相同）：无界面的公式求值器（addin/formula.py）用它，
+    得到与直接调用纯函数相同的精确值，而“错误：…”“不适用”文本与 Excel 单元格中显示的一字不差。"""
 
     def wrapper(*args: Any) -> Any:
         for a in args:
             if isinstance(a, str) and a.startswith(ERROR_PREFIX):
                 return ERROR_PREFIX + "引用的单元格有错误（" + a[len(ERROR_PREFIX):][:60] + "）"
         try:
-            return _out(func(*[_in(a) for a in args]))
+            v = func(*[_in(a) for a in args])
+            return NA_TEXT if exact and v is None else v if exact else _out(v)
         except (IndicatorError, RuleError, InputError) as exc:
             return ERROR_PREFIX + str(exc)
         except (ArithmeticError, ValueError, TypeError) as exc:  # 兜底：不让回溯出现在单元格里

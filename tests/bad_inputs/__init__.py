@@ -160,12 +160,41 @@ def merge(sheet: str, first: Callable[[Workbook], str], last: Callable[[Workbook
     return m
 
 
+def shift_formula_rows(wb, sheet: str, at: int, n: int) -> None:
+    """像 Excel 插入行那样调整全部公式：指向 sheet 第 at 行及以下的引用下移 n 行（openpyxl 的 insert_rows 不改公式）。"""
+    import re
+
+    from addin.formula import tokens
+
+    def shift(ref: str, here: str) -> str:
+        target = here
+        if "!" in ref:
+            prefix, cells = ref.rsplit("!", 1)
+            target = prefix.strip("'").replace("''", "'")
+        else:
+            prefix, cells = "", ref
+        if target != sheet:
+            return ref
+        moved = re.sub(r"(\$?)(\d+)", lambda m: m.group(1) + str(int(m.group(2)) + (n if int(m.group(2)) >= at else 0)),
+                       cells)
+        return f"{prefix}!{moved}" if prefix else moved
+
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f" and isinstance(cell.value, str):
+                    body = "".join(shift(t, ws.title) if k == "ref" else t for k, t in tokens(cell.value[1:]))
+                    cell.value = "=" + body
+
+
 def insert_rows(sheet: str, before_code: str, n: int, fill: dict[int, Any] | None = None, expect_col: str | None = None):
-    """在代码为 before_code 的行之前插入 n 行（用户插入空行或说明行）。fill：给第一行按列号填内容。"""
+    """在代码为 before_code 的行之前插入 n 行（用户插入空行或说明行）；公式中的引用像 Excel 一样随之下移。
+    fill：给第一行按列号填内容。"""
     def m(wb):
         ws = wb[sheet]
         r = _row_of(ws, before_code)
         ws.insert_rows(r, n)
+        shift_formula_rows(wb, sheet, r, n)
         for c, v in (fill or {}).items():
             ws.cell(r, c).value = v
         return (sheet, f"{expect_col}{r}") if expect_col else None
@@ -189,6 +218,7 @@ def user_indicator_row(wb):
     ws = wb[SCORES]
     r = _row_of(ws, "benefit")
     ws.insert_rows(r, 1)
+    shift_formula_rows(wb, SCORES, r, 1)
     for header, v in (("一级指标", "产出及效率"), ("三级指标", "自建指标"), ("分值", 0), ("实际值", 0),
                       ("规则类型", "评价人打分"), ("无基数时", "报错")):
         ws.cell(r, _col_of(ws, header, _row_of(ws, "代码"))).value = v
