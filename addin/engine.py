@@ -151,7 +151,7 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
     if points is not None:
         try:
             rule = rule_from_params(_text(row.rule_label), points, [_cached_or_raw(p) for p in row.params],
-                                    _text(row.na) or None)
+                                    _text(row.na) or None, _words(inputs))
         except RuleError as exc:
             findings.append(F.make("rule-error", SHEET_SCORES, _rule_error_cell(row, _text(row.rule_label), str(exc)),
                                    indicator=ind, detail=str(exc)))
@@ -160,6 +160,8 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
             computed = rule.score(value)
         except RuleError as exc:
             findings.append(F.make("value-error", SHEET_SCORES, cell("value", ""), indicator=ind, detail=str(exc)))
+    if rule is not None:
+        entry_notes(rule, value if computed is not None else None, row, ind, findings)
     if row.computed is not None and not _is_formula(row.computed) and not is_blank(row.computed):
         try:
             typed_score = parse_number(row.computed).value
@@ -301,3 +303,28 @@ def _shown(v: Any) -> str:
     if isinstance(v, Decimal):
         return fmt_num(v, 6)
     return str(display(v))
+
+
+# ------------------------------------------------------------------------------------------------ 条目的读法
+def _words(inputs: WorkbookInputs) -> list | None:
+    """评分表“定性词表”的各行（词语、档次）；工作簿没有该区域时为 None（规则用内置词表，与旧工作簿的公式一致）。"""
+    if inputs.qual_words is None:
+        return None
+    return [[_cached_or_raw(w), _cached_or_raw(b)] for w, b in inputs.qual_words]
+
+
+def entry_notes(rule: Any, value: Any, row: RowInput, ind: str, findings: list[Finding]) -> None:
+    """把规则读指标性质、指标值与实际值时所做的解释写成“提示”，点名各自的单元格（如“‘≥300米’按 300 计算”）。
+    value 为 None 时只说明参数（实际值未能评分时，原因已由 value-error 说明）。"""
+    for index, note in getattr(rule, "notes", ()):
+        findings.append(F.make("entry-interpreted", SHEET_SCORES, row.cells.get(f"p{index + 1}", ""), indicator=ind,
+                               field=rule.param_names[index], note=note))
+    if value is None:
+        return
+    try:
+        note = rule.interpret(value)
+    except RuleError:  # 与评分时的错误相同，已报告
+        return
+    if note:
+        findings.append(F.make("entry-interpreted", SHEET_SCORES, row.cells.get("value", ""), indicator=ind,
+                               field="实际值", note=note))

@@ -39,6 +39,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                                    "（请改用 jixiao 支持的函数，或在 Excel 中计算后保存）"),
     "formula-unsupported-cached": (WARNING, "指标“{indicator}”的实际值用到 jixiao 无法计算的部分：{detail}；采用文件中 Excel 保存的"
                                             "结果 {cached}，jixiao 无法核对"),
+    "entry-interpreted": (INFO, "指标“{indicator}”的{field}{note}"),
     "formula-error": (ERROR, "指标“{indicator}”的实际值公式结果为 {error}（{detail}），与 Excel 相同；该指标无法计分"),
     "bad-grade-table": (ERROR, "等级标准有误：{detail}"),
     # 校验（addin/checks.py；容差见该模块的具名常量）

@@ -193,6 +193,10 @@ def _read_scores(book: Book, system: System, inputs: WorkbookInputs) -> None:
             inputs.cells[("grade_header",)] = (L.SHEET_SCORES, str(r))
             grade_first = r + 1
             continue
+        if a == L.WORDS_MARK:
+            section = "words"
+            _read_words(g, r, col_a, inputs)
+            continue
         if section == "rows":
             inputs.rows.append(_row(g, r, a, col))
     # 等级标准：标记行下方 B 列名称、C 列下限，直到空行
@@ -210,6 +214,14 @@ def _read_scores(book: Book, system: System, inputs: WorkbookInputs) -> None:
             inputs.rows.append(_row(g, r, f"row{r}", col))
     inputs.rows.sort(key=lambda x: x.row)
     _recover_score_codes(system, inputs, col)
+
+
+def _read_words(g, mark: int, col_a: dict[int, str], inputs: WorkbookInputs) -> None:
+    """定性词表：标记行下方 B 列词语、C 列档次，直到下一个 A 列标记或表尾（与单元格函数收到的区域一致）。"""
+    end = min([r for r in col_a if r > mark] + [max(r for r, _ in g) + 1])
+    inputs.qual_words = [(g.get((r, 2)), g.get((r, 3))) for r in range(mark + 1, end)
+                         if g.get((r, 2)) is not None or g.get((r, 3)) is not None]
+    inputs.cells[("qual_words",)] = (L.SHEET_SCORES, f"B{mark + 1}")
 
 
 def _recover_score_codes(system: System, inputs: WorkbookInputs, col: dict[str, int]) -> None:

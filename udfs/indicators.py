@@ -251,34 +251,16 @@ def key_work_completion_rate(done, planned) -> Decimal:
 
 def target_completion(direction: str, target, actual) -> Decimal:
     """项目支出指标完成程度（财预〔2020〕10号）：
-    ≥ 方向：完成值 ÷ 指标值；≤ 方向：指标值 ÷ 完成值（完成值 ≤ 指标值即为 100%）；= 方向：相等为 100%，否则取两者之比的较小者。
+    ≥ 方向：完成值 ÷ 指标值；≤ 方向：指标值 ÷ 完成值（完成值 ≤ 指标值即为 100%）；= 方向：相等为 100%，否则取两者之比的较小者；
+    指标值是时间（“6月底前”）时越早越好。指标性质、指标值与完成值的各种写法（“不低于”“≥95%”“≥300米”）见 udfs.entries。
     返回比值，可大于 1（超额完成），评分时封顶。
     """
-    d = _direction(direction)
-    t = _num(target, "指标值")
-    a = _num(actual, "实际完成值")
-    if d == ">=":
-        if t == 0:
-            return Decimal(1)
-        return a / t
-    if d == "<=":
-        if a <= t:
-            return Decimal(1)
-        if a == 0:  # pragma: no cover - a<=t covers a==0 when t>=0
-            return Decimal(1)
-        return t / a if t > 0 else Decimal(0)
-    if a == t:
-        return Decimal(1)
-    if a == 0 or t == 0:
-        return Decimal(0)
-    return min(a / t, t / a)
+    from .entries import completion, read_target
 
-
-_DIRECTIONS = {"≥": ">=", ">=": ">=", "＞=": ">=", "≧": ">=", "≤": "<=", "<=": "<=", "≦": "<=", "=": "=", "＝": "="}
-
-
-def _direction(direction: str) -> str:
-    d = str(direction).strip() if direction is not None else ""  # 单元格可能传入数字
-    if d not in _DIRECTIONS:
-        raise IndicatorError(f"指标性质“{d}”无效，应为 ≥、≤、= 或 定性")
-    return _DIRECTIONS[d]
+    try:
+        nature, t, unit, _ = read_target(direction, target)
+        if nature == "定性":
+            raise IndicatorError("指标性质为“定性”时没有完成程度，请用定性三档评分")
+        return completion(nature, t, actual, unit).ratio
+    except InputError as exc:
+        raise IndicatorError(str(exc)) from None

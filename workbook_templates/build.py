@@ -13,6 +13,7 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
+from udfs.entries import DEFAULT_QUALITATIVE_WORDS, QUALITATIVE_BANDS
 from udfs.excel import ERROR_PREFIX, NA_TEXT
 from udfs.scoring import (NA_POLICIES, QUALITATIVE_LEVELS, RULE_TYPES, STEP_DIRECTIONS, STEP_MODES, TARGET_NATURES,
                           GradeTable, Target)
@@ -127,6 +128,10 @@ def layout_inputs(system: System, example: Example | None = None):
     inputs.cells[("grade_header",)] = (L.SHEET_SCORES, str(r))
     for lo, name in system.grades.bands:
         inputs.grade_rows.append((name, lo))
+    words_mark = r + len(inputs.grade_rows) + 2  # 等级标准下空一行
+    inputs.cells[("words_mark",)] = (L.SHEET_SCORES, str(words_mark))
+    inputs.cells[("qual_words",)] = (L.SHEET_SCORES, f"B{words_mark + 1}")
+    inputs.qual_words = list(DEFAULT_QUALITATIVE_WORDS)
     for t in system.texts:
         inputs.texts[t.key] = ex.texts.get(t.key)
     return inputs
@@ -137,9 +142,14 @@ def _level1s(system: System, specs) -> list[str]:
     return [l1 for l1 in dict.fromkeys(order) if any(s.level1 == l1 for s in specs)]
 
 
+# 读“定性词表”的评分函数：公式最后一个参数是该区域（工作簿定义的名称），用户改词表，Excel 与 jixiao score 同时改变
+WORDS_UDFS = ("SCORE_TARGET", "SCORE_QUALITATIVE", "SCORE")
+
+
 def _score_formula(udf: str, r: int) -> str:
     c = L.LETTER
-    return f"={udf}({c['value']}{r},{c['points']}{r},{c['na']}{r},{c['p1']}{r}:{c['p10']}{r})"
+    words = f",{L.WORDS_NAME}" if udf in WORDS_UDFS else ""
+    return f"={udf}({c['value']}{r},{c['points']}{r},{c['na']}{r},{c['p1']}{r}:{c['p10']}{r}{words})"
 
 
 def _final_formula(r: int) -> str:
@@ -301,7 +311,10 @@ def build_workbook(system: System | str, path: str | Path, example: Example | No
             pf = fm.param_rate if k in rate_idx and isinstance(p, Decimal) and rate_value else fm.param
             _write_input(ws, r0, c["p1"] + k, p, pf)
         if ri.rule_label == Target.label:
-            ws.data_validation(r0, c["p1"], r0, c["p1"], {"validate": "list", "source": list(TARGET_NATURES)})
+            # 警告而非禁止：表格里常见的写法（不低于、＞＝、≧……）也能输入，jixiao 读懂后给出提示
+            ws.data_validation(r0, c["p1"], r0, c["p1"], {"validate": "list", "source": list(TARGET_NATURES),
+                                                          "error_type": "warning", "error_title": "指标性质",
+                                                          "error_message": "可选 ≥ ≤ = > < 定性，也可写 不低于、不超过 等"})
         elif ri.rule_label == "按步扣分":
             ws.data_validation(r0, c["p1"] + 3, r0, c["p1"] + 3, {"validate": "list", "source": list(STEP_DIRECTIONS)})
             ws.data_validation(r0, c["p1"] + 4, r0, c["p1"] + 4, {"validate": "list", "source": list(STEP_MODES)})
@@ -338,6 +351,7 @@ def build_workbook(system: System | str, path: str | Path, example: Example | No
         ws.write(gh + k, 1, name, fm.param)
         ws.write(gh + k, 2, _plain(lo), fm.param)
         ws.write(gh + k, 3, "总分≥下限且低于上一等级下限" if k else "总分≥下限", fm.locked_text)
+    _words_block(wb, ws, fm, int(inputs.cells[("words_mark",)][1]), inputs.qual_words or [])
     ws.protect("", {"format_columns": True, "format_rows": True, "insert_rows": True, "select_locked_cells": True,
                     "select_unlocked_cells": True})
 
@@ -361,6 +375,25 @@ def build_workbook(system: System | str, path: str | Path, example: Example | No
 
 
 _FIXED_TIME = __import__("datetime").datetime(2026, 1, 1, 0, 0, 0)
+
+
+def _words_block(wb, ws, fm, mark: int, words) -> None:
+    """定性词表：定性指标的完成情况怎样归入三档（达成/部分达成/未达成）。词语可增删改，档次从下拉中选；
+    工作簿定义的名称“定性词表”指向下方 WORDS_ROWS 行，评分公式以它为最后一个参数。"""
+    m0 = mark - 1
+    ws.write_row(m0, 0, [L.WORDS_MARK, "词语", "档次", "说明"], fm.header)
+    ws.write(m0 + 1, 3, "定性指标的完成情况按此表归入三档，取该档上限（达成100%、部分达成80%、未达成60%）；"
+                        "可增删改词语，空行可填写", fm.note)
+    for k in range(L.WORDS_ROWS):
+        word, band = words[k] if k < len(words) else (None, None)
+        _write_input(ws, m0 + 1 + k, 1, word, fm.param)
+        _write_input(ws, m0 + 1 + k, 2, band, fm.param)
+        if k >= len(words) + 20:  # 只给默认词与其下 20 个空行着色，其余行仍在区域内
+            break
+    last = m0 + L.WORDS_ROWS
+    ws.data_validation(m0 + 1, 2, last, 2, {"validate": "list", "source": list(QUALITATIVE_BANDS),
+                                            "error_title": "档次", "error_message": "档次应为 达成/部分达成/未达成"})
+    wb.define_name(L.WORDS_NAME, f"={L.quote_sheet(L.SHEET_SCORES)}!$B${mark + 1}:$C${mark + L.WORDS_ROWS}")
 
 
 def _nonneg_validation() -> dict:

@@ -15,6 +15,11 @@ SUBTOTAL_MARK = "小计"
 TOTAL_MARK = "总分"
 GRADE_MARK = "等级"
 GRADE_TABLE_MARK = "等级标准"
+# 定性词表：评分表等级标准下方的区域（B 列词语、C 列档次），工作簿定义的名称 WORDS_NAME 指向标记行下方 WORDS_ROWS 行；
+# 目标比较、定性三档与 SCORE 的计算得分公式把它作为最后一个参数，无界面引擎读取同一区域
+WORDS_MARK = "定性词表"
+WORDS_NAME = "定性词表"
+WORDS_ROWS = 200
 
 # 评分表各列：字段名 → 表头（参数列表头由指标体系给出）
 SCORE_FIELDS_BEFORE = [("code", CODE_HEADER), ("level1", "一级指标"), ("level2", "二级指标"), ("name", "三级指标"),
