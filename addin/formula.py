@@ -587,33 +587,37 @@ class _Ctx:
         raise _Unsupported(f"写法 {kind}")  # pragma: no cover - 语法分析只产生以上节点
 
     def arith(self, op: str, a: Any, b: Any) -> Any:
+        """+ − * / ^。精度为 Decimal 默认的 28 位有效数字，与单元格函数的纯函数相同（同一除法得到同一个 Decimal）。"""
         x, y = self.number_at(a), self.number_at(b)
         if isinstance(x, XlError):
             return x
         if isinstance(y, XlError):
             return y
+        if op == "/" and y == 0:
+            where = b if isinstance(b, RangeRef) and b.single else None
+            if where is None:
+                return XlError("#DIV/0!", self.sheet, self.addr, "除数为 0")
+            return XlError("#DIV/0!", where.sheet, where.a1, f"除数 {where.sheet}!{where.a1} 为 0")
+        if op == "^" and x == 0 and y < 0:
+            return XlError("#DIV/0!", self.sheet, self.addr, "0 的负数次方")
+        if op == "^" and x < 0 and y != y.to_integral_value():
+            return XlError("#NUM!", self.sheet, self.addr, "负数的非整数次方")
         try:
-            with localcontext() as c:
-                c.prec = 34
-                if op == "+":
-                    return x + y
-                if op == "-":
-                    return x - y
-                if op == "*":
-                    return x * y
-                if op == "/":
-                    if y == 0:
-                        where = b if isinstance(b, RangeRef) and b.single else None
-                        return XlError("#DIV/0!", where.sheet if where else self.sheet, where.a1 if where else self.addr,
-                                       f"除数{('（' + where.sheet + '!' + where.a1 + '）') if where else ''}为 0")
-                    return x / y
-                if x == 0 and y < 0:
-                    return XlError("#DIV/0!", self.sheet, self.addr, "0 的负数次方")
-                if x < 0 and y != y.to_integral_value():
-                    return XlError("#NUM!", self.sheet, self.addr, "负数的非整数次方")
-                return x ** y if y == y.to_integral_value() and abs(y) <= 1000 else Decimal(float(x) ** float(y))
-        except (InvalidOperation, OverflowError, ArithmeticError):
+            if op == "+":
+                r = x + y
+            elif op == "-":
+                r = x - y
+            elif op == "*":
+                r = x * y
+            elif op == "/":
+                r = x / y
+            elif y == y.to_integral_value() and abs(y) <= 1000:
+                r = x ** int(y)
+            else:
+                r = Decimal(repr(float(x) ** float(y)))
+        except (InvalidOperation, OverflowError, ArithmeticError, ValueError):
             return XlError("#NUM!", self.sheet, self.addr, "数值超出范围")
+        return ZERO if r == 0 else r  # 0 ÷ 22.98 在 Decimal 中是 0E+2，显示与比较都按 0
 
     def compare(self, op: str, a: Any, b: Any) -> Any:
         x, y = self.scalar(a), self.scalar(b)
@@ -787,9 +791,7 @@ def _average(ctx: _Ctx, args: tuple) -> Any:
         return ns
     if not ns:
         return XlError("#DIV/0!", ctx.sheet, ctx.addr, "AVERAGE 没有可计算的数字")
-    with localcontext() as c:
-        c.prec = 34
-        return sum(ns, ZERO) / len(ns)
+    return sum(ns, ZERO) / len(ns)
 
 
 def _min(ctx: _Ctx, args: tuple) -> Any:

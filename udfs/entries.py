@@ -254,7 +254,9 @@ def read_target(nature: Any, target: Any) -> tuple[str, Any, str, list[tuple[int
     if isinstance(target, (_dt.date, _dt.datetime)):
         tp = read_time(target)
         assert tp is not None
-        return _time_direction(direction, tp, _show(target), notes), tp, "", notes
+        d = _time_direction(direction, tp, _show(target), notes)
+        notes.append((1, f"日期 {_show(target)} 按时间目标（含）以前完成计算，越早越好"))
+        return d, tp, "", notes
     if isinstance(target, (int, float, Decimal)):
         if direction is None:
             raise EntryError("指标性质未填写（应为 ≥、≤、=、>、< 或 定性），也没有写在指标值中")
