@@ -181,7 +181,7 @@ def _cn_number(s: str) -> int | None:
 _MONTH = r"(?P<m>\d{1,2}|[一二三四五六七八九十]{1,3})"
 _TIME_TAIL = r"(?:底|末|中旬|上旬|下旬|份)?(?:之前|以前|以内|前|内|止|为止)?(?:前)?(?:完成|完工|实施|到位|开展|办结|兑现|发放|拨付)?"
 _TIME_RE = re.compile(rf"^(?:(?P<y>\d{{4}})年)?{_MONTH}月(?:(?P<d>\d{{1,2}})[日号])?(?P<tail>{_TIME_TAIL})$")
-_DATE_RE = re.compile(r"^(?P<y>\d{4})[./\-](?P<m>\d{1,2})(?:[./\-](?P<d>\d{1,2}))?(?P<tail>" + _TIME_TAIL + r")$")
+_DATE_RE = re.compile(r"^(?P<y>(?:19|20)\d{2})[./\-](?P<m>\d{1,2})(?:[./\-](?P<d>\d{1,2}))?(?P<tail>" + _TIME_TAIL + r")$")
 _PERIODS = (
     (re.compile(r"^(?:(?P<y>\d{4})年)?(?:年底|年末|年内|全年|年度内|本年度内|本年内|12月底)" + _TIME_TAIL + "$"), 12),
     (re.compile(r"^(?:(?P<y>\d{4})年)?上半年" + _TIME_TAIL + "$"), 6),
@@ -234,6 +234,13 @@ def read_time(raw: Any) -> TimePoint | None:
         if not 1 <= d <= last:
             raise EntryError(f"“{shown[:30]}”中的日期不存在")
     return TimePoint(y, m, d, shown)
+
+
+def _is_time(text: str) -> bool:
+    try:
+        return read_time(text) is not None
+    except EntryError:  # 像时间却不成立（13月）：也不是数值
+        return True
 
 
 # ------------------------------------------------------------------------------------------------ 指标值
@@ -343,9 +350,9 @@ def read_actual(raw: Any, direction: str, target: Any, unit: str = "") -> Readin
     if is_blank(raw):
         raise EntryError(f"实际完成值未填写（“{shown}”）")
     t = _norm(shown)
-    if read_time(t) is not None and not _plain_number_text(t):
-        raise EntryError(f"实际值“{shown[:30]}”是时间，指标值却是数值，无法比较")
     inner, rest = _split_direction(t)
+    if not _plain_number_text(rest) and _is_time(t):
+        raise EntryError(f"实际值“{shown[:30]}”是时间，指标值却是数值，无法比较")
     _approx_check(rest, shown)
     if not rest or not re.match(r"[+-]?\d", rest):
         raise EntryError(f"实际值“{shown[:30]}”是文字，指标值是数值，无法比较；请填写实际完成的数值"
