@@ -385,3 +385,50 @@ def test_user_extended_template_agrees_with_the_formula_engine_row_by_row(engine
 
 def _d(x) -> Decimal | None:
     return None if x is None else Decimal(str(x))
+
+
+def test_entries_and_the_users_word_list_agree_with_the_formula_engine(engine_functions, demo_dir, tmp_path, capsys):
+    """项目自评表按真实表格的写法填写（“不低于”“≥95%”“6月底前”“2022年8月”“已完成”“较好”），并改了“定性词表”
+    （加“完全达成”，把“较好”改为部分达成）：Excel 的 SCORE_TARGET(…,定性词表) 与 jixiao score 逐行得分相同。"""
+    import openpyxl
+
+    path = tmp_path / "石屏-写法.xlsx"
+    shutil.copy(demo_dir / "shiping-2022.xlsx", path)
+    _, inputs = load(path)
+    row = {r.code: r for r in inputs.rows}
+    words_at = int(inputs.cells[("qual_words",)][1][1:])
+    wb = openpyxl.load_workbook(path)
+    ws = wb[L.SHEET_SCORES]
+    words = {ws.cell(r, 2).value: r for r in range(words_at, words_at + 40) if ws.cell(r, 2).value}
+    ws.cell(words["较好"], 3).value = "部分达成"
+    free = max(words.values()) + 1
+    ws.cell(free, 2).value, ws.cell(free, 3).value = "完全达成", "达成"
+    edits = {("P04", "p1"): "不低于", ("P04", "p2"): "≥90%", ("P04", "value"): "≥95%",
+             ("P05", "p1"): "≤", ("P05", "p2"): "6月底前", ("P05", "value"): "2022年8月",
+             ("P03", "value"): "较好", ("P06", "p1"): "定性", ("P06", "value"): "完全达成",
+             ("P10", "value"): "已完成。", ("P11", "value"): "≤10分钟", ("P07", "value"): "已完成"}
+    for (code, f), v in edits.items():
+        ws[row[code].cells[f]] = v
+    wb.save(path)
+
+    calc = Calculated(path)
+    capsys.readouterr()
+    cli.main(["score", str(path), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    by = {i["code"]: i for i in out["indicators"]}
+    for code, r in row.items():
+        _assert_score(calc(L.SHEET_SCORES, r.cells["computed"]), _d(by[code]["computed_score"]), f"{code} 计算得分")
+        _assert_score(calc(L.SHEET_SCORES, r.cells["final"]), _d(by[code]["score"]), f"{code} 得分")
+    # 期望值由规则直接算出：较好 → 部分达成（80%），完全达成 → 达成（100%），6月底前而 8 月完成 → 6/8
+    assert _d(by["P03"]["computed_score"]) == (_d(by["P03"]["max"]) * Decimal("0.8")).quantize(Decimal("0.01"))
+    assert _d(by["P06"]["computed_score"]) == _d(by["P06"]["max"])
+    assert _d(by["P05"]["computed_score"]) == (_d(by["P05"]["max"]) * 6 / 8).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert _d(by["P04"]["computed_score"]) == _d(by["P04"]["max"])
+    assert _d(by["P11"]["computed_score"]) == _d(by["P11"]["max"])
+    notes = {f["cell"] for f in out["findings"] if f["code"] == "entry-interpreted"}
+    assert {row["P04"].cells["p1"], row["P04"].cells["value"], row["P05"].cells["p2"], row["P03"].cells["value"],
+            row["P06"].cells["value"], row["P10"].cells["value"], row["P11"].cells["value"]} <= notes
+    # “已完成”填在数量指标（= 100%）里：有歧义，两边都无法计分（Excel 显示“错误：…”），jixiao 点名该格
+    assert by["P07"]["score"] is None
+    assert [f["severity"] for f in out["findings"] if f["code"] == "value-error" and f["cell"] == row["P07"].cells["value"]] \
+        == ["错误"]
