@@ -230,30 +230,29 @@ def _rule_error_cell(row: RowInput, label: str, message: str) -> str:
 
 # ------------------------------------------------------------------------------------------------ 实际值公式
 def formula_cells(inputs: WorkbookInputs) -> Evaluator:
-    """工作簿单元格的公式求值器。读取的工作簿带有各表的网格（inputs.grids）；程序构造的输入（生成模板、测试夹具）
-    没有网格，按已知单元格地址把基础数据与评分表各行排成网格——两种来源由同一段求值代码计算。"""
-    if inputs.grids:
-        return Evaluator(inputs.grids)
-    grids: dict[str, dict[tuple[int, int], Any]] = {SHEET_DATA: {}, SHEET_SCORES: {}}
+    """工作簿单元格的公式求值器：各表的网格（inputs.grids，读取工作簿时按需加载）之上，基础数据表中读出的各项
+    （inputs.table / inputs.scalars）优先——引擎与校验看到的输入就是公式引用到的值。程序构造的输入（生成模板、测试夹具）
+    没有网格，评分表各行也按单元格地址排入——两种来源由同一段求值代码计算。"""
+    values: dict[tuple[str, int, int], Any] = {}
 
     def put(sheet: str, addr: str, v: Any) -> None:
-        if v is not None and addr and ":" not in addr:
-            ref = parse_cell(addr)
-            grids.setdefault(sheet, {})[ref] = v
+        if addr and ":" not in addr:
+            values[(sheet, *parse_cell(addr))] = v
 
     for key, (sheet, addr) in inputs.cells.items():
         if key[0] == "table":
             put(sheet, addr, inputs.table.get(key[1], {}).get(key[2]))
         elif key[0] == "scalar":
             put(sheet, addr, inputs.scalars.get(key[1]))
-    for row in inputs.rows:
-        for f, addr in row.cells.items():
-            if f.startswith("p") and f[1:].isdigit():
-                i = int(f[1:]) - 1
-                put(SHEET_SCORES, addr, row.params[i] if i < len(row.params) else None)
-            elif hasattr(row, f) and f not in ("cells", "row"):
-                put(SHEET_SCORES, addr, getattr(row, f))
-    return Evaluator(grids)
+    if not inputs.grids:
+        for row in inputs.rows:
+            for f, addr in row.cells.items():
+                if f.startswith("p") and f[1:].isdigit():
+                    i = int(f[1:]) - 1
+                    put(SHEET_SCORES, addr, row.params[i] if i < len(row.params) else None)
+                elif hasattr(row, f) and f not in ("cells", "row"):
+                    put(SHEET_SCORES, addr, getattr(row, f))
+    return Evaluator(inputs.grids or {SHEET_DATA: {}, SHEET_SCORES: {}}, values)
 
 
 def parse_cell(addr: str) -> tuple[int, int]:

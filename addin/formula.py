@@ -358,9 +358,13 @@ def _date_serial(d: _dt.date) -> Decimal:
 class Evaluator:
     """对一个工作簿（表名 → 单元格网格）求值。同一 Evaluator 内每个公式单元格只求值一次（结果与问题一起缓存）。"""
 
-    def __init__(self, grids: Mapping[str, Grid]):
+    def __init__(self, grids: Mapping[str, Grid], values: Mapping[tuple[str, int, int], Any] | None = None):
+        """grids：表名 → {(行, 列): 原值或 Formula}；values：(表名, 行, 列) → 值，优先于网格（引擎读出并可能已整理过的输入）。"""
         self.grids = grids
+        self.values = dict(values or {})
         self._names = {name.upper(): name for name in grids}
+        for sheet, _, _ in self.values:
+            self._names.setdefault(sheet.upper(), sheet)
         self._memo: dict[tuple[str, int, int], Outcome] = {}
         self._stack: list[tuple[str, int, int]] = []
 
@@ -380,7 +384,10 @@ class Evaluator:
         name = self._sheet_name(sheet)
         if name is None:
             return None
-        return self.grids[name].get((r, c))
+        if (name, r, c) in self.values:
+            return self.values[(name, r, c)]
+        grid = self.grids.get(name)
+        return None if grid is None else grid.get((r, c))
 
     def _cell_value(self, sheet: str, r: int, c: int, content: Any) -> Outcome:
         addr = f"{col_letters(c)}{r}"
@@ -472,17 +479,17 @@ class _Ctx:
         return RangeRef(name, r.r1, r.c1, r.r2, r.c2)
 
     def cell_at(self, sheet: str, r: int, c: int) -> Any:
-        out = self.ev._cell_value(sheet, r, c, self.ev.grids[sheet].get((r, c)))
+        out = self.ev._cell_value(sheet, r, c, self.ev._raw(sheet, r, c))
         self.issues.extend(out.issues)
         return out.value
 
     def cells(self, rng: RangeRef) -> list[list[Any]]:
         """区域中的值（按行）。整行/整列引用只取网格中已有的单元格范围。"""
-        grid = self.ev.grids[rng.sheet]
         r2, c2 = rng.r2, rng.c2
-        if rng.r2 - rng.r1 > 10000 or rng.c2 - rng.c1 > 1000:
-            r2 = min(r2, max((r for r, _ in grid), default=rng.r1))
-            c2 = min(c2, max((c for _, c in grid), default=rng.c1))
+        if rng.r2 - rng.r1 > 10000 or rng.c2 - rng.c1 > 1000:  # 整行、整列：只取已有单元格的范围
+            used = list(self.ev.grids.get(rng.sheet, {})) + [(r, c) for s, r, c in self.ev.values if s == rng.sheet]
+            r2 = min(r2, max((r for r, _ in used), default=rng.r1))
+            c2 = min(c2, max((c for _, c in used), default=rng.c1))
         return [[self.cell_at(rng.sheet, r, c) for c in range(rng.c1, c2 + 1)] for r in range(rng.r1, r2 + 1)]
 
     def scalar(self, v: Any) -> Any:

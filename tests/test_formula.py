@@ -290,3 +290,13 @@ def test_data_total_typed_as_a_formula_is_evaluated(tmp_path):
     ind = next(i for i in evaluate(inputs).indicators if i.code == "budget_control")
     assert ind.value_error is None
     assert ind.value == budget_control_rate(inputs.scalars["budget_added"], parts)  # 本年追加 ÷ 年初预算（合计公式）
+
+
+def test_inputs_read_by_the_engine_are_what_formulas_see(demo_dir):
+    """公式引用基础数据表中的项目时，取的是引擎读出的 inputs.table / inputs.scalars（读取后整理过的值也算数），与按模板参数计算一致。"""
+    from udfs.indicators import budget_control_rate
+
+    _, inputs = load(demo_dir / "baojing-2018.xlsx")
+    inputs.scalars["budget_added"] = 100
+    ind = next(i for i in evaluate(inputs).indicators if i.code == "budget_control")
+    assert ind.value == budget_control_rate(100, inputs.table["expense_total"]["budget_initial"])

@@ -460,6 +460,9 @@ def word_pairs(words: Any) -> tuple[tuple[str, str], ...]:
             flat.append(x)
 
     walk(words)
+    bad = [x for x in flat if isinstance(x, str) and x.strip().startswith("#")]
+    if bad:  # 区域被删除（#REF!）等：不能悄悄换成别的词表
+        raise EntryError(f"定性词表区域无效（{bad[0].strip()}），请恢复评分表下方的“定性词表”区域")
     out = []
     for i in range(0, len(flat) - 1, 2):
         w, b = flat[i], flat[i + 1]
