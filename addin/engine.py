@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from udfs.numbers import InputError, fmt_num, is_blank, parse_number, round2
@@ -255,6 +256,7 @@ def formula_cells(inputs: WorkbookInputs) -> Evaluator:
     return Evaluator(inputs.grids or {SHEET_DATA: {}, SHEET_SCORES: {}}, values)
 
 
+@lru_cache(maxsize=8192)
 def parse_cell(addr: str) -> tuple[int, int]:
     letters = "".join(ch for ch in addr if ch.isalpha())
     return int(addr[len(letters):].replace("$", "")), col_index(letters.replace("$", ""))

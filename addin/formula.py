@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 import inspect
 import re
+import sys
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation, localcontext
 from functools import lru_cache
@@ -31,7 +32,8 @@ from .model import Formula
 Grid = Mapping[tuple[int, int], Any]
 ZERO = Decimal(0)
 ONE = Decimal(1)
-MAX_DEPTH = 200  # 引用链的最大深度（超过即按循环引用处理，避免递归过深）
+MAX_DEPTH = 400  # 公式单元格引用链的最大深度（逐行累计的合计列也够用；超过即说明无法计算）
+_FRAMES_PER_LEVEL = 12  # 每层引用用到的 Python 调用帧（求值时按需放宽递归上限；3.11 起纯 Python 调用不占 C 栈）
 
 
 # ------------------------------------------------------------------------------------------------ 值
@@ -315,6 +317,7 @@ def parse(text: str) -> tuple:
     return _Parser(_tokens(body)).parse()
 
 
+@lru_cache(maxsize=8192)
 def _parse_ref(text: str, here: str) -> RangeRef:
     m = re.fullmatch(rf"(?:{_SHEET})?(?P<a>.+)", text)
     assert m is not None
@@ -374,7 +377,12 @@ class Evaluator:
         ref = _parse_ref(addr, sheet)
         if content is None:
             content = self._raw(ref.sheet, ref.r1, ref.c1)
-        return self._cell_value(self._sheet_name(ref.sheet) or sheet, ref.r1, ref.c1, content)
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, MAX_DEPTH * _FRAMES_PER_LEVEL + 2000))
+        try:
+            return self._cell_value(self._sheet_name(ref.sheet) or sheet, ref.r1, ref.c1, content)
+        finally:
+            sys.setrecursionlimit(limit)
 
     # -------------------------------------------------------------------------------------- 单元格
     def _sheet_name(self, sheet: str) -> str | None:
@@ -396,11 +404,12 @@ class Evaluator:
         key = (sheet.upper(), r, c)
         if key in self._memo:
             return self._memo[key]
-        if key in self._stack or len(self._stack) >= MAX_DEPTH:
-            chain = " → ".join(f"{s}!{col_letters(cc)}{rr}" for s, rr, cc in self._stack[self._stack.index(key):]) \
-                if key in self._stack else "引用层数过多"
+        if key in self._stack:
+            chain = " → ".join(f"{s}!{col_letters(cc)}{rr}" for s, rr, cc in self._stack[self._stack.index(key):])
             err = XlError("#循环引用", sheet, addr, f"循环引用：{chain} → {sheet}!{addr}")
             return Outcome(err, [Issue("cycle", sheet, addr, err.detail)])
+        if len(self._stack) >= MAX_DEPTH:
+            return self._unsupported(sheet, addr, content, _Unsupported(f"引用链超过 {MAX_DEPTH} 层"))
         self._stack.append(key)
         try:
             out = self._formula(sheet, addr, content)
@@ -415,9 +424,13 @@ class Evaluator:
             tree = parse(f.text)
         except _Unsupported as exc:
             return self._unsupported(sheet, addr, f, exc)
+        except RecursionError:
+            return self._unsupported(sheet, addr, f, _Unsupported("括号或函数嵌套层数过多"))
         ctx = _Ctx(self, sheet, addr, issues)
         try:
             value = ctx.scalar(ctx.eval(tree))
+        except RecursionError:
+            return self._unsupported(sheet, addr, f, _Unsupported("引用层数过多"))
         except _Unsupported as exc:
             out = self._unsupported(sheet, addr, f, exc)
             out.issues[:0] = [i for i in issues if i.kind != "blank"]

@@ -16,7 +16,7 @@ import tests.fixtures_checks as fx
 from addin import cli
 from addin import findings as F
 from addin.engine import evaluate
-from addin.formula import Blank, Evaluator, XlError, functions_in, parse, tokens
+from addin.formula import Evaluator, XlError, functions_in, parse, tokens
 from addin.model import Formula
 from addin.reader import load
 from udfs.excel import call
@@ -300,3 +300,14 @@ def test_inputs_read_by_the_engine_are_what_formulas_see(demo_dir):
     inputs.scalars["budget_added"] = 100
     ind = next(i for i in evaluate(inputs).indicators if i.code == "budget_control")
     assert ind.value == budget_control_rate(100, inputs.table["expense_total"]["budget_initial"])
+
+
+def test_long_reference_chains_and_deep_nesting_never_crash():
+    """逐行累计的合计列（每格引用上一格）照常计算；超过上限的引用链与过深的嵌套是“无法计算”的说明，不是 Python 的递归错误。"""
+    chain = {f"A{r}": f"=A{r + 1}+1" for r in range(1, 300)} | {"A300": 5}
+    assert run("=附表!A1", 附表=chain).value == 5 + 299
+    too_long = {f"A{r}": f"=A{r + 1}+1" for r in range(1, 1000)} | {"A1000": 5}
+    out = run("=附表!A1", 附表=too_long)
+    assert out.value.code == "?" and out.issues[0].kind == "unsupported" and "引用链超过" in out.issues[0].detail
+    out = run("=" + "(" * 3000 + "1" + ")" * 3000)
+    assert out.value.code == "?" and "嵌套" in out.issues[0].detail

@@ -19,6 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
 from .numbers import InputError, fmt_num, is_blank, parse_number
@@ -180,17 +181,20 @@ def _cn_number(s: str) -> int | None:
 
 _MONTH = r"(?P<m>\d{1,2}|[一二三四五六七八九十]{1,3})"
 _TIME_TAIL = r"(?:底|末|中旬|上旬|下旬|份)?(?:之前|以前|以内|前|内|止|为止)?(?:前)?(?:完成|完工|实施|到位|开展|办结|兑现|发放|拨付)?"
-_TIME_RE = re.compile(rf"^(?:(?P<y>\d{{4}})年)?{_MONTH}月(?:(?P<d>\d{{1,2}})[日号])?(?P<tail>{_TIME_TAIL})$")
-_DATE_RE = re.compile(r"^(?P<y>(?:19|20)\d{2})[./\-](?P<m>\d{1,2})(?:[./\-](?P<d>\d{1,2}))?(?P<tail>" + _TIME_TAIL + r")$")
-_PERIODS = (
-    (re.compile(r"^(?:(?P<y>\d{4})年)?(?:年底|年末|年内|全年|年度内|本年度内|本年内|12月底)" + _TIME_TAIL + "$"), 12),
-    (re.compile(r"^(?:(?P<y>\d{4})年)?上半年" + _TIME_TAIL + "$"), 6),
-    (re.compile(r"^(?:(?P<y>\d{4})年)?下半年" + _TIME_TAIL + "$"), 12),
-    (re.compile(r"^(?:(?P<y>\d{4})年)?(?:第)?[一1]季度" + _TIME_TAIL + "$"), 3),
-    (re.compile(r"^(?:(?P<y>\d{4})年)?(?:第)?[二2]季度" + _TIME_TAIL + "$"), 6),
-    (re.compile(r"^(?:(?P<y>\d{4})年)?(?:第)?[三3]季度" + _TIME_TAIL + "$"), 9),
-    (re.compile(r"^(?:(?P<y>\d{4})年)?(?:第)?[四4]季度" + _TIME_TAIL + "$"), 12),
-)
+
+
+@lru_cache(maxsize=None)
+def _time_patterns() -> tuple[re.Pattern, re.Pattern, tuple[tuple[re.Pattern, int], ...]]:
+    """时间写法的正则（首次用到时才编译：导入单元格函数模块的时间计入 Excel 启动）。"""
+    y = r"(?:(?P<y>\d{4})年)?"
+    time_re = re.compile(rf"^{y}{_MONTH}月(?:(?P<d>\d{{1,2}})[日号])?(?P<tail>{_TIME_TAIL})$")
+    date_re = re.compile(rf"^(?P<y>(?:19|20)\d{{2}})[./\-](?P<m>\d{{1,2}})(?:[./\-](?P<d>\d{{1,2}}))?(?P<tail>{_TIME_TAIL})$")
+    periods = tuple((re.compile(f"^{y}{p}{_TIME_TAIL}$"), month) for p, month in (
+        ("(?:年底|年末|年内|全年|年度内|本年度内|本年内)", 12), ("上半年", 6), ("下半年", 12),
+        ("(?:第)?[一1]季度", 3), ("(?:第)?[二2]季度", 6), ("(?:第)?[三3]季度", 9), ("(?:第)?[四4]季度", 12)))
+    return time_re, date_re, periods
+
+
 # 完成情况写成“按时完成”：时间目标已达到
 _ON_TIME = ("按时完成", "如期完成", "按期完成", "提前完成", "已按时完成", "按时", "如期", "按期", "提前")
 
@@ -209,14 +213,15 @@ def read_time(raw: Any) -> TimePoint | None:
             break
     y = m = d = None
     tail = ""
-    mt = _TIME_RE.match(t) or _DATE_RE.match(t)
+    time_re, date_re, periods = _time_patterns()
+    mt = time_re.match(t) or date_re.match(t)
     if mt:
         y = int(mt.group("y")) if mt.group("y") else None
         m = _cn_number(mt.group("m"))
         d = int(mt.group("d")) if mt.group("d") else None
         tail = mt.group("tail")
     else:
-        for rx, month in _PERIODS:
+        for rx, month in periods:
             mp = rx.match(t)
             if mp:
                 y, m = (int(mp.group("y")) if mp.group("y") else None), month
