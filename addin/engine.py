@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -208,6 +209,8 @@ def _formula_changed(spec, inputs: WorkbookInputs, text: str) -> str:
         expected = value_formula(spec.udf, spec.args, inputs.cells)
     except KeyError:
         return ""
+    # Excel 保存时给加载项函数加的前缀（[1]!、'…\jixiao.xlam'!、_xludf.）不算改动
+    text = re.sub(r"'[^']*\.xla[mx]?'!|\[\d+\]!(?=[A-Za-z_])|\b[A-Za-z0-9_.\-]+\.xla[mx]?!|_xludf\.", "", text, flags=re.I)
     return "" if normalise_formula(expected) == normalise_formula(text) else expected
 
 

@@ -311,3 +311,19 @@ def test_long_reference_chains_and_deep_nesting_never_crash():
     assert out.value.code == "?" and out.issues[0].kind == "unsupported" and "引用链超过" in out.issues[0].detail
     out = run("=" + "(" * 3000 + "1" + ")" * 3000)
     assert out.value.code == "?" and "嵌套" in out.issues[0].detail
+
+
+def test_addin_prefix_saved_by_excel_is_not_a_changed_formula(demo_dir, tmp_path):
+    """Excel 保存时把加载项函数记成 [1]!NAME(…) 或带 .xlam 路径：计算相同，也不算“公式与模板不同”。"""
+    p = tmp_path / "b.xlsx"
+    shutil.copy(demo_dir / "baojing-2018.xlsx", p)
+    _, inputs = load(p)
+    row = next(r for r in inputs.rows if r.code == "public_expense_control")
+    edits = {(SCORES, row.cells["value"]): "=[1]!" + row.value.text[1:]}
+    other = next(r for r in inputs.rows if r.code == "sangong_control")
+    edits[(SCORES, other.cells["value"])] = "='C:\\Users\\张三\\XLSTART\\jixiao.xlam'!" + other.value.text[1:]
+    fx.edit_cells(p, edits)
+    _, edited = load(p)
+    ev, before = evaluate(edited), evaluate(inputs)
+    assert not [f for f in ev.findings if f.code == "formula-changed"]
+    assert [i.value for i in ev.indicators] == [i.value for i in before.indicators]
