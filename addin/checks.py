@@ -651,8 +651,6 @@ def check_formula_results(ctx: Context) -> list[Finding]:
                                         ("final", row.final, res.final, None, SCORE_TOLERANCE)):
             if not isinstance(raw, Formula) or raw.cached is None:
                 continue
-            if f == "value" and ctx.system.indicator(res.code) is None:
-                continue  # 没有模板公式的行：引擎本就采用保存的结果
             if f == "computed" and res.override is None and res.computed is None:
                 continue
             if _cache_agrees(raw.cached, value, err, tol):

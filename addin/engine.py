@@ -1,21 +1,25 @@
 """无界面计分引擎：WorkbookInputs → Evaluation。
 
-与 Excel 一致的关键：实际值为公式时，用与单元格函数相同的纯函数、相同的基础数据原值计算；实际值或计算得分被手工改成数值时，
+与 Excel 一致的关键：实际值为公式时，按单元格里的公式本身求值（addin/formula.py：与 Excel 相同的运算规则，单元格函数
+与 Excel 中调用的是同一段代码），模板行、用户改过的公式与自建行都一样；实际值或计算得分被手工改成数值时，
 按 Excel 的做法以该数值为准（并给出警告）。规则一律由评分表中的规则类型与参数单元格构造。
 """
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from udfs.excel import BY_NAME
 from udfs.indicators import IndicatorError
-from udfs.numbers import InputError, is_blank, is_empty, parse_number, round2
+from udfs.numbers import InputError, fmt_num, is_blank, is_empty, parse_number, round2
 from udfs.scoring import GradeScale, RuleError, rule_from_params
 from workbook_templates.spec import System
 from workbook_templates.systems import SYSTEMS
 
 from . import findings as F
+from .formula import UNKNOWN_CODE, Evaluator, XlError, col_index, display
 from .model import (SHEET_DATA, SHEET_SCORES, Evaluation, Finding, Formula, IndicatorResult, Level1Result,
                     ParentResult, RowInput, WorkbookInputs)
 
@@ -69,11 +73,12 @@ def evaluate(inputs: WorkbookInputs, system: System | None = None) -> Evaluation
     parent_of = _find_parents(inputs.rows)
     blocking: dict[int, Finding | None] = {}
 
+    cells = formula_cells(inputs)
     for i, row in enumerate(inputs.rows):
         if i in parent_of:
             continue
         before = len(findings)
-        res = _evaluate_row(system, inputs, row, findings)
+        res = _evaluate_row(system, inputs, row, findings, cells)
         if not res.level1:
             res.level1 = UNGROUPED
             findings.append(F.make("level1-missing", SHEET_SCORES, res.cells.get("level1", ""), indicator=res.name,
@@ -244,7 +249,8 @@ def _year(inputs: WorkbookInputs, findings: list[Finding]) -> str:
     return _text(raw)
 
 
-def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, findings: list[Finding]) -> IndicatorResult:
+def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, findings: list[Finding],
+                  cells: Evaluator | None = None) -> IndicatorResult:
     spec = system.indicator(row.code)
     name = _text(row.name) or (spec.name if spec else row.code)
     cell = row.cells.get
@@ -274,13 +280,10 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
     changed = variant[1] if variant[0] == "changed" else ""
     if changed:
         findings.append(F.make("formula-changed", SHEET_SCORES, cell("value", ""), indicator=ind, actual=row.value.text,
-                               expected=changed))
-    if changed and row.value.cached is not None:
-        # 公式被改过：与 Excel 一致，采用文件中保存的结果
-        value, value_error = _from_cached(row.value.cached)
-        if value_error:
-            findings.append(F.make("indicator-error", SHEET_SCORES, cell("value", ""), indicator=ind, detail=value_error))
-    elif spec is not None and spec.udf and _is_formula(row.value):
+                               expected=changed, template_formula=changed))
+    if spec is not None and spec.udf and _is_formula(row.value) and not changed:
+        # 单元格里是（某一版）模板公式：按模板的参数计算——值与对这条公式求值相同（tests/test_derived.py 以 formulas 引擎
+        # 逐格核对），并能说出推算了什么（合计取分项之和、本年追加按调整数推算）、缺的是哪一格
         # 按单元格里的那一版模板公式取参数：当前模板（合计行可取分项之和、调整预算数推算追加）或此前版本（直接引用）
         legacy = variant[0] == "legacy"
         args, sums = derived.indicator_args(system, inputs, spec, legacy=legacy)
@@ -304,8 +307,8 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
             findings.extend(f for f in derived.notes(system, inputs, spec, args, sums, ind, cell("value", ""),
                                                      _money_unit(inputs)) if (f.code, f.sheet, f.cell) not in seen)
     elif _is_formula(row.value):
-        # 描述中没有对应函数的公式（用户自建行）：采用文件中保存的结果
-        value = row.value.cached
+        # 改过的模板公式、用户自建行的公式：单元格里的公式就是依据（与 Excel 相同），按公式本身求值
+        value, value_error = formula_value(cells or formula_cells(inputs), row, ind, findings)
     else:
         value = row.value
         if is_empty(value):
@@ -326,7 +329,7 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
     if points is not None:
         try:
             rule = rule_from_params(_text(row.rule_label), points, [_cached_or_raw(p) for p in row.params],
-                                    _text(row.na) or None)
+                                    _text(row.na) or None, _words(inputs))
         except RuleError as exc:
             findings.append(F.make("rule-error", SHEET_SCORES, _rule_error_cell(row, _text(row.rule_label), str(exc)),
                                    indicator=ind, detail=str(exc)))
@@ -341,6 +344,8 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
                                            _money_unit(inputs))
             if over is not None:
                 findings.append(over)
+    if rule is not None:
+        entry_notes(rule, value if computed is not None else None, row, ind, findings)
     if row.computed is not None and not _is_formula(row.computed) and not is_blank(row.computed):
         try:
             typed_score = parse_number(row.computed).value
@@ -376,17 +381,6 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
         value=value, value_error=value_error, value_typed=typed, rule=rule, computed=computed, override=override,
         reason=reason, final=final, stated_value=_cached_or_raw(row.stated_value), stated_score=_cached_or_raw(row.stated_score),
         note=_text(row.note), row=row.row, cells=dict(row.cells), evidence=_text(row.evidence))
-
-
-def _from_cached(cached: Any) -> tuple[Any, str | None]:
-    from udfs.excel import ERROR_PREFIX, NA_TEXT
-
-    if isinstance(cached, str):
-        if cached.startswith(ERROR_PREFIX):
-            return None, cached[len(ERROR_PREFIX):]
-        if cached.strip() == NA_TEXT:
-            return None, None
-    return cached, None
 
 
 def _rule_error_cell(row: RowInput, label: str, message: str) -> str:
@@ -429,3 +423,111 @@ def _first_cell_for(inputs: WorkbookInputs, refs: tuple[str, ...], exc: Indicato
         if is_blank(resolve_arg(None, inputs, ref)):  # type: ignore[arg-type]
             return arg_cell(inputs, ref)
     return arg_cell(inputs, refs[-1]) if refs else None
+
+
+# ------------------------------------------------------------------------------------------------ 实际值公式
+def formula_cells(inputs: WorkbookInputs) -> Evaluator:
+    """工作簿单元格的公式求值器：各表的网格（inputs.grids，读取工作簿时按需加载）之上，基础数据表中读出的各项
+    （inputs.table / inputs.scalars）优先——引擎与校验看到的输入就是公式引用到的值。程序构造的输入（生成模板、测试夹具）
+    没有网格，评分表各行也按单元格地址排入——两种来源由同一段求值代码计算。"""
+    values: dict[tuple[str, int, int], Any] = {}
+
+    def put(sheet: str, addr: str, v: Any) -> None:
+        if addr and ":" not in addr:
+            values[(sheet, *parse_cell(addr))] = v
+
+    for key, (sheet, addr) in inputs.cells.items():
+        if key[0] == "table":
+            put(sheet, addr, inputs.table.get(key[1], {}).get(key[2]))
+        elif key[0] == "scalar":
+            put(sheet, addr, inputs.scalars.get(key[1]))
+    if not inputs.grids:
+        for row in inputs.rows:
+            for f, addr in row.cells.items():
+                if f.startswith("p") and f[1:].isdigit():
+                    i = int(f[1:]) - 1
+                    put(SHEET_SCORES, addr, row.params[i] if i < len(row.params) else None)
+                elif hasattr(row, f) and f not in ("cells", "row"):
+                    put(SHEET_SCORES, addr, getattr(row, f))
+    return Evaluator(inputs.grids or {SHEET_DATA: {}, SHEET_SCORES: {}}, values)
+
+
+@lru_cache(maxsize=8192)
+def parse_cell(addr: str) -> tuple[int, int]:
+    letters = "".join(ch for ch in addr if ch.isalpha())
+    return int(addr[len(letters):].replace("$", "")), col_index(letters.replace("$", ""))
+
+
+def formula_value(cells: Evaluator, row: RowInput, ind: str, findings: list[Finding]) -> tuple[Any, str | None]:
+    """实际值单元格的公式按 Excel 的规则求值，返回 (实际值, 无法计算的原因)，并把求值中的问题记为发现：
+    空白按 0 参与运算（值与 Excel 相同，但空白是“未填写”）、无法求值的函数或写法、Excel 错误值、单元格函数的“错误：…”。"""
+    addr = row.cells.get("value", "")
+    out = cells.cell(SHEET_SCORES, addr, row.value)
+    value = out.value
+    for issue in out.issues:
+        if issue.kind == "blank":
+            findings.append(F.make("formula-blank-reference", issue.sheet, issue.cell, indicator=ind,
+                                   ref=f"“{issue.sheet}”!{issue.cell}"))
+        elif issue.kind == "unsupported":
+            findings.append(F.make("formula-unsupported", issue.sheet, issue.cell, indicator=ind, detail=issue.detail,
+                                   function=issue.function))
+        elif issue.kind == "unsupported-cached":
+            cached = cells.cell(issue.sheet, issue.cell).value if issue.cell != addr else value
+            findings.append(F.make("formula-unsupported-cached", issue.sheet, issue.cell, indicator=ind,
+                                   detail=issue.detail, function=issue.function, cached=_shown(cached)))
+    if isinstance(value, XlError):
+        if value.code == UNKNOWN_CODE:
+            return None, f"公式无法计算（{value.detail}）"
+        findings.append(F.make("formula-error", value.sheet or SHEET_SCORES, value.cell or addr, indicator=ind,
+                               error=value.code, detail=value.detail))
+        return None, f"公式结果为 {value.code}：{value.detail}"
+    if isinstance(value, str):
+        from udfs.excel import ERROR_PREFIX, NA_TEXT
+
+        if value.startswith(ERROR_PREFIX):
+            message = value[len(ERROR_PREFIX):]
+            # 出错的那次单元格函数调用（最后一个；外层函数收到的是内层的“错误：…”）：它指出了单元格与原因
+            issue = next((i for i in reversed(out.issues) if i.kind == "udf-error"), None)
+            sheet, where = (issue.sheet, issue.cell) if issue is not None else (SHEET_SCORES, addr)
+            reason = issue.reason if issue is not None else ""
+            if reason == "missing":
+                findings.append(F.make("missing-value", sheet, where, label=f"{sheet} {where}", indicator=ind,
+                                       hint="（空白不按 0 计算；没有的请填 0 或“无”）"))
+            else:
+                code = "zero-denominator" if reason == "zero-denominator" else "indicator-error"
+                findings.append(F.make(code, sheet, where, indicator=ind, detail=message))
+            return None, message
+        if value.strip() == NA_TEXT:
+            return None, None
+    return value, None
+
+
+def _shown(v: Any) -> str:
+    if isinstance(v, Decimal):
+        return fmt_num(v, 6)
+    return str(display(v))
+
+
+# ------------------------------------------------------------------------------------------------ 条目的读法
+def _words(inputs: WorkbookInputs) -> list | None:
+    """评分表“定性词表”的各行（词语、档次）；工作簿没有该区域时为 None（规则用内置词表，与旧工作簿的公式一致）。"""
+    if inputs.qual_words is None:
+        return None
+    return [[_cached_or_raw(w), _cached_or_raw(b)] for w, b in inputs.qual_words]
+
+
+def entry_notes(rule: Any, value: Any, row: RowInput, ind: str, findings: list[Finding]) -> None:
+    """把规则读指标性质、指标值与实际值时所做的解释写成“提示”，点名各自的单元格（如“‘≥300米’按 300 计算”）。
+    value 为 None 时只说明参数（实际值未能评分时，原因已由 value-error 说明）。"""
+    for index, note in getattr(rule, "notes", ()):
+        findings.append(F.make("entry-interpreted", SHEET_SCORES, row.cells.get(f"p{index + 1}", ""), indicator=ind,
+                               field=rule.param_names[index], note=note))
+    if value is None:
+        return
+    try:
+        note = rule.interpret(value)
+    except RuleError:  # 与评分时的错误相同，已报告
+        return
+    if note:
+        findings.append(F.make("entry-interpreted", SHEET_SCORES, row.cells.get("value", ""), indicator=ind,
+                               field="实际值", note=note))

@@ -35,7 +35,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "override-without-reason": (ERROR, "指标“{indicator}”填写了调整得分 {override} 分（计算得分 {computed} 分），但未填写调整理由"),
     "value-typed-over-formula": (WARNING, "指标“{indicator}”的实际值是手工填写的 {raw}，不是公式；计分以该值为准，请确认"),
     "score-typed-over-formula": (WARNING, "指标“{indicator}”的计算得分是手工填写的 {raw}，不是公式；请改用“调整得分”并写明理由"),
-    "formula-changed": (WARNING, "指标“{indicator}”的实际值公式已被修改（与模板公式不同）；计分采用文件中保存的结果，请确认公式引用"),
+    "formula-changed": (INFO, "指标“{indicator}”的实际值公式与模板不同（模板为 {template_formula}）；jixiao 与 Excel 一样按单元格中的"
+                              "公式计算，请确认公式引用"),
+    "formula-blank-reference": (ERROR, "指标“{indicator}”的实际值公式引用的 {ref} 为空：Excel 按 0 计算，jixiao 给出同样的结果，"
+                                       "但空白表示未填写——请填写该单元格（确实为 0 请填 0）"),
+    "formula-unsupported": (ERROR, "指标“{indicator}”的实际值无法计算：{detail}，文件中也没有 Excel 保存的结果；该指标无法计分"
+                                   "（请改用 jixiao 支持的函数，或在 Excel 中计算后保存）"),
+    "formula-unsupported-cached": (WARNING, "指标“{indicator}”的实际值用到 jixiao 无法计算的部分：{detail}；采用文件中 Excel 保存的"
+                                            "结果 {cached}，jixiao 无法核对"),
+    "entry-interpreted": (INFO, "指标“{indicator}”的{field}{note}"),
+    "formula-error": (ERROR, "指标“{indicator}”的实际值公式结果为 {error}（{detail}），与 Excel 相同；该指标无法计分"),
     "bad-grade-table": (ERROR, "等级标准有误：{detail}"),
     # 推算与封顶（addin/derived.py）：凡是不照单元格原样计算的，都说出来
     "total-from-parts": (INFO, "指标“{indicator}”：{detail}"),

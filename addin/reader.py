@@ -2,7 +2,7 @@
 评分表按用户留下的行读取（插入、删除、复制、调换的行，改过的名称与分值），指标体系描述只是模板行的默认值。"""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator, Mapping
 
 from workbook_templates import layout as L
 from workbook_templates.spec import N_PARAMS, System
@@ -10,7 +10,7 @@ from workbook_templates.systems import SYSTEMS
 
 from . import findings as F
 from .book import Book
-from .model import Formula, RowInput, WorkbookInputs
+from .model import GENERATED_SHEETS, Formula, RowInput, WorkbookInputs
 from .xlbook import a1
 
 
@@ -38,9 +38,30 @@ def detect_system(book: Book) -> System:
     raise ReadError(f"“{L.SHEET_SCORES}”前几行没有“{L.SYSTEM_LABEL}”标记，无法识别指标体系")
 
 
+class SheetGrids(Mapping):
+    """工作簿各表的网格（表名 → {(行, 列): 值}），用到哪张表才读哪张：实际值公式可以引用任何一张用户的表。
+    程序生成的“校验结果”“报告”不在其中。"""
+
+    def __init__(self, book: Book):
+        self._book = book
+        self._names = [n for n in book.sheet_names() if n not in GENERATED_SHEETS]
+
+    def __getitem__(self, name: str):
+        if name not in self._names:
+            raise KeyError(name)
+        return self._book.grid(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 def read_inputs(book: Book, system: System | None = None) -> WorkbookInputs:
     system = system or detect_system(book)
     inputs = WorkbookInputs(system.key)
+    inputs.grids = SheetGrids(book)
     if L.SHEET_DATA in book.sheet_names():
         _read_data(book, system, inputs)
     else:
@@ -195,6 +216,8 @@ def _read_scores(book: Book, system: System, inputs: WorkbookInputs) -> None:
         elif a == L.GRADE_MARK:
             inputs.cells[("grade",)] = (L.SHEET_SCORES, str(r))
             inputs.sheet_totals[("grade",)] = g.get((r, col["final"]))
+        elif a == L.WORDS_MARK:
+            _read_words(g, r, col_a, inputs)
     # 等级标准：标记行下方 B 列名称、C 列下限，直到空行
     if grade_table is not None:
         grade_first = grade_table + 1
@@ -243,6 +266,14 @@ def _subtotal_level1(inputs: WorkbookInputs, subtotal_rows: list[int], r: int, l
     prev = max((x for x in subtotal_rows if x < r), default=0)
     names = [_t(row.level1) for row in inputs.rows if prev < row.row < r and _t(row.level1)]
     return names[0] if names else label
+
+
+def _read_words(g, mark: int, col_a: dict[int, str], inputs: WorkbookInputs) -> None:
+    """定性词表：标记行下方 B 列词语、C 列档次，直到下一个 A 列标记或表尾（与单元格函数收到的区域一致）。"""
+    end = min([r for r in col_a if r > mark] + [max(r for r, _ in g) + 1])
+    inputs.qual_words = [(g.get((r, 2)), g.get((r, 3))) for r in range(mark + 1, end)
+                         if g.get((r, 2)) is not None or g.get((r, 3)) is not None]
+    inputs.cells[("qual_words",)] = (L.SHEET_SCORES, f"B{mark + 1}")
 
 
 def _recover_score_codes(system: System, inputs: WorkbookInputs, col: dict[str, int]) -> None:

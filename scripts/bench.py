@@ -90,6 +90,42 @@ def score_openpyxl(path: str) -> str:
     return str(ev.total)
 
 
+def formula_cost(paths: Sequence[str], repeat: int = 1) -> tuple[float, float, float]:
+    """实际值公式求值器（addin/formula.py）的代价，单进程：每个工作簿先读入（FastBook，不计时），再分别计时
+    (1) 只做公式求值：与 evaluate() 中相同的调用，逐个实际值公式求值（每个工作簿先清空语法树缓存，即单独运行一个工作簿的代价）；
+    (2) 整个 evaluate()（含公式求值与评分）作对照。返回 (每个工作簿公式求值毫秒, 每个工作簿 evaluate 毫秒, 平均每个工作簿的公式数)。"""
+    from addin.batch import FastBook
+    from addin.engine import evaluate, formula_cells, formula_value
+    from addin.formula import parse
+    from addin.model import Formula
+    from addin.reader import read_inputs
+
+    books = []
+    for path in paths:
+        try:
+            books.append(read_inputs(FastBook(path)))
+        except Exception:  # 生成的坏文件
+            continue
+    best_f = best_e = float("inf")
+    n_formulas = sum(1 for inputs in books for r in inputs.rows if isinstance(r.value, Formula))
+    for _ in range(repeat):
+        t_f = 0.0
+        for inputs in books:
+            parse.cache_clear()
+            t = time.perf_counter()
+            cells = formula_cells(inputs)
+            for row in inputs.rows:
+                if isinstance(row.value, Formula):
+                    formula_value(cells, row, "", [])
+            t_f += time.perf_counter() - t
+        t = time.perf_counter()
+        for inputs in books:
+            evaluate(inputs)
+        best_f, best_e = min(best_f, t_f), min(best_e, time.perf_counter() - t)
+    n = max(len(books), 1)
+    return best_f / n * 1000, best_e / n * 1000, n_formulas / n
+
+
 def _safe(func, path) -> str | None:
     """运行 func(path)；失败时返回“文件名：异常”（坏文件本该失败，只计读取尝试的时间；好文件失败见 pool_rate）。"""
     try:
@@ -279,6 +315,12 @@ def main(argv: list[str] | None = None) -> int:
                             ("对照：计分+校验改用 openpyxl 读取", score_openpyxl)):
             secs, rate = pool_rate(func, files, a.jobs, a.repeat, frozenset(Path(b).name for b in bad))
             rows.append((label, f"{secs:.2f} s", f"{rate:.0f}", ""))
+
+        # 3b. 实际值公式求值器：每个工作簿的代价（单进程），以及它在计分中的占比
+        ok_files = [f for f in files if Path(f).name not in {Path(b).name for b in bad}]
+        f_ms, e_ms, per_book = formula_cost(ok_files, a.repeat)
+        rows.append((f"实际值公式求值（每个工作簿 {per_book:.0f} 个公式，单进程）", f"{f_ms:.2f} ms", "",
+                     f"占 evaluate() {e_ms:.2f} ms 的 {f_ms / e_ms:.0%}" if e_ms else ""))
 
         # 4. 冷启动
         demo = work / "冷启动"

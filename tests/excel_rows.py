@@ -7,7 +7,7 @@ openpyxl 的 insert_rows / delete_rows 只移动单元格，不改公式、数�
 - 插入的新行取上一行的格式（Excel 默认“与上面格式相同”）。
 - 复制第 r 行再“插入复制的单元格”到第 k 行：先插入，再把源行内容粘贴到新行，公式按相对引用平移（openpyxl Translator）。
 - 剪切第 r 行再“插入剪切的单元格”到第 k 行：指向被剪切行的引用随之移到新位置；区域的两端各自跟着端点单元格走。
-数据验证区域、合并区域与条件格式区域按同样的规则移动。用于测试“用户在 Excel 中改过结构的评分表”。
+数据验证区域、合并区域、条件格式区域与工作簿定义的名称按同样的规则移动。用于测试“用户在 Excel 中改过结构的评分表”。
 """
 from __future__ import annotations
 
@@ -80,6 +80,10 @@ def _rewrite_workbook(wb: Workbook, target: str, maps: tuple[RowMap, RowMap, Row
             for c in row:
                 if c.data_type == "f" and isinstance(c.value, str):
                     c.value = _rewrite_formula(c.value, ws.title, target, maps)
+    # 工作簿定义的名称（如“定性词表”）同样随行移动
+    for name in list(wb.defined_names):
+        dn = wb.defined_names[name]
+        dn.attr_text = _rewrite_formula("=" + dn.attr_text, "", target, maps)[1:]
     ws = wb[target]
     for dv in ws.data_validations.dataValidation:
         ranges = [_shift_range(str(r), *maps) for r in dv.sqref.ranges]

@@ -18,6 +18,8 @@ def test_measured_functions_work_on_a_demo_workbook(demo_dir):
     assert Decimal(bench.score_openpyxl(path)) == Decimal("85.1")
     for read in (bench.read_calamine, bench.read_fastbook, bench.read_openpyxl, bench.read_openpyxl_ro):
         assert read(path) > 100, read.__name__
+    f_ms, e_ms, per_book = bench.formula_cost([path])
+    assert per_book == 13 and f_ms > 0 and e_ms > 0  # 子洲 2021 的 13 个实际值公式（用时本身不断言：机器负载会改变它）
 
 
 def test_pool_rate_stops_when_a_good_file_fails(demo_dir, tmp_path):

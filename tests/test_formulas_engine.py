@@ -24,6 +24,7 @@ from formulas.tokens.operand import XlError  # noqa: E402
 
 from addin import cli  # noqa: E402
 from addin.engine import arg_cell, evaluate  # noqa: E402
+from addin.model import Formula  # noqa: E402
 from addin.reader import load  # noqa: E402
 from udfs import xl  # noqa: E402
 from udfs.excel import ERROR_PREFIX, NA_TEXT  # noqa: E402
@@ -297,3 +298,168 @@ def test_editing_rule_cells_changes_excel_and_cli_alike(engine_functions, demo_d
     assert out["grade"] == new_grade
     scores = {i["code"]: Decimal(str(i["score"])) for i in out["indicators"]}
     assert (scores["z2_1"], scores["z1_1"]) == (new_score, new_adjusted)
+
+
+# ---------------------------------------------------------------------------------------------- 用户扩展的模板（issue 13 第 2 项）
+def _row_of(ws, code: str) -> int:
+    return next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == code)
+
+
+def _copy_style(ws, src: int, dst: int) -> None:
+    """Excel 插入行时新行沿用上一行的格式（输入格仍是黄色、规则格仍是绿色）。"""
+    from copy import copy
+
+    for c in range(1, ws.max_column + 1):
+        s, d = ws.cell(src, c), ws.cell(dst, c)
+        d._style = copy(s._style)
+
+
+def _user_extended_baojing(src: Path, dst: Path) -> dict[str, int]:
+    """保靖 2018 按本地指标体系改过：基础数据表末尾加两行（其中一行是公式合计），评分表删去“新建楼堂馆所投资概算控制率”，
+    在“过程”中插入两个新指标（名称、规则类型、参数、自写的实际值公式），并把“公用经费控制率”的实际值改成算术公式。
+    用 openpyxl 保存——文件中没有任何公式的计算结果，Excel 与 jixiao 都只能按公式计算。返回新指标所在行。"""
+    import openpyxl
+
+    from tests.bad_inputs import shift_formula_rows
+
+    shutil.copy(src, dst)
+    wb = openpyxl.load_workbook(dst)
+    data, ws = wb[L.SHEET_DATA], wb[L.SHEET_SCORES]
+    # 基础数据表：用户加的两行（无代码）
+    last = _row_of(data, "sat_staff")
+    other, total = last + 1, last + 2
+    for r in (other, total):
+        _copy_style(data, last, r)
+    data.cell(other, 2).value, data.cell(other, 3).value = "其他商品和服务支出（公用）", 5.26
+    data.cell(total, 2).value, data.cell(total, 3).value = "公用经费合计（含其他）", f"=F6+C{other}"
+    # 评分表：删去一行，插入两行
+    gone = _row_of(ws, "building_invest")
+    ws.delete_rows(gone, 1)
+    shift_formula_rows(wb, L.SHEET_SCORES, gone, -1)
+    at = _row_of(ws, "sangong_control")
+    ws.insert_rows(at, 2)
+    shift_formula_rows(wb, L.SHEET_SCORES, at, 2)
+    col = {h: c for c in range(1, ws.max_column + 1) if (h := ws.cell(L.SCORE_HEADER_ROW, c).value)}
+    letter = {h: openpyxl.utils.get_column_letter(c) for h, c in col.items()}
+
+    def fill(r: int, name: str, points, formula: str, rule: str, params: list, unit: str = "%") -> None:
+        _copy_style(ws, r + 2 if r == at else r + 1, r)  # 沿用下方模板行的格式
+        v, e, k, p1, p10 = (letter[h] for h in ("实际值", "分值", "无基数时", "参数1", "参数10"))
+        udf = {"达标满分": "SCORE_THRESHOLD", "线性插值": "SCORE_LINEAR"}[rule]
+        for h, value in (("一级指标", "过程"), ("二级指标", "预算管理"), ("三级指标", name), ("分值", points),
+                         ("评分标准", "本局自定"), ("实际值", formula), ("单位", unit), ("规则类型", rule), ("无基数时", "报错"),
+                         ("计算得分", f"={udf}({v}{r},{e}{r},{k}{r},{p1}{r}:{p10}{r})"),
+                         ("得分", f"=FINAL_SCORE({letter['计算得分']}{r},{letter['调整得分']}{r})")):
+            ws.cell(r, col[h]).value = value
+        for i, p in enumerate(params):
+            ws.cell(r, col["参数1"] + i).value = p
+
+    fill(at, "公用经费控制率（含其他公用经费）", 3,
+         f"=PUBLIC_EXPENSE_CONTROL('{L.SHEET_DATA}'!$C${total},'{L.SHEET_DATA}'!$D$6)", "达标满分", ["≤", 2])
+    fill(at + 1, "其他公用经费占比", 2,
+         f"=IF(SUM('{L.SHEET_DATA}'!$F$6,'{L.SHEET_DATA}'!$C${other})>0,"
+         f"ROUND('{L.SHEET_DATA}'!$C${other}/SUM('{L.SHEET_DATA}'!$F$6,'{L.SHEET_DATA}'!$C${other}),4),0)",
+         "线性插值", [0.5, 0.05])
+    pub = _row_of(ws, "public_expense_control")
+    ws.cell(pub, col["实际值"]).value = f"='{L.SHEET_DATA}'!F6/'{L.SHEET_DATA}'!D6"
+    wb.save(dst)
+    return {"added": at, "added2": at + 1, "public": pub}
+
+
+def test_user_extended_template_agrees_with_the_formula_engine_row_by_row(engine_functions, demo_dir, tmp_path, capsys):
+    """issue 13 “Done when”：用户扩展的模板（加 2 个指标、删 1 个、自写公式，文件中没有保存的计算结果），
+    formulas 引擎的重算（即 Excel 会显示的）与 jixiao score --json 逐行给出相同的实际值与得分，小计、总分、等级也相同。"""
+    import openpyxl
+
+    path = tmp_path / "保靖-本地指标体系.xlsx"
+    rows = _user_extended_baojing(demo_dir / "baojing-2018.xlsx", path)
+    cached = openpyxl.load_workbook(path, data_only=True)
+    assert all(c.value is None for ws in cached for row in ws.iter_rows() for c in row
+               if openpyxl.load_workbook(path)[ws.title][c.coordinate].data_type == "f")
+
+    calc = Calculated(path)
+    capsys.readouterr()
+    code = cli.main(["score", str(path), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    _, inputs = load(path)
+    by_row = {r.row: r for r in inputs.rows}
+    indicators = {by_row_code: i for by_row_code, i in zip([r.code for r in inputs.rows], out["indicators"])}
+    assert len(out["indicators"]) == len(inputs.rows) == len(load(demo_dir / "baojing-2018.xlsx")[1].rows) - 1 + 2
+    assert "building_invest" not in indicators
+    value_col, computed_col, final_col = L.LETTER["value"], L.LETTER["computed"], L.LETTER["final"]
+    for r, row in by_row.items():
+        ind = indicators[row.code]
+        assert ind["name"] == str(row.name)
+        shown = calc(L.SHEET_SCORES, f"{value_col}{r}")
+        if isinstance(row.value, Formula) and ind["value"] is None:  # 不适用（0÷0）或无法计算：两边都是说明文字
+            assert isinstance(shown, str) and shown.startswith((NA_TEXT, ERROR_PREFIX)), (r, shown)
+        elif isinstance(row.value, Formula):
+            assert isinstance(shown, float) and ind["value"] == pytest.approx(shown, rel=1e-12), (r, shown, ind)
+        _assert_score(calc(L.SHEET_SCORES, f"{computed_col}{r}"), _d(ind["computed_score"]), f"第 {r} 行计算得分")
+        _assert_score(calc(L.SHEET_SCORES, f"{final_col}{r}"), _d(ind["score"]), f"第 {r} 行得分")
+    for level1, lv in out["level1"].items():
+        row = inputs.cells[("subtotal", level1)][1]
+        _assert_score(calc(L.SHEET_SCORES, f"{final_col}{row}"), _d(lv["score"]), f"{level1} 小计")
+    _assert_score(calc(L.SHEET_SCORES, f"{final_col}{inputs.cells[('total',)][1]}"), _d(out["total"]), "总分")
+    assert calc(L.SHEET_SCORES, f"{final_col}{inputs.cells[('grade',)][1]}") == out["grade"]
+
+    # 新指标的实际值确由自写公式从基础数据算出（期望值直接由基础数据与规则算得，不抄输出）
+    f6, d6 = Decimal("39.51"), Decimal("22.98")
+    added, added2 = (indicators[by_row[rows[k]].code] for k in ("added", "added2"))
+    assert Decimal(str(added["value"])) == pytest.approx((f6 + Decimal("5.26")) / d6)
+    assert added["computed_score"] == (3 if (f6 + Decimal("5.26")) / d6 <= 2 else 0) == 3  # 194.82% ≤ 200%
+    share = (Decimal("5.26") / (f6 + Decimal("5.26"))).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    assert Decimal(str(added2["value"])) == share
+    assert Decimal(str(added2["computed_score"])) == _linear(Decimal(2), share, Decimal("0.5"), Decimal("0.05"))
+    assert out["total"] is not None and code in (0, 1)
+
+
+def _d(x) -> Decimal | None:
+    return None if x is None else Decimal(str(x))
+
+
+def test_entries_and_the_users_word_list_agree_with_the_formula_engine(engine_functions, demo_dir, tmp_path, capsys):
+    """项目自评表按真实表格的写法填写（“不低于”“≥95%”“6月底前”“2022年8月”“已完成”“较好”），并改了“定性词表”
+    （加“完全达成”，把“较好”改为部分达成）：Excel 的 SCORE_TARGET(…,定性词表) 与 jixiao score 逐行得分相同。"""
+    import openpyxl
+
+    path = tmp_path / "石屏-写法.xlsx"
+    shutil.copy(demo_dir / "shiping-2022.xlsx", path)
+    _, inputs = load(path)
+    row = {r.code: r for r in inputs.rows}
+    words_at = int(inputs.cells[("qual_words",)][1][1:])
+    wb = openpyxl.load_workbook(path)
+    ws = wb[L.SHEET_SCORES]
+    words = {ws.cell(r, 2).value: r for r in range(words_at, words_at + 40) if ws.cell(r, 2).value}
+    ws.cell(words["较好"], 3).value = "部分达成"
+    free = max(words.values()) + 1
+    ws.cell(free, 2).value, ws.cell(free, 3).value = "完全达成", "达成"
+    edits = {("P04", "p1"): "不低于", ("P04", "p2"): "≥90%", ("P04", "value"): "≥95%",
+             ("P05", "p1"): "≤", ("P05", "p2"): "6月底前", ("P05", "value"): "2022年8月",
+             ("P03", "value"): "较好", ("P06", "p1"): "定性", ("P06", "value"): "完全达成",
+             ("P10", "value"): "已完成。", ("P11", "value"): "≤10分钟", ("P07", "value"): "已完成"}
+    for (code, f), v in edits.items():
+        ws[row[code].cells[f]] = v
+    wb.save(path)
+
+    calc = Calculated(path)
+    capsys.readouterr()
+    cli.main(["score", str(path), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    by = {i["code"]: i for i in out["indicators"]}
+    for code, r in row.items():
+        _assert_score(calc(L.SHEET_SCORES, r.cells["computed"]), _d(by[code]["computed_score"]), f"{code} 计算得分")
+        _assert_score(calc(L.SHEET_SCORES, r.cells["final"]), _d(by[code]["score"]), f"{code} 得分")
+    # 期望值由规则直接算出：较好 → 部分达成（80%），完全达成 → 达成（100%），6月底前而 8 月完成 → 6/8
+    assert _d(by["P03"]["computed_score"]) == (_d(by["P03"]["max"]) * Decimal("0.8")).quantize(Decimal("0.01"))
+    assert _d(by["P06"]["computed_score"]) == _d(by["P06"]["max"])
+    assert _d(by["P05"]["computed_score"]) == (_d(by["P05"]["max"]) * 6 / 8).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert _d(by["P04"]["computed_score"]) == _d(by["P04"]["max"])
+    assert _d(by["P11"]["computed_score"]) == _d(by["P11"]["max"])
+    notes = {f["cell"] for f in out["findings"] if f["code"] == "entry-interpreted"}
+    assert {row["P04"].cells["p1"], row["P04"].cells["value"], row["P05"].cells["p2"], row["P03"].cells["value"],
+            row["P06"].cells["value"], row["P10"].cells["value"], row["P11"].cells["value"]} <= notes
+    # “已完成”填在数量指标（= 100%）里：有歧义，两边都无法计分（Excel 显示“错误：…”），jixiao 点名该格
+    assert by["P07"]["score"] is None
+    assert [f["severity"] for f in out["findings"] if f["code"] == "value-error" and f["cell"] == row["P07"].cells["value"]] \
+        == ["错误"]

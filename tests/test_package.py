@@ -221,9 +221,12 @@ def test_app_xml_lists_the_new_sheets(demo_dir, tmp_path):
     book.replace_sheet("校验结果", [CellWrite(1, 1, "x")])
     book.save()
     app = parts_of(Path(p))["docProps/app.xml"].decode()
-    titles = re.findall(r"<vt:lpstr>([^<]*)</vt:lpstr>", app)
-    assert titles[-4:] == ["基础数据表", "评分表", "文字材料", "校验结果"]
-    assert "<vt:i4>4</vt:i4>" in app and 'vt:vector size="4" baseType="lpstr"' in app
+    parts = re.search(r"<TitlesOfParts>(.*?)</TitlesOfParts>", app, re.S).group(1)
+    titles = re.findall(r"<vt:lpstr>([^<]*)</vt:lpstr>", parts)
+    # 先是各工作表（新表在最后一张表之后），再是定义的名称（定性词表），名称不动
+    assert titles == ["基础数据表", "评分表", "文字材料", "校验结果", "定性词表"]
+    assert "<vt:lpstr>Worksheets</vt:lpstr></vt:variant><vt:variant><vt:i4>4</vt:i4>" in app
+    assert 'vt:vector size="5" baseType="lpstr"' in app
 
     def others(x: str) -> bytes:  # 表名列表之外的属性（程序名、公司……）原样（规范形式：<a></a> 与 <a/> 相同）
         from lxml import etree

@@ -143,7 +143,7 @@ def test_changing_the_rule_type_drop_down_changes_excel_and_cli_alike(baojing, e
     wb = openpyxl.load_workbook(baojing)
     ws, ds = wb[S], wb[L.SHEET_DATA]
     r = rows_by_code(ws)["public_expense_control"]
-    assert ws[f"{C['computed']}{r}"].value == f"=SCORE(H{r},E{r},J{r},K{r},L{r}:U{r})"
+    assert ws[f"{C['computed']}{r}"].value == f"=SCORE(H{r},E{r},J{r},K{r},L{r}:U{r},定性词表)"
     set_row(ws, r, rule="线性插值", params=[2, 1])
     wb.save(baojing)
     _, inputs = load(baojing)

@@ -10,14 +10,14 @@ Excel 传入：数字为 float，空白为 None，文本为 str，区域为 list
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any, Callable, Iterable
 
 from . import indicators as ind
 from .indicators import IndicatorError
 from .numbers import InputError, is_blank
-from .scoring import RULE_TYPES, GradeScale, RuleError
+from .scoring import RULE_TYPES, GradeScale, RuleError, with_words
 
 NA_TEXT = "不适用"
 ERROR_PREFIX = "错误："
@@ -59,16 +59,25 @@ def _out(v: Any) -> Any:
     return v
 
 
-def excel_safe(func: Callable[..., Any]) -> Callable[..., Any]:
-    """把纯函数包装成单元格函数：转换输入输出，所有已知错误变成“错误：…”文本。"""
+def excel_safe(func: Callable[..., Any], *, exact: bool = False,
+               errors: list[Exception] | None = None) -> Callable[..., Any]:
+    """把纯函数包装成单元格函数：转换输入输出，所有已知错误变成“错误：…”文本。
+
+    exact=True 时数值结果保留为 Decimal（其余与 Excel 中完全相同）：无界面的公式求值器（addin/formula.py）用它，
+    得到与直接调用纯函数相同的精确值，而“错误：…”“不适用”文本与 Excel 单元格中显示的一字不差。
+    errors 不为 None 时，变成“错误：…”的那个异常也放进其中：求值器由它的 arg_index、reason 指出出错的单元格与发现代码，
+    不去读消息文字。"""
 
     def wrapper(*args: Any) -> Any:
         for a in args:
             if isinstance(a, str) and a.startswith(ERROR_PREFIX):
                 return ERROR_PREFIX + "引用的单元格有错误（" + a[len(ERROR_PREFIX):][:60] + "）"
         try:
-            return _out(func(*[_in(a) for a in args]))
+            v = func(*[_in(a) for a in args])
+            return NA_TEXT if exact and v is None else v if exact else _out(v)
         except (IndicatorError, RuleError, InputError) as exc:
+            if errors is not None:
+                errors.append(exc)
             return ERROR_PREFIX + str(exc)
         except (ArithmeticError, ValueError, TypeError) as exc:  # 兜底：不让回溯出现在单元格里
             return ERROR_PREFIX + f"无法计算（{type(exc).__name__}）"
@@ -76,6 +85,10 @@ def excel_safe(func: Callable[..., Any]) -> Callable[..., Any]:
     wrapper.__name__ = func.__name__
     wrapper.__doc__ = func.__doc__
     return wrapper
+
+
+def _uses_words(label: str) -> bool:
+    return "words" in {f.name for f in fields(RULE_TYPES[label])}
 
 
 def _score_with(label: str) -> Callable[..., Any]:
@@ -86,15 +99,22 @@ def _score_with(label: str) -> Callable[..., Any]:
         _value_filled(value)
         return rule.score(value)
 
-    score.__name__ = cls.udf.lower()
-    return score
+    def score_words(value: Any, points: Any, na: Any = None, params: Any = None, words: Any = None) -> Any:
+        # words：评分表“定性词表”区域（词语、档次两列）；省略时（旧工作簿的公式）用内置词表
+        rule = with_words(cls.from_params(points, flatten(params) if params is not None else [], na), words)
+        _value_filled(value)
+        return rule.score(value)
+
+    f = score_words if _uses_words(label) else score
+    f.__name__ = cls.udf.lower()
+    return f
 
 
-def score_any(value: Any, points: Any, rule_type: Any, na: Any = None, params: Any = None) -> Any:
-    """按“规则类型”文本选择规则评分。"""
+def score_any(value: Any, points: Any, rule_type: Any, na: Any = None, params: Any = None, words: Any = None) -> Any:
+    """按“规则类型”文本选择规则评分；words 为“定性词表”区域（省略时用内置词表）。"""
     from .scoring import rule_from_params
 
-    rule = rule_from_params(rule_type, points, flatten(params) if params is not None else [], na)
+    rule = rule_from_params(rule_type, points, flatten(params) if params is not None else [], na, words)
     _value_filled(value)
     return rule.score(value)
 
@@ -142,12 +162,14 @@ class UdfSpec:
 
 
 _P = ("参数", "评分表该行的参数1～参数10区域")
+_W = ("定性词表", "评分表下方“定性词表”区域（词语、档次两列）；省略时用内置词表")
 _SCORE_ARGS = (("实际值", "指标实际值（比率、等次或扣分）"), ("分值", "该指标分值"), ("无基数时", "不适用时：满分/零分/报错"), _P)
 
 
 def _score_spec(label: str, desc: str) -> UdfSpec:
     cls = RULE_TYPES[label]
-    return UdfSpec(cls.udf, _score_with(label), desc, _SCORE_ARGS, "score")
+    args = _SCORE_ARGS + ((_W,) if _uses_words(label) else ())
+    return UdfSpec(cls.udf, _score_with(label), desc, args, "score")
 
 
 CATALOG: tuple[UdfSpec, ...] = (
@@ -208,8 +230,10 @@ CATALOG: tuple[UdfSpec, ...] = (
     UdfSpec("OVERSTAFFING", ind.overstaffing, "超编人数＝max(0，实有人数－编制数)", (("编制数", "核定编制数"), ("实有人数", "实有人数"))),
     UdfSpec("KEY_WORK_RATE", ind.key_work_completion_rate, "重点工作完成率＝实际完成重点工作数÷计划重点工作数×100%",
             (("完成数", "实际完成重点工作数"), ("计划数", "计划重点工作数"))),
-    UdfSpec("TARGET_COMPLETION", ind.target_completion, "项目指标完成程度：≥ 完成值÷指标值；≤ 指标值÷完成值；= 相等为100%",
-            (("指标性质", "≥ ≤ ="), ("指标值", "年度指标值"), ("实际完成值", "全年实际完成值"))),
+    UdfSpec("TARGET_COMPLETION", ind.target_completion,
+            "项目指标完成程度：≥ 完成值÷指标值；≤ 指标值÷完成值；= 相等为100%；时间目标越早越好",
+            (("指标性质", "≥ ≤ = > <（或 不低于、不超过……）"), ("指标值", "年度指标值（可写 ≥95%、6月底前）"),
+             ("实际完成值", "全年实际完成值"))),
     _score_spec("达标满分", "达标满分：实际值满足“比较符 阈值”（参数1、参数2）得满分，否则0分"),
     _score_spec("区间满分", "区间满分：下限≤实际值≤上限（参数1、参数2，含端点）得满分，否则0分"),
     _score_spec("分档", "分档：参数为 上限1,得分1,…上限4,得分4,以上得分,取绝对值；区间含上限不含下限"),
@@ -221,8 +245,8 @@ CATALOG: tuple[UdfSpec, ...] = (
     _score_spec("定性三档", "定性三档：达成100%、部分达成80%、未达成60%（取档内上限），或填写得分系数"),
     _score_spec("评价人打分", "评价人打分：实际值即评价人所给得分，须在0～分值之间"),
     UdfSpec("SCORE", score_any, "按规则类型（达标满分/分档/线性插值/…）评分",
-            (("实际值", "指标实际值"), ("分值", "该指标分值"), ("规则类型", "评分表“规则类型”"), ("无基数时", "满分/零分/报错"), _P),
-            "score"),
+            (("实际值", "指标实际值"), ("分值", "该指标分值"), ("规则类型", "评分表“规则类型”"), ("无基数时", "满分/零分/报错"), _P,
+             _W), "score"),
     UdfSpec("GRADE_OF", grade_of, "按等级标准（等级名称区域、下限区域，左闭右开）返回总分的评价等级",
             (("总分", "总得分"), ("等级名称", "等级名称区域"), ("下限", "各等级下限区域")), "grade"),
     UdfSpec("FINAL_SCORE", final_score, "最终得分：有调整得分取调整得分，否则取计算得分",

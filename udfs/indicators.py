@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .numbers import InputError, parse_number
+from .numbers import InputError, is_empty, parse_number
 
 __all__ = [
     "IndicatorError", "staff_control_rate", "sangong_change_rate", "budget_completion_rate",
@@ -317,34 +317,24 @@ def key_work_completion_rate(done, planned) -> Decimal:
 
 def target_completion(direction: str, target, actual) -> Decimal:
     """项目支出指标完成程度（财预〔2020〕10号）：
-    ≥ 方向：完成值 ÷ 指标值；≤ 方向：指标值 ÷ 完成值（完成值 ≤ 指标值即为 100%）；= 方向：相等为 100%，否则取两者之比的较小者。
+    ≥ 方向：完成值 ÷ 指标值；≤ 方向：指标值 ÷ 完成值（完成值 ≤ 指标值即为 100%）；= 方向：相等为 100%，否则取两者之比的较小者；
+    指标值是时间（“6月底前”）时越早越好。指标性质、指标值与完成值的各种写法（“不低于”“≥95%”“≥300米”）见 udfs.entries。
     返回比值，可大于 1（超额完成），评分时封顶。
     """
-    d = _direction(direction)
-    t = _req(target, "指标值", 1)
-    a = _req(actual, "实际完成值", 2)
-    if d == ">=":
-        if t == 0:
-            return Decimal(1)
-        return a / t
-    if d == "<=":
-        if a <= t:
-            return Decimal(1)
-        if a == 0:  # pragma: no cover - a<=t covers a==0 when t>=0
-            return Decimal(1)
-        return t / a if t > 0 else ZERO
-    if a == t:
-        return Decimal(1)
-    if a == 0 or t == 0:
-        return ZERO
-    return min(a / t, t / a)
+    from .entries import completion, read_target
 
-
-_DIRECTIONS = {"≥": ">=", ">=": ">=", "＞=": ">=", "≧": ">=", "≤": "<=", "<=": "<=", "≦": "<=", "=": "=", "＝": "="}
-
-
-def _direction(direction: str) -> str:
-    d = str(direction).strip() if direction is not None else ""  # 单元格可能传入数字
-    if d not in _DIRECTIONS:
-        raise IndicatorError(f"指标性质“{d}”无效，应为 ≥、≤、= 或 定性", 0, "invalid")
-    return _DIRECTIONS[d]
+    # 空白（Excel 传入 None）是未填写：指出是哪个参数，不按“无”处理
+    if is_empty(target):
+        raise IndicatorError("指标值未填写", 1, "missing")
+    if is_empty(actual):
+        raise IndicatorError("实际完成值未填写", 2, "missing")
+    try:
+        nature, t, unit, _ = read_target(direction, target)
+    except InputError as exc:
+        raise IndicatorError(str(exc), None, "invalid") from None  # 指标性质或指标值写法无法识别
+    if nature == "定性":
+        raise IndicatorError("指标性质为“定性”时没有完成程度，请用定性三档评分", 0, "invalid")
+    try:
+        return completion(nature, t, actual, unit).ratio
+    except InputError as exc:
+        raise IndicatorError(str(exc), 2, "invalid") from None

@@ -13,6 +13,7 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
+from udfs.entries import DEFAULT_QUALITATIVE_WORDS, QUALITATIVE_BANDS
 from udfs.excel import ERROR_PREFIX, NA_TEXT
 from udfs.scoring import (NA_POLICIES, QUALITATIVE_LEVELS, RULE_TYPES, STEP_DIRECTIONS, STEP_MODES, TARGET_NATURES,
                           DeductionChecklist, GradeTable, Target)
@@ -129,6 +130,10 @@ def layout_inputs(system: System, example: Example | None = None):
     inputs.cells[("grade_header",)] = (L.SHEET_SCORES, str(r))
     for lo, name in system.grades.bands:
         inputs.grade_rows.append((name, lo))
+    words_mark = r + len(inputs.grade_rows) + 2  # 等级标准下空一行
+    inputs.cells[("words_mark",)] = (L.SHEET_SCORES, str(words_mark))
+    inputs.cells[("qual_words",)] = (L.SHEET_SCORES, f"B{words_mark + 1}")
+    inputs.qual_words = list(DEFAULT_QUALITATIVE_WORDS)
     for k, t in enumerate(system.texts):
         inputs.texts[t.key] = ex.texts.get(t.key)
         inputs.cells[("text", t.key)] = (L.SHEET_TEXTS, f"C{3 + k}")
@@ -141,10 +146,13 @@ def _level1s(system: System, specs) -> list[str]:
 
 
 def _score_formula(r: int) -> str:
-    """计算得分：=SCORE(实际值,分值,规则类型,无基数时,参数1:参数10)。规则由本行“规则类型”单元格选择，改下拉即改评分方式
-    （Excel 与 jixiao score 一样）；旧工作簿中的 =SCORE_LINEAR(…) 等按类型的函数照常有效。计算得分公式只在这里生成。"""
+    """计算得分：=SCORE(实际值,分值,规则类型,无基数时,参数1:参数10,定性词表)。规则由本行“规则类型”单元格选择，改下拉即改
+    评分方式（Excel 与 jixiao score 一样）；最后一个参数是工作簿定义的名称“定性词表”（定性指标的完成情况归入三档），用户改词表，
+    Excel 与 jixiao score 同时改变。旧工作簿中的 =SCORE_LINEAR(…) 等按类型的函数、不带词表的 =SCORE(…) 照常有效（用内置词表）。
+    计算得分公式只在这里生成。"""
     c = L.LETTER
-    return f"=SCORE({c['value']}{r},{c['points']}{r},{c['rule']}{r},{c['na']}{r},{c['p1']}{r}:{c['p10']}{r})"
+    return (f"=SCORE({c['value']}{r},{c['points']}{r},{c['rule']}{r},{c['na']}{r},{c['p1']}{r}:{c['p10']}{r},"
+            f"{L.WORDS_NAME})")
 
 
 INCOMPLETE_TEXT = "未完成"
@@ -355,7 +363,10 @@ def build_workbook(system: System | str, path: str | Path, example: Example | No
             pf = fm.param_rate if k in rate_idx and isinstance(p, Decimal) and rate_value else fm.param
             _write_input(ws, r0, c["p1"] + k, p, pf)
         if ri.rule_label == Target.label:
-            ws.data_validation(r0, c["p1"], r0, c["p1"], {"validate": "list", "source": list(TARGET_NATURES)})
+            # 警告而非禁止：表格里常见的写法（不低于、＞＝、≧……）也能输入，jixiao 读懂后给出提示
+            ws.data_validation(r0, c["p1"], r0, c["p1"], {"validate": "list", "source": list(TARGET_NATURES),
+                                                          "error_type": "warning", "error_title": "指标性质",
+                                                          "error_message": "可选 ≥ ≤ = > < 定性，也可写 不低于、不超过 等"})
         elif ri.rule_label == "按步扣分":
             ws.data_validation(r0, c["p1"] + 3, r0, c["p1"] + 3, {"validate": "list", "source": list(STEP_DIRECTIONS)})
             ws.data_validation(r0, c["p1"] + 4, r0, c["p1"] + 4, {"validate": "list", "source": list(STEP_MODES)})
@@ -401,6 +412,7 @@ def build_workbook(system: System | str, path: str | Path, example: Example | No
         ws.write(gh + k, 3, "总分≥下限且低于上一等级下限" if k else "总分≥下限", fm.locked_text)
     # 评分表不设工作表保护：指标体系由用户在表中维护（插入、删除、复制行，填名称，把上一行的公式向下填充），
     # Excel 对受保护的表不允许删除含锁定单元格的行、也不能在新行的锁定格里填写。公式被改写由 jixiao check 指出。
+    _words_block(wb, ws, fm, int(inputs.cells[("words_mark",)][1]), inputs.qual_words or [])
 
     # ---------------- 文字材料 ----------------
     if system.texts:
@@ -423,6 +435,25 @@ def build_workbook(system: System | str, path: str | Path, example: Example | No
 
 _FIXED_TIME = __import__("datetime").datetime(2026, 1, 1, 0, 0, 0)
 _LAST_ROW0 = 1_048_575  # Excel 最后一行（0 起）
+
+
+def _words_block(wb, ws, fm, mark: int, words) -> None:
+    """定性词表：定性指标的完成情况怎样归入三档（达成/部分达成/未达成）。词语可增删改，档次从下拉中选；
+    工作簿定义的名称“定性词表”指向下方 WORDS_ROWS 行，评分公式以它为最后一个参数。"""
+    m0 = mark - 1
+    ws.write_row(m0, 0, [L.WORDS_MARK, "词语", "档次", "说明"], fm.header)
+    ws.write(m0 + 1, 3, "定性指标的完成情况按此表归入三档，取该档上限（达成100%、部分达成80%、未达成60%）；"
+                        "可增删改词语，空行可填写", fm.note)
+    for k in range(L.WORDS_ROWS):
+        word, band = words[k] if k < len(words) else (None, None)
+        _write_input(ws, m0 + 1 + k, 1, word, fm.param)
+        _write_input(ws, m0 + 1 + k, 2, band, fm.param)
+        if k >= len(words) + 20:  # 只给默认词与其下 20 个空行着色，其余行仍在区域内
+            break
+    last = m0 + L.WORDS_ROWS
+    ws.data_validation(m0 + 1, 2, last, 2, {"validate": "list", "source": list(QUALITATIVE_BANDS),
+                                            "error_title": "档次", "error_message": "档次应为 达成/部分达成/未达成"})
+    wb.define_name(L.WORDS_NAME, f"={L.quote_sheet(L.SHEET_SCORES)}!$B${mark + 1}:$C${mark + L.WORDS_ROWS}")
 
 
 def _nonneg_validation() -> dict:

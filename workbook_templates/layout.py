@@ -1,6 +1,8 @@
 """工作簿版式：工作表名、评分表列、区块标记。生成模板（build.py）与读取工作簿（addin.reader）共用。"""
 from __future__ import annotations
 
+import re
+
 from .spec import N_PARAMS, System
 
 SHEET_DATA = "基础数据表"
@@ -15,6 +17,11 @@ SUBTOTAL_MARK = "小计"
 TOTAL_MARK = "总分"
 GRADE_MARK = "等级"
 GRADE_TABLE_MARK = "等级标准"
+# 定性词表：评分表等级标准下方的区域（B 列词语、C 列档次），工作簿定义的名称 WORDS_NAME 指向标记行下方 WORDS_ROWS 行；
+# 目标比较、定性三档与 SCORE 的计算得分公式把它作为最后一个参数，无界面引擎读取同一区域
+WORDS_MARK = "定性词表"
+WORDS_NAME = "定性词表"
+WORDS_ROWS = 200
 
 # 评分表各列：字段名 → 表头（参数列表头由指标体系给出）
 SCORE_FIELDS_BEFORE = [("code", CODE_HEADER), ("level1", "一级指标"), ("level2", "二级指标"), ("name", "三级指标"),
@@ -92,6 +99,11 @@ def value_formula(udf: str, args, cells, parts: dict[str, tuple[str, ...]] | Non
     return f"={udf}({','.join(ref(a) for a in args)})"
 
 
+# Excel 保存时给加载项函数加的前缀：[1]!（外部链接序号）、'…\jixiao.xlam'!（加载项路径）、_xludf.（未加载时）
+_ADDIN_PREFIX = re.compile(r"'[^']*\.xla[mx]?'!|\[\d+\]!(?=[A-Za-z_])|\b[A-Za-z0-9_.\-]+\.xla[mx]?!|_xludf\.", re.I)
+
+
 def normalise_formula(text: str) -> str:
-    """比较公式时忽略空白、$、引号与大小写（Excel 对不含空格的表名可能去掉引号）。"""
-    return "".join(ch for ch in text if not ch.isspace() and ch not in "$'").upper()
+    """比较公式时忽略空白、$、引号与大小写（Excel 对不含空格的表名可能去掉引号），以及 Excel 给加载项函数加的前缀
+    （这些前缀不是用户的改动）。"""
+    return "".join(ch for ch in _ADDIN_PREFIX.sub("", text) if not ch.isspace() and ch not in "$'").upper()
