@@ -270,7 +270,7 @@ def write_docx(report: Report, path: str | Path, *, template: str | Path | None 
     _write_table(doc, report)
 
     cp = doc.core_properties
-    cp.title = report.title
+    cp.title = core_property_text(report.title)
     cp.author = cp.last_modified_by = "jixiao"
     cp.created = cp.modified = FIXED_TIME
     cp.revision = 1
@@ -289,3 +289,12 @@ def write_docx(report: Report, path: str | Path, *, template: str | Path | None 
     except PermissionError:
         raise ReportError(f"无法保存“{path.name}”：文件被占用或没有写权限（请先在 Word 中关闭该文件）") from None
     return path
+
+
+# 文档属性（标题、主题……）在 python-docx 中最多 255 个字符（超出即抛出 ValueError）；单位名称可能很长
+CORE_PROPERTY_MAX = 255
+
+
+def core_property_text(text: str) -> str:
+    """写入 Word 文档属性的文字：超过 255 个字符时截断并以“…”结尾（正文里的标题照写全文，不受影响）。"""
+    return text if len(text) <= CORE_PROPERTY_MAX else text[: CORE_PROPERTY_MAX - 1] + "…"
