@@ -42,13 +42,25 @@ class _Forbidden(Exception):
     pass
 
 
+class _CellError(Exception):
+    """某个单元格保存的值无法理解（NaN、INF、坏的逻辑值或日期……）；grid() 补上工作表名称。"""
+
+    def __init__(self, ref: str, detail: str):
+        super().__init__(detail)
+        self.ref, self.detail = ref, detail
+
+
+class _TooBig(Exception):
+    """解析中途发现工作表超过 safeio.MAX_CELLS：立即停止，不再为它花时间与内存。"""
+
+
 def _make_parser() -> expat.XMLParserType:
     """带命名空间分隔的 expat 解析器；禁止 DTD 与实体声明（防 XML 炸弹，等同 defusedxml 的做法）。"""
     # 不做命名空间处理（更快）；元素名可能带前缀（x:c），由 _local 去掉
     p = expat.ParserCreate()
 
     def forbid(*_a):
-        raise _Forbidden("文件中含有 DTD 或实体声明，出于安全原因拒绝读取")
+        raise _Forbidden("含有 DTD 或实体声明，出于安全原因拒绝读取")
 
     p.StartDoctypeDeclHandler = forbid
     p.EntityDeclHandler = forbid
@@ -56,6 +68,26 @@ def _make_parser() -> expat.XMLParserType:
     p.ExternalEntityRefHandler = forbid
     p.buffer_text = True
     return p
+
+
+# expat 的英文错误 → 中文（常见的几种；其余照录错误号）
+_EXPAT_REASONS = {
+    "not well-formed (invalid token)": "有不合规的字符或标记",
+    "no element found": "内容不完整（被截断）",
+    "mismatched tag": "标签不配对",
+    "unclosed token": "内容不完整（被截断）",
+    "unknown encoding": "使用了无法识别的编码",
+    "encoding specified in XML declaration is incorrect": "XML 声明的编码与实际内容不符",
+    "junk after document element": "根元素之后还有多余内容",
+    "XML or text declaration not at start of entity": "XML 声明不在开头",
+    "undefined entity": "引用了未定义的实体",
+    "syntax error": "语法错误",
+}
+
+
+def _expat_reason(exc: expat.ExpatError) -> str:
+    text = expat.ErrorString(exc.code) if exc.code else str(exc)
+    return _EXPAT_REASONS.get(text, f"XML 错误 {exc.code}")
 
 
 _LOCAL: dict[str, str] = {}
@@ -87,6 +119,13 @@ def _coord(ref: str) -> tuple[int, int]:
             col = col * 26 + ord(ch) - 64
         _COL_CACHE[letters] = col
     return int(ref[i:]), col
+
+
+def _style_id(ref: str, s: str) -> int:
+    try:
+        return int(s)
+    except ValueError:
+        raise _CellError(ref, f"的样式编号“{s[:20]}”无效，文件已损坏") from None
 
 
 def _cast_number(text: str) -> int | float:
@@ -154,19 +193,27 @@ class FastBook:
         except KeyError:
             return None
 
-    def _parse(self, data: bytes, start: Callable, end: Callable | None = None, chars: Callable | None = None) -> None:
+    def _parse(self, data: bytes, start: Callable, end: Callable | None = None, chars: Callable | None = None, *,
+               part: str = "") -> None:
+        """解析一个部件；XML 错误与 DTD 变成指明该部件的中文 BookError（处理函数抛出的 _CellError/_TooBig 原样传出）。
+        编码先按 safeio 的规则核对（只许 UTF-8/UTF-16，与 BOM、XML 声明一致），消息与单文件命令相同。"""
+        safeio._xml_encoding(self.path, part or "?", data[:safeio._SNIFF_BYTES])
         p = _make_parser()
         p.StartElementHandler = start
         if end is not None:
             p.EndElementHandler = end
         if chars is not None:
             p.CharacterDataHandler = chars
-        p.Parse(data, True)
+        try:
+            p.Parse(data, True)
+        except (expat.ExpatError, _Forbidden) as exc:
+            raise BookError(f"无法读取工作簿“{self.path.name}”：{self._describe(exc, part)}") from None
 
     def _rels(self, part: str) -> dict[str, tuple[str, str]]:
         """部件的关系表：Id → (类型末段, 目标部件路径)。"""
         pp = PurePosixPath(part)
-        data = self._part(str(pp.parent / "_rels" / (pp.name + ".rels")) if str(pp.parent) != "." else f"_rels/{pp.name}.rels")
+        rels_part = str(pp.parent / "_rels" / (pp.name + ".rels")) if str(pp.parent) != "." else f"_rels/{pp.name}.rels"
+        data = self._part(rels_part)
         out: dict[str, tuple[str, str]] = {}
         if data is None:
             return out
@@ -182,7 +229,7 @@ class FastBook:
                     path = _normpath(str(pp.parent / target) if str(pp.parent) != "." else target)
                 out[attrs.get("Id", "")] = (attrs.get("Type", "").rsplit("/", 1)[-1], path)
 
-        self._parse(data, start)
+        self._parse(data, start, part=rels_part)
         return out
 
     def _read_workbook(self) -> None:
@@ -202,7 +249,7 @@ class FastBook:
             elif tag == "workbookPr":
                 self.date1904 = attrs.get("date1904", "0").lower() in ("1", "true")
 
-        self._parse(data, start)
+        self._parse(data, start, part=wb_part)
         rels = self._rels(wb_part)
         self._sheet_parts: dict[str, str | None] = {}
         for name, rid in sheets:
@@ -245,7 +292,12 @@ class FastBook:
                 if state["t"]:
                     buf.append(text)
 
-            self._parse(data, start, end, chars)
+            self._check_part_size(self._sst_part, "共享字符串表")
+            self._parse(data, start, end, chars, part=self._sst_part)
+            if len(out) > safeio.MAX_SHARED_STRINGS:
+                raise BookError(f"无法读取工作簿“{self.path.name}”：共享字符串表有 {len(out):,} 条，超过上限 "
+                                f"{safeio.MAX_SHARED_STRINGS:,} 条（一份绩效评价工作簿约几百条）；"
+                                "请删除与绩效评价无关的内容后再试")
         self._shared = out
         return out
 
@@ -291,7 +343,7 @@ class FastBook:
                 if _local(name) == "cellXfs":
                     state["cellxfs"] = False
 
-            self._parse(data, start, end)
+            self._parse(data, start, end, part=self._styles_part)
         dates, tds = set(), set()
         for idx, fid in enumerate(xfs):
             fmt = custom.get(fid) if fid in custom else builtin_format_code(fid)
@@ -318,19 +370,26 @@ class FastBook:
         part = self._sheet_parts[sheet]
         g: Grid = {}
         if part is not None:
+            self._check_part_size(part, f"工作表“{sheet}”")
             data = self._part(part)
             if data is None:
                 raise BookError(f"无法读取工作簿“{self.path.name}”：工作表“{sheet}”的内容缺失（{part}），文件已损坏")
+            prefix = f"无法读取工作簿“{self.path.name}”的工作表“{sheet}”："
             try:
-                g = self._parse_sheet(data)
+                g = self._parse_sheet(data, part)
             except BookError:
                 raise
+            except _CellError as exc:
+                raise BookError(f"{prefix}单元格 {exc.ref} {exc.detail}") from None
+            except _TooBig as exc:
+                raise BookError(f"无法读取工作簿“{self.path.name}”：{safeio.too_many_cells(f'工作表“{sheet}”', int(str(exc)))}"
+                                ) from None
             except Exception as exc:
-                raise BookError(f"无法读取工作簿“{self.path.name}”的工作表“{sheet}”：{self._describe(exc)}") from None
+                raise BookError(f"{prefix}{self._describe(exc, part)}") from None
         self._grids[sheet] = g
         return g
 
-    def _parse_sheet(self, data: bytes) -> Grid:
+    def _parse_sheet(self, data: bytes, part: str = "") -> Grid:
         shared = self._shared_strings()
         dates, tds = self._date_style_ids()
         g: Grid = {}
@@ -345,6 +404,8 @@ class FastBook:
         inline: list[str] | None = None
         rph = 0
         collect = False
+        # 单元格、行、列元素的个数（与 safeio.MAX_CELLS 同一上限）：超过即停止解析
+        count, limit = [0], safeio.MAX_CELLS
 
         def start(name, attrs):
             nonlocal row, col, cattr, fattr, ftext, vtext, inline, collect, rph
@@ -352,6 +413,9 @@ class FastBook:
             if tag == "c":
                 cattr = attrs
                 fattr = ftext = vtext = inline = None
+                count[0] += 1
+                if count[0] > limit:
+                    raise _TooBig(count[0])
             elif tag == "v":
                 collect = True
                 buf.clear()
@@ -363,6 +427,13 @@ class FastBook:
                 r = attrs.get("r")
                 row = int(r) if r else row + 1
                 col = 0
+                count[0] += 1
+                if count[0] > limit:
+                    raise _TooBig(count[0])
+            elif tag == "col":
+                count[0] += 1
+                if count[0] > limit:
+                    raise _TooBig(count[0])
             elif tag == "is":
                 inline = []
             elif tag == "rPh":
@@ -403,7 +474,7 @@ class FastBook:
             elif tag == "rPh":
                 rph -= 1
 
-        self._parse(data, start, end, chars)
+        self._parse(data, start, end, chars, part=part)
         return g
 
     def _cell_value(self, ref, cattr, vtext, ftext, fattr, inline, shared, dates, tds, shared_f, with_cached) -> Any:
@@ -414,21 +485,31 @@ class FastBook:
             raw = None
         if raw is not None:
             if t == "n":
-                value = _cast_number(raw)
+                try:
+                    value = _cast_number(raw)
+                except ValueError:
+                    raise _CellError(ref, f"保存的数值“{raw[:40]}”不是有效的数字（NaN、INF 之类的写法 Excel 不会保存，文件可能被"
+                                          "其他程序生成或改动过）；请在 Excel 中重新输入该单元格后保存") from None
                 s = cattr.get("s")
-                if s and int(s) in dates:
+                if s and _style_id(ref, s) in dates:
                     value = self._to_date(value, int(s) in tds)
             elif t == "s":
                 try:
                     value = shared[int(raw)]
                 except (IndexError, ValueError):
-                    raise BookError(f"单元格 {ref} 引用了不存在的共享字符串（文件已损坏）") from None
+                    raise _CellError(ref, f"引用了不存在的共享字符串（第 {raw[:20]} 条），文件已损坏") from None
             elif t == "b":
-                value = bool(int(raw))
+                try:
+                    value = bool(int(raw))
+                except ValueError:
+                    raise _CellError(ref, f"保存的逻辑值“{raw[:40]}”无法识别（应为 0 或 1），文件已损坏") from None
             elif t == "d":
                 from openpyxl.utils.datetime import from_ISO8601
 
-                value = from_ISO8601(raw)
+                try:
+                    value = from_ISO8601(raw)
+                except ValueError:
+                    raise _CellError(ref, f"保存的日期“{raw[:40]}”无法识别，文件已损坏") from None
             else:  # str（公式的文本结果）、e（错误值）
                 value = raw
         elif t == "inlineStr" and inline is not None:
@@ -455,17 +536,29 @@ class FastBook:
         except (OverflowError, ValueError):
             return "#VALUE!"
 
+    def _check_part_size(self, part: str, what: str) -> None:
+        """与 safeio 相同的单个 XML 部件上限：只看中央目录里声明的解压大小（zipfile 解压时不会超过它）。"""
+        try:
+            size = self.zf.getinfo(part).file_size
+        except KeyError:
+            return
+        if size > safeio.MAX_PART_XML_BYTES:
+            raise BookError(f"无法读取工作簿“{self.path.name}”：{what}（部件“{part[:80]}”）解压后 "
+                            f"{safeio._fmt_mb(size)}，超过单个 XML 部件的上限 {safeio._fmt_mb(safeio.MAX_PART_XML_BYTES)}；"
+                            "请删除与绩效评价无关的内容后再试")
+
     @staticmethod
-    def _describe(exc: Exception) -> str:
+    def _describe(exc: Exception, part: str = "") -> str:
+        where = f"部件“{part[:80]}”" if part else "文件"
         if isinstance(exc, (zipfile.BadZipFile, zlib.error, EOFError)):
             return "压缩包已损坏（可能下载或复制不完整），请重新获取该文件"
         if isinstance(exc, _Forbidden):
-            return str(exc)
+            return f"{where}{exc}" if part else str(exc)
         if isinstance(exc, expat.ExpatError):
-            return f"文件内容已损坏（XML 第 {exc.lineno} 行无法解析）"
+            return f"{where}内容已损坏（XML 第 {exc.lineno} 行第 {exc.offset + 1} 列无法解析：{_expat_reason(exc)}）"
         if isinstance(exc, KeyError):
             return "文件结构不完整（缺少必需的部件）"
-        return f"{type(exc).__name__}: {str(exc)[:200]}"
+        return f"{where}无法解析（{type(exc).__name__}: {str(exc)[:200]}）"
 
     def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: dict[int, float] | None = None,
                       heights: dict[int, float] | None = None) -> None:
@@ -562,9 +655,9 @@ def process_file(path: str, root: str = "") -> DeptResult:
 
 def _strip_name(reason: str, name: str) -> str:
     """汇总表已有“文件”列：去掉原因开头重复的“无法读取工作簿“文件名”：”。"""
-    prefix = f"无法读取工作簿“{name}”："
-    if reason.startswith(prefix):
-        return reason[len(prefix):]
+    for prefix in (f"无法读取工作簿“{name}”：", f"无法读取工作簿“{name}”的", f"文件“{name}”的"):
+        if reason.startswith(prefix):
+            return reason[len(prefix):]
     return reason.replace(f"文件“{name}”", "该文件", 1).replace(f"工作簿“{name}”", "该工作簿", 1)
 
 

@@ -15,15 +15,21 @@ import random
 import re
 import re._constants as sre_c  # type: ignore[import-not-found]
 import re._parser as sre_parse  # type: ignore[import-not-found]
+import subprocess
+import sys
 import time
+import zipfile
+from pathlib import Path
 
 import pytest
 
-from addin import checks, narrative
+from addin import checks, narrative, safeio
+from addin.book import BookError
 from addin.checks import run_checks
 from addin.engine import evaluate
 from addin.reader import load
 
+ROOT = Path(__file__).resolve().parent.parent
 EXCEL_MAX_CHARS = 32767
 
 # 扫描用户自由文字的正则（新加的也要登记在这里）
@@ -156,3 +162,173 @@ def test_checks_on_the_worst_32767_character_cells_take_well_under_a_second(baoj
     # 用的是本进程的 CPU 时间，机器上其他进程的负载不计入
     assert spent < 1.0, f"{kind}：{spent:.2f} 秒"
     assert all(f.message for f in findings)
+
+
+# =====================================================================================================================
+# 规模上限：在 openpyxl 加载之前，由 zip 中央目录与一次流式计数判断
+# =====================================================================================================================
+def _add_sheet(src: Path, dst: Path, name: str, body: str, *, extra_parts: dict[str, bytes] | None = None,
+               tail: str = "") -> Path:
+    """在工作簿里加一张工作表（sheetData 内容为 body，其后接 tail），其余部件原样复制。"""
+    sheet_part = "xl/worksheets/sheet99.xml"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/workbook.xml":
+                data = data.replace(b"</sheets>", (
+                    '<sheet xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
+                    f'name="{name}" sheetId="99" r:id="rId99"/></sheets>').encode())
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", (
+                    '<Relationship Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+                    f'Target="/{sheet_part}" Id="rId99"/></Relationships>').encode())
+            elif info.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", (
+                    f'<Override PartName="/{sheet_part}" ContentType="application/'
+                    'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>').encode())
+            zout.writestr(info, data)
+        zout.writestr(sheet_part, '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                                  f'<sheetData>{body}</sheetData>{tail}</worksheet>')
+        for part, data in (extra_parts or {}).items():
+            zout.writestr(part, data)
+    return dst
+
+
+def _cells(n: int, cols: int = 10) -> str:
+    """n 个数值单元格，每行 cols 个。"""
+    letters = "ABCDEFGHIJ"[:cols]
+    rows = []
+    for r in range((n + cols - 1) // cols):
+        k = min(cols, n - r * cols)
+        rows.append(f'<row r="{r + 1}">' + "".join(f'<c r="{letters[j]}{r + 1}"><v>{r}</v></c>' for j in range(k)) + "</row>")
+    return "".join(rows)
+
+
+def _counted(path: Path) -> int:
+    """inspect_file 的计数（单元格 + 行 + 列 + 合并/超链接区域），与上限比较的就是它。"""
+    costs: dict = {}
+    with zipfile.ZipFile(path) as zf:
+        safeio._scan_parts(path, zf, zf.infolist(), costs)
+    return sum(safeio._cells_of_part(c) for c in costs.values())
+
+
+@pytest.fixture(scope="module")
+def demo_book(demo_dir) -> Path:
+    return demo_dir / "zizhou-2021.xlsx"
+
+
+def test_a_sheet_over_the_cell_limit_is_refused_naming_it_and_its_size(demo_book, tmp_path):
+    base = _counted(demo_book)
+    assert 1000 < base < 20000  # 一份真实大小的工作簿
+    # 到上限为止照常通过检查（不加载）；超出：拒绝，说出是哪张表、有多少
+    fits = safeio.MAX_CELLS - base
+    n_fit = fits - (fits + 10) // 11  # 每 10 个单元格一个 <row>：n 个单元格计 n + ceil(n/10)
+    ok = _add_sheet(demo_book, tmp_path / "恰好.xlsx", "明细", _cells(n_fit))
+    safeio.inspect_file(ok)
+    over = _add_sheet(demo_book, tmp_path / "超出.xlsx", "明细", _cells(n_fit + 11))
+    with pytest.raises(BookError) as e:
+        safeio.inspect_file(over)
+    msg = str(e.value)
+    # 这张表本身未超，但与其他表合计超了：列出最大的几张表与合计
+    assert re.search(r"各工作表（工作表“明细” 2\d\d,\d{3} 个、工作表“评分表” [\d,]+ 个、.*）合计约有 300,0\d\d 个单元格"
+                     r".*超过 jixiao 的上限 300,000 个", msg), msg
+
+
+def test_the_batch_reader_stops_at_the_same_limit(demo_book, tmp_path, monkeypatch):
+    """批量读取器 FastBook 只解析它要读的表；解析到超过上限的那一格就停下，说法与单文件命令相同。"""
+    from addin.batch import FastBook
+
+    monkeypatch.setattr(safeio, "MAX_CELLS", 500)
+    big = _add_sheet(demo_book, tmp_path / "大.xlsx", "明细", _cells(2000))
+    fb = FastBook(big)
+    with pytest.raises(BookError, match="工作表“明细”约有 501 个单元格.*上限 500 个"):
+        fb.grid("明细")
+    fb.close()
+
+
+def test_sheets_under_the_limit_each_but_over_it_together_are_refused(demo_book, tmp_path, monkeypatch):
+    monkeypatch.setattr(safeio, "MAX_CELLS", _counted(demo_book) + 150)
+    two = _add_sheet(demo_book, tmp_path / "a.xlsx", "明细一", _cells(100))
+    assert _counted(two) <= safeio.MAX_CELLS
+    with zipfile.ZipFile(two) as zin, zipfile.ZipFile(tmp_path / "b.xlsx", "w") as zout:
+        for info in zin.infolist():
+            zout.writestr(info, zin.read(info.filename))
+        zout.writestr("xl/worksheets/sheet98.xml", zin.read("xl/worksheets/sheet99.xml"))
+    with pytest.raises(BookError, match="各工作表（.*）合计约有"):
+        safeio.inspect_file(tmp_path / "b.xlsx")
+
+
+@pytest.mark.parametrize("tail, label", [
+    ('<mergeCells count="1"><mergeCell ref="A100:XFD1048576"/></mergeCells>', "合并单元格"),
+    ('<hyperlinks><hyperlink ref="A100:XFD1048576" location="A1"/></hyperlinks>', "超链接"),
+])
+def test_a_tiny_file_whose_merge_or_hyperlink_covers_the_whole_sheet_is_refused_at_once(demo_book, tmp_path, tail,
+                                                                                           label):
+    """openpyxl 为合并区域与超链接区域里的每一格建对象：30 KB 的文件让 jixiao check 永远读不完（原来要强行结束）。
+    在子进程里运行，原来的实现会超时而不是让测试卡住。"""
+    bomb = _add_sheet(demo_book, tmp_path / f"{label}.xlsx", "附表", "", tail=tail)
+    assert bomb.stat().st_size < 100_000
+    try:
+        r = subprocess.run([sys.executable, "-m", "addin.cli", "check", str(bomb)], capture_output=True, text=True,
+                           timeout=120, cwd=str(ROOT))
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{label}覆盖整张表：jixiao check 两分钟没有结束")
+    assert r.returncode == 2, r.stdout + r.stderr
+    area = (1048576 - 100 + 1) * 16384
+    assert f"工作表“附表”约有 {area:,} 个单元格" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_formatted_rows_count_like_cells(demo_book, tmp_path):
+    """只有行高、没有单元格的行也要 openpyxl 建对象（本机 50 万行 19 秒、640 MB）。"""
+    rows = "".join(f'<row r="{r}" ht="20" customHeight="1"/>' for r in range(1, safeio.MAX_CELLS + 2))
+    big = _add_sheet(demo_book, tmp_path / "行.xlsx", "格式", rows)
+    with pytest.raises(BookError, match="工作表“格式”约有"):
+        safeio.inspect_file(big)
+
+
+def test_shared_string_count_limit(demo_book, tmp_path, monkeypatch):
+    n = safeio.MAX_SHARED_STRINGS + 1
+    sst = ('<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+           + "".join(f"<si><t>{i}</t></si>" for i in range(n)) + "</sst>").encode()
+    # 计数按内容，不按部件名：另放一个共享字符串表（改名的部件）同样被数到
+    big = _add_sheet(demo_book, tmp_path / "sst.xlsx", "附表", "", extra_parts={"xl/strings2.xml": sst})
+    with pytest.raises(BookError, match=r"共享字符串表（部件“xl/strings2.xml”）有 300,\d{3} 条，超过上限 300,000 条"):
+        safeio.inspect_file(big)
+    from addin.batch import FastBook
+
+    monkeypatch.setattr(safeio, "MAX_SHARED_STRINGS", 5)  # 批量读取器解析共享字符串表时同样计数
+    fb = FastBook(demo_book)
+    with pytest.raises(BookError, match="共享字符串表有 [\\d,]+ 条，超过上限 5 条"):
+        fb.grid("评分表")
+    fb.close()
+
+
+def test_part_size_limit_names_the_part(demo_book, tmp_path, monkeypatch):
+    monkeypatch.setattr(safeio, "MAX_PART_XML_BYTES", 200_000)
+    big = _add_sheet(demo_book, tmp_path / "大.xlsx", "附表", _cells(20_000))
+    with pytest.raises(BookError, match="部件“xl/worksheets/sheet99.xml”解压后 .*超过单个 XML 部件的上限"):
+        safeio.inspect_file(big)
+    from addin.batch import FastBook
+
+    fb = FastBook(big)
+    with pytest.raises(BookError, match="工作表“附表”（部件“xl/worksheets/sheet99.xml”）解压后"):
+        fb.grid("附表")
+    fb.close()
+
+
+def test_counting_is_not_fooled_by_chunk_boundaries_prefixes_or_utf16(tmp_path):
+    """计数按完整的标签进行：标签跨过 1 MB 的读块边界、带命名空间前缀、UTF-16 编码，都一个不漏。"""
+    import codecs
+
+    pad = "x" * (safeio.MB - 5)
+    xml = (f'<x:worksheet xmlns:x="urn:x"><x:sheetData><x:row r="1"><x:c r="A1"><x:is><x:t>{pad}</x:t></x:is></x:c>'
+           '<x:c r="B1"/></x:row></x:sheetData><x:mergeCells><x:mergeCell ref="A2:B3"/></x:mergeCells></x:worksheet>')
+    for name, data in (("utf8", xml.encode()), ("utf16", codecs.BOM_UTF16_LE + xml.encode("utf-16-le"))):
+        p = tmp_path / f"{name}.zip"
+        with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("xl/worksheets/sheet1.xml", data)
+        costs: dict = {}
+        with zipfile.ZipFile(p) as zf:
+            safeio._scan_parts(p, zf, zf.infolist(), costs)
+        c = costs["xl/worksheets/sheet1.xml"]
+        assert (c[b"c"], c[b"row"], c[b"area"]) == (2, 1, 4), name
