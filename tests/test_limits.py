@@ -332,3 +332,34 @@ def test_counting_is_not_fooled_by_chunk_boundaries_prefixes_or_utf16(tmp_path):
             safeio._scan_parts(p, zf, zf.infolist(), costs)
         c = costs["xl/worksheets/sheet1.xml"]
         assert (c[b"c"], c[b"row"], c[b"area"]) == (2, 1, 4), name
+
+
+# =====================================================================================================================
+# 校验中的“文字材料未填写”只生成用到文字材料的章节：结果与生成整份报告逐条相同
+# =====================================================================================================================
+def test_text_findings_equal_the_full_report_findings_for_any_blank_texts():
+    from addin.report import build_report, text_findings
+    from workbook_templates.build import layout_inputs
+    from workbook_templates.examples import EXAMPLES
+    from workbook_templates.systems import SYSTEMS
+
+    rng = random.Random(15)
+    compared, with_missing = 0, set()
+    for name, ex in EXAMPLES.items():
+        base = layout_inputs(SYSTEMS[ex.system], ex)
+        keys = [t.key for t in SYSTEMS[ex.system].texts]
+        scalar_keys = [s.key for s in SYSTEMS[ex.system].scalars]
+        blanks = [[], keys] + [[k] for k in keys] + [rng.sample(keys, rng.randint(1, len(keys))) for _ in range(6)]
+        for blank in blanks:
+            for drop_scalars in ([], rng.sample(scalar_keys, min(4, len(scalar_keys)))):
+                inp = copy.deepcopy(base)
+                for k in blank:
+                    inp.texts[k] = None
+                for k in drop_scalars:  # 人数、金额等未填时，有些文字材料改为可选（staff_known、money_known……）
+                    inp.scalars[k] = None
+                ev = evaluate(inp)
+                full = build_report(inp, ev, []).findings
+                assert text_findings(inp, ev) == full, (name, blank, drop_scalars)
+                compared += 1
+                with_missing |= {(name, f.cell) for f in full}
+    assert compared > 80 and len(with_missing) >= 12  # 比较里确有各种缺项（四个示例的不同单元格）
