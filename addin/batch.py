@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import sys
 import zipfile
@@ -91,6 +92,8 @@ def _expat_reason(exc: expat.ExpatError) -> str:
 
 
 _LOCAL: dict[str, str] = {}
+# 只有样式、没有值的单元格（Excel、XlsxWriter、openpyxl 都这样写）
+_EMPTY_CELL = re.compile(rb'<c r="[A-Z]{1,3}[0-9]{1,7}"(?: s="[0-9]{1,6}")?/>')
 
 
 def _local(name: str) -> str:
@@ -396,6 +399,12 @@ class FastBook:
     def _parse_sheet(self, data: bytes, part: str = "") -> Grid:
         shared = self._shared_strings()
         dates, tds = self._date_style_ids()
+        # 模板里大半是只有边框、底色的空单元格（<c r="B1" s="1"/>）：解析前整体去掉（正则在 C 里运行），
+        # 每个工作簿少调用上千次 Python 回调。只在每个单元格都写明位置（r=）时这样做——否则后面没写位置的单元格
+        # 要靠前一个单元格推算列号
+        stripped = 0
+        if b"<c>" not in data and data.count(b"<c ") == data.count(b'<c r="'):
+            data, stripped = _EMPTY_CELL.subn(b"", data)
         g: Grid = {}
         shared_f: dict[str, Any] = {}
         with_cached = self.with_cached
@@ -409,7 +418,7 @@ class FastBook:
         rph = 0
         collect = False
         # 单元格、行、列元素的个数（与 safeio.MAX_CELLS 同一上限）：超过即停止解析
-        count, limit = [0], safeio.MAX_CELLS
+        count, limit = [stripped], safeio.MAX_CELLS
 
         def start(name, attrs):
             nonlocal row, col, cattr, fattr, ftext, vtext, inline, collect, rph
@@ -952,6 +961,14 @@ def iter_batch(files: Sequence[Path], root: Path, *, jobs: int = 1, timeout: flo
     from pebble import ProcessExpired, ProcessPool
 
     from . import checks, engine, reader, report  # noqa: F401  在 fork 之前导入，子进程直接继承
+
+    # 报告模板的“是否用到文字材料”也在 fork 之前算好（每个子进程不必各自解析一遍模板）
+    env = report.make_env(None)
+    for sections in report.SECTIONS.values():
+        for sec in sections:
+            report._uses_texts(env, sec.template)
+    for name in report.TITLE_TEMPLATE.values():
+        report._uses_texts(env, name)
 
     if not files:
         return

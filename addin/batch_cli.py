@@ -52,11 +52,17 @@ def cmd_batch(args) -> int:
     builder = SummaryBuilder(keep_findings=False)
     reused = 0
     try:
-        for res in iter_batch(files, folder, jobs=jobs, timeout=args.timeout, cache=cache):
-            builder.add(res)
-            reused += res.from_cache
-            if bar is not None:
-                bar.update(1)
+        try:
+            for res in iter_batch(files, folder, jobs=jobs, timeout=args.timeout, cache=cache):
+                builder.add(res)
+                reused += res.from_cache
+                if bar is not None:
+                    bar.update(1)
+        except KeyboardInterrupt:
+            if args.no_cache:
+                raise CliError(f"已中断（完成 {len(builder.rows)} / {len(files)} 个文件，未写汇总）") from None
+            raise CliError(f"已中断（完成 {len(builder.rows)} / {len(files)} 个文件，未写汇总）。已完成的结果保存在 {cache.root}，"
+                           "再次运行同一命令即从中断处继续") from None
         for res in skipped:
             builder.add(res)
         summary = builder.finish()

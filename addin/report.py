@@ -770,16 +770,22 @@ def build_report(inputs: WorkbookInputs, ev: Evaluation, findings: Sequence[Find
         parts = _title_parts("")
     else:
         parts = _title_parts(_render(env, TITLE_TEMPLATE[system.kind], ctx))
-    report_findings = texts.findings()
-    for key, title, value in (("unit_name", "单位名称", ev.unit_name), ("year", "评价年度", ev.year)):
-        if not value:
-            sheet, cell = inputs.cells.get(("scalar", key), ("基础数据表", ""))
-            report_findings.append(F.make("missing-text", sheet, cell, title=title))
+    report_findings = texts.findings() + _identity_findings(inputs, ev)
     return Report(system_key=system.key, kind=system.kind, title_lines=parts["标题"] or [system.title], blocks=blocks,
                   signature=parts["落款"], appendix_title="".join(parts["附件"]) or system.title, table_header=list(TABLE_HEADER[system.kind]),
                   table=_table_rows(system, ev, views, scale), chart=[ChartBar(xml_safe(l.name), l.points, l.score) for l in level1s
                                                                       if l.points],
                   findings=F.sort_findings(report_findings))
+
+
+def _identity_findings(inputs: WorkbookInputs, ev: Evaluation) -> list[Finding]:
+    """单位名称、评价年度未填写（报告标题里显示为待填写）。"""
+    out = []
+    for key, title, value in (("unit_name", "单位名称", ev.unit_name), ("year", "评价年度", ev.year)):
+        if not value:
+            sheet, cell = inputs.cells.get(("scalar", key), ("基础数据表", ""))
+            out.append(F.make("missing-text", sheet, cell, title=title))
+    return out
 
 
 def _title_parts(text: str) -> dict[str, list[str]]:
@@ -821,6 +827,8 @@ def text_findings(inputs: WorkbookInputs, ev: Evaluation | None = None, *, templ
     """报告所需的文字材料中未填写的项（missing-text 警告，指向“文字材料”表的内容单元格），供校验汇总调用。
     只生成用到文字材料的章节（build_report only_texts）：结果与生成整份报告相同，批量校验时省下大半时间。"""
     ev = ev if ev is not None else evaluate(inputs)
+    if _Texts(SYSTEMS[inputs.system_key], inputs).all_filled:
+        return F.sort_findings(_identity_findings(inputs, ev))  # 没有可缺的文字材料：不必准备任何章节
     try:
         return build_report(inputs, ev, [], template_dir=template_dir, only_texts=True).findings
     except ReportError:
