@@ -160,11 +160,11 @@ def tree_run(cmd: list[str], repeat: int, cwd: str | None = None) -> tuple[float
         top = [0.0]
         stop = threading.Event()
 
-        def sample() -> None:
+        def sample(pid: int, top: list[float], stop: threading.Event) -> None:
             while not stop.wait(0.1):
-                top[0] = max(top[0], _tree_rss_mb(proc.pid))
+                top[0] = max(top[0], _tree_rss_mb(pid))
 
-        th = threading.Thread(target=sample, daemon=True)
+        th = threading.Thread(target=sample, args=(proc.pid, top, stop), daemon=True)
         th.start()
         out, err = proc.communicate()
         stop.set()
@@ -356,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
             target = ""
             if func is read_calamine:
                 ratio = t_cli / secs
-                target = f"jixiao batch 为它的 {ratio:.1f} 倍，目标 ≤ {TARGET_FLOOR_RATIO:.0f} 倍 {mark(ratio <= TARGET_FLOOR_RATIO)}"
+                target = (f"jixiao batch 为它的 {ratio:.1f} 倍，目标 ≤ {TARGET_FLOOR_RATIO:.0f} 倍 "
+                          f"{mark(ratio <= TARGET_FLOOR_RATIO)}")
             rows.append((label, f"{secs:.2f} s", f"{rate:.0f}", target))
 
         # 4. 冷启动
