@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import io
 import os
+import re
+import stat
 import sys
 import zipfile
 import zlib
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable, NoReturn, Sequence
+from typing import Any, Callable, Iterable, Iterator, NoReturn, Sequence
 from xml.parsers import expat
 
 from . import safeio
@@ -42,13 +43,25 @@ class _Forbidden(Exception):
     pass
 
 
+class _CellError(Exception):
+    """某个单元格保存的值无法理解（NaN、INF、坏的逻辑值或日期……）；grid() 补上工作表名称。"""
+
+    def __init__(self, ref: str, detail: str):
+        super().__init__(detail)
+        self.ref, self.detail = ref, detail
+
+
+class _TooBig(Exception):
+    """解析中途发现工作表超过 safeio.MAX_CELLS：立即停止，不再为它花时间与内存。"""
+
+
 def _make_parser() -> expat.XMLParserType:
     """带命名空间分隔的 expat 解析器；禁止 DTD 与实体声明（防 XML 炸弹，等同 defusedxml 的做法）。"""
     # 不做命名空间处理（更快）；元素名可能带前缀（x:c），由 _local 去掉
     p = expat.ParserCreate()
 
     def forbid(*_a):
-        raise _Forbidden("文件中含有 DTD 或实体声明，出于安全原因拒绝读取")
+        raise _Forbidden("含有 DTD 或实体声明，出于安全原因拒绝读取")
 
     p.StartDoctypeDeclHandler = forbid
     p.EntityDeclHandler = forbid
@@ -58,7 +71,29 @@ def _make_parser() -> expat.XMLParserType:
     return p
 
 
+# expat 的英文错误 → 中文（常见的几种；其余照录错误号）
+_EXPAT_REASONS = {
+    "not well-formed (invalid token)": "有不合规的字符或标记",
+    "no element found": "内容不完整（被截断）",
+    "mismatched tag": "标签不配对",
+    "unclosed token": "内容不完整（被截断）",
+    "unknown encoding": "使用了无法识别的编码",
+    "encoding specified in XML declaration is incorrect": "XML 声明的编码与实际内容不符",
+    "junk after document element": "根元素之后还有多余内容",
+    "XML or text declaration not at start of entity": "XML 声明不在开头",
+    "undefined entity": "引用了未定义的实体",
+    "syntax error": "语法错误",
+}
+
+
+def _expat_reason(exc: expat.ExpatError) -> str:
+    text = expat.ErrorString(exc.code) if exc.code else str(exc)
+    return _EXPAT_REASONS.get(text, f"XML 错误 {exc.code}")
+
+
 _LOCAL: dict[str, str] = {}
+# 只有样式、没有值的单元格（Excel、XlsxWriter、openpyxl 都这样写）
+_EMPTY_CELL = re.compile(rb'<c r="[A-Z]{1,3}[0-9]{1,7}"(?: s="[0-9]{1,6}")?/>')
 
 
 def _local(name: str) -> str:
@@ -89,6 +124,13 @@ def _coord(ref: str) -> tuple[int, int]:
     return int(ref[i:]), col
 
 
+def _style_id(ref: str, s: str) -> int:
+    try:
+        return int(s)
+    except ValueError:
+        raise _CellError(ref, f"的样式编号“{s[:20]}”无效，文件已损坏") from None
+
+
 def _cast_number(text: str) -> int | float:
     # 与 openpyxl 相同：含小数点或指数记法的为 float，否则为 int
     if "." in text or "E" in text or "e" in text:
@@ -103,23 +145,27 @@ class FastBook:
     不支持写入：批量处理从不修改部门的工作簿。
     """
 
-    def __init__(self, path: str | Path, *, with_cached: bool = True):
+    def __init__(self, path: str | Path, *, with_cached: bool = True, data: bytes | None = None):
+        """data：已读入内存的文件内容（批量处理先读入、算出内容指纹再解析同一份字节，结果缓存不会张冠李戴）。"""
         self.path = Path(path)
         self.with_cached = with_cached
         self._grids: dict[str, Grid] = {}
         # 快速路径只做廉价检查（文件头、大小、zip 中央目录）；任何一项不通过都交给 safeio.inspect_file，
         # 由它给出与单文件命令完全相同的中文原因（旧 .xls、加密、改了扩展名的 CSV、截断、压缩炸弹……）
         try:
-            size = self.path.stat().st_size
-            with open(self.path, "rb") as fh:
-                head = fh.read(8)
+            if data is None:
+                size = self.path.stat().st_size
+                with open(self.path, "rb") as fh:
+                    head = fh.read(8)
+            else:
+                size, head = len(data), data[:8]
         except OSError:
             self._refuse("无法访问该文件")
         if (not 0 < size <= safeio.MAX_FILE_BYTES or not head.startswith(b"PK")
                 or self.path.suffix.lower() not in safeio.WORKBOOK_SUFFIXES):
             self._refuse("不是有效的 .xlsx 文件")
         try:
-            self.zf = zipfile.ZipFile(self.path)
+            self.zf = zipfile.ZipFile(self.path if data is None else io.BytesIO(data))
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
             self._refuse("文件已损坏或不完整")
         try:
@@ -154,19 +200,27 @@ class FastBook:
         except KeyError:
             return None
 
-    def _parse(self, data: bytes, start: Callable, end: Callable | None = None, chars: Callable | None = None) -> None:
+    def _parse(self, data: bytes, start: Callable, end: Callable | None = None, chars: Callable | None = None, *,
+               part: str = "") -> None:
+        """解析一个部件；XML 错误与 DTD 变成指明该部件的中文 BookError（处理函数抛出的 _CellError/_TooBig 原样传出）。
+        编码先按 safeio 的规则核对（只许 UTF-8/UTF-16，与 BOM、XML 声明一致），消息与单文件命令相同。"""
+        safeio._xml_encoding(self.path, part or "?", data[:safeio._SNIFF_BYTES])
         p = _make_parser()
         p.StartElementHandler = start
         if end is not None:
             p.EndElementHandler = end
         if chars is not None:
             p.CharacterDataHandler = chars
-        p.Parse(data, True)
+        try:
+            p.Parse(data, True)
+        except (expat.ExpatError, _Forbidden) as exc:
+            raise BookError(f"无法读取工作簿“{self.path.name}”：{self._describe(exc, part)}") from None
 
     def _rels(self, part: str) -> dict[str, tuple[str, str]]:
         """部件的关系表：Id → (类型末段, 目标部件路径)。"""
         pp = PurePosixPath(part)
-        data = self._part(str(pp.parent / "_rels" / (pp.name + ".rels")) if str(pp.parent) != "." else f"_rels/{pp.name}.rels")
+        rels_part = str(pp.parent / "_rels" / (pp.name + ".rels")) if str(pp.parent) != "." else f"_rels/{pp.name}.rels"
+        data = self._part(rels_part)
         out: dict[str, tuple[str, str]] = {}
         if data is None:
             return out
@@ -182,7 +236,7 @@ class FastBook:
                     path = _normpath(str(pp.parent / target) if str(pp.parent) != "." else target)
                 out[attrs.get("Id", "")] = (attrs.get("Type", "").rsplit("/", 1)[-1], path)
 
-        self._parse(data, start)
+        self._parse(data, start, part=rels_part)
         return out
 
     def _read_workbook(self) -> None:
@@ -202,7 +256,7 @@ class FastBook:
             elif tag == "workbookPr":
                 self.date1904 = attrs.get("date1904", "0").lower() in ("1", "true")
 
-        self._parse(data, start)
+        self._parse(data, start, part=wb_part)
         rels = self._rels(wb_part)
         self._sheet_parts: dict[str, str | None] = {}
         for name, rid in sheets:
@@ -245,7 +299,12 @@ class FastBook:
                 if state["t"]:
                     buf.append(text)
 
-            self._parse(data, start, end, chars)
+            self._check_part_size(self._sst_part, "共享字符串表")
+            self._parse(data, start, end, chars, part=self._sst_part)
+            if len(out) > safeio.MAX_SHARED_STRINGS:
+                raise BookError(f"无法读取工作簿“{self.path.name}”：共享字符串表有 {len(out):,} 条，超过上限 "
+                                f"{safeio.MAX_SHARED_STRINGS:,} 条（一份绩效评价工作簿约几百条）；"
+                                "请删除与绩效评价无关的内容后再试")
         self._shared = out
         return out
 
@@ -291,7 +350,7 @@ class FastBook:
                 if _local(name) == "cellXfs":
                     state["cellxfs"] = False
 
-            self._parse(data, start, end)
+            self._parse(data, start, end, part=self._styles_part)
         dates, tds = set(), set()
         for idx, fid in enumerate(xfs):
             fmt = custom.get(fid) if fid in custom else builtin_format_code(fid)
@@ -318,21 +377,34 @@ class FastBook:
         part = self._sheet_parts[sheet]
         g: Grid = {}
         if part is not None:
+            self._check_part_size(part, f"工作表“{sheet}”")
             data = self._part(part)
             if data is None:
                 raise BookError(f"无法读取工作簿“{self.path.name}”：工作表“{sheet}”的内容缺失（{part}），文件已损坏")
+            prefix = f"无法读取工作簿“{self.path.name}”的工作表“{sheet}”："
             try:
-                g = self._parse_sheet(data)
+                g = self._parse_sheet(data, part)
             except BookError:
                 raise
+            except _CellError as exc:
+                raise BookError(f"{prefix}单元格 {exc.ref} {exc.detail}") from None
+            except _TooBig as exc:
+                raise BookError(f"无法读取工作簿“{self.path.name}”：{safeio.too_many_cells(f'工作表“{sheet}”', int(str(exc)))}"
+                                ) from None
             except Exception as exc:
-                raise BookError(f"无法读取工作簿“{self.path.name}”的工作表“{sheet}”：{self._describe(exc)}") from None
+                raise BookError(f"{prefix}{self._describe(exc, part)}") from None
         self._grids[sheet] = g
         return g
 
-    def _parse_sheet(self, data: bytes) -> Grid:
+    def _parse_sheet(self, data: bytes, part: str = "") -> Grid:
         shared = self._shared_strings()
         dates, tds = self._date_style_ids()
+        # 模板里大半是只有边框、底色的空单元格（<c r="B1" s="1"/>）：解析前整体去掉（正则在 C 里运行），
+        # 每个工作簿少调用上千次 Python 回调。只在每个单元格都写明位置（r=）时这样做——否则后面没写位置的单元格
+        # 要靠前一个单元格推算列号
+        stripped = 0
+        if b"<c>" not in data and data.count(b"<c ") == data.count(b'<c r="'):
+            data, stripped = _EMPTY_CELL.subn(b"", data)
         g: Grid = {}
         shared_f: dict[str, Any] = {}
         with_cached = self.with_cached
@@ -345,6 +417,8 @@ class FastBook:
         inline: list[str] | None = None
         rph = 0
         collect = False
+        # 单元格、行、列元素的个数（与 safeio.MAX_CELLS 同一上限）：超过即停止解析
+        count, limit = [stripped], safeio.MAX_CELLS
 
         def start(name, attrs):
             nonlocal row, col, cattr, fattr, ftext, vtext, inline, collect, rph
@@ -352,6 +426,9 @@ class FastBook:
             if tag == "c":
                 cattr = attrs
                 fattr = ftext = vtext = inline = None
+                count[0] += 1
+                if count[0] > limit:
+                    raise _TooBig(count[0])
             elif tag == "v":
                 collect = True
                 buf.clear()
@@ -363,6 +440,13 @@ class FastBook:
                 r = attrs.get("r")
                 row = int(r) if r else row + 1
                 col = 0
+                count[0] += 1
+                if count[0] > limit:
+                    raise _TooBig(count[0])
+            elif tag == "col":
+                count[0] += 1
+                if count[0] > limit:
+                    raise _TooBig(count[0])
             elif tag == "is":
                 inline = []
             elif tag == "rPh":
@@ -403,7 +487,7 @@ class FastBook:
             elif tag == "rPh":
                 rph -= 1
 
-        self._parse(data, start, end, chars)
+        self._parse(data, start, end, chars, part=part)
         return g
 
     def _cell_value(self, ref, cattr, vtext, ftext, fattr, inline, shared, dates, tds, shared_f, with_cached) -> Any:
@@ -414,21 +498,31 @@ class FastBook:
             raw = None
         if raw is not None:
             if t == "n":
-                value = _cast_number(raw)
+                try:
+                    value = _cast_number(raw)
+                except ValueError:
+                    raise _CellError(ref, f"保存的数值“{raw[:40]}”不是有效的数字（NaN、INF 之类的写法 Excel 不会保存，文件可能被"
+                                          "其他程序生成或改动过）；请在 Excel 中重新输入该单元格后保存") from None
                 s = cattr.get("s")
-                if s and int(s) in dates:
+                if s and _style_id(ref, s) in dates:
                     value = self._to_date(value, int(s) in tds)
             elif t == "s":
                 try:
                     value = shared[int(raw)]
                 except (IndexError, ValueError):
-                    raise BookError(f"单元格 {ref} 引用了不存在的共享字符串（文件已损坏）") from None
+                    raise _CellError(ref, f"引用了不存在的共享字符串（第 {raw[:20]} 条），文件已损坏") from None
             elif t == "b":
-                value = bool(int(raw))
+                try:
+                    value = bool(int(raw))
+                except ValueError:
+                    raise _CellError(ref, f"保存的逻辑值“{raw[:40]}”无法识别（应为 0 或 1），文件已损坏") from None
             elif t == "d":
                 from openpyxl.utils.datetime import from_ISO8601
 
-                value = from_ISO8601(raw)
+                try:
+                    value = from_ISO8601(raw)
+                except ValueError:
+                    raise _CellError(ref, f"保存的日期“{raw[:40]}”无法识别，文件已损坏") from None
             else:  # str（公式的文本结果）、e（错误值）
                 value = raw
         elif t == "inlineStr" and inline is not None:
@@ -455,17 +549,29 @@ class FastBook:
         except (OverflowError, ValueError):
             return "#VALUE!"
 
+    def _check_part_size(self, part: str, what: str) -> None:
+        """与 safeio 相同的单个 XML 部件上限：只看中央目录里声明的解压大小（zipfile 解压时不会超过它）。"""
+        try:
+            size = self.zf.getinfo(part).file_size
+        except KeyError:
+            return
+        if size > safeio.MAX_PART_XML_BYTES:
+            raise BookError(f"无法读取工作簿“{self.path.name}”：{what}（部件“{part[:80]}”）解压后 "
+                            f"{safeio._fmt_mb(size)}，超过单个 XML 部件的上限 {safeio._fmt_mb(safeio.MAX_PART_XML_BYTES)}；"
+                            "请删除与绩效评价无关的内容后再试")
+
     @staticmethod
-    def _describe(exc: Exception) -> str:
+    def _describe(exc: Exception, part: str = "") -> str:
+        where = f"部件“{part[:80]}”" if part else "文件"
         if isinstance(exc, (zipfile.BadZipFile, zlib.error, EOFError)):
             return "压缩包已损坏（可能下载或复制不完整），请重新获取该文件"
         if isinstance(exc, _Forbidden):
-            return str(exc)
+            return f"{where}{exc}" if part else str(exc)
         if isinstance(exc, expat.ExpatError):
-            return f"文件内容已损坏（XML 第 {exc.lineno} 行无法解析）"
+            return f"{where}内容已损坏（XML 第 {exc.lineno} 行第 {exc.offset + 1} 列无法解析：{_expat_reason(exc)}）"
         if isinstance(exc, KeyError):
             return "文件结构不完整（缺少必需的部件）"
-        return f"{type(exc).__name__}: {str(exc)[:200]}"
+        return f"{where}无法解析（{type(exc).__name__}: {str(exc)[:200]}）"
 
     def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: dict[int, float] | None = None,
                       heights: dict[int, float] | None = None) -> None:
@@ -514,6 +620,9 @@ class DeptResult:
     indicators: list[tuple[str, str, Decimal | None, Decimal | None]] = field(default_factory=list)  # (一级, 指标, 分值, 得分)
     self_score: Any = None
     self_grade: str = ""
+    key: str = ""  # 文件内容的 SHA-256（结果缓存的键）；没有读入内容时为空
+    from_cache: bool = False  # 本次取自结果缓存，没有重新计算
+    n_findings: int = 0  # 发现条数（findings 为了省内存被清空后仍可知道有多少条）
 
     @property
     def complete(self) -> bool:
@@ -528,8 +637,9 @@ class DeptResult:
         return self.counts.get("警告", 0)
 
 
-def process_file(path: str, root: str = "") -> DeptResult:
-    """读取、计分、校验一个工作簿。任何问题都记录在结果里，从不抛出异常（批量运行不会因一个文件中断）。"""
+def process_file(path: str, root: str = "", data: bytes | None = None) -> DeptResult:
+    """读取、计分、校验一个工作簿。任何问题都记录在结果里，从不抛出异常（批量运行不会因一个文件中断）。
+    data 为已读入的文件内容（不再从磁盘读）。"""
     from .checks import run_checks
     from .engine import evaluate
     from .reader import ReadError, read_inputs
@@ -537,7 +647,7 @@ def process_file(path: str, root: str = "") -> DeptResult:
     rel = _relative(path, root)
     book = None
     try:
-        book = FastBook(path)
+        book = FastBook(path, data=data)
         inputs = read_inputs(book)
         ev = evaluate(inputs)
         findings = run_checks(inputs, ev)
@@ -557,16 +667,16 @@ def process_file(path: str, root: str = "") -> DeptResult:
         # 有指标未计分的一级指标没有小计（与总分一样，不写出不完整的数）
         level1=[(name, lv.score if lv.complete else None, lv.points) for name, lv in ev.level1.items()],
         counts=dict(counts),
-        findings=[(f.severity, f.sheet, f.cell, f.code, f.message) for f in findings],
+        findings=[(f.severity, f.sheet, f.cell, f.code, f.message) for f in findings], n_findings=len(findings),
         indicators=[(i.level1, i.name, i.points, i.final) for i in ev.indicators],
         self_score=cell_number(inputs.scalars.get("self_score")), self_grade=cell_text(inputs.scalars.get("self_grade")))
 
 
 def _strip_name(reason: str, name: str) -> str:
     """汇总表已有“文件”列：去掉原因开头重复的“无法读取工作簿“文件名”：”。"""
-    prefix = f"无法读取工作簿“{name}”："
-    if reason.startswith(prefix):
-        return reason[len(prefix):]
+    for prefix in (f"无法读取工作簿“{name}”：", f"无法读取工作簿“{name}”的", f"文件“{name}”的"):
+        if reason.startswith(prefix):
+            return reason[len(prefix):]
     return reason.replace(f"文件“{name}”", "该文件", 1).replace(f"工作簿“{name}”", "该工作簿", 1)
 
 
@@ -581,30 +691,258 @@ def _relative(path: str, root: str) -> str:
 
 
 # =====================================================================================================
-# 扫描文件夹与并行运行
+# 扫描文件夹：跳过的每一项都说明原因
 # =====================================================================================================
-def collect_files(folder: str | Path, *, recursive: bool = True, exclude: Iterable[Path] = ()) -> list[Path]:
-    """列出文件夹中的工作簿（默认含子文件夹），按相对路径排序。
+CACHE_SUFFIX = ".jixiao-cache"  # 结果缓存文件夹：汇总文件名 + 此后缀（汇总.xlsx.jixiao-cache/）
 
-    跳过：隐藏文件与隐藏文件夹、Excel 打开文件时产生的 ~$ 锁文件、jixiao 的备份文件、输出的汇总文件本身。
-    .xls/.et 旧格式也列出，以便在“无法读取”表中说明原因（旧格式、加密或改了扩展名）并提示另存为 .xlsx。
+
+def _oserror_text(exc: OSError) -> str:
+    """常见的文件系统错误 → 中文（strerror 是英文）。"""
+    import errno
+
+    return {errno.EACCES: "没有读取权限", errno.EPERM: "没有读取权限", errno.ENOENT: "不存在（可能已被移走或删除）",
+            errno.ELOOP: "是循环的符号链接（链接最终又指向自己）", errno.ENAMETOOLONG: "路径过长",
+            errno.EIO: "读取时发生输入输出错误（磁盘或网络盘故障）"}.get(exc.errno or 0, exc.strerror or str(exc))
+
+
+def collect_entries(folder: str | Path, *, recursive: bool = True, exclude: Iterable[Path] = ()
+                    ) -> tuple[list[Path], list[DeptResult]]:
+    """列出文件夹中的工作簿（默认含子文件夹），按相对路径排序；另列出读不了、也不会去读的条目及原因
+    （作为 ok=False 的结果，列入“无法读取”表并打印在终端）：指向不存在目标的符号链接、循环的符号链接、
+    命名管道（FIFO）与设备文件、打不开的子文件夹、没有读取权限的工作簿、指向文件夹的符号链接（不进入，免得重复或循环）。
+
+    不列出（有意不读）：隐藏文件与隐藏文件夹、Excel 打开文件时产生的 ~$ 锁文件、jixiao 的备份文件、输出的汇总文件本身
+    与它的结果缓存文件夹、扩展名不是工作簿的普通文件。.xls/.et 旧格式列为工作簿，以便在“无法读取”表中说明原因。
     """
     folder = Path(folder)
     skip = {p.resolve() for p in exclude}
-    out: list[Path] = []
-    walker = os.walk(folder) if recursive else [(str(folder), [], os.listdir(folder))]
+    files: list[Path] = []
+    skipped: list[DeptResult] = []
+
+    def rel(p: Path) -> str:
+        return p.relative_to(folder).as_posix()
+
+    def walk_error(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else folder
+        skipped.append(DeptResult(rel(where) + "/" if where != folder else "./", False,
+                                  f"无法打开这个文件夹：{_oserror_text(exc)}；其中的工作簿没有处理"))
+
+    if recursive:
+        walker: Iterable = os.walk(folder, onerror=walk_error)
+    else:
+        try:
+            walker = [(str(folder), [], os.listdir(folder))]
+        except OSError as exc:
+            walk_error(exc)
+            walker = []
     for dirpath, dirnames, filenames in walker:
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        base = Path(dirpath)
+        kept = []
+        for d in sorted(dirnames):
+            if d.startswith(".") or d.endswith(CACHE_SUFFIX):
+                continue
+            if (base / d).is_symlink():
+                skipped.append(DeptResult(rel(base / d) + "/", False,
+                                          "是指向文件夹的符号链接，没有进入（以免同一批工作簿被处理两次，或链接循环）；"
+                                          "如需处理，请直接把那个文件夹作为批量处理的对象"))
+                continue
+            kept.append(d)
+        dirnames[:] = kept
         for name in filenames:
             if name.startswith((".", "~$")) or safeio.is_backup_name(name):
                 continue  # jixiao 写回前留的备份（名称.YYYYmmdd-HHMMSS.bak.xlsx）不是另一个部门
-            if not name.lower().endswith(WORKBOOK_SUFFIXES + LEGACY_SUFFIXES):
+            p = base / name
+            is_workbook = name.lower().endswith(WORKBOOK_SUFFIXES + LEGACY_SUFFIXES)
+            why = _unreadable_entry(p, is_workbook)
+            if why is not None:
+                if why:
+                    skipped.append(DeptResult(rel(p), False, why))
                 continue
-            p = Path(dirpath) / name
-            if not p.is_file() or p.resolve() in skip:
+            if not is_workbook or p.resolve() in skip:
                 continue
-            out.append(p)
-    return sorted(out, key=lambda p: p.relative_to(folder).as_posix())
+            files.append(p)
+    return sorted(files, key=rel), sorted(skipped, key=lambda r: r.file)
+
+
+def _unreadable_entry(p: Path, is_workbook: bool) -> str | None:
+    """None：普通文件，照常处理；""：不处理也不必说明；其他：不处理的原因。"""
+    try:
+        st = os.stat(p)  # 跟随符号链接
+    except OSError as exc:
+        if p.is_symlink():
+            import errno
+
+            if exc.errno == errno.ELOOP:
+                return "是循环的符号链接（链接最终又指向自己），没有可读的内容"
+            return f"是符号链接，但它指向的“{os.readlink(p)}”{_oserror_text(exc)}"
+        return f"无法访问：{_oserror_text(exc)}" if is_workbook else ""
+    mode = st.st_mode
+    if stat.S_ISREG(mode):
+        if is_workbook and not os.access(p, os.R_OK):
+            return "没有读取权限（请检查文件的权限或共享设置）"
+        return None
+    if stat.S_ISDIR(mode):
+        return None  # os.walk 另行处理
+    kind = ("命名管道（FIFO）" if stat.S_ISFIFO(mode) else "套接字" if stat.S_ISSOCK(mode)
+            else "设备文件" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "特殊文件")
+    return f"是{kind}，不是普通文件，没有读取（读取它可能永远等不到结束）"
+
+
+def collect_files(folder: str | Path, *, recursive: bool = True, exclude: Iterable[Path] = ()) -> list[Path]:
+    """collect_entries 的工作簿部分。"""
+    return collect_entries(folder, recursive=recursive, exclude=exclude)[0]
+
+
+# =====================================================================================================
+# 结果缓存：按文件内容（SHA-256）保存每个工作簿的结果；中断后再运行，处理过的文件不再计算
+# =====================================================================================================
+def rules_fingerprint() -> str:
+    """jixiao 的版本与全部规则、校验、报告模板源码的指纹：任何一处改动，旧缓存都不再使用。"""
+    import hashlib
+    from importlib import metadata
+
+    h = hashlib.sha256()
+    try:
+        h.update(metadata.version("jixiao").encode())
+    except metadata.PackageNotFoundError:
+        h.update(b"dev")
+    pkg_root = Path(__file__).resolve().parent.parent
+    for pkg in ("addin", "udfs", "workbook_templates"):
+        for f in sorted((pkg_root / pkg).rglob("*")):
+            if f.suffix in (".py", ".j2") and f.is_file():
+                h.update(f.relative_to(pkg_root).as_posix().encode())
+                h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+_CACHE_README = """这个文件夹是 jixiao batch 的结果缓存（可以删除）。
+
+每个工作簿按文件内容（SHA-256）保存一份计分、校验结果。批量处理被中断（关机、Ctrl+C）后再运行同一命令，
+内容没有变化的工作簿直接取用这里的结果，不再计算；改过的工作簿按新内容重新计算。jixiao 升级或规则改动后，
+旧的结果自动作废并删除。不想使用缓存时加 --no-cache。
+"""
+
+
+class ResultCache:
+    """root/<规则指纹>/<键的前两位>/<键>.json。写入先写临时文件再改名：中断时不会留下半个结果。"""
+
+    def __init__(self, root: str | Path, fingerprint: str | None = None, *, temporary: bool = False):
+        self.root = Path(root)
+        self.fingerprint = fingerprint or rules_fingerprint()
+        self.dir = self.root / self.fingerprint
+        self.temporary = temporary
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            if not temporary:
+                (self.root / "说明.txt").write_text(_CACHE_README, encoding="utf-8")
+        except OSError as exc:
+            raise BookError(f"无法建立结果缓存文件夹“{self.root}”：{_oserror_text(exc)}（可加 --no-cache 不用缓存）") from None
+        for old in self.root.iterdir():  # 旧版本、旧规则的结果作废
+            if old.is_dir() and old.name != self.fingerprint:
+                import shutil
+
+                shutil.rmtree(old, ignore_errors=True)
+
+    def _path(self, key: str) -> Path:
+        return self.dir / key[:2] / f"{key}.json"
+
+    def get(self, key: str, rel: str) -> DeptResult | None:
+        try:
+            data = self._path(key).read_text(encoding="utf-8")
+        except OSError:
+            return None
+        try:
+            return _from_json(data, rel)
+        except (ValueError, KeyError, TypeError):
+            return None  # 损坏的缓存条目：重新计算
+
+    def put(self, res: DeptResult) -> None:
+        if not res.key:
+            return
+        path = self._path(res.key)
+        try:
+            path.parent.mkdir(exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(_to_json(res), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            pass  # 缓存只是加速：写不进去（磁盘满）时照常汇总
+
+    def findings(self, res: DeptResult) -> list[tuple[str, str, str, str, str]]:
+        if res.findings or not res.n_findings:
+            return res.findings
+        cached = self.get(res.key, res.file)
+        return cached.findings if cached is not None else []
+
+    def close(self) -> None:
+        if self.temporary:
+            import shutil
+
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _to_json(res: DeptResult) -> str:
+    import json
+
+    def num(x: Any) -> Any:
+        return None if x is None else str(x)
+
+    return json.dumps({
+        "ok": res.ok, "reason": res.reason, "unit": res.unit, "system": res.system, "year": res.year,
+        "total": num(res.total), "points_total": num(res.points_total), "grade": res.grade, "unscored": res.unscored,
+        "level1": [[n, num(a), num(b)] for n, a, b in res.level1], "counts": res.counts,
+        "findings": [list(f) for f in res.findings],
+        "indicators": [[a, b, num(c), num(d)] for a, b, c, d in res.indicators],
+        "self_score": num(res.self_score), "self_grade": res.self_grade, "key": res.key,
+    }, ensure_ascii=False)
+
+
+def _from_json(text: str, rel: str) -> DeptResult:
+    import json
+
+    d = json.loads(text)
+
+    def dec(x: Any) -> Decimal | None:
+        return None if x is None else Decimal(x)
+
+    findings = [tuple(f) for f in d["findings"]]
+    return DeptResult(
+        file=rel, ok=d["ok"], reason=d["reason"], unit=d["unit"], system=d["system"], year=d["year"],
+        total=dec(d["total"]), points_total=dec(d["points_total"]), grade=d["grade"], unscored=d["unscored"],
+        level1=[(n, dec(a), dec(b)) for n, a, b in d["level1"]], counts=d["counts"], findings=findings,  # type: ignore[misc]
+        indicators=[(a, b, dec(c), dec(e)) for a, b, c, e in d["indicators"]], self_score=dec(d["self_score"]),
+        self_grade=d["self_grade"], key=d["key"], from_cache=True, n_findings=len(findings))
+
+
+def _work(path: str, root: str, cache: ResultCache | None) -> DeptResult:
+    """子进程中处理一个文件：读入内容、算出指纹；缓存里有就取用，没有就计算并写入缓存。"""
+    import hashlib
+
+    rel = _relative(path, root)
+    try:
+        size = os.stat(path).st_size
+        data = Path(path).read_bytes() if 0 < size <= safeio.MAX_FILE_BYTES else None
+    except OSError as exc:
+        return DeptResult(rel, False, f"无法读取：{_oserror_text(exc)}")
+    if data is None:
+        return process_file(path, root)  # 空文件、超大文件：由检查给出原因，不读入内存
+    key = hashlib.sha256(data).hexdigest()
+    if cache is not None:
+        hit = cache.get(key, rel)
+        if hit is not None:
+            return hit
+    res = process_file(path, root, data)
+    res.key = key
+    # 程序错误与内存不足不缓存（修好、换台机器后应重新计算）；读不了的文件、计分校验的结果都只取决于内容与规则
+    if cache is not None and not res.reason.startswith(("处理时发生程序错误", "文件过大，处理时内存不足")):
+        cache.put(res)
+    return res
+
+
+# =====================================================================================================
+# 并行运行：每个文件限时
+# =====================================================================================================
+DEFAULT_TIMEOUT = 60.0  # 秒：一个正常的工作簿不到 0.1 秒，1 GB/20 秒的规模上限之内的也远小于此
 
 
 def _pool_context():
@@ -614,32 +952,65 @@ def _pool_context():
     return mp.get_context("fork") if "fork" in mp.get_all_start_methods() and sys.platform != "darwin" else None
 
 
-def run_batch(files: Sequence[Path], root: Path, *, jobs: int = 1,
-              progress: Callable[[DeptResult], None] | None = None) -> list[DeptResult]:
-    """处理全部文件，结果按 files 的顺序返回。jobs>1 时用多进程；子进程意外退出时其余文件改为在本进程内处理。"""
-    from concurrent.futures.process import BrokenProcessPool
+def iter_batch(files: Sequence[Path], root: Path, *, jobs: int = 1, timeout: float | None = DEFAULT_TIMEOUT,
+               cache: ResultCache | None = None) -> Iterator[DeptResult]:
+    """逐个给出处理结果（完成的先给，不按 files 的顺序）。每个文件在子进程中处理（pebble 进程池）：超过 timeout 秒
+    的文件列为无法读取，处理它的子进程被结束并由新的替换，其余文件照常进行；子进程意外退出（内存耗尽等）同样只影响那个文件。
+    timeout 为 None 或 0 时不限时。"""
+    from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures import as_completed
 
-    results: list[DeptResult | None] = [None] * len(files)
-    todo = list(range(len(files)))
-    jobs = max(1, min(jobs, len(todo)))
-    if jobs > 1:
-        from . import checks, engine, reader  # noqa: F401  在 fork 之前导入，子进程直接继承
-        chunk = max(1, min(16, len(todo) // (jobs * 8)))
-        try:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as ex:
-                for i, res in zip(todo, ex.map(process_file, [str(files[i]) for i in todo],
-                                               [str(root)] * len(todo), chunksize=chunk)):
-                    results[i] = res
-                    if progress:
-                        progress(res)
-        except BrokenProcessPool:
-            pass  # 剩下的在本进程内逐个处理
-    for i in todo:
-        if results[i] is None:
-            results[i] = process_file(str(files[i]), str(root))
-            if progress:
-                progress(results[i])
-    return [r for r in results if r is not None]
+    from pebble import ProcessExpired, ProcessPool
+
+    from . import checks, engine, reader, report  # noqa: F401  在 fork 之前导入，子进程直接继承
+
+    # 报告模板在 fork 之前编译好（校验要用报告模板找出未填写的文字材料；每个子进程不必各自编译一遍）
+    env = report.make_env(None)
+    for name in [sec.template for sections in report.SECTIONS.values() for sec in sections] + \
+            list(report.TITLE_TEMPLATE.values()) + [report.DRAFT_TEMPLATE]:
+        env.get_template(name)
+
+    if not files:
+        return
+    jobs = max(1, min(jobs, len(files)))
+    limit = timeout if timeout and timeout > 0 else None
+    pool = ProcessPool(max_workers=jobs, context=_pool_context())
+    try:
+        futures = {pool.schedule(_work, args=(str(f), str(root), cache), timeout=limit): f for f in files}
+        for fut in as_completed(futures):
+            f = futures.pop(fut)
+            rel = _relative(str(f), str(root))
+            try:
+                res = fut.result()
+            except FutureTimeout:
+                res = DeptResult(rel, False, f"处理超过 {limit:g} 秒仍未完成，已停止（文件可能异常庞大或构造特殊）；"
+                                             "其余文件照常处理。确需更长时间时用 --timeout 指定秒数")
+            except ProcessExpired as exc:
+                res = DeptResult(rel, False, f"处理时子进程意外退出（退出码 {exc.exitcode}，可能是内存不足），已跳过该文件")
+            except Exception as exc:  # noqa: BLE001 —— 任何意外都只影响这一个文件
+                res = DeptResult(rel, False, f"处理时发生程序错误（请将此文件反馈给开发者）：{type(exc).__name__}: "
+                                             f"{str(exc)[:200]}")
+            yield res
+        pool.close()
+    except BaseException:
+        # 中断（Ctrl+C、调用方不再要结果）：立即结束子进程，不等剩下的文件；已完成的结果都已写入缓存
+        pool.stop()
+        raise
+    finally:
+        pool.join()
+
+
+def run_batch(files: Sequence[Path], root: Path, *, jobs: int = 1,
+              progress: Callable[[DeptResult], None] | None = None, timeout: float | None = DEFAULT_TIMEOUT,
+              cache: ResultCache | None = None) -> list[DeptResult]:
+    """处理全部文件，结果按 files 的顺序返回（iter_batch 的列表形式；大批量请用 iter_batch + SummaryBuilder）。"""
+    order = {_relative(str(f), str(root)): i for i, f in enumerate(files)}
+    out: list[DeptResult] = []
+    for res in iter_batch(files, root, jobs=jobs, timeout=timeout, cache=cache):
+        out.append(res)
+        if progress:
+            progress(res)
+    return sorted(out, key=lambda r: order.get(r.file, len(order)))
 
 
 # =====================================================================================================
@@ -673,8 +1044,51 @@ class Summary:
     losses: list[LossRow]
 
 
+class SummaryBuilder:
+    """逐个接收结果（顺序不限），汇总需要的只留一份精简的行：每个三级指标的失分当场累加，不保留各单位的指标清单；
+    keep_findings=False 时也不保留发现（写汇总时再从结果缓存逐个读回），一万个单位也只占几十 MB。"""
+
+    def __init__(self, *, keep_findings: bool = True):
+        self.keep_findings = keep_findings
+        self.rows: list[DeptResult] = []
+        # (体系, 指标名) → [最先的文件, 一级指标, 分值集合, 失分单位数, 失分合计, 参与计分数, 总数]
+        self._loss: dict[tuple[str, str], list[Any]] = {}
+
+    def add(self, r: DeptResult) -> None:
+        import dataclasses
+
+        for level1, name, points, final in (r.indicators if r.ok else ()):
+            key = (r.system, " ".join(name.split()))
+            a = self._loss.get(key)
+            if a is None:
+                a = self._loss[key] = [r.file, level1, set(), 0, Decimal(0), 0, 0]
+            elif r.file < a[0]:
+                a[0], a[1] = r.file, level1  # 一级指标取文件名最前的那个（与顺序无关）
+            if points is not None:
+                a[2].add(points)
+            scored = final is not None and points is not None
+            if scored and final < points:
+                a[3] += 1
+                a[4] += points - final
+            a[5] += scored
+            a[6] += 1
+        self.rows.append(dataclasses.replace(r, indicators=[], findings=r.findings if self.keep_findings else [],
+                                             n_findings=max(r.n_findings, len(r.findings))))
+
+    def finish(self) -> Summary:
+        return _summary(sorted(self.rows, key=lambda r: r.file), self._loss)
+
+
 def summarise(results: Sequence[DeptResult]) -> Summary:
-    """由逐个文件的结果计算排名、等级分布与失分最多的指标（pandas 分组；金额与分数仍是精确的 Decimal）。"""
+    """由逐个文件的结果计算排名、等级分布与失分最多的指标（SummaryBuilder 的列表形式；结果保持原顺序）。"""
+    b = SummaryBuilder()
+    for r in results:
+        b.add(r)
+    return _summary(b.rows, b._loss)
+
+
+def _summary(results: list[DeptResult], loss: dict[tuple[str, str], list[Any]]) -> Summary:
+    """排名与等级分布用 pandas 分组（金额与分数仍是精确的 Decimal）。"""
     import pandas as pd
 
     from workbook_templates.systems import SYSTEMS
@@ -703,24 +1117,13 @@ def summarise(results: Sequence[DeptResult]) -> Summary:
         names += sorted(g for g in counts.index if g not in names)  # 用户改过等级标准时出现的其他等级名
         grade_dist[key] = [(g, int(counts.get(g, 0))) for g in names] + [("未完成计分", int((~members["complete"]).sum()))]
 
-    # 一行一个（工作簿, 指标）：失分在 Python 里按 Decimal 算好，pandas 只做分组计数与求和
-    recs = []
-    for r in ok:
-        for level1, name, points, final in r.indicators:
-            scored = final is not None and points is not None
-            recs.append((r.system, " ".join(name.split()), level1, points, scored,
-                         points - final if scored and final < points else None))
     losses = []
-    if recs:
-        ind = pd.DataFrame.from_records(recs, columns=["system", "name", "level1", "points", "scored", "lost"])
-        agg = ind.groupby(["system", "name"], sort=False).agg(
-            level1=("level1", "first"), count=("lost", "count"), scored=("scored", "sum"), n=("scored", "size"),
-            lost=("lost", lambda x: sum(x.dropna(), Decimal(0))), points=("points", lambda x: sorted(set(x.dropna()))))
-        for (system, name), a in agg[agg["count"] > 0].iterrows():
-            pts = a["points"]
-            shown = _num_text(pts[0]) if len(pts) == 1 else f"{_num_text(pts[0])}～{_num_text(pts[-1])}" if pts else ""
-            losses.append(LossRow(system, name, a["level1"], shown, int(a["count"]), a["lost"], int(a["scored"]),
-                                  int(a["n"] - a["scored"])))
+    for (system, name), (_, level1, pts_set, count, lost, scored, n) in loss.items():
+        if not count:
+            continue
+        pts = sorted(pts_set)
+        shown = _num_text(pts[0]) if len(pts) == 1 else f"{_num_text(pts[0])}～{_num_text(pts[-1])}" if pts else ""
+        losses.append(LossRow(system, name, level1, shown, count, lost, scored, n - scored))
     sys_order = {k: i for i, k in enumerate(systems)}
     losses.sort(key=lambda x: (sys_order.get(x.system, 99), -x.count, -x.lost, x.name))
     return Summary(list(results), ok, failed, rank, rank_sys, level1_names, grade_dist, losses)
@@ -767,16 +1170,24 @@ class _Writer:
             self.cell(r, c, v, st)
 
 
-def write_summary(summary: Summary, out: str | Path, *, folder: str = "") -> Path:
-    """把汇总写成 .xlsx：汇总（按排名）、等级分布、失分指标、校验发现、无法读取、说明。先写临时文件再替换，避免半截文件。"""
+def write_summary(summary: Summary, out: str | Path, *, folder: str = "",
+                  findings_of: Callable[[DeptResult], list] | None = None) -> Path:
+    """把汇总写成 .xlsx：汇总（按排名）、等级分布、失分指标、校验发现、无法读取、说明。先写临时文件再替换，避免半截文件。
+
+    findings_of(r)：取某个单位的发现（批量处理从结果缓存逐个读回，内存里不必同时放着全部发现）；默认 r.findings。
+    XlsxWriter 用 constant_memory：每写完一行就落到临时文件，十万条发现也不占多少内存。"""
+    import tempfile
+
     import xlsxwriter
     from workbook_templates.systems import SYSTEMS
 
     out = Path(out)
+    findings_of = findings_of or (lambda r: r.findings)
     safeio.check_writable(out)  # 汇总正在 Excel/WPS 中打开（锁文件）、只读或文件夹不存在时，先于生成就拒绝
-    buf = io.BytesIO()  # 汇总只有几百 KB：在内存中生成，再一次性经 safeio.atomic_output 写出
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
-                                   "strings_to_urls": False})
+    buf = io.BytesIO()  # 汇总（压缩后）在内存中生成，再一次性经 safeio.atomic_output 写出
+    scratch = tempfile.TemporaryDirectory(prefix="jixiao-summary-")
+    wb = xlsxwriter.Workbook(buf, {"constant_memory": True, "tmpdir": scratch.name, "strings_to_formulas": False,
+                                   "strings_to_numbers": False, "strings_to_urls": False})
     wb.set_properties({"title": SUMMARY_TITLE, "author": "jixiao", "created": _FIXED_TIME})
     base = {"font_name": "宋体", "font_size": 10, "valign": "vcenter"}
     fmt = {
@@ -808,9 +1219,10 @@ def write_summary(summary: Summary, out: str | Path, *, folder: str = "") -> Pat
     first_finding: dict[str, int] = {}
     row_no = 2
     for r in sorted(s.ok, key=lambda r: r.file):
-        if r.findings:
+        n_found = max(r.n_findings, len(r.findings))
+        if n_found:
             first_finding[r.file] = row_no
-            row_no += len(r.findings)
+            row_no += n_found
     for n, r in enumerate(ordered, 1):
         lv = {name: score for name, score, _ in r.level1}
         note = "" if r.complete else f"有 {r.unscored} 项指标无法计分，总分不完整，未参与排名与等级分布"
@@ -828,7 +1240,7 @@ def write_summary(summary: Summary, out: str | Path, *, folder: str = "") -> Pat
         w.row(n, vals, styles)
         if r.file in first_finding:  # 内部链接（不是公式），显示文字仍按文本写入
             ws.write_url(n, 2, f"internal:'{SHEET_FINDINGS}'!A{first_finding[r.file]}", fmt["link"], string=r.file,
-                         tip=f"查看该单位的 {len(r.findings)} 条校验发现")
+                         tip=f"查看该单位的 {max(r.n_findings, len(r.findings))} 条校验发现")
     widths = [6, 8, 28, 26, 12, 6, 8, 6] + [9] * len(s.level1_names) + [6, 6, 6, 8] + ([8, 8, 9] if has_self else []) + [40]
     for c, wd in enumerate(widths):
         ws.set_column(c, c, wd)
@@ -874,7 +1286,7 @@ def write_summary(summary: Summary, out: str | Path, *, folder: str = "") -> Pat
     w.row(0, ["文件", "单位", "严重程度", "工作表", "单元格", "代码", "说明"], "header")
     n = 0
     for r in sorted(s.ok, key=lambda r: r.file):
-        for sev, sheet, cell, code, msg in r.findings:
+        for sev, sheet, cell, code, msg in (findings_of(r) if max(r.n_findings, len(r.findings)) else ()):
             n += 1
             w.row(n, [r.file, r.unit, sev, sheet, cell, code, msg],
                   ["text", "text", sev if sev in fmt else "text", "text", "text", "text", "wrap"])
@@ -928,6 +1340,7 @@ def write_summary(summary: Summary, out: str | Path, *, folder: str = "") -> Pat
     ws.set_column(2, 2, 50)
 
     wb.close()
+    scratch.cleanup()
     # safeio 原子写入：fsync 后替换；覆盖旧汇总前留带时间戳的备份（内容相同时不留）；
     # 被占用、没有写权限等 OSError 由它变成指明文件的 BookError
     with safeio.atomic_output(out, backup=True) as final:

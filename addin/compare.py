@@ -636,7 +636,7 @@ def write_comparison_docx(c: Comparison, path: str | Path) -> Path:
     from workbook_templates.docx_template import FIXED_TIME, normalize_zip
 
     from .book import BookError
-    from .docx_report import _clear_body, _para, _set_style, _template
+    from .docx_report import _clear_body, _para, _set_style, _template, core_property_text
 
     path = Path(path)
     if path.suffix.lower() != ".docx":
@@ -679,7 +679,7 @@ def write_comparison_docx(c: Comparison, path: str | Path) -> Path:
                 _set_style(doc, cells[i].paragraphs[0], "Table Text" if i == 0 else "Table Number")
                 cells[i].paragraphs[0].add_run(text)
     cp = doc.core_properties
-    cp.title = f"{c.unit}{c.year}年度 评价结论与自评评价等级的差异分析"
+    cp.title = core_property_text(f"{c.unit}{c.year}年度 评价结论与自评评价等级的差异分析")
     cp.author = cp.last_modified_by = "jixiao"
     cp.created = cp.modified = FIXED_TIME
     cp.revision = 1

@@ -268,8 +268,9 @@ def _core_properties(doc, report: Report) -> None:
     """文档属性取自工作簿：标题、作者（署名）、日期（成文日期；没有时为评价年度的次年 1 月 1 日）——不用当天日期，
     同一工作簿生成的 Word 逐字节相同。"""
     cp = doc.core_properties
-    cp.title = report.title
-    cp.author = cp.last_modified_by = report.author or report.unit or "—"
+    # python-docx 的文档属性最多 255 个字符：很长的单位名称截断（正文里的标题照写全文）
+    cp.title = core_property_text(report.title)
+    cp.author = cp.last_modified_by = core_property_text(report.author or report.unit or "—")
     cp.subject = report.status
     cp.comments = ""
     if report.issued is not None:
@@ -353,3 +354,12 @@ def save_docx(doc, path: Path) -> Path:
     except PermissionError:
         raise ReportError(f"无法保存“{path.name}”：文件被占用或没有写权限（请先在 Word 中关闭该文件）") from None
     return path
+
+
+# 文档属性（标题、主题……）在 python-docx 中最多 255 个字符（超出即抛出 ValueError）；单位名称可能很长
+CORE_PROPERTY_MAX = 255
+
+
+def core_property_text(text: str) -> str:
+    """写入 Word 文档属性的文字：超过 255 个字符时截断并以“…”结尾（正文里的标题照写全文，不受影响）。"""
+    return text if len(text) <= CORE_PROPERTY_MAX else text[: CORE_PROPERTY_MAX - 1] + "…"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -22,7 +23,10 @@ from udfs.numbers import fmt_num
 UNIT_SCALE = {"元": Decimal(1), "万元": Decimal(10000), "亿元": Decimal(100000000)}
 
 _DIGITS = "0-9０-９"
-_MONEY = re.compile(rf"(?<![{_DIGITS}.．,])((?:[0-9]{{1,3}}(?:,[0-9]{{3}})+)|[{_DIGITS}]+)(?:[.．]([{_DIGITS}]+))?\s*(亿元|万元|元)")
+# 线性时间：每个金额只能从一串数字的开头匹配（前面不是数字、小数点、逗号），量词都是占有式（*+、++），
+# 失败时不回溯——32,767 个字符的单元格（Excel 的上限）也只扫描一遍（tests/test_limits.py）
+_MONEY = re.compile(rf"(?<![{_DIGITS}.．,])((?:[0-9]{{1,3}}(?:,[0-9]{{3}})++)|[{_DIGITS}]++)"
+                    rf"(?:[.．]([{_DIGITS}]++))?+\s*+(亿元|万元|元)")
 _OF_WHICH = "其中"
 _OPEN, _CLOSE = "(（", ")）"
 _SENTENCE_END = re.compile(r"[。；;！!？?\n]")
@@ -132,16 +136,16 @@ def _depths(s: str) -> list[int]:
 
 def sentences(text: str) -> list[str]:
     """按句号、分号、换行分句；以“其中”开头的句子并入上一句。"""
-    out: list[str] = []
+    groups: list[list[str]] = []  # 逐句收集再连接：反复拼接字符串在成千上万个“其中”开头的句子上是平方级
     for piece in _SENTENCE_END.split(text):
         s = piece.strip()
         if not s:
             continue
-        if out and s.startswith(_OF_WHICH):
-            out[-1] = f"{out[-1]}。{s}"
+        if groups and s.startswith(_OF_WHICH):
+            groups[-1].append(s)
         else:
-            out.append(s)
-    return out
+            groups.append([s])
+    return ["。".join(g) for g in groups]
 
 
 def _outside(s: str, depths: list[int], start: int, end: int) -> str:
@@ -149,22 +153,35 @@ def _outside(s: str, depths: list[int], start: int, end: int) -> str:
 
 
 def of_which_claims(text: str) -> list[OfWhich]:
-    """text 中所有“总数，其中分项……”（至少两个分项）。见模块说明。"""
+    """text 中所有“总数，其中分项……”（至少两个分项）。见模块说明。
+
+    每句只扫描一遍（线性时间）：金额按位置有序，每个“其中”之前最近的金额用二分查找；总数与“其中”之间是否只有
+    标点，由“此前最后一个非连接字符的位置”一次算出，而不是对每个“其中”重新扫描。"""
     out: list[OfWhich] = []
     for s in sentences(text):
         depths = _depths(s)
         money = [m for m in amounts(s) if depths[m.start] == 0]
+        ends = [m.end for m in money]
+        starts = [m.start for m in money]
         marks = [m.start() for m in re.finditer(_OF_WHICH, s) if depths[m.start()] == 0]
+        if not marks or not money:
+            continue
+        # last_bad[i]：i 之前（不含 i）最后一个括号外、非连接字符的位置；括号与括号里的说明不算
+        last_bad, bad = [], -1
+        for i, (ch, d) in enumerate(zip(s, depths, strict=True)):
+            last_bad.append(bad)
+            if d == 0 and ch not in _OPEN + _CLOSE and ch not in _LINK_CHARS and ch != "。":
+                bad = i
         for i, pos in enumerate(marks):
-            before = [m for m in money if m.end <= pos]
-            if not before:
+            k = bisect_right(ends, pos)
+            if k == 0:
                 continue
-            total = before[-1]
-            link = _outside(s, depths, total.end, pos).replace("。", "")
-            if link.strip(_LINK_CHARS):
-                continue
+            total = money[k - 1]
+            if last_bad[pos] >= total.end:
+                continue  # 总数与“其中”之间还有别的字
             stop = marks[i + 1] if i + 1 < len(marks) else len(s)
-            claim = _best_split(s, total, [m for m in money if pos < m.start < stop])
+            lo, hi = bisect_right(starts, pos), bisect_left(starts, stop)
+            claim = _best_split(s, total, money[lo:hi])
             if claim is not None:
                 out.append(claim)
     return out
@@ -172,17 +189,26 @@ def of_which_claims(text: str) -> list[OfWhich]:
 
 def _best_split(sentence: str, total: Money, candidates: list[Money]) -> OfWhich | None:
     """从“其中”之后的金额里依次取分项，取到超出总数 NEAR_MISS 以上为止：某个前缀（至少两项）之和与总数相符 → 相符；
-    否则取与总数最接近的前缀，差额在 NEAR_MISS 以内才算一处分项列举。"""
+    否则取与总数最接近的前缀，差额在 NEAR_MISS 以内才算一处分项列举。
+
+    分项之和与容差逐项累加（与 OfWhich.parts_sum、OfWhich.tolerance 同样的加法顺序，结果逐位相同）：
+    对每个前缀重新求和是平方级。"""
     near = total.value * NEAR_MISS
-    best: OfWhich | None = None
-    for k in range(1, len(candidates) + 1):
-        claim = OfWhich(sentence, total, tuple(candidates[:k]))
-        if k >= 2 and claim.adds_up:
-            return claim
-        if -claim.gap > max(near, claim.tolerance):  # 超出总数太多：这一项已不是分项
+    unit = total.unit
+    total_half = total.half_unit(unit)
+    parts_sum = half_sum = Decimal(0)
+    best_k, best_gap = 0, Decimal(0)
+    for k, part in enumerate(candidates, 1):
+        parts_sum += part.to(unit)
+        half_sum += part.half_unit(unit)
+        gap = total.value - parts_sum
+        tolerance = total_half + half_sum
+        if k >= 2 and abs(gap) <= tolerance:
+            return OfWhich(sentence, total, tuple(candidates[:k]))
+        if -gap > max(near, tolerance):  # 超出总数太多：这一项已不是分项
             break
-        if k >= 2 and (best is None or abs(claim.gap) < abs(best.gap)):
-            best = claim
-    if best is not None and abs(best.gap) <= near:
-        return best
+        if k >= 2 and (best_k == 0 or abs(gap) < abs(best_gap)):
+            best_k, best_gap = k, gap
+    if best_k and abs(best_gap) <= near:
+        return OfWhich(sentence, total, tuple(candidates[:best_k]))
     return None

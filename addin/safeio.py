@@ -57,6 +57,7 @@ import tempfile
 import time
 import uuid
 import zipfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -64,7 +65,8 @@ from typing import Any, Iterable, Iterator
 from .book import BookError, OpenpyxlBook
 
 __all__ = [
-    "MAX_FILE_BYTES", "MAX_UNCOMPRESSED_BYTES", "MAX_RATIO", "RATIO_MIN_BYTES", "MAX_MEMBERS",
+    "MAX_FILE_BYTES", "MAX_UNCOMPRESSED_BYTES", "MAX_RATIO", "RATIO_MIN_BYTES", "MAX_MEMBERS", "MAX_CELLS",
+    "MAX_PART_XML_BYTES", "MAX_SHARED_STRINGS", "too_many_cells",
     "FileInfo", "FileIdentity", "SafeBook", "inspect_file", "open_book", "save_book", "atomic_output", "write_bytes",
     "write_text", "check_writable", "lock_file_for", "backup_name", "is_backup_name", "regenerating", "same_content",
     "write_lock", "jixiao_lock_path", "confirm_unchanged", "current_identity", "same_path", "refuse_overwrite",
@@ -80,6 +82,13 @@ MAX_UNCOMPRESSED_BYTES = 100 * MB
 MAX_RATIO = 100
 RATIO_MIN_BYTES = 1 * MB  # 小部件即使压缩比高也无害，不计
 MAX_MEMBERS = 5000
+# 规模上限：读取代价主要与单元格数成正比，与字节数关系不大（本机实测，2 核、openpyxl 3.1：每个单元格或带格式的行
+# 约 35 微秒 CPU、1.2 KB 内存——jixiao check 加载两次（公式与保存的结果）；30 万个约 12 秒、400 MB，report 另加保存；
+# 30 MB 的长文字只要 0.6 秒）。一份绩效评价工作簿约 5,000 个。计数包括：单元格元素、行与列的格式记录、合并单元格与
+# 超链接覆盖的区域（openpyxl 会为其中每一格建对象：一个 30 KB 的文件合并 A100:XFD1048576 就永远读不完）
+MAX_CELLS = 300_000
+MAX_PART_XML_BYTES = 50 * MB  # 单个 XML 部件（工作表、共享字符串……）解压后的大小
+MAX_SHARED_STRINGS = 300_000  # 共享字符串条数（每条至少被一个单元格使用）
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
 MACRO_SUFFIXES = (".xlsm", ".xltm")
@@ -89,7 +98,6 @@ _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
 _DTD_RE = re.compile(b"|".join(re.escape(t.encode(enc)) for t in ("<!DOCTYPE", "<!ENTITY")
                                for enc in ("utf-8", "utf-16-le", "utf-16-be")), re.IGNORECASE)
-_XML_SUFFIXES = (".xml", ".rels", ".vml")
 
 @dataclass
 class FileInfo:
@@ -217,7 +225,9 @@ def _check_archive(p: Path, zf: zipfile.ZipFile) -> FileInfo:
     if suffix not in WORKBOOK_SUFFIXES:
         raise BookError(f"文件{_name(p)}的内容是 Excel 工作簿，但扩展名“{p.suffix or '（无）'}”不是 .xlsx；"
                         "请把扩展名改为 .xlsx 后再试")
-    _scan_parts(p, zf, infos)
+    costs: dict[str, Counter] = {}
+    _scan_parts(p, zf, infos, costs)
+    _check_costs(p, zf, costs)
     return FileInfo(p, 0, total, len(infos), "xl/vbaProject.bin" in names or suffix in MACRO_SUFFIXES)
 
 
@@ -242,25 +252,233 @@ def _what_zip(names: set[str]) -> str:
     return "这是一个普通的 zip 压缩包，里面没有工作簿（xl/workbook.xml）"
 
 
-def _scan_parts(p: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
-    """流式解压每个 XML 部件：含 DTD 即拒绝。"""
+def _scan_parts(p: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo],
+                costs: dict[str, Counter] | None = None) -> None:
+    """流式解压每个 XML 部件——按内容判断，不看扩展名（改了名的部件照样会被 openpyxl 解析）：编码只能是 UTF-8 或
+    UTF-16（且与 BOM、XML 声明一致），含 DTD 即拒绝；（costs 不为 None 时）顺带统计每个部件的单元格、行列、
+    合并/超链接区域与共享字符串的个数，供 _check_costs 判断规模。"""
     for i in infos:
-        if not i.filename.lower().endswith(_XML_SUFFIXES) or i.is_dir():
+        if i.is_dir():
             continue
-        tail = b""
+        counter: Counter = Counter()
         try:
             with zf.open(i) as fh:
-                while block := fh.read(MB):
-                    buf = tail + block
-                    if _DTD_RE.search(buf):
+                head = fh.read(_SNIFF_BYTES)
+                encoding = _xml_encoding(p, i.filename, head)
+                if encoding is None:
+                    continue  # 图片、VBA 等二进制部件：不是 XML，任何 XML 解析器都不会读它
+                if i.file_size > MAX_PART_XML_BYTES:
+                    raise BookError(f"文件{_name(p)}的部件“{i.filename[:80]}”解压后 {_fmt_mb(i.file_size)}，"
+                                    f"超过单个 XML 部件的上限 {_fmt_mb(MAX_PART_XML_BYTES)}（一份绩效评价工作簿的工作表通常"
+                                    "不到 1 MB），拒绝读取；请删除与绩效评价无关的工作表或明细后再试")
+                for chunk in _complete_tags(_decoded(head, fh, encoding)):
+                    if _DTD_RE.search(chunk):
                         raise BookError(f"文件{_name(p)}的部件“{i.filename[:80]}”含有 XML 文档类型/实体声明（DTD）。"
                                         "正常的 Excel 文件从不包含它，这是 XML 炸弹或外部实体攻击的特征，拒绝读取")
-                    tail = buf[-64:]
+                    if costs is not None:
+                        _count_costs(chunk, counter)
         except BookError:
             raise
         except Exception as exc:  # BadZipFile（CRC 错）、zlib.error、EOFError、不支持的压缩方式……都说明文件坏了
             raise BookError(f"文件{_name(p)}已损坏（部件“{i.filename[:80]}”无法解压：{type(exc).__name__}），"
                             "请重新获取原文件") from None
+        if costs is not None and counter:
+            costs[i.filename] = counter
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# XML 部件的编码：Office Open XML 只用 UTF-8 或 UTF-16（ECMA-376 第 2 部分）。UTF-7、UTF-32、EBCDIC、GBK 之类的编码，
+# 或 BOM 与 XML 声明互相矛盾，都可能让某个解析器看到与字节扫描不同的内容（藏起 <!DOCTYPE），一律拒绝
+# ------------------------------------------------------------------------------------------------------------------
+_SNIFF_BYTES = 512
+_ASCII_COMPATIBLE = {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1"}
+_UTF16 = {"utf-16", "utf16", "utf-16le", "utf-16be"}
+_DECL_ENCODING = re.compile(r"""^<\?xml\b[^>]{0,200}?\bencoding\s*=\s*["']([^"']{0,40})["']""")
+
+
+def _xml_encoding(p: Path, part: str, head: bytes) -> str | None:
+    """部件开头的字节 → 解码用的编码（utf-8 / utf-16-le / utf-16-be）；不是 XML（图片等）返回 None；
+    编码不允许或自相矛盾时抛出 BookError（指明部件）。判断方法见 XML 1.0 附录 F。"""
+    import codecs
+
+    def refuse(why: str) -> BookError:
+        return BookError(f"文件{_name(p)}的部件“{part[:80]}”{why}。Office Open XML 只使用 UTF-8 或 UTF-16 编码，"
+                         "这样的文件不是 Excel 生成的，可能被改动过，拒绝读取")
+
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) or head[:4] in (b"\0\0\0<", b"<\0\0\0"):
+        raise refuse("使用 UTF-32 编码")
+    if head[:4] == b"\x4c\x6f\xa7\x94":
+        raise refuse("使用 EBCDIC 编码")
+    bom = ""
+    if head.startswith(codecs.BOM_UTF8):
+        enc, bom, body = "utf-8", "UTF-8", head[3:]
+    elif head.startswith(codecs.BOM_UTF16_LE):
+        enc, bom, body = "utf-16-le", "UTF-16", head[2:]
+    elif head.startswith(codecs.BOM_UTF16_BE):
+        enc, bom, body = "utf-16-be", "UTF-16", head[2:]
+    elif head[:2] == b"<\0" or head[:2] == b" \0":
+        enc, body = "utf-16-le", head
+    elif head[:2] == b"\0<" or head[:2] == b"\0 ":
+        enc, body = "utf-16-be", head
+    else:
+        enc, body = "utf-8", head
+    text = body.decode(enc, "replace")
+    if not text.lstrip(" \t\r\n").startswith("<"):
+        if bom:
+            raise refuse(f"以 {bom} 的 BOM 开头，内容却不是 XML")
+        return None
+    m = _DECL_ENCODING.match(text)
+    declared = m.group(1).strip().lower() if m else ""
+    if enc == "utf-8":
+        if declared in _UTF16:
+            raise refuse(f"的 XML 声明写的是 {m.group(1)} 编码，实际内容却是 {bom or 'UTF-8/ASCII'}")
+        if declared and (declared not in _ASCII_COMPATIBLE or (bom and declared not in ("utf-8", "utf8"))):
+            raise refuse(f"声明使用 {m.group(1)} 编码")
+    elif declared and declared not in _UTF16:
+        raise refuse(f"的 XML 声明写的是 {m.group(1)} 编码，实际内容却是 UTF-16")
+    return enc
+
+
+def _decoded(head: bytes, fh, encoding: str, chunk: int = MB) -> Iterator[bytes]:
+    """部件的全部内容，按块给出，统一为 UTF-8（或与 ASCII 兼容的）字节：UTF-16 逐块解码再编码，扫描只需一套字节模式。"""
+    if encoding == "utf-8":
+        yield head
+        while block := fh.read(chunk):
+            yield block
+        return
+    import codecs
+
+    dec = codecs.getincrementaldecoder(encoding)("replace")
+    yield dec.decode(head).encode("utf-8")
+    while block := fh.read(chunk):
+        yield dec.decode(block).encode("utf-8")
+    yield dec.decode(b"", final=True).encode("utf-8")
+
+
+def _complete_tags(blocks: Iterable[bytes]) -> Iterator[bytes]:
+    """把连续的字节块切成只在“<”之前断开的片段：每个标签完整地落在一个片段里，计数与 DTD 检查既不漏也不重复。"""
+    pending = b""
+    for block in blocks:
+        buf = pending + block if pending else block
+        cut = buf.rfind(b"<")
+        if cut <= 0:
+            if cut < 0:  # 整块都是文字
+                yield buf
+                pending = b""
+            else:
+                pending = buf
+            continue
+        yield buf[:cut]
+        pending = buf[cut:]
+    if pending:
+        yield pending
+
+
+_COST_TAGS = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(c|row|col|si|mergeCell|hyperlink)(?=[\s/>])")
+_RANGE_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:mergeCell|hyperlink)\s[^>]*")
+_REF_ATTR = re.compile(rb"""\sref\s*=\s*["']\$?([A-Za-z]{1,3})\$?(\d{1,9})(?::\$?([A-Za-z]{1,3})\$?(\d{1,9}))?["']""")
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ch - 64
+    return n
+
+
+def _count_costs(chunk: bytes, counter: Counter) -> None:
+    """一段 XML 里的单元格（c）、行（row）、列（col）、共享字符串（si）元素个数，以及合并单元格与超链接覆盖的格数。"""
+    counter.update(_COST_TAGS.findall(chunk))
+    if b"mergeCell" in chunk or b"hyperlink" in chunk:
+        for tag in _RANGE_TAG.finditer(chunk):
+            m = _REF_ATTR.search(tag.group(0))
+            if m and m.group(3):
+                rows = abs(int(m.group(4)) - int(m.group(2))) + 1
+                cols = abs(_col_number(m.group(3)) - _col_number(m.group(1))) + 1
+                counter[b"area"] += rows * cols
+
+
+def _cells_of_part(counter: Counter) -> int:
+    return sum(counter[k] for k in (b"c", b"row", b"col", b"area"))
+
+
+def too_many_cells(where: str, cells: int) -> str:
+    """超过单元格上限的中文说明（safeio 与批量读取器 FastBook 共用）。"""
+    return (f"{where}约有 {cells:,} 个单元格（含行、列的格式记录与合并单元格、超链接覆盖的区域），超过 jixiao 的上限 "
+            f"{MAX_CELLS:,} 个（一份绩效评价工作簿约 5,000 个）；读取这样的文件要数十秒到数分钟、占用数 GB 内存，拒绝读取。"
+            "请删除与绩效评价无关的工作表、明细或整行整列的合并与超链接后再试")
+
+
+def _check_costs(p: Path, zf: zipfile.ZipFile, costs: dict[str, Counter]) -> None:
+    """单元格总数与共享字符串条数不超过上限；超过时说出是哪张工作表（或哪个部件）、有多大。"""
+    cells = {part: _cells_of_part(c) for part, c in costs.items()}
+    strings = {part: c[b"si"] for part, c in costs.items() if c[b"si"]}
+    total = sum(cells.values())
+    if total <= MAX_CELLS and sum(strings.values()) <= MAX_SHARED_STRINGS:
+        return
+    names = _sheet_names_by_part(zf)
+
+    def where(part: str) -> str:
+        sheet = names.get(part)
+        return f"工作表“{sheet}”" if sheet else f"部件“{part[:80]}”"
+
+    if total > MAX_CELLS:
+        biggest = sorted(cells.items(), key=lambda kv: -kv[1])
+        part, n = biggest[0]
+        if n > MAX_CELLS:
+            raise BookError(f"文件{_name(p)}的{too_many_cells(where(part), n)}")
+        listed = "、".join(f"{where(q)} {m:,} 个" for q, m in biggest[:3] if m)
+        raise BookError(f"文件{_name(p)}的各工作表（{listed}……）合计{too_many_cells('', total)}")
+    part, n = max(strings.items(), key=lambda kv: kv[1])
+    raise BookError(f"文件{_name(p)}的共享字符串表（部件“{part[:80]}”）有 {sum(strings.values()):,} 条，超过上限 "
+                    f"{MAX_SHARED_STRINGS:,} 条（一份绩效评价工作簿约几百条），拒绝读取；"
+                    "请删除与绩效评价无关的工作表或明细后再试")
+
+
+def _sheet_names_by_part(zf: zipfile.ZipFile) -> dict[str, str]:
+    """工作表部件 → 工作表名称（_rels/.rels → 工作簿部件 → 其关系表）。只在报告超限时调用；读不出来时返回空表。"""
+    from xml.parsers import expat
+
+    def parse(name: str, on_start) -> None:
+        # 调用前 _scan_parts 已确认没有任何部件含 DTD
+        pr = expat.ParserCreate()
+        pr.StartElementHandler = on_start
+        pr.Parse(zf.read(name), True)
+
+    def rels_of(part: str) -> dict[str, str]:
+        folder, _, base = part.rpartition("/")
+        out: dict[str, str] = {}
+
+        def start(tag, attrs):
+            if tag.rsplit(":", 1)[-1] == "Relationship" and attrs.get("TargetMode") != "External":
+                target = attrs.get("Target", "")
+                path = target.lstrip("/") if target.startswith("/") else f"{folder}/{target}" if folder else target
+                out[attrs.get("Id", "")] = os.path.normpath(path).replace(os.sep, "/")
+
+        parse(f"{folder}/_rels/{base}.rels" if folder else f"_rels/{base}.rels", start)
+        return out
+
+    try:
+        book = "xl/workbook.xml"
+
+        def root_start(tag, attrs):
+            nonlocal book
+            if tag.rsplit(":", 1)[-1] == "Relationship" and attrs.get("Type", "").endswith("/officeDocument"):
+                book = attrs.get("Target", book).lstrip("/")
+
+        parse("_rels/.rels", root_start)
+        sheets: list[tuple[str, str]] = []
+
+        def book_start(tag, attrs):
+            if tag.rsplit(":", 1)[-1] == "sheet":
+                rid = next((v for k, v in attrs.items() if k.rsplit(":", 1)[-1] == "id"), "")
+                sheets.append((attrs.get("name", ""), rid))
+
+        parse(book, book_start)
+        targets = rels_of(book)
+        return {targets[rid]: name for name, rid in sheets if rid in targets}
+    except Exception:  # noqa: BLE001 —— 只用于让消息更具体；读不出来就退回部件名
+        return {}
 
 
 class SafeBook(OpenpyxlBook):
@@ -292,7 +510,10 @@ def open_book(path: str | Path, *, with_cached: bool = False) -> SafeBook:
     if not defusedxml_active():
         raise BookError("安全组件 defusedxml 未启用（未安装，或环境变量 OPENPYXL_DEFUSEDXML 被设为 False），"
                         "为防止恶意 XML，jixiao 拒绝读取工作簿；请 pip install defusedxml")
-    book = SafeBook(info.path, with_cached=with_cached, data=data)
+    try:
+        book = SafeBook(info.path, with_cached=with_cached, data=data)
+    except BookError as exc:
+        raise _diagnose(info.path) or exc from None
     book.info = info
     book.identity = identity
     book.notices = []
@@ -304,6 +525,25 @@ def open_book(path: str | Path, *, with_cached: bool = False) -> SafeBook:
         book.notices.append(f"{_name(info.path)}似乎正在 Excel 中打开（发现锁文件“{lock.name}”）：读取的是最近一次保存的内容，"
                             "Excel 中未保存的修改不会被计入")
     return book
+
+
+def _diagnose(path: Path) -> BookError | None:
+    """openpyxl 读不了的文件，它的异常是英文且不说位置（`<v>NaN</v>` 得到 “invalid literal for int()”）：
+    用批量读取器 FastBook 再读一遍全部工作表，它的说明指明工作表与单元格（或部件）；它也读得了就返回 None。"""
+    from .batch import FastBook
+
+    try:
+        fb = FastBook(path)
+        try:
+            for sheet in fb.sheet_names():
+                fb.grid(sheet)
+        finally:
+            fb.close()
+    except BookError as exc:
+        return exc
+    except Exception:  # noqa: BLE001 —— 诊断本身出错时保留 openpyxl 的说明
+        return None
+    return None
 
 
 # ------------------------------------------------------------------------------------------------------------------

@@ -30,3 +30,13 @@ def test_pool_rate_stops_when_a_good_file_fails(demo_dir, tmp_path):
     assert secs > 0 and rate > 0
     with pytest.raises(SystemExit, match="read_fastbook 在 1 个正常文件上失败，例如 坏文件.xlsx"):
         bench.pool_rate(bench.read_fastbook, [good, str(bad)], 1, 1)
+
+
+def test_tree_memory_sampling_sees_child_processes():
+    """峰值内存按进程树合计：一个子进程占的 80 MB 要算进去（否则“内存有界”的数字没有意义）。"""
+    code = ("import subprocess, sys, time; "
+            "p = subprocess.Popen([sys.executable, '-c', 'x = bytearray(80_000_000); import time; time.sleep(1.5)']); "
+            "p.wait()")
+    secs, res, peak = bench.tree_run([sys.executable, "-c", code], 1)
+    assert res.returncode == 0 and secs > 1
+    assert peak > 70, peak
