@@ -71,7 +71,7 @@ def read_openpyxl_ro(path: str) -> int:
 
 
 def read_fastbook(path: str) -> int:
-    from addin.batch import FastBook
+    from addin.batch.run import FastBook
 
     b = FastBook(path)
     n = sum(len(b.grid(s)) for s in b.sheet_names())
@@ -81,10 +81,10 @@ def read_fastbook(path: str) -> int:
 
 def score_openpyxl(path: str) -> str:
     """对照：计分 + 校验，但用 OpenpyxlBook（openpyxl 完整加载，两次：公式与缓存值）读取。"""
-    from addin.book import OpenpyxlBook
-    from addin.checks import run_checks
-    from addin.engine import evaluate
-    from addin.reader import read_inputs
+    from addin.io.book import OpenpyxlBook
+    from addin.checks.run import run_checks
+    from addin.scoring.engine import evaluate
+    from addin.scoring.reader import read_inputs
 
     inputs = read_inputs(OpenpyxlBook(path, with_cached=True))
     ev = evaluate(inputs)
@@ -96,11 +96,11 @@ def formula_cost(paths: Sequence[str], repeat: int = 1) -> tuple[float, float, f
     """实际值公式求值器（addin/formula.py）的代价，单进程：每个工作簿先读入（FastBook，不计时），再分别计时
     (1) 只做公式求值：与 evaluate() 中相同的调用，逐个实际值公式求值（每个工作簿先清空语法树缓存，即单独运行一个工作簿的代价）；
     (2) 整个 evaluate()（含公式求值与评分）作对照。返回 (每个工作簿公式求值毫秒, 每个工作簿 evaluate 毫秒, 平均每个工作簿的公式数)。"""
-    from addin.batch import FastBook
-    from addin.engine import evaluate, formula_cells, formula_value
-    from addin.formula import parse
+    from addin.batch.run import FastBook
+    from addin.scoring.engine import evaluate, formula_cells, formula_value
+    from addin.scoring.formula import parse
     from addin.model import Formula
-    from addin.reader import read_inputs
+    from addin.scoring.reader import read_inputs
 
     books = []
     for path in paths:
@@ -147,7 +147,7 @@ def pool_rate(func, files: list[str], jobs: int, repeat: int, expected_bad: froz
     除 expected_bad（生成的坏文件名）外有文件失败时中止：失败得快的测量不是测量（曾因导入错误测出 10671 个/秒）。"""
     import multiprocessing as mp
 
-    from addin.batch import _pool_context
+    from addin.batch.run import _pool_context
 
     best = float("inf")
     chunk = max(1, min(16, len(files) // (jobs * 8)))
@@ -367,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((f"  中断后续跑（Ctrl+C 时已完成 {done_at_stop} 个，其余重新计算）", f"{t_resume:.2f} s",
                      f"{(nfiles - done_at_stop) / t_resume:.0f}", ""))
 
-        from addin.batch import ResultCache, collect_files, run_batch, summarise
+        from addin.batch.run import ResultCache, collect_files, run_batch, summarise
 
         results = run_batch(collect_files(src), src, jobs=a.jobs, cache=ResultCache(cache_dir))  # 已全部在缓存
         s = summarise(results)
@@ -417,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
             def report_cold(without: Sequence[str] = ()) -> tuple[float, subprocess.CompletedProcess]:
                 # 每次从同一份工作簿开始（report 会写回“报告”表）；without：模拟没有安装这些模块的正式环境
                 block = "".join(f"sys.modules[{m!r}] = None; " for m in without)
-                cmd = [PY, "-c", f"import sys; {block}from addin.cli import main; sys.exit(main(['report', {str(copy)!r}]))"]
+                cmd = [PY, "-c", f"import sys; {block}from addin.cli.main import main; sys.exit(main(['report', {str(copy)!r}]))"]
                 times, r = [], None
                 for _ in range(a.repeat + 2):
                     shutil.copy(one, copy)

@@ -212,7 +212,7 @@ def generate(out_dir: str | Path, n: int, seed: int = 2024, *, jobs: int = 1) ->
         return [_build_one(a) for a in todo]
     from concurrent.futures import ProcessPoolExecutor
 
-    from addin.batch import _pool_context
+    from addin.batch.run import _pool_context
 
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as ex:
         return list(ex.map(_build_one, todo, chunksize=max(1, n // (jobs * 4))))

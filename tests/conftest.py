@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from addin.engine import evaluate
+from addin.scoring.engine import evaluate
 from workbook_templates.build import build_workbook, layout_inputs
 from workbook_templates.examples import EXAMPLES
 from workbook_templates.systems import SYSTEMS

@@ -360,7 +360,7 @@ def build_corpus(base: Path, out: Path) -> Path:
 
 def soffice_convert(src: Path, out_dir: Path, fmt: str = "xlsx") -> Path:
     """用 LibreOffice（headless，独立的用户配置）把 src 另存为 fmt，返回生成的文件。"""
-    from addin.pdf import find_soffice
+    from addin.report.pdf import find_soffice
 
     exe = find_soffice()
     if exe is None:

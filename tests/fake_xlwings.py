@@ -825,7 +825,7 @@ class _Components:
         del self.addin.modules[comp.Name]
 
     def Import(self, path: str) -> None:  # noqa: N802
-        from addin import vba_modules, vbaproject
+        from addin.excel import vba_modules, vbaproject
 
         self.addin.app._op("Import")
         text = Path(path).read_text(encoding="ascii")
@@ -883,7 +883,7 @@ class FakeAddin:
     """打开的 .xlam：VBA 工程与配置表读自磁盘上的文件（本包的读取器），保存时写回（本包的 VBA 工程写入器）。"""
 
     def __init__(self, app: FakeExcel, path: Path):
-        from addin import xlam
+        from addin.excel import xlam
 
         self.app, self.path, self.name, self.fullname = app, path, path.name, str(path)
         self.is_addin = True
@@ -900,7 +900,7 @@ class FakeAddin:
         return _AddinApi(self)
 
     def save(self) -> None:
-        from addin import vbaproject
+        from addin.excel import vbaproject
 
         self.app._op("save")
         with _zipfile.ZipFile(self.path) as z:
@@ -943,7 +943,7 @@ class _ExcelApi:
 
     # ---- 单元格函数 ----
     def _udf_error(self, addin: FakeAddin) -> str | None:
-        from addin import xlam
+        from addin.excel import xlam
 
         world = self._app.world
         version = xlam.vba_xlwings_version({k: m.source for k, m in addin.modules.items()})
@@ -988,7 +988,7 @@ class _ExcelApi:
 
     # ---- 宏 ----
     def Run(self, macro: str, *args: Any) -> Any:  # noqa: N802
-        from addin import ribbon, vba_modules, xlam
+        from addin.excel import ribbon, vba_modules, xlam
 
         app = self._app
         app._op("Run")
@@ -1035,7 +1035,7 @@ def fake_import_udfs(module_name: str, book_api: Any) -> None:
     再为每个函数调用 Application.MacroOptions（加载项须先取消隐藏，否则报错）。"""
     import tempfile
 
-    from addin import vba_modules
+    from addin.excel import vba_modules
 
     book_api.Application._app._op("import_udfs")
     with tempfile.NamedTemporaryFile("w", suffix=".bas", delete=False, encoding="ascii", newline="") as tf:

@@ -22,11 +22,11 @@ import openpyxl
 import pytest
 from defusedxml import ElementTree as SafeET
 
-from addin import addin_cli, export, ribbon, xlam
-from addin.book import BookError, CellWrite, OpenpyxlBook
-from addin.cli import main as cli_main
+from addin.excel import install as addin_cli, export, ribbon, xlam
+from addin.io.book import BookError, CellWrite, OpenpyxlBook
+from addin.cli.main import main as cli_main
 from addin.model import Formula
-from addin.xlbook import HIGHLIGHT_MARKER, XlwingsBook, excel_text
+from addin.io.xlbook import HIGHLIGHT_MARKER, XlwingsBook, excel_text
 from udfs.excel import CATALOG
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -958,8 +958,8 @@ def test_export_of_excel_saved_workbook_drops_addin_link_and_renumbers(work, tmp
             for c in row:
                 assert not (c.data_type == "f" and export.udf_calls(c.value)), c.coordinate
     # 导出后的定稿仍能计分，结果与原件相同
-    from addin.engine import evaluate
-    from addin.reader import read_inputs
+    from addin.scoring.engine import evaluate
+    from addin.scoring.reader import read_inputs
 
     assert evaluate(read_inputs(OpenpyxlBook(result.target, with_cached=True))).total == Decimal("94.90")
 
@@ -986,8 +986,8 @@ from argparse import Namespace  # noqa: E402
 
 from fake_xlwings import ExcelWorld, FakeRegistry, fake_import_udfs  # noqa: E402
 
-from addin import doctor, vba_modules, winsys  # noqa: E402
-from addin.excel_session import ExcelRunner, ExcelStepError  # noqa: E402
+from addin.excel import doctor, vba_modules, winsys  # noqa: E402
+from addin.excel.excel_session import ExcelRunner, ExcelStepError  # noqa: E402
 
 OFFICE = r"HKCU\Software\Microsoft\Office\16.0"
 POLICY = r"HKCU\Software\Policies\Microsoft\Office\16.0"
@@ -1371,7 +1371,7 @@ def test_install_replaces_xlwings_addin_of_another_version(win, capsys):
     for m in mods:
         m.source = m.source.replace(f'XLWINGS_VERSION As String = "{xlam.xlwings_version()}"',
                                     'XLWINGS_VERSION As String = "0.30.0"')
-    from addin import vbaproject
+    from addin.excel import vbaproject
 
     with zipfile.ZipFile(xlam.template_path()) as z:
         parts = {i.filename: z.read(i) for i in z.infolist()}
@@ -1388,7 +1388,7 @@ def test_status_finds_stale_addin(win, capsys):
     installed = _xlstart(win) / "jixiao.xlam"
     project = xlam.read_vba_project(installed)
     mods = [m for m in project.modules if m.name != "xlwings_udfs"]
-    from addin import vbaproject
+    from addin.excel import vbaproject
 
     with zipfile.ZipFile(installed) as z:
         parts = {i.filename: z.read(i) for i in z.infolist()}

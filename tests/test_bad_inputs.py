@@ -13,12 +13,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from addin.cli import main
+from addin.cli.main import main
 from tests.bad_inputs import CASES, FILE_CASES, TYPED_VALUES, Case, FileCase
 from udfs import xl
 from udfs.excel import CATALOG, ERROR_PREFIX, NA_TEXT
 
-HAS_CHECK = importlib.util.find_spec("addin.checks_cli") is not None
+HAS_CHECK = importlib.util.find_spec("addin.cli.check") is not None
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from addin.batch import FastBook, collect_files, process_file, run_batch, summarise
-from addin.book import BookError, OpenpyxlBook
-from addin.cli import main
-from addin.engine import evaluate
-from addin.reader import load
+from addin.batch.run import FastBook, collect_files, process_file, run_batch, summarise
+from addin.io.book import BookError, OpenpyxlBook
+from addin.cli.main import main
+from addin.scoring.engine import evaluate
+from addin.scoring.reader import load
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,9 +35,9 @@ gen = _gen()
 
 
 def _checks(inputs, ev):
-    """与批量处理相同的校验入口：addin.checks.run_checks（若已有），否则引擎的发现。"""
+    """与批量处理相同的校验入口：addin.checks.run.run_checks（若已有），否则引擎的发现。"""
     try:
-        from addin.checks import run_checks
+        from addin.checks.run import run_checks
     except ModuleNotFoundError:
         return list(ev.findings)
     return run_checks(inputs, ev)
@@ -140,7 +140,7 @@ def test_fastbook_refuses_dtd(tmp_path):
 
 # --------------------------------------------------------------------------- 排名
 def test_competition_ranks_ties_share_rank():
-    from addin.batch import DeptResult
+    from addin.batch.run import DeptResult
 
     totals = ("90", "95.5", "90", "80", "95.5", "70")
     rs = [DeptResult(f"f{i}", True, system="hunan-dept", total=Decimal(t)) for i, t in enumerate(totals)]
@@ -154,11 +154,11 @@ def test_competition_ranks_ties_share_rank():
 
 # --------------------------------------------------------------------------- 整批运行
 def _expected(paths: list[Path], root: Path, *, reader: str = "openpyxl") -> dict[str, dict]:
-    """独立计算：逐个文件读取 + addin.engine 计分 + 校验，在本进程内，不经 run_batch/summarise/write_summary。
+    """独立计算：逐个文件读取 + addin.scoring.engine 计分 + 校验，在本进程内，不经 run_batch/summarise/write_summary。
 
     reader="openpyxl"：用 openpyxl（与批量用的 FastBook 完全无关的读取器）；reader="fast"：用 FastBook（快约 10 倍，
     读取器本身与 openpyxl 的一致性由 _same_grids 另行逐格检查）。"""
-    from addin.reader import read_inputs
+    from addin.scoring.reader import read_inputs
 
     out = {}
     for p in paths:
@@ -373,7 +373,7 @@ def test_batch_cli_errors_are_chinese(tmp_path, capsys):
 
 
 def test_summarise_excludes_incomplete_from_ranking():
-    from addin.batch import DeptResult
+    from addin.batch.run import DeptResult
 
     D = Decimal
     rs = [DeptResult("a", True, system="hunan-dept", total=D("90"), grade="优"),

@@ -12,8 +12,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from addin import batch
-from addin.batch import (
+from addin.batch import run as batch
+from addin.batch.run import (
     ResultCache,
     SummaryBuilder,
     collect_entries,
@@ -22,7 +22,7 @@ from addin.batch import (
     run_batch,
     summarise,
 )
-from addin.cli import main
+from addin.cli.main import main
 
 
 @pytest.fixture()

@@ -1,4 +1,4 @@
-"""校验（addin.checks）：每个种子笔误在重现它的工作簿上被报告，且指向正确的单元格与数字。"""
+"""校验（addin.checks.run）：每个种子笔误在重现它的工作簿上被报告，且指向正确的单元格与数字。"""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,13 +9,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from addin import findings as F
-from addin.checks import (CHECKS, highlight_targets, link_target, run_checks, summary, write_findings_sheet)
-from addin.cli import main
-from addin.engine import evaluate
+from addin.checks import findings as F
+from addin.checks.run import (CHECKS, highlight_targets, link_target, run_checks, summary, write_findings_sheet)
+from addin.cli.main import main
+from addin.scoring.engine import evaluate
 from addin.model import Finding, Formula
-from addin.parsing import decimal_places, parse_cell
-from addin.reader import load
+from addin.scoring.parsing import decimal_places, parse_cell
+from addin.scoring.reader import load
 from tests import fixtures_checks as fx
 from workbook_templates.build import layout_inputs
 from workbook_templates.systems import SYSTEMS
@@ -502,7 +502,7 @@ def test_write_findings_sheet_replaces_only_its_sheet(demo_dir, tmp_path):
 
 
 def test_findings_sheet_writes_text_never_formulas(tmp_path):
-    from addin.book import OpenpyxlBook
+    from addin.io.book import OpenpyxlBook
 
     p = fx.build(fx.CLEAN_HUNAN, tmp_path)
     book = OpenpyxlBook(p)
@@ -515,7 +515,7 @@ def test_findings_sheet_writes_text_never_formulas(tmp_path):
 
 
 def test_empty_findings_sheet(tmp_path):
-    from addin.book import OpenpyxlBook
+    from addin.io.book import OpenpyxlBook
 
     p = fx.build(fx.CLEAN_HUNAN, tmp_path)
     book = OpenpyxlBook(p)
@@ -608,7 +608,7 @@ def test_cli_checks_several_files_worst_exit_code_wins(demo_dir, tmp_path, capsy
 
 def test_cli_internal_error_is_a_chinese_message(demo_dir, capsys, monkeypatch):
     """检查自身出错（程序缺陷）时也不显示回溯：说明文件与异常，退出码 2。"""
-    from addin import checks
+    from addin.checks import run as checks
 
     def boom(inputs, ev=None):
         raise ValueError("坏了")
@@ -646,8 +646,8 @@ def test_ribbon_check_highlights_the_cells_until_the_next_run(demo_dir, tmp_path
     sys.path.insert(0, str(Path(__file__).parent))
     from fake_xlwings import FakeApp, FakeBook
 
-    from addin import ribbon
-    from addin.xlbook import HIGHLIGHT_MARKER, XlwingsBook
+    from addin.excel import ribbon
+    from addin.io.xlbook import HIGHLIGHT_MARKER, XlwingsBook
 
     p = tmp_path / "baojing-2018.xlsx"
     shutil.copy(demo_dir / "baojing-2018.xlsx", p)

@@ -13,9 +13,9 @@ import openpyxl
 import pytest
 from docx import Document
 
-from addin.cli import main
-from addin.compare import SHEET_COMPARE, analyse, normalise_name
-from addin.engine import evaluate
+from addin.cli.main import main
+from addin.batch.compare import SHEET_COMPARE, analyse, normalise_name
+from addin.scoring.engine import evaluate
 from workbook_templates.build import build_workbook, layout_inputs
 from workbook_templates.examples import BAOJING_2018, ZIZHOU_2021
 from workbook_templates.systems import SYSTEMS

@@ -14,9 +14,9 @@ from typing import Any
 import openpyxl
 import pytest
 
-from addin import cli
-from addin.engine import evaluate
-from addin.reader import load
+from addin.cli import main as cli
+from addin.scoring.engine import evaluate
+from addin.scoring.reader import load
 from tests.test_formulas_engine import Calculated, engine_functions  # noqa: F401  （fixture：注册单元格函数）
 from udfs.excel import ERROR_PREFIX, NA_TEXT
 from workbook_templates import layout as L
@@ -136,7 +136,7 @@ def test_budget_added_typed_zero_but_adjusted_budget_differs_is_flagged(tmp_path
     path = typed(tmp_path, "hunan-dept", {**KAIFU_BUDGET, ("scalar", "budget_added"): 0})
     out = score_json(path, capsys)
     assert row_of(out, "budget_control")["value"] == 0  # 用户写明的 0：按 0 计算……
-    from addin.checks import run_checks
+    from addin.checks.run import run_checks
 
     _, inputs = load(path)
     fs = [f for f in run_checks(inputs) if f.code == "budget-added-mismatch"]
@@ -245,7 +245,7 @@ def test_project_total_left_blank_or_zero_uses_the_parts(tmp_path, capsys, total
     assert found(out, "total-from-parts") == [(L.SHEET_SCORES, rows["exec_rate"].cells["value"])]
     note = next(f for f in out["findings"] if f["code"] == "total-from-parts")
     assert "年度资金总额·全年执行数）" in note["message"] and "427704" in note["message"]
-    from addin.checks import run_checks
+    from addin.checks.run import run_checks
 
     fs = run_checks(inputs)
     flagged = {(f.code, f.cell) for f in fs if f.code in ("total-blank", "total-mismatch")}
@@ -276,7 +276,7 @@ def test_hunan_total_blank_with_basic_and_project_filled(tmp_path, capsys):
     assert r["value"] == pytest.approx(float(D(260) / D(323 + 3368))) and r["computed_score"] == 4
     inputs, rows = cells(path)
     assert (L.SHEET_SCORES, rows["budget_control"].cells["value"]) in found(out, "total-from-parts")
-    from addin.checks import run_checks
+    from addin.checks.run import run_checks
 
     blank = [f for f in run_checks(inputs) if f.code == "total-blank"]
     assert (L.SHEET_DATA, inputs.cells[("table", "expense_total", "budget_initial")][1]) in {(f.sheet, f.cell) for f in blank}
@@ -368,7 +368,7 @@ def test_typed_completion_rate_over_100_percent_is_warned(demo_dir, tmp_path, ca
 def test_previous_sangong_budget_written_none_vs_blank(tmp_path, prev, this, expected):
     """上年“三公经费”预算数：写“无”是上年没有（本年也没有 → 不适用，按“无基数时”满分；本年有 → 变动率无法计算），
     空白才是漏填（prev-sangong-budget-missing）。"""
-    from addin.checks import run_checks
+    from addin.checks.run import run_checks
 
     data = {("table", "sangong", "budget_initial"): this, ("table", "sangong_car", "budget_initial"): 0,
             ("table", "sangong_abroad", "budget_initial"): 0, ("table", "sangong_reception", "budget_initial"): this,

@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tests.fixtures_checks as fx
-from addin import cli
-from addin import findings as F
-from addin.reader import load
+from addin.cli import main as cli
+from addin.checks import findings as F
+from addin.scoring.reader import load
 from udfs.entries import (DEFAULT_QUALITATIVE_WORDS, EntryError, TimePoint, completion, read_actual, read_direction,
                           read_qualitative, read_target, read_time, word_pairs)
 from udfs.excel import call

@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tests.fixtures_checks as fx
-from addin import cli
-from addin import findings as F
-from addin.engine import evaluate
-from addin.formula import Evaluator, XlError, functions_in, parse, tokens
+from addin.cli import main as cli
+from addin.checks import findings as F
+from addin.scoring.engine import evaluate
+from addin.scoring.formula import Evaluator, XlError, functions_in, parse, tokens
 from addin.model import Formula
-from addin.reader import load
+from addin.scoring.reader import load
 from udfs.excel import call
 from udfs.indicators import public_expense_control_rate
 
@@ -258,8 +258,8 @@ def test_blank_reference_keeps_excels_value_with_an_error_finding(tmp_path):
 
 
 def test_unsupported_with_excels_saved_result_uses_it_and_says_so(demo_dir, tmp_path):
-    from addin.book import OpenpyxlBook
-    from addin.reader import read_inputs
+    from addin.io.book import OpenpyxlBook
+    from addin.scoring.reader import read_inputs
 
     p = tmp_path / "b.xlsx"
     shutil.copy(demo_dir / "baojing-2018.xlsx", p)

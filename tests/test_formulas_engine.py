@@ -2,7 +2,7 @@
 
 把 udfs.xl 中的单元格函数（Excel 经 xlwings 调用的正是这些函数）注册为 formulas 的自定义函数，然后让 formulas 按工作簿
 里的公式——`=BUDGET_COMPLETION_ZZ('基础数据表'!$C$9,…)`、`=SCORE_LINEAR(H11,E11,K11,L11:U11)`、`=FINAL_SCORE(V11,W11)`、
-SUM 小计、`=GRADE_OF(…)`——重新计算全部单元格，结果必须与无界面引擎（addin.engine.evaluate，即 jixiao score）逐格一致。
+SUM 小计、`=GRADE_OF(…)`——重新计算全部单元格，结果必须与无界面引擎（addin.scoring.engine.evaluate，即 jixiao score）逐格一致。
 第二个测试改动评分表中的规则参数与等级标准单元格，证明公式与 jixiao score 都以用户改过的单元格为准。
 """
 from __future__ import annotations
@@ -22,10 +22,10 @@ sh = pytest.importorskip("schedula")
 from formulas.functions import wrap_ranges_func  # noqa: E402
 from formulas.tokens.operand import XlError  # noqa: E402
 
-from addin import cli  # noqa: E402
-from addin.engine import arg_cell, evaluate  # noqa: E402
+from addin.cli import main as cli  # noqa: E402
+from addin.scoring.engine import arg_cell, evaluate  # noqa: E402
 from addin.model import Formula  # noqa: E402
-from addin.reader import load  # noqa: E402
+from addin.scoring.reader import load  # noqa: E402
 from udfs import xl  # noqa: E402
 from udfs.excel import ERROR_PREFIX, NA_TEXT  # noqa: E402
 from workbook_templates import layout as L  # noqa: E402

@@ -49,8 +49,8 @@ def test_shiping_2022_project_100_you():
 
 
 def test_built_workbook_reads_back_to_the_same_scores(demo_dir):
-    from addin.engine import evaluate
-    from addin.reader import load
+    from addin.scoring.engine import evaluate
+    from addin.scoring.reader import load
 
     for name, total, grade in (("baojing-2018", D("94.9"), "优"), ("zizhou-2021", D("85.1"), "良好"),
                                ("shiping-2022", D(100), "优")):
@@ -65,8 +65,8 @@ def test_edited_value_formula_is_flagged_and_excel_result_used(demo_dir, tmp_pat
 
     import openpyxl
 
-    from addin.engine import evaluate
-    from addin.reader import load
+    from addin.scoring.engine import evaluate
+    from addin.scoring.reader import load
 
     path = tmp_path / "b.xlsx"
     shutil.copy(demo_dir / "baojing-2018.xlsx", path)

@@ -23,11 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from addin import checks, narrative, safeio
-from addin.book import BookError
-from addin.checks import run_checks
-from addin.engine import evaluate
-from addin.reader import load
+from addin.checks import run as checks, narrative
+from addin.io import safeio
+from addin.io.book import BookError
+from addin.checks.run import run_checks
+from addin.scoring.engine import evaluate
+from addin.scoring.reader import load
 
 ROOT = Path(__file__).resolve().parent.parent
 EXCEL_MAX_CHARS = 32767
@@ -236,7 +237,7 @@ def test_a_sheet_over_the_cell_limit_is_refused_naming_it_and_its_size(demo_book
 
 def test_the_batch_reader_stops_at_the_same_limit(demo_book, tmp_path, monkeypatch):
     """批量读取器 FastBook 只解析它要读的表；解析到超过上限的那一格就停下，说法与单文件命令相同。"""
-    from addin.batch import FastBook
+    from addin.batch.run import FastBook
 
     monkeypatch.setattr(safeio, "MAX_CELLS", 500)
     big = _add_sheet(demo_book, tmp_path / "大.xlsx", "明细", _cells(2000))
@@ -294,7 +295,7 @@ def test_shared_string_count_limit(demo_book, tmp_path, monkeypatch):
     big = _add_sheet(demo_book, tmp_path / "sst.xlsx", "附表", "", extra_parts={"xl/strings2.xml": sst})
     with pytest.raises(BookError, match=r"共享字符串表（部件“xl/strings2.xml”）有 300,\d{3} 条，超过上限 300,000 条"):
         safeio.inspect_file(big)
-    from addin.batch import FastBook
+    from addin.batch.run import FastBook
 
     monkeypatch.setattr(safeio, "MAX_SHARED_STRINGS", 5)  # 批量读取器解析共享字符串表时同样计数
     fb = FastBook(demo_book)
@@ -308,7 +309,7 @@ def test_part_size_limit_names_the_part(demo_book, tmp_path, monkeypatch):
     big = _add_sheet(demo_book, tmp_path / "大.xlsx", "附表", _cells(20_000))
     with pytest.raises(BookError, match="部件“xl/worksheets/sheet99.xml”解压后 .*超过单个 XML 部件的上限"):
         safeio.inspect_file(big)
-    from addin.batch import FastBook
+    from addin.batch.run import FastBook
 
     fb = FastBook(big)
     with pytest.raises(BookError, match="工作表“附表”（部件“xl/worksheets/sheet99.xml”）解压后"):
@@ -338,7 +339,7 @@ def test_counting_is_not_fooled_by_chunk_boundaries_prefixes_or_utf16(tmp_path):
 # 校验中的“文字材料未填写”只生成用到文字材料的章节：结果与生成整份报告逐条相同
 # =====================================================================================================================
 def test_text_findings_equal_the_full_report_findings_for_any_blank_texts():
-    from addin.report import build_report, text_findings
+    from addin.report.build import build_report, text_findings
     from workbook_templates.build import layout_inputs
     from workbook_templates.examples import EXAMPLES
     from workbook_templates.systems import SYSTEMS

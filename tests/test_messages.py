@@ -11,7 +11,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from addin.cli import main
+from addin.cli.main import main
 from workbook_templates.build import build_workbook
 from workbook_templates.examples import ZIZHOU_2021
 
@@ -51,7 +51,7 @@ def _tamper(src: Path, dst: Path, fn) -> Path:
 
 
 def _sheet_part(book: Path, sheet: str) -> str:
-    from addin.batch import FastBook
+    from addin.batch.run import FastBook
 
     fb = FastBook(book)
     try:
@@ -89,7 +89,7 @@ def zizhou(demo_dir) -> Path:
 
 def _money_cell(book: Path) -> str:
     """基础数据表里第一个保存了数值的金额单元格（C 列）。"""
-    from addin.batch import FastBook
+    from addin.batch.run import FastBook
 
     fb = FastBook(book)
     try:
@@ -109,7 +109,7 @@ def test_nan_and_inf_cells_are_named_by_sheet_and_cell(zizhou, tmp_path, capsys,
     assert f"工作表“基础数据表”：单元格 {ref} 保存的数值“{raw}”不是有效的数字" in out
     assert "invalid literal" not in out and "ValueError" not in out
     # 批量：列在“无法读取”，原因相同
-    from addin.batch import process_file
+    from addin.batch.run import process_file
 
     res = process_file(str(bad), str(tmp_path))
     assert not res.ok and res.reason.startswith(f"工作表“基础数据表”：单元格 {ref} 保存的数值“{raw}”")
@@ -141,7 +141,7 @@ def test_a_dtd_in_a_renamed_part_is_refused_naming_the_part(zizhou, tmp_path, ca
     bad = _tamper(zizhou, tmp_path / "改名.xlsx", fn)
     rc, out = _run(capsys, "check", bad)
     assert rc == 2 and f"部件“{renamed}”含有 XML 文档类型/实体声明（DTD）" in out
-    from addin.batch import process_file
+    from addin.batch.run import process_file
 
     res = process_file(str(bad), str(tmp_path))
     assert not res.ok and f"部件“{renamed}”含有 DTD" in res.reason
@@ -175,7 +175,7 @@ def test_encoding_tricks_are_refused_naming_the_part(zizhou, tmp_path, capsys, t
     bad = _tamper(zizhou, tmp_path / "编码.xlsx", lambda n, d: make(_prolog_free(d)) if n == part else d)
     rc, out = _run(capsys, "check", bad)
     assert rc == 2 and f"部件“{part}”" in out and words in out, out
-    from addin.batch import process_file
+    from addin.batch.run import process_file
 
     res = process_file(str(bad), str(tmp_path))
     assert not res.ok and f"部件“{part}”" in res.reason, res.reason
@@ -188,7 +188,7 @@ def test_a_genuine_utf16_workbook_part_is_read_like_utf8(zizhou, tmp_path, capsy
         '<?xml version="1.0" encoding="UTF-16"?>' + _prolog_free(d)).encode("utf-16-le") if n == part else d)
     rc, out = _run(capsys, "score", utf16)
     assert rc == 0 and re.search(r"总分：?\s*85\.1\b", out), out
-    from addin.batch import FastBook
-    from addin.book import OpenpyxlBook
+    from addin.batch.run import FastBook
+    from addin.io.book import OpenpyxlBook
 
     assert FastBook(utf16).grid("评分表") == OpenpyxlBook(utf16, with_cached=True).grid("评分表")

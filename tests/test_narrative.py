@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from addin.narrative import NEAR_MISS, amounts, of_which_claims, sentences
+from addin.checks.narrative import NEAR_MISS, amounts, of_which_claims, sentences
 
 # 种子 002（长沙市开福区医疗保障局 2020）正文原样，含“印刷费5万元我”
 SEED002 = (

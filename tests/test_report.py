@@ -20,10 +20,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from addin import report as R
-from addin.engine import evaluate
+from addin.report import build as R
+from addin.scoring.engine import evaluate
 from addin.model import SHEET_REPORT, Formula
-from addin.reader import load
+from addin.scoring.reader import load
 from udfs.excel import BY_NAME
 from udfs.numbers import fmt_num, fmt_pct, fmt_score, parse_number
 from workbook_templates.build import build_workbook, layout_inputs
@@ -142,7 +142,7 @@ def _derivable(inputs, ev, report) -> set[str]:
         g[0] += i.points or 0
         g[1] += i.final or 0
     nums += [x for g in groups.values() for x in g]
-    from addin import derived
+    from addin.scoring import derived
 
     for spec in SYSTEMS[inputs.system_key].indicators:  # 推算的数：分项之和、调整预算数 − 年初预算数
         if spec.udf:
@@ -165,7 +165,7 @@ def _derivable(inputs, ev, report) -> set[str]:
     nums += list(range(1, 20))  # 清单与草稿说明的条目序号
     nums += [lo for _, lo in inputs.grade_rows]  # 等级标准的分数线
     if inputs.texts.get("self_eval_indicators"):  # 差异分析：自评未设置的指标上的失分合计（compare 的对应规则）
-        from addin.compare import match_names
+        from addin.batch.compare import match_names
 
         names = [n for n in re.split(r"[\n、]", inputs.texts["self_eval_indicators"]) if n]
         only_eval = set(match_names(names, [i.name for i in ev.indicators])[2])
@@ -637,7 +637,7 @@ def test_docx_has_gongwen_styles_table_chart_and_page_numbers(tmp_path):
 def test_chart_png_without_cjk_font_uses_numbered_labels(tmp_path, monkeypatch):
     import docx
 
-    from addin import docx_report
+    from addin.report import word as docx_report
 
     report = _report("zizhou-2021")
     png, cjk = docx_report.chart_png(report.chart, font_path=None)
@@ -652,7 +652,7 @@ def test_chart_png_without_cjk_font_uses_numbered_labels(tmp_path, monkeypatch):
 # PDF
 # ---------------------------------------------------------------------------------------------------------
 def test_pdf_without_libreoffice_gives_a_chinese_message(tmp_path, monkeypatch):
-    from addin import pdf
+    from addin.report import pdf
 
     monkeypatch.setattr(pdf, "find_soffice", lambda: None)
     docx_path = R.write_docx(_report("shiping-2022"), tmp_path / "s.docx")
@@ -662,7 +662,7 @@ def test_pdf_without_libreoffice_gives_a_chinese_message(tmp_path, monkeypatch):
 
 
 def _soffice():
-    from addin.pdf import find_soffice
+    from addin.report.pdf import find_soffice
 
     return find_soffice()
 
@@ -718,14 +718,14 @@ def test_pdf_via_libreoffice_contains_the_chinese_text(tmp_path):
 # 命令行
 # ---------------------------------------------------------------------------------------------------------
 def _expected_exit(path: Path) -> int:
-    from addin.report_cli import _all_findings
+    from addin.cli.report import _all_findings
 
     _, inputs = load(path)
     return 1 if any(f.severity == "错误" for f in _all_findings(inputs, evaluate(inputs))) else 0
 
 
 def test_cli_report_in_place_keeps_user_cells(demo_dir, tmp_path, capsys):
-    from addin.cli import main
+    from addin.cli.main import main
 
     path = tmp_path / "baojing-2018.xlsx"
     shutil.copy(demo_dir / "baojing-2018.xlsx", path)
@@ -741,7 +741,7 @@ def test_cli_report_in_place_keeps_user_cells(demo_dir, tmp_path, capsys):
 
 
 def test_cli_report_to_other_file_leaves_original_untouched(demo_dir, tmp_path, capsys):
-    from addin.cli import main
+    from addin.cli.main import main
 
     src = tmp_path / "zizhou-2021.xlsx"
     shutil.copy(demo_dir / "zizhou-2021.xlsx", src)
@@ -777,8 +777,8 @@ def test_cli_report_to_other_file_leaves_original_untouched(demo_dir, tmp_path, 
 def test_cli_report_is_the_reviewed_text_and_check_findings_stay_out(demo_dir, tmp_path):
     """jixiao report 用完整的校验结果，但报告正文不写校验发现（种子笔误 40.98%、171.92% 只进“校验结果”与审核意见）：
     正文与审阅过的期望文本逐字相同；两次运行写出的“报告”表逐字相同。"""
-    from addin.cli import main
-    from addin.report_cli import _all_findings
+    from addin.cli.main import main
+    from addin.cli.report import _all_findings
 
     src = tmp_path / "baojing-2018.xlsx"
     shutil.copy(demo_dir / "baojing-2018.xlsx", src)
@@ -803,8 +803,8 @@ def test_cli_report_is_the_reviewed_text_and_check_findings_stay_out(demo_dir, t
 
 
 def test_cli_report_pdf_warns_when_no_chinese_font(demo_dir, tmp_path, capsys, monkeypatch):
-    from addin import docx_report, pdf
-    from addin.cli import main
+    from addin.report import word as docx_report, pdf
+    from addin.cli.main import main
 
     def fake_pdf(docx_path, pdf_path):  # 不真的调用 LibreOffice：只看命令行对缺少中文字体的提示
         Path(pdf_path).write_bytes(b"%PDF-1.4\n")
@@ -823,8 +823,8 @@ def test_cli_report_pdf_warns_when_no_chinese_font(demo_dir, tmp_path, capsys, m
 
 
 def test_cli_report_exit_codes(demo_dir, tmp_path, capsys, monkeypatch):
-    from addin import pdf
-    from addin.cli import main
+    from addin.report import pdf
+    from addin.cli.main import main
 
     path = tmp_path / "kaifu-2020.xlsx"
     shutil.copy(demo_dir / "kaifu-2020.xlsx", path)
@@ -842,7 +842,7 @@ def test_cli_report_exit_codes(demo_dir, tmp_path, capsys, monkeypatch):
 
 
 def test_demo_hook_writes_reports_next_to_the_workbooks(tmp_path, capsys):
-    from addin.report_cli import demo_hook
+    from addin.cli.report import demo_hook
 
     for name in ("baojing-2018", "kaifu-2020"):
         ex = EXAMPLES[name]
@@ -1074,8 +1074,8 @@ def test_word_follows_gbt_9704(tmp_path):
 def test_review_document_lists_what_the_report_leaves_out(tmp_path):
     import docx
 
-    from addin.report_cli import _all_findings
-    from addin.review import write_review
+    from addin.cli.report import _all_findings
+    from addin.report.review import write_review
 
     inputs, ev = _inputs("baojing-2018")
     findings = _all_findings(inputs, ev)
@@ -1136,7 +1136,7 @@ def test_workbooks_without_the_evidence_column_still_load(demo_dir, tmp_path):
 
 def test_workbooks_built_before_the_new_text_rows_become_drafts_that_say_how_to_add_them(demo_dir, tmp_path, capsys):
     """此前生成的工作簿的“文字材料”表没有“成文日期”等行：报告是草稿，终端说明在哪张表新增哪一行（代码）。"""
-    from addin.cli import main
+    from addin.cli.main import main
 
     path = tmp_path / "old.xlsx"
     shutil.copy(demo_dir / "shiping-2022.xlsx", path)

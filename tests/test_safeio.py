@@ -1,4 +1,4 @@
-"""addin.safeio：恶意/错误文件被拒绝（中文说明），写入是原子的并保留备份，锁定与只读时拒绝写入，文本不会变成公式。"""
+"""addin.io.safeio：恶意/错误文件被拒绝（中文说明），写入是原子的并保留备份，锁定与只读时拒绝写入，文本不会变成公式。"""
 from __future__ import annotations
 
 import copy
@@ -16,8 +16,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from addin import safeio
-from addin.book import BookError, CellWrite, OpenpyxlBook
+from addin.io import safeio
+from addin.io.book import BookError, CellWrite, OpenpyxlBook
 
 BAK_RE = re.compile(r"^(?P<stem>.+)\.(?P<stamp>\d{8}-\d{6})(?:-\d+)?\.bak\.xlsx$")
 HYPERLINK = '=HYPERLINK("http://x","y")'
@@ -301,8 +301,8 @@ def _xlsm(book_path: Path, tmp_path: Path, name: str = "宏.xlsm") -> Path:
 
 
 def test_macro_workbook_is_read_without_loading_macros(book_path, tmp_path):
-    from addin.engine import evaluate
-    from addin.reader import read_inputs
+    from addin.scoring.engine import evaluate
+    from addin.scoring.reader import read_inputs
 
     p = _xlsm(book_path, tmp_path)
     book = safeio.open_book(p)
@@ -545,8 +545,8 @@ def test_excel_and_csv_text_helpers():
 # 读取：稀疏的超大工作表不会展开
 # ---------------------------------------------------------------------------------------------------------------
 def test_one_cell_at_xfd1048576_does_not_blow_up_the_grid(book_path):
-    from addin.engine import evaluate
-    from addin.reader import read_inputs
+    from addin.scoring.engine import evaluate
+    from addin.scoring.reader import read_inputs
 
     wb = openpyxl.load_workbook(book_path)
     wb["基础数据表"]["XFD1048576"] = "随手一敲"
@@ -566,7 +566,7 @@ def test_openpyxl_book_still_works_for_plain_use(book_path):
 # 每一条写入路径（命令行）：原子替换、覆盖前备份、文件被打开（锁文件）时以中文说明拒绝且一字节不改
 # ---------------------------------------------------------------------------------------------------------------
 def _cli(capsys, *argv: str) -> tuple[int, str, str]:
-    from addin.cli import main
+    from addin.cli.main import main
 
     try:
         code = main([str(a) for a in argv])
@@ -588,7 +588,7 @@ def _backups(folder: Path) -> list[Path]:
 
 def _fake_soffice(tmp_path: Path, monkeypatch) -> None:
     """不装 LibreOffice 也能走一遍 PDF 的写出路径：假 soffice 把 --outdir 中生成同名 .pdf。"""
-    import addin.pdf as pdf
+    import addin.report.pdf as pdf
 
     exe = tmp_path / "soffice"
     exe.write_text('#!/bin/sh\nfor a; do last="$a"; done\nwhile [ $# -gt 0 ]; do [ "$1" = --outdir ] && out="$2"; '
@@ -866,30 +866,30 @@ def test_every_raw_write_in_addin_is_accounted_for():
     pattern = re.compile(r"\.save\(|write_bytes\(|write_text\(|open\([^)]*[\"'][wa]b?[\"']|shutil\.(?:move|copy2?|copyfile)\("
                          r"|os\.(?:replace|rename)\(|to_excel\(|xlsxwriter\.Workbook\(|ZipFile\([^)]*[\"']w[\"']")
     allowed = {
-        "safeio.py": "本身",
-        "book.py": "OpenpyxlBook.save：直接写出（库内用法）；命令行经 safeio.save_book",
-        "package.py": "ZipFile 写入内存（BytesIO）；由 safeio.save_book 经 atomic_output 写出",
-        "xlbook.py": "Excel 自己保存（xlwings），与用户在 Excel 中按保存相同",
-        "xlam.py": "构建加载项 .xlam（开发者产物，写临时文件后替换）",
-        "addin_cli.py": "加载项安装：xlwings.conf（先留 .bak）、复制 .xlam、Excel COM 保存",
-        "ribbon.py": "错误日志（追加）",
-        "docx_report.py": "doc.save(tmp)：atomic_output 的临时文件；img.save 写入内存",
-        "pdf.py": "copyfile 到 atomic_output 的临时文件",
-        "batch.py": "XlsxWriter 写临时文件，再经 safeio.atomic_output 替换",
-        "compare.py": "XlsxWriter 写临时文件，再经 safeio.atomic_output 替换",
-        "export.py": "ZipFile 写 atomic_output 的临时文件",
-        "report_cli.py": "book.save(path) 只在没有 safeio 时（不会发生）",
-        "checks_cli.py": "book.save() 只在没有 safeio 时（不会发生）",
+        "io/safeio.py": "本身",
+        "io/book.py": "OpenpyxlBook.save：直接写出（库内用法）；命令行经 safeio.save_book",
+        "io/splice.py": "ZipFile 写入内存（BytesIO）；由 safeio.save_book 经 atomic_output 写出",
+        "io/xlbook.py": "Excel 自己保存（xlwings），与用户在 Excel 中按保存相同",
+        "excel/xlam.py": "构建加载项 .xlam（开发者产物，写临时文件后替换）",
+        "excel/install.py": "加载项安装：xlwings.conf（先留 .bak）、复制 .xlam、Excel COM 保存",
+        "excel/ribbon.py": "错误日志（追加）",
+        "report/word.py": "doc.save(tmp)：atomic_output 的临时文件；img.save 写入内存",
+        "report/pdf.py": "copyfile 到 atomic_output 的临时文件",
+        "batch/run.py": "XlsxWriter 写临时文件，再经 safeio.atomic_output 替换",
+        "batch/compare.py": "XlsxWriter 写临时文件，再经 safeio.atomic_output 替换",
+        "excel/export.py": "ZipFile 写 atomic_output 的临时文件",
+        "cli/report.py": "book.save(path) 只在没有 safeio 时（不会发生）",
+        "cli/check.py": "book.save() 只在没有 safeio 时（不会发生）",
     }
     root = Path(__file__).resolve().parent.parent / "addin"
     found = {}
-    for f in sorted(root.glob("*.py")):
+    for f in sorted(root.rglob("*.py")):
         lines = [ln for ln in f.read_text("utf-8").splitlines() if pattern.search(ln) and not ln.strip().startswith("#")]
         if lines:
-            found[f.name] = lines
+            found[f.relative_to(root).as_posix()] = lines
     unexpected = {k: v for k, v in found.items() if k not in allowed}
     assert not unexpected, f"未经 safeio 的写入：{unexpected}"
-    for name in ("docx_report.py", "pdf.py", "batch.py", "compare.py", "export.py"):
+    for name in ("report/word.py", "report/pdf.py", "batch/run.py", "batch/compare.py", "excel/export.py"):
         assert "atomic_output" in (root / name).read_text("utf-8"), name
 
 
@@ -1056,7 +1056,7 @@ def slow_replace(src, dst, *a, **k):
         time.sleep(3)
     return real(src, dst, *a, **k)
 os.replace = slow_replace
-from addin.cli import main
+from addin.cli.main import main
 sys.exit(main(sys.argv[3:]))
 """
 
@@ -1142,7 +1142,7 @@ def test_locks_from_other_computers_expire(book_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("failure", [KeyboardInterrupt, RuntimeError])
 def test_the_lock_is_removed_on_errors_and_ctrl_c(failure, book_path, monkeypatch, capsys):
-    import addin.engine
+    import addin.scoring.engine
 
     seen: list[bool] = []
 
@@ -1150,8 +1150,8 @@ def test_the_lock_is_removed_on_errors_and_ctrl_c(failure, book_path, monkeypatc
         seen.append(safeio.jixiao_lock_path(book_path).exists())  # 读取之后锁确实在
         raise failure("中断")
 
-    monkeypatch.setattr(addin.engine, "evaluate", boom)
-    from addin.cli import main
+    monkeypatch.setattr(addin.scoring.engine, "evaluate", boom)
+    from addin.cli.main import main
 
     before = book_path.read_bytes()
     if failure is KeyboardInterrupt:

@@ -8,10 +8,10 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from addin import cli
-from addin.engine import evaluate
-from addin.reader import detect_system, load
-from addin.book import OpenpyxlBook
+from addin.cli import main as cli
+from addin.scoring.engine import evaluate
+from addin.scoring.reader import detect_system, load
+from addin.io.book import OpenpyxlBook
 from udfs.scoring import NA_POLICIES, RULE_TYPES, GradeTable
 from workbook_templates import layout as L
 from workbook_templates.build import RATE_PARAMS, build_workbook
@@ -256,7 +256,7 @@ def test_column_letters_match_openpyxl_for_every_excel_column():
     """layout.col_letter（读取与 xlwings 适配器的 A1 地址都用它，为了不导入 openpyxl）与 openpyxl 逐列一致。"""
     from openpyxl.utils import get_column_letter
 
-    from addin.xlbook import a1
+    from addin.io.xlbook import a1
     from workbook_templates.layout import col_letter
 
     assert all(col_letter(c - 1) == get_column_letter(c) for c in range(1, 16385))

@@ -19,7 +19,7 @@ import olefile
 import pytest
 from oletools.olevba import VBA_Parser, decompress_stream
 
-from addin import cfb, vba_modules, vbaproject, xlam
+from addin.excel import cfb, vba_modules, vbaproject, xlam
 from udfs.excel import BY_NAME, CATALOG
 
 

@@ -1,7 +1,7 @@
 """由声明式描述（systems.py）与可选的示例数据（examples.py）生成 .xlsx 工作簿。
 
 用 XlsxWriter 写入公式并同时写入计算结果（缓存值），这样不重新计算的查看器（pandas、calamine、openpyxl data_only、
-LibreOffice 对未知函数）也能看到数值。缓存值由 addin.engine 以与单元格函数相同的纯函数算出。
+LibreOffice 对未知函数）也能看到数值。缓存值由 addin.scoring.engine 以与单元格函数相同的纯函数算出。
 """
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def indicators_for(system: System, example: Example | None) -> tuple[IndicatorSp
 
 
 def layout_inputs(system: System, example: Example | None = None):
-    """把体系与示例数据排到单元格上，返回带单元格地址的 WorkbookInputs（与 addin.reader 读出的结构相同）。"""
+    """把体系与示例数据排到单元格上，返回带单元格地址的 WorkbookInputs（与 addin.scoring.reader 读出的结构相同）。"""
     from addin.model import Formula, RowInput, WorkbookInputs
 
     ex = example or Example("blank", system.key)
@@ -250,7 +250,7 @@ class _Formats:
 
 def build_workbook(system: System | str, path: str | Path, example: Example | None = None) -> Path:
     """生成工作簿文件（空白模板或填好的示例），返回路径。"""
-    from addin.engine import evaluate
+    from addin.scoring.engine import evaluate
     from addin.model import Formula
 
     if isinstance(system, str):

@@ -1,4 +1,4 @@
-"""工作簿版式：工作表名、评分表列、区块标记。生成模板（build.py）与读取工作簿（addin.reader）共用。"""
+"""工作簿版式：工作表名、评分表列、区块标记。生成模板（build.py）与读取工作簿（addin.scoring.reader）共用。"""
 from __future__ import annotations
 
 import re
@@ -74,7 +74,7 @@ def value_formula(udf: str, args, cells, parts: dict[str, tuple[str, ...]] | Non
 
     给出 parts（table_parts）时，引用合计行的参数写成“合计空白或为 0 而分项都填了数时取分项之和”：
     IF(AND(N(合计)=0,COUNT(分项…)=分项数),SUM(分项…),IF(ISBLANK(合计),"",合计))——合计空白且分项不全时传给函数的是
-    空串（未填写），不是 0。addin.derived.total_or_parts 按同一规则取值，命令行与 Excel 结果相同。
+    空串（未填写），不是 0。addin.scoring.derived.total_or_parts 按同一规则取值，命令行与 Excel 结果相同。
     不给 parts 得到的是此前版本的模板公式（直接引用合计单元格），读取旧工作簿时用来识别它。
     """
 

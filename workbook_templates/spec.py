@@ -1,6 +1,6 @@
 """模板的声明式描述：指标体系（System）由基础数据项、三级指标与等级标准组成。
 
-同一份描述用于：生成 .xlsx 模板（build.py）、读取用户工作簿（addin.reader）、无界面计分（addin.engine）。
+同一份描述用于：生成 .xlsx 模板（build.py）、读取用户工作簿（addin.scoring.reader）、无界面计分（addin.scoring.engine）。
 """
 from __future__ import annotations
 

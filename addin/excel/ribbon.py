@@ -1,0 +1,364 @@
+"""功能区“绩效评价”选项卡的 Python 入口：每个按钮一个函数，由 jixiao.xlam 中的 VBA 回调经 RunPython 调用：
+
+    校验     → ribbon.check()          计算得分 → ribbon.recalculate()     生成报告 → ribbon.report()
+    导出定稿 → ribbon.export_final()   帮助     → ribbon.help()
+
+每个入口只做三件事：用 ``xw.Book.caller()`` 取得点按钮时的活动工作簿并包成 XlwingsBook，调用对应的 ``do_*(book)``，
+把结果或错误用 Excel 消息框（app.alert）以中文告诉用户——绝不显示 Python 回溯（意外错误写入临时目录下的日志）。
+
+``do_*(book)`` 是与命令行共用的业务逻辑，只通过 Book 接口访问工作簿：命令行与测试传入 OpenpyxlBook，Excel 中传入
+XlwingsBook——同一段代码，两个适配器。
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import sys
+import tempfile
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..model import SHEET_CHECKS, SHEET_REPORT
+
+TITLE = "绩效评价"
+RUNNING_TEXT = "绩效评价：正在运行，请稍候……"
+NO_WORKBOOK_TEXT = "请先打开或新建一个绩效评价工作簿（如果文件处于“受保护的视图”，请先点击“启用编辑”），再点击功能区按钮。"
+REPORT_SUFFIX = "_绩效评价报告.docx"
+
+# 入口名 → 按钮标题（与 addin/ribbon/customUI14.xml、addin/vba/JixiaoRibbon.bas 一一对应，测试核对三者一致）
+ENTRY_POINTS = {"check": "校验", "recalculate": "计算得分", "report": "生成报告", "export_final": "导出定稿",
+                "help": "帮助"}
+
+
+@dataclass
+class Outcome:
+    """一次按钮操作的结果：给用户看的消息、是否以警告图标显示、完成后要激活的工作表、附带数据（测试用）。"""
+
+    message: str
+    critical: bool = False
+    activate: str | None = None
+    data: Any = None
+    notes: list[str] = field(default_factory=list)
+
+
+# =====================================================================================================
+# 业务逻辑（Book 接口）
+# =====================================================================================================
+def _evaluate(book):
+    from ..scoring.engine import evaluate
+    from ..scoring.reader import read_inputs
+
+    inputs = read_inputs(book)
+    return inputs, evaluate(inputs)
+
+
+def do_check(book) -> Outcome:
+    """校验：写“校验结果”工作表；在 Excel 中再用条件格式标出有问题的单元格（到下次校验为止）。"""
+    from ..checks.run import highlight_targets, run_checks, summary, summary_text, write_findings_sheet
+
+    inputs, ev = _evaluate(book)
+    findings = run_checks(inputs, ev)
+    write_findings_sheet(book, findings)
+    notes: list[str] = []
+    highlight = getattr(book, "highlight", None)
+    if highlight is not None:
+        notes += highlight(highlight_targets(findings))
+    counts = summary(findings)
+    lines = [f"校验完成：{summary_text(findings)}。"]
+    serious = [f for f in findings if f.severity == "错误"][:5]
+    for f in serious:
+        where = f"{f.sheet}!{f.cell}" if f.cell else f.sheet
+        lines.append(f"  {f.severity}  {where}  {_short(f.message)}")
+    if counts["错误"] > len(serious):
+        lines.append(f"  ……另有 {counts['错误'] - len(serious)} 项错误")
+    if findings:
+        lines.append("全部结果见“校验结果”工作表，点击“位置”可跳转到对应单元格。")
+        if highlight is not None:
+            lines.append("有问题的单元格已按严重程度标色（红：错误，黄：警告，蓝：提示），下次校验时更新。")
+    lines += notes
+    return Outcome("\n".join(lines), critical=counts["错误"] > 0, activate=SHEET_CHECKS, data=findings, notes=notes)
+
+
+def do_recalculate(book) -> Outcome:
+    """计算得分：Excel 中先全部重算，再按评分表中的规则核算，并指出与单元格中显示的数不一致之处。"""
+    from udfs.numbers import fmt_score
+
+    recalc = getattr(book, "recalculate", None)
+    if recalc is not None:
+        recalc()
+    inputs, ev = _evaluate(book)
+    lines = [f"{ev.unit_name or '本工作簿'}{(' ' + ev.year) if ev.year else ''}：{headline(ev)}。"]
+    for name, lv in ev.level1.items():
+        lines.append(f"  {name}：{fmt_score(lv.score) if lv.complete else '未完成'} / {fmt_score(lv.points)}")
+    mismatches = _shown_vs_computed(inputs, ev)
+    if mismatches:
+        lines.append("注意：以下单元格显示的数与按评分规则计算的结果不一致：")
+        lines += [f"  {m}" for m in mismatches[:8]]
+        if len(mismatches) > 8:
+            lines.append(f"  ……共 {len(mismatches)} 处")
+        lines.append("如显示 #NAME? 或空白，说明单元格函数未加载：请运行 jixiao addin status 检查安装。")
+    errors = sum(1 for f in ev.findings if f.severity == "错误")
+    if errors:
+        lines.append(f"有 {errors} 项无法计分，请点击“校验”查看。")
+    return Outcome("\n".join(lines), critical=bool(mismatches or errors), data=ev.as_json())
+
+
+def headline(ev) -> str:
+    """总分与等级一句话；评价未完成（有指标无法计分）时不给出总分与等级。"""
+    from udfs.numbers import fmt_score
+
+    if not ev.complete:
+        return f"评价未完成：{len(ev.missing)} 项指标无法计分，不给出总分与等级"
+    return f"总分 {fmt_score(ev.total)} 分，等级：{ev.grade}"
+
+
+def _shown_vs_computed(inputs, ev) -> list[str]:
+    """单元格中保存/显示的得分、总分、等级与引擎结果的差异（只比较有公式的单元格）。"""
+    from decimal import Decimal, InvalidOperation
+
+    from ..model import SHEET_SCORES, Formula
+
+    out: list[str] = []
+
+    def shown(x: Any) -> Any:
+        return x.cached if isinstance(x, Formula) else None
+
+    def differs(cached: Any, expected: Decimal | None) -> bool:
+        if expected is None:
+            return False
+        if cached is None or isinstance(cached, str):
+            return True
+        try:
+            return abs(Decimal(repr(float(cached))) - expected) > Decimal("0.005")
+        except (InvalidOperation, ValueError, TypeError):
+            return True
+
+    for r in ev.indicators:
+        row = next((x for x in inputs.rows if x.row == r.row), None)
+        if row is None or not isinstance(row.final, Formula):
+            continue
+        cached = shown(row.final)
+        if differs(cached, r.final):
+            out.append(f"{SHEET_SCORES}!{r.cells.get('final', '')} {r.name}：显示 {_fmt(cached)}，应为 {r.final}")
+    total = inputs.sheet_totals.get(("total",), {})
+    tf = total.get("final") if isinstance(total, dict) else None
+    if isinstance(tf, Formula) and differs(tf.cached, ev.total):
+        out.append(f"总分：显示 {_fmt(tf.cached)}，应为 {ev.total}")
+    if isinstance(tf, Formula) and ev.total is None and tf.cached is not None and tf.cached != "未完成":
+        out.append(f"总分：显示 {_fmt(tf.cached)}，应为 未完成（有指标无法计分）")
+    grade = inputs.sheet_totals.get(("grade",))
+    expected_grade = ev.grade if ev.grade is not None else "未完成"
+    if isinstance(grade, Formula) and grade.cached != expected_grade:
+        out.append(f"等级：显示 {_fmt(grade.cached)}，应为 {expected_grade}")
+    return out
+
+
+def _fmt(v: Any) -> str:
+    return "空白" if v is None else str(v)
+
+
+def report_docx_path(workbook: Path) -> Path:
+    """Word 报告的位置：与工作簿同一文件夹，“工作簿名_绩效评价报告.docx”。"""
+    return workbook.with_name(workbook.stem + REPORT_SUFFIX)
+
+
+def do_report(book, docx: str | Path | None = None) -> Outcome:
+    """生成报告：替换“报告”工作表，并在工作簿旁写出 Word 文档。"""
+    from ..checks.run import run_checks, summary
+    from ..report.build import build_report, write_docx, write_report_sheet
+
+    path = getattr(book, "path", None)
+    if docx is None:
+        if path is None:
+            raise UserError("工作簿尚未保存，无法确定 Word 报告的位置：请先保存工作簿，再生成报告")
+        docx = report_docx_path(Path(path))
+    docx = Path(docx)
+    inputs, ev = _evaluate(book)
+    findings = run_checks(inputs, ev)
+    report = build_report(inputs, ev, findings)
+    write_report_sheet(book, report)
+    try:
+        written = write_docx(report, docx)
+    except PermissionError:
+        raise UserError(f"无法写入 Word 文档“{docx.name}”：文件正在 Word 中打开或没有写权限，请关闭后重试。"
+                        "（“报告”工作表已生成）") from None
+    lines = [f"已生成“报告”工作表和 Word 文档：{written or docx}"]
+    if report.draft:  # 草稿：不写总分与等级，列出尚缺的内容与单元格
+        lines.append(f"报告为草稿（页眉标“草稿”），尚缺 {len(report.missing)} 项：" +
+                     "；".join(f"{m.what}（{m.sheet}!{m.cell}）" if m.cell else m.what for m in report.missing[:8]) +
+                     ("……" if len(report.missing) > 8 else ""))
+    if report.complete:
+        lines.append(f"{headline(ev)}。")
+    errors = summary(findings)["错误"]
+    if errors:
+        lines.append(f"注意：校验发现 {errors} 项错误（报告正文不写校验结果），建议点击“校验”查看并处理后重新生成。")
+    lines.append("工作簿中的“报告”工作表尚未保存，请按 Ctrl+S 保存。" if hasattr(book, "alert") else "")
+    return Outcome("\n".join(x for x in lines if x), critical=errors > 0, activate=SHEET_REPORT,
+                   data={"report": report, "docx": Path(written or docx)})
+
+
+def do_export_final(book, target: str | Path | None = None) -> Outcome:
+    """导出定稿：单元格函数换成计算结果的副本，见 addin/export.py。"""
+    from .export import export_final
+
+    result = export_final(book, target)
+    return Outcome(result.message(), data=result)
+
+
+def do_help(book=None) -> Outcome:
+    """帮助：各按钮的用途、版本与安装状态。"""
+    from .install import Env, status_lines
+
+    lines = [f"绩效评价加载项 jixiao {_version()}",
+             "· 校验：核对基础数据表与评分表（合计、分值、小计、总分、等级、调整理由、单位……），结果写入“校验结果”工作表，"
+             "问题单元格标色。",
+             "· 计算得分：重算全部单元格函数，核算各指标得分、一级指标小计、总分与等级。",
+             "· 生成报告：写入“报告”工作表，并在工作簿旁生成 Word 报告。",
+             "· 导出定稿：在工作簿旁另存“_定稿”副本，单元格函数换成数值，发给未安装本加载项的人也能打开。",
+             "· 修改评分规则：改评分表中绿色的分值、无基数时、参数1～参数10 单元格即可，公式与本程序都按它们计算。",
+             "",
+             "安装状态："]
+    try:
+        status, _ = status_lines(Env.current())
+        lines += ["  " + s for s in status]
+    except Exception as exc:  # noqa: BLE001 —— 帮助本身不能失败
+        lines.append(f"  （无法检查：{type(exc).__name__}）")
+    lines.append("")
+    lines.append("详细说明见 README 的“Windows 使用指南”；命令行：jixiao --help")
+    return Outcome("\n".join(lines))
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("jixiao")
+    except Exception:  # noqa: BLE001
+        return "（开发版）"
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class UserError(Exception):
+    """用户可以处理的问题（中文说明），以消息框显示。"""
+
+
+# =====================================================================================================
+# 按钮入口（RunPython 调用）
+# =====================================================================================================
+ACTIONS: dict[str, Callable[..., Outcome]] = {
+    "check": do_check, "recalculate": do_recalculate, "report": do_report, "export_final": do_export_final,
+    "help": do_help,
+}
+
+
+def _caller_book():
+    """点按钮时的活动工作簿（xlwings 经 RunPython 的 --wb 参数传入），包成 XlwingsBook。"""
+    import xlwings as xw
+
+    from ..io.xlbook import XlwingsBook
+
+    return XlwingsBook(xw.Book.caller())
+
+
+# 测试替换为返回 XlwingsBook(替身) 的函数
+caller_book: Callable[[], Any] = _caller_book
+
+
+def log_path() -> Path:
+    return Path(tempfile.gettempdir()) / "jixiao-ribbon.log"
+
+
+def _log(entry: str, exc: BaseException) -> Path:
+    path = log_path()
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"==== {_dt.datetime.now().isoformat(timespec='seconds')} ribbon.{entry} jixiao {_version()}\n")
+            fh.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    except OSError:
+        pass
+    return path
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    from ..io.book import BookError
+    from .export import ExportError
+    from ..scoring.reader import ReadError
+    from ..report.build import ReportError
+
+    return (UserError, BookError, ReadError, ExportError, ReportError)
+
+
+def run(entry: str) -> Outcome | None:
+    """执行一个按钮：取得调用的工作簿、运行、以消息框报告。返回 Outcome（测试用）。"""
+    title = f"{TITLE} - {ENTRY_POINTS[entry]}"
+    try:
+        book = caller_book()
+    except Exception as exc:  # noqa: BLE001 —— 不在 Excel 中运行，或 Excel 拒绝连接
+        _log(entry, exc)
+        # RunPython 把 stderr 与非零退出码显示为消息框：只输出一行中文说明
+        print(f"{TITLE}：无法连接到 Excel 中的工作簿（{type(exc).__name__}）。{NO_WORKBOOK_TEXT}", file=sys.stderr)
+        raise SystemExit(1) from None
+    try:
+        outcome = ACTIONS[entry](book)
+    except _known_errors() as exc:
+        outcome = Outcome(str(exc), critical=True)
+    except Exception as exc:  # noqa: BLE001 —— 任何意外都以中文消息结束，回溯只进日志
+        path = _log(entry, exc)
+        outcome = Outcome(f"“{ENTRY_POINTS[entry]}”未能完成：内部错误（{type(exc).__name__}：{_short(str(exc), 120)}）。\n"
+                          f"详细信息已写入 {path}，请把该文件发给技术支持。", critical=True)
+    if outcome.activate and hasattr(book, "activate"):
+        book.activate(outcome.activate)
+    alert = getattr(book, "alert", None)
+    if alert is not None:
+        try:
+            alert(outcome.message, title, critical=outcome.critical)
+        except Exception as exc:  # noqa: BLE001
+            _log(entry, exc)
+    else:
+        print(outcome.message)
+    return outcome
+
+
+def check() -> Outcome | None:
+    """功能区按钮“校验”。"""
+    return run("check")
+
+
+def recalculate() -> Outcome | None:
+    """功能区按钮“计算得分”。"""
+    return run("recalculate")
+
+
+def report() -> Outcome | None:
+    """功能区按钮“生成报告”。"""
+    return run("report")
+
+
+def export_final() -> Outcome | None:
+    """功能区按钮“导出定稿”。"""
+    return run("export_final")
+
+
+def help() -> Outcome | None:  # noqa: A001 —— 名称由功能区回调决定（ribbon.help()）
+    """功能区按钮“帮助”。"""
+    return run("help")
+
+
+# “jixiao addin doctor”经 JixiaoRibbon.DoctorRunPython 走与按钮相同的 RunPython 路径调用；把这个标记写进活动工作簿
+# 第一张表的 A1，doctor 读回它。不弹任何消息框（隐藏的 Excel 中没有人能点“确定”），出错也以退出码 0 结束，
+# 否则 xlwings 的 VBA 会把错误显示为消息框——doctor 读不到标记即报告失败。
+DOCTOR_MARK = "jixiao-doctor"
+
+
+def doctor_ping() -> None:
+    try:
+        import xlwings as xw
+
+        xw.Book.caller().sheets[0]["A1"].value = f"{DOCTOR_MARK} {_version()}"
+    except Exception as exc:  # noqa: BLE001
+        _log("doctor_ping", exc)

@@ -1,0 +1,184 @@
+"""工作簿级的数字解析：列出每个应填数字的输入单元格，解析其原值，并记住数字“写到了第几位”。
+
+udfs.numbers.parse_number 负责“一个值能否理解为数字”；这里在其上补充校验需要的三样东西：
+- 单元格的位置与中文名称（基础数据表 F4（支出合计·本年决算数）），发现据此指向单元格；
+- 数字的书写精度（小数位数）：合计与分项相差是否在舍入误差之内、报告所列数字与重算结果的允许误差都由它决定；
+- 原值的写法（以文本存储、括号里另有一个数、公式的保存结果），据此给出提示。
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from udfs.numbers import InputError, is_blank, parse_number
+from udfs.scoring import GradeTable, Qualitative, Target
+from workbook_templates.spec import System
+
+from ..model import SHEET_SCORES, Evaluation, Formula, WorkbookInputs
+
+# 超过 9 位小数的只可能是浮点运算的尾差（如公式结果 982.6300000000001），不是有人写出来的精度
+MAX_PLACES = 9
+
+# 评分表各输入列的中文表头（消息中使用）
+SCORE_FIELD_TITLES = {"points": "分值", "value": "实际值", "override": "调整得分", "stated_value": "报告所列实际值",
+                      "stated_score": "报告所列得分", "computed": "计算得分", "final": "得分"}
+
+
+@dataclass(frozen=True)
+class NumCell:
+    """一个数字输入单元格的解析结果。
+
+    kind：money 金额 / count 人数等 / rate 比率（满意度）/ points 分值 / score 得分 / value 实际值 / stated 报告所列实际值。
+    places：数字书写到的小数位数（比率按比值计，40.98% → 4）；value 为 None（空白、—、无）时无意义。
+    known：公式单元格没有保存结果时为 False（不知道 Excel 中显示的是多少），校验跳过它。
+    """
+
+    sheet: str
+    cell: str
+    label: str
+    kind: str
+    key: tuple
+    raw: Any
+    value: Decimal | None = None
+    alt: Decimal | None = None
+    places: int = 0
+    as_text: bool = False
+    error: str | None = None
+    formula: bool = False
+    known: bool = True
+    note: str = ""
+    name: str = ""  # 不含位置的中文名称（项目支出·本年决算数）
+    unit: str = ""  # 补充数据的单位（人、平方米……），用于判断是否应为整数
+
+    @property
+    def short(self) -> str:
+        """消息中列举分项时用的短名：业务工作经费 D12。"""
+        return f"{self.name.split('·')[0]} {self.cell}"
+
+    @property
+    def where(self) -> tuple[str, str]:
+        return (self.sheet, self.cell)
+
+    @property
+    def half_unit(self) -> Decimal:
+        """所写最后一位的半个单位：整数 → 0.5，两位小数 → 0.005。0 与空白是精确值，误差为 0。"""
+        if self.value is None or self.value == 0:
+            return Decimal(0)
+        return Decimal(5).scaleb(-(self.places + 1))
+
+
+def decimal_places(d: Decimal) -> int:
+    """Decimal 的小数位数（保留书写时的末尾 0：1.50 → 2），超过 MAX_PLACES 的尾差截到 MAX_PLACES。"""
+    exp = d.as_tuple().exponent
+    if not isinstance(exp, int):
+        return 0
+    return min(max(0, -exp), MAX_PLACES)
+
+
+_TEXT_NUM = re.compile(r"^[+-]?[\d,]+(?:\.(\d+))?(%|‰)?")
+
+
+def _text_places(text: str) -> int:
+    t = unicodedata.normalize("NFKC", text).strip().replace("，", ",").replace(" ", "")
+    m = _TEXT_NUM.match(t)
+    if not m:
+        return 0
+    return len(m.group(1) or "") + {"%": 2, "‰": 3}.get(m.group(2) or "", 0)
+
+
+def parse_cell(raw: Any) -> dict[str, Any]:
+    """解析一个单元格原值，返回 NumCell 的数值字段（value/alt/places/as_text/error/formula/known/note）。"""
+    out: dict[str, Any] = {"raw": raw}
+    if isinstance(raw, Formula):
+        out["formula"] = True
+        raw = raw.cached
+        if raw is None:
+            out["known"] = False
+            return out
+        if isinstance(raw, str) and (raw.startswith("错误：") or raw.strip() == "不适用"):
+            # 单元格函数返回的说明文字：不是输入错误，由计分引擎报告
+            out["known"] = False
+            return out
+    try:
+        p = parse_number(raw)
+    except InputError as exc:
+        out["error"] = str(exc)
+        return out
+    out["value"], out["alt"], out["note"] = p.value, p.alt, p.note
+    if p.value is None:
+        return out
+    if isinstance(raw, str):
+        out["as_text"] = True
+        out["places"] = _text_places(raw)
+    else:
+        out["places"] = decimal_places(p.value)
+    return out
+
+
+def _strip_label(label: Any) -> str:
+    """去掉行标签里的缩进、“其中：”与序号（（一）、1.），只留名称：“    1.业务工作经费” → “业务工作经费”。"""
+    t = str(label or "").strip()
+    t = re.sub(r"^其中[:：]\s*", "", t)
+    t = re.sub(r"^[（(][一二三四五六七八九十]+[)）]\s*", "", t)
+    t = re.sub(r"^\d+[.．、]\s*", "", t)
+    return t.strip() or str(label or "").strip()
+
+
+def table_label(inputs: WorkbookInputs, system: System, key: str, col: str) -> str:
+    row = _strip_label(inputs.table_labels.get(key)) or next((r.label.strip() for r in system.table_rows if r.key == key), key)
+    col_label = next((c.label for c in system.columns if c.key == col), col)
+    return f"{row}·{col_label}"
+
+
+def input_cells(inputs: WorkbookInputs, system: System, ev: Evaluation | None = None) -> list[NumCell]:
+    """工作簿中每个应填数字的单元格（基础数据表的经费表与数字型补充数据；评分表的分值、实际值、调整得分、报告所列数字）。"""
+    cells: list[NumCell] = []
+
+    def add(key: tuple, where: tuple[str, str] | None, label: str, kind: str, raw: Any, unit: str = "") -> None:
+        if where is None:
+            return
+        sheet, cell = where
+        cells.append(NumCell(sheet=sheet, cell=cell, label=f"{sheet} {cell}（{label}）", kind=kind, key=key, name=label,
+                             unit=unit, **parse_cell(raw)))
+
+    for tr in system.table_rows:
+        for col in system.columns:
+            raw = inputs.table.get(tr.key, {}).get(col.key)
+            add(("table", tr.key, col.key), inputs.cells.get(("table", tr.key, col.key)),
+                table_label(inputs, system, tr.key, col.key), "money", raw)
+    for s in system.scalars:
+        if s.kind not in ("money", "count", "rate"):
+            continue
+        add(("scalar", s.key), inputs.cells.get(("scalar", s.key)), s.label, s.kind, inputs.scalars.get(s.key), s.unit)
+
+    results = {r.row: r for r in ev.indicators} if ev is not None else {}
+    for row in inputs.rows:
+        res = results.get(row.row)
+        name = str(row.name or (res.name if res else row.code) or row.code).strip()
+        rule = res.rule if res else None
+        # 文字型实际值（等次、定性完成情况、债务管理“无债务”）不按数字解析
+        text_valued = (isinstance(rule, (GradeTable, Qualitative)) or (isinstance(rule, Target) and rule.nature == "定性")
+                       or (res is not None and isinstance(res.value, str) and _looks_textual(res.value)))
+        fields = ["points", "override", "stated_score"]
+        if not text_valued:
+            fields += ["value", "stated_value"]
+        for f in fields:
+            raw = getattr(row, f)
+            if f == "value" and isinstance(raw, Formula):
+                continue  # 公式结果由计分引擎与公式结果核对负责
+            if f == "stated_value" and isinstance(raw, str) and not is_blank(raw) and _looks_textual(raw):
+                continue  # 报告所列实际值可以是文字（如“良好”），按文字比对
+            kind = {"points": "points", "override": "score", "stated_score": "score", "value": "value",
+                    "stated_value": "stated"}[f]
+            cell = row.cells.get(f)
+            add(("row", row.code, f), (SHEET_SCORES, cell) if cell else None,
+                f"{name}·{SCORE_FIELD_TITLES[f]}", kind, raw)
+    return cells
+
+
+def _looks_textual(raw: str) -> bool:
+    """不含任何数字的文字（“良好”“达成”）按文字比对，不当作写错的数字。"""
+    return not any(ch.isdigit() for ch in unicodedata.normalize("NFKC", raw))

@@ -1,0 +1,317 @@
+"""读取工作簿（任何 Book 适配器）为 WorkbookInputs。按“代码”列与区块标记定位，用户插入行、调整列宽不影响读取；
+评分表按用户留下的行读取（插入、删除、复制、调换的行，改过的名称与分值），指标体系描述只是模板行的默认值。"""
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping
+
+from workbook_templates import layout as L
+from workbook_templates.spec import N_PARAMS, System
+from workbook_templates.systems import SYSTEMS
+
+from ..checks import findings as F
+from ..io.book import Book
+from ..model import GENERATED_SHEETS, Formula, RowInput, WorkbookInputs
+from ..io.xlbook import a1
+
+
+class ReadError(Exception):
+    """工作簿不是 jixiao 模板或结构被破坏，无法继续（中文说明）。"""
+
+
+def _t(v: Any) -> str:
+    if v is None or isinstance(v, Formula):
+        return ""
+    return str(v).strip()
+
+
+def detect_system(book: Book) -> System:
+    names = book.sheet_names()
+    if L.SHEET_SCORES not in names:
+        raise ReadError(f"工作簿缺少“{L.SHEET_SCORES}”工作表，不是 jixiao 绩效评价工作簿（现有工作表：{'、'.join(names)[:200]}）")
+    g = book.grid(L.SHEET_SCORES)
+    for r in range(1, 8):
+        if _t(g.get((r, 1))) == L.SYSTEM_LABEL:
+            key = _t(g.get((r, 2)))
+            if key in SYSTEMS:
+                return SYSTEMS[key]
+            raise ReadError(f"“{L.SHEET_SCORES}”!B{r} 的指标体系“{key}”无法识别，应为：{'、'.join(SYSTEMS)}")
+    raise ReadError(f"“{L.SHEET_SCORES}”前几行没有“{L.SYSTEM_LABEL}”标记，无法识别指标体系")
+
+
+class SheetGrids(Mapping):
+    """工作簿各表的网格（表名 → {(行, 列): 值}），用到哪张表才读哪张：实际值公式可以引用任何一张用户的表。
+    程序生成的“校验结果”“报告”不在其中。"""
+
+    def __init__(self, book: Book):
+        self._book = book
+        self._names = [n for n in book.sheet_names() if n not in GENERATED_SHEETS]
+
+    def __getitem__(self, name: str):
+        if name not in self._names:
+            raise KeyError(name)
+        return self._book.grid(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def read_inputs(book: Book, system: System | None = None) -> WorkbookInputs:
+    system = system or detect_system(book)
+    inputs = WorkbookInputs(system.key)
+    inputs.grids = SheetGrids(book)
+    if L.SHEET_DATA in book.sheet_names():
+        _read_data(book, system, inputs)
+    else:
+        inputs.read_findings.append(F.make("missing-sheet", L.SHEET_DATA, "A1", sheet_name=L.SHEET_DATA))
+    _read_scores(book, system, inputs)
+    if system.texts and L.SHEET_TEXTS in book.sheet_names():
+        g = book.grid(L.SHEET_TEXTS)
+        keys = {t.key for t in system.texts}
+        for (r, c), v in g.items():
+            if c == 1 and _t(v) in keys:
+                inputs.texts[_t(v)] = g.get((r, 3))
+                inputs.cells[("text", _t(v))] = (L.SHEET_TEXTS, a1(r, 3))
+    return inputs
+
+
+def _rows_by_col_a(g) -> dict[int, str]:
+    return {r: _t(v) for (r, c), v in g.items() if c == 1 and _t(v)}
+
+
+def _read_data(book: Book, system: System, inputs: WorkbookInputs) -> None:
+    g = book.grid(L.SHEET_DATA)
+    col_a = _rows_by_col_a(g)
+    table_keys, scalar_keys = system.table_keys, system.scalar_keys
+    section = None
+    col_of: dict[str, int] = {}
+    for r in sorted(col_a):
+        a = col_a[r]
+        if a == L.CODE_HEADER:
+            b = _t(g.get((r, 2)))
+            section = "table" if b == L.TABLE_MARK else "scalar" if b == L.SCALAR_MARK else None
+            if section == "table":
+                labels = {_t(g.get((r, c))): c for c in range(3, 3 + len(system.columns) + 6)}
+                col_of = {}
+                for i, col in enumerate(system.columns):
+                    if col.label in labels:
+                        col_of[col.key] = labels[col.label]
+                    else:
+                        # 指向模板中该列表头本来的位置（各列按体系描述的顺序排列）
+                        inputs.read_findings.append(F.make(
+                            "header-changed", L.SHEET_DATA, a1(r, 3 + i),
+                            detail=f"“{L.SHEET_DATA}”第 {r} 行找不到列“{col.label}”，该列数据无法读取"))
+            continue
+        if section == "table" and a in table_keys:
+            inputs.table[a] = {k: g.get((r, c)) for k, c in col_of.items()}
+            inputs.table_labels[a] = g.get((r, 2))
+            for k, c in col_of.items():
+                inputs.cells[("table", a, k)] = (L.SHEET_DATA, a1(r, c))
+        elif section == "scalar" and a in scalar_keys:
+            inputs.scalars[a] = g.get((r, 3))
+            inputs.cells[("scalar", a)] = (L.SHEET_DATA, a1(r, 3))
+    _recover_data_rows(g, system, inputs, col_of)
+    for key in table_keys - set(inputs.table):
+        inputs.table[key] = {}
+    for key in scalar_keys - set(inputs.scalars):
+        inputs.scalars[key] = None
+    for sc in system.scalars:
+        v = inputs.scalars.get(sc.key)
+        if sc.kind == "choice" and sc.choices and not isinstance(v, Formula) and _t(v) and _t(v) not in sc.choices:
+            sheet, cell = inputs.cells[("scalar", sc.key)]
+            inputs.read_findings.append(F.make("bad-choice", sheet, cell, label=sc.label, raw=_t(v)[:40],
+                                               choices="、".join(sc.choices)))
+
+
+def _recover_data_rows(g, system: System, inputs: WorkbookInputs, col_of: dict[str, int]) -> None:
+    """“代码”被删除或改动的行：按 B 列的项目名称找回（名称唯一时），并提示恢复代码。
+
+    不找回的话，该项会被当作“未填写”，错误指向评分表，而用户明明填了数——这正是最难查的那种错。
+    """
+    known = system.table_keys | system.scalar_keys | {L.CODE_HEADER}
+    by_label: dict[str, list[int]] = {}
+    for (r, c), v in g.items():
+        if c == 2 and _t(g.get((r, 1))) not in known and _t(v):
+            by_label.setdefault(_t(v), []).append(r)
+    missing = [("scalar", sc.key, sc.label) for sc in system.scalars if sc.key not in inputs.scalars]
+    if col_of:
+        missing += [("table", tr.key, tr.label) for tr in system.table_rows if tr.key not in inputs.table]
+    for kind, key, label in missing:
+        rows = by_label.get(label.strip(), [])
+        if len(rows) != 1:
+            continue
+        r = rows[0]
+        if kind == "scalar":
+            inputs.scalars[key] = g.get((r, 3))
+            inputs.cells[("scalar", key)] = (L.SHEET_DATA, a1(r, 3))
+        else:
+            inputs.table[key] = {k: g.get((r, c)) for k, c in col_of.items()}
+            inputs.table_labels[key] = g.get((r, 2))
+            for k, c in col_of.items():
+                inputs.cells[("table", key, k)] = (L.SHEET_DATA, a1(r, c))
+        inputs.read_findings.append(F.make("code-missing", L.SHEET_DATA, a1(r, 1), sheet_name=L.SHEET_DATA,
+                                           raw=_t(g.get((r, 1))) or "空", expected_code=key, label=label.strip()))
+
+
+def _read_scores(book: Book, system: System, inputs: WorkbookInputs) -> None:
+    """评分表按用户留下的样子读取：每个有代码、或（代码为空而）填了指标名称/分值/实际值/规则类型的行都是一个指标行，
+    不论插入、删除、复制还是调换了顺序；行数、名称与分值都来自单元格。小计行把它上方的指标行分成一组（一级指标）。"""
+    g = book.grid(L.SHEET_SCORES)
+    col_a = _rows_by_col_a(g)
+    header_row = next((r for r in sorted(col_a) if col_a[r] == L.CODE_HEADER), None)
+    if header_row is None:
+        raise ReadError(f"“{L.SHEET_SCORES}”找不到表头行（A 列为“{L.CODE_HEADER}”的行）")
+    headers = {_t(v): c for (r, c), v in g.items() if r == header_row and _t(v)}
+    col: dict[str, int] = {}
+    for f, h in L.SCORE_FIELDS_BEFORE + L.SCORE_FIELDS_AFTER:
+        if h in headers:
+            col[f] = headers[h]
+        elif f not in L.OPTIONAL_SCORE_FIELDS:
+            raise ReadError(f"“{L.SHEET_SCORES}”第 {header_row} 行缺少表头“{h}”，请勿修改或删除评分表的列")
+    for i in range(N_PARAMS):
+        col[f"p{i + 1}"] = col["na"] + 1 + i
+    marks = (L.SUBTOTAL_MARK, L.TOTAL_MARK, L.GRADE_MARK, L.GRADE_TABLE_MARK)
+    grade_table = next((r for r in sorted(col_a) if r > header_row and col_a[r] == L.GRADE_TABLE_MARK), None)
+    # 代码为空的行只在表头与最后一个小计/总分行之间读取（下方是等级标准等说明）
+    last_row = max((r for r in col_a if r > header_row and col_a[r] in (L.SUBTOTAL_MARK, L.TOTAL_MARK)), default=header_row)
+    row_cells: dict[int, dict[int, Any]] = {}
+    for (r, c), v in g.items():
+        if r > header_row and (grade_table is None or r < grade_table):
+            row_cells.setdefault(r, {})[c] = v
+    keys_of_row = ("name", "points", "value", "rule")
+    indicator_rows: list[int] = []
+    subtotal_rows: list[int] = []
+    for r in sorted(row_cells):
+        a = col_a.get(r, "")
+        if a == L.SUBTOTAL_MARK:
+            subtotal_rows.append(r)
+        if a in marks:
+            continue
+        if a or (r < last_row and any(not _blank(row_cells[r].get(col[f])) for f in keys_of_row)):
+            indicator_rows.append(r)
+    seen: dict[str, int] = {}
+    for r in indicator_rows:
+        code = col_a.get(r, "") or f"row{r}"
+        if code in seen:
+            # 复制的行（Excel 中复制整行再插入）带着原行的代码：它是另一个指标，按自己的单元格单独计分，不与原行合并
+            inputs.read_findings.append(F.make("duplicate-code", L.SHEET_SCORES, a1(r, col["code"]), code_text=code,
+                                               first_row=seen[code], row_id=f"row{r}"))
+            code = f"row{r}"
+        seen.setdefault(code, r)
+        inputs.rows.append(_row(g, r, code, col))
+    _fill_levels(inputs, subtotal_rows, g, col)
+    for r in sorted(col_a):
+        if r <= header_row:
+            continue
+        a = col_a[r]
+        if a == L.SUBTOTAL_MARK:
+            level1 = _subtotal_level1(inputs, subtotal_rows, r, _t(g.get((r, col["level1"]))))
+            inputs.cells[("subtotal", level1)] = (L.SHEET_SCORES, str(r))
+            inputs.sheet_totals[("subtotal", level1)] = {f: g.get((r, col[f])) for f in ("points", "computed", "final")}
+        elif a == L.TOTAL_MARK:
+            inputs.cells[("total",)] = (L.SHEET_SCORES, str(r))
+            inputs.sheet_totals[("total",)] = {f: g.get((r, col[f])) for f in ("points", "computed", "final")}
+        elif a == L.GRADE_MARK:
+            inputs.cells[("grade",)] = (L.SHEET_SCORES, str(r))
+            inputs.sheet_totals[("grade",)] = g.get((r, col["final"]))
+        elif a == L.WORDS_MARK:
+            _read_words(g, r, col_a, inputs)
+    # 等级标准：标记行下方 B 列名称、C 列下限，直到空行
+    if grade_table is not None:
+        grade_first = grade_table + 1
+        inputs.cells[("grade_header",)] = (L.SHEET_SCORES, str(grade_table))
+        inputs.cells[("grades",)] = (L.SHEET_SCORES, f"B{grade_first}")
+        r = grade_first
+        while _t(g.get((r, 2))) or g.get((r, 3)) is not None:
+            inputs.grade_rows.append((g.get((r, 2)), g.get((r, 3))))
+            r += 1
+    _recover_score_codes(system, inputs, col)
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _fill_levels(inputs: WorkbookInputs, subtotal_rows: list[int], g, col: dict[str, int]) -> None:
+    """一级/二级指标单元格为空的行属于上方的组（合并单元格的表格只在第一行有名称）。
+
+    组以小计行为界：组内第一行的一级指标为空时，取该组小计行上写的一级指标名称（并给出提示，因为这一行也可能是
+    用户想放进上一组的）；二级指标为空时沿用同组上一行的二级指标。"""
+    prev_l1 = prev_l2 = ""
+    marks = iter(sorted(subtotal_rows))
+    next_mark = next(marks, None)
+    for row in sorted(inputs.rows, key=lambda x: x.row):
+        while next_mark is not None and next_mark < row.row:  # 越过一个小计行：新的一组
+            next_mark = next(marks, None)
+            prev_l1 = prev_l2 = ""
+        l1, l2 = _t(row.level1), _t(row.level2)
+        if not l1:
+            if prev_l1:
+                row.level1 = prev_l1
+            elif next_mark is not None and _t(g.get((next_mark, col["level1"]))):
+                row.level1 = _t(g.get((next_mark, col["level1"])))
+                inputs.read_findings.append(F.make(
+                    "level-inferred", L.SHEET_SCORES, row.cells["level1"], label=_t(row.name) or f"第 {row.row} 行",
+                    level1=row.level1, mark_row=next_mark))
+        if not l2 and prev_l2 and _t(row.level1) == prev_l1:
+            row.level2 = prev_l2
+        prev_l1, prev_l2 = _t(row.level1), _t(row.level2)
+
+
+def _subtotal_level1(inputs: WorkbookInputs, subtotal_rows: list[int], r: int, label: str) -> str:
+    """小计行对应的一级指标：它上方（到上一个小计行为止）各指标行的一级指标名称；组内没有指标行时用小计行自己的标签。
+    一级指标改了名而小计行标签没改，小计仍与它汇总的那一组对应。"""
+    prev = max((x for x in subtotal_rows if x < r), default=0)
+    names = [_t(row.level1) for row in inputs.rows if prev < row.row < r and _t(row.level1)]
+    return names[0] if names else label
+
+
+def _read_words(g, mark: int, col_a: dict[int, str], inputs: WorkbookInputs) -> None:
+    """定性词表：标记行下方 B 列词语、C 列档次，直到下一个 A 列标记或表尾（与单元格函数收到的区域一致）。"""
+    end = min([r for r in col_a if r > mark] + [max(r for r, _ in g) + 1])
+    inputs.qual_words = [(g.get((r, 2)), g.get((r, 3))) for r in range(mark + 1, end)
+                         if g.get((r, 2)) is not None or g.get((r, 3)) is not None]
+    inputs.cells[("qual_words",)] = (L.SHEET_SCORES, f"B{mark + 1}")
+
+
+def _recover_score_codes(system: System, inputs: WorkbookInputs, col: dict[str, int]) -> None:
+    """评分表中代码被删或打错、但三级指标名称与模板某指标相同（且该指标的代码不在表中）的行，按名称找回。"""
+    present = {row.code for row in inputs.rows}
+    by_name: dict[str, list] = {}
+    for spec in system.indicators:
+        by_name.setdefault(spec.name, []).append(spec)
+    for row in inputs.rows:
+        if system.indicator(row.code) is not None or not _t(row.name):
+            continue  # 名称为空（父行、项目模板的空白行）不能凭名称认领模板的指标
+        specs = [s for s in by_name.get(_t(row.name), []) if s.code not in present]
+        if len(specs) != 1:
+            continue
+        raw = "空" if row.code == f"row{row.row}" else row.code
+        inputs.read_findings.append(F.make("code-missing", L.SHEET_SCORES, a1(row.row, col["code"]),
+                                           sheet_name=L.SHEET_SCORES, raw=raw, expected_code=specs[0].code,
+                                           label=_t(row.name)))
+        row.code = specs[0].code
+        present.add(row.code)
+
+
+def _row(g, r: int, code: str, col: dict[str, int]) -> RowInput:
+    get = lambda f: g.get((r, col[f])) if f in col else None  # noqa: E731
+    ri = RowInput(code=code, level1=get("level1"), level2=get("level2"), name=get("name"), points=get("points"),
+                  criterion=get("criterion"), formula_text=get("formula_text"), value=get("value"), unit=get("unit"),
+                  rule_label=get("rule"), na=get("na"), params=[get(f"p{i}") for i in range(1, N_PARAMS + 1)],
+                  computed=get("computed"), override=get("override"), reason=get("reason"), final=get("final"),
+                  stated_value=get("stated_value"), stated_score=get("stated_score"), note=get("note"),
+                  evidence=get("evidence"), row=r)
+    ri.cells = {f: a1(r, c) for f, c in col.items()}
+    ri.cells["params"] = f"{a1(r, col['p1'])}:{a1(r, col['p10'])}"
+    return ri
+
+
+def load(path, *, with_cached: bool = False):
+    """打开文件并读取为 WorkbookInputs（命令行与批量处理的入口）。经 safeio 检查：大小、格式、压缩炸弹、XML 炸弹。"""
+    from ..io.safeio import open_book
+
+    book = open_book(path, with_cached=with_cached)
+    return book, read_inputs(book)
