@@ -81,8 +81,8 @@ def read_fastbook(path: str) -> int:
 
 def score_openpyxl(path: str) -> str:
     """对照：计分 + 校验，但用 OpenpyxlBook（openpyxl 完整加载，两次：公式与缓存值）读取。"""
-    from addin.io.book import OpenpyxlBook
     from addin.checks.run import run_checks
+    from addin.io.book import OpenpyxlBook
     from addin.scoring.engine import evaluate
     from addin.scoring.reader import read_inputs
 
@@ -97,9 +97,9 @@ def formula_cost(paths: Sequence[str], repeat: int = 1) -> tuple[float, float, f
     (1) 只做公式求值：与 evaluate() 中相同的调用，逐个实际值公式求值（每个工作簿先清空语法树缓存，即单独运行一个工作簿的代价）；
     (2) 整个 evaluate()（含公式求值与评分）作对照。返回 (每个工作簿公式求值毫秒, 每个工作簿 evaluate 毫秒, 平均每个工作簿的公式数)。"""
     from addin.batch.run import FastBook
+    from addin.model import Formula
     from addin.scoring.engine import evaluate, formula_cells, formula_value
     from addin.scoring.formula import parse
-    from addin.model import Formula
     from addin.scoring.reader import read_inputs
 
     books = []

@@ -22,11 +22,11 @@ import openpyxl
 import pytest
 from defusedxml import ElementTree as SafeET
 
+from addin.cli.main import main as cli_main
 from addin.excel import install as addin_cli, export, ribbon, xlam
 from addin.io.book import BookError, CellWrite, OpenpyxlBook
-from addin.cli.main import main as cli_main
-from addin.model import Formula
 from addin.io.xlbook import HIGHLIGHT_MARKER, XlwingsBook, excel_text
+from addin.model import Formula
 from udfs.excel import CATALOG
 
 sys.path.insert(0, str(Path(__file__).parent))

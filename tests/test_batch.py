@@ -14,8 +14,8 @@ import openpyxl
 import pytest
 
 from addin.batch.run import FastBook, collect_files, process_file, run_batch, summarise
-from addin.io.book import BookError, OpenpyxlBook
 from addin.cli.main import main
+from addin.io.book import BookError, OpenpyxlBook
 from addin.scoring.engine import evaluate
 from addin.scoring.reader import load
 

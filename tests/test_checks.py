@@ -12,8 +12,8 @@ import pytest
 from addin.checks import findings as F
 from addin.checks.run import (CHECKS, highlight_targets, link_target, run_checks, summary, write_findings_sheet)
 from addin.cli.main import main
-from addin.scoring.engine import evaluate
 from addin.model import Finding, Formula
+from addin.scoring.engine import evaluate
 from addin.scoring.parsing import decimal_places, parse_cell
 from addin.scoring.reader import load
 from tests import fixtures_checks as fx

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tests.fixtures_checks as fx
-from addin.cli import main as cli
 from addin.checks import findings as F
+from addin.cli import main as cli
 from addin.scoring.reader import load
 from udfs.entries import (DEFAULT_QUALITATIVE_WORDS, EntryError, TimePoint, completion, read_actual, read_direction,
                           read_qualitative, read_target, read_time, word_pairs)

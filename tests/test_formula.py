@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tests.fixtures_checks as fx
-from addin.cli import main as cli
 from addin.checks import findings as F
+from addin.cli import main as cli
+from addin.model import Formula
 from addin.scoring.engine import evaluate
 from addin.scoring.formula import Evaluator, XlError, functions_in, parse, tokens
-from addin.model import Formula
 from addin.scoring.reader import load
 from udfs.excel import call
 from udfs.indicators import public_expense_control_rate

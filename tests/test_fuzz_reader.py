@@ -25,11 +25,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from hypothesis import strategies as st
 
-from addin.io.book import BookError
 from addin.checks.run import run_checks
+from addin.io.book import BookError
+from addin.report.build import build_report
 from addin.scoring.engine import evaluate
 from addin.scoring.reader import ReadError, load
-from addin.report.build import build_report
 
 EXAMPLES = int(os.environ.get("JIXIAO_FUZZ_EXAMPLES", "12"))
 # 不缩小失败例子（Phase.shrink）：每个例子要存取一次工作簿，缩小可能耗时数分钟；失败时报告原始例子即可复现

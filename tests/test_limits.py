@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 
 from addin.checks import run as checks, narrative
+from addin.checks.run import run_checks
 from addin.io import safeio
 from addin.io.book import BookError
-from addin.checks.run import run_checks
 from addin.scoring.engine import evaluate
 from addin.scoring.reader import load
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from addin.model import SHEET_REPORT, Formula
 from addin.report import build as R
 from addin.scoring.engine import evaluate
-from addin.model import SHEET_REPORT, Formula
 from addin.scoring.reader import load
 from udfs.excel import BY_NAME
 from udfs.numbers import fmt_num, fmt_pct, fmt_score, parse_number
@@ -803,8 +803,8 @@ def test_cli_report_is_the_reviewed_text_and_check_findings_stay_out(demo_dir, t
 
 
 def test_cli_report_pdf_warns_when_no_chinese_font(demo_dir, tmp_path, capsys, monkeypatch):
-    from addin.report import word as docx_report, pdf
     from addin.cli.main import main
+    from addin.report import word as docx_report, pdf
 
     def fake_pdf(docx_path, pdf_path):  # 不真的调用 LibreOffice：只看命令行对缺少中文字体的提示
         Path(pdf_path).write_bytes(b"%PDF-1.4\n")
@@ -823,8 +823,8 @@ def test_cli_report_pdf_warns_when_no_chinese_font(demo_dir, tmp_path, capsys, m
 
 
 def test_cli_report_exit_codes(demo_dir, tmp_path, capsys, monkeypatch):
-    from addin.report import pdf
     from addin.cli.main import main
+    from addin.report import pdf
 
     path = tmp_path / "kaifu-2020.xlsx"
     shutil.copy(demo_dir / "kaifu-2020.xlsx", path)

@@ -15,10 +15,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from addin.cli import main as cli
 from addin.checks.run import run_checks
-from addin.scoring.engine import evaluate
+from addin.cli import main as cli
 from addin.model import Formula
+from addin.scoring.engine import evaluate
 from addin.scoring.reader import load
 from tests.excel_rows import copy_row, delete_row, fill_down, insert_rows, move_row
 from tests.test_formulas_engine import Calculated, engine_functions  # noqa: F401 - fixture

@@ -9,9 +9,9 @@ import pytest
 import xlsxwriter
 
 from addin.cli import main as cli
+from addin.io.book import OpenpyxlBook
 from addin.scoring.engine import evaluate
 from addin.scoring.reader import detect_system, load
-from addin.io.book import OpenpyxlBook
 from udfs.scoring import NA_POLICIES, RULE_TYPES, GradeTable
 from workbook_templates import layout as L
 from workbook_templates.build import RATE_PARAMS, build_workbook

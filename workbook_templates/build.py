@@ -250,8 +250,8 @@ class _Formats:
 
 def build_workbook(system: System | str, path: str | Path, example: Example | None = None) -> Path:
     """生成工作簿文件（空白模板或填好的示例），返回路径。"""
-    from addin.scoring.engine import evaluate
     from addin.model import Formula
+    from addin.scoring.engine import evaluate
 
     if isinstance(system, str):
         system = SYSTEMS[system]

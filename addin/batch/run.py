@@ -26,8 +26,8 @@ from xml.parsers import expat
 
 from ..io import safeio
 from ..io.book import BookError, CellWrite, Grid
-from ..model import Formula, cell_number, cell_text
 from ..io.xlbook import a1
+from ..model import Formula, cell_number, cell_text
 
 # 扫描的扩展名：.xls/.et 也收进来，只为在“无法读取”表里明确告诉用户需要另存为 .xlsx
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
@@ -963,8 +963,8 @@ def iter_batch(files: Sequence[Path], root: Path, *, jobs: int = 1, timeout: flo
     from pebble import ProcessExpired, ProcessPool
 
     from ..checks import run as checks  # noqa: F401  在 fork 之前导入，子进程直接继承
-    from ..scoring import engine, reader
     from ..report import build as report
+    from ..scoring import engine, reader
 
     # 报告模板在 fork 之前编译好（校验要用报告模板找出未填写的文字材料；每个子进程不必各自编译一遍）
     env = report.make_env(None)

@@ -27,13 +27,13 @@ from workbook_templates import layout as L
 from workbook_templates.spec import System, TableRow
 from workbook_templates.systems import SYSTEMS
 
-from ..scoring import derived
-from . import narrative
-from . import findings as F
-from ..scoring.engine import arg_cell, evaluate, resolve_arg
 from ..model import (GENERATED_SHEETS, SHEET_CHECKS, SHEET_DATA, SHEET_SCORES, Evaluation, Finding, Formula,
                     IndicatorResult, WorkbookInputs)
+from ..scoring import derived
+from ..scoring.engine import arg_cell, evaluate, resolve_arg
 from ..scoring.parsing import NumCell, _looks_textual, decimal_places, input_cells, parse_cell, table_label
+from . import narrative
+from . import findings as F
 
 # ---------------------------------------------------------------------------------------------------------
 # 具名容差与阈值

@@ -100,8 +100,8 @@ def _inputs_without_output(folder: Path, out: Path, *, recursive: bool) -> tuple
     """文件夹中的部门工作簿（不含汇总文件本身）与跳过的条目（batch.collect_entries）。汇总文件是某个部门的工作簿
     （同名、硬链接、符号链接、大小写不同的同一文件）时拒绝：那会用汇总覆盖该部门的文件；是上次生成的汇总时照常覆盖
     （先留备份），它也从不被当作部门读取。"""
-    from ..io import safeio
     from ..batch.run import SUMMARY_TITLE, collect_entries
+    from ..io import safeio
 
     files, skipped = collect_entries(folder, recursive=recursive)
     clash = [f for f in files if safeio.same_path(f, out)]
@@ -124,10 +124,10 @@ def _is_summary(path: Path, title: str) -> bool:
 
 
 def cmd_compare(args) -> int:
-    from ..io.book import BookError
-    from .main import _load
     from ..batch.compare import analyse, write_comparison_docx, write_comparison_xlsx
+    from ..io.book import BookError
     from ..scoring.engine import evaluate
+    from .main import _load
 
     files = args.files
     if len(files) > 2:

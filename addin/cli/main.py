@@ -83,9 +83,9 @@ def cmd_demo(args) -> int:
     from workbook_templates.build import build_workbook
     from workbook_templates.examples import EXAMPLES
 
+    from ..io.safeio import atomic_output, regenerating
     from ..scoring.engine import evaluate
     from ..scoring.reader import load
-    from ..io.safeio import atomic_output, regenerating
 
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)

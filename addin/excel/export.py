@@ -32,8 +32,8 @@ from xml.sax.saxutils import escape
 from udfs.excel import CATALOG, ERROR_PREFIX, NA_TEXT
 
 from ..io.book import BookError
-from ..model import GENERATED_SHEETS, SHEET_SCORES, Formula
 from ..io.xlbook import a1, parse_a1
+from ..model import GENERATED_SHEETS, SHEET_SCORES, Formula
 
 UDF_NAMES = frozenset(s.name.upper() for s in CATALOG)
 FINAL_SUFFIX = "_定稿"

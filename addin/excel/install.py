@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from ..cli.main import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, CliError
 from ..io import safeio
 from ..io.book import BookError
-from ..cli.main import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, CliError
 from .excel_session import ExcelStepError
 
 
@@ -674,8 +674,8 @@ def cmd_doctor(args, env: Env | None = None) -> int:
 
 def cmd_export(args) -> int:
     from ..io.book import BookError
-    from .export import ExportError, export_final
     from ..io.safeio import open_book
+    from .export import ExportError, export_final
 
     try:
         book = open_book(args.file, with_cached=True)

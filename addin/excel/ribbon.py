@@ -286,9 +286,9 @@ def _log(entry: str, exc: BaseException) -> Path:
 
 def _known_errors() -> tuple[type[BaseException], ...]:
     from ..io.book import BookError
-    from .export import ExportError
-    from ..scoring.reader import ReadError
     from ..report.build import ReportError
+    from ..scoring.reader import ReadError
+    from .export import ExportError
 
     return (UserError, BookError, ReadError, ExportError, ReportError)
 

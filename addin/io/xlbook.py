@@ -25,8 +25,8 @@ from typing import Any, Iterator, Sequence
 
 from workbook_templates import layout as L
 
-from .book import BookError, CellWrite, Grid
 from ..model import Formula
+from .book import BookError, CellWrite, Grid
 
 # 生成表的样式（与 addin/xlstyles.py 的 openpyxl 版本同名同色）
 _FILL = {"error": (0xFF, 0xC7, 0xCE), "warning": (0xFF, 0xEB, 0x9C), "info": (0xDD, 0xEB, 0xF7),

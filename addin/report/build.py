@@ -33,13 +33,13 @@ from udfs.scoring import DeductionChecklist, GradeScale, GradeTable, Linear, Man
 from workbook_templates.spec import System
 from workbook_templates.systems import SYSTEMS
 
-from ..scoring import derived
 from ..checks import findings as F
-from . import problems as P
 from ..io.book import Book, CellWrite
-from ..scoring.engine import arg_cell, evaluate, resolve_arg
 from ..model import (SHEET_REPORT, SHEET_SCORES, SHEET_TEXTS, Evaluation, Finding, IndicatorResult, WorkbookInputs,
                     cell_number, cell_text)
+from ..scoring import derived
+from ..scoring.engine import arg_cell, evaluate, resolve_arg
+from . import problems as P
 
 TEXT_DIR = Path(__file__).resolve().parents[2] / "workbook_templates" / "text"
 CHART_TITLE = "一级指标得分率"

@@ -22,8 +22,8 @@ from workbook_templates.layout import normalise_formula, table_parts, value_form
 from workbook_templates.spec import IndicatorSpec, System
 
 from ..checks import findings as F
-from .engine import arg_cell, resolve_arg
 from ..model import SHEET_SCORES, Finding, Formula, WorkbookInputs
+from .engine import arg_cell, resolve_arg
 from .parsing import table_label
 
 ZERO = Decimal(0)

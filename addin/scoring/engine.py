@@ -19,9 +19,9 @@ from workbook_templates.spec import System
 from workbook_templates.systems import SYSTEMS
 
 from ..checks import findings as F
-from .formula import UNKNOWN_CODE, Evaluator, XlError, col_index, display
 from ..model import (SHEET_DATA, SHEET_SCORES, Evaluation, Finding, Formula, IndicatorResult, Level1Result,
                     ParentResult, RowInput, WorkbookInputs)
+from .formula import UNKNOWN_CODE, Evaluator, XlError, col_index, display
 
 ZERO = Decimal(0)
 

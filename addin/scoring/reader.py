@@ -10,8 +10,8 @@ from workbook_templates.systems import SYSTEMS
 
 from ..checks import findings as F
 from ..io.book import Book
-from ..model import GENERATED_SHEETS, Formula, RowInput, WorkbookInputs
 from ..io.xlbook import a1
+from ..model import GENERATED_SHEETS, Formula, RowInput, WorkbookInputs
 
 
 class ReadError(Exception):
