@@ -98,8 +98,9 @@ def formula_cost(paths: Sequence[str], repeat: int = 1) -> tuple[float, float, f
     (2) 整个 evaluate()（含公式求值与评分）作对照。返回 (每个工作簿公式求值毫秒, 每个工作簿 evaluate 毫秒, 平均每个工作簿的公式数)。"""
     from addin.batch.run import FastBook
     from addin.model import Formula
-    from addin.scoring.engine import evaluate, formula_cells, formula_value
-    from addin.scoring.formula import parse
+    from addin.scoring.engine import evaluate
+    from addin.scoring.values import formula_cells, formula_value
+    from addin.scoring.formula_syntax import parse
     from addin.scoring.reader import read_inputs
 
     books = []

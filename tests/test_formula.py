@@ -17,7 +17,9 @@ from addin.checks import findings as F
 from addin.cli import main as cli
 from addin.model import Formula
 from addin.scoring.engine import evaluate
-from addin.scoring.formula import Evaluator, XlError, functions_in, parse, tokens
+from addin.scoring.formula import Evaluator
+from addin.scoring.formula_functions import functions_in
+from addin.scoring.formula_syntax import XlError, parse, tokens
 from addin.scoring.reader import load
 from udfs.excel import call
 from udfs.indicators import public_expense_control_rate

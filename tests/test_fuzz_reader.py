@@ -22,8 +22,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from hypothesis import strategies as st
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from addin.checks.run import run_checks
 from addin.io.book import BookError

@@ -30,8 +30,9 @@ from workbook_templates.systems import SYSTEMS
 from ..model import (GENERATED_SHEETS, SHEET_CHECKS, SHEET_DATA, SHEET_SCORES, Evaluation, Finding, Formula,
                     IndicatorResult, WorkbookInputs)
 from ..scoring import derived
-from ..scoring.engine import arg_cell, evaluate, resolve_arg
+from ..scoring.engine import evaluate
 from ..scoring.parsing import NumCell, _looks_textual, decimal_places, input_cells, parse_cell, table_label
+from ..scoring.refs import arg_cell, resolve_arg
 from . import narrative
 from . import findings as F
 

@@ -38,7 +38,8 @@ from ..io.book import Book, CellWrite
 from ..model import (SHEET_REPORT, SHEET_SCORES, SHEET_TEXTS, Evaluation, Finding, IndicatorResult, WorkbookInputs,
                     cell_number, cell_text)
 from ..scoring import derived
-from ..scoring.engine import arg_cell, evaluate, resolve_arg
+from ..scoring.engine import evaluate
+from ..scoring.refs import arg_cell
 from . import problems as P
 
 TEXT_DIR = Path(__file__).resolve().parents[2] / "workbook_templates" / "text"

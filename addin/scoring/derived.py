@@ -23,8 +23,8 @@ from workbook_templates.spec import IndicatorSpec, System
 
 from ..checks import findings as F
 from ..model import SHEET_SCORES, Finding, Formula, WorkbookInputs
-from .engine import arg_cell, resolve_arg
 from .parsing import table_label
+from .refs import arg_cell, resolve_arg
 
 ZERO = Decimal(0)
 

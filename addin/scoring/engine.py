@@ -6,14 +6,12 @@
 """
 from __future__ import annotations
 
-import re
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from udfs.excel import BY_NAME
 from udfs.indicators import IndicatorError
-from udfs.numbers import InputError, fmt_num, is_blank, is_empty, parse_number, round2
+from udfs.numbers import InputError, is_blank, is_empty, parse_number, round2
 from udfs.scoring import GradeScale, RuleError, rule_from_params
 from workbook_templates.spec import System
 from workbook_templates.systems import SYSTEMS
@@ -21,7 +19,9 @@ from workbook_templates.systems import SYSTEMS
 from ..checks import findings as F
 from ..model import (SHEET_DATA, SHEET_SCORES, Evaluation, Finding, Formula, IndicatorResult, Level1Result,
                     ParentResult, RowInput, WorkbookInputs)
-from .formula import UNKNOWN_CODE, Evaluator, XlError, col_index, display
+from .formula import Evaluator
+from .refs import _cached_or_raw, arg_cell, resolve_arg
+from .values import formula_cells, formula_value
 
 ZERO = Decimal(0)
 
@@ -32,29 +32,6 @@ def _text(x: Any) -> str:
     if isinstance(x, float) and x.is_integer():
         x = int(x)
     return str(x).strip()
-
-
-def _cached_or_raw(x: Any) -> Any:
-    return x.cached if isinstance(x, Formula) else x
-
-
-def resolve_arg(system: System, inputs: WorkbookInputs, ref: str) -> Any:
-    """把描述中的参数引用（key / key@col / =常量）换成工作簿中的原值。"""
-    if ref.startswith("="):
-        return ref[1:]
-    if "@" in ref:
-        key, col = ref.split("@", 1)
-        return _cached_or_raw(inputs.table.get(key, {}).get(col))
-    return _cached_or_raw(inputs.scalars.get(ref))
-
-
-def arg_cell(inputs: WorkbookInputs, ref: str) -> tuple[str, str] | None:
-    if ref.startswith("="):
-        return None
-    if "@" in ref:
-        key, col = ref.split("@", 1)
-        return inputs.cells.get(("table", key, col))
-    return inputs.cells.get(("scalar", ref))
 
 
 def _is_formula(x: Any) -> bool:
@@ -426,86 +403,6 @@ def _first_cell_for(inputs: WorkbookInputs, refs: tuple[str, ...], exc: Indicato
 
 
 # ------------------------------------------------------------------------------------------------ 实际值公式
-def formula_cells(inputs: WorkbookInputs) -> Evaluator:
-    """工作簿单元格的公式求值器：各表的网格（inputs.grids，读取工作簿时按需加载）之上，基础数据表中读出的各项
-    （inputs.table / inputs.scalars）优先——引擎与校验看到的输入就是公式引用到的值。程序构造的输入（生成模板、测试夹具）
-    没有网格，评分表各行也按单元格地址排入——两种来源由同一段求值代码计算。"""
-    values: dict[tuple[str, int, int], Any] = {}
-
-    def put(sheet: str, addr: str, v: Any) -> None:
-        if addr and ":" not in addr:
-            values[(sheet, *parse_cell(addr))] = v
-
-    for key, (sheet, addr) in inputs.cells.items():
-        if key[0] == "table":
-            put(sheet, addr, inputs.table.get(key[1], {}).get(key[2]))
-        elif key[0] == "scalar":
-            put(sheet, addr, inputs.scalars.get(key[1]))
-    if not inputs.grids:
-        for row in inputs.rows:
-            for f, addr in row.cells.items():
-                if f.startswith("p") and f[1:].isdigit():
-                    i = int(f[1:]) - 1
-                    put(SHEET_SCORES, addr, row.params[i] if i < len(row.params) else None)
-                elif hasattr(row, f) and f not in ("cells", "row"):
-                    put(SHEET_SCORES, addr, getattr(row, f))
-    return Evaluator(inputs.grids or {SHEET_DATA: {}, SHEET_SCORES: {}}, values)
-
-
-@lru_cache(maxsize=8192)
-def parse_cell(addr: str) -> tuple[int, int]:
-    letters = "".join(ch for ch in addr if ch.isalpha())
-    return int(addr[len(letters):].replace("$", "")), col_index(letters.replace("$", ""))
-
-
-def formula_value(cells: Evaluator, row: RowInput, ind: str, findings: list[Finding]) -> tuple[Any, str | None]:
-    """实际值单元格的公式按 Excel 的规则求值，返回 (实际值, 无法计算的原因)，并把求值中的问题记为发现：
-    空白按 0 参与运算（值与 Excel 相同，但空白是“未填写”）、无法求值的函数或写法、Excel 错误值、单元格函数的“错误：…”。"""
-    addr = row.cells.get("value", "")
-    out = cells.cell(SHEET_SCORES, addr, row.value)
-    value = out.value
-    for issue in out.issues:
-        if issue.kind == "blank":
-            findings.append(F.make("formula-blank-reference", issue.sheet, issue.cell, indicator=ind,
-                                   ref=f"“{issue.sheet}”!{issue.cell}"))
-        elif issue.kind == "unsupported":
-            findings.append(F.make("formula-unsupported", issue.sheet, issue.cell, indicator=ind, detail=issue.detail,
-                                   function=issue.function))
-        elif issue.kind == "unsupported-cached":
-            cached = cells.cell(issue.sheet, issue.cell).value if issue.cell != addr else value
-            findings.append(F.make("formula-unsupported-cached", issue.sheet, issue.cell, indicator=ind,
-                                   detail=issue.detail, function=issue.function, cached=_shown(cached)))
-    if isinstance(value, XlError):
-        if value.code == UNKNOWN_CODE:
-            return None, f"公式无法计算（{value.detail}）"
-        findings.append(F.make("formula-error", value.sheet or SHEET_SCORES, value.cell or addr, indicator=ind,
-                               error=value.code, detail=value.detail))
-        return None, f"公式结果为 {value.code}：{value.detail}"
-    if isinstance(value, str):
-        from udfs.excel import ERROR_PREFIX, NA_TEXT
-
-        if value.startswith(ERROR_PREFIX):
-            message = value[len(ERROR_PREFIX):]
-            # 出错的那次单元格函数调用（最后一个；外层函数收到的是内层的“错误：…”）：它指出了单元格与原因
-            issue = next((i for i in reversed(out.issues) if i.kind == "udf-error"), None)
-            sheet, where = (issue.sheet, issue.cell) if issue is not None else (SHEET_SCORES, addr)
-            reason = issue.reason if issue is not None else ""
-            if reason == "missing":
-                findings.append(F.make("missing-value", sheet, where, label=f"{sheet} {where}", indicator=ind,
-                                       hint="（空白不按 0 计算；没有的请填 0 或“无”）"))
-            else:
-                code = "zero-denominator" if reason == "zero-denominator" else "indicator-error"
-                findings.append(F.make(code, sheet, where, indicator=ind, detail=message))
-            return None, message
-        if value.strip() == NA_TEXT:
-            return None, None
-    return value, None
-
-
-def _shown(v: Any) -> str:
-    if isinstance(v, Decimal):
-        return fmt_num(v, 6)
-    return str(display(v))
 
 
 # ------------------------------------------------------------------------------------------------ 条目的读法

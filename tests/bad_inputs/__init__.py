@@ -164,7 +164,7 @@ def shift_formula_rows(wb, sheet: str, at: int, n: int) -> None:
     """像 Excel 插入（n > 0）或删除（n < 0，删去第 at 行起的 -n 行）行那样调整全部公式与定义的名称：指向 sheet 中被移动的行的
     引用随之移动，跨过插入处的区域变大、跨过删除处的区域变小，指向被删除行的单个引用变成 #REF!。
     openpyxl 的 insert_rows/delete_rows 不改公式，测试夹具靠它模拟用户在 Excel 中插入、删除行。"""
-    from addin.scoring.formula import tokens
+    from addin.scoring.formula_syntax import tokens
 
     def move(r: int, end: bool) -> int | None:
         if n >= 0:

@@ -1,0 +1,31 @@
+"""指标参数的引用：体系描述中的参数（key / key@col / =常量）在工作簿中的原值与单元格。计分引擎、实际值推算、校验与报告共用。"""
+from __future__ import annotations
+
+from typing import Any
+
+from workbook_templates.spec import System
+
+from ..model import Formula, WorkbookInputs
+
+
+def _cached_or_raw(x: Any) -> Any:
+    return x.cached if isinstance(x, Formula) else x
+
+
+def resolve_arg(system: System, inputs: WorkbookInputs, ref: str) -> Any:
+    """把描述中的参数引用（key / key@col / =常量）换成工作簿中的原值。"""
+    if ref.startswith("="):
+        return ref[1:]
+    if "@" in ref:
+        key, col = ref.split("@", 1)
+        return _cached_or_raw(inputs.table.get(key, {}).get(col))
+    return _cached_or_raw(inputs.scalars.get(ref))
+
+
+def arg_cell(inputs: WorkbookInputs, ref: str) -> tuple[str, str] | None:
+    if ref.startswith("="):
+        return None
+    if "@" in ref:
+        key, col = ref.split("@", 1)
+        return inputs.cells.get(("table", key, col))
+    return inputs.cells.get(("scalar", ref))
