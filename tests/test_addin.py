@@ -22,8 +22,9 @@ import openpyxl
 import pytest
 from defusedxml import ElementTree as SafeET
 
+from addin.cli import addin as addin_cmd
 from addin.cli.main import main as cli_main
-from addin.excel import install as addin_cli, export, ribbon, xlam
+from addin.excel import env as xlenv, export, install as addin_install, ribbon, xlam
 from addin.io.book import BookError, CellWrite, OpenpyxlBook
 from addin.io.xlbook import HIGHLIGHT_MARKER, XlwingsBook, excel_text
 from addin.model import Formula
@@ -1029,7 +1030,7 @@ def win(tmp_path):
             shutil.copyfile(xlam.xlwings_dir() / "addin" / "xlwings.xlam", d / "xlwings.xlam")
         return 0
 
-    env = addin_cli.Env(platform="win32", executable=exe, prefix=prefix, home=home, appdata=appdata,
+    env = xlenv.Env(platform="win32", executable=exe, prefix=prefix, home=home, appdata=appdata,
                         start_excel=world.start, kill_pid=world.kill, import_udfs=fake_import_udfs,
                         run_xlwings=run_xlwings, conf_encoding="gbk", environ={}, registry=reg,
                         processes=lambda: ["explorer.exe", "EXCEL.EXE"], pe_bits=winsys.pe_bits, python_bits=64,
@@ -1048,9 +1049,9 @@ def _addin(env, command: str, capsys, **opts) -> tuple[int, str, str]:
     defaults = {"install": dict(skip_xlwings_addin=False, com_import=False, no_verify=False),
                 "doctor": dict(json=False, no_excel=False), "status": {}, "uninstall": dict(all=False)}[command]
     args = Namespace(**{**defaults, **opts})
-    fn = {"install": addin_cli.cmd_install, "doctor": addin_cli.cmd_doctor, "status": addin_cli.cmd_status,
-          "uninstall": addin_cli.cmd_uninstall}[command]
-    rc = addin_cli._guarded(command, lambda a: fn(a, env))(args)
+    fn = {"install": addin_cmd.cmd_install, "doctor": addin_cmd.cmd_doctor, "status": addin_cmd.cmd_status,
+          "uninstall": addin_cmd.cmd_uninstall}[command]
+    rc = addin_cmd._guarded(command, lambda a: fn(a, env))(args)
     out = capsys.readouterr()
     assert "Traceback" not in out.out + out.err
     return rc, out.out, out.err
@@ -1068,9 +1069,9 @@ def test_install_copies_the_prebuilt_addin_and_doctor_passes(win, capsys):
     assert len(world.apps) == 1 and world.all_closed and world.apps[0].quit_called
     assert world.apps[0].api.EnableEvents is False
     assert world.ops == ["start", "open", "HasVBProject", "Run"]  # 没有访问 VBProject、没有导入、没有保存
-    conf = addin_cli.read_conf(win.xlwings_conf, "gbk")
+    conf = xlenv.read_conf(win.xlwings_conf, "gbk")
     assert conf == {"INTERPRETER_WIN": str(win.executable), "UDF MODULES": "udfs.xl"}
-    lines, ok = addin_cli.status_lines(win)
+    lines, ok = addin_install.status_lines(win)
     assert ok, lines
     assert f"VBA 模块与本版一致，单元格函数 {len(CATALOG)} 个" in "\n".join(lines)
     rc, out, err = _addin(win, "doctor", capsys)
@@ -1265,7 +1266,7 @@ def test_bitness_mismatch(win, capsys, tmp_path):
 def test_xlwings_version_drift(win, capsys, monkeypatch):
     assert _addin(win, "install", capsys)[0] == 0
     monkeypatch.setattr(xlam, "xlwings_version", lambda: "0.38.0")  # 有人运行了 pip install -U xlwings
-    fix = f'"{win.executable}" -m pip install xlwings=={addin_cli.XLWINGS_PIN}'
+    fix = f'"{win.executable}" -m pip install xlwings=={xlenv.XLWINGS_PIN}'
     rc, out, err = _addin(win, "status", capsys)
     assert rc == 1 and "xlwings64-0.37.8.dll" in out and fix in out
     rc, out, err = _addin(win, "doctor", capsys, no_excel=True)
@@ -1309,10 +1310,10 @@ def test_conda_detection(tmp_path, layout, expected):
     if layout != "old":
         (root / "condabin").mkdir(parents=True, exist_ok=True)
         (root / "condabin" / "conda.bat").write_text("@echo off")
-    env = addin_cli.Env(platform="win32", executable=prefix / "python.exe", prefix=prefix, home=tmp_path, appdata=None,
+    env = xlenv.Env(platform="win32", executable=prefix / "python.exe", prefix=prefix, home=tmp_path, appdata=None,
                         environ={"CONDA_EXE": str(root / "Scripts" / "conda.exe")})
-    assert addin_cli.conda_settings(env) == expected(root, prefix)
-    settings, note = addin_cli.interpreter_settings(env)
+    assert xlenv.conda_settings(env) == expected(root, prefix)
+    settings, note = xlenv.interpreter_settings(env)
     assert ("conda" in settings) == (expected(root, prefix) is not None)
     if layout == "old":
         assert "Conda 版本过旧" in note and settings == {"interpreter": str(prefix / "python.exe")}
@@ -1334,7 +1335,7 @@ def test_install_in_a_conda_env_writes_conda_keys(win, capsys):
     assert rc == 0, err
     conf = xlam.inspect_xlam(_xlstart(win) / "jixiao.xlam").conf
     assert conf == {"Conda Path": str(root), "Conda Env": "jx", "UDF Modules": "udfs.xl"}
-    assert addin_cli.read_conf(win.xlwings_conf, "gbk") == {"CONDA PATH": str(root), "CONDA ENV": "jx",
+    assert xlenv.read_conf(win.xlwings_conf, "gbk") == {"CONDA PATH": str(root), "CONDA ENV": "jx",
                                                              "UDF MODULES": "udfs.xl"}
     assert "删去 INTERPRETER_WIN（原为 C:\\旧\\python.exe）" in out
     rc, out, _ = _addin(win, "doctor", capsys)
@@ -1344,18 +1345,18 @@ def test_install_in_a_conda_env_writes_conda_keys(win, capsys):
 
 def test_xlwings_pin_matches_pyproject_and_template():
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    assert re.search(r'"xlwings==([\d.]+)"', text).group(1) == addin_cli.XLWINGS_PIN == xlam.xlwings_version()
-    assert xlam.vba_xlwings_version(xlam.read_vba_modules(xlam.template_path())) == addin_cli.XLWINGS_PIN
-    assert f'"xlwings64-{addin_cli.XLWINGS_PIN}.dll"' in xlam.read_vba_modules(xlam.template_path())["xlwings"]
+    assert re.search(r'"xlwings==([\d.]+)"', text).group(1) == xlenv.XLWINGS_PIN == xlam.xlwings_version()
+    assert xlam.vba_xlwings_version(xlam.read_vba_modules(xlam.template_path())) == xlenv.XLWINGS_PIN
+    assert f'"xlwings64-{xlenv.XLWINGS_PIN}.dll"' in xlam.read_vba_modules(xlam.template_path())["xlwings"]
 
 
 def test_unexpected_error_is_a_chinese_message_with_a_log(win, capsys, monkeypatch, tmp_path):
-    monkeypatch.setattr(addin_cli, "log_path", lambda: tmp_path / "jixiao-addin.log")
+    monkeypatch.setattr(addin_cmd, "log_path", lambda: tmp_path / "jixiao-addin.log")
 
     def boom(*a, **k):
         raise RuntimeError("意外")
 
-    monkeypatch.setattr(addin_cli, "install", boom)
+    monkeypatch.setattr(addin_cmd, "install", boom)
     rc, out, err = _addin(win, "install", capsys)
     assert rc == 2 and "jixiao addin install 未能完成：内部错误（RuntimeError：意外）" in err
     assert "Traceback" in (tmp_path / "jixiao-addin.log").read_text(encoding="utf-8")
@@ -1432,8 +1433,8 @@ def test_update_conf_failure_keeps_old_config(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", disk_full)
-    with pytest.raises(addin_cli.InstallError, match="未能写入.*xlwings.conf"):
-        addin_cli.update_conf(conf, {"INTERPRETER_WIN": "C:\\新\\python.exe"}, "gbk")
+    with pytest.raises(xlenv.InstallError, match="未能写入.*xlwings.conf"):
+        xlenv.update_conf(conf, {"INTERPRETER_WIN": "C:\\新\\python.exe"}, "gbk")
     assert conf.read_bytes() == old
     assert sorted(p.name for p in conf.parent.iterdir()) == ["xlwings.conf", "xlwings.conf.bak"]
 
@@ -1442,24 +1443,24 @@ def test_update_conf_keeps_other_lines(tmp_path):
     conf = tmp_path / ".xlwings" / "xlwings.conf"
     conf.parent.mkdir()
     conf.write_bytes('"INTERPRETER_WIN","C:\\旧\\python.exe"\r\n"LICENSE_KEY","abc"\r\n'.encode("gbk"))
-    changes = addin_cli.update_conf(conf, {"INTERPRETER_WIN": "C:\\新\\python.exe", "UDF MODULES": "udfs.xl"}, "gbk")
+    changes = xlenv.update_conf(conf, {"INTERPRETER_WIN": "C:\\新\\python.exe", "UDF MODULES": "udfs.xl"}, "gbk")
     assert changes == ["INTERPRETER_WIN：C:\\旧\\python.exe → C:\\新\\python.exe", "UDF MODULES = udfs.xl"]
     assert conf.read_bytes().decode("gbk").splitlines() == [
         '"INTERPRETER_WIN","C:\\新\\python.exe"', '"LICENSE_KEY","abc"', '"UDF MODULES","udfs.xl"']
     assert conf.with_name("xlwings.conf.bak").is_file()
-    assert addin_cli.update_conf(conf, {"UDF MODULES": "udfs.xl"}, "gbk") == []
+    assert xlenv.update_conf(conf, {"UDF MODULES": "udfs.xl"}, "gbk") == []
 
 
 def test_uninstall(win, capsys):
-    with pytest.raises(addin_cli.InstallError):
-        addin_cli.uninstall(addin_cli.Env(platform="linux", executable=win.executable, prefix=win.prefix,
+    with pytest.raises(xlenv.InstallError):
+        addin_install.uninstall(xlenv.Env(platform="linux", executable=win.executable, prefix=win.prefix,
                                           home=win.home, appdata=None))
-    assert "未安装" in addin_cli.uninstall(win)[0]
+    assert "未安装" in addin_install.uninstall(win)[0]
     assert _addin(win, "install", capsys)[0] == 0
-    done = addin_cli.uninstall(win)
+    done = addin_install.uninstall(win)
     assert not (_xlstart(win) / "jixiao.xlam").exists()
     assert "已删除" in done[0] and any("导出定稿" in d for d in done)
-    addin_cli.uninstall(win, remove_xlwings_addin=True)
+    addin_install.uninstall(win, remove_xlwings_addin=True)
     assert win.xlwings_calls[-1] == ["addin", "remove"]
 
 
@@ -1474,14 +1475,14 @@ def test_readme_windows_guide_names_every_button_and_setting():
     for entry, label in ribbon.ENTRY_POINTS.items():
         assert f"| {label} | `ribbon.{entry}()` |" in guide, label
     # 用户必须动的每个 Excel 设置与提示，写法与程序给出的中文说明一致
-    assert "信任对 VBA 工程对象模型的访问" in guide and "信任对 VBA 工程对象模型的访问" in addin_cli.TRUST_HELP
+    assert "信任对 VBA 工程对象模型的访问" in guide and "信任对 VBA 工程对象模型的访问" in addin_install.TRUST_HELP
     for setting in ("“文件” → “选项” → “信任中心” → “信任中心设置…” → “受信任位置”", "“宏设置”页", "禁用所有受信任位置",
                     "受保护的视图", "启用编辑", "禁用的项目", "已禁用链接的自动更新", "KB 817578",
                     doctor.ASR_CHILD_PROCESS, doctor.ASR_NAME, "AccessVBOM = 1", "vbaoff", "RequireAddinSig"):
         assert setting in guide, setting
     for cmd in ("jixiao addin build -o dist", "jixiao addin install", "jixiao addin uninstall", "jixiao addin status",
                 "jixiao addin doctor", "--com-import", "--json", "jixiao export FILE", "jixiao demo -o",
-                f"pip install xlwings=={addin_cli.XLWINGS_PIN}", f"--force-reinstall xlwings=={addin_cli.XLWINGS_PIN}"):
+                f"pip install xlwings=={xlenv.XLWINGS_PIN}", f"--force-reinstall xlwings=={xlenv.XLWINGS_PIN}"):
         assert cmd in guide, cmd
     assert f"VBA 模块与本版一致，单元格函数 {len(CATALOG)} 个" in guide and f"已登记 {len(CATALOG)} 个函数" in guide
     assert f'Application.Evaluate("{doctor.PROBE_FORMULA}") = 0.101182…（{doctor.percent(doctor.expected_probe())}）' in guide
@@ -1537,5 +1538,5 @@ def test_non_windows_explains_and_exits_nonzero(capsys):
         captured = capsys.readouterr()
         assert "只能安装在 Windows 版 Excel 中" in captured.err
         assert "jixiao addin build" in captured.err and "Traceback" not in captured.err
-    lines, ok = addin_cli.status_lines(addin_cli.Env.current())
+    lines, ok = addin_install.status_lines(xlenv.Env.current())
     assert not ok and lines[0] == f"xlwings 包版本：{xlam.xlwings_version()}"

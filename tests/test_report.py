@@ -841,13 +841,13 @@ def test_cli_report_exit_codes(demo_dir, tmp_path, capsys, monkeypatch):
     assert "模板目录不存在" in capsys.readouterr().err
 
 
-def test_demo_hook_writes_reports_next_to_the_workbooks(tmp_path, capsys):
-    from addin.cli.report import demo_hook
+def test_demo_reports_next_to_the_workbooks(tmp_path, capsys):
+    from addin.cli.report import demo_reports
 
     for name in ("baojing-2018", "kaifu-2020"):
         ex = EXAMPLES[name]
         build_workbook(ex.system, tmp_path / f"{name}.xlsx", ex)
-    demo_hook(tmp_path)
+    demo_reports(tmp_path)
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 2 and out[0].endswith("保靖县医疗生育保险管理服务局2018年度部门整体支出绩效评价报告（定稿，2019年7月19日）")
     assert out[1].endswith("（草稿，尚缺 21 项）")

@@ -1,15 +1,16 @@
-"""jixiao batch / jixiao compare：财政局的批量汇总与“自评—重点评价”差异分析（由 addin.cli.main 自动注册）。"""
+"""jixiao batch：财政局的批量汇总——一个文件夹里的全部部门工作簿逐个计分、校验，写出汇总工作簿（实际工作在 addin/batch/）。"""
 from __future__ import annotations
 
 import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from .main import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, CliError
+from .common import EXIT_FINDINGS, EXIT_OK, CliError
 
 
-def cmd_batch(args) -> int:
+def run(args) -> int:
     import tempfile
 
     from udfs.numbers import fmt_score
@@ -123,55 +124,7 @@ def _is_summary(path: Path, title: str) -> bool:
     return f">{title}<".encode() in core
 
 
-def cmd_compare(args) -> int:
-    from ..batch.compare import analyse, write_comparison_docx, write_comparison_xlsx
-    from ..io.book import BookError
-    from ..scoring.engine import evaluate
-    from .main import _load
-
-    files = args.files
-    if len(files) > 2:
-        raise CliError("compare 最多接受两个文件：自评工作簿、重点评价工作簿")
-    # 输出路径先检查，免得读完、算完才发现写不了；差异分析写入新文件，从不修改评价工作簿
-    from ..io import safeio
-
-    try:
-        for opt, label, suffix in ((args.output, "-o/--output", ".xlsx"), (args.docx, "--docx", ".docx")):
-            if opt:
-                safeio.require_suffix(label, opt, (suffix,))
-                if not Path(opt).resolve().parent.is_dir():
-                    raise CliError(f"输出文件夹不存在：{Path(opt).parent}")
-        safeio.refuse_overwrite(files, [("-o/--output", args.output), ("--docx", args.docx)])
-    except BookError as exc:
-        raise CliError(str(exc)) from None
-    self_ev = None
-    if len(files) == 2:
-        _, self_inputs = _load(files[0], with_cached=True)
-        self_ev = evaluate(self_inputs)
-    _, eval_inputs = _load(files[-1], with_cached=True)
-    eval_ev = evaluate(eval_inputs)
-    comp = analyse(self_ev, eval_ev)
-    print(f"{comp.unit}{comp.year}年度 评价结论与自评评价等级的差异分析")
-    for p in comp.paragraphs:
-        if p.heading:
-            print(f"\n{p.heading}")
-        print(p.text)
-    if args.output:
-        try:
-            write_comparison_xlsx(comp, args.output)
-        except BookError as exc:
-            raise CliError(str(exc)) from None
-        print(f"\n差异分析已写入：{args.output}")
-    if args.docx:
-        try:
-            write_comparison_docx(comp, args.docx)
-        except BookError as exc:
-            raise CliError(str(exc)) from None
-        print(f"差异分析（报告一节，Word）已写入：{args.docx}")
-    return EXIT_OK
-
-
-def register(sub) -> None:
+def register(sub: Any) -> None:
     s = sub.add_parser("batch", help="批量计分与校验一个文件夹中的全部工作簿，生成汇总工作簿（财政局）",
                        description="读取文件夹（默认含子文件夹）中的全部 .xlsx/.xlsm 工作簿，逐个计分与校验，"
                                    "写出汇总：排名、等级分布、失分最多的指标、全部校验发现与无法读取的文件。"
@@ -186,12 +139,4 @@ def register(sub) -> None:
     s.add_argument("--no-cache", action="store_true",
                    help="不使用结果缓存（默认把每个文件的结果按内容存在“汇总文件名.jixiao-cache”文件夹，"
                         "中断后再运行时内容未变的文件不再计算）")
-    s.set_defaults(func=cmd_batch)
-
-    s = sub.add_parser("compare", help="自评与重点评价的差异分析（种子 001 §六（二））",
-                       description="jixiao compare 自评.xlsx 重点评价.xlsx [-o 差异分析.xlsx] [--docx 差异分析.docx]；只给一个重点评价工作簿时，"
-                                   "用其基础数据表中的“部门自评得分/等级”比较总分与等级。")
-    s.add_argument("files", nargs="+", metavar="FILE", help="[自评工作簿] 重点评价工作簿")
-    s.add_argument("-o", "--output", help="把差异分析写入新的 .xlsx（“差异分析”工作表；不修改输入的工作簿）")
-    s.add_argument("--docx", help="把差异分析写成一节 Word 报告（公文格式，可放进重点评价报告的“六、（二）”）")
-    s.set_defaults(func=cmd_compare)
+    s.set_defaults(func=run)

@@ -1,4 +1,4 @@
-"""jixiao check：校验工作簿（由 addin.cli.main 自动注册）；并在 jixiao demo 之后为每个示例工作簿打印一行校验摘要。
+"""jixiao check：校验工作簿；jixiao demo 之后也由它为每个示例工作簿打印一行校验摘要（demo_summary）。
 
 默认只读：校验结果打印到终端，不改动文件。加 --write 才把“校验结果”工作表写入工作簿（整表替换；只改这张表与引用它的
 条目，其他部件逐字节不变，见 addin/package.py）；加 -o 则写入另存的新文件。默认不写的理由：校验常在提交前、批处理或持续集成里对一批文件反复
@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from .main import DEMO_HOOKS, EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, CliError
+from .common import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, CliError, print_notices
 
 
 def _open(path: str):
@@ -29,12 +29,11 @@ def _open(path: str):
         raise CliError(str(exc)) from None
     except Exception as exc:  # 损坏或非 jixiao 工作簿可能以各种方式失败：一律说明原因，不显示回溯
         raise CliError(f"无法读取工作簿“{p.name}”：{type(exc).__name__}: {str(exc)[:200]}") from None
-    for notice in getattr(book, "notices", ()):
-        print(f"jixiao：提示：{notice}", file=sys.stderr)
+    print_notices(book)
     return book, inputs
 
 
-def cmd_check(args) -> int:
+def run(args) -> int:
     """校验一个或多个工作簿（`jixiao check demo_out/*.xlsx`）。退出码取最严重的一个：有文件无法读取 → 2；
     否则有“错误” → 1；否则 0。无法读取的文件给出中文说明后继续校验其余文件。"""
     from ..io.book import BookError
@@ -135,7 +134,7 @@ def register(subparsers) -> None:
     s.add_argument("--write", action="store_true",
                    help="把“校验结果”工作表写入工作簿（整表替换，不改动其他工作表；默认只输出、不改文件）")
     s.add_argument("-o", "--output", help="把写入“校验结果”表的工作簿另存为此文件（只用于一个工作簿；原文件不改动）")
-    s.set_defaults(func=cmd_check)
+    s.set_defaults(func=run)
 
 
 def demo_summary(out_dir: Path) -> None:
@@ -151,7 +150,3 @@ def demo_summary(out_dir: Path) -> None:
             continue
         _, inputs = load(path, with_cached=True)
         print(f"校验 {path.name}：{summary_text(run_checks(inputs))}")
-
-
-if demo_summary not in DEMO_HOOKS:
-    DEMO_HOOKS.append(demo_summary)

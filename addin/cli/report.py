@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .main import DEMO_HOOKS, EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, CliError
+from .common import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, CliError, print_notices
 
 
 def _all_findings(inputs, ev):
@@ -66,8 +66,7 @@ def make_report(path: str | Path, *, output: str | Path | None = None, docx: str
                 book, inputs = load(path, with_cached=True)
             except ReadError as exc:
                 raise CliError(str(exc)) from None
-            for notice in getattr(book, "notices", ()):  # safeio：含宏（不运行，逐字节保留）、文件正在 Excel 中打开等
-                print(f"jixiao：提示：{notice}", file=sys.stderr)
+            print_notices(book)  # safeio：含宏（不运行，逐字节保留）、文件正在 Excel 中打开等
             ev = evaluate(inputs)
             findings = _all_findings(inputs, ev)
             report = build_report(inputs, ev, findings, template_dir=template_dir)
@@ -120,7 +119,7 @@ def status_lines(report, findings) -> list[str]:
     return out
 
 
-def cmd_report(args) -> int:
+def run(args) -> int:
     from ..checks import findings as F
     from ..report.build import ReportError
 
@@ -155,10 +154,10 @@ def register(subparsers) -> None:
     s.add_argument("--pdf", help="生成 PDF（需要 LibreOffice）")
     s.add_argument("--review", help="另出审核意见（Word，内部审核用）：报告状态、尚缺的内容与单元格、校验发现")
     s.add_argument("--templates", help="报告文字模板目录（覆盖 workbook_templates/text 中的同名模板）")
-    s.set_defaults(func=cmd_report)
+    s.set_defaults(func=run)
 
 
-def demo_hook(out_dir: Path) -> None:
+def demo_reports(out_dir: Path) -> None:
     """jixiao demo 的附加步骤：为每个示例工作簿写入“报告”表，并在旁边生成同名 .docx。"""
     from workbook_templates.examples import EXAMPLES
 
@@ -170,7 +169,3 @@ def demo_hook(out_dir: Path) -> None:
         report, _ = make_report(xlsx, docx=docx, backup=False)  # 示例文件刚生成，不必备份
         status = f"（草稿，尚缺 {len(report.missing)} 项）" if report.draft else f"（定稿，{report.date}）"
         print(f"{docx}  报告：{report.title}{status}")
-
-
-if demo_hook not in DEMO_HOOKS:
-    DEMO_HOOKS.append(demo_hook)

@@ -18,7 +18,7 @@ from . import xlam
 from .excel_session import ExcelStepError, Session
 
 if TYPE_CHECKING:
-    from .install import Env
+    from .env import Env
 
 OK, INFO, WARN, FAIL, SKIP = "ok", "info", "warn", "fail", "skip"
 LABELS = {OK: "通过", INFO: "提示", WARN: "警告", FAIL: "失败", SKIP: "跳过"}
@@ -77,7 +77,7 @@ def _policy(env: "Env", ver: str, sub: str, name: str) -> tuple[Any, str] | None
 # 不需要 Excel 的检查
 # =====================================================================================================
 def check_bitness(env: "Env") -> list[Check]:
-    from .install import find_dll
+    from .env import find_dll
 
     out: list[Check] = []
     py = env.python_bits
@@ -221,7 +221,7 @@ def check_child_processes(env: "Env") -> list[Check]:
 
 def check_versions_and_files(env: "Env") -> list[Check]:
     """xlwings 包、加载项 VBA、DLL 三者的版本是否一致（不一致时给出修复它的那一条命令），加载项文件与配置。"""
-    from .install import XLWINGS_PIN, conda_settings, find_dll, pip_fix
+    from .env import XLWINGS_PIN, conda_settings, find_dll, pip_fix
 
     out: list[Check] = []
     pkg = xlam.xlwings_version()
@@ -312,7 +312,7 @@ def percent(v: Decimal | float) -> str:
 
 def _diagnose_udf(text: str, env: "Env") -> str:
     """把单元格中的错误说明（xlwings VBA 的 Err.Description）翻成处理办法。"""
-    from .install import pip_fix
+    from .env import pip_fix
 
     low = text.lower()
     if "could not load xlwings" in low:
@@ -331,7 +331,7 @@ def excel_checks(env: "Env", addin: Path) -> list[Check]:
     """在隐藏的 Excel 中打开已安装的加载项，做单元格函数、按钮、函数说明三次真实调用。"""
     from udfs.excel import CATALOG
 
-    from . import ribbon
+    from .env import DOCTOR_MARK, RIBBON_LOG
 
     results: list[Check] = []
     expected = expected_probe()
@@ -366,12 +366,12 @@ def excel_checks(env: "Env", addin: Path) -> list[Check]:
             book.sheets[0]["A1"].value = None
             app.api.Run(f"'{name}'!{xlam.CALLBACK_MODULE}.DoctorRunPython")
             mark = book.sheets[0]["A1"].value
-        if isinstance(mark, str) and mark.startswith(ribbon.DOCTOR_MARK):
+        if isinstance(mark, str) and mark.startswith(DOCTOR_MARK):
             results.append(Check("ribbon", "功能区按钮", OK, f"回调模块版本 {version}；RunPython 启动 Python 并写回“{mark}”"))
         else:
             results.append(Check("ribbon", "功能区按钮", FAIL, f"回调模块版本 {version}；RunPython 没有写回标记（读到 {mark!r}）。",
                                  "Excel 没能启动 Python 或 Python 中出错：请对照上面的 Defender 规则、安全软件与加载项配置各项；"
-                                 f"Python 端的错误记录在 {ribbon.log_path().name}（%TEMP% 中）。"))
+                                 f"Python 端的错误记录在 {RIBBON_LOG}（%TEMP% 中）。"))
         with s.step("函数说明登记（Application.MacroOptions）"):
             n = app.api.Run(f"'{name}'!{xlam.vba_modules.REGISTER_NOW}")
         if n == len(CATALOG):
@@ -388,7 +388,7 @@ def excel_checks(env: "Env", addin: Path) -> list[Check]:
 
 
 def run_doctor(env: "Env", with_excel: bool = True) -> list[Check]:
-    from .install import NOT_WINDOWS
+    from .env import NOT_WINDOWS
 
     if not env.windows:
         return [Check("platform", "操作系统", FAIL, NOT_WINDOWS.format(system=env.system_name()),

@@ -1,7 +1,7 @@
-"""jixiao addin build | install | uninstall | status | doctor，以及 jixiao export（导出定稿）。由 addin.cli.main 自动注册。
+"""安装、卸载与状态检查（jixiao addin install | uninstall | status；命令行在 addin/cli/addin.py）。
 
 安装（仅 Windows）默认走“预制 VBA 工程”路线：``jixiao addin build`` 生成的 jixiao.xlam 已含全部 VBA 模块（按钮回调、
-事件类、单元格函数包装、函数说明登记，见 addin/vba_modules.py），安装只做这些事，每步失败都给出中文说明与处理办法：
+事件类、单元格函数包装、函数说明登记，见 addin/excel/vba_modules.py），安装只做这些事，每步失败都给出中文说明与处理办法：
 1. 核对 xlwings：包版本等于本版要求的版本（XLWINGS_PIN）、随包模板的 VBA 版本、Python 位数、xlwings32/64-版本.dll。
 2. xlwings 自己的加载项：XLSTART 中没有、或其 VBA 版本与 xlwings 包不同，则运行 ``xlwings addin install``。
 3. 以当前解释器构建 jixiao.xlam（配置表 Interpreter_Win；Conda 环境写 Conda Path/Conda Env），离线读回 VBA 工程逐个
@@ -12,28 +12,21 @@
 5. 复制到 Excel 的启动文件夹 XLSTART（默认是受信任位置，宏无需再启用；先写临时文件再替换）。
 6. 在 %USERPROFILE%\\.xlwings\\xlwings.conf 写入解释器与 UDF MODULES（供 xlwings 自己的加载项使用）。
 
-Excel 只在隐藏的、有时限的会话中使用（addin/excel_session.py）：无论成败都会退出，卡住时按进程号结束。
+Excel 只在隐藏的、有时限的会话中使用（addin/excel/excel_session.py）：无论成败都会退出，卡住时按进程号结束。
 所有与 Windows/Excel 相关的操作都通过 Env 注入（平台、路径、解释器、注册表、进程表、Excel），测试在 Linux 上用
 临时目录、替身注册表与替身 Excel（tests/fake_xlwings.py）覆盖安装、诊断、卸载、状态检查的每条分支。
 """
 from __future__ import annotations
 
-import datetime as _dt
-import locale
-import os
 import shutil
-import struct
-import subprocess
-import sys
 import tempfile
-import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
-from ..cli.main import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, CliError
 from ..io import safeio
 from ..io.book import BookError
+from .env import (CONF_KEYS, NOT_WINDOWS, XLWINGS_ADDIN, XLWINGS_PIN, Env, InstallError, find_dll, interpreter_settings,
+                  pip_fix, read_conf, update_conf)
 from .excel_session import ExcelStepError
 
 
@@ -49,232 +42,26 @@ class _LazyXlam:
 
 xlam = _LazyXlam()
 
-XLWINGS_ADDIN = "xlwings.xlam"
-XLWINGS_PIN = "0.37.8"  # 与 pyproject.toml 的 xlwings==… 相同（测试核对）：加载项的 VBA 与 DLL 名称都按这一版
-CONF_KEYS = ("INTERPRETER_WIN", "CONDA PATH", "CONDA ENV", "UDF MODULES")
 
-NOT_WINDOWS = (
-    "当前系统是 {system}。Excel 加载项（功能区按钮与单元格函数）只能安装在 Windows 版 Excel 中："
-    "xlwings 的经典单元格函数只支持 Windows，macOS 版 Excel 不支持，Linux 没有 Excel。\n"
-    "在本系统上可以：\n"
-    "  jixiao addin build -o dist/    生成完整的 jixiao.xlam（含全部 VBA 模块；安装仍需在 Windows 上运行 jixiao addin install）\n"
-    "  jixiao score / check / report / export    不需要 Excel，直接处理 .xlsx 工作簿（与功能区按钮同一套逻辑）\n"
-    "不能：安装加载项、在 Excel 中使用“绩效评价”选项卡、运行 jixiao addin doctor。"
-)
 TRUST_HELP = ("请在 Excel 中依次点击“文件 → 选项 → 信任中心 → 信任中心设置 → 宏设置”，勾选"
               "“信任对 VBA 工程对象模型的访问”，确定后关闭 Excel，再运行 jixiao addin install --com-import。"
               "该选项被单位组策略锁定（灰色）时，请 IT 启用组策略“信任对 VBA 工程对象模型的访问”（注册表 AccessVBOM = 1），"
               "或改用默认的安装方式 jixiao addin install（不需要这个选项）。")
 
 
-class InstallError(Exception):
-    """安装无法继续（中文说明与处理办法）。"""
-
-
-def pip_fix(env: "Env", version: str, force: bool = False) -> str:
-    """修复 xlwings 版本或 DLL 的那一条命令。"""
-    return (f"在命令提示符运行：\"{env.executable}\" -m pip install {'--force-reinstall ' if force else ''}"
-            f"xlwings=={version}")
-
-
-def _run_xlwings(args: list[str]) -> int:
-    """运行 xlwings 命令行（与用户手工输入 ``xlwings addin install`` 相同）。"""
-    return subprocess.call([sys.executable, "-m", "xlwings.cli", *args])
-
-
-def _import_udfs(module_name: str, book_api: Any) -> None:
-    from xlwings.udfs import import_udfs  # type: ignore[attr-defined]  # 只在 Windows 上可导入
-
-    import_udfs(module_name, book_api)
-
-
-def _no_registry() -> Any:
-    from .winsys import WinRegistry
-
-    return WinRegistry()
-
-
-@dataclass
-class Env:
-    """安装所处的环境；测试注入临时目录与替身。"""
-
-    platform: str
-    executable: Path
-    prefix: Path
-    home: Path
-    appdata: Path | None
-    xlstart: Path | None = None  # 明确指定的 XLSTART（否则用 %APPDATA%\Microsoft\Excel\XLSTART，即 Excel 的 StartupPath）
-    start_excel: Callable[[], Any] | None = None  # 启动隐藏的 Excel（xlwings App）；None 表示没有 Excel
-    run_xlwings: Callable[[list[str]], int] = _run_xlwings
-    import_udfs: Callable[[str, Any], None] = _import_udfs
-    conf_encoding: str = field(default_factory=lambda: "mbcs" if sys.platform.startswith("win")
-                               else locale.getpreferredencoding(False))
-    out: Callable[[str], None] = print
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    registry: Any = None
-    processes: Callable[[], list[str]] = lambda: []
-    run_command: Callable[[list[str], float], tuple[int, str]] = lambda args, timeout: (-1, "")
-    pe_bits: Callable[[str], int | None] = lambda path: None
-    python_bits: int = field(default_factory=lambda: struct.calcsize("P") * 8)
-    timeout: float = 120.0
-    kill_pid: Callable[[int], None] | None = None
-
-    @classmethod
-    def current(cls) -> "Env":
-        appdata = os.environ.get("APPDATA")
-        env = cls(platform=sys.platform, executable=Path(sys.executable), prefix=Path(sys.prefix), home=Path.home(),
-                  appdata=Path(appdata) if appdata else None)
-        if env.windows:
-            from . import winsys
-            from .excel_session import _start_xlwings
-
-            env.start_excel = _start_xlwings
-            env.registry = winsys.WinRegistry()
-            env.processes = winsys.process_names
-            env.run_command = winsys.run_command
-            env.pe_bits = winsys.pe_bits
-        return env
-
-    @property
-    def windows(self) -> bool:
-        return self.platform.startswith("win")
-
-    def default_xlstart(self) -> Path | None:
-        if self.xlstart is not None:
-            return self.xlstart
-        if self.appdata is None:
-            return None
-        return self.appdata / "Microsoft" / "Excel" / "XLSTART"
-
-    @property
-    def xlwings_conf(self) -> Path:
-        return self.home / ".xlwings" / "xlwings.conf"
-
-    def system_name(self) -> str:
-        return {"linux": "Linux", "darwin": "macOS"}.get(self.platform, self.platform)
-
-    def excel_runner(self):
-        from .excel_session import ExcelRunner
-
-        if self.start_excel is None:
-            raise InstallError("没有可用的 Excel（本机未安装桌面版 Excel，或不是 Windows）")
-        runner = ExcelRunner(start=self.start_excel, timeout=self.timeout)
-        if self.kill_pid is not None:
-            runner.kill_pid = self.kill_pid
-        if not self.windows or self.kill_pid is not None:
-            runner.com_init = lambda: (lambda: None)
-        return runner
-
-
 # =====================================================================================================
 # Conda
 # =====================================================================================================
-def conda_settings(env: Env) -> tuple[str, str] | None:
-    """当前解释器是 Conda 环境时，xlwings 配置的 (Conda Path, Conda Env)；否则 None。
-
-    判断：sys.prefix 下有 conda-meta 目录。Conda Path 是含 condabin\\conda.bat 的根目录：prefix 本身（base 环境，
-    Conda Env = base）、prefix 的上两级（…\\envs\\名称，Conda Env = 名称），否则取环境变量 CONDA_EXE 所在安装的根目录，
-    Conda Env 写环境的完整路径（xlwings 对含反斜杠的 Conda Env 按路径处理，xlwings issue 2655）。"""
-    prefix = env.prefix
-    if not (prefix / "conda-meta").is_dir():
-        return None
-    if (prefix / "condabin" / "conda.bat").is_file():
-        return str(prefix), "base"
-    if prefix.parent.name.lower() == "envs" and (prefix.parent.parent / "condabin" / "conda.bat").is_file():
-        return str(prefix.parent.parent), prefix.name
-    exe = env.environ.get("CONDA_EXE", "")
-    if exe:
-        root = Path(exe).parent.parent
-        if (root / "condabin" / "conda.bat").is_file():
-            return str(root), str(prefix)
-    return None
-
-
-def interpreter_settings(env: Env) -> tuple[dict[str, Any], str]:
-    """构建参数（interpreter 或 conda）与一句说明。"""
-    conda = conda_settings(env)
-    if conda:
-        return {"conda": conda}, f"Conda 环境：Conda Path = {conda[0]}，Conda Env = {conda[1]}（按 xlwings 文档不写 Interpreter_Win）"
-    if (env.prefix / "conda-meta").is_dir():
-        return ({"interpreter": str(env.executable)},
-                f"Conda 环境 {env.prefix} 找不到 condabin\\conda.bat（Conda 版本过旧？），改写 Interpreter_Win = {env.executable}")
-    return {"interpreter": str(env.executable)}, f"Interpreter_Win = {env.executable}"
 
 
 # =====================================================================================================
 # xlwings.conf
 # =====================================================================================================
-def read_conf(path: Path, encoding: str) -> dict[str, str]:
-    """读取 xlwings.conf（每行 "KEY","VALUE"）；键转为大写。"""
-    import re
-
-    out: dict[str, str] = {}
-    if not path.is_file():
-        return out
-    text = path.read_bytes().decode(encoding, "replace")
-    for line in text.splitlines():
-        vals = re.findall(r'"([^"]*)"', line)
-        if len(vals) >= 2:
-            out[vals[0].upper()] = vals[1]
-    return out
-
-
-def update_conf(path: Path, values: dict[str, str | None], encoding: str) -> list[str]:
-    """合并写入 xlwings.conf：只改给定的键（值为 None 表示删去该键），其余行原样保留；有变化时先备份原文件。
-    返回变化说明。"""
-    import re
-
-    lines = path.read_bytes().decode(encoding, "replace").splitlines() if path.is_file() else []
-    old = read_conf(path, encoding)
-    changes: list[str] = []
-    done: set[str] = set()
-    out: list[str] = []
-    for line in lines:
-        vals = re.findall(r'"([^"]*)"', line)
-        key = vals[0].upper() if vals else None
-        if key in values:
-            if key not in done and values[key] is not None:
-                out.append(f'"{key}","{values[key]}"')
-            done.add(key)
-            continue
-        out.append(line)
-    for key, v in values.items():
-        if key not in done and v is not None:
-            out.append(f'"{key}","{v}"')
-        if v is None:
-            if key in old:
-                changes.append(f"删去 {key}（原为 {old[key]}）")
-        elif old.get(key) != v:
-            changes.append(f"{key}：{old[key]} → {v}" if key in old else f"{key} = {v}")
-    if not changes:
-        return []
-    try:
-        data = ("\r\n".join(out) + "\r\n").encode(encoding)
-    except UnicodeEncodeError:
-        raise InstallError(f"路径含有系统代码页无法表示的字符，未写入 {path}（本加载项使用自己的配置表，不受影响）") from None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        if path.is_file():
-            shutil.copy2(path, path.with_name(path.name + ".bak"))
-        # 原子替换：中途失败（磁盘满、被占用）时旧配置原样保留，xlwings 不会读到半个文件
-        safeio.write_bytes(path, data)
-    except (OSError, BookError) as exc:
-        raise InstallError(f"未能写入 {path}：{exc}") from None
-    return changes
 
 
 # =====================================================================================================
 # 状态
 # =====================================================================================================
-def find_dll(env: Env, version: str, bits: int | None = None) -> Path | None:
-    """xlwings 的 DLL：与 VBA 的查找顺序相同——解释器所在目录，其次上一级（虚拟环境）；再看 sys.prefix
-    （pip 把 DLL 装在那里）。bits 为 None 时 64 位、32 位都可。"""
-    for d in (env.executable.parent, env.executable.parent.parent, env.prefix):
-        for b in ((bits,) if bits else (64, 32)):
-            p = d / f"xlwings{b}-{version}.dll"
-            if p.is_file():
-                return p
-    return None
 
 
 def status_lines(env: Env, read_modules: Callable[[Path], dict[str, str]] | None = None
@@ -565,161 +352,5 @@ def uninstall(env: Env, *, remove_xlwings_addin: bool = False) -> list[str]:
 # =====================================================================================================
 # 命令行：任何错误都以中文消息与退出码 2 结束，不显示 Python 回溯（回溯写入 %TEMP%\jixiao-addin.log）
 # =====================================================================================================
-def log_path() -> Path:
-    return Path(tempfile.gettempdir()) / "jixiao-addin.log"
 
 
-def _guarded(name: str, fn: Callable[[Any], int]) -> Callable[[Any], int]:
-    def run(args: Any) -> int:
-        try:
-            return fn(args)
-        except (CliError, SystemExit, KeyboardInterrupt):
-            raise
-        except Exception as exc:  # noqa: BLE001 —— 任何错误都以中文消息结束
-            if isinstance(exc, (InstallError, ExcelStepError)):
-                print(f"jixiao：{exc}", file=sys.stderr)
-                return EXIT_UNREADABLE
-            if isinstance(exc, OSError):
-                print(f"jixiao：jixiao addin {name} 未能完成：{exc.strerror or exc}"
-                      + (f"（{exc.filename}）" if exc.filename else "") + "。请检查文件夹权限与磁盘空间后重试。", file=sys.stderr)
-                return EXIT_UNREADABLE
-            path = log_path()
-            try:
-                with open(path, "a", encoding="utf-8") as fh:
-                    fh.write(f"==== {_dt.datetime.now().isoformat(timespec='seconds')} jixiao addin {name}\n")
-                    fh.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
-            except OSError:
-                pass
-            print(f"jixiao：jixiao addin {name} 未能完成：内部错误（{type(exc).__name__}：{exc}）。"
-                  f"详细信息已写入 {path}，请把该文件发给技术支持。", file=sys.stderr)
-            return EXIT_UNREADABLE
-
-    return run
-
-
-def cmd_build(args) -> int:
-    try:
-        path = xlam.build_xlam(args.output, interpreter=args.interpreter)
-    except xlam.XlamError as exc:
-        raise CliError(str(exc)) from None
-    info = xlam.inspect_xlam(path)
-    modules = xlam.read_vba_modules(path)
-    print(f"已生成 {path}（{path.stat().st_size // 1024} KB）")
-    print(f"  基于 xlwings {xlam.xlwings_version()} 的功能区加载项模板；功能区：{info.ribbon_part}；"
-          f"配置表 {info.conf_sheet}：" + "；".join(f"{k} = {v}" for k, v in info.conf.items()))
-    print(f"  VBA 工程：{'、'.join(modules)}（单元格函数 {len(xlam.imported_udfs(modules))} 个）")
-    print("  在 Windows 上用 jixiao addin install 安装（写入本机的 Python 路径）；不需要“信任对 VBA 工程对象模型的访问”。")
-    return EXIT_OK
-
-
-def _env_from_args(args) -> Env:
-    env = Env.current()
-    if getattr(args, "xlstart", None):
-        env.xlstart = Path(args.xlstart)
-    if getattr(args, "timeout", None):
-        env.timeout = float(args.timeout)
-    return env
-
-
-def cmd_install(args, env: Env | None = None) -> int:
-    env = env or _env_from_args(args)
-    try:
-        for line in install(env, skip_xlwings_addin=args.skip_xlwings_addin, com_import_route=args.com_import,
-                            verify=not args.no_verify):
-            print(line)
-    except InstallError as exc:
-        print(f"jixiao：{exc}", file=sys.stderr)
-        return EXIT_UNREADABLE
-    lines, ok = status_lines(env)
-    print("\n安装后检查：")
-    for line in lines:
-        print("  " + line)
-    return EXIT_OK if ok else EXIT_FINDINGS
-
-
-def cmd_uninstall(args, env: Env | None = None) -> int:
-    try:
-        for line in uninstall(env or _env_from_args(args), remove_xlwings_addin=args.all):
-            print(line)
-    except InstallError as exc:
-        print(f"jixiao：{exc}", file=sys.stderr)
-        return EXIT_UNREADABLE
-    return EXIT_OK
-
-
-def cmd_status(args, env: Env | None = None) -> int:
-    env = env or _env_from_args(args)
-    lines, ok = status_lines(env)
-    print("绩效评价加载项状态：")
-    for line in lines:
-        print("  " + line)
-    if not env.windows:
-        print(NOT_WINDOWS.format(system=env.system_name()), file=sys.stderr)
-        return EXIT_UNREADABLE
-    return EXIT_OK if ok else EXIT_FINDINGS
-
-
-def cmd_doctor(args, env: Env | None = None) -> int:
-    from .doctor import FAIL, render, run_doctor, to_json
-
-    env = env or _env_from_args(args)
-    checks = run_doctor(env, with_excel=not args.no_excel)
-    if args.json:
-        print(to_json(checks, env))
-    else:
-        print("绩效评价加载项诊断：")
-        print(render(checks))
-    return EXIT_UNREADABLE if any(c.status == FAIL for c in checks) else EXIT_OK
-
-
-def cmd_export(args) -> int:
-    from ..io.book import BookError
-    from ..io.safeio import open_book
-    from .export import ExportError, export_final
-
-    try:
-        book = open_book(args.file, with_cached=True)
-        result = export_final(book, args.output)
-    except (BookError, ExportError) as exc:
-        raise CliError(str(exc)) from None
-    print(result.message())
-    return EXIT_OK
-
-
-def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("addin", help="Excel 加载项：构建 jixiao.xlam、在 Windows 上安装/卸载/检查/诊断",
-                              description="Excel 加载项（功能区“绩效评价”与单元格函数）。install/uninstall/doctor 只能在 "
-                                          "Windows 上运行；build 与 status 在任何系统上都可运行。")
-    sub = p.add_subparsers(dest="addin_command", required=True)
-    b = sub.add_parser("build", help="生成完整的 jixiao.xlam（含全部 VBA 模块；任何系统）")
-    b.add_argument("-o", "--output", default="dist", help="输出目录或 .xlam 文件路径（默认 dist/）")
-    b.add_argument("--interpreter", help="写入加载项配置表的 Python 解释器（Interpreter_Win），默认不写")
-    b.set_defaults(func=_guarded("build", cmd_build))
-    i = sub.add_parser("install", help="在 Windows 上安装加载项（复制预制的 jixiao.xlam 到 Excel 启动文件夹并写配置）")
-    i.add_argument("--skip-xlwings-addin", action="store_true", help="不检查/安装 xlwings 自己的加载项")
-    i.add_argument("--xlstart", help="指定 Excel 启动文件夹（默认 %%APPDATA%%\\Microsoft\\Excel\\XLSTART）")
-    i.add_argument("--com-import", action="store_true",
-                   help="备用方式：在 Excel 中经 COM 导入 VBA 模块（需要“信任对 VBA 工程对象模型的访问”）")
-    i.add_argument("--no-verify", action="store_true", help="不在隐藏的 Excel 中检查预制的 VBA 工程")
-    i.add_argument("--timeout", type=float, help="隐藏 Excel 中每次操作的时限（秒，默认 120）")
-    i.set_defaults(func=_guarded("install", cmd_install))
-    u = sub.add_parser("uninstall", help="从 Excel 启动文件夹删除 jixiao.xlam")
-    u.add_argument("--all", action="store_true", help="同时运行 xlwings addin remove")
-    u.add_argument("--xlstart", help="指定 Excel 启动文件夹")
-    u.set_defaults(func=_guarded("uninstall", cmd_uninstall))
-    s = sub.add_parser("status", help="检查安装状态：xlwings 包/加载项 VBA/DLL 版本是否一致、加载项文件与配置（不启动 Excel）")
-    s.add_argument("--xlstart", help="指定 Excel 启动文件夹")
-    s.set_defaults(func=_guarded("status", cmd_status))
-    d = sub.add_parser("doctor", help="在 Windows 上逐项诊断：位数、DLL、版本、策略、Defender 规则、安全软件、在 Excel 中调用")
-    d.add_argument("--json", action="store_true", help="以 JSON 输出（给 IT 人员）")
-    d.add_argument("--no-excel", action="store_true", help="不启动 Excel，只做注册表与文件检查")
-    d.add_argument("--xlstart", help="指定 Excel 启动文件夹")
-    d.add_argument("--timeout", type=float, help="隐藏 Excel 中每次操作的时限（秒，默认 120）")
-    d.set_defaults(func=_guarded("doctor", cmd_doctor))
-
-    e = subparsers.add_parser("export", help="导出定稿：单元格函数换成计算结果的副本（发给未安装加载项的人）",
-                              description="在原文件旁生成“文件名_定稿.xlsx”：调用本加载项函数的公式换成计算结果，"
-                                          "其余内容逐字节不变；原文件不改动。")
-    e.add_argument("file", help="工作簿 .xlsx")
-    e.add_argument("-o", "--output", help="输出文件（默认：原文件名_定稿.xlsx）")
-    e.set_defaults(func=cmd_export)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..model import SHEET_CHECKS, SHEET_REPORT
+from .env import DOCTOR_MARK, RIBBON_LOG
 
 TITLE = "绩效评价"
 RUNNING_TEXT = "绩效评价：正在运行，请稍候……"
@@ -208,7 +209,8 @@ def do_export_final(book, target: str | Path | None = None) -> Outcome:
 
 def do_help(book=None) -> Outcome:
     """帮助：各按钮的用途、版本与安装状态。"""
-    from .install import Env, status_lines
+    from .env import Env
+    from .install import status_lines
 
     lines = [f"绩效评价加载项 jixiao {_version()}",
              "· 校验：核对基础数据表与评分表（合计、分值、小计、总分、等级、调整理由、单位……），结果写入“校验结果”工作表，"
@@ -270,7 +272,7 @@ caller_book: Callable[[], Any] = _caller_book
 
 
 def log_path() -> Path:
-    return Path(tempfile.gettempdir()) / "jixiao-ribbon.log"
+    return Path(tempfile.gettempdir()) / RIBBON_LOG
 
 
 def _log(entry: str, exc: BaseException) -> Path:
@@ -349,13 +351,10 @@ def help() -> Outcome | None:  # noqa: A001 —— 名称由功能区回调决�
     return run("help")
 
 
-# “jixiao addin doctor”经 JixiaoRibbon.DoctorRunPython 走与按钮相同的 RunPython 路径调用；把这个标记写进活动工作簿
-# 第一张表的 A1，doctor 读回它。不弹任何消息框（隐藏的 Excel 中没有人能点“确定”），出错也以退出码 0 结束，
-# 否则 xlwings 的 VBA 会把错误显示为消息框——doctor 读不到标记即报告失败。
-DOCTOR_MARK = "jixiao-doctor"
-
-
 def doctor_ping() -> None:
+    """“jixiao addin doctor”经 JixiaoRibbon.DoctorRunPython 走与按钮相同的 RunPython 路径调用；把 DOCTOR_MARK 写进活动工作簿
+    第一张表的 A1，doctor 读回它。不弹任何消息框（隐藏的 Excel 中没有人能点“确定”），出错也以退出码 0 结束，
+    否则 xlwings 的 VBA 会把错误显示为消息框——doctor 读不到标记即报告失败。"""
     try:
         import xlwings as xw
 
