@@ -13,7 +13,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from addin.batch.run import FastBook, collect_files, process_file, run_batch, summarise
+from addin.io.fastbook import FastBook
+from addin.batch.run import collect_files, process_file, run_batch, summarise
 from addin.cli.main import main
 from addin.io.book import BookError, OpenpyxlBook
 from addin.scoring.engine import evaluate

@@ -4,7 +4,7 @@
 两个目标：
 1. 单元格级：取一本示例工作簿，随机改单元格（文本、全角数字、错误值、日期、超大数、公式……）、插入/删除行、合并单元格、
    改名/删除工作表，再经 reader.load → 计分 → 校验 → 生成报告；
-2. 文件级：把某个 XML 部件截断、插入乱码或 DTD、删除部件、翻转文件字节，再经 safeio.open_book → reader.load。
+2. 文件级：把某个 XML 部件截断、插入乱码或 DTD、删除部件、翻转文件字节，再经 safebook.open_book → reader.load。
 
 CI 中只跑少量固定的例子（derandomize=True：每次运行生成同样的例子，失败可复现）。本地多跑：
     JIXIAO_FUZZ_EXAMPLES=2000 .venv/bin/python -m pytest -q tests/test_fuzz_reader.py
@@ -21,8 +21,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from addin.checks.run import run_checks

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from addin.checks import run as checks, narrative
+from addin.checks import narrative, run as checks
 from addin.checks.run import run_checks
-from addin.io import safeio
+from addin.io import filecheck
 from addin.io.book import BookError
 from addin.scoring.engine import evaluate
 from addin.scoring.reader import load
@@ -209,8 +209,8 @@ def _counted(path: Path) -> int:
     """inspect_file 的计数（单元格 + 行 + 列 + 合并/超链接区域），与上限比较的就是它。"""
     costs: dict = {}
     with zipfile.ZipFile(path) as zf:
-        safeio._scan_parts(path, zf, zf.infolist(), costs)
-    return sum(safeio._cells_of_part(c) for c in costs.values())
+        filecheck._scan_parts(path, zf, zf.infolist(), costs)
+    return sum(filecheck._cells_of_part(c) for c in costs.values())
 
 
 @pytest.fixture(scope="module")
@@ -222,13 +222,13 @@ def test_a_sheet_over_the_cell_limit_is_refused_naming_it_and_its_size(demo_book
     base = _counted(demo_book)
     assert 1000 < base < 20000  # 一份真实大小的工作簿
     # 到上限为止照常通过检查（不加载）；超出：拒绝，说出是哪张表、有多少
-    fits = safeio.MAX_CELLS - base
+    fits = filecheck.MAX_CELLS - base
     n_fit = fits - (fits + 10) // 11  # 每 10 个单元格一个 <row>：n 个单元格计 n + ceil(n/10)
     ok = _add_sheet(demo_book, tmp_path / "恰好.xlsx", "明细", _cells(n_fit))
-    safeio.inspect_file(ok)
+    filecheck.inspect_file(ok)
     over = _add_sheet(demo_book, tmp_path / "超出.xlsx", "明细", _cells(n_fit + 11))
     with pytest.raises(BookError) as e:
-        safeio.inspect_file(over)
+        filecheck.inspect_file(over)
     msg = str(e.value)
     # 这张表本身未超，但与其他表合计超了：列出最大的几张表与合计
     assert re.search(r"各工作表（工作表“明细” 2\d\d,\d{3} 个、工作表“评分表” [\d,]+ 个、.*）合计约有 300,0\d\d 个单元格"
@@ -237,9 +237,9 @@ def test_a_sheet_over_the_cell_limit_is_refused_naming_it_and_its_size(demo_book
 
 def test_the_batch_reader_stops_at_the_same_limit(demo_book, tmp_path, monkeypatch):
     """批量读取器 FastBook 只解析它要读的表；解析到超过上限的那一格就停下，说法与单文件命令相同。"""
-    from addin.batch.run import FastBook
+    from addin.io.fastbook import FastBook
 
-    monkeypatch.setattr(safeio, "MAX_CELLS", 500)
+    monkeypatch.setattr(filecheck, "MAX_CELLS", 500)
     big = _add_sheet(demo_book, tmp_path / "大.xlsx", "明细", _cells(2000))
     fb = FastBook(big)
     with pytest.raises(BookError, match="工作表“明细”约有 501 个单元格.*上限 500 个"):
@@ -248,15 +248,15 @@ def test_the_batch_reader_stops_at_the_same_limit(demo_book, tmp_path, monkeypat
 
 
 def test_sheets_under_the_limit_each_but_over_it_together_are_refused(demo_book, tmp_path, monkeypatch):
-    monkeypatch.setattr(safeio, "MAX_CELLS", _counted(demo_book) + 150)
+    monkeypatch.setattr(filecheck, "MAX_CELLS", _counted(demo_book) + 150)
     two = _add_sheet(demo_book, tmp_path / "a.xlsx", "明细一", _cells(100))
-    assert _counted(two) <= safeio.MAX_CELLS
+    assert _counted(two) <= filecheck.MAX_CELLS
     with zipfile.ZipFile(two) as zin, zipfile.ZipFile(tmp_path / "b.xlsx", "w") as zout:
         for info in zin.infolist():
             zout.writestr(info, zin.read(info.filename))
         zout.writestr("xl/worksheets/sheet98.xml", zin.read("xl/worksheets/sheet99.xml"))
     with pytest.raises(BookError, match="各工作表（.*）合计约有"):
-        safeio.inspect_file(tmp_path / "b.xlsx")
+        filecheck.inspect_file(tmp_path / "b.xlsx")
 
 
 @pytest.mark.parametrize("tail, label", [
@@ -281,23 +281,23 @@ def test_a_tiny_file_whose_merge_or_hyperlink_covers_the_whole_sheet_is_refused_
 
 def test_formatted_rows_count_like_cells(demo_book, tmp_path):
     """只有行高、没有单元格的行也要 openpyxl 建对象（本机 50 万行 19 秒、640 MB）。"""
-    rows = "".join(f'<row r="{r}" ht="20" customHeight="1"/>' for r in range(1, safeio.MAX_CELLS + 2))
+    rows = "".join(f'<row r="{r}" ht="20" customHeight="1"/>' for r in range(1, filecheck.MAX_CELLS + 2))
     big = _add_sheet(demo_book, tmp_path / "行.xlsx", "格式", rows)
     with pytest.raises(BookError, match="工作表“格式”约有"):
-        safeio.inspect_file(big)
+        filecheck.inspect_file(big)
 
 
 def test_shared_string_count_limit(demo_book, tmp_path, monkeypatch):
-    n = safeio.MAX_SHARED_STRINGS + 1
+    n = filecheck.MAX_SHARED_STRINGS + 1
     sst = ('<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
            + "".join(f"<si><t>{i}</t></si>" for i in range(n)) + "</sst>").encode()
     # 计数按内容，不按部件名：另放一个共享字符串表（改名的部件）同样被数到
     big = _add_sheet(demo_book, tmp_path / "sst.xlsx", "附表", "", extra_parts={"xl/strings2.xml": sst})
     with pytest.raises(BookError, match=r"共享字符串表（部件“xl/strings2.xml”）有 300,\d{3} 条，超过上限 300,000 条"):
-        safeio.inspect_file(big)
-    from addin.batch.run import FastBook
+        filecheck.inspect_file(big)
+    from addin.io.fastbook import FastBook
 
-    monkeypatch.setattr(safeio, "MAX_SHARED_STRINGS", 5)  # 批量读取器解析共享字符串表时同样计数
+    monkeypatch.setattr(filecheck, "MAX_SHARED_STRINGS", 5)  # 批量读取器解析共享字符串表时同样计数
     fb = FastBook(demo_book)
     with pytest.raises(BookError, match="共享字符串表有 [\\d,]+ 条，超过上限 5 条"):
         fb.grid("评分表")
@@ -305,11 +305,11 @@ def test_shared_string_count_limit(demo_book, tmp_path, monkeypatch):
 
 
 def test_part_size_limit_names_the_part(demo_book, tmp_path, monkeypatch):
-    monkeypatch.setattr(safeio, "MAX_PART_XML_BYTES", 200_000)
+    monkeypatch.setattr(filecheck, "MAX_PART_XML_BYTES", 200_000)
     big = _add_sheet(demo_book, tmp_path / "大.xlsx", "附表", _cells(20_000))
     with pytest.raises(BookError, match="部件“xl/worksheets/sheet99.xml”解压后 .*超过单个 XML 部件的上限"):
-        safeio.inspect_file(big)
-    from addin.batch.run import FastBook
+        filecheck.inspect_file(big)
+    from addin.io.fastbook import FastBook
 
     fb = FastBook(big)
     with pytest.raises(BookError, match="工作表“附表”（部件“xl/worksheets/sheet99.xml”）解压后"):
@@ -321,7 +321,7 @@ def test_counting_is_not_fooled_by_chunk_boundaries_prefixes_or_utf16(tmp_path):
     """计数按完整的标签进行：标签跨过 1 MB 的读块边界、带命名空间前缀、UTF-16 编码，都一个不漏。"""
     import codecs
 
-    pad = "x" * (safeio.MB - 5)
+    pad = "x" * (filecheck.MB - 5)
     xml = (f'<x:worksheet xmlns:x="urn:x"><x:sheetData><x:row r="1"><x:c r="A1"><x:is><x:t>{pad}</x:t></x:is></x:c>'
            '<x:c r="B1"/></x:row></x:sheetData><x:mergeCells><x:mergeCell ref="A2:B3"/></x:mergeCells></x:worksheet>')
     for name, data in (("utf8", xml.encode()), ("utf16", codecs.BOM_UTF16_LE + xml.encode("utf-16-le"))):
@@ -330,7 +330,7 @@ def test_counting_is_not_fooled_by_chunk_boundaries_prefixes_or_utf16(tmp_path):
             z.writestr("xl/worksheets/sheet1.xml", data)
         costs: dict = {}
         with zipfile.ZipFile(p) as zf:
-            safeio._scan_parts(p, zf, zf.infolist(), costs)
+            filecheck._scan_parts(p, zf, zf.infolist(), costs)
         c = costs["xl/worksheets/sheet1.xml"]
         assert (c[b"c"], c[b"row"], c[b"area"]) == (2, 1, 4), name
 

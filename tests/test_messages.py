@@ -51,7 +51,7 @@ def _tamper(src: Path, dst: Path, fn) -> Path:
 
 
 def _sheet_part(book: Path, sheet: str) -> str:
-    from addin.batch.run import FastBook
+    from addin.io.fastbook import FastBook
 
     fb = FastBook(book)
     try:
@@ -89,7 +89,7 @@ def zizhou(demo_dir) -> Path:
 
 def _money_cell(book: Path) -> str:
     """基础数据表里第一个保存了数值的金额单元格（C 列）。"""
-    from addin.batch.run import FastBook
+    from addin.io.fastbook import FastBook
 
     fb = FastBook(book)
     try:
@@ -188,7 +188,7 @@ def test_a_genuine_utf16_workbook_part_is_read_like_utf8(zizhou, tmp_path, capsy
         '<?xml version="1.0" encoding="UTF-16"?>' + _prolog_free(d)).encode("utf-16-le") if n == part else d)
     rc, out = _run(capsys, "score", utf16)
     assert rc == 0 and re.search(r"总分：?\s*85\.1\b", out), out
-    from addin.batch.run import FastBook
+    from addin.io.fastbook import FastBook
     from addin.io.book import OpenpyxlBook
 
     assert FastBook(utf16).grid("评分表") == OpenpyxlBook(utf16, with_cached=True).grid("评分表")

@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from corpus_package import REFERENCE_PARTS, SHEET, VBA, build_corpus, parts_of, soffice_convert
 
-from addin.io import splice as package, safeio
+from addin.io import safebook, safeio, splice as package
 from addin.io.book import BookError, CellWrite, OpenpyxlBook
 
 OWNED = ("报告", "校验结果")
@@ -206,7 +206,7 @@ def test_formula_results_stay_as_excel_saved_them(demo_dir, tmp_path, in_place):
     src = shutil.copy(demo_dir / "shiping-2022.xlsx", tmp_path / "a.xlsx")
     before = _formula_results(src)
     assert before and all(v is not None for v in before.values())
-    book = safeio.open_book(src)
+    book = safebook.open_book(src)
     book.replace_sheet("报告", [CellWrite(1, 1, "=SUM(1,2)"), CellWrite(2, 1, 94.9, "number")])
     out = safeio.save_book(book, None if in_place else tmp_path / "out.xlsx").path
     assert _formula_results(out) == before
@@ -364,7 +364,7 @@ def test_a_wrong_style_mapping_is_caught_before_writing(demo_dir, tmp_path, monk
     """生成表读回的格式与要写的不同（样式编号映射错了）：不写出，也不留副本（结果本身不对）。"""
     p = shutil.copy(demo_dir / "baojing-2018.xlsx", tmp_path / "a.xlsx")
     original = Path(p).read_bytes()
-    book = safeio.open_book(p)
+    book = safebook.open_book(p)
     book.replace_sheet("报告", [CellWrite(1, 1, "标题", "title")])
     monkeypatch.setattr(package.StyleMerger, "xf", lambda self, i: 0)
     with pytest.raises(BookError, match="读回的格式与要写的不同") as ei:

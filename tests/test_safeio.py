@@ -16,7 +16,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from addin.io import safeio
+from addin.io import filecheck, locks, safebook, safeio
 from addin.io.book import BookError, CellWrite, OpenpyxlBook
 
 BAK_RE = re.compile(r"^(?P<stem>.+)\.(?P<stamp>\d{8}-\d{6})(?:-\d+)?\.bak\.xlsx$")
@@ -33,7 +33,7 @@ def book_path(demo_dir, tmp_path) -> Path:
 
 def _refused(path, *fragments: str) -> str:
     with pytest.raises(BookError) as ei:
-        safeio.open_book(path)
+        safebook.open_book(path)
     msg = str(ei.value)
     assert re.search(r"[\u4e00-\u9fff]", msg), msg
     for f in fragments:
@@ -73,7 +73,7 @@ def test_openpyxl_uses_defusedxml_for_every_parse():
     import defusedxml.ElementTree as DET
     import openpyxl.xml.functions as xf
 
-    assert openpyxl.DEFUSEDXML is True and safeio.defusedxml_active()
+    assert openpyxl.DEFUSEDXML is True and filecheck.defusedxml_active()
     # 工作表与共享字符串走 iterparse：就是 defusedxml 的版本
     assert xf.iterparse is DET.iterparse
     with pytest.raises(Exception) as ei:
@@ -195,7 +195,7 @@ def test_high_ratio_member_is_refused_even_under_the_total_limit(tmp_path, monke
 
 
 def test_too_many_members(tmp_path, monkeypatch):
-    monkeypatch.setattr(safeio, "MAX_MEMBERS", 20)
+    monkeypatch.setattr(filecheck, "MAX_MEMBERS", 20)
     p = _zip(tmp_path / "m.xlsx", {f"x/{i}.xml": b"<a/>" for i in range(21)})
     _refused(p, "21 个部件")
 
@@ -216,12 +216,12 @@ def test_overlapping_members_are_refused(tmp_path):
 
 
 def test_size_limit(book_path, monkeypatch):
-    monkeypatch.setattr(safeio, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(filecheck, "MAX_FILE_BYTES", 1000)
     _refused(book_path, "过大", "上限")
 
 
 def test_uncompressed_limit(book_path, monkeypatch):
-    monkeypatch.setattr(safeio, "MAX_UNCOMPRESSED_BYTES", 50_000)
+    monkeypatch.setattr(filecheck, "MAX_UNCOMPRESSED_BYTES", 50_000)
     _refused(book_path, "解压后", "上限")
 
 
@@ -305,7 +305,7 @@ def test_macro_workbook_is_read_without_loading_macros(book_path, tmp_path):
     from addin.scoring.reader import read_inputs
 
     p = _xlsm(book_path, tmp_path)
-    book = safeio.open_book(p)
+    book = safebook.open_book(p)
     assert book.has_macros and book.wb.vba_archive is None  # keep_vba=False：宏代码根本没有读入
     assert any("不读取也不运行宏" in n for n in book.notices)
     assert evaluate(read_inputs(book)).total == Decimal("94.9")
@@ -315,7 +315,7 @@ def test_macro_workbook_is_written_back_with_its_macros(book_path, tmp_path):
     """写回只拼接生成表：宏工程（vbaProject.bin）与它的关系、启用宏的内容类型都原样保留，写回 .xlsm 是安全的。"""
     p = _xlsm(book_path, tmp_path)
     before = p.read_bytes()
-    book = safeio.open_book(p)
+    book = safebook.open_book(p)
     book.replace_sheet("校验结果", [CellWrite(1, 1, "校验结果")])
     safeio.save_book(book)
     with zipfile.ZipFile(p) as z, zipfile.ZipFile(io.BytesIO(before)) as b:
@@ -344,7 +344,7 @@ def test_macro_workbook_is_written_back_with_its_macros(book_path, tmp_path):
 def test_save_keeps_a_timestamped_backup_and_replaces_atomically(book_path):
     original = book_path.read_bytes()
     os.chmod(book_path, 0o640)
-    book = safeio.open_book(book_path)
+    book = safebook.open_book(book_path)
     book.replace_sheet("校验结果", [CellWrite(1, 1, "校验结果")])
     res = safeio.save_book(book)
     assert res.path == book_path and res.backup is not None
@@ -375,7 +375,7 @@ def test_backup_names_never_collide(tmp_path):
 
 
 def test_no_backup_when_asked_or_when_writing_a_new_file(book_path, tmp_path):
-    book = safeio.open_book(book_path)
+    book = safebook.open_book(book_path)
     assert safeio.save_book(book, tmp_path / "新.xlsx").backup is None
     assert safeio.save_book(book, backup=False).backup is None
     assert not list(tmp_path.glob("*.bak.xlsx"))
@@ -383,7 +383,7 @@ def test_no_backup_when_asked_or_when_writing_a_new_file(book_path, tmp_path):
 
 @pytest.mark.parametrize("lock", ["~$保靖.xlsx", ".~lock.保靖.xlsx#"])
 def test_save_refuses_when_excel_has_the_file_open(book_path, lock):
-    book = safeio.open_book(book_path)
+    book = safebook.open_book(book_path)
     (book_path.parent / lock).write_bytes(b"owner")
     before = book_path.read_bytes()
     with pytest.raises(BookError) as ei:
@@ -394,11 +394,11 @@ def test_save_refuses_when_excel_has_the_file_open(book_path, lock):
 
 def test_open_warns_but_reads_when_a_lock_file_exists(book_path):
     (book_path.parent / "~$保靖.xlsx").write_bytes(b"owner")
-    assert any("锁文件" in n for n in safeio.open_book(book_path).notices)
+    assert any("锁文件" in n for n in safebook.open_book(book_path).notices)
 
 
 def test_save_refuses_read_only_file(book_path):
-    book = safeio.open_book(book_path)
+    book = safebook.open_book(book_path)
     os.chmod(book_path, 0o444)
     try:
         with pytest.raises(BookError, match="只读"):
@@ -408,7 +408,7 @@ def test_save_refuses_read_only_file(book_path):
 
 
 def test_save_refuses_when_the_file_changed_after_reading(book_path):
-    book = safeio.open_book(book_path)
+    book = safebook.open_book(book_path)
     with open(book_path, "ab") as fh:  # 模拟用户在 Excel 中又保存了一次
         fh.write(b"\0")
     with pytest.raises(BookError, match="又被修改"):
@@ -417,7 +417,7 @@ def test_save_refuses_when_the_file_changed_after_reading(book_path):
 
 def test_failure_while_writing_leaves_the_original_untouched(book_path, monkeypatch):
     before = book_path.read_bytes()
-    book = safeio.open_book(book_path)
+    book = safebook.open_book(book_path)
 
     def half_write(self, data):
         Path.write_bytes(self, b"PK\x03\x04 half")
@@ -433,7 +433,7 @@ def test_failure_while_writing_leaves_the_original_untouched(book_path, monkeypa
 
 def test_corrupt_output_is_never_swapped_in(book_path, monkeypatch):
     before = book_path.read_bytes()
-    book = safeio.open_book(book_path)
+    book = safebook.open_book(book_path)
     monkeypatch.setattr(book, "package", lambda suffix=None: b"not a zip")
     with pytest.raises(BookError, match="校验不通过"):
         safeio.save_book(book)
@@ -451,7 +451,7 @@ def test_shapes_openpyxl_would_drop_survive_writing_back(tmp_path):
     ws.insert_textbox("C3", "评价人备注")
     wb.close()
     before = p.read_bytes()
-    book = safeio.open_book(p)
+    book = safebook.open_book(p)
     book.replace_sheet("校验结果", [CellWrite(1, 1, "校验结果")])
     safeio.save_book(book)
     with zipfile.ZipFile(p) as z, zipfile.ZipFile(io.BytesIO(before)) as b:
@@ -462,7 +462,7 @@ def test_shapes_openpyxl_would_drop_survive_writing_back(tmp_path):
 
 def test_save_refuses_other_extensions(book_path, tmp_path):
     with pytest.raises(BookError, match=r"\.xlsx"):
-        safeio.save_book(safeio.open_book(book_path), tmp_path / "out.csv")
+        safeio.save_book(safebook.open_book(book_path), tmp_path / "out.csv")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -504,7 +504,7 @@ INJECTIONS = [HYPERLINK, "=1+1", "+1+2", "-3+4", "@SUM(A1)", "=cmd|' /C calc'!A0
 
 
 def test_replace_sheet_writes_formula_like_text_as_text(book_path):
-    book = safeio.open_book(book_path)
+    book = safebook.open_book(book_path)
     book.replace_sheet("报告", [CellWrite(i + 1, 1, t) for i, t in enumerate(INJECTIONS)])
     safeio.save_book(book)
     ws = openpyxl.load_workbook(book_path)["报告"]
@@ -552,7 +552,7 @@ def test_one_cell_at_xfd1048576_does_not_blow_up_the_grid(book_path):
     wb["基础数据表"]["XFD1048576"] = "随手一敲"
     wb["评分表"]["XFD1048576"] = 1
     wb.save(book_path)
-    book = safeio.open_book(book_path, with_cached=True)
+    book = safebook.open_book(book_path, with_cached=True)
     g = book.grid("基础数据表")
     assert g[(1048576, 16384)] == "随手一敲" and len(g) < 500
     assert evaluate(read_inputs(book)).total == Decimal("94.9")
@@ -867,6 +867,7 @@ def test_every_raw_write_in_addin_is_accounted_for():
                          r"|os\.(?:replace|rename)\(|to_excel\(|xlsxwriter\.Workbook\(|ZipFile\([^)]*[\"']w[\"']")
     allowed = {
         "io/safeio.py": "本身",
+        "io/locks.py": "清除遗留的写入锁（改名后删除；锁文件不是用户文件）",
         "io/book.py": "OpenpyxlBook.save：直接写出（库内用法）；命令行经 safeio.save_book",
         "io/splice.py": "ZipFile 写入内存（BytesIO）；由 safeio.save_book 经 atomic_output 写出",
         "io/xlbook.py": "Excel 自己保存（xlwings），与用户在 Excel 中按保存相同",
@@ -1026,7 +1027,7 @@ def test_a_save_by_excel_during_a_long_write_is_not_overwritten(cmd, book_path, 
     assert code == 2 and "又被修改" in err and "保靖.xlsx" in err, (out, err)
     assert book_path.read_bytes() == saved[0]
     assert not _backups(book_path.parent) and not _leftovers(book_path.parent)
-    assert not safeio.jixiao_lock_path(book_path).exists()
+    assert not locks.jixiao_lock_path(book_path).exists()
 
 
 @pytest.mark.parametrize("same_size", [False, True], ids=["appended", "same-size-and-mtime"])
@@ -1089,7 +1090,7 @@ def test_report_and_check_write_started_together_keep_both_sheets(demo_dir, tmp_
     assert second.returncode in (0, 1), second.stderr
     assert "已写入“报告”" in out1 and "已写入“校验结果”" in second.stdout
     assert {"报告", "校验结果"} <= set(openpyxl.load_workbook(wb).sheetnames)
-    assert not safeio.jixiao_lock_path(wb).exists()
+    assert not locks.jixiao_lock_path(wb).exists()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1099,8 +1100,8 @@ def _foreign_lock(path: Path, pid: int, host: str | None = None, age: float = 0)
     import json
     import time
 
-    lock = safeio.jixiao_lock_path(path)
-    lock.write_text(json.dumps({"pid": pid, "host": host or safeio._host(), "user": "李四",
+    lock = locks.jixiao_lock_path(path)
+    lock.write_text(json.dumps({"pid": pid, "host": host or locks._host(), "user": "李四",
                                 "since": "2025-01-01 09:00:00", "token": "x"}), "utf-8")
     if age:
         t = time.time() - age
@@ -1114,7 +1115,7 @@ def test_a_live_lock_makes_writers_wait_then_refuse(book_path, monkeypatch, caps
     holder = subprocess.Popen(["sleep", "30"])
     try:
         lock = _foreign_lock(book_path, holder.pid)
-        monkeypatch.setattr(safeio, "LOCK_WAIT_SECONDS", 0.3)
+        monkeypatch.setattr(locks, "LOCK_WAIT_SECONDS", 0.3)
         before = book_path.read_bytes()
         for cmd in (["report", book_path], ["check", book_path, "--write"]):
             code, _, err = _cli(capsys, *cmd)
@@ -1133,11 +1134,11 @@ def test_a_live_lock_makes_writers_wait_then_refuse(book_path, monkeypatch, caps
 
 
 def test_locks_from_other_computers_expire(book_path, monkeypatch, capsys):
-    monkeypatch.setattr(safeio, "LOCK_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(locks, "LOCK_WAIT_SECONDS", 0.3)
     lock = _foreign_lock(book_path, 1, host="另一台电脑")
     code, _, err = _cli(capsys, "check", book_path, "--write")
     assert code == 2 and "另一台电脑" in err
-    lock = _foreign_lock(book_path, 1, host="另一台电脑", age=safeio.LOCK_STALE_SECONDS + 60)
+    lock = _foreign_lock(book_path, 1, host="另一台电脑", age=locks.LOCK_STALE_SECONDS + 60)
     assert _cli(capsys, "check", book_path, "--write")[0] in (0, 1)
     assert not lock.exists()
 
@@ -1149,7 +1150,7 @@ def test_the_lock_is_removed_on_errors_and_ctrl_c(failure, book_path, monkeypatc
     seen: list[bool] = []
 
     def boom(*a, **k):
-        seen.append(safeio.jixiao_lock_path(book_path).exists())  # 读取之后锁确实在
+        seen.append(locks.jixiao_lock_path(book_path).exists())  # 读取之后锁确实在
         raise failure("中断")
 
     monkeypatch.setattr(addin.scoring.engine, "evaluate", boom)
@@ -1163,18 +1164,18 @@ def test_the_lock_is_removed_on_errors_and_ctrl_c(failure, book_path, monkeypatc
         with pytest.raises(RuntimeError):
             main(["report", str(book_path)])
     assert seen == [True]
-    assert not safeio.jixiao_lock_path(book_path).exists() and book_path.read_bytes() == before
+    assert not locks.jixiao_lock_path(book_path).exists() and book_path.read_bytes() == before
 
 
 def test_write_lock_is_reentrant_and_names_the_file(tmp_path):
     target = tmp_path / "汇总.xlsx"
-    lock = safeio.jixiao_lock_path(target)
-    assert lock.name == "汇总.xlsx.jixiao.lock" and not safeio.lock_file_for(target)
-    with safeio.write_lock(target):
-        info = safeio._lock_info(lock)
-        assert info["pid"] == os.getpid() and info["host"] == safeio._host()
-        with safeio.write_lock(tmp_path / "." / "汇总.xlsx"):  # 同一进程、同一文件：可重入
+    lock = locks.jixiao_lock_path(target)
+    assert lock.name == "汇总.xlsx.jixiao.lock" and not locks.lock_file_for(target)
+    with locks.write_lock(target):
+        info = locks._lock_info(lock)
+        assert info["pid"] == os.getpid() and info["host"] == locks._host()
+        with locks.write_lock(tmp_path / "." / "汇总.xlsx"):  # 同一进程、同一文件：可重入
             assert lock.exists()
         assert lock.exists()
-        assert safeio.lock_file_for(target) is None  # 不是 Excel 的锁文件
+        assert locks.lock_file_for(target) is None  # 不是 Excel 的锁文件
     assert not lock.exists()

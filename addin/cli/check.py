@@ -37,7 +37,8 @@ def run(args) -> int:
     """校验一个或多个工作簿（`jixiao check demo_out/*.xlsx`）。退出码取最严重的一个：有文件无法读取 → 2；
     否则有“错误” → 1；否则 0。无法读取的文件给出中文说明后继续校验其余文件。"""
     from ..io.book import BookError
-    from ..io.safeio import WORKBOOK_SUFFIXES, refuse_overwrite, require_suffix
+    from ..io.filecheck import WORKBOOK_SUFFIXES
+    from ..io.safeio import refuse_overwrite, require_suffix
 
     if args.output:
         if len(args.file) != 1:
@@ -69,7 +70,7 @@ def run(args) -> int:
 
 def _check_one(path: str, args) -> tuple[int, dict]:
     from ..io.book import BookError
-    from ..io.safeio import write_lock
+    from ..io.locks import write_lock
 
     if not (args.write and not args.output) or not Path(path).is_file():
         return _check_and_write(path, args)  # 只读，或文件不存在（由读取给出说明）

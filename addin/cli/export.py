@@ -18,7 +18,7 @@ def register(subparsers: Any) -> None:
 def run(args: Any) -> int:
     from ..excel.export import ExportError, export_final
     from ..io.book import BookError
-    from ..io.safeio import open_book
+    from ..io.safebook import open_book
 
     try:
         book = open_book(args.file, with_cached=True)

@@ -40,7 +40,9 @@ def make_report(path: str | Path, *, output: str | Path | None = None, docx: str
     写回一直持有该文件的 jixiao 写入锁：同时运行的另一个 jixiao（如 check --write）等这次写完再读，两次的结果都保留。"""
     from ..checks import findings as F
     from ..io.book import BookError
-    from ..io.safeio import WORKBOOK_SUFFIXES, refuse_overwrite, require_suffix, write_lock
+    from ..io.filecheck import WORKBOOK_SUFFIXES
+    from ..io.safeio import refuse_overwrite, require_suffix
+    from ..io.locks import write_lock
     from ..report.build import build_report, write_docx, write_pdf, write_report_sheet
     from ..scoring.engine import evaluate
     from ..scoring.reader import ReadError, load

@@ -158,7 +158,8 @@ def export_final(book, target: str | Path | None = None) -> ExportResult:
             raise ExportError("工作簿尚未保存，无法确定定稿副本的位置：请先保存工作簿，再导出定稿")
         target = final_path(source)
     target = Path(target)
-    from ..io.safeio import WORKBOOK_SUFFIXES, same_path
+    from ..io.filecheck import WORKBOOK_SUFFIXES
+    from ..io.safeio import same_path
 
     if source is not None and same_path(source, target):
         raise ExportError(f"定稿副本“{target}”就是原工作簿{'' if target.name == Path(source).name else '（同一个文件的另一个名字）'}，"

@@ -311,7 +311,7 @@ def _row(g, r: int, code: str, col: dict[str, int]) -> RowInput:
 
 def load(path, *, with_cached: bool = False):
     """打开文件并读取为 WorkbookInputs（命令行与批量处理的入口）。经 safeio 检查：大小、格式、压缩炸弹、XML 炸弹。"""
-    from ..io.safeio import open_book
+    from ..io.safebook import open_book
 
     book = open_book(path, with_cached=with_cached)
     return book, read_inputs(book)

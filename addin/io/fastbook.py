@@ -1,0 +1,486 @@
+"""批量读取器 FastBook：只读、只取值，直接以 expat 流式解析 .xlsx 中的 XML，得到与 OpenpyxlBook 逐格相同的单元格网格
+（tests/test_batch.py 逐格比对），比 openpyxl 完整加载快一个数量级。关系与工作表清单按 ooxml 的规则读，文件先经 filecheck 的
+同一组上限检查；每条错误说出工作表与单元格（或部件、行、列）。
+"""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any, Callable, NoReturn, Sequence
+from xml.parsers import expat
+
+from ..model import Formula
+from . import filecheck, ooxml
+from .book import BookError, CellWrite, Grid
+
+
+class _CellError(Exception):
+    """某个单元格保存的值无法理解（NaN、INF、坏的逻辑值或日期……）；grid() 补上工作表名称。"""
+
+    def __init__(self, ref: str, detail: str):
+        super().__init__(detail)
+        self.ref, self.detail = ref, detail
+
+
+class _TooBig(Exception):
+    """解析中途发现工作表超过 filecheck.MAX_CELLS：立即停止，不再为它花时间与内存。"""
+
+
+_LOCAL: dict[str, str] = {}
+
+
+# 只有样式、没有值的单元格（Excel、XlsxWriter、openpyxl 都这样写）
+_EMPTY_CELL = re.compile(rb'<c r="[A-Z]{1,3}[0-9]{1,7}"(?: s="[0-9]{1,6}")?/>')
+
+
+def _local(name: str) -> str:
+    """去掉命名空间前缀（'x:c' → 'c'，ooxml.local），结果缓存：每个单元格的每个元素都经过这里。"""
+    loc = _LOCAL.get(name)
+    if loc is None:
+        loc = _LOCAL[name] = ooxml.local(name)
+    return loc
+
+
+_STYLE_CACHE: dict[tuple[int, int], tuple[set[int], set[int]]] = {}
+
+
+def _style_id(ref: str, s: str) -> int:
+    try:
+        return int(s)
+    except ValueError:
+        raise _CellError(ref, f"的样式编号“{s[:20]}”无效，文件已损坏") from None
+
+
+def _cast_number(text: str) -> int | float:
+    # 与 openpyxl 相同：含小数点或指数记法的为 float，否则为 int
+    if "." in text or "E" in text or "e" in text:
+        return float(text)
+    return int(text)
+
+
+class FastBook:
+    """只读 Book 适配器：直接解析 .xlsx 的 XML，得到与 OpenpyxlBook 相同的单元格网格。
+
+    with_cached=True 时公式单元格的 Formula.cached 为文件中保存的计算结果（同一次解析即可得到，无额外开销）。
+    不支持写入：批量处理从不修改部门的工作簿。
+    """
+
+    def __init__(self, path: str | Path, *, with_cached: bool = True, data: bytes | None = None):
+        """data：已读入内存的文件内容（批量处理先读入、算出内容指纹再解析同一份字节，结果缓存不会张冠李戴）。"""
+        self.path = Path(path)
+        self.with_cached = with_cached
+        self._grids: dict[str, Grid] = {}
+        # 快速路径只做廉价检查（文件头、大小、zip 中央目录）；任何一项不通过都交给 filecheck.inspect_file，
+        # 由它给出与单文件命令完全相同的中文原因（旧 .xls、加密、改了扩展名的 CSV、截断、压缩炸弹……）
+        try:
+            if data is None:
+                size = self.path.stat().st_size
+                with open(self.path, "rb") as fh:
+                    head = fh.read(8)
+            else:
+                size, head = len(data), data[:8]
+        except OSError:
+            self._refuse("无法访问该文件")
+        if (not 0 < size <= filecheck.MAX_FILE_BYTES or not head.startswith(b"PK")
+                or self.path.suffix.lower() not in filecheck.WORKBOOK_SUFFIXES):
+            self._refuse("不是有效的 .xlsx 文件")
+        try:
+            self.zf = zipfile.ZipFile(self.path if data is None else io.BytesIO(data))
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
+            self._refuse("文件已损坏或不完整")
+        try:
+            self._check_sizes()
+            self._read_workbook()
+        except BookError:
+            self.zf.close()
+            raise
+        except Exception as exc:  # 损坏的压缩包在读取部件时才暴露（CRC、截断、XML 错误……）
+            self.zf.close()
+            raise BookError(f"无法读取工作簿“{self.path.name}”：{self._describe(exc)}") from None
+
+    def _refuse(self, fallback: str) -> NoReturn:
+        filecheck.inspect_file(self.path)  # 抛出带具体原因的 BookError
+        raise BookError(f"无法读取工作簿“{self.path.name}”：{fallback}")
+
+    # ------------------------------------------------------------------ 压缩包与部件
+    def _check_sizes(self) -> None:
+        """与 safeio 相同的压缩包限制（部件数、解压总大小、压缩比、加密部件），只看中央目录，不解压。"""
+        infos = self.zf.infolist()
+        total = sum(i.file_size for i in infos)
+        if (len(infos) > filecheck.MAX_MEMBERS or total > filecheck.MAX_UNCOMPRESSED_BYTES
+                or any(i.flag_bits & 0x1 for i in infos)
+                or any(i.file_size >= filecheck.RATIO_MIN_BYTES and i.file_size > filecheck.MAX_RATIO * max(i.compress_size, 1)
+                       for i in infos)):
+            self.zf.close()
+            self._refuse("压缩包结构异常，拒绝读取")
+
+    def _part(self, name: str) -> bytes | None:
+        try:
+            return self.zf.read(name)
+        except KeyError:
+            return None
+
+    def _parse(self, data: bytes, start: Callable, end: Callable | None = None, chars: Callable | None = None, *,
+               part: str = "") -> None:
+        """解析一个部件；XML 错误与 DTD 变成指明该部件的中文 BookError（处理函数抛出的 _CellError/_TooBig 原样传出）。
+        编码先按 safeio 的规则核对（只许 UTF-8/UTF-16，与 BOM、XML 声明一致），消息与单文件命令相同。"""
+        filecheck._xml_encoding(self.path, part or "?", data[:filecheck._SNIFF_BYTES])
+        p = ooxml.expat_parser()
+        p.StartElementHandler = start
+        if end is not None:
+            p.EndElementHandler = end
+        if chars is not None:
+            p.CharacterDataHandler = chars
+        try:
+            p.Parse(data, True)
+        except (expat.ExpatError, ooxml.DtdForbidden) as exc:
+            raise BookError(f"无法读取工作簿“{self.path.name}”：{self._describe(exc, part)}") from None
+
+    def _rels(self, part: str) -> dict[str, tuple[str, str]]:
+        """部件的关系表（part 为 "" 时是包的根关系）：Id → (类型末段, 目标部件路径)；外部目标不列入。"""
+        rels_part = ooxml.rels_name(part)
+        data = self._part(rels_part)
+        if data is None:
+            return {}
+        start, rels = ooxml.rels_collector(part)
+        self._parse(data, start, part=rels_part)
+        return {r.id: (r.kind, r.part) for r in rels if r.part is not None}
+
+    def _read_workbook(self) -> None:
+        root_rels = self._rels("")  # _rels/.rels
+        wb_part = next((p for t, p in root_rels.values() if t == "officeDocument"), ooxml.DEFAULT_WORKBOOK)
+        data = self._part(wb_part)
+        if data is None:
+            raise BookError(f"无法读取工作簿“{self.path.name}”：文件结构不完整（缺少 {wb_part}），可能不是 Excel 工作簿")
+        start, wb = ooxml.workbook_collector()
+        self._parse(data, start, part=wb_part)
+        self.date1904 = wb.date1904
+        sheets = wb.sheets
+        rels = self._rels(wb_part)
+        self._sheet_parts: dict[str, str | None] = {}
+        for name, rid in sheets:
+            kind, target = rels.get(rid, ("", ""))
+            self._sheet_parts[name] = target if kind == "worksheet" else None
+        self._shared: list[str] | None = None
+        self._styles_part = next((p for t, p in rels.values() if t == "styles"), None)
+        self._sst_part = next((p for t, p in rels.values() if t == "sharedStrings"), None)
+        self._date_styles: set[int] | None = None
+
+    # ------------------------------------------------------------------ 共享字符串与日期样式
+    def _shared_strings(self) -> list[str]:
+        if self._shared is not None:
+            return self._shared
+        out: list[str] = []
+        data = self._part(self._sst_part) if self._sst_part else None
+        if data is not None:
+            buf: list[str] = []
+            state = {"t": False, "rph": 0}
+
+            def start(name, attrs):
+                tag = _local(name)
+                if tag == "si":
+                    buf.clear()
+                elif tag == "rPh":  # 注音（拼音）不属于单元格文字
+                    state["rph"] += 1
+                elif tag == "t" and not state["rph"]:
+                    state["t"] = True
+
+            def end(name):
+                tag = _local(name)
+                if tag == "si":
+                    out.append("".join(buf))
+                elif tag == "rPh":
+                    state["rph"] -= 1
+                elif tag == "t":
+                    state["t"] = False
+
+            def chars(text):
+                if state["t"]:
+                    buf.append(text)
+
+            self._check_part_size(self._sst_part, "共享字符串表")
+            self._parse(data, start, end, chars, part=self._sst_part)
+            if len(out) > filecheck.MAX_SHARED_STRINGS:
+                raise BookError(f"无法读取工作簿“{self.path.name}”：共享字符串表有 {len(out):,} 条，超过上限 "
+                                f"{filecheck.MAX_SHARED_STRINGS:,} 条（一份绩效评价工作簿约几百条）；"
+                                "请删除与绩效评价无关的内容后再试")
+        self._shared = out
+        return out
+
+    def _date_style_ids(self) -> tuple[set[int], set[int]]:
+        """哪些单元格样式是日期/时长格式（与 openpyxl 一样把这些数字转换为 datetime/timedelta）。"""
+        if self._date_styles is not None:
+            return self._date_styles, self._td_styles
+        # 同一模板的工作簿样式表相同：按样式部件的 CRC 与大小缓存（批量处理时省去重复解析）
+        key = None
+        if self._styles_part:
+            try:
+                info = self.zf.getinfo(self._styles_part)
+                key = (info.CRC, info.file_size)
+            except KeyError:
+                pass
+        if key is not None and key in _STYLE_CACHE:
+            self._date_styles, self._td_styles = _STYLE_CACHE[key]
+            return self._date_styles, self._td_styles
+        from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
+
+        custom: dict[int, str] = {}
+        xfs: list[int] = []
+        data = self._part(self._styles_part) if self._styles_part else None
+        if data is not None:
+            state = {"cellxfs": False}
+
+            def start(name, attrs):
+                tag = _local(name)
+                if tag == "numFmt":
+                    try:
+                        custom[int(attrs.get("numFmtId", "-1"))] = attrs.get("formatCode", "")
+                    except ValueError:
+                        pass
+                elif tag == "cellXfs":
+                    state["cellxfs"] = True
+                elif tag == "xf" and state["cellxfs"]:
+                    try:
+                        xfs.append(int(attrs.get("numFmtId", "0")))
+                    except ValueError:
+                        xfs.append(0)
+
+            def end(name):
+                if _local(name) == "cellXfs":
+                    state["cellxfs"] = False
+
+            self._parse(data, start, end, part=self._styles_part)
+        dates, tds = set(), set()
+        for idx, fid in enumerate(xfs):
+            fmt = custom.get(fid) if fid in custom else builtin_format_code(fid)
+            if fmt and is_date_format(fmt):
+                dates.add(idx)
+            if fmt and is_timedelta_format(fmt):
+                tds.add(idx)
+        self._date_styles, self._td_styles = dates, tds
+        if key is not None:
+            if len(_STYLE_CACHE) > 256:
+                _STYLE_CACHE.clear()
+            _STYLE_CACHE[key] = (dates, tds)
+        return dates, tds
+
+    # ------------------------------------------------------------------ Book 接口
+    def sheet_names(self) -> list[str]:
+        return list(self._sheet_parts)
+
+    def grid(self, sheet: str) -> Grid:
+        if sheet in self._grids:
+            return self._grids[sheet]
+        if sheet not in self._sheet_parts:
+            raise KeyError(sheet)
+        part = self._sheet_parts[sheet]
+        g: Grid = {}
+        if part is not None:
+            self._check_part_size(part, f"工作表“{sheet}”")
+            data = self._part(part)
+            if data is None:
+                raise BookError(f"无法读取工作簿“{self.path.name}”：工作表“{sheet}”的内容缺失（{part}），文件已损坏")
+            prefix = f"无法读取工作簿“{self.path.name}”的工作表“{sheet}”："
+            try:
+                g = self._parse_sheet(data, part)
+            except BookError:
+                raise
+            except _CellError as exc:
+                raise BookError(f"{prefix}单元格 {exc.ref} {exc.detail}") from None
+            except _TooBig as exc:
+                raise BookError(f"无法读取工作簿“{self.path.name}”：{filecheck.too_many_cells(f'工作表“{sheet}”', int(str(exc)))}"
+                                ) from None
+            except Exception as exc:
+                raise BookError(f"{prefix}{self._describe(exc, part)}") from None
+        self._grids[sheet] = g
+        return g
+
+    def _parse_sheet(self, data: bytes, part: str = "") -> Grid:
+        shared = self._shared_strings()
+        dates, tds = self._date_style_ids()
+        # 模板里大半是只有边框、底色的空单元格（<c r="B1" s="1"/>）：解析前整体去掉（正则在 C 里运行），
+        # 每个工作簿少调用上千次 Python 回调。只在每个单元格都写明位置（r=）时这样做——否则后面没写位置的单元格
+        # 要靠前一个单元格推算列号
+        stripped = 0
+        if b"<c>" not in data and data.count(b"<c ") == data.count(b'<c r="'):
+            data, stripped = _EMPTY_CELL.subn(b"", data)
+        g: Grid = {}
+        shared_f: dict[str, Any] = {}
+        with_cached = self.with_cached
+        buf: list[str] = []
+        # 解析状态（闭包变量比字典快；大多数单元格只有样式、没有值，尽早跳过）
+        row = col = 0
+        cattr: dict = {}
+        fattr: dict | None = None
+        ftext = vtext = None
+        inline: list[str] | None = None
+        rph = 0
+        collect = False
+        # 单元格、行、列元素的个数（与 filecheck.MAX_CELLS 同一上限）：超过即停止解析
+        count, limit = [stripped], filecheck.MAX_CELLS
+
+        def start(name, attrs):
+            nonlocal row, col, cattr, fattr, ftext, vtext, inline, collect, rph
+            tag = _LOCAL.get(name) or _local(name)
+            if tag == "c":
+                cattr = attrs
+                fattr = ftext = vtext = inline = None
+                count[0] += 1
+                if count[0] > limit:
+                    raise _TooBig(count[0])
+            elif tag == "v":
+                collect = True
+                buf.clear()
+            elif tag == "f":
+                fattr = attrs
+                collect = True
+                buf.clear()
+            elif tag == "row":
+                r = attrs.get("r")
+                row = int(r) if r else row + 1
+                col = 0
+                count[0] += 1
+                if count[0] > limit:
+                    raise _TooBig(count[0])
+            elif tag == "col":
+                count[0] += 1
+                if count[0] > limit:
+                    raise _TooBig(count[0])
+            elif tag == "is":
+                inline = []
+            elif tag == "rPh":
+                rph += 1
+            elif tag == "t" and inline is not None and not rph:
+                collect = True
+                buf.clear()
+
+        def chars(text):
+            if collect:
+                buf.append(text)
+
+        def end(name):
+            nonlocal col, fattr, ftext, vtext, collect, rph
+            tag = _LOCAL.get(name) or _local(name)
+            if tag == "c":
+                ref = cattr.get("r")
+                if ref:
+                    r, c = ooxml.parse_a1(ref)
+                else:
+                    r, c = row, col + 1
+                    ref = ooxml.a1(r, c)
+                col = c
+                if vtext is None and fattr is None and inline is None:
+                    return  # 只有样式的空单元格
+                value = self._cell_value(ref, cattr, vtext, ftext, fattr, inline, shared, dates, tds, shared_f,
+                                         with_cached)
+                if value is not None:
+                    g[(r, c)] = value
+            elif collect:
+                if tag == "v":
+                    vtext = "".join(buf)
+                elif tag == "f":
+                    ftext = "".join(buf)
+                elif tag == "t":
+                    inline.append("".join(buf))
+                collect = False
+            elif tag == "rPh":
+                rph -= 1
+
+        self._parse(data, start, end, chars, part=part)
+        return g
+
+    def _cell_value(self, ref, cattr, vtext, ftext, fattr, inline, shared, dates, tds, shared_f, with_cached) -> Any:
+        t = cattr.get("t", "n")
+        raw = vtext or None  # 与 openpyxl 相同：空的 <v/> 视为无值
+        value: Any = None
+        if t == "inlineStr":
+            raw = None
+        if raw is not None:
+            if t == "n":
+                try:
+                    value = _cast_number(raw)
+                except ValueError:
+                    raise _CellError(ref, f"保存的数值“{raw[:40]}”不是有效的数字（NaN、INF 之类的写法 Excel 不会保存，文件可能被"
+                                          "其他程序生成或改动过）；请在 Excel 中重新输入该单元格后保存") from None
+                s = cattr.get("s")
+                if s and _style_id(ref, s) in dates:
+                    value = self._to_date(value, int(s) in tds)
+            elif t == "s":
+                try:
+                    value = shared[int(raw)]
+                except (IndexError, ValueError):
+                    raise _CellError(ref, f"引用了不存在的共享字符串（第 {raw[:20]} 条），文件已损坏") from None
+            elif t == "b":
+                try:
+                    value = bool(int(raw))
+                except ValueError:
+                    raise _CellError(ref, f"保存的逻辑值“{raw[:40]}”无法识别（应为 0 或 1），文件已损坏") from None
+            elif t == "d":
+                from openpyxl.utils.datetime import from_ISO8601
+
+                try:
+                    value = from_ISO8601(raw)
+                except ValueError:
+                    raise _CellError(ref, f"保存的日期“{raw[:40]}”无法识别，文件已损坏") from None
+            else:  # str（公式的文本结果）、e（错误值）
+                value = raw
+        elif t == "inlineStr" and inline is not None:
+            value = "".join(inline)
+        if fattr is None:
+            return value
+        # 公式单元格（只有含 <f> 的才是公式；以“=”开头的文本仍是文本）
+        text = "=" + (ftext or "")
+        if fattr.get("t") == "shared":
+            si = fattr.get("si")
+            if si in shared_f:
+                text = shared_f[si].translate_formula(ref)
+            elif text != "=":
+                from openpyxl.formula.translate import Translator
+
+                shared_f[si] = Translator(text, ref)
+        return Formula(text, value if with_cached else None)
+
+    def _to_date(self, value, timedelta: bool):
+        from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH, from_excel
+
+        try:
+            return from_excel(value, MAC_EPOCH if self.date1904 else WINDOWS_EPOCH, timedelta=timedelta)
+        except (OverflowError, ValueError):
+            return "#VALUE!"
+
+    def _check_part_size(self, part: str, what: str) -> None:
+        """与 safeio 相同的单个 XML 部件上限：只看中央目录里声明的解压大小（zipfile 解压时不会超过它）。"""
+        try:
+            size = self.zf.getinfo(part).file_size
+        except KeyError:
+            return
+        if size > filecheck.MAX_PART_XML_BYTES:
+            raise BookError(f"无法读取工作簿“{self.path.name}”：{what}（部件“{part[:80]}”）解压后 "
+                            f"{filecheck._fmt_mb(size)}，超过单个 XML 部件的上限 {filecheck._fmt_mb(filecheck.MAX_PART_XML_BYTES)}；"
+                            "请删除与绩效评价无关的内容后再试")
+
+    @staticmethod
+    def _describe(exc: Exception, part: str = "") -> str:
+        where = f"部件“{part[:80]}”" if part else "文件"
+        if isinstance(exc, (zipfile.BadZipFile, zlib.error, EOFError)):
+            return "压缩包已损坏（可能下载或复制不完整），请重新获取该文件"
+        if isinstance(exc, ooxml.DtdForbidden):
+            return f"{where}{exc}" if part else str(exc)
+        if isinstance(exc, expat.ExpatError):
+            return f"{where}内容已损坏（XML 第 {exc.lineno} 行第 {exc.offset + 1} 列无法解析：{ooxml.expat_reason(exc)}）"
+        if isinstance(exc, KeyError):
+            return "文件结构不完整（缺少必需的部件）"
+        return f"{where}无法解析（{type(exc).__name__}: {str(exc)[:200]}）"
+
+    def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: dict[int, float] | None = None,
+                      heights: dict[int, float] | None = None) -> None:
+        raise BookError("批量处理以只读方式打开工作簿，不写入部门文件")
+
+    def save(self, path: str | Path | None = None) -> None:
+        raise BookError("批量处理以只读方式打开工作簿，不写入部门文件")
+
+    def close(self) -> None:
+        self.zf.close()
