@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from corpus_package import REFERENCE_PARTS, SHEET, VBA, build_corpus, parts_of, soffice_convert
 
-from addin.io import safebook, safeio, splice as package
+from addin.io import opc, safebook, safeio, splice, stylemerge
 from addin.io.book import BookError, CellWrite, OpenpyxlBook
 
 OWNED = ("报告", "校验结果")
@@ -339,7 +339,7 @@ def test_a_changed_user_part_is_caught_and_the_result_goes_to_a_copy(demo_dir, t
     """拼接若（因缺陷）改动了用户的部件：原文件不替换，结果另存为“未写回”副本，中文说明指出部件；批量处理不读副本。"""
     p = shutil.copy(demo_dir / "baojing-2018.xlsx", tmp_path / "保靖.xlsx")
     original = Path(p).read_bytes()
-    real = package.splice
+    real = splice.splice
 
     def faulty(original_bytes, scratch, sheets, **kw):
         data = real(original_bytes, scratch, sheets, **kw)
@@ -351,7 +351,7 @@ def test_a_changed_user_part_is_caught_and_the_result_goes_to_a_copy(demo_dir, t
                 z.writestr(n, d)
         return buf.getvalue()
 
-    monkeypatch.setattr(package, "splice", faulty)
+    monkeypatch.setattr(splice, "splice", faulty)
     code, _, err = _cli(capsys, "report", p)
     assert code == 2 and "保靖.xlsx" in err and "sharedStrings.xml" in err and "未写回" in err, err
     assert Path(p).read_bytes() == original
@@ -366,7 +366,7 @@ def test_a_wrong_style_mapping_is_caught_before_writing(demo_dir, tmp_path, monk
     original = Path(p).read_bytes()
     book = safebook.open_book(p)
     book.replace_sheet("报告", [CellWrite(1, 1, "标题", "title")])
-    monkeypatch.setattr(package.StyleMerger, "xf", lambda self, i: 0)
+    monkeypatch.setattr(stylemerge.StyleMerger, "xf", lambda self, i: 0)
     with pytest.raises(BookError, match="读回的格式与要写的不同") as ei:
         safeio.save_book(book)
     assert "原文件未改动" in str(ei.value) and "a.xlsx" in str(ei.value)
@@ -374,8 +374,8 @@ def test_a_wrong_style_mapping_is_caught_before_writing(demo_dir, tmp_path, monk
 
 
 def test_splice_refuses_strict_or_broken_packages(demo_dir):
-    with pytest.raises(package.SpliceError, match="zip"):
-        package.splice(b"not a zip", b"", ["报告"])
+    with pytest.raises(opc.SpliceError, match="zip"):
+        splice.splice(b"not a zip", b"", ["报告"])
     parts = parts_of(demo_dir / "baojing-2018.xlsx")
     parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
         b"http://schemas.openxmlformats.org/spreadsheetml/2006/main", b"http://purl.oclc.org/ooxml/spreadsheetml/main")
@@ -385,8 +385,8 @@ def test_splice_refuses_strict_or_broken_packages(demo_dir):
             z.writestr(n, d)
     book = OpenpyxlBook(demo_dir / "baojing-2018.xlsx")
     book.replace_sheet("报告", [CellWrite(1, 1, "x")])
-    with pytest.raises(package.SpliceError, match="Strict|常规"):
-        package.splice(buf.getvalue(), book.owned_package(), ["报告"])
+    with pytest.raises(opc.SpliceError, match="Strict|常规"):
+        splice.splice(buf.getvalue(), book.owned_package(), ["报告"])
 
 
 def test_style_records_are_appended_in_any_writer_s_dialect():
@@ -410,7 +410,7 @@ def test_style_records_are_appended_in_any_writer_s_dialect():
                '<xf numFmtId="164" fontId="1" fillId="0" borderId="0" applyFont="1"/>'
                '<xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellXfs>'
                '<dxfs count="1"><dxf><font><b val="1"/></font></dxf></dxfs></styleSheet>').encode()
-    m = package.StyleMerger(original, scratch)
+    m = stylemerge.StyleMerger(original, scratch)
     assert m.xf(0) == 0  # 原有的格式：原编号
     assert m.xf(1) == 1 and m.xf(1) == 1  # 新格式：追加一次
     assert m.xf(2) == 0  # 与原有记录相同：复用

@@ -207,7 +207,7 @@ class OpenpyxlBook:
 
     def expected_cells(self) -> dict[str, dict[tuple[int, int], tuple[Any, tuple]]]:
         """生成表中要写的内容与外观（核对读回结果用）。"""
-        from .splice import cell_look
+        from .verify import cell_look
 
         # 空文本与空白格读回来都是 None；没有设置格式的格写出时不带 s，用工作簿的默认格式（不比较外观）
         return {n: {rc: (c.value, cell_look(c) if c.has_style else None) for rc, c in _cells_of(self.wb[n])
@@ -215,22 +215,22 @@ class OpenpyxlBook:
 
     def package(self, suffix: str | None = None) -> bytes:
         """写出的工作簿：原文件的字节拼接上生成表（没有生成表、也不改文件类型时就是原文件）；suffix 为目标扩展名
-        （决定文件类型，.xlsm 另存为 .xlsx 时去掉宏）。结果已核对（package.verify），不通过时抛出 package.SpliceError。"""
-        from . import splice as package
+        （决定文件类型，.xlsm 另存为 .xlsx 时去掉宏）。结果已核对（verify.verify），不通过时抛出 opc.SpliceError。"""
+        from . import opc, splice, verify
 
-        main_type = package.main_type_for(suffix) if suffix else None
+        main_type = opc.main_type_for(suffix) if suffix else None
         sheets = self.owned_sheets
         if not sheets:
-            pkg = package.Package(self.source)
+            pkg = opc.Package(self.source)
             if main_type is None or pkg.content_type(pkg.main_part()) == main_type:
                 return self.source
-        data = package.splice(self.source, self.owned_package(), sheets, main_type=main_type)
-        package.verify(self.source, data, sheets, self.expected_cells(), self.sheet_names(), main_type=main_type)
+        data = splice.splice(self.source, self.owned_package(), sheets, main_type=main_type)
+        verify.verify(self.source, data, sheets, self.expected_cells(), self.sheet_names(), main_type=main_type)
         return data
 
     def save(self, path: str | Path | None = None) -> None:
         """直接写出（不经临时文件；命令行经 safeio.save_book：锁、原子替换、替换前核对文件未被改动）。"""
-        from .splice import SpliceError
+        from .opc import SpliceError
 
         target = Path(path) if path else self.path
         try:

@@ -253,7 +253,7 @@ def save_book(book: OpenpyxlBook, path: str | Path | None = None, *, backup: boo
     开始写之前，以及紧挨着 os.replace 之前）。核对写出结果发现原文件的某个部件会被改变时，原文件不替换，结果另存为
     `名称.YYYYmmdd-HHMMSS.未写回.xlsx` 并在说明中指出。
     """
-    from .splice import SpliceError
+    from .opc import SpliceError
 
     source = Path(book.path)
     target = Path(path) if path is not None else source
