@@ -253,11 +253,19 @@ def test_dropdowns_for_grades_and_na_policy(demo_dir):
 
 
 def test_column_letters_match_openpyxl_for_every_excel_column():
-    """layout.col_letter（读取与 xlwings 适配器的 A1 地址都用它，为了不导入 openpyxl）与 openpyxl 逐列一致。"""
-    from openpyxl.utils import get_column_letter
+    """A1 地址的两个方向（addin/io/ooxml.py：读取、批量读取器、xlwings 适配器、公式求值器都用它，为了不导入 openpyxl）
+    与 openpyxl 逐列一致；版式声明自己的 layout.col_letter（workbook_templates 不导入 addin）与它一致。"""
+    from openpyxl.utils import column_index_from_string, get_column_letter
 
-    from addin.io.xlbook import a1
+    from addin.io.ooxml import a1, col_index, col_letters, parse_a1
     from workbook_templates.layout import col_letter
 
-    assert all(col_letter(c - 1) == get_column_letter(c) for c in range(1, 16385))
+    for c in range(1, 16385):
+        letters = get_column_letter(c)
+        assert col_letters(c) == letters == col_letter(c - 1) and col_index(letters) == c
+        assert col_index(letters.lower()) == column_index_from_string(letters)
     assert [a1(7, c) for c in (1, 26, 27, 702, 703, 16384)] == ["A7", "Z7", "AA7", "ZZ7", "AAA7", "XFD7"]
+    assert parse_a1("$XFD$1048576") == (1048576, 16384) and parse_a1(" b12 ") == (12, 2)
+    for bad in ("", "A", "12", "A1:B2", "1A"):
+        with pytest.raises(ValueError):
+            parse_a1(bad)

@@ -25,14 +25,15 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 from udfs.excel import CATALOG, ERROR_PREFIX, NA_TEXT
 
 from ..io.book import BookError
-from ..io.xlbook import a1, parse_a1
+from ..io import ooxml
+from ..io.ooxml import a1, parse_a1
 from ..model import GENERATED_SHEETS, SHEET_SCORES, Formula
 
 UDF_NAMES = frozenset(s.name.upper() for s in CATALOG)
@@ -183,9 +184,6 @@ def export_final(book, target: str | Path | None = None) -> ExportResult:
 # =====================================================================================================
 # .xlsx 压缩包的定点改写
 # =====================================================================================================
-_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_EXT_LINK_TYPE = _REL_NS + "/externalLink"
-_CALC_CHAIN_TYPE = _REL_NS + "/calcChain"
 _CELL_RE = re.compile(r"<(?P<p>\w+:)?c\b(?P<attrs>[^>]*?)(?:/>|>(?P<body>.*?)</(?P=p)?c>)", re.S)
 _F_RE = re.compile(r"<(?P<p>\w+:)?f\b(?P<attrs>[^>]*?)(?:/>|>(?P<text>.*?)</(?P=p)?f>)", re.S)
 _ATTR_RE = re.compile(r'\s([\w:]+)="([^"]*)"')
@@ -214,40 +212,6 @@ def _cell_xml(prefix: str, attrs: dict[str, str], value: Any) -> str:
     text = str(value)
     return (f'<{tag}{_attr_str({**keep, "t": "inlineStr"})}><{prefix}is><{prefix}t xml:space="preserve">'
             f"{escape(text)}</{prefix}t></{prefix}is></{tag}>")
-
-
-def _resolve(base: str, target: str) -> str:
-    if target.startswith("/"):
-        return target.lstrip("/")
-    parts: list[str] = []
-    for seg in (str(PurePosixPath(base).parent) + "/" + target).split("/"):
-        if seg in ("", "."):
-            continue
-        if seg == "..":
-            if parts:
-                parts.pop()
-        else:
-            parts.append(seg)
-    return "/".join(parts)
-
-
-def _rels_path(part: str) -> str:
-    p = PurePosixPath(part)
-    return str(p.parent / "_rels" / (p.name + ".rels"))
-
-
-def _sheet_parts(parts: dict[str, bytes]) -> dict[str, str]:
-    """工作表名 → 部件路径。"""
-    wb = parts["xl/workbook.xml"].decode("utf-8")
-    rels = parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
-    rid_target = {a["Id"]: a["Target"] for a in (_attrs(m) for m in re.findall(r"<Relationship\b([^>]*)/?>", rels))}
-    out = {}
-    for m in re.finditer(r"<(?:\w+:)?sheet\b([^>]*)/?>", wb):
-        a = _attrs(m.group(1))
-        rid = a.get("r:id") or next((v for k, v in a.items() if k.endswith(":id")), None)
-        if rid in rid_target:
-            out[a["name"]] = _resolve("xl/workbook.xml", rid_target[rid])
-    return out
 
 
 def _map_formula_text(text_xml: str, fn) -> str:
@@ -282,7 +246,8 @@ def write_values_copy(source: Path, target: Path, values: dict[str, dict[tuple[i
     except (OSError, zipfile.BadZipFile) as exc:
         raise ExportError(f"无法读取“{source.name}”：{exc}") from None
     notes: list[str] = []
-    sheet_parts = _sheet_parts(parts)
+    _, sheets = ooxml.sheet_map(parts.get)
+    sheet_parts = {s.name: s.part for s in sheets if s.part}
 
     # 1. 公式单元格 → 数值
     for sheet, cells in values.items():
@@ -322,7 +287,7 @@ def write_values_copy(source: Path, target: Path, values: dict[str, dict[tuple[i
         parts[part] = xml.encode("utf-8")
 
     # 2. calcChain 列的是公式单元格，已过时：删除（Excel 打开时重建）
-    _drop_part(parts, "xl/calcChain.xml", _CALC_CHAIN_TYPE)
+    _drop_part(parts, "xl/calcChain.xml", ooxml.RT_CALC_CHAIN)
 
     # 3. 指向 .xlam 的外部链接
     notes += _drop_addin_links(parts, sheet_parts)
@@ -374,7 +339,7 @@ def _drop_addin_links(parts: dict[str, bytes], sheet_parts: dict[str, str]) -> l
     wb_name, rels_name = "xl/workbook.xml", "xl/_rels/workbook.xml.rels"
     wb = parts[wb_name].decode("utf-8")
     rels = parts[rels_name].decode("utf-8")
-    rel_by_id = {a["Id"]: a for a in (_attrs(m) for m in re.findall(r"<Relationship\b([^>]*)/?>", rels))}
+    rel_by_id = {r.id: r for r in ooxml.read_rels(parts[rels_name], wb_name)}
     refs = re.findall(r"<(?:\w+:)?externalReference\b([^>]*)/>", wb)
     if not refs:
         return []
@@ -382,13 +347,10 @@ def _drop_addin_links(parts: dict[str, bytes], sheet_parts: dict[str, str]) -> l
     for i, raw in enumerate(refs, 1):
         a = _attrs(raw)
         rid = a.get("r:id") or next((v for k, v in a.items() if k.endswith(":id")), "")
-        rel = rel_by_id.get(rid, {})
-        part = _resolve(wb_name, rel.get("Target", ""))
-        target = ""
-        link_rels = parts.get(_rels_path(part), b"").decode("utf-8")
-        m = re.search(r'Target="([^"]*)"', link_rels)
-        if m:
-            target = html.unescape(m.group(1))
+        rel = rel_by_id.get(rid)
+        part = ooxml.resolve_target(wb_name, rel.target if rel else "")
+        link_rels = ooxml.read_rels(parts.get(ooxml.rels_name(part)), part)
+        target = link_rels[0].target if link_rels else ""
         links.append((i, rid, part, target))
 
     # 仍在使用的外部编号（替换之后剩下的公式与名称定义）
@@ -412,7 +374,7 @@ def _drop_addin_links(parts: dict[str, bytes], sheet_parts: dict[str, str]) -> l
         wb = re.sub(r"<(?:\w+:)?externalReference\b[^>]*\b[\w:]*id=\"" + re.escape(rid) + r"\"[^>]*/>", "", wb, count=1)
         rels = re.sub(r'<Relationship\b[^>]*Id="' + re.escape(rid) + r'"[^>]*/>', "", rels, count=1)
         parts.pop(part, None)
-        parts.pop(_rels_path(part), None)
+        parts.pop(ooxml.rels_name(part), None)
         ct = parts["[Content_Types].xml"].decode("utf-8")
         parts["[Content_Types].xml"] = re.sub(r'<Override\b[^>]*PartName="/' + re.escape(part) + r'"[^>]*/>', "",
                                               ct).encode("utf-8")

@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from defusedxml import ElementTree as SafeET
-
+from ..io import ooxml
 from . import vba_modules, vbaproject
 
 ADDIN_NAME = "jixiao.xlam"
@@ -45,9 +44,6 @@ TEMPLATE_CUSTOMUI_PART = "customUI/customUI.xml"
 CUSTOMUI_NS = "http://schemas.microsoft.com/office/2009/07/customui"
 RIBBON_REL_TYPE = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
 RIBBON_REL_TYPE_2006 = "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility"
-PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 ADDIN_MAIN_CT = "application/vnd.ms-excel.addin.macroEnabled.main+xml"
 VBA_CT = "application/vnd.ms-office.vbaProject"
 
@@ -104,18 +100,20 @@ class Callback:
 
 
 def ribbon_callbacks(xml: bytes) -> list[Callback]:
-    root = SafeET.fromstring(xml)
+    root = ooxml.parse_xml(xml, CUSTOMUI_PART)
     out = []
     for el in root.iter():
+        if not isinstance(el.tag, str):  # 注释、处理指令
+            continue
         for attr in ("onAction", "onLoad"):
             if attr in el.attrib:
-                out.append(Callback(el.attrib.get("id", _local(el.tag)), attr, el.attrib[attr]))
+                out.append(Callback(el.attrib.get("id", ooxml.local(el.tag)), attr, el.attrib[attr]))
     return out
 
 
 def ribbon_buttons(xml: bytes) -> list[dict[str, str]]:
     """功能区按钮（按出现顺序）：id、label、onAction 等属性。"""
-    root = SafeET.fromstring(xml)
+    root = ooxml.parse_xml(xml, CUSTOMUI_PART)
     return [dict(el.attrib) for el in root.iter(f"{{{CUSTOMUI_NS}}}button")]
 
 
@@ -207,7 +205,7 @@ def _conf_sheet_xml(conf: dict[str, str], code_name: str) -> bytes:
     n = max(len(conf), 1)
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<worksheet xmlns="{MAIN_NS}" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        f'<worksheet xmlns="{ooxml.NS_MAIN}" xmlns:r="{ooxml.NS_R}">'
         f'<sheetPr codeName="{escape(code_name)}"/><dimension ref="A1:B{n}"/>'
         '<sheetViews><sheetView tabSelected="1" workbookViewId="0"/></sheetViews>'
         '<sheetFormatPr defaultRowHeight="15.75"/>'
@@ -217,24 +215,16 @@ def _conf_sheet_xml(conf: dict[str, str], code_name: str) -> bytes:
     ).encode("utf-8")
 
 
-def _rels_targets(rels_xml: bytes) -> list[tuple[str, str, str]]:
-    root = SafeET.fromstring(rels_xml)
-    return [(r.get("Id", ""), r.get("Type", ""), r.get("Target", "")) for r in root.iter(f"{{{PKG_REL_NS}}}Relationship")]
-
-
 def _conf_sheet_part(parts: dict[str, bytes]) -> tuple[str, str]:
     """模板中配置表的部件路径与 codeName。"""
-    wb = parts["xl/workbook.xml"].decode("utf-8")
-    m = re.search(r'<sheet name="' + re.escape(TEMPLATE_CONF_SHEET) + r'"[^>]*r:id="(rId\d+)"', wb)
-    if not m:
+    _, sheets = ooxml.sheet_map(parts.get)
+    sheet = next((s for s in sheets if s.name == TEMPLATE_CONF_SHEET), None)
+    if sheet is None:
         raise XlamError(f"模板 xl/workbook.xml 中没有配置表“{TEMPLATE_CONF_SHEET}”（xlwings 模板结构已变化）")
-    rid = m.group(1)
-    target = next((t for i, _, t in _rels_targets(parts["xl/_rels/workbook.xml.rels"]) if i == rid), None)
-    if not target:
-        raise XlamError(f"模板中配置表的关系 {rid} 不存在")
-    part = "xl/" + target.lstrip("/").removeprefix("xl/")
-    code = re.search(rb'<sheetPr[^>]*codeName="([^"]+)"', parts[part])
-    return part, code.group(1).decode() if code else "Sheet1"
+    if not sheet.part:
+        raise XlamError(f"模板中配置表的关系 {sheet.rid} 不存在")
+    code = re.search(rb'<sheetPr[^>]*codeName="([^"]+)"', parts[sheet.part])
+    return sheet.part, code.group(1).decode() if code else "Sheet1"
 
 
 PREBUILT, TEMPLATE_VBA = "prebuilt", "template"
@@ -391,35 +381,34 @@ class XlamInfo:
 def inspect_xlam(path: str | Path) -> XlamInfo:
     with zipfile.ZipFile(path) as z:
         names = tuple(i.filename for i in z.infolist())
-        ct_root = SafeET.fromstring(z.read("[Content_Types].xml"))
-        defaults = {e.get("Extension", "").lower(): e.get("ContentType", "") for e in ct_root.iter(f"{{{CT_NS}}}Default")}
-        overrides = {e.get("PartName", "").lstrip("/"): e.get("ContentType", "") for e in ct_root.iter(f"{{{CT_NS}}}Override")}
+
+        def read(name: str) -> bytes | None:
+            return z.read(name) if name in names else None
+
+        defaults, overrides = ooxml.content_types(z.read(ooxml.CONTENT_TYPES))
         cts = {n: overrides.get(n) or defaults.get(n.rsplit(".", 1)[-1].lower(), "") for n in names}
-        ribbon = [(t, ty) for _, ty, t in _rels_targets(z.read("_rels/.rels")) if ty in (RIBBON_REL_TYPE, RIBBON_REL_TYPE_2006)]
-        wb = z.read("xl/workbook.xml").decode("utf-8")
-        sheet = re.search(r'<sheet name="([^"]+)"', wb)
+        ribbon = [(r.part, r.type) for r in ooxml.read_rels(read(ooxml.ROOT_RELS), "")
+                  if r.type in (RIBBON_REL_TYPE, RIBBON_REL_TYPE_2006)]
+        _, sheets = ooxml.sheet_map(read)
         conf: dict[str, str] = {}
-        conf_name = sheet.group(1) if sheet else None
-        if conf_name:
-            rid = re.search(r'<sheet name="[^"]+"[^>]*r:id="(rId\d+)"', wb).group(1)
-            tgt = next(t for i, _, t in _rels_targets(z.read("xl/_rels/workbook.xml.rels")) if i == rid)
-            conf = _read_conf_sheet(z.read("xl/" + tgt.lstrip("/").removeprefix("xl/")),
-                                    z.read("xl/sharedStrings.xml") if "xl/sharedStrings.xml" in names else None)
-    return XlamInfo(names, cts, ribbon[0][0].lstrip("/") if ribbon else None, ribbon[0][1] if ribbon else None,
+        conf_name = sheets[0].name if sheets else None
+        if sheets and sheets[0].part:
+            conf = _read_conf_sheet(z.read(sheets[0].part), read("xl/sharedStrings.xml"))
+    return XlamInfo(names, cts, ribbon[0][0] if ribbon else None, ribbon[0][1] if ribbon else None,
                     conf_name, conf)
 
 
 def _read_conf_sheet(sheet_xml: bytes, shared: bytes | None) -> dict[str, str]:
-    ns = {"m": MAIN_NS}
+    ns = {"m": ooxml.NS_MAIN}
     strings = []
     if shared:
-        for si in SafeET.fromstring(shared).iterfind("m:si", ns):
-            strings.append("".join(t.text or "" for t in si.iter(f"{{{MAIN_NS}}}t")))
+        for si in ooxml.parse_xml(shared, "xl/sharedStrings.xml").iterfind("m:si", ns):
+            strings.append("".join(t.text or "" for t in si.iter(f"{{{ooxml.NS_MAIN}}}t")))
     cells: dict[str, str] = {}
-    for c in SafeET.fromstring(sheet_xml).iter(f"{{{MAIN_NS}}}c"):
+    for c in ooxml.parse_xml(sheet_xml, CONF_SHEET).iter(f"{{{ooxml.NS_MAIN}}}c"):
         t = c.get("t")
         if t == "inlineStr":
-            v = "".join(x.text or "" for x in c.iter(f"{{{MAIN_NS}}}t"))
+            v = "".join(x.text or "" for x in c.iter(f"{{{ooxml.NS_MAIN}}}t"))
         else:
             ve = c.find("m:v", ns)
             if ve is None:
@@ -534,10 +523,6 @@ _UDF_DECL_RE = re.compile(r"^\s*Function\s+(\w+)\s*\(", re.M | re.I)
 def imported_udfs(modules: dict[str, str]) -> set[str]:
     """xlwings_udfs 模块中已生成的单元格函数名。"""
     return {m.group(1).upper() for m in _UDF_DECL_RE.finditer(modules.get(UDF_VBA_MODULE, ""))}
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
 
 
 def vba_text_for_import(path: Path) -> bytes:

@@ -9,6 +9,7 @@ XML 一律不加载 DTD、不展开实体、不联网（文件检查在此之前
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Mapping
@@ -61,14 +62,17 @@ def a1(row: int, col: int) -> str:
     return f"{col_letters(col)}{row}"
 
 
+_A1_RE = re.compile(r"^\$?([A-Za-z]+)\$?(\d+)$")
+
+
 @lru_cache(maxsize=65536)
 def parse_a1(ref: str) -> tuple[int, int]:
-    """A1 地址（可带 $）→ (行, 列)，1 起。批量读取时每个单元格都经过这里，结果缓存。"""
-    ref = ref.replace("$", "")
-    i = 0
-    while i < len(ref) and ref[i].isalpha():
-        i += 1
-    return int(ref[i:]), col_index(ref[:i])
+    """A1 地址（可带 $，首尾空白忽略）→ (行, 列)，1 起；不是单个单元格地址时抛出 ValueError。
+    批量读取时每个单元格都经过这里，结果缓存。"""
+    m = _A1_RE.match(ref.strip())
+    if not m:
+        raise ValueError(ref)
+    return int(m.group(2)), col_index(m.group(1))
 
 
 # ------------------------------------------------------------------------------------------------ 部件名

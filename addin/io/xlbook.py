@@ -17,16 +17,15 @@ tests/fake_xlwings.py 按微软文档模拟了这几个成员。
 from __future__ import annotations
 
 import contextlib
-import re
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from workbook_templates import layout as L
 
 from ..model import Formula
 from .book import BookError, CellWrite, Grid
+from .ooxml import a1
 
 # 生成表的样式（与 addin/xlstyles.py 的 openpyxl 版本同名同色）
 _FILL = {"error": (0xFF, 0xC7, 0xCE), "warning": (0xFF, 0xEB, 0x9C), "info": (0xDD, 0xEB, 0xF7),
@@ -38,11 +37,6 @@ HIGHLIGHT_MARKER = '=N("jixiao")=0'
 _XL_EXPRESSION = 2  # XlFormatConditionType.xlExpression
 _XL_EXCEL_LINKS = 1  # XlLink.xlExcelLinks / XlLinkType.xlLinkTypeExcelLinks
 _MAX_ADDRESS = 240  # Range("A1,B2,…") 的地址串不得超过 255 个字符
-
-
-def a1(row: int, col: int) -> str:
-    """1 起的行列号 → A1 地址。列字母用 layout.col_letter（不导入 openpyxl：读取路径也用它，冷启动不加载 openpyxl）。"""
-    return f"{L.col_letter(col - 1)}{row}"
 
 
 def _norm(v: Any) -> Any:
@@ -409,16 +403,3 @@ def _com_message(exc: Exception) -> str:
     if len(args) >= 3 and isinstance(args[2], tuple) and len(args[2]) > 2 and args[2][2]:
         return str(args[2][2])
     return str(exc)[:200]
-
-
-_A1_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
-
-
-def parse_a1(ref: str) -> tuple[int, int]:
-    m = _A1_RE.match(ref.strip())
-    if not m:
-        raise ValueError(ref)
-    col = 0
-    for ch in m.group(1).upper():
-        col = col * 26 + ord(ch) - 64
-    return int(m.group(2)), col

@@ -18,7 +18,7 @@ from workbook_templates.systems import SYSTEMS
 
 from ..checks import findings as F
 from ..model import (SHEET_DATA, SHEET_SCORES, Evaluation, Finding, Formula, IndicatorResult, Level1Result,
-                    ParentResult, RowInput, WorkbookInputs)
+                     ParentResult, RowInput, WorkbookInputs)
 from .formula import Evaluator
 from .refs import _cached_or_raw, arg_cell, resolve_arg
 from .values import formula_cells, formula_value

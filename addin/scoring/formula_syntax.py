@@ -10,6 +10,8 @@ from typing import Any
 
 from udfs.excel import BY_NAME
 
+from ..io.ooxml import col_index, col_letters
+
 
 @dataclass(frozen=True)
 class XlError:
@@ -78,21 +80,6 @@ class Outcome:
 
     value: Any
     issues: list[Issue] = field(default_factory=list)
-
-
-def col_letters(c: int) -> str:
-    out = ""
-    while c:
-        c, r = divmod(c - 1, 26)
-        out = chr(65 + r) + out
-    return out
-
-
-def col_index(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n
 
 
 class _Unsupported(Exception):

@@ -10,7 +10,7 @@ from workbook_templates.systems import SYSTEMS
 
 from ..checks import findings as F
 from ..io.book import Book
-from ..io.xlbook import a1
+from ..io.ooxml import a1
 from ..model import GENERATED_SHEETS, Formula, RowInput, WorkbookInputs
 
 

@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from udfs.numbers import fmt_num
 
 from ..checks import findings as F
+from ..io.ooxml import parse_a1
 from ..model import SHEET_DATA, SHEET_SCORES, Finding, RowInput, WorkbookInputs
-from .formula_syntax import UNKNOWN_CODE, XlError, col_index
 from .formula import Evaluator, display
+from .formula_syntax import UNKNOWN_CODE, XlError
 
 
 def formula_cells(inputs: WorkbookInputs) -> Evaluator:
@@ -21,7 +21,7 @@ def formula_cells(inputs: WorkbookInputs) -> Evaluator:
 
     def put(sheet: str, addr: str, v: Any) -> None:
         if addr and ":" not in addr:
-            values[(sheet, *parse_cell(addr))] = v
+            values[(sheet, *parse_a1(addr))] = v
 
     for key, (sheet, addr) in inputs.cells.items():
         if key[0] == "table":
@@ -39,10 +39,6 @@ def formula_cells(inputs: WorkbookInputs) -> Evaluator:
     return Evaluator(inputs.grids or {SHEET_DATA: {}, SHEET_SCORES: {}}, values)
 
 
-@lru_cache(maxsize=8192)
-def parse_cell(addr: str) -> tuple[int, int]:
-    letters = "".join(ch for ch in addr if ch.isalpha())
-    return int(addr[len(letters):].replace("$", "")), col_index(letters.replace("$", ""))
 
 
 def formula_value(cells: Evaluator, row: RowInput, ind: str, findings: list[Finding]) -> tuple[Any, str | None]:
