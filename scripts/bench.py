@@ -82,7 +82,7 @@ def read_fastbook(path: str) -> int:
 def score_openpyxl(path: str) -> str:
     """对照：计分 + 校验，但用 OpenpyxlBook（openpyxl 完整加载，两次：公式与缓存值）读取。"""
     from addin.checks.run import run_checks
-    from addin.io.book import OpenpyxlBook
+    from addin.io.openpyxl_book import OpenpyxlBook
     from addin.scoring.engine import evaluate
     from addin.scoring.reader import read_inputs
 

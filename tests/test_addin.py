@@ -25,7 +25,8 @@ from defusedxml import ElementTree as SafeET
 from addin.cli import addin as addin_cmd
 from addin.cli.main import main as cli_main
 from addin.excel import env as xlenv, export, install as addin_install, ribbon, xlam
-from addin.io.book import BookError, CellWrite, OpenpyxlBook
+from addin.io.book import BookError, CellWrite
+from addin.io.openpyxl_book import OpenpyxlBook
 from addin.io.xlbook import HIGHLIGHT_MARKER, XlwingsBook, excel_text
 from addin.model import Formula
 from udfs.excel import CATALOG

@@ -13,10 +13,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from addin.io.fastbook import FastBook
 from addin.batch.run import collect_files, process_file, run_batch, summarise
 from addin.cli.main import main
-from addin.io.book import BookError, OpenpyxlBook
+from addin.io.book import BookError
+from addin.io.fastbook import FastBook
+from addin.io.openpyxl_book import OpenpyxlBook
 from addin.scoring.engine import evaluate
 from addin.scoring.reader import load
 

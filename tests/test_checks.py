@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from addin.checks import findings as F
-from addin.checks.run import (CHECKS, highlight_targets, link_target, run_checks, summary, write_findings_sheet)
+from addin.checks.run import CHECKS, highlight_targets, link_target, run_checks, summary, write_findings_sheet
 from addin.cli.main import main
 from addin.model import Finding, Formula
 from addin.scoring.engine import evaluate
@@ -502,7 +502,7 @@ def test_write_findings_sheet_replaces_only_its_sheet(demo_dir, tmp_path):
 
 
 def test_findings_sheet_writes_text_never_formulas(tmp_path):
-    from addin.io.book import OpenpyxlBook
+    from addin.io.openpyxl_book import OpenpyxlBook
 
     p = fx.build(fx.CLEAN_HUNAN, tmp_path)
     book = OpenpyxlBook(p)
@@ -515,7 +515,7 @@ def test_findings_sheet_writes_text_never_formulas(tmp_path):
 
 
 def test_empty_findings_sheet(tmp_path):
-    from addin.io.book import OpenpyxlBook
+    from addin.io.openpyxl_book import OpenpyxlBook
 
     p = fx.build(fx.CLEAN_HUNAN, tmp_path)
     book = OpenpyxlBook(p)

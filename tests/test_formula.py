@@ -9,8 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import tests.fixtures_checks as fx
 from addin.checks import findings as F
@@ -260,7 +259,7 @@ def test_blank_reference_keeps_excels_value_with_an_error_finding(tmp_path):
 
 
 def test_unsupported_with_excels_saved_result_uses_it_and_says_so(demo_dir, tmp_path):
-    from addin.io.book import OpenpyxlBook
+    from addin.io.openpyxl_book import OpenpyxlBook
     from addin.scoring.reader import read_inputs
 
     p = tmp_path / "b.xlsx"

@@ -189,6 +189,6 @@ def test_a_genuine_utf16_workbook_part_is_read_like_utf8(zizhou, tmp_path, capsy
     rc, out = _run(capsys, "score", utf16)
     assert rc == 0 and re.search(r"总分：?\s*85\.1\b", out), out
     from addin.io.fastbook import FastBook
-    from addin.io.book import OpenpyxlBook
+    from addin.io.openpyxl_book import OpenpyxlBook
 
     assert FastBook(utf16).grid("评分表") == OpenpyxlBook(utf16, with_cached=True).grid("评分表")

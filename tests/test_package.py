@@ -12,7 +12,8 @@ import pytest
 from corpus_package import REFERENCE_PARTS, SHEET, VBA, build_corpus, parts_of, soffice_convert
 
 from addin.io import opc, safebook, safeio, splice, stylemerge
-from addin.io.book import BookError, CellWrite, OpenpyxlBook
+from addin.io.book import BookError, CellWrite
+from addin.io.openpyxl_book import OpenpyxlBook
 
 OWNED = ("报告", "校验结果")
 

@@ -17,7 +17,8 @@ import openpyxl
 import pytest
 
 from addin.io import filecheck, locks, safebook, safeio
-from addin.io.book import BookError, CellWrite, OpenpyxlBook
+from addin.io.book import BookError, CellWrite
+from addin.io.openpyxl_book import OpenpyxlBook
 
 BAK_RE = re.compile(r"^(?P<stem>.+)\.(?P<stamp>\d{8}-\d{6})(?:-\d+)?\.bak\.xlsx$")
 HYPERLINK = '=HYPERLINK("http://x","y")'
@@ -868,7 +869,7 @@ def test_every_raw_write_in_addin_is_accounted_for():
     allowed = {
         "io/safeio.py": "本身",
         "io/locks.py": "清除遗留的写入锁（改名后删除；锁文件不是用户文件）",
-        "io/book.py": "OpenpyxlBook.save：直接写出（库内用法）；命令行经 safeio.save_book",
+        "io/openpyxl_book.py": "OpenpyxlBook.save：直接写出（库内用法）；命令行经 safeio.save_book",
         "io/splice.py": "ZipFile 写入内存（BytesIO）；由 safeio.save_book 经 atomic_output 写出",
         "io/xlbook.py": "Excel 自己保存（xlwings），与用户在 Excel 中按保存相同",
         "excel/xlam.py": "构建加载项 .xlam（开发者产物，写临时文件后替换）",

@@ -9,7 +9,7 @@ import pytest
 import xlsxwriter
 
 from addin.cli import main as cli
-from addin.io.book import OpenpyxlBook
+from addin.io.openpyxl_book import OpenpyxlBook
 from addin.scoring.engine import evaluate
 from addin.scoring.reader import detect_system, load
 from udfs.scoring import NA_POLICIES, RULE_TYPES, GradeTable

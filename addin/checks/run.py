@@ -27,14 +27,14 @@ from workbook_templates import layout as L
 from workbook_templates.spec import System, TableRow
 from workbook_templates.systems import SYSTEMS
 
+from ..io.book import WritableBook
 from ..model import (GENERATED_SHEETS, SHEET_CHECKS, SHEET_DATA, SHEET_SCORES, Evaluation, Finding, Formula,
-                    IndicatorResult, WorkbookInputs)
+                     IndicatorResult, WorkbookInputs)
 from ..scoring import derived
 from ..scoring.engine import evaluate
 from ..scoring.parsing import NumCell, _looks_textual, decimal_places, input_cells, parse_cell, table_label
 from ..scoring.refs import arg_cell, resolve_arg
-from . import narrative
-from . import findings as F
+from . import findings as F, narrative
 
 # ---------------------------------------------------------------------------------------------------------
 # 具名容差与阈值
@@ -1199,7 +1199,7 @@ def findings_sheet_writes(findings: list[Finding], sheet_names: Iterable[str] = 
     return w
 
 
-def write_findings_sheet(book, findings: list[Finding]) -> None:
+def write_findings_sheet(book: WritableBook, findings: list[Finding]) -> None:
     """把发现写入“校验结果”工作表（整表替换，不触碰其他工作表；每条发现链接到其单元格，严重程度着色）。"""
     book.replace_sheet(SHEET_CHECKS, findings_sheet_writes(findings, book.sheet_names()), _WIDTHS)
 

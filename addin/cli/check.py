@@ -113,9 +113,8 @@ def _check_and_write(path: str, args) -> tuple[int, dict]:
 def _save(book, output: str | None = None) -> None:
     from ..io.book import BookError
 
-    cached = getattr(book, "cached_wb", None)
-    if cached is not None and hasattr(cached, "close"):
-        cached.close()  # 只读取缓存值的第二个工作簿对象不再需要
+    if book.cached_wb is not None:
+        book.cached_wb.close()  # 只读取缓存值的第二个工作簿对象不再需要
     from ..io.safeio import save_book
 
     try:

@@ -31,8 +31,8 @@ from xml.sax.saxutils import escape
 
 from udfs.excel import CATALOG, ERROR_PREFIX, NA_TEXT
 
-from ..io.book import BookError
 from ..io import ooxml
+from ..io.book import BookError, LiveBook
 from ..io.ooxml import a1, parse_a1
 from ..model import GENERATED_SHEETS, SHEET_SCORES, Formula
 
@@ -153,7 +153,7 @@ class ExportResult:
 
 def export_final(book, target: str | Path | None = None) -> ExportResult:
     """导出定稿副本（Excel 中经 XlwingsBook；否则改写 book.path 指向的文件）。"""
-    source = getattr(book, "path", None)
+    source = book.path
     if target is None:
         if source is None:
             raise ExportError("工作簿尚未保存，无法确定定稿副本的位置：请先保存工作簿，再导出定稿")
@@ -172,7 +172,7 @@ def export_final(book, target: str | Path | None = None) -> ExportResult:
         raise ExportError("无法导出定稿：" + "；".join(plan.problems[:5])
                           + ("…" if len(plan.problems) > 5 else "")
                           + "。请在装有本加载项的 Excel 中打开工作簿、按“计算得分”后保存，再导出")
-    if hasattr(book, "export_values_copy"):
+    if isinstance(book, LiveBook):  # Excel 中：另存副本后在 Excel 里替换（用户正在编辑的工作簿不动）
         notes = book.export_values_copy(target, plan.values)
     else:
         if source is None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..io.book import LiveBook
 from ..model import SHEET_CHECKS, SHEET_REPORT
 from .env import DOCTOR_MARK, RIBBON_LOG
 
@@ -62,9 +63,9 @@ def do_check(book) -> Outcome:
     findings = run_checks(inputs, ev)
     write_findings_sheet(book, findings)
     notes: list[str] = []
-    highlight = getattr(book, "highlight", None)
-    if highlight is not None:
-        notes += highlight(highlight_targets(findings))
+    live = isinstance(book, LiveBook)
+    if live:
+        notes += book.highlight(highlight_targets(findings))
     counts = summary(findings)
     lines = [f"校验完成：{summary_text(findings)}。"]
     serious = [f for f in findings if f.severity == "错误"][:5]
@@ -75,7 +76,7 @@ def do_check(book) -> Outcome:
         lines.append(f"  ……另有 {counts['错误'] - len(serious)} 项错误")
     if findings:
         lines.append("全部结果见“校验结果”工作表，点击“位置”可跳转到对应单元格。")
-        if highlight is not None:
+        if live:
             lines.append("有问题的单元格已按严重程度标色（红：错误，黄：警告，蓝：提示），下次校验时更新。")
     lines += notes
     return Outcome("\n".join(lines), critical=counts["错误"] > 0, activate=SHEET_CHECKS, data=findings, notes=notes)
@@ -85,9 +86,8 @@ def do_recalculate(book) -> Outcome:
     """计算得分：Excel 中先全部重算，再按评分表中的规则核算，并指出与单元格中显示的数不一致之处。"""
     from udfs.numbers import fmt_score
 
-    recalc = getattr(book, "recalculate", None)
-    if recalc is not None:
-        recalc()
+    if isinstance(book, LiveBook):
+        book.recalculate()
     inputs, ev = _evaluate(book)
     lines = [f"{ev.unit_name or '本工作簿'}{(' ' + ev.year) if ev.year else ''}：{headline(ev)}。"]
     for name, lv in ev.level1.items():
@@ -169,7 +169,7 @@ def do_report(book, docx: str | Path | None = None) -> Outcome:
     from ..checks.run import run_checks, summary
     from ..report.build import build_report, write_docx, write_report_sheet
 
-    path = getattr(book, "path", None)
+    path = book.path
     if docx is None:
         if path is None:
             raise UserError("工作簿尚未保存，无法确定 Word 报告的位置：请先保存工作簿，再生成报告")
@@ -194,7 +194,7 @@ def do_report(book, docx: str | Path | None = None) -> Outcome:
     errors = summary(findings)["错误"]
     if errors:
         lines.append(f"注意：校验发现 {errors} 项错误（报告正文不写校验结果），建议点击“校验”查看并处理后重新生成。")
-    lines.append("工作簿中的“报告”工作表尚未保存，请按 Ctrl+S 保存。" if hasattr(book, "alert") else "")
+    lines.append("工作簿中的“报告”工作表尚未保存，请按 Ctrl+S 保存。" if isinstance(book, LiveBook) else "")
     return Outcome("\n".join(x for x in lines if x), critical=errors > 0, activate=SHEET_REPORT,
                    data={"report": report, "docx": Path(written or docx)})
 
@@ -313,12 +313,11 @@ def run(entry: str) -> Outcome | None:
         path = _log(entry, exc)
         outcome = Outcome(f"“{ENTRY_POINTS[entry]}”未能完成：内部错误（{type(exc).__name__}：{_short(str(exc), 120)}）。\n"
                           f"详细信息已写入 {path}，请把该文件发给技术支持。", critical=True)
-    if outcome.activate and hasattr(book, "activate"):
-        book.activate(outcome.activate)
-    alert = getattr(book, "alert", None)
-    if alert is not None:
+    if isinstance(book, LiveBook):
+        if outcome.activate:
+            book.activate(outcome.activate)
         try:
-            alert(outcome.message, title, critical=outcome.critical)
+            book.alert(outcome.message, title, critical=outcome.critical)
         except Exception as exc:  # noqa: BLE001
             _log(entry, exc)
     else:

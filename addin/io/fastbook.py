@@ -9,12 +9,12 @@ import re
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, Callable, NoReturn, Sequence
+from typing import Any, Callable, NoReturn
 from xml.parsers import expat
 
 from ..model import Formula
 from . import filecheck, ooxml
-from .book import BookError, CellWrite, Grid
+from .book import BookError, Grid
 
 
 class _CellError(Exception):
@@ -474,13 +474,6 @@ class FastBook:
         if isinstance(exc, KeyError):
             return "文件结构不完整（缺少必需的部件）"
         return f"{where}无法解析（{type(exc).__name__}: {str(exc)[:200]}）"
-
-    def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: dict[int, float] | None = None,
-                      heights: dict[int, float] | None = None) -> None:
-        raise BookError("批量处理以只读方式打开工作簿，不写入部门文件")
-
-    def save(self, path: str | Path | None = None) -> None:
-        raise BookError("批量处理以只读方式打开工作簿，不写入部门文件")
 
     def close(self) -> None:
         self.zf.close()

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .book import BookError, OpenpyxlBook
+from .book import BookError
 from .filecheck import FileInfo, _name, defusedxml_active, inspect_file
 from .locks import FileIdentity, _read_with_identity, lock_file_for
+from .openpyxl_book import OpenpyxlBook
 
 
 class SafeBook(OpenpyxlBook):

@@ -42,9 +42,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .book import BookError, OpenpyxlBook
+from .book import BookError
 from .filecheck import WORKBOOK_SUFFIXES, _name
 from .locks import FileIdentity, _real, check_writable, confirm_unchanged, current_identity, lock_file_for, write_lock
+from .openpyxl_book import OpenpyxlBook
+from .safebook import SafeBook
 
 __all__ = [
     "save_book", "atomic_output", "write_bytes", "write_text", "backup_name", "is_backup_name", "regenerating",
@@ -260,7 +262,7 @@ def save_book(book: OpenpyxlBook, path: str | Path | None = None, *, backup: boo
     if target.suffix.lower() not in WORKBOOK_SUFFIXES:
         raise BookError(f"输出文件{_name(target)}的扩展名应为 .xlsx（或 .xlsm 等 Excel 工作簿）")
     same = path is None or same_path(source, target)
-    identity: FileIdentity | None = getattr(book, "identity", None) if same else None
+    identity: FileIdentity | None = book.identity if same and isinstance(book, SafeBook) else None
     check_writable(target)  # 先于生成：文件正在 Excel 中打开、只读时不必白做
     with write_lock(target):
         if identity is not None:

@@ -22,7 +22,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-
 from ..model import Formula
 from .book import BookError, CellWrite, Grid
 from .ooxml import a1
@@ -191,7 +190,7 @@ class XlwingsBook:
             # 与 OpenpyxlBook.save(path) 相同的语义：写出一份副本，当前工作簿仍指向原文件
             _Com.save_copy_as(self.xb, Path(path))
 
-    # ---- Excel 专有操作（ribbon.py 通过 hasattr 探测） ------------------------------------------------
+    # ---- Excel 专有操作（LiveBook：功能区按钮用 isinstance 判断） ----------------------------------------
     def recalculate(self) -> None:
         """完全重算（含单元格函数），之后重新读取网格。
 

@@ -34,7 +34,7 @@ from workbook_templates.spec import System
 from workbook_templates.systems import SYSTEMS
 
 from ..checks import findings as F
-from ..io.book import Book, CellWrite
+from ..io.book import CellWrite, WritableBook
 from ..model import (SHEET_REPORT, SHEET_SCORES, SHEET_TEXTS, Evaluation, Finding, IndicatorResult, WorkbookInputs,
                     cell_number, cell_text)
 from ..scoring import derived
@@ -1229,7 +1229,7 @@ def _num(x: Decimal | None) -> Any:
     return int(x) if x == x.to_integral_value() else float(x)
 
 
-def write_report_sheet(book: Book, report: Report) -> None:
+def write_report_sheet(book: WritableBook, report: Report) -> None:
     """（重新）生成“报告”工作表：正文每段一行（文本，绝不作为公式），附件说明、署名、成文日期，各附件表，
     一级指标得分率数据与原生柱状图（在正文“见下图”之下）。只替换“报告”表，其他工作表不动。"""
     writes: list[CellWrite] = []
@@ -1317,14 +1317,11 @@ def write_report_sheet(book: Book, report: Report) -> None:
     widths = ({1: _TEXT_WIDTH, 2: 7, 3: 12, 4: 12, 5: 7, 6: 24} if report.kind == "project"
               else {1: _TEXT_WIDTH, 2: 7, 3: 12, 4: 7, 5: 28})
     book.replace_sheet(SHEET_REPORT, writes, widths, heights=heights)
-    setup = getattr(book, "set_page_setup", None)
-    if setup is not None:
-        setup(SHEET_REPORT, title_rows="1:1", header=DRAFT if report.draft else "", footer="第 &P 页，共 &N 页")
-    add_chart = getattr(book, "add_bar_chart", None)
-    if add_chart is not None and data_header is not None:
+    book.set_page_setup(SHEET_REPORT, title_rows="1:1", header=DRAFT if report.draft else "", footer="第 &P 页，共 &N 页")
+    if data_header is not None:
         for anchor, _ in chart_rows:
-            add_chart(SHEET_REPORT, title=report.chart_title, categories=(1, data_header + 1, r),
-                      values=(4, data_header, r), anchor=f"A{anchor}", y_title="得分率")
+            book.add_bar_chart(SHEET_REPORT, title=report.chart_title, categories=(1, data_header + 1, r),
+                               values=(4, data_header, r), anchor=f"A{anchor}", y_title="得分率")
 
 
 # ---------------------------------------------------------------------------------------------------------

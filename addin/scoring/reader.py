@@ -1,4 +1,4 @@
-"""读取工作簿（任何 Book 适配器）为 WorkbookInputs。按“代码”列与区块标记定位，用户插入行、调整列宽不影响读取；
+"""读取工作簿（任何能读的适配器，io.book.ReadableBook）为 WorkbookInputs。按“代码”列与区块标记定位，用户插入行、调整列宽不影响读取；
 评分表按用户留下的行读取（插入、删除、复制、调换的行，改过的名称与分值），指标体系描述只是模板行的默认值。"""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from workbook_templates.spec import N_PARAMS, System
 from workbook_templates.systems import SYSTEMS
 
 from ..checks import findings as F
-from ..io.book import Book
+from ..io.book import ReadableBook
 from ..io.ooxml import a1
 from ..model import GENERATED_SHEETS, Formula, RowInput, WorkbookInputs
 
@@ -24,7 +24,7 @@ def _t(v: Any) -> str:
     return str(v).strip()
 
 
-def detect_system(book: Book) -> System:
+def detect_system(book: ReadableBook) -> System:
     names = book.sheet_names()
     if L.SHEET_SCORES not in names:
         raise ReadError(f"工作簿缺少“{L.SHEET_SCORES}”工作表，不是 jixiao 绩效评价工作簿（现有工作表：{'、'.join(names)[:200]}）")
@@ -42,7 +42,7 @@ class SheetGrids(Mapping):
     """工作簿各表的网格（表名 → {(行, 列): 值}），用到哪张表才读哪张：实际值公式可以引用任何一张用户的表。
     程序生成的“校验结果”“报告”不在其中。"""
 
-    def __init__(self, book: Book):
+    def __init__(self, book: ReadableBook):
         self._book = book
         self._names = [n for n in book.sheet_names() if n not in GENERATED_SHEETS]
 
@@ -58,7 +58,7 @@ class SheetGrids(Mapping):
         return len(self._names)
 
 
-def read_inputs(book: Book, system: System | None = None) -> WorkbookInputs:
+def read_inputs(book: ReadableBook, system: System | None = None) -> WorkbookInputs:
     system = system or detect_system(book)
     inputs = WorkbookInputs(system.key)
     inputs.grids = SheetGrids(book)
@@ -81,7 +81,7 @@ def _rows_by_col_a(g) -> dict[int, str]:
     return {r: _t(v) for (r, c), v in g.items() if c == 1 and _t(v)}
 
 
-def _read_data(book: Book, system: System, inputs: WorkbookInputs) -> None:
+def _read_data(book: ReadableBook, system: System, inputs: WorkbookInputs) -> None:
     g = book.grid(L.SHEET_DATA)
     col_a = _rows_by_col_a(g)
     table_keys, scalar_keys = system.table_keys, system.scalar_keys
@@ -155,7 +155,7 @@ def _recover_data_rows(g, system: System, inputs: WorkbookInputs, col_of: dict[s
                                            raw=_t(g.get((r, 1))) or "空", expected_code=key, label=label.strip()))
 
 
-def _read_scores(book: Book, system: System, inputs: WorkbookInputs) -> None:
+def _read_scores(book: ReadableBook, system: System, inputs: WorkbookInputs) -> None:
     """评分表按用户留下的样子读取：每个有代码、或（代码为空而）填了指标名称/分值/实际值/规则类型的行都是一个指标行，
     不论插入、删除、复制还是调换了顺序；行数、名称与分值都来自单元格。小计行把它上方的指标行分成一组（一级指标）。"""
     g = book.grid(L.SHEET_SCORES)
