@@ -13,8 +13,9 @@ import openpyxl
 import pytest
 from docx import Document
 
-from addin.batch.compare import SHEET_COMPARE, analyse, normalise_name
+from addin.batch.compare import SHEET_COMPARE, analyse
 from addin.cli.main import main
+from addin.report.matching import normalise_name
 from addin.scoring.engine import evaluate
 from workbook_templates.build import build_workbook, layout_inputs
 from workbook_templates.examples import BAOJING_2018, ZIZHOU_2021

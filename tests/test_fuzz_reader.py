@@ -26,7 +26,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from addin.checks.run import run_checks
 from addin.io.book import BookError
-from addin.report.build import build_report
+from addin.report.sections import build_report
 from addin.scoring.engine import evaluate
 from addin.scoring.reader import ReadError, load
 

@@ -339,7 +339,7 @@ def test_counting_is_not_fooled_by_chunk_boundaries_prefixes_or_utf16(tmp_path):
 # 校验中的“文字材料未填写”只生成用到文字材料的章节：结果与生成整份报告逐条相同
 # =====================================================================================================================
 def test_text_findings_equal_the_full_report_findings_for_any_blank_texts():
-    from addin.report.build import build_report, text_findings
+    from addin.report.sections import build_report, text_findings
     from workbook_templates.build import layout_inputs
     from workbook_templates.examples import EXAMPLES
     from workbook_templates.systems import SYSTEMS

@@ -145,7 +145,7 @@ def test_corpus_report_and_check_write_change_only_owned_parts(suffix, demo_dir,
     # 生成表：读回来就是报告与校验结果，文本是内联字符串（sharedStrings 不动），没有公式，不是“选定”的表
     wb = openpyxl.load_workbook(p)
     assert wb.sheetnames == ["基础数据表", "评分表", "文字材料", SHEET, "报告", "校验结果"]
-    from addin.report.build import build_report
+    from addin.report.sections import build_report
     from addin.scoring.engine import evaluate
     from addin.scoring.reader import load
 

@@ -21,7 +21,13 @@ import openpyxl
 import pytest
 
 from addin.model import SHEET_REPORT, Formula
-from addin.report import build as R
+from addin.report.model import GAP, Block, Report, ReportError
+from addin.report.pdf import write_pdf
+from addin.report.render import cn_number, f_date, f_money, f_pct, f_score, h1, h2, h3, h4, make_env, parse_date
+from addin.report.sections import build_report, text_findings
+from addin.report.sheet import _CHART_ROWS, write_report_sheet
+from addin.report.views import full_marks_condition
+from addin.report.word import write_docx
 from addin.scoring.engine import evaluate
 from addin.scoring.reader import load
 from udfs.excel import BY_NAME
@@ -42,18 +48,18 @@ def _inputs(name: str, **changes):
     return inputs, evaluate(inputs)
 
 
-def _report(name: str, **changes) -> R.Report:
+def _report(name: str, **changes) -> Report:
     inputs, ev = _inputs(name, **changes)
-    return R.build_report(inputs, ev, ev.findings)
+    return build_report(inputs, ev, ev.findings)
 
 
 def _from_workbook(path: Path) -> tuple:
     _, inputs = load(path)
     ev = evaluate(inputs)
-    return inputs, ev, R.build_report(inputs, ev, ev.findings)
+    return inputs, ev, build_report(inputs, ev, ev.findings)
 
 
-def _section(report: R.Report, title_part: str) -> list[R.Block]:
+def _section(report: Report, title_part: str) -> list[Block]:
     for title, blocks in report.sections():
         if title_part in title:
             return blocks
@@ -64,14 +70,14 @@ def _section(report: R.Report, title_part: str) -> list[R.Block]:
 # 过滤器
 # ---------------------------------------------------------------------------------------------------------
 def test_filters_own_the_rounding_and_ordinals():
-    assert [R.cn_number(n) for n in (1, 4, 10, 11, 20, 21, 99)] == ["一", "四", "十", "十一", "二十", "二十一", "九十九"]
-    assert (R.h1(4), R.h2(1), R.h3(2), R.h4(3)) == ("四、", "（一）", "2.", "（3）")
-    assert R.f_money(D("892.35")) == "892.35" and R.f_money(1.5) == "1.50" and R.f_money(D("0.005")) == "0.01"
-    assert R.f_money(D("-0.001")) == "0.00" and R.f_money(None) == "—"
-    assert R.f_pct(D("39.51") / D("22.98")) == "171.93%"  # 四舍五入，不是种子的截断 171.92%
-    assert R.f_pct(D("0.61") / D("1.5")) == "40.67%"  # 种子误印为 40.98%
-    assert R.f_score(D("7.90")) == "7.9" and R.f_score(D("13.00")) == "13"
-    env = R.make_env()
+    assert [cn_number(n) for n in (1, 4, 10, 11, 20, 21, 99)] == ["一", "四", "十", "十一", "二十", "二十一", "九十九"]
+    assert (h1(4), h2(1), h3(2), h4(3)) == ("四、", "（一）", "2.", "（3）")
+    assert f_money(D("892.35")) == "892.35" and f_money(1.5) == "1.50" and f_money(D("0.005")) == "0.01"
+    assert f_money(D("-0.001")) == "0.00" and f_money(None) == "—"
+    assert f_pct(D("39.51") / D("22.98")) == "171.93%"  # 四舍五入，不是种子的截断 171.92%
+    assert f_pct(D("0.61") / D("1.5")) == "40.67%"  # 种子误印为 40.98%
+    assert f_score(D("7.90")) == "7.9" and f_score(D("13.00")) == "13"
+    env = make_env()
     assert env.from_string("{{ x|money }}|{{ x|pct }}|{{ 3|h2 }}").render(x=D("0.10118")) == "0.10|10.12%|（三）"
     with pytest.raises(Exception):
         env.from_string("{{ missing }}").render()  # StrictUndefined
@@ -107,7 +113,7 @@ def _reprs(d) -> set[str]:
         return set()
     if d is None:
         return set()
-    out = {R.f_money(d), fmt_num(d), fmt_score(d), fmt_pct(d), str(d)}
+    out = {f_money(d), fmt_num(d), fmt_score(d), fmt_pct(d), str(d)}
     return out | {s.lstrip("-") for s in out}
 
 
@@ -165,7 +171,7 @@ def _derivable(inputs, ev, report) -> set[str]:
     nums += list(range(1, 20))  # 清单与草稿说明的条目序号
     nums += [lo for _, lo in inputs.grade_rows]  # 等级标准的分数线
     if inputs.texts.get("self_eval_indicators"):  # 差异分析：自评未设置的指标上的失分合计（compare 的对应规则）
-        from addin.batch.compare import match_names
+        from addin.report.matching import match_names
 
         names = [n for n in re.split(r"[\n、]", inputs.texts["self_eval_indicators"]) if n]
         only_eval = set(match_names(names, [i.name for i in ev.indicators])[2])
@@ -181,7 +187,7 @@ def _derivable(inputs, ev, report) -> set[str]:
 
 def test_every_number_in_the_text_is_derivable_from_the_workbook(name):
     inputs, ev = _inputs(name)
-    report = R.build_report(inputs, ev, ev.findings)
+    report = build_report(inputs, ev, ev.findings)
     allowed = _derivable(inputs, ev, report)
     lines = report.as_text().splitlines()
     stray = []
@@ -194,7 +200,7 @@ def test_every_number_in_the_text_is_derivable_from_the_workbook(name):
 
 def test_numbers_check_can_fail():
     inputs, ev = _inputs("baojing-2018")
-    report = R.build_report(inputs, ev, ev.findings)
+    report = build_report(inputs, ev, ev.findings)
     allowed = _derivable(inputs, ev, report)
     assert "40.98%" not in allowed and "171.92%" not in allowed  # 种子报告里的笔误不可推出
     assert "40.67%" in allowed and "171.93%" in allowed
@@ -377,7 +383,7 @@ def test_missing_texts_make_a_draft_and_warnings(tmp_path):
     text = report.as_text()
     # 缺少必需的文字材料：报告是草稿（评分完整，照写总分），缺的位置标“待补充”，正文前列出尚缺的内容；不写单元格
     assert report.draft and report.complete and report.status == "草稿"
-    assert R.GAP in text and "【待填写" not in text and "文字材料!" not in text
+    assert GAP in text and "【待填写" not in text and "文字材料!" not in text
     assert report.blocks[0].kind == "note" and "报告文字：部门职责、经验教训" in report.blocks[1].text
     assert "总绩效为94.9分" in text
     assert [(f.code, f.severity, f.sheet, f.cell) for f in report.findings] == [
@@ -385,20 +391,20 @@ def test_missing_texts_make_a_draft_and_warnings(tmp_path):
     assert "文字材料“部门职责”未填写" in report.findings[0].message
     assert [(m.what, m.sheet, m.cell) for m in report.missing] == [("部门职责", "文字材料", "C3"),
                                                                    ("经验教训", "文字材料", "C12")]
-    assert R.text_findings(inputs) == report.findings
+    assert text_findings(inputs) == report.findings
     # 可选材料（补充问题、建议）缺失时不占位
-    assert text.count(R.GAP) == 2
+    assert text.count(GAP) == 2
     # 看得见：“报告”表中标黄，Word 中黄色突出显示，页眉标“草稿”
     import docx
     from docx.enum.text import WD_COLOR_INDEX
 
     book, _ = load(path)
-    R.write_report_sheet(book, report)
+    write_report_sheet(book, report)
     book.save(path)
-    marked = [c for c in openpyxl.load_workbook(path)[SHEET_REPORT]["A"] if c.value and R.GAP in str(c.value)]
+    marked = [c for c in openpyxl.load_workbook(path)[SHEET_REPORT]["A"] if c.value and GAP in str(c.value)]
     assert len(marked) == 2 and all(c.fill.fgColor.rgb.endswith("FFEB9C") for c in marked)
-    doc = docx.Document(str(R.write_docx(report, tmp_path / "b.docx")))
-    runs = [r for p in doc.paragraphs for r in p.runs if R.GAP in r.text]
+    doc = docx.Document(str(write_docx(report, tmp_path / "b.docx")))
+    runs = [r for p in doc.paragraphs for r in p.runs if GAP in r.text]
     assert len(runs) == 2 and all(r.font.highlight_color == WD_COLOR_INDEX.YELLOW for r in runs)
     section = doc.sections[0]
     assert [p.text for p in section.header.paragraphs] == ["草稿"] == [p.text for p in section.even_page_header.paragraphs]
@@ -437,18 +443,18 @@ def test_incomplete_evaluation_is_a_draft_without_total_or_grade():
 def test_user_templates_override_and_errors_are_chinese(tmp_path):
     inputs, ev = _inputs("baojing-2018")
     (tmp_path / "dept_0_preamble.j2").write_text("本报告由{{ unit }}编写，总分{{ total|score }}分。\n", encoding="utf-8")
-    report = R.build_report(inputs, ev, [], template_dir=tmp_path)
+    report = build_report(inputs, ev, [], template_dir=tmp_path)
     assert report.blocks[0].text == "本报告由保靖县医疗生育保险管理服务局编写，总分94.9分。"
     assert report.blocks[1].text == "一、基本情况"  # 其余章节仍用内置模板
     (tmp_path / "dept_0_preamble.j2").write_text("{{ no_such_field }}\n", encoding="utf-8")
-    with pytest.raises(R.ReportError, match="未定义"):
-        R.build_report(inputs, ev, [], template_dir=tmp_path)
+    with pytest.raises(ReportError, match="未定义"):
+        build_report(inputs, ev, [], template_dir=tmp_path)
     (tmp_path / "dept_0_preamble.j2").write_text("{% if %}\n", encoding="utf-8")
-    with pytest.raises(R.ReportError, match="语法有误"):
-        R.build_report(inputs, ev, [], template_dir=tmp_path)
+    with pytest.raises(ReportError, match="语法有误"):
+        build_report(inputs, ev, [], template_dir=tmp_path)
     (tmp_path / "dept_0_preamble.j2").write_text("{{ text('no_such_text') }}\n", encoding="utf-8")
-    with pytest.raises(R.ReportError, match="不存在的文字材料"):
-        R.build_report(inputs, ev, [], template_dir=tmp_path)
+    with pytest.raises(ReportError, match="不存在的文字材料"):
+        build_report(inputs, ev, [], template_dir=tmp_path)
 
 
 def test_user_text_cannot_create_headings_or_charts():
@@ -520,7 +526,7 @@ def test_report_sheet_text_is_never_a_formula(tmp_path):
     path = build_workbook(ex.system, tmp_path / "evil.xlsx", ex)
     book, inputs = load(path)
     ev = evaluate(inputs)
-    R.write_report_sheet(book, R.build_report(inputs, ev, ev.findings))
+    write_report_sheet(book, build_report(inputs, ev, ev.findings))
     book.save(path)
     ws = openpyxl.load_workbook(path)[SHEET_REPORT]
     assert ws["A1"].value.startswith(evil) and ws["A1"].data_type == "s"
@@ -535,9 +541,9 @@ def test_report_sheet_has_text_appendix_and_native_chart(demo_dir, tmp_path):
     before = _cells(path)
     book, inputs = load(path)
     ev = evaluate(inputs)
-    report = R.build_report(inputs, ev, ev.findings)
-    R.write_report_sheet(book, report)
-    R.write_report_sheet(book, report)  # 再次生成只替换，不叠加
+    report = build_report(inputs, ev, ev.findings)
+    write_report_sheet(book, report)
+    write_report_sheet(book, report)  # 再次生成只替换，不叠加
     book.save(path)
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames.count(SHEET_REPORT) == 1
@@ -566,12 +572,12 @@ def test_control_characters_from_excel_do_not_break_word(tmp_path):
     inputs, ev = _inputs("baojing-2018")
     inputs.texts["duties"] = "职责第一行\x0b职责第二行\x07。"
     ev.indicators[0].note = "备注\x0c续\x01"
-    report = R.build_report(inputs, ev, [])
+    report = build_report(inputs, ev, [])
     blocks = _section(report, "基本情况")
     i = next(k for k, b in enumerate(blocks) if b.text == "（一）部门职责")
     assert [b.text for b in blocks[i + 1:i + 3]] == ["职责第一行", "职责第二行。"]
     assert report.table[0].note == "备注续"  # 备注本来就并成一行
-    doc = docx.Document(str(R.write_docx(report, tmp_path / "c.docx")))
+    doc = docx.Document(str(write_docx(report, tmp_path / "c.docx")))
     assert "职责第二行。" in [p.text for p in doc.paragraphs]
 
 
@@ -589,7 +595,7 @@ def test_docx_has_gongwen_styles_table_chart_and_page_numbers(tmp_path):
     import docx
 
     report = _report("baojing-2018")
-    path = R.write_docx(report, tmp_path / "b.docx")
+    path = write_docx(report, tmp_path / "b.docx")
     with zipfile.ZipFile(path) as z:
         styles = z.read("word/styles.xml").decode("utf-8")
         footer = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("word/footer"))
@@ -631,7 +637,7 @@ def test_docx_has_gongwen_styles_table_chart_and_page_numbers(tmp_path):
     assert len(table.rows) == 1 + len(report.table)
     assert [c.text for c in table.rows[0].cells] == report.table_header
     assert table.rows[-2].cells[-2].text == "94.9" and table.rows[-1].cells[-2].text == "优"
-    assert R.write_docx(report, tmp_path / "b2.docx").read_bytes() == path.read_bytes()  # 确定性
+    assert write_docx(report, tmp_path / "b2.docx").read_bytes() == path.read_bytes()  # 确定性
 
 
 def test_chart_png_without_cjk_font_uses_numbered_labels(tmp_path, monkeypatch):
@@ -643,7 +649,7 @@ def test_chart_png_without_cjk_font_uses_numbered_labels(tmp_path, monkeypatch):
     png, cjk = docx_report.chart_png(report.chart, font_path=None)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and cjk is False
     monkeypatch.setattr(docx_report, "find_cjk_font", lambda: None)
-    doc = docx.Document(str(R.write_docx(report, tmp_path / "z.docx")))
+    doc = docx.Document(str(write_docx(report, tmp_path / "z.docx")))
     caption = next(p.text for p in doc.paragraphs if p.style.name == "Caption")
     assert caption == "图1  一级指标得分率（1—投入；2—过程；3—效果）"
 
@@ -655,9 +661,9 @@ def test_pdf_without_libreoffice_gives_a_chinese_message(tmp_path, monkeypatch):
     from addin.report import pdf
 
     monkeypatch.setattr(pdf, "find_soffice", lambda: None)
-    docx_path = R.write_docx(_report("shiping-2022"), tmp_path / "s.docx")
-    with pytest.raises(R.ReportError, match="未找到 LibreOffice.*apt-get install"):
-        R.write_pdf(docx_path, tmp_path / "s.pdf")
+    docx_path = write_docx(_report("shiping-2022"), tmp_path / "s.docx")
+    with pytest.raises(ReportError, match="未找到 LibreOffice.*apt-get install"):
+        write_pdf(docx_path, tmp_path / "s.pdf")
     assert not (tmp_path / "s.pdf").exists()
 
 
@@ -675,8 +681,8 @@ def _tool_output(*cmd: str) -> str:
 
 
 def test_pdf_via_libreoffice_contains_the_chinese_text(tmp_path):
-    docx_path = R.write_docx(_report("baojing-2018"), tmp_path / "b.docx")
-    pdf = R.write_pdf(docx_path, tmp_path / "b.pdf")
+    docx_path = write_docx(_report("baojing-2018"), tmp_path / "b.docx")
+    pdf = write_pdf(docx_path, tmp_path / "b.pdf")
     assert pdf.read_bytes()[:5] == b"%PDF-"
     if not shutil.which("pdftotext"):
         pytest.skip("已生成 PDF，但未安装 pdftotext（poppler-utils），无法核对其中的文字")
@@ -792,7 +798,7 @@ def test_cli_report_is_the_reviewed_text_and_check_findings_stay_out(demo_dir, t
     ev = evaluate(inputs)
     findings = _all_findings(inputs, ev)
     assert {"stated-value-mismatch", "value-outside-cited-band"} <= {f.code for f in findings}
-    report = R.build_report(inputs, ev, findings)
+    report = build_report(inputs, ev, findings)
     column_a = [row[0] for row in sheets[0] if row and row[0] is not None]
     body = [b.text for b in report.blocks if b.kind != "chart"]
     it = iter(column_a)
@@ -859,10 +865,10 @@ def test_demo_reports_next_to_the_workbooks(tmp_path, capsys):
 def test_formula_valued_text_cells_use_their_cached_result(tmp_path):
     inputs, ev = _inputs("baojing-2018")
     inputs.texts["duties"] = Formula("='基础数据表'!C5", "由公式得到的职责文字")
-    report = R.build_report(inputs, ev, [])
+    report = build_report(inputs, ev, [])
     assert "由公式得到的职责文字" in report.as_text() and not report.draft
     inputs.texts["duties"] = Formula("='基础数据表'!C5", None)
-    assert R.GAP in R.build_report(inputs, ev, []).as_text()
+    assert GAP in build_report(inputs, ev, []).as_text()
 
 # ---------------------------------------------------------------------------------------------------------
 # 验收：报告是评价人的文件（Word 全文：正文、表格、页眉页脚）；草稿；同一句话不写两遍
@@ -892,7 +898,7 @@ def test_reports_speak_as_the_evaluator(name, demo_dir, tmp_path):
     """完整的示例（保靖、子洲、石屏）：Word 中没有单元格地址、校验用语、容差、给填表人的提示、示例数据用语与双重引号；
     是定稿（页眉无“草稿”）；以署名和成文日期（阿拉伯数字，年份写全，无虚位）结束正文。"""
     _, _, report = _from_workbook(demo_dir / f"{name}.xlsx")
-    path = R.write_docx(report, tmp_path / f"{name}.docx")
+    path = write_docx(report, tmp_path / f"{name}.docx")
     paras, text = _word_text(path)
     for word in _TOOL_WORDS:
         assert word not in text, word
@@ -936,7 +942,7 @@ def test_kaifu_word_is_a_draft_without_total_or_grade(demo_dir, tmp_path):
     import docx
 
     _, _, report = _from_workbook(demo_dir / "kaifu-2020.xlsx")
-    path = R.write_docx(report, tmp_path / "k.docx")
+    path = write_docx(report, tmp_path / "k.docx")
     doc = docx.Document(str(path))
     section = doc.sections[0]
     assert [p.text for p in section.header.paragraphs] == ["草稿"] == [p.text for p in section.even_page_header.paragraphs]
@@ -955,7 +961,7 @@ def test_kaifu_word_is_a_draft_without_total_or_grade(demo_dir, tmp_path):
 # 指标段落的依据、评分标准中得满分的条件、成文日期
 # ---------------------------------------------------------------------------------------------------------
 def test_full_marks_condition_uses_the_rules_own_words():
-    f = R.full_marks_condition
+    f = full_marks_condition
     assert f("预算公开文字叙述完整、报表齐全得2分；发现1处编报数据不齐全或有错误扣0.5分，扣完为止。", D(2)) == \
         "预算公开文字叙述完整、报表齐全"
     assert f("编报数据上下年度一致1分、前后一致1分、报表格式准确1分；每出错1处扣0.5分，扣完为止。", D(3)) == \
@@ -989,10 +995,10 @@ def test_dates_are_written_in_arabic_numerals_without_leading_zeros():
 
     for raw in ("2019年7月19日", "2019-07-19", "2019/7/19", "2019.07.19", "二〇一九年七月十九日", "２０１９年７月１９日",
                 dt.datetime(2019, 7, 19), dt.date(2019, 7, 19), 43665):
-        assert R.f_date(raw) == "2019年7月19日", raw
-    assert R.f_date("二〇二二年九月二十日") == "2022年9月20日" and R.f_date("2021年12月31日") == "2021年12月31日"
+        assert f_date(raw) == "2019年7月19日", raw
+    assert f_date("二〇二二年九月二十日") == "2022年9月20日" and f_date("2021年12月31日") == "2021年12月31日"
     for raw in ("", "七月", "2019年13月1日", "2019年2月30日", None):
-        assert R.f_date(raw) == "" and R.parse_date(raw) is None
+        assert f_date(raw) == "" and parse_date(raw) is None
     # 无法识别的成文日期：报告是草稿，给出 bad-date 警告（指向单元格）
     report = _report("baojing-2018", texts=dict(EXAMPLES["baojing-2018"].texts, date="七月中旬"))
     assert report.draft and [f.code for f in report.findings] == ["bad-date"] and report.date == ""
@@ -1014,7 +1020,7 @@ def _xml(z: zipfile.ZipFile, name: str):
 
 def test_word_follows_gbt_9704(tmp_path):
     report = _report("baojing-2018")
-    path = R.write_docx(report, tmp_path / "b.docx")
+    path = write_docx(report, tmp_path / "b.docx")
     with zipfile.ZipFile(path) as z:
         document, settings, fonts = _xml(z, "word/document.xml"), _xml(z, "word/settings.xml"), _xml(z, "word/fontTable.xml")
         styles = _xml(z, "word/styles.xml")
@@ -1068,7 +1074,7 @@ def test_word_follows_gbt_9704(tmp_path):
     cp = docx.Document(str(path)).core_properties
     assert (cp.title, cp.author, cp.created.date().isoformat()) == (report.title, "保靖县医疗生育保险管理服务局", "2019-07-19")
     assert not [n for n, data in parts.items() if b"python-docx" in data]
-    assert R.write_docx(report, tmp_path / "b2.docx").read_bytes() == path.read_bytes()  # 逐字节可复现
+    assert write_docx(report, tmp_path / "b2.docx").read_bytes() == path.read_bytes()  # 逐字节可复现
 
 
 def test_review_document_lists_what_the_report_leaves_out(tmp_path):
@@ -1079,7 +1085,7 @@ def test_review_document_lists_what_the_report_leaves_out(tmp_path):
 
     inputs, ev = _inputs("baojing-2018")
     findings = _all_findings(inputs, ev)
-    report = R.build_report(inputs, ev, findings)
+    report = build_report(inputs, ev, findings)
     path = write_review(report, ev, findings, tmp_path / "审核意见.docx")
     doc = docx.Document(str(path))
     paras = [p.text for p in doc.paragraphs]
@@ -1098,7 +1104,7 @@ def test_report_sheet_prints_on_a4_and_the_chart_sits_under_its_paragraph(demo_d
     shutil.copy(demo_dir / "baojing-2018.xlsx", path)
     book, inputs = load(path)
     ev = evaluate(inputs)
-    R.write_report_sheet(book, R.build_report(inputs, ev, ev.findings))
+    write_report_sheet(book, build_report(inputs, ev, ev.findings))
     book.save(path)
     ws = openpyxl.load_workbook(path)[SHEET_REPORT]
     ps = ws.page_setup
@@ -1108,7 +1114,7 @@ def test_report_sheet_prints_on_a4_and_the_chart_sits_under_its_paragraph(demo_d
     see_below = next(c.row for c in ws["A"] if c.value == "各一级指标得分率见下图。")
     (chart,) = ws._charts
     assert chart.anchor._from.row + 1 == see_below + 1  # 图紧接在“见下图”之下（锚点行号从 0 起）
-    caption = ws.cell(chart.anchor._from.row + 1 + R._CHART_ROWS, 1).value
+    caption = ws.cell(chart.anchor._from.row + 1 + _CHART_ROWS, 1).value
     assert caption.startswith("图1  一级指标得分率")
     widths = sum(ws.column_dimensions[c].width for c in "ABCDE")
     assert widths < 130  # 按页宽缩放后仍可读（约八成）
@@ -1128,7 +1134,7 @@ def test_workbooks_without_the_evidence_column_still_load(demo_dir, tmp_path):
     _, inputs = load(path)
     ev = evaluate(inputs)
     assert ev.total == D("85.1") and all(i.evidence == "" for i in ev.indicators)
-    text = R.build_report(inputs, ev, []).as_text()
+    text = build_report(inputs, ev, []).as_text()
     assert "经核查，报表封皮未盖章，扣0.5分" in text  # 没有依据列时用备注
     _, inputs = load(demo_dir / "zizhou-2021.xlsx")
     assert {i.code: i.evidence for i in evaluate(inputs).indicators}["z1_4"] == "6月16日前公开，公开及时"

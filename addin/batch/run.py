@@ -401,7 +401,7 @@ def iter_batch(files: Sequence[Path], root: Path, *, jobs: int = 1, timeout: flo
     from pebble import ProcessExpired, ProcessPool
 
     from ..checks import run as checks  # noqa: F401  在 fork 之前导入，子进程直接继承
-    from ..report import build as report
+    from ..report import sections as report
 
     # 报告模板在 fork 之前编译好（校验要用报告模板找出未填写的文字材料；每个子进程不必各自编译一遍）
     env = report.make_env(None)

@@ -18,7 +18,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: Any) -> int:
-    from ..batch.compare import analyse, write_comparison_docx, write_comparison_xlsx
+    from ..batch.compare import analyse
+    from ..batch.compare_output import write_comparison_docx, write_comparison_xlsx
     from ..io.book import BookError
     from ..scoring.engine import evaluate
 

@@ -43,12 +43,13 @@ def make_report(path: str | Path, *, output: str | Path | None = None, docx: str
     from ..io.filecheck import WORKBOOK_SUFFIXES
     from ..io.safeio import refuse_overwrite, require_suffix
     from ..io.locks import write_lock
-    from ..report.build import build_report, write_docx, write_pdf, write_report_sheet
+    from ..report.sections import build_report
+    from ..report.sheet import write_report_sheet
     from ..scoring.engine import evaluate
     from ..scoring.reader import ReadError, load
 
     if template_dir is not None and not Path(template_dir).is_dir():
-        from ..report.build import ReportError
+        from ..report.model import ReportError
 
         raise ReportError(f"报告模板目录不存在：{template_dir}")
     try:
@@ -77,6 +78,9 @@ def make_report(path: str | Path, *, output: str | Path | None = None, docx: str
     except BookError as exc:
         raise CliError(str(exc)) from None
     if docx or pdf:
+        from ..report.pdf import write_pdf  # 只在要写 Word/PDF 时才导入 python-docx
+        from ..report.word import write_docx
+
         docx_path = Path(docx) if docx else None
         with tempfile.TemporaryDirectory(prefix="jixiao-report-") as tmp:
             target = docx_path or Path(tmp) / (Path(path).stem + ".docx")
@@ -123,7 +127,7 @@ def status_lines(report, findings) -> list[str]:
 
 def run(args) -> int:
     from ..checks import findings as F
-    from ..report.build import ReportError
+    from ..report.model import ReportError
 
     try:
         report, findings = make_report(args.file, output=args.output, docx=args.docx, pdf=args.pdf,

@@ -21,14 +21,8 @@ from ..io.book import BookError
 RIBBON_LOG = "jixiao-ribbon.log"
 DOCTOR_MARK = "jixiao-doctor"
 XLWINGS_ADDIN = "xlwings.xlam"
-
-
 XLWINGS_PIN = "0.37.8"  # 与 pyproject.toml 的 xlwings==… 相同（测试核对）：加载项的 VBA 与 DLL 名称都按这一版
-
-
 CONF_KEYS = ("INTERPRETER_WIN", "CONDA PATH", "CONDA ENV", "UDF MODULES")
-
-
 NOT_WINDOWS = (
     "当前系统是 {system}。Excel 加载项（功能区按钮与单元格函数）只能安装在 Windows 版 Excel 中："
     "xlwings 的经典单元格函数只支持 Windows，macOS 版 Excel 不支持，Linux 没有 Excel。\n"

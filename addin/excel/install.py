@@ -41,8 +41,6 @@ class _LazyXlam:
 
 
 xlam = _LazyXlam()
-
-
 TRUST_HELP = ("请在 Excel 中依次点击“文件 → 选项 → 信任中心 → 信任中心设置 → 宏设置”，勾选"
               "“信任对 VBA 工程对象模型的访问”，确定后关闭 Excel，再运行 jixiao addin install --com-import。"
               "该选项被单位组策略锁定（灰色）时，请 IT 启用组策略“信任对 VBA 工程对象模型的访问”（注册表 AccessVBOM = 1），"

@@ -167,7 +167,9 @@ def report_docx_path(workbook: Path) -> Path:
 def do_report(book, docx: str | Path | None = None) -> Outcome:
     """生成报告：替换“报告”工作表，并在工作簿旁写出 Word 文档。"""
     from ..checks.run import run_checks, summary
-    from ..report.build import build_report, write_docx, write_report_sheet
+    from ..report.sections import build_report
+    from ..report.word import write_docx
+    from ..report.sheet import write_report_sheet
 
     path = book.path
     if docx is None:
@@ -288,7 +290,7 @@ def _log(entry: str, exc: BaseException) -> Path:
 
 def _known_errors() -> tuple[type[BaseException], ...]:
     from ..io.book import BookError
-    from ..report.build import ReportError
+    from ..report.model import ReportError
     from ..scoring.reader import ReadError
     from .export import ExportError
 

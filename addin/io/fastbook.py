@@ -30,8 +30,6 @@ class _TooBig(Exception):
 
 
 _LOCAL: dict[str, str] = {}
-
-
 # 只有样式、没有值的单元格（Excel、XlsxWriter、openpyxl 都这样写）
 _EMPTY_CELL = re.compile(rb'<c r="[A-Z]{1,3}[0-9]{1,7}"(?: s="[0-9]{1,6}")?/>')
 

@@ -27,53 +27,25 @@ from .book import BookError
 
 
 MB = 1024 * 1024
-
-
 # 一份绩效评价工作簿通常不到 1 MB；上限留足余量给用户粘贴的明细表
 MAX_FILE_BYTES = 25 * MB
-
-
 MAX_UNCOMPRESSED_BYTES = 100 * MB
-
-
 # 正常工作簿部件的压缩比约 2～15 倍（10 万行全 0 的工作表约 13 倍），压缩炸弹是成百上千倍
 MAX_RATIO = 100
-
-
 RATIO_MIN_BYTES = 1 * MB  # 小部件即使压缩比高也无害，不计
-
-
 MAX_MEMBERS = 5000
-
-
 # 规模上限：读取代价主要与单元格数成正比，与字节数关系不大（本机实测，2 核、openpyxl 3.1：每个单元格或带格式的行
 # 约 35 微秒 CPU、1.2 KB 内存——jixiao check 加载两次（公式与保存的结果）；30 万个约 12 秒、400 MB，report 另加保存；
 # 30 MB 的长文字只要 0.6 秒）。一份绩效评价工作簿约 5,000 个。计数包括：单元格元素、行与列的格式记录、合并单元格与
 # 超链接覆盖的区域（openpyxl 会为其中每一格建对象：一个 30 KB 的文件合并 A100:XFD1048576 就永远读不完）
 MAX_CELLS = 300_000
-
-
 MAX_PART_XML_BYTES = 50 * MB  # 单个 XML 部件（工作表、共享字符串……）解压后的大小
-
-
 MAX_SHARED_STRINGS = 300_000  # 共享字符串条数（每条至少被一个单元格使用）
-
-
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
-
-
 MACRO_SUFFIXES = (".xlsm", ".xltm")
-
-
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
-
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-
-
 _ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
-
-
 _DTD_RE = re.compile(b"|".join(re.escape(t.encode(enc)) for t in ("<!DOCTYPE", "<!ENTITY")
                                for enc in ("utf-8", "utf-16-le", "utf-16-be")), re.IGNORECASE)
 
@@ -268,14 +240,8 @@ def _scan_parts(p: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo],
 # XML 部件的编码：Office Open XML 只用 UTF-8 或 UTF-16（ECMA-376 第 2 部分）。UTF-7、UTF-32、EBCDIC、GBK 之类的编码，
 # 或 BOM 与 XML 声明互相矛盾，都可能让某个解析器看到与字节扫描不同的内容（藏起 <!DOCTYPE），一律拒绝
 _SNIFF_BYTES = 512
-
-
 _ASCII_COMPATIBLE = {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1"}
-
-
 _UTF16 = {"utf-16", "utf16", "utf-16le", "utf-16be"}
-
-
 _DECL_ENCODING = re.compile(r"""^<\?xml\b[^>]{0,200}?\bencoding\s*=\s*["']([^"']{0,40})["']""")
 
 
@@ -358,11 +324,7 @@ def _complete_tags(blocks: Iterable[bytes]) -> Iterator[bytes]:
 
 
 _COST_TAGS = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(c|row|col|si|mergeCell|hyperlink)(?=[\s/>])")
-
-
 _RANGE_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:mergeCell|hyperlink)\s[^>]*")
-
-
 _REF_ATTR = re.compile(rb"""\sref\s*=\s*["']\$?([A-Za-z]{1,3})\$?(\d{1,9})(?::\$?([A-Za-z]{1,3})\$?(\d{1,9}))?["']""")
 
 

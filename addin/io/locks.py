@@ -80,17 +80,9 @@ def confirm_unchanged(path: str | Path, expected: FileIdentity) -> None:
 
 
 LOCK_SUFFIX = ".jixiao.lock"
-
-
 LOCK_WAIT_SECONDS = 60.0  # 另一个 jixiao 正在写同一个文件时最多等待这么久（一次写回通常一两秒）
-
-
 LOCK_STALE_SECONDS = 600.0  # 其他计算机上的锁超过这么久即视为遗留（写回从不需要这么久）
-
-
 _EMPTY_LOCK_GRACE = 10.0  # 刚建立、尚未写入内容的锁；超过这么久仍为空即视为遗留
-
-
 _HELD: dict[str, tuple[Path, str, int]] = {}  # 本进程持有的锁：键 → (锁文件, 令牌, 重入次数)
 
 

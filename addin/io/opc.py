@@ -19,11 +19,7 @@ from .ooxml import CONTENT_TYPES, NS_CT, NS_MAIN, NS_PKG_REL, NS_R, RT_OFFICE_DO
 
 _MACRO_SHEET_TYPES = ("http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet",
                       "http://schemas.microsoft.com/office/2006/relationships/xlIntlMacrosheet")
-
-
 CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-
-
 # 工作簿部件的内容类型由文件类型决定：扩展名与它不符时 Excel 拒绝打开
 MAIN_TYPES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
@@ -31,14 +27,8 @@ MAIN_TYPES = {
     ".xltx": "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
     ".xltm": "application/vnd.ms-excel.template.macroEnabled.main+xml",
 }
-
-
 _MACRO_MAIN_TYPES = {MAIN_TYPES[".xlsm"], MAIN_TYPES[".xltm"]}
-
-
 _STANDARD_DECL = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
-
-
 _DECL_RE = re.compile(rb"^\s*<\?xml[^>]*\?>\s*")
 
 

@@ -15,12 +15,8 @@ from .opc import _DECL_RE, SpliceError, _parse
 
 _STYLE_ORDER = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs",
                 "tableStyles", "colors", "extLst")
-
-
 _RECORD_OF = {"numFmts": "numFmt", "fonts": "font", "fills": "fill", "borders": "border", "cellXfs": "xf",
               "dxfs": "dxf"}
-
-
 _FIRST_CUSTOM_NUMFMT = 164
 
 

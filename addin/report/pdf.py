@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .build import ReportError
+from .model import ReportError
 
 MISSING_MESSAGE = ("未找到 LibreOffice，无法生成 PDF。请安装 LibreOffice（Debian/Ubuntu："
                    "sudo apt-get install -y --no-install-recommends libreoffice-writer fonts-wqy-zenhei），"

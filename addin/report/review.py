@@ -12,7 +12,7 @@ from udfs.numbers import fmt_score
 
 from ..checks import findings as F
 from ..model import Evaluation, Finding
-from .build import Report
+from .model import Report
 
 
 def review_sections(report: Report, ev: Evaluation, findings: Sequence[Finding]

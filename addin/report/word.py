@@ -27,7 +27,7 @@ from docx.shared import Cm
 from udfs.numbers import fmt_pct
 from workbook_templates.docx_template import CHAR_TWIPS, FIXED_TIME, TEMPLATE_PATH, build_template, normalize_zip
 
-from .build import DRAFT, Annex, ChartBar, Report, ReportError
+from .model import DRAFT, Annex, ChartBar, Report, ReportError
 
 # ---------------------------------------------------------------------------------------------------------
 # 柱状图

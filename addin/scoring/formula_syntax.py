@@ -27,8 +27,6 @@ class XlError:
 
 
 UNKNOWN_CODE = "?"
-
-
 EXCEL_ERRORS = ("#DIV/0!", "#N/A", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#GETTING_DATA", "#SPILL!", "#CALC!")
 
 
@@ -91,11 +89,7 @@ class _Unsupported(Exception):
 
 
 _SHEET = r"(?:'(?P<qs>(?:[^']|'')+)'|(?P<us>[^\s!'\"(),:;=<>&+\-*/^%{}\[\]]+))!"
-
-
 _CELL = r"\$?[A-Za-z]{1,3}\$?\d+"
-
-
 _TOKEN_RE = re.compile(
     r"(?P<ws>\s+)"
     r"|(?P<str>\"(?:[^\"]|\"\")*\")"
@@ -309,14 +303,8 @@ def _parse_ref(text: str, here: str) -> RangeRef:
 
 
 ZERO = Decimal(0)
-
-
 ONE = Decimal(1)
-
-
 _NUMERIC_TEXT = re.compile(r"^\s*([+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?(?:[eE][+-]?\d+)?|[+-]?\.\d+)\s*(%?)\s*$")
-
-
 _EXCEL_EPOCH = _dt.datetime(1899, 12, 30)
 
 
