@@ -10,7 +10,8 @@ import openpyxl
 import pytest
 
 from addin.checks import findings as F
-from addin.checks.run import CHECKS, highlight_targets, link_target, run_checks, summary, write_findings_sheet
+from addin.checks.run import CHECKS, run_checks, summary
+from addin.checks.sheet import highlight_targets, link_target, write_findings_sheet
 from addin.cli.main import main
 from addin.model import Finding, Formula
 from addin.scoring.engine import evaluate

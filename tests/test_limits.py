@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from addin.checks import narrative, run as checks
+from addin.checks import narrative, scores, texts
 from addin.checks.run import run_checks
 from addin.io import filecheck
 from addin.io.book import BookError
@@ -35,9 +35,9 @@ EXCEL_MAX_CHARS = 32767
 
 # 扫描用户自由文字的正则（新加的也要登记在这里）
 FREE_TEXT_PATTERNS = {
-    "checks._PCT_RANGE": checks._PCT_RANGE,
-    "checks._UNIT_DECL": checks._UNIT_DECL,
-    "checks._UNIT_PAREN": checks._UNIT_PAREN,
+    "scores._PCT_RANGE": scores._PCT_RANGE,
+    "texts._UNIT_DECL": texts._UNIT_DECL,
+    "texts._UNIT_PAREN": texts._UNIT_PAREN,
     "narrative._MONEY": narrative._MONEY,
     "narrative._SENTENCE_END": narrative._SENTENCE_END,
 }
@@ -87,7 +87,7 @@ def test_possessive_band_pattern_finds_what_the_old_one_found():
     alphabet = ["1", "12", "3.5", "0", " ", "  ", "%", "-", "–", "~", "至", "到", ".", "x", "含", "(", "-1", "11-30%"]
     for _ in range(5000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
-        assert [m.groups() for m in checks._PCT_RANGE.finditer(text)] == [m.groups() for m in old.finditer(text)], text
+        assert [m.groups() for m in scores._PCT_RANGE.finditer(text)] == [m.groups() for m in old.finditer(text)], text
 
 
 def _worst_texts() -> dict[str, str]:

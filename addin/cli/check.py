@@ -83,7 +83,8 @@ def _check_one(path: str, args) -> tuple[int, dict]:
 
 
 def _check_and_write(path: str, args) -> tuple[int, dict]:
-    from ..checks.run import run_checks, summary, summary_text, write_findings_sheet
+    from ..checks.run import run_checks, summary, summary_text
+    from ..checks.sheet import write_findings_sheet
     from ..scoring.engine import evaluate
 
     book, inputs = _open(path)

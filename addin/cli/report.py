@@ -19,7 +19,8 @@ from .common import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, CliError, print_not
 def _all_findings(inputs, ev):
     """完整的校验发现（含计分引擎的发现）。文字材料缺项不在这里查：生成报告时 build_report 本身就会发现它们，
     再查一遍等于把报告多生成一次。"""
-    from ..checks.run import CHECKS, check_report_texts, run_checks
+    from ..checks.run import CHECKS, run_checks
+    from ..checks.texts import check_report_texts
 
     return run_checks(inputs, ev, checks=[c for c in CHECKS if c is not check_report_texts])
 

@@ -57,7 +57,8 @@ def _evaluate(book):
 
 def do_check(book) -> Outcome:
     """校验：写“校验结果”工作表；在 Excel 中再用条件格式标出有问题的单元格（到下次校验为止）。"""
-    from ..checks.run import highlight_targets, run_checks, summary, summary_text, write_findings_sheet
+    from ..checks.sheet import highlight_targets, write_findings_sheet
+    from ..checks.run import run_checks, summary, summary_text
 
     inputs, ev = _evaluate(book)
     findings = run_checks(inputs, ev)

@@ -1,0 +1,125 @@
+"""各项检查共用的上下文（Context：输入、计分结果、体系、解析过的数字单元格）、具名容差与阈值，以及说出数字与单元格的小工具。
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Callable
+
+from udfs.numbers import fmt_num
+from workbook_templates import layout as L
+from workbook_templates.spec import System
+from workbook_templates.systems import SYSTEMS
+
+from ..model import Evaluation, Finding, Formula, IndicatorResult, WorkbookInputs
+from ..scoring.parsing import NumCell, input_cells, table_label
+from . import findings as F
+
+
+# 小于此值的差额是浮点运算尾差（公式结果 982.6300000000001），不是数字写错
+FLOAT_NOISE = Decimal("0.000001")
+# 得分四舍五入到 0.01 分：保存的得分/小计与重算结果相差不超过半分位视为一致
+SCORE_TOLERANCE = Decimal("0.005")
+# 公式“实际值”保存的结果与重算的比率：Excel 把 Decimal 转成双精度浮点，只会有 1e-15 量级的差
+VALUE_CACHE_TOLERANCE = Decimal("0.000000001")
+# 各指标分值合计
+POINTS_TOTAL = Decimal(100)
+# 百分数至少写到整数个百分点：1（=100%）的书写精度按两位小数的比值计
+PERCENT_MIN_PLACES = 2
+# 元/万元混用：一个金额是其他金额中位数的 1 万倍以上，像是按元填进了万元表
+UNIT_OUTLIER_FACTOR = Decimal(10000)
+# 万元表的金额中位数达到 10 万（即 10 亿元）以上，整张表像是按元填写
+WAN_YUAN_MEDIAN_MAX = Decimal(100000)
+# 元表的合计数不足 1000 元，像是按万元填写
+YUAN_TOTAL_MIN = Decimal(1000)
+# 元的金额最多两位小数（角、分）
+YUAN_MAX_PLACES = 2
+# 这些金额可以为负（本年追加预算为负表示调减）
+NEGATIVE_ALLOWED = frozenset({("scalar", "budget_added")})
+# 执行率/完成率为 0 时，用哪些数据证明“其实有支出”
+SPENDING_REFS = {
+    "BUDGET_EXECUTION_BY": ("fund_total@executed", "fund_fiscal@executed", "fund_carry@executed", "fund_other@executed"),
+    "BUDGET_EXECUTION": ("fund_total@executed", "fund_fiscal@executed", "fund_carry@executed", "fund_other@executed"),
+    "BUDGET_COMPLETION": ("expense_total@final", "basic@final", "project@final"),
+    "BUDGET_COMPLETION_ZZ": ("budget_expense_total", "fiscal_final"),
+}
+ZERO = Decimal(0)
+
+
+@dataclass
+class Context:
+    inputs: WorkbookInputs
+    ev: Evaluation
+    system: System
+    cells: list[NumCell]
+    by_key: dict[tuple, NumCell]
+    engine_error_cells: set[tuple[str, str]]
+    # 被更具体的检查取代的引擎发现：(code, sheet, cell)
+    replaced: set[tuple[str, str, str]] = field(default_factory=set)
+
+    @property
+    def money_unit(self) -> str:
+        return self.ev.money_unit or "万元"
+
+    def num(self, key: tuple) -> NumCell | None:
+        return self.by_key.get(key)
+
+    def results(self) -> list[tuple[IndicatorResult, Any]]:
+        """(计分结果, 评分表原始行) 成对返回。"""
+        rows = {r.row: r for r in self.inputs.rows}
+        return [(res, rows[res.row]) for res in self.ev.indicators if res.row in rows]
+
+    def score_cell(self, field_name: str, row: str | int) -> str:
+        """评分表汇总行（小计/总分/等级）某字段的单元格；列字母取自读出的指标行（用户移动列也能对上）。"""
+        letter = None
+        if self.inputs.rows:
+            a1 = self.inputs.rows[0].cells.get(field_name, "")
+            letter = "".join(ch for ch in a1 if ch.isalpha()) or None
+        return f"{letter or L.LETTER[field_name]}{row}"
+
+
+def _n(x: Decimal | None, places: int = 6) -> str:
+    return fmt_num(x, places)
+
+
+def _pct(x: Decimal, ratio_places: int = 4) -> str:
+    """比值 → 百分数文本，小数位数与比值的书写位数对应（0.4098 → 40.98%）。"""
+    places = max(ratio_places - 2, 0)
+    q = (x * 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{q}%"
+
+
+def _gap_ok(a: Decimal, b: Decimal, tol: Decimal) -> bool:
+    return abs(a - b) <= max(tol, FLOAT_NOISE)
+
+
+CheckFn = Callable[[Context], list[Finding]]
+
+
+def make_context(inputs: WorkbookInputs, ev: Evaluation) -> Context:
+    system = SYSTEMS[inputs.system_key]
+    cells = input_cells(inputs, system, ev)
+    return Context(inputs=inputs, ev=ev, system=system, cells=cells, by_key={c.key: c for c in cells},
+                   engine_error_cells={(f.sheet, f.cell) for f in ev.findings if f.severity == F.ERROR})
+
+
+def _raw_text(raw: Any) -> str:
+    if isinstance(raw, Formula):
+        raw = raw.cached
+    return "" if raw is None else str(raw).strip()
+
+
+def _usable(c: NumCell | None) -> bool:
+    return c is not None and c.error is None and c.known
+
+
+def _ref_label(ctx: Context, ref: str) -> str:
+    if "@" in ref:
+        key, col = ref.split("@", 1)
+        return table_label(ctx.inputs, ctx.system, key, col)
+    return next((s.label for s in ctx.system.scalars if s.key == ref), ref)
+
+
+def _short(text: str, limit: int = 120) -> str:
+    t = " ".join(str(text).split())
+    return t if len(t) <= limit else t[: limit - 1] + "…"
