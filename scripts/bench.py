@@ -368,7 +368,10 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((f"  中断后续跑（Ctrl+C 时已完成 {done_at_stop} 个，其余重新计算）", f"{t_resume:.2f} s",
                      f"{(nfiles - done_at_stop) / t_resume:.0f}", ""))
 
-        from addin.batch.run import ResultCache, collect_files, run_batch, summarise
+        from addin.batch.cache import ResultCache
+        from addin.batch.run import run_batch
+        from addin.batch.summary import summarise
+        from addin.batch.files import collect_files
 
         results = run_batch(collect_files(src), src, jobs=a.jobs, cache=ResultCache(cache_dir))  # 已全部在缓存
         s = summarise(results)

@@ -13,7 +13,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from addin.batch.run import collect_files, process_file, run_batch, summarise
+from addin.batch.files import collect_files
+from addin.batch.run import process_file, run_batch
+from addin.batch.summary import summarise
 from addin.cli.main import main
 from addin.io.book import BookError
 from addin.io.fastbook import FastBook
@@ -142,7 +144,7 @@ def test_fastbook_refuses_dtd(tmp_path):
 
 # --------------------------------------------------------------------------- 排名
 def test_competition_ranks_ties_share_rank():
-    from addin.batch.run import DeptResult
+    from addin.batch.result import DeptResult
 
     totals = ("90", "95.5", "90", "80", "95.5", "70")
     rs = [DeptResult(f"f{i}", True, system="hunan-dept", total=Decimal(t)) for i, t in enumerate(totals)]
@@ -375,7 +377,7 @@ def test_batch_cli_errors_are_chinese(tmp_path, capsys):
 
 
 def test_summarise_excludes_incomplete_from_ranking():
-    from addin.batch.run import DeptResult
+    from addin.batch.result import DeptResult
 
     D = Decimal
     rs = [DeptResult("a", True, system="hunan-dept", total=D("90"), grade="优"),

@@ -13,15 +13,10 @@ import openpyxl
 import pytest
 
 from addin.batch import run as batch
-from addin.batch.run import (
-    ResultCache,
-    SummaryBuilder,
-    collect_entries,
-    iter_batch,
-    process_file,
-    run_batch,
-    summarise,
-)
+from addin.batch.cache import ResultCache, rules_fingerprint
+from addin.batch.files import collect_entries
+from addin.batch.run import iter_batch, process_file, run_batch
+from addin.batch.summary import SummaryBuilder, summarise
 from addin.cli.main import main
 
 
@@ -195,7 +190,7 @@ def test_cache_is_invalidated_by_a_new_version_or_rules(tmp_path, demo_dir):
     assert new.get(res.key, res.file) is None
     assert not (tmp_path / "c" / "旧规则").exists()
     # 指纹随源码变化：同一份代码两次相同
-    assert batch.rules_fingerprint() == batch.rules_fingerprint()
+    assert rules_fingerprint() == rules_fingerprint()
 
 
 def test_a_cached_result_is_the_same_result(demo_dir, tmp_path):
