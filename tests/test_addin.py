@@ -24,7 +24,9 @@ from defusedxml import ElementTree as SafeET
 
 from addin.cli import addin as addin_cmd
 from addin.cli.main import main as cli_main
-from addin.excel import env as xlenv, export, install as addin_install, ribbon, xlam
+from addin.excel import customui, export, ribbon, xlam
+from addin.excel import env as xlenv
+from addin.excel import install as addin_install
 from addin.io.book import BookError, CellWrite
 from addin.io.openpyxl_book import OpenpyxlBook
 from addin.io.xlbook import HIGHLIGHT_MARKER, XlwingsBook, excel_text
@@ -58,15 +60,15 @@ def fake_book(path: Path, app: FakeApp | None = None, fullname: str | None = Non
 # 功能区 XML 与 VBA 回调
 # =====================================================================================================
 def test_customui_validates_against_schema_and_callbacks():
-    xml = xlam.RIBBON_XML.read_bytes()
-    assert xlam.check_customui(xml) == []
+    xml = customui.RIBBON_XML.read_bytes()
+    assert customui.check_customui(xml) == []
     from lxml import etree
 
-    schema = etree.XMLSchema(etree.parse(str(xlam.RIBBON_XSD)))
+    schema = etree.XMLSchema(etree.parse(str(customui.RIBBON_XSD)))
     assert schema.validate(etree.fromstring(xml))
     root = SafeET.fromstring(xml)
-    assert root.tag == f"{{{xlam.CUSTOMUI_NS}}}customUI"
-    tabs = list(root.iter(f"{{{xlam.CUSTOMUI_NS}}}tab"))
+    assert root.tag == f"{{{customui.CUSTOMUI_NS}}}customUI"
+    tabs = list(root.iter(f"{{{customui.CUSTOMUI_NS}}}tab"))
     assert [t.get("label") for t in tabs] == ["绩效评价"]
 
 
@@ -80,8 +82,8 @@ def test_customui_validates_against_schema_and_callbacks():
     (lambda x: x.replace("JixiaoRibbon.OnRibbonLoad", "JixiaoRibbon.OnCheck"), "IRibbonUI"),
 ])
 def test_customui_check_catches_mistakes(mutate, fragment):
-    bad = mutate(xlam.RIBBON_XML.read_text(encoding="utf-8")).encode("utf-8")
-    problems = xlam.check_customui(bad)
+    bad = mutate(customui.RIBBON_XML.read_text(encoding="utf-8")).encode("utf-8")
+    problems = customui.check_customui(bad)
     assert problems and fragment in " ".join(problems)
 
 
@@ -90,15 +92,15 @@ def _vba(name: str) -> str:
 
 
 def test_every_button_maps_to_one_vba_callback_and_one_python_entry_point():
-    xml = xlam.RIBBON_XML.read_bytes()
+    xml = customui.RIBBON_XML.read_bytes()
     bas = _vba("JixiaoRibbon.bas")
-    procs = xlam.vba_procedures(bas)
-    buttons = xlam.ribbon_buttons(xml)
+    procs = customui.vba_procedures(bas)
+    buttons = customui.ribbon_buttons(xml)
     assert [b["label"] for b in buttons] == list(ribbon.ENTRY_POINTS.values())
     seen = set()
     for b in buttons:
         module, proc = b["onAction"].split(".")
-        assert module == xlam.vba_module_name(bas) == "JixiaoRibbon"
+        assert module == customui.vba_module_name(bas) == "JixiaoRibbon"
         kind, private, args = procs[proc]
         assert (kind, private) == ("Sub", False) and re.fullmatch(r"control As IRibbonControl", args)
         body = re.search(rf"Sub {proc}\(.*?\)(.*?)End Sub", bas, re.S).group(1)
@@ -133,11 +135,11 @@ def test_vba_is_ascii_and_its_chinese_texts_match_python():
 def test_events_class_relinks_every_opened_workbook():
     cls = _vba("JixiaoEvents.cls")
     assert cls.startswith("VERSION 1.0 CLASS\nBEGIN\n")
-    assert xlam.vba_module_name(cls) == xlam.EVENTS_MODULE
+    assert customui.vba_module_name(cls) == xlam.EVENTS_MODULE
     assert re.search(r"Public WithEvents App As Application", cls)
     assert re.search(r"Private Sub App_WorkbookOpen\(ByVal Wb As Workbook\)\s+JixiaoRibbon\.RelinkToThisAddin Wb", cls)
     bas = _vba("JixiaoRibbon.bas")
-    assert xlam.vba_procedures(bas)["RelinkToThisAddin"][:2] == ("Sub", False)
+    assert customui.vba_procedures(bas)["RelinkToThisAddin"][:2] == ("Sub", False)
     relink = re.search(r"Sub RelinkToThisAddin(.*?)End Sub", bas, re.S).group(1)
     # KB 817578：只改文件名等于本加载项、路径不同的链接，改为本加载项自己的完整路径
     assert "LinkSources(xlExcelLinks)" in relink and "ThisWorkbook.Name" in relink
@@ -181,7 +183,7 @@ def test_build_xlam_parts_content_types_and_relationships(tmp_path):
                 SafeET.fromstring(z.read(name))  # 每个 XML 部件都能解析
         rels = z.read("_rels/.rels").decode()
         assert rels.count("ui/extensibility") == 1
-        assert z.read("customUI/customUI14.xml") == xlam.RIBBON_XML.read_bytes()
+        assert z.read("customUI/customUI14.xml") == customui.RIBBON_XML.read_bytes()
         wb_rels = z.read("xl/_rels/workbook.xml.rels").decode()
         assert 'relationships/vbaProject" Target="vbaProject.bin"' in wb_rels
         assert xlam.verify_vba(path) == []  # VBA 工程：每个模块与应有的源码逐字节相同
