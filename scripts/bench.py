@@ -410,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         demo = work / "冷启动"
         demo.mkdir(exist_ok=True)
         one = demo / "zizhou-2021.xlsx"
-        from workbook_templates.build import build_workbook
+        from addin.template.workbook import build_workbook
         from workbook_templates.examples import ZIZHOU_2021
 
         build_workbook(ZIZHOU_2021.system, one, ZIZHOU_2021)

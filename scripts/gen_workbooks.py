@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from workbook_templates.build import Example, build_workbook  # noqa: E402
+from workbook_templates.spec import Example  # noqa: E402
+from addin.template.workbook import build_workbook
 from workbook_templates.examples import BAOJING_2018, SHIPING_2022, ZIZHOU_2021, _SP  # noqa: E402
 
 COUNTIES = ["保靖县", "子洲县", "石屏县", "澧县", "开福区", "花垣县", "永顺县", "绥德县", "米脂县", "建水县", "通海县", "安乡县"]

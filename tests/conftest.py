@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from addin.scoring.engine import evaluate
-from workbook_templates.build import build_workbook, layout_inputs
+from addin.template.inputs import layout_inputs
+from addin.template.workbook import build_workbook
 from workbook_templates.examples import EXAMPLES
 from workbook_templates.systems import SYSTEMS
 

@@ -12,8 +12,9 @@ from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
-from workbook_templates.build import Example, build_workbook
+from addin.template.workbook import build_workbook
 from workbook_templates.examples import BAOJING_2018, SHIPING_2022, ZIZHOU_2021
+from workbook_templates.spec import Example
 from workbook_templates.systems import EXEC_RATE, PROJECT_TEXTS, project_row
 
 

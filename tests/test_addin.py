@@ -24,9 +24,7 @@ from defusedxml import ElementTree as SafeET
 
 from addin.cli import addin as addin_cmd
 from addin.cli.main import main as cli_main
-from addin.excel import customui, export, ribbon, xlam
-from addin.excel import env as xlenv
-from addin.excel import install as addin_install
+from addin.excel import customui, env as xlenv, export, install as addin_install, ribbon, xlam
 from addin.io.book import BookError, CellWrite
 from addin.io.openpyxl_book import OpenpyxlBook
 from addin.io.xlbook import HIGHLIGHT_MARKER, XlwingsBook, excel_text

@@ -351,7 +351,7 @@ def test_collect_files_skips_locks_hidden_output_and_reports_xls(tmp_path, demo_
 def test_cell_text_starting_with_formula_chars_is_written_as_text(tmp_path):
     import dataclasses
 
-    from workbook_templates.build import build_workbook
+    from addin.template.workbook import build_workbook
     from workbook_templates.examples import BAOJING_2018
 
     for n, name in enumerate(['=HYPERLINK("http://example.com","点我")', "+1", "-2", "@SUM(A1)"]):

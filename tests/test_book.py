@@ -40,6 +40,6 @@ def test_capability_check_does_not_touch_the_path(tmp_path):
 
 
 def _blank(tmp_path: Path) -> Path:
-    from workbook_templates.build import build_workbook
+    from addin.template.workbook import build_workbook
 
     return build_workbook("project", tmp_path / "t.xlsx")

@@ -17,8 +17,8 @@ from addin.model import Finding, Formula
 from addin.scoring.engine import evaluate
 from addin.scoring.parsing import decimal_places, parse_cell
 from addin.scoring.reader import load
+from addin.template.inputs import layout_inputs
 from tests import fixtures_checks as fx
-from workbook_templates.build import layout_inputs
 from workbook_templates.systems import SYSTEMS
 
 DATA, SCORES, TEXTS = "基础数据表", "评分表", "文字材料"

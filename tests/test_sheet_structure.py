@@ -20,10 +20,10 @@ from addin.cli import main as cli
 from addin.model import Formula
 from addin.scoring.engine import evaluate
 from addin.scoring.reader import load
+from addin.template.workbook import build_workbook
 from tests.excel_rows import copy_row, delete_row, fill_down, insert_rows, move_row
 from tests.test_formulas_engine import Calculated, engine_functions  # noqa: F401 - fixture
 from workbook_templates import layout as L
-from workbook_templates.build import build_workbook
 
 S = L.SHEET_SCORES
 C = L.LETTER  # 各字段的列字母：A 代码 … H 实际值 … J 规则类型 … V 计算得分 … Y 得分

@@ -12,9 +12,10 @@ from addin.cli import main as cli
 from addin.io.openpyxl_book import OpenpyxlBook
 from addin.scoring.engine import evaluate
 from addin.scoring.reader import detect_system, load
+from addin.template.workbook import build_workbook
 from udfs.scoring import NA_POLICIES, RULE_TYPES, GradeTable
 from workbook_templates import layout as L
-from workbook_templates.build import RATE_PARAMS, build_workbook
+from workbook_templates.layout import RATE_PARAMS
 from workbook_templates.systems import SYSTEMS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +67,7 @@ def test_checked_in_templates_equal_a_fresh_build(tmp_path, key):
     a, b = _sheet_snapshot(CHECKED_IN / f"{key}.xlsx"), _sheet_snapshot(fresh)
     assert list(a) == list(b)
     for sheet in a:
-        assert a[sheet] == b[sheet], f"{key}/{sheet} 与重新生成的不同：请运行 python -m workbook_templates.build"
+        assert a[sheet] == b[sheet], f"{key}/{sheet} 与重新生成的不同：请运行 python -m addin.template"
     assert len(a[L.SHEET_SCORES]["validations"]) > 10
 
 
@@ -77,7 +78,7 @@ def test_template_build_is_byte_stable(tmp_path, key):
     assert one == two, "同样的输入应生成同样的文件（文档属性时间固定）"
     # 仓库中的模板由某一版 XlsxWriter 生成；版本不同时字节可以不同（单元格内容由上一个测试逐格比较）
     if xlsxwriter.__version__ == XLSXWRITER_BUILT_WITH:
-        assert one == (CHECKED_IN / f"{key}.xlsx").read_bytes(), "请运行 python -m workbook_templates.build"
+        assert one == (CHECKED_IN / f"{key}.xlsx").read_bytes(), "请运行 python -m addin.template"
 
 
 # ---------------------------------------------------------------- 示例工作簿中的计算结果

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from .build import Example
+from .spec import Example
 from .systems import project_row
 
 # ---------------- 种子 000：保靖县医疗生育保险管理服务局 2018 年度部门整体支出绩效自评（湖南） ----------------

@@ -107,3 +107,8 @@ def normalise_formula(text: str) -> str:
     """比较公式时忽略空白、$、引号与大小写（Excel 对不含空格的表名可能去掉引号），以及 Excel 给加载项函数加的前缀
     （这些前缀不是用户的改动）。"""
     return "".join(ch for ch in _ADDIN_PREFIX.sub("", text) if not ch.isspace() and ch not in "$'").upper()
+
+
+# 哪些参数是比率（显示为百分数）：规则类型 → 参数序号（0 起）
+RATE_PARAMS = {"达标满分": (1,), "区间满分": (0, 1), "分档": (0, 2, 4, 6), "线性插值": (0, 1), "按步扣分": (0, 1),
+               "目标比较": (1,)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from udfs.scoring import GradeScale, Rule
 
@@ -105,3 +106,25 @@ class System:
 
 
 N_PARAMS = 10
+
+
+@dataclass
+class Example:
+    """一份填好的工作簿的数据（示例或测试夹具）。未给出的项保持空白。"""
+
+    name: str
+    system: str
+    scalars: dict[str, Any] = field(default_factory=dict)
+    table: dict[str, dict[str, Any]] = field(default_factory=dict)
+    table_labels: dict[str, str] = field(default_factory=dict)
+    table_notes: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    overrides: dict[str, tuple[Any, str]] = field(default_factory=dict)
+    stated: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    evidence: dict[str, str] = field(default_factory=dict)  # 评分依据/扣分说明
+    texts: dict[str, str] = field(default_factory=dict)
+    indicators: tuple[IndicatorSpec, ...] | None = None  # 替换体系中的指标行（项目支出自评表）
+    params: dict[str, list[Any]] = field(default_factory=dict)  # 改动某行规则参数
+    points: dict[str, Any] = field(default_factory=dict)  # 改动某行分值
+    description: str = ""

@@ -16,7 +16,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: Any) -> int:
-    from workbook_templates.build import build_workbook
+    from ..template.workbook import build_workbook
 
     from ..io.safeio import atomic_output
 

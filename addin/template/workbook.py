@@ -1,208 +1,29 @@
-"""由声明式描述（systems.py）与可选的示例数据（examples.py）生成 .xlsx 工作簿。
+"""由声明式描述（workbook_templates/systems.py）与可选的示例数据（examples.py）生成 .xlsx 工作簿（XlsxWriter）。
 
 用 XlsxWriter 写入公式并同时写入计算结果（缓存值），这样不重新计算的查看器（pandas、calamine、openpyxl data_only、
 LibreOffice 对未知函数）也能看到数值。缓存值由 addin.scoring.engine 以与单元格函数相同的纯函数算出。
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
-from udfs.entries import DEFAULT_QUALITATIVE_WORDS, QUALITATIVE_BANDS
+from udfs.entries import QUALITATIVE_BANDS
 from udfs.excel import ERROR_PREFIX, NA_TEXT
 from udfs.scoring import (NA_POLICIES, QUALITATIVE_LEVELS, RULE_TYPES, STEP_DIRECTIONS, STEP_MODES, TARGET_NATURES,
                           DeductionChecklist, GradeTable, Target)
+from workbook_templates import layout as L
+from workbook_templates.formulas import INCOMPLETE_TEXT, grade_formula, subtotal_formula, total_formula
+from workbook_templates.layout import RATE_PARAMS
+from workbook_templates.spec import Example, System
+from workbook_templates.systems import SYSTEMS
 
-from . import layout as L
-from .spec import N_PARAMS, IndicatorSpec, System
-from .systems import SYSTEMS
-
-
-@dataclass
-class Example:
-    """一份填好的工作簿的数据（示例或测试夹具）。未给出的项保持空白。"""
-
-    name: str
-    system: str
-    scalars: dict[str, Any] = field(default_factory=dict)
-    table: dict[str, dict[str, Any]] = field(default_factory=dict)
-    table_labels: dict[str, str] = field(default_factory=dict)
-    table_notes: dict[str, str] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
-    overrides: dict[str, tuple[Any, str]] = field(default_factory=dict)
-    stated: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-    notes: dict[str, str] = field(default_factory=dict)
-    evidence: dict[str, str] = field(default_factory=dict)  # 评分依据/扣分说明
-    texts: dict[str, str] = field(default_factory=dict)
-    indicators: tuple[IndicatorSpec, ...] | None = None  # 替换体系中的指标行（项目支出自评表）
-    params: dict[str, list[Any]] = field(default_factory=dict)  # 改动某行规则参数
-    points: dict[str, Any] = field(default_factory=dict)  # 改动某行分值
-    description: str = ""
-
-
-# 哪些参数是比率（显示为百分数）：规则类型 → 参数序号（0 起）
-RATE_PARAMS = {"达标满分": (1,), "区间满分": (0, 1), "分档": (0, 2, 4, 6), "线性插值": (0, 1), "按步扣分": (0, 1),
-               "目标比较": (1,)}
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, Decimal):
-        return int(v) if v == v.to_integral_value() and abs(v) < 10**15 else float(v)
-    return v
-
-
-def indicators_for(system: System, example: Example | None) -> tuple[IndicatorSpec, ...]:
-    if example is not None and example.indicators is not None:
-        return example.indicators
-    return system.indicators
-
-
-def layout_inputs(system: System, example: Example | None = None):
-    """把体系与示例数据排到单元格上，返回带单元格地址的 WorkbookInputs（与 addin.scoring.reader 读出的结构相同）。"""
-    from addin.model import Formula, RowInput, WorkbookInputs
-
-    ex = example or Example("blank", system.key)
-    inputs = WorkbookInputs(system.key)
-    row = 3
-    # 基础数据表：经费情况
-    data_rows: dict[str, int] = {}
-    if system.table_rows:
-        for r in system.table_rows:
-            row += 1
-            data_rows[r.key] = row
-            inputs.table[r.key] = {}
-            inputs.table_labels[r.key] = ex.table_labels.get(r.key, r.label)
-            for j, c in enumerate(system.columns):
-                inputs.table[r.key][c.key] = ex.table.get(r.key, {}).get(c.key)
-                inputs.cells[("table", r.key, c.key)] = (L.SHEET_DATA, xl_rowcol_to_cell(row - 1, 2 + j))
-        row += 2  # 空一行，再写补充数据表头
-    scalar_header = row if system.table_rows else 3
-    row = scalar_header
-    for s in system.scalars:
-        row += 1
-        data_rows[s.key] = row
-        inputs.scalars[s.key] = ex.scalars.get(s.key)
-        inputs.cells[("scalar", s.key)] = (L.SHEET_DATA, f"C{row}")
-    inputs.cells[("layout", "scalar_header")] = (L.SHEET_DATA, str(scalar_header))
-
-    # 评分表
-    r = L.SCORE_FIRST_ROW - 1
-    specs = indicators_for(system, ex)
-    for level1 in _level1s(system, specs):
-        members = [s for s in specs if s.level1 == level1]
-        first = r + 1
-        for spec in members:
-            r += 1
-            rule = spec.rule
-            params = list(ex.params.get(spec.code, rule.to_params()))
-            params += [None] * (N_PARAMS - len(params))
-            if spec.udf:
-                value: Any = Formula(L.value_formula(spec.udf, spec.args, inputs.cells, L.table_parts(system)))
-            else:
-                value = ex.values.get(spec.code)
-            ov = ex.overrides.get(spec.code, (None, None))
-            st = ex.stated.get(spec.code, (None, None))
-            ri = RowInput(
-                code=spec.code, level1=spec.level1, level2=spec.level2, name=spec.name,
-                points=ex.points.get(spec.code, rule.points), criterion=spec.criterion, formula_text=spec.formula,
-                value=value, unit=spec.unit, rule_label=rule.label, na=rule.na, params=params,
-                computed=Formula(_score_formula(r)), override=ov[0], reason=ov[1],
-                final=Formula(_final_formula(r)), stated_value=st[0], stated_score=st[1], note=ex.notes.get(spec.code),
-                evidence=ex.evidence.get(spec.code),
-                row=r, cells={f: f"{L.LETTER[f]}{r}" for f in L.score_fields()})
-            ri.cells["params"] = f"{L.LETTER['p1']}{r}:{L.LETTER['p10']}{r}"
-            ri.cells["rule"] = f"{L.LETTER['rule']}{r}"
-            inputs.rows.append(ri)
-        r += 1
-        inputs.cells[("subtotal", level1)] = (L.SHEET_SCORES, str(r))
-        inputs.cells[("subtotal_range", level1)] = (L.SHEET_SCORES, f"{first}:{r - 1}")
-    r += 1
-    inputs.cells[("total",)] = (L.SHEET_SCORES, str(r))
-    r += 1
-    inputs.cells[("grade",)] = (L.SHEET_SCORES, str(r))
-    r += 2
-    inputs.cells[("grades",)] = (L.SHEET_SCORES, f"B{r + 1}")
-    inputs.cells[("grade_header",)] = (L.SHEET_SCORES, str(r))
-    for lo, name in system.grades.bands:
-        inputs.grade_rows.append((name, lo))
-    words_mark = r + len(inputs.grade_rows) + 2  # 等级标准下空一行
-    inputs.cells[("words_mark",)] = (L.SHEET_SCORES, str(words_mark))
-    inputs.cells[("qual_words",)] = (L.SHEET_SCORES, f"B{words_mark + 1}")
-    inputs.qual_words = list(DEFAULT_QUALITATIVE_WORDS)
-    for k, t in enumerate(system.texts):
-        inputs.texts[t.key] = ex.texts.get(t.key)
-        inputs.cells[("text", t.key)] = (L.SHEET_TEXTS, f"C{3 + k}")
-    return inputs
-
-
-def _level1s(system: System, specs) -> list[str]:
-    order = list(system.level1_order) + [s.level1 for s in specs if s.level1 not in system.level1_order]
-    return [l1 for l1 in dict.fromkeys(order) if any(s.level1 == l1 for s in specs)]
-
-
-def _score_formula(r: int) -> str:
-    """计算得分：=SCORE(实际值,分值,规则类型,无基数时,参数1:参数10,定性词表)。规则由本行“规则类型”单元格选择，改下拉即改
-    评分方式（Excel 与 jixiao score 一样）；最后一个参数是工作簿定义的名称“定性词表”（定性指标的完成情况归入三档），用户改词表，
-    Excel 与 jixiao score 同时改变。旧工作簿中的 =SCORE_LINEAR(…) 等按类型的函数、不带词表的 =SCORE(…) 照常有效（用内置词表）。
-    计算得分公式只在这里生成。"""
-    c = L.LETTER
-    return (f"=SCORE({c['value']}{r},{c['points']}{r},{c['rule']}{r},{c['na']}{r},{c['p1']}{r}:{c['p10']}{r},"
-            f"{L.WORDS_NAME})")
-
-
-INCOMPLETE_TEXT = "未完成"
-
-
-def unscored_count(a: int, b: int, field: str = "final") -> str:
-    """第 a～b 行中未计分的行数（Excel 公式片段）：得分不是数字、而该行填了三级指标或得分单元格不空（“错误：…”说明、
-    “不适用”、填了名称却没有公式的插入行）。没有名称、得分也空着的行（插入后未填写的空行、三级为空的父行）不算。
-    field="computed" 时另计：选了规则类型而计算得分不是数字的行。"""
-    c = L.LETTER
-    y, d = f"{c['final']}{a}:{c['final']}{b}", f"{c['name']}{a}:{c['name']}{b}"
-    text = f'SUMPRODUCT(((({d}<>"")+({y}<>""))>0)*(ISNUMBER({y})=FALSE))'
-    if field == "computed":
-        v, j = f"{c['computed']}{a}:{c['computed']}{b}", f"{c['rule']}{a}:{c['rule']}{b}"
-        text += f'+SUMPRODUCT(({j}<>"")*(ISNUMBER({v})=FALSE))'
-    return text
-
-
-def subtotal_formula(field: str, a: int, b: int) -> str:
-    """一级指标小计（第 a～b 行）。只加有规则类型的行：父行（规则类型为空，得分是子行之和）不重复计入；
-    得分与计算得分在有指标未计分时显示“未完成”——SUM 会跳过“错误：…”文字，不加判断的小计看起来像是最终结果。"""
-    c = L.LETTER
-    col, rule = c[field], c["rule"]
-    total = f'SUM({col}{a}:{col}{b})-SUMIF({rule}{a}:{rule}{b},"",{col}{a}:{col}{b})'
-    if field == "points":
-        return "=" + total
-    return f'=IF({unscored_count(a, b, field)}>0,"{INCOMPLETE_TEXT}",{total})'
-
-
-def total_formula(field: str, rows: list[int]) -> str:
-    """总分行：各小计之和；任一小计为“未完成”（不是数字）时显示“未完成”。"""
-    col = L.LETTER[field]
-    cells = ",".join(f"{col}{x}" for x in rows)
-    if field == "points":
-        return "=" + "+".join(f"{col}{x}" for x in rows)
-    return f'=IF(COUNT({cells})<{len(rows)},"{INCOMPLETE_TEXT}",SUM({cells}))'
-
-
-def grade_formula(total_row: int, first: int, last: int) -> str:
-    """评价等级：总分是数字时按等级标准取等级，否则（“未完成”）显示“未完成”，不给出等级。"""
-    y = L.LETTER["final"]
-    return (f'=IF(ISNUMBER({y}{total_row}),GRADE_OF({y}{total_row},B{first}:B{last},C{first}:C{last}),'
-            f'"{INCOMPLETE_TEXT}")')
-
-
-def _final_formula(r: int) -> str:
-    # 用 FINAL_SCORE 而不是 IF(W="",V,W)：调整得分按与 jixiao score 相同的规则处理（“—”“无”视为空白、四舍五入到
-    # 0.01 分、非数字显示“错误：…”），Excel 显示的得分与无界面引擎一致
-    c = L.LETTER
-    return f"=FINAL_SCORE({c['computed']}{r},{c['override']}{r})"
+from ..model import Formula
+from ..scoring.engine import evaluate
+from .inputs import _plain, layout_inputs
 
 
 def _cached(v: Any, error: str | None = None) -> Any:
@@ -250,9 +71,6 @@ class _Formats:
 
 def build_workbook(system: System | str, path: str | Path, example: Example | None = None) -> Path:
     """生成工作簿文件（空白模板或填好的示例），返回路径。"""
-    from addin.model import Formula
-    from addin.scoring.engine import evaluate
-
     if isinstance(system, str):
         system = SYSTEMS[system]
     path = Path(path)
@@ -532,8 +350,3 @@ def build_templates(out_dir: str | Path) -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     return [build_workbook(s, out / f"{key}.xlsx") for key, s in SYSTEMS.items()]
-
-
-if __name__ == "__main__":  # python -m workbook_templates.build → 重建仓库中的空白模板
-    for p in build_templates(Path(__file__).parent / "xlsx"):
-        print(p)
