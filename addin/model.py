@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from udfs.numbers import InputError, parse_number
-from udfs.scoring import Rule
+from udfs.rule import Rule
 
 
 @dataclass(frozen=True)

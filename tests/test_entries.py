@@ -14,11 +14,13 @@ import tests.fixtures_checks as fx
 from addin.checks import findings as F
 from addin.cli import main as cli
 from addin.scoring.reader import load
-from udfs.entries import (DEFAULT_QUALITATIVE_WORDS, EntryError, TimePoint, completion, read_actual, read_direction,
-                          read_qualitative, read_target, read_time, word_pairs)
+from udfs.entries import EntryError, TimePoint, completion, read_actual, read_direction, read_target, read_time
 from udfs.excel import call
 from udfs.indicators import IndicatorError, target_completion
-from udfs.scoring import Qualitative, RuleError, Target, rule_from_params
+from udfs.rule import RuleError
+from udfs.scoring import rule_from_params
+from udfs.targets import Qualitative, Target
+from udfs.words import DEFAULT_QUALITATIVE_WORDS, read_qualitative, word_pairs
 
 SCORES = "评分表"
 

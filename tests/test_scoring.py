@@ -3,9 +3,10 @@ from decimal import Decimal as D
 import pytest
 from hypothesis import assume, given, strategies as st
 
+from udfs.rule import RuleError
 from udfs.scoring import (HUNAN_GRADES, PROJECT_GRADES, RULE_TYPES, ZIZHOU_GRADES, Bands, DeductionChecklist,
-                          GradeScale, GradeTable, Linear, Manual, Qualitative, Range, RuleError, StepDeduction, Target,
-                          Threshold, rule_from_params)
+                          GradeScale, GradeTable, Linear, Manual, Range, StepDeduction, Threshold, rule_from_params)
+from udfs.targets import Qualitative, Target
 
 rates = st.decimals(min_value=-5, max_value=5, places=4, allow_nan=False, allow_infinity=False)
 points = st.decimals(min_value=D("0.5"), max_value=20, places=1)

@@ -13,7 +13,8 @@ from addin.io.openpyxl_book import OpenpyxlBook
 from addin.scoring.engine import evaluate
 from addin.scoring.reader import detect_system, load
 from addin.template.workbook import build_workbook
-from udfs.scoring import NA_POLICIES, RULE_TYPES, GradeTable
+from udfs.rule import NA_POLICIES
+from udfs.scoring import RULE_TYPES, GradeTable
 from workbook_templates import layout as L
 from workbook_templates.layout import RATE_PARAMS
 from workbook_templates.systems import SYSTEMS

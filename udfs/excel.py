@@ -17,7 +17,8 @@ from typing import Any, Callable, Iterable
 from . import indicators as ind
 from .indicators import IndicatorError
 from .numbers import InputError, is_blank
-from .scoring import RULE_TYPES, GradeScale, RuleError, with_words
+from .rule import RuleError
+from .scoring import RULE_TYPES, GradeScale, with_words
 
 NA_TEXT = "不适用"
 ERROR_PREFIX = "错误："

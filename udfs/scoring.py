@@ -1,4 +1,5 @@
-"""评分规则：每种规则是一个不可变 dataclass，score(value) → Decimal（四舍五入到 0.01 分）。
+"""评分规则：每种规则是一个不可变 dataclass，score(value) → Decimal（四舍五入到 0.01 分）；规则类型表 RULE_TYPES（评分表“规则类型”
+下拉的各项）与等级标准 GradeScale。基类在 rule.py，目标比较与定性三档在 targets.py，其余规则在这里。
 
 规则参数就是评分表里“参数1…参数10”单元格的内容（from_params / to_params 互为逆运算），
 因此用户在 Excel 中改一个阈值，Excel 公式（SCORE_* 函数）与无界面的 jixiao 引擎得到同样的新得分。
@@ -11,144 +12,21 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import ClassVar, Sequence
 
-from .entries import Completion, TimePoint, completion, read_qualitative, read_target, word_pairs
-from .numbers import InputError, is_blank, is_empty, is_none_token, parse_number, round2
+from udfs.rule import ZERO, _OP_DISPLAY, Rule, RuleError, _compare, _d, _na, _op, _opt_d, _pad, _points, _text
+from udfs.targets import Qualitative, Target
+
+from .numbers import is_blank, round2
+from .words import word_pairs
 
 __all__ = [
-    "RuleError", "NA_POLICIES", "Rule", "Threshold", "Range", "Bands", "Linear", "StepDeduction", "Target",
-    "GradeTable", "DeductionChecklist", "Qualitative", "Manual", "RULE_TYPES", "rule_from_params",
-    "GradeScale", "HUNAN_GRADES", "ZIZHOU_GRADES", "PROJECT_GRADES", "QUALITATIVE_LEVELS",
+    "Threshold", "Range", "Bands", "Linear", "StepDeduction", "STEP_DIRECTIONS", "STEP_MODES", "GradeTable",
+    "DeductionChecklist", "Manual", "RULE_TYPES", "rule_from_params", "with_words",
+    "GradeScale", "HUNAN_GRADES", "ZIZHOU_GRADES", "PROJECT_GRADES",
 ]
-
-ZERO = Decimal(0)
-
-
-class RuleError(ValueError):
-    """规则参数或实际值不符合规则要求（中文说明）。"""
-
-
-# “无基数时”（指标为 0÷0、不适用）的约定
-NA_POLICIES = ("满分", "零分", "报错")
-
-
-def _d(x: object, what: str) -> Decimal:
-    try:
-        v = parse_number(x).value
-    except InputError as exc:
-        raise RuleError(f"{what}：{exc}") from None
-    if v is None:
-        raise RuleError(f"{what}未填写")
-    return v
-
-
-def _opt_d(x: object, what: str) -> Decimal | None:
-    if is_blank(x):
-        return None
-    return _d(x, what)
-
-
-def _text(x: object) -> str:
-    if x is None:
-        return ""
-    if isinstance(x, float) and x.is_integer():
-        x = int(x)
-    return str(x).strip()
-
-
-@dataclass(frozen=True)
-class Rule:
-    """所有规则的公共部分：分值 points 与“无基数时”约定 na。"""
-
-    points: Decimal
-    na: str = "报错"
-
-    label: ClassVar[str] = ""
-    udf: ClassVar[str] = ""
-    param_names: ClassVar[tuple[str, ...]] = ()
-    value_kind: ClassVar[str] = "number"  # number | text | score
-
-    def __post_init__(self) -> None:
-        if self.points < 0:
-            raise RuleError(f"分值不能为负数（{self.points}）")
-        if self.na not in NA_POLICIES:
-            raise RuleError(f"“无基数时”应为 {'/'.join(NA_POLICIES)}，实际为“{self.na}”")
-
-    # --- public API -------------------------------------------------------------------------------------
-    def score(self, value: object) -> Decimal:
-        """对实际值评分。
-
-        - value 为 None（指标函数返回的“不适用”，如 0 ÷ 0）或写明的“没有”（“无”“—”“不适用”等）：按“无基数时”约定；
-        - 空白文本（空串、只有空格）是未填写：RuleError，不按“无基数时”给分（空白不是零）。
-          单元格为空时（Excel 传入 None）由单元格函数先判为未填写（udfs.excel），计分引擎也先行检查，不会走到这里。
-        """
-        if isinstance(value, str) and is_empty(value):
-            raise RuleError("实际值未填写")
-        if value is None or is_none_token(value):
-            return self._not_applicable(value)
-        s = self._score(value)
-        return round2(min(max(s, ZERO), self.points))
-
-    def _not_applicable(self, value: object) -> Decimal:
-        if self.na == "满分":
-            return round2(self.points)
-        if self.na == "零分":
-            return ZERO.quantize(Decimal("0.01"))
-        shown = "不适用" if value is None else f"“{_text(value)}”"
-        raise RuleError(f"实际值为{shown}（无基数，如 0÷0 或写明“无”），且本规则未约定“无基数时”得分")
-
-    def _score(self, value: object) -> Decimal:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def interpret(self, value: object) -> str:
-        """实际值是怎样读的（如“‘≥300米’按 300 计算”）；原样即可理解时为空串。读不懂时抛出 RuleError（与 score 相同）。"""
-        return ""
-
-    def _num(self, value: object) -> Decimal:
-        return _d(value, "实际值")
-
-    # --- params <-> cells -------------------------------------------------------------------------------
-    @classmethod
-    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> "Rule":
-        raise NotImplementedError  # pragma: no cover
-
-    def to_params(self) -> list[object]:
-        raise NotImplementedError  # pragma: no cover
-
-
-def _points(points: object) -> Decimal:
-    return _d(points, "分值")
-
-
-def _na(na: object) -> str:
-    t = _text(na)
-    return t or "报错"
-
-
-def _pad(params: Sequence[object], n: int) -> list[object]:
-    p = list(params)[:n]
-    return p + [None] * (n - len(p))
-
-
-_OPS = {"≤": "<=", "<=": "<=", "≦": "<=", "<": "<", "＜": "<", "≥": ">=", ">=": ">=", "≧": ">=", ">": ">", "＞": ">",
-        "=": "=", "＝": "="}
-
-
-def _op(x: object) -> str:
-    t = _text(x)
-    if t not in _OPS:
-        raise RuleError(f"比较符“{t}”无效，应为 ≤ < ≥ > =")
-    return _OPS[t]
-
-
-def _compare(v: Decimal, op: str, t: Decimal) -> bool:
-    return {"<=": v <= t, "<": v < t, ">=": v >= t, ">": v > t, "=": v == t}[op]
-
-
-_OP_DISPLAY = {"<=": "≤", "<": "<", ">=": "≥", ">": ">", "=": "="}
 
 
 @dataclass(frozen=True)
@@ -340,116 +218,6 @@ class StepDeduction(Rule):
 
     def to_params(self):
         return [self.threshold, self.step, self.deduction, self.direction, self.mode]
-
-
-# 定性指标三档（财预〔2020〕10号）：达成 100%–80%，部分达成 80%–60%，未达成 60%–0%（得分系数区间，含上限）
-QUALITATIVE_LEVELS = {"达成": (Decimal("0.8"), Decimal(1)), "部分达成": (Decimal("0.6"), Decimal("0.8")),
-                      "未达成": (ZERO, Decimal("0.6"))}
-Words = tuple[tuple[str, str], ...]
-
-
-def _qualitative_reading(value: object, words: Words | None) -> tuple[Decimal, str]:
-    """定性完成情况 → (得分系数, 读法说明)。文字按“定性词表”（udfs.entries）归入三档，取该档上限；也可直接写系数。"""
-    try:
-        r = read_qualitative(value, words)
-    except InputError as exc:
-        raise RuleError(str(exc)) from None
-    if isinstance(r.value, str):
-        return QUALITATIVE_LEVELS[r.value][1], r.note
-    coef = r.value
-    if coef is None:
-        raise RuleError("定性指标的完成情况未填写")
-    if not 0 <= coef <= 1:
-        raise RuleError(f"定性指标得分系数应在 0～100% 之间，实际为 {coef * 100}%")
-    return coef, r.note
-
-
-def _qualitative(value: object, points: Decimal, words: Words | None = None) -> Decimal:
-    """定性评分：值为等级文本（达成/部分达成/未达成 及定性词表中的词 → 该档上限系数）或得分系数（0～1，或写成 85%）。"""
-    return points * _qualitative_reading(value, words)[0]
-
-
-@dataclass(frozen=True)
-class Qualitative(Rule):
-    """定性三档：达成（80%–100% 分值）、部分达成（60%–80%）、未达成（0–60%）；
-    实际值写等级时取该档上限，写得分系数时按系数计分。"""
-
-    words: Words | None = None  # 工作簿“定性词表”的 (词语, 档次)；None 为内置词表
-    label: ClassVar[str] = "定性三档"
-    udf: ClassVar[str] = "SCORE_QUALITATIVE"
-    value_kind: ClassVar[str] = "text"
-
-    def _score(self, value):
-        return _qualitative(value, self.points, self.words)
-
-    def interpret(self, value):
-        return _qualitative_reading(value, self.words)[1]
-
-    @classmethod
-    def from_params(cls, points, params, na=None):
-        return cls(_points(points), _na(na))
-
-    def to_params(self):
-        return []
-
-
-TARGET_NATURES = ("≥", "≤", "=", ">", "<", "定性")
-
-
-@dataclass(frozen=True)
-class Target(Rule):
-    """目标比较（项目支出，财预〔2020〕10号）：指标性质 ≥/>/≤/</= 时，达到指标值得满分，未达到按
-    完成值 ÷ 指标值 × 分值（≥ >）或 指标值 ÷ 完成值 × 分值（≤ <）计分，封顶为分值；指标值是时间（“6月底前”）时越早越好，
-    晚了按时长之比计分；“定性”时按定性三档。指标性质、指标值、实际值的各种写法见 udfs.entries。"""
-
-    nature: str = "≥"
-    target: object = None  # Decimal；时间目标为 entries.TimePoint；定性时为原文
-    words: Words | None = None  # 定性时用的“定性词表”；None 为内置词表
-    unit: str = ""  # 指标值写明的单位（“≥300米”的“米”）：实际值写了另一种单位时报错
-    notes: tuple[tuple[int, str], ...] = field(default=(), compare=False)  # 指标性质(0)、指标值(1)的读法说明
-    label: ClassVar[str] = "目标比较"
-    udf: ClassVar[str] = "SCORE_TARGET"
-    param_names: ClassVar[tuple[str, ...]] = ("指标性质", "指标值")
-    value_kind: ClassVar[str] = "text"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.nature not in TARGET_NATURES:
-            raise RuleError(f"指标性质应为 ≥、≤、=、>、< 或 定性，实际为“{self.nature}”")
-        if self.nature != "定性" and not isinstance(self.target, TimePoint):
-            _d(self.target, "指标值")
-
-    def _completion(self, value: object) -> Completion:
-        try:
-            return completion(self.nature, self.target, value, self.unit)
-        except InputError as exc:
-            raise RuleError(str(exc)) from None
-
-    def _score(self, value):
-        if self.nature == "定性":
-            return _qualitative(value, self.points, self.words)
-        return self.points * min(self._completion(value).ratio, Decimal(1))
-
-    def interpret(self, value):
-        if self.nature == "定性":
-            return _qualitative_reading(value, self.words)[1]
-        return self._completion(value).note
-
-    @classmethod
-    def from_params(cls, points, params, na=None):
-        nat, tgt = _pad(params, 2)
-        try:
-            nature, target, unit, notes = read_target(nat, tgt)
-        except InputError as exc:
-            raise RuleError(str(exc) if str(exc).startswith(("指标性质", "指标值")) else f"指标值：{exc}") from None
-        return cls(_points(points), _na(na), nature, target, None, unit, tuple(notes))
-
-    def to_params(self):
-        if isinstance(self.target, TimePoint):
-            return [self.nature, self.target.text or self.target.describe()]
-        if self.unit and isinstance(self.target, Decimal):
-            return [self.nature, f"{self.target}{self.unit}"]
-        return [self.nature, self.target]
 
 
 @dataclass(frozen=True)

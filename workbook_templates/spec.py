@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from udfs.scoring import GradeScale, Rule
+from udfs.rule import Rule
+from udfs.scoring import GradeScale
 
 
 @dataclass(frozen=True)

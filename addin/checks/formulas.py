@@ -9,7 +9,7 @@ from typing import Any
 from udfs.excel import BY_NAME
 from udfs.indicators import IndicatorError
 from udfs.numbers import InputError, is_blank, parse_number
-from udfs.scoring import RuleError
+from udfs.rule import RuleError
 
 from ..model import SHEET_SCORES, Finding, Formula
 from ..scoring import derived

@@ -10,7 +10,9 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from udfs.numbers import InputError, parse_number
-from udfs.scoring import DeductionChecklist, GradeScale, Manual, Qualitative, RuleError, Target
+from udfs.rule import RuleError
+from udfs.scoring import DeductionChecklist, GradeScale, Manual
+from udfs.targets import Qualitative, Target
 
 from ..model import SHEET_SCORES, Finding, Formula, IndicatorResult
 from . import findings as F

@@ -11,7 +11,9 @@ from typing import Any, Callable, Sequence
 
 from udfs.excel import BY_NAME
 from udfs.numbers import fmt_num
-from udfs.scoring import DeductionChecklist, GradeScale, GradeTable, Linear, Manual, Qualitative, RuleError, Target
+from udfs.rule import RuleError
+from udfs.scoring import DeductionChecklist, GradeScale, GradeTable, Linear, Manual
+from udfs.targets import Qualitative, Target
 from workbook_templates.spec import System
 
 from ..model import SHEET_SCORES, Evaluation, IndicatorResult, WorkbookInputs, cell_text

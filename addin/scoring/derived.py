@@ -17,7 +17,7 @@ from typing import Any
 
 from udfs.indicators import IndicatorError, derived_budget_added, execution_denominator
 from udfs.numbers import InputError, fmt_num, fmt_pct, parse_number, round2
-from udfs.scoring import Rule
+from udfs.rule import Rule
 from workbook_templates.layout import normalise_formula, table_parts, value_formula
 from workbook_templates.spec import IndicatorSpec, System
 

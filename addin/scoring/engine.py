@@ -12,7 +12,8 @@ from typing import Any
 from udfs.excel import BY_NAME
 from udfs.indicators import IndicatorError
 from udfs.numbers import InputError, is_blank, is_empty, parse_number, round2
-from udfs.scoring import GradeScale, RuleError, rule_from_params
+from udfs.rule import RuleError
+from udfs.scoring import GradeScale, rule_from_params
 from workbook_templates.spec import System
 from workbook_templates.systems import SYSTEMS
 

@@ -14,7 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from udfs.numbers import InputError, is_blank, parse_number
-from udfs.scoring import GradeTable, Qualitative, Target
+from udfs.scoring import GradeTable
+from udfs.targets import Qualitative, Target
 from workbook_templates.spec import System
 
 from ..model import SHEET_SCORES, Evaluation, Formula, WorkbookInputs

@@ -7,7 +7,7 @@ from typing import Any
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from udfs.entries import DEFAULT_QUALITATIVE_WORDS
+from udfs.words import DEFAULT_QUALITATIVE_WORDS
 from workbook_templates import layout as L
 from workbook_templates.formulas import final_formula, score_formula
 from workbook_templates.spec import N_PARAMS, Example, IndicatorSpec, System

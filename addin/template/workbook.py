@@ -11,10 +11,11 @@ from typing import Any
 
 import xlsxwriter
 
-from udfs.entries import QUALITATIVE_BANDS
 from udfs.excel import ERROR_PREFIX, NA_TEXT
-from udfs.scoring import (NA_POLICIES, QUALITATIVE_LEVELS, RULE_TYPES, STEP_DIRECTIONS, STEP_MODES, TARGET_NATURES,
-                          DeductionChecklist, GradeTable, Target)
+from udfs.rule import NA_POLICIES
+from udfs.scoring import RULE_TYPES, STEP_DIRECTIONS, STEP_MODES, DeductionChecklist, GradeTable
+from udfs.targets import QUALITATIVE_LEVELS, TARGET_NATURES, Target
+from udfs.words import QUALITATIVE_BANDS
 from workbook_templates import layout as L
 from workbook_templates.formulas import INCOMPLETE_TEXT, grade_formula, subtotal_formula, total_formula
 from workbook_templates.layout import RATE_PARAMS
