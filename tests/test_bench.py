@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import bench  # noqa: E402
+import bench_procs  # noqa: E402
 
 
 def test_measured_functions_work_on_a_demo_workbook(demo_dir):
@@ -37,6 +38,6 @@ def test_tree_memory_sampling_sees_child_processes():
     code = ("import subprocess, sys, time; "
             "p = subprocess.Popen([sys.executable, '-c', 'x = bytearray(80_000_000); import time; time.sleep(1.5)']); "
             "p.wait()")
-    secs, res, peak = bench.tree_run([sys.executable, "-c", code], 1)
+    secs, res, peak = bench_procs.tree_run([sys.executable, "-c", code], 1)
     assert res.returncode == 0 and secs > 1
     assert peak > 70, peak
