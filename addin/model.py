@@ -114,7 +114,7 @@ class WorkbookInputs:
     # 评分表中小计/总分/等级单元格的原内容（用于核对）
     sheet_totals: dict[tuple, Any] = field(default_factory=dict)
     read_findings: list[Finding] = field(default_factory=list)
-    # 表名 → 网格 {(行, 列): 原值或 Formula}：实际值公式可引用的单元格（addin/formula.py 求值用）；读取工作簿时按需加载
+    # 表名 → 网格 {(行, 列): 原值或 Formula}：实际值公式可引用的单元格（addin/scoring/formula.py 求值用）；读取工作簿时按需加载
     grids: Mapping[str, Any] = field(default_factory=dict)
     # 评分表“定性词表”区域的各行 (词语, 档次)；工作簿没有该区域（旧模板）时为 None，定性规则用内置词表
     qual_words: list[tuple[Any, Any]] | None = None

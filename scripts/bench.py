@@ -95,7 +95,7 @@ def score_openpyxl(path: str) -> str:
 
 
 def formula_cost(paths: Sequence[str], repeat: int = 1) -> tuple[float, float, float]:
-    """实际值公式求值器（addin/formula.py）的代价，单进程：每个工作簿先读入（FastBook，不计时），再分别计时
+    """实际值公式求值器（addin/scoring/formula.py）的代价，单进程：每个工作簿先读入（FastBook，不计时），再分别计时
     (1) 只做公式求值：与 evaluate() 中相同的调用，逐个实际值公式求值（每个工作簿先清空语法树缓存，即单独运行一个工作簿的代价）；
     (2) 整个 evaluate()（含公式求值与评分）作对照。返回 (每个工作簿公式求值毫秒, 每个工作簿 evaluate 毫秒, 平均每个工作簿的公式数)。"""
     from addin.io.fastbook import FastBook

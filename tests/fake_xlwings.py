@@ -1,4 +1,4 @@
-"""xlwings（与少量 Excel COM 成员）的内存替身：只实现 addin/xlbook.py 用到的那些调用，语义照文档实现。
+"""xlwings（与少量 Excel COM 成员）的内存替身：只实现 addin/io/xlbook.py 用到的那些调用，语义照文档实现。
 
 依据（tests/test_addin.py 中的 ``test_fake_*`` 逐条验证本替身符合这些行为）：
 - xlwings 文档“Data Structures Tutorial”（docs.xlwings.org/en/stable/datastructures.html）：单个单元格按内容读成

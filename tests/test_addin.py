@@ -429,7 +429,7 @@ def test_fake_has_the_xlwings_members_the_adapter_calls():
         for n in names:
             assert hasattr(real, n), f"xlwings {real.__name__} 没有 {n}"
             assert hasattr(fake, n), f"替身 {type(fake).__name__} 没有 {n}"
-    calls = [  # (真方法, 替身方法, 位置参数, 关键字参数)——与 addin/xlbook.py 中的调用一致
+    calls = [  # (真方法, 替身方法, 位置参数, 关键字参数)——与 addin/io/xlbook.py 中的调用一致
         (xm.Sheets.add, book.sheets.add, ("报告",), {"before": None}),
         (xm.Sheets.add, book.sheets.add, ("报告",), {"after": None}),
         (xm.Range.options, rng.options, (), {"ndim": 2, "err_to_str": True}),

@@ -1,4 +1,4 @@
-"""实际值公式求值器（addin/formula.py）：Excel 的运算规则、引用、函数与单元格函数的调用方式，以及计分引擎如何
+"""实际值公式求值器（addin/scoring/formula.py）：Excel 的运算规则、引用、函数与单元格函数的调用方式，以及计分引擎如何
 把求值中的问题写成点名单元格的发现。算术与比较另用 formulas 包（纯 Python 的 Excel 引擎）作对照，随机表达式逐个比较。"""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""addin/package.py：写回只改 jixiao 拥有的部件（生成表、它的图形图表、引用它们的条目、追加的样式记录），其余部件逐字节不变。"""
+"""addin/io/splice.py：写回只改 jixiao 拥有的部件（生成表、它的图形图表、引用它们的条目、追加的样式记录），其余部件逐字节不变。"""
 from __future__ import annotations
 
 import io
@@ -28,7 +28,7 @@ def _cli(capsys, *argv) -> tuple[int, str, str]:
 
 
 def _sheet_parts(parts: dict[str, bytes]) -> dict[str, str]:
-    """表名 → 部件（经 workbook.xml 与它的关系，独立于 addin/package.py 的实现）。"""
+    """表名 → 部件（经 workbook.xml 与它的关系，独立于 addin/io/splice.py 的实现）。"""
     wb = parts["xl/workbook.xml"].decode("utf-8")
     rels = dict(re.findall(r'Id="([^"]+)"[^>]*?Target="([^"]+)"', parts["xl/_rels/workbook.xml.rels"].decode()))
     rels.update({k: v for v, k in re.findall(r'Target="([^"]+)"[^>]*?Id="([^"]+)"',

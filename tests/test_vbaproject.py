@@ -1,4 +1,4 @@
-"""VBA 工程的写入（addin/vbaproject.py、addin/cfb.py）与 jixiao.xlam 中的模块（addin/vba_modules.py）。
+"""VBA 工程的写入（addin/excel/vbaproject.py、addin/excel/cfb.py）与 jixiao.xlam 中的模块（addin/excel/vba_modules.py）。
 
 证明方式：用三个独立的读取者读回构建出的工程——oletools（olevba）、本包的读取（olefile + 自己的解压）、
 LibreOffice（把 .xlam 转成 .ods，VBA 源码成为 Basic 库）——每个模块的源码都与应有的文本逐字节相同。

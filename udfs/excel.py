@@ -64,7 +64,7 @@ def excel_safe(func: Callable[..., Any], *, exact: bool = False,
                errors: list[Exception] | None = None) -> Callable[..., Any]:
     """把纯函数包装成单元格函数：转换输入输出，所有已知错误变成“错误：…”文本。
 
-    exact=True 时数值结果保留为 Decimal（其余与 Excel 中完全相同）：无界面的公式求值器（addin/formula.py）用它，
+    exact=True 时数值结果保留为 Decimal（其余与 Excel 中完全相同）：无界面的公式求值器（addin/scoring/formula.py）用它，
     得到与直接调用纯函数相同的精确值，而“错误：…”“不适用”文本与 Excel 单元格中显示的一字不差。
     errors 不为 None 时，变成“错误：…”的那个异常也放进其中：求值器由它的 arg_index、reason 指出出错的单元格与发现代码，
     不去读消息文字。"""

@@ -78,7 +78,7 @@ def _make_wrapper(spec: UdfSpec, func: Callable[..., Any] = xw.func, arg: Callab
     """为一个目录项生成单元格函数：真实的签名（inspect.signature 可读）、正确的 __name__ 与 __doc__。
 
     func/arg 是 xlwings 的装饰器（默认 xw.func/xw.arg）；构建加载项时传入 xlwings.udfs 的 xlfunc/xlarg，以便在任何
-    系统上得到与 Windows 上相同的 ``__xlfunc__`` 元数据（见 addin/vba_modules.py）。"""
+    系统上得到与 Windows 上相同的 ``__xlfunc__`` 元数据（见 addin/excel/vba_modules.py）。"""
     impl = spec.excel
     py_params = list(inspect.signature(spec.func).parameters.values())
     if len(py_params) != len(spec.args):  # 目录与纯函数不一致是开发错误，导入时就报出

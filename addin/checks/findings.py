@@ -46,7 +46,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "entry-interpreted": (INFO, "指标“{indicator}”的{field}{note}"),
     "formula-error": (ERROR, "指标“{indicator}”的实际值公式结果为 {error}（{detail}），与 Excel 相同；该指标无法计分"),
     "bad-grade-table": (ERROR, "等级标准有误：{detail}"),
-    # 推算与封顶（addin/derived.py）：凡是不照单元格原样计算的，都说出来
+    # 推算与封顶（addin/scoring/derived.py）：凡是不照单元格原样计算的，都说出来
     "total-from-parts": (INFO, "指标“{indicator}”：{detail}"),
     "budget-added-derived": (INFO, "{label}未填写，已按 {adjusted_label} {adjusted} － {initial_label} {initial} ＝ {added} {unit} "
                                    "推算本年追加数（预算控制率、预算完成率按此计算；没有追加请填 0）"),
@@ -56,7 +56,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                                 "请填写一级指标并把该行移到对应一组中"),
     "parent-row": (INFO, "“{name}”（第 {row} 行）没有规则类型与实际值，分值 {points} 等于其下第 {rows} 行的分值之和：按父行读取，"
                          "得分为各子行得分之和（{score}），不重复计入小计与总分{hint}"),
-    # 校验（addin/checks.py；容差见该模块的具名常量）
+    # 校验（addin/checks/；容差见该模块的具名常量）
     "negative-value": (ERROR, "{label}为负数 {value}，该项不应为负"),
     "not-whole-number": (ERROR, "{label}为 {value}，人数应为整数"),
     "rate-out-of-range": (ERROR, "{label}填写为 {raw}，比率应在 0%～100% 之间（请填 95% 或 0.95 这样的比率）{hint}"),

@@ -59,7 +59,7 @@ def _part_text(parts: list[NumCell], values: list[Decimal]) -> str:
 def check_table_totals(ctx: Context) -> list[Finding]:
     """基础数据表每一列：合计行 ＝ 各分项之和（支出合计＝基本＋项目；三公＝车＋出国＋接待；项目支出＝业务工作经费＋专项经费；
     项目 年度资金总额＝各来源之和）。差额在各数书写精度的舍入误差之内为警告，超出为错误；分项全部空白的列不比较。
-    合计写“无”按 0 比较；合计空白而各分项都填了数（实际值公式此时取分项之和，addin/derived.py）→ total-blank 警告。"""
+    合计写“无”按 0 比较；合计空白而各分项都填了数（实际值公式此时取分项之和，addin/scoring/derived.py）→ total-blank 警告。"""
     out: list[Finding] = []
     unit = ctx.money_unit
     for tr in ctx.system.table_rows:

@@ -66,7 +66,7 @@ _CALLBACK_ARG = {"onAction": "IRibbonControl", "onLoad": "IRibbonUI"}
 def check_customui(xml: bytes, vba_sources: dict[str, str] | None = None) -> list[str]:
     """核对功能区 XML：符合 customUI 架构子集、每个回调都能在随附的 VBA 模块中找到签名正确的 Public Sub。
 
-    返回问题列表（中文），空表示通过。vba_sources：模块名 → 源码；默认读 addin/vba/ 下的文件。
+    返回问题列表（中文），空表示通过。vba_sources：模块名 → 源码；默认读 addin/excel/vba/ 下的文件。
     """
     problems: list[str] = []
     try:

@@ -3,7 +3,7 @@
 为什么需要：工作簿里的 =BUDGET_COMPLETION(…) 等函数来自 jixiao.xlam。Excel 保存时把它们记成指向加载项完整路径的
 外部链接（如 'C:\\Users\\张三\\…\\XLSTART\\jixiao.xlam'!BUDGET_COMPLETION），在另一台电脑上这个路径不存在，
 打开时提示“更新链接”、单元格显示 #NAME? 或旧路径（微软知识库 KB 817578）。装了本加载项的电脑由功能区的
-打开事件自动改链（addin/vba/JixiaoRibbon.bas 的 RelinkToThisAddin）；发给没装加载项的人则用本功能。
+打开事件自动改链（addin/excel/vba/JixiaoRibbon.bas 的 RelinkToThisAddin）；发给没装加载项的人则用本功能。
 
 做法（两种适配器共用同一份“替换计划”）：
 1. ``plan_export(book)``：找出所有调用了本加载项函数的公式单元格（识别 ``NAME(``、``[1]!NAME(``、

@@ -28,7 +28,7 @@ RUNNING_TEXT = "绩效评价：正在运行，请稍候……"
 NO_WORKBOOK_TEXT = "请先打开或新建一个绩效评价工作簿（如果文件处于“受保护的视图”，请先点击“启用编辑”），再点击功能区按钮。"
 REPORT_SUFFIX = "_绩效评价报告.docx"
 
-# 入口名 → 按钮标题（与 addin/ribbon/customUI14.xml、addin/vba/JixiaoRibbon.bas 一一对应，测试核对三者一致）
+# 入口名 → 按钮标题（与 addin/excel/ribbon/customUI14.xml、addin/excel/vba/JixiaoRibbon.bas 一一对应，测试核对三者一致）
 ENTRY_POINTS = {"check": "校验", "recalculate": "计算得分", "report": "生成报告", "export_final": "导出定稿",
                 "help": "帮助"}
 
@@ -203,7 +203,7 @@ def do_report(book, docx: str | Path | None = None) -> Outcome:
 
 
 def do_export_final(book, target: str | Path | None = None) -> Outcome:
-    """导出定稿：单元格函数换成计算结果的副本，见 addin/export.py。"""
+    """导出定稿：单元格函数换成计算结果的副本，见 addin/excel/export.py。"""
     from .export import export_final
 
     result = export_final(book, target)

@@ -2,10 +2,10 @@
 
 | 模块 | 种类 | 来源 |
 |---|---|---|
-| ThisWorkbook | 文档模块 | 模板的 ThisWorkbook（只有 Attribute 行）+ addin/vba/ThisWorkbook.vba（Workbook_Open） |
+| ThisWorkbook | 文档模块 | 模板的 ThisWorkbook（只有 Attribute 行）+ addin/excel/vba/ThisWorkbook.vba（Workbook_Open） |
 | Sheet2 | 文档模块 | 模板原样（配置表 myaddin.conf 的代码模块） |
 | Dictionary、xlwings | 类模块、标准模块 | 模板原样：xlwings 的 RunPython、单元格函数所需的 XLPy 等 |
-| JixiaoRibbon、JixiaoEvents | 标准模块、类模块 | addin/vba/ 下的 .bas/.cls（与 VBComponents.Import 读入后保存的文本相同） |
+| JixiaoRibbon、JixiaoEvents | 标准模块、类模块 | addin/excel/vba/ 下的 .bas/.cls（与 VBComponents.Import 读入后保存的文本相同） |
 | xlwings_udfs | 标准模块 | xlwings.udfs.generate_vba_wrapper 为 udfs.xl 写出的包装，外加 import_udfs 写在文件头的三行 |
 | JixiaoFunctions | 标准模块 | 由 udfs.excel.CATALOG 生成：打开时用 Application.MacroOptions 登记函数说明（插入函数对话框） |
 

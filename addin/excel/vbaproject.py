@@ -6,7 +6,7 @@ dir 流中 PROJECTMODULES 之前的全部记录）原样保留，只换工程名
 - ``_VBA_PROJECT`` 流与模板相同（7 字节，版本 0xFFFF：[MS-OVBA] 2.3.4.1 规定此时应用程序忽略性能缓存、按源码重新
   编译——xlwings 的模板与 xlwings.xlam 都是这样写的，在 Excel 中正常使用）；
 - dir 流、PROJECT 流、PROJECTwm 流按规范重写；cookie 按规范写 0xFFFF；
-- 复合文件由 addin/cfb.py 写出。
+- 复合文件由 addin/excel/cfb.py 写出。
 
 读：olefile 打开复合文件，``decompress`` 解压 dir 流与模块源码。
 

@@ -3,16 +3,16 @@
 构建：以 xlwings 随包附带的功能区加载项模板 ``quickstart_addin_ribbon.xlam`` 为底（``xlwings quickstart NAME
 --addin --ribbon`` 复制的正是这个文件，测试逐字节核对），做三处改动后另存为 jixiao.xlam：
 
-1. 功能区：删去模板的 customUI/customUI.xml，换成本包的 ``addin/ribbon/customUI14.xml``（Office 2010 起的
+1. 功能区：删去模板的 customUI/customUI.xml，换成本包的 ``addin/excel/ribbon/customUI14.xml``（Office 2010 起的
    2009/07 命名空间，关系类型 ``…/2007/relationships/ui/extensibility``），并改写 _rels/.rels 中的那条关系；
    customUI 部件的内容类型由 [Content_Types].xml 里 xml 扩展名的默认类型（application/xml）覆盖，无需 Override。
 2. 配置表：模板里停用的 ``_myaddin.conf`` 表改名为 ``myaddin.conf``（xlwings 的 VBA 按常量 PROJECT_NAME = "myaddin"
    找 ``PROJECT_NAME & ".conf"`` 表；xlwings 模块原样保留，所以沿用这个名字），写入 ``UDF Modules = udfs.xl`` 与
    （安装时）``Interpreter_Win``，或 Conda 环境的 ``Conda Path``/``Conda Env``。只写有值的键：xlwings 读表时键存在
    即采用，空值会遮住用户配置文件里的设置。
-3. VBA 工程（xl/vbaProject.bin）：按 [MS-OVBA] 写出完整的工程（addin/vbaproject.py、addin/cfb.py）——模板的
+3. VBA 工程（xl/vbaProject.bin）：按 [MS-OVBA] 写出完整的工程（addin/excel/vbaproject.py、addin/excel/cfb.py）——模板的
    xlwings 模块与 Dictionary 类、按钮回调 JixiaoRibbon、事件类 JixiaoEvents、xlwings 为 udfs.xl 生成的单元格函数
-   包装 xlwings_udfs、登记函数说明的 JixiaoFunctions（模块表见 addin/vba_modules.py）。安装因此只需复制文件，
+   包装 xlwings_udfs、登记函数说明的 JixiaoFunctions（模块表见 addin/excel/vba_modules.py）。安装因此只需复制文件，
    不需要 Excel 选项“信任对 VBA 工程对象模型的访问”。
 
 离线检查：``read_vba_modules`` 用 olefile 打开 vbaProject.bin、按 [MS-OVBA] 解压出各模块源码；``verify_vba``
@@ -147,7 +147,7 @@ def build_xlam(out: str | Path, *, interpreter: str | None = None, udf_modules: 
                vba: str = PREBUILT) -> Path:
     """由 xlwings 模板构建 jixiao.xlam。out 为目录（写入 out/jixiao.xlam）或以 .xlam 结尾的文件路径。
 
-    vba=PREBUILT（默认）：写入完整的 VBA 工程（addin/vba_modules.py 的模块表），安装只需复制文件。
+    vba=PREBUILT（默认）：写入完整的 VBA 工程（addin/excel/vba_modules.py 的模块表），安装只需复制文件。
     vba=TEMPLATE：保留模板的 vbaProject.bin 且不放功能区——“经 COM 导入”的备用路线由 Excel 导入模块后再调用
     add_ribbon（在模块存在之前打开带 onLoad 回调的功能区，Excel 会弹“无法运行宏”的对话框）。
     """
@@ -334,7 +334,7 @@ def _read_conf_sheet(sheet_xml: bytes, shared: bytes | None) -> dict[str, str]:
 
 
 # =====================================================================================================
-# VBA 工程：读（olefile + [MS-OVBA] 解压，见 addin/vbaproject.py）
+# VBA 工程：读（olefile + [MS-OVBA] 解压，见 addin/excel/vbaproject.py）
 # =====================================================================================================
 def decompress_vba(data: bytes) -> bytes:
     """[MS-OVBA] 2.4.1 CompressedContainer 解压。"""

@@ -16,7 +16,7 @@ class OpenpyxlBook:
     """openpyxl 适配器。with_cached=True 时再以 data_only 打开一次，给公式附上文件中保存的计算结果。
 
     读取时把文件整个读入内存（source），两次解析都来自这同一份字节；写出时以它为底，只拼接本次整表替换的生成表
-    （addin/package.py），用户的工作表与其他部件逐字节不变。"""
+    （addin/io/splice.py），用户的工作表与其他部件逐字节不变。"""
 
     def __init__(self, path: str | Path, *, with_cached: bool = False, read_only: bool = False,
                  data: bytes | None = None):

@@ -248,7 +248,7 @@ def write_text(path: str | Path, text: str, *, encoding: str = "utf-8", backup: 
 
 
 def save_book(book: OpenpyxlBook, path: str | Path | None = None, *, backup: bool = True) -> Written:
-    """保存工作簿：原文件的字节 + 拼接的生成表（addin/package.py），核对后经临时文件原子替换；覆盖已有文件时先备份。
+    """保存工作簿：原文件的字节 + 拼接的生成表（addin/io/splice.py），核对后经临时文件原子替换；覆盖已有文件时先备份。
 
     path 为空时写回打开的文件。以下情况拒绝（BookError，中文说明，文件不动）：目标被 Excel 打开（~$ 锁文件）、只读、
     扩展名不是 Excel 工作簿、另一个 jixiao 正在写它（等待 LOCK_WAIT_SECONDS 后）、原文件在读取后被修改过（核对两次：

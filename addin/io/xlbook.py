@@ -26,7 +26,7 @@ from ..model import Formula
 from .book import BookError, CellWrite, Grid
 from .ooxml import a1
 
-# 生成表的样式（与 addin/xlstyles.py 的 openpyxl 版本同名同色）
+# 生成表的样式（与 addin/io/xlstyles.py 的 openpyxl 版本同名同色）
 _FILL = {"error": (0xFF, 0xC7, 0xCE), "warning": (0xFF, 0xEB, 0x9C), "info": (0xDD, 0xEB, 0xF7),
          "header": (0xD9, 0xE1, 0xF2)}
 SEVERITY_STYLE = {"错误": "error", "警告": "warning", "提示": "info"}
