@@ -158,3 +158,13 @@ def test_lower_layers_do_not_import_addin():
             if (m.startswith("udfs") and not t.startswith("udfs"))
             or (m.startswith("workbook_templates") and t.startswith("addin"))]
     assert back == []
+
+
+def test_pyproject_lists_every_package_folder():
+    """wheel 只打包 pyproject.toml 列出的包（数据文件夹 ribbon/、vba/、xlsx/ 也是）：每个文件夹都要在列，否则装好的 jixiao 缺模块。"""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    folders = {".".join(d.relative_to(ROOT).parts) for pkg in PACKAGES for d in [ROOT / pkg, *(ROOT / pkg).rglob("*")]
+               if d.is_dir() and d.name != "__pycache__" and any(f.is_file() for f in d.iterdir())}
+    assert listed == folders

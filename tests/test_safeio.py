@@ -879,8 +879,10 @@ def test_every_raw_write_in_addin_is_accounted_for():
         "excel/ribbon.py": "错误日志（追加）",
         "report/word.py": "doc.save(tmp)：atomic_output 的临时文件；img.save 写入内存",
         "report/pdf.py": "copyfile 到 atomic_output 的临时文件",
-        "batch/run.py": "XlsxWriter 写临时文件，再经 safeio.atomic_output 替换",
-        "batch/compare.py": "XlsxWriter 写临时文件，再经 safeio.atomic_output 替换",
+        "batch/summary.py": "XlsxWriter 写临时文件，再经 safeio.atomic_output 替换",
+        "batch/cache.py": "结果缓存：jixiao 自己的缓存文件夹（不是用户文件），临时文件 + os.replace",
+        "batch/compare_output.py": "XlsxWriter 写临时文件，再经 safeio.atomic_output 替换",
+        "template/workbook.py": "XlsxWriter 写到调用方给出的路径（jixiao new/demo 给的是 safeio.atomic_output 的临时文件）",
         "excel/export.py": "ZipFile 写 atomic_output 的临时文件",
         "cli/report.py": "book.save(path) 只在没有 safeio 时（不会发生）",
         "cli/check.py": "book.save() 只在没有 safeio 时（不会发生）",
@@ -893,7 +895,7 @@ def test_every_raw_write_in_addin_is_accounted_for():
             found[f.relative_to(root).as_posix()] = lines
     unexpected = {k: v for k, v in found.items() if k not in allowed}
     assert not unexpected, f"未经 safeio 的写入：{unexpected}"
-    for name in ("report/word.py", "report/pdf.py", "batch/run.py", "batch/compare.py", "excel/export.py"):
+    for name in ("report/word.py", "report/pdf.py", "batch/summary.py", "batch/compare_output.py", "excel/export.py"):
         assert "atomic_output" in (root / name).read_text("utf-8"), name
 
 

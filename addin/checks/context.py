@@ -11,6 +11,7 @@ from workbook_templates import layout as L
 from workbook_templates.spec import System
 from workbook_templates.systems import SYSTEMS
 
+from ..io.ooxml import col_part
 from ..model import Evaluation, Finding, Formula, IndicatorResult, WorkbookInputs
 from ..scoring.parsing import NumCell, input_cells, table_label
 from . import findings as F
@@ -74,7 +75,7 @@ class Context:
         letter = None
         if self.inputs.rows:
             a1 = self.inputs.rows[0].cells.get(field_name, "")
-            letter = "".join(ch for ch in a1 if ch.isalpha()) or None
+            letter = col_part(a1) or None
         return f"{letter or L.LETTER[field_name]}{row}"
 
 

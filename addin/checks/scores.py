@@ -14,6 +14,7 @@ from udfs.rule import RuleError
 from udfs.scoring import DeductionChecklist, GradeScale, Manual
 from udfs.targets import Qualitative, Target
 
+from ..io.ooxml import col_part
 from ..model import SHEET_SCORES, Finding, Formula, IndicatorResult
 from . import findings as F
 from .context import POINTS_TOTAL, SCORE_TOLERANCE, ZERO, Context, _gap_ok, _n, _pct, _raw_text, _short, _usable
@@ -180,7 +181,7 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
         for f, value in (("points", lv.points), ("computed", lv.computed), ("final", lv.score)):
             raw = stored.get(f)
             cell = ctx.score_cell(f, row)
-            letter = "".join(ch for ch in cell if ch.isalpha())
+            letter = col_part(cell)
             if isinstance(raw, Formula):
                 parsed = _formula_rows(raw.text)
                 if parsed is not None:

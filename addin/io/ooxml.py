@@ -65,6 +65,11 @@ def a1(row: int, col: int) -> str:
 _A1_RE = re.compile(r"^\$?([A-Za-z]+)\$?(\d+)$")
 
 
+def col_part(ref: str) -> str:
+    """A1 地址的列字母（$ 去掉）："$B$12" → "B"。"""
+    return "".join(ch for ch in ref if ch.isalpha())
+
+
 @lru_cache(maxsize=65536)
 def parse_a1(ref: str) -> tuple[int, int]:
     """A1 地址（可带 $，首尾空白忽略）→ (行, 列)，1 起；不是单个单元格地址时抛出 ValueError。

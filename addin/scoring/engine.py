@@ -18,6 +18,7 @@ from workbook_templates.spec import System
 from workbook_templates.systems import SYSTEMS
 
 from ..checks import findings as F
+from ..io.ooxml import col_part
 from ..model import (SHEET_DATA, SHEET_SCORES, Evaluation, Finding, Formula, IndicatorResult, Level1Result,
                      ParentResult, RowInput, WorkbookInputs)
 from .formula import Evaluator
@@ -194,7 +195,7 @@ def _parent_results(inputs: WorkbookInputs, parent_of: dict[int, list[int]], res
         final_cell = p.cells.get("final", "")
         hint = ""
         if not isinstance(rows[i].final, Formula) and final_cell:
-            col = "".join(ch for ch in final_cell if ch.isalpha())
+            col = col_part(final_cell)
             hint = (f"；Excel 中请在 {final_cell} 填写 =SUM({col}{child_rows[0]}:{col}{child_rows[-1]})"
                     if child_rows == list(range(child_rows[0], child_rows[-1] + 1))
                     else f"；Excel 中请在 {final_cell} 填写各子行得分之和")
