@@ -101,9 +101,9 @@ def formula_cost(paths: Sequence[str], repeat: int = 1) -> tuple[float, float, f
     from addin.io.fastbook import FastBook
     from addin.model import Formula
     from addin.scoring.engine import evaluate
-    from addin.scoring.values import formula_cells, formula_value
     from addin.scoring.formula_syntax import parse
     from addin.scoring.reader import read_inputs
+    from addin.scoring.values import formula_cells, formula_value
 
     books = []
     for path in paths:

@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from workbook_templates.spec import Example  # noqa: E402
-from addin.template.workbook import build_workbook
+from addin.template.workbook import build_workbook  # noqa: E402
 from workbook_templates.examples import BAOJING_2018, SHIPING_2022, ZIZHOU_2021, _SP  # noqa: E402
+from workbook_templates.spec import Example  # noqa: E402
 
 COUNTIES = ["保靖县", "子洲县", "石屏县", "澧县", "开福区", "花垣县", "永顺县", "绥德县", "米脂县", "建水县", "通海县", "安乡县"]
 DEPTS = ["医疗保障局", "财政局", "教育局", "卫生健康局", "民政局", "人力资源和社会保障局", "自然资源局", "交通运输局",

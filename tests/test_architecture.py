@@ -161,7 +161,8 @@ def test_lower_layers_do_not_import_addin():
 
 
 def test_pyproject_lists_every_package_folder():
-    """wheel 只打包 pyproject.toml 列出的包（数据文件夹 ribbon/、vba/、xlsx/ 也是）：每个文件夹都要在列，否则装好的 jixiao 缺模块。"""
+    """wheel 只打包 pyproject.toml 列出的包（数据文件夹 ribbon/、vba/、xlsx/ 也是）：每个文件夹都要在列，
+    否则装好的 jixiao 缺模块。"""
     import tomllib
 
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])

@@ -24,9 +24,9 @@ from formulas.tokens.operand import XlError  # noqa: E402
 
 from addin.cli import main as cli  # noqa: E402
 from addin.model import Formula  # noqa: E402
-from addin.scoring.refs import arg_cell  # noqa: E402
-from addin.scoring.engine import evaluate
+from addin.scoring.engine import evaluate  # noqa: E402
 from addin.scoring.reader import load  # noqa: E402
+from addin.scoring.refs import arg_cell  # noqa: E402
 from udfs import xl  # noqa: E402
 from udfs.excel import ERROR_PREFIX, NA_TEXT  # noqa: E402
 from workbook_templates import layout as L  # noqa: E402

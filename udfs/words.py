@@ -1,5 +1,5 @@
-"""定性完成情况的读法：“定性词表”（词语 → 档次：达成 / 部分达成 / 未达成；工作簿可增删改，省略时用内置词表 DEFAULT_QUALITATIVE_WORDS），
-把“已完成”“基本完成”“较差”之类的写法归入三档；也接受得分系数（0～100%）。无法归档的写法抛出 EntryError，绝不猜测。"""
+"""定性完成情况的读法：“定性词表”（词语 → 档次：达成 / 部分达成 / 未达成；工作簿可增删改，省略时用内置词表
+DEFAULT_QUALITATIVE_WORDS），把“已完成”“基本完成”“较差”之类的写法归入三档；也接受得分系数（0～100%）。无法归档的写法抛出 EntryError，绝不猜测。"""
 from __future__ import annotations
 
 from typing import Any, Iterable, Sequence

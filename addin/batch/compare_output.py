@@ -1,4 +1,5 @@
-"""差异分析的输出：“差异分析”工作表（.xlsx，XlsxWriter，文字一律按文本写入）与报告一节（Word，公文格式，样式来自 gongwen.docx）。"""
+"""差异分析的输出：“差异分析”工作表（.xlsx，XlsxWriter，文字一律按文本写入）与报告一节
+（Word，公文格式，样式来自 gongwen.docx）。"""
 from __future__ import annotations
 
 import io
@@ -20,8 +21,8 @@ def write_comparison_xlsx(c: Comparison, path: str | Path) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise BookError(f"差异分析文件应以 .xlsx 结尾：{path.name}")
-    from ..io.safeio import atomic_output
     from ..io.locks import check_writable
+    from ..io.safeio import atomic_output
 
     check_writable(path)  # 正在 Excel/WPS 中打开（锁文件）、只读或文件夹不存在时，先于生成就拒绝
     buf = io.BytesIO()  # 在内存中生成，再一次性经 safeio.atomic_output 写出

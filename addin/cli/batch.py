@@ -16,8 +16,8 @@ def run(args) -> int:
     from udfs.numbers import fmt_score
 
     from ..batch.cache import CACHE_SUFFIX, ResultCache
-    from ..batch.summary import SummaryBuilder, write_summary
     from ..batch.run import iter_batch
+    from ..batch.summary import SummaryBuilder, write_summary
     from ..io.book import BookError
 
     folder = Path(args.folder)
@@ -103,8 +103,8 @@ def _inputs_without_output(folder: Path, out: Path, *, recursive: bool) -> tuple
     """文件夹中的部门工作簿（不含汇总文件本身）与跳过的条目（batch.collect_entries）。汇总文件是某个部门的工作簿
     （同名、硬链接、符号链接、大小写不同的同一文件）时拒绝：那会用汇总覆盖该部门的文件；是上次生成的汇总时照常覆盖
     （先留备份），它也从不被当作部门读取。"""
-    from ..batch.summary import SUMMARY_TITLE
     from ..batch.files import collect_entries
+    from ..batch.summary import SUMMARY_TITLE
     from ..io import safeio
 
     files, skipped = collect_entries(folder, recursive=recursive)

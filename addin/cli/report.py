@@ -42,8 +42,8 @@ def make_report(path: str | Path, *, output: str | Path | None = None, docx: str
     from ..checks import findings as F
     from ..io.book import BookError
     from ..io.filecheck import WORKBOOK_SUFFIXES
-    from ..io.safeio import refuse_overwrite, require_suffix
     from ..io.locks import write_lock
+    from ..io.safeio import refuse_overwrite, require_suffix
     from ..report.sections import build_report
     from ..report.sheet import write_report_sheet
     from ..scoring.engine import evaluate

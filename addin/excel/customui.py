@@ -82,7 +82,8 @@ def check_customui(xml: bytes, vba_sources: dict[str, str] | None = None) -> lis
         problems.append(f"customUI 无法解析：{exc}")
         return problems
     if vba_sources is None:
-        vba_sources = {vba_module_name(t) or p.stem: t for p in (vba_modules.CALLBACK_FILE, vba_modules.EVENTS_FILE) for t in [p.read_text(encoding="ascii")]}
+        files = (vba_modules.CALLBACK_FILE, vba_modules.EVENTS_FILE)
+        vba_sources = {vba_module_name(t) or p.stem: t for p in files for t in [p.read_text(encoding="ascii")]}
     for cb in ribbon_callbacks(xml):
         module, _, proc = cb.procedure.rpartition(".")
         if not module:

@@ -57,8 +57,8 @@ def _evaluate(book):
 
 def do_check(book) -> Outcome:
     """校验：写“校验结果”工作表；在 Excel 中再用条件格式标出有问题的单元格（到下次校验为止）。"""
-    from ..checks.sheet import highlight_targets, write_findings_sheet
     from ..checks.run import run_checks, summary, summary_text
+    from ..checks.sheet import highlight_targets, write_findings_sheet
 
     inputs, ev = _evaluate(book)
     findings = run_checks(inputs, ev)
@@ -169,8 +169,8 @@ def do_report(book, docx: str | Path | None = None) -> Outcome:
     """生成报告：替换“报告”工作表，并在工作簿旁写出 Word 文档。"""
     from ..checks.run import run_checks, summary
     from ..report.sections import build_report
-    from ..report.word import write_docx
     from ..report.sheet import write_report_sheet
+    from ..report.word import write_docx
 
     path = book.path
     if docx is None:

@@ -456,9 +456,9 @@ class FastBook:
         except KeyError:
             return
         if size > filecheck.MAX_PART_XML_BYTES:
+            limit = filecheck._fmt_mb(filecheck.MAX_PART_XML_BYTES)
             raise BookError(f"无法读取工作簿“{self.path.name}”：{what}（部件“{part[:80]}”）解压后 "
-                            f"{filecheck._fmt_mb(size)}，超过单个 XML 部件的上限 {filecheck._fmt_mb(filecheck.MAX_PART_XML_BYTES)}；"
-                            "请删除与绩效评价无关的内容后再试")
+                            f"{filecheck._fmt_mb(size)}，超过单个 XML 部件的上限 {limit}；请删除与绩效评价无关的内容后再试")
 
     @staticmethod
     def _describe(exc: Exception, part: str = "") -> str:

@@ -94,8 +94,8 @@ TABLE_HEADER = {
 
 
 def _difference(views: list[SimpleNamespace], texts: _Texts, lost: list[SimpleNamespace]) -> SimpleNamespace:
-    """重点评价与部门自评的差异（种子 001 六（二））：两套指标体系的对应关系用 matching.py 的规则（与 jixiao compare 相同）（同名、同义、
-    相近指标）；重点评价的失分分成“自评未设置的指标”与按核查事实扣分的指标，说出差异的原因。"""
+    """重点评价与部门自评的差异（种子 001 六（二））：两套指标体系的对应关系用 matching.py 的规则（与 jixiao compare
+    相同：同名、同义、相近指标）；重点评价的失分分成“自评未设置的指标”与按核查事实扣分的指标，说出差异的原因。"""
     from .matching import match_names
 
     items = texts.items("self_eval_indicators")

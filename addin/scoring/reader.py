@@ -1,5 +1,5 @@
-"""读取工作簿（任何能读的适配器，io.book.ReadableBook）为 WorkbookInputs。按“代码”列与区块标记定位，用户插入行、调整列宽不影响读取；
-评分表按用户留下的行读取（插入、删除、复制、调换的行，改过的名称与分值），指标体系描述只是模板行的默认值。"""
+"""读取工作簿（任何能读的适配器，io.book.ReadableBook）为 WorkbookInputs。按“代码”列与区块标记定位，用户插入行、
+调整列宽不影响读取；评分表按用户留下的行读取（插入、删除、复制、调换的行，改过的名称与分值），指标体系描述只是模板行的默认值。"""
 from __future__ import annotations
 
 from typing import Any, Iterator, Mapping

@@ -1,4 +1,5 @@
-"""实际值单元格里的公式：以工作簿各表为底的求值器（formula_cells），按 Excel 的规则求出实际值并把求值中的问题记为发现（formula_value）。"""
+"""实际值单元格里的公式：以工作簿各表为底的求值器（formula_cells），按 Excel 的规则求出实际值，并把求值中的问题
+记为发现（formula_value）。"""
 from __future__ import annotations
 
 from decimal import Decimal
