@@ -139,9 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extra_commands() -> list[Callable]:
     """各功能模块注册自己的子命令（模块内定义 register(subparsers)）；导入放在这里，让 jixiao score 等保持快速启动。"""
-    from . import addin_cli, batch_cli, checks_cli, report_cli
+    from . import addin_cli, batch_cli, checks_cli, report_cli, submission_cli
 
-    return [checks_cli.register, report_cli.register, batch_cli.register, addin_cli.register]
+    return [checks_cli.register, report_cli.register, submission_cli.register, batch_cli.register, addin_cli.register]
 
 
 EXTRA_COMMANDS: list[Callable] = []
