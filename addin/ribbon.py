@@ -1,7 +1,7 @@
 """功能区“绩效评价”选项卡的 Python 入口：每个按钮一个函数，由 jixiao.xlam 中的 VBA 回调经 RunPython 调用：
 
     校验     → ribbon.check()          计算得分 → ribbon.recalculate()     生成报告 → ribbon.report()
-    导出定稿 → ribbon.export_final()   帮助     → ribbon.help()
+    生成报送材料 → ribbon.package()    导出定稿 → ribbon.export_final()   帮助     → ribbon.help()
 
 每个入口只做三件事：用 ``xw.Book.caller()`` 取得点按钮时的活动工作簿并包成 XlwingsBook，调用对应的 ``do_*(book)``，
 把结果或错误用 Excel 消息框（app.alert）以中文告诉用户——绝不显示 Python 回溯（意外错误写入临时目录下的日志）。
@@ -27,8 +27,8 @@ NO_WORKBOOK_TEXT = "请先打开或新建一个绩效评价工作簿（如果文
 REPORT_SUFFIX = "_绩效评价报告.docx"
 
 # 入口名 → 按钮标题（与 addin/ribbon/customUI14.xml、addin/vba/JixiaoRibbon.bas 一一对应，测试核对三者一致）
-ENTRY_POINTS = {"check": "校验", "recalculate": "计算得分", "report": "生成报告", "export_final": "导出定稿",
-                "help": "帮助"}
+ENTRY_POINTS = {"check": "校验", "recalculate": "计算得分", "report": "生成报告", "package": "生成报送材料",
+                "export_final": "导出定稿", "help": "帮助"}
 
 
 @dataclass
@@ -198,6 +198,13 @@ def do_report(book, docx: str | Path | None = None) -> Outcome:
                    data={"report": report, "docx": Path(written or docx)})
 
 
+def do_package(book) -> Outcome:
+    """生成报送材料：部门报告、附件与同一文件夹中本部门各项目的自评（先列出项目工作簿请用户确认），见 addin/submission_cli.py。"""
+    from .submission_cli import do_package as _do_package
+
+    return _do_package(book)
+
+
 def do_export_final(book, target: str | Path | None = None) -> Outcome:
     """导出定稿：单元格函数换成计算结果的副本，见 addin/export.py。"""
     from .export import export_final
@@ -215,6 +222,7 @@ def do_help(book=None) -> Outcome:
              "问题单元格标色。",
              "· 计算得分：重算全部单元格函数，核算各指标得分、一级指标小计、总分与等级。",
              "· 生成报告：写入“报告”工作表，并在工作簿旁生成 Word 报告。",
+             "· 生成报送材料：部门整体报告、基础数据表、评分表与同一文件夹中本部门各项目的自评表和自评报告，合成一份 Word。",
              "· 导出定稿：在工作簿旁另存“_定稿”副本，单元格函数换成数值，发给未安装本加载项的人也能打开。",
              "· 修改评分规则：改评分表中绿色的分值、无基数时、参数1～参数10 单元格即可，公式与本程序都按它们计算。",
              "",
@@ -251,8 +259,8 @@ class UserError(Exception):
 # 按钮入口（RunPython 调用）
 # =====================================================================================================
 ACTIONS: dict[str, Callable[..., Outcome]] = {
-    "check": do_check, "recalculate": do_recalculate, "report": do_report, "export_final": do_export_final,
-    "help": do_help,
+    "check": do_check, "recalculate": do_recalculate, "report": do_report, "package": do_package,
+    "export_final": do_export_final, "help": do_help,
 }
 
 
@@ -337,6 +345,11 @@ def recalculate() -> Outcome | None:
 def report() -> Outcome | None:
     """功能区按钮“生成报告”。"""
     return run("report")
+
+
+def package() -> Outcome | None:
+    """功能区按钮“生成报送材料”。"""
+    return run("package")
 
 
 def export_final() -> Outcome | None:

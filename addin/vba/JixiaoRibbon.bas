@@ -12,7 +12,7 @@ Attribute VB_Name = "JixiaoRibbon"
 Option Explicit
 
 ' Bumped whenever this module changes; "jixiao addin status" compares it with the installed add-in.
-Public Const JIXIAO_CALLBACKS_VERSION As String = "2"
+Public Const JIXIAO_CALLBACKS_VERSION As String = "3"
 
 Private mEvents As JixiaoEvents
 
@@ -30,6 +30,10 @@ End Sub
 
 Public Sub OnReport(control As IRibbonControl)
     RunEntryPoint "report"
+End Sub
+
+Public Sub OnPackage(control As IRibbonControl)
+    RunEntryPoint "package"
 End Sub
 
 Public Sub OnExportFinal(control As IRibbonControl)
