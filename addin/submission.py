@@ -411,7 +411,8 @@ def cross_check(dept: Workbook, pairing: Pairing) -> list[Issue]:
                                     dept_name=row.name, project_cell=n_where, project=p.name)))
         out += _row_funds(dept, row, p)
     for row in pairing.rows_without:
-        hint = "（只列预算、不做绩效自评的项目可不附自评表）" if not row.name else ""
+        hint = ("（只列预算、不做绩效自评的项目可不附自评表）" if row.name else
+                "；这一行没有写项目名称，请写明（如“项目3（××）”），项目工作簿按名称与它对应")
         out.append(Issue(F.make("project-workbook-missing", row.sheet, row.cell, dept_cell=f"{row.sheet} {row.cell}",
                                 project=row.name or row.label.strip(), dept_unit=dept.unit or "本部门", hint=hint)))
     out += _total_funds(dept, pairing)

@@ -20,7 +20,6 @@ from addin import findings as F
 from addin import ribbon, submission
 from addin.cli import main
 from addin.submission import item_name
-from addin.submission_docx import write_package_docx
 from addin.xlbook import XlwingsBook
 from workbook_templates.build import build_workbook
 from workbook_templates.examples import BAOJING_2018, EXAMPLES, SHIPING_2022
@@ -446,6 +445,33 @@ def test_complete_package_is_final(clean, tmp_path, capsys):
         assert any(f"自评得分{_score(total)}分，评价等级为“{grade}”" in s for s in section[:4])
     # 元填写的项目，概况按部门的万元写
     assert any("全年执行数100.00万元" in s for s in section[:4])
+
+
+def test_package_pdf_pages_are_numbered_straight_through_and_the_self_evaluation_tables_are_landscape(clean, tmp_path,
+                                                                                                    capsys):
+    """LibreOffice 把报送材料转成 PDF（CI 安装 LibreOffice 与 poppler-utils）：第 k 页的页码是 k，附件3、附件4 的自评表页是横向，
+    其后的自评报告回到纵向。"""
+    import subprocess
+
+    dept, projects = clean
+    pdf = tmp_path / "定稿.pdf"
+    code, _, err = _cli(capsys, "package", dept, *projects, "-o", tmp_path / "定稿.docx", "--pdf", pdf)
+    assert code == 0 and pdf.read_bytes()[:5] == b"%PDF-", err
+    info = subprocess.run(["pdfinfo", "-f", "1", "-l", "999", str(pdf)], capture_output=True, text=True, check=True).stdout
+    sizes = [tuple(float(x) for x in m) for m in re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+)", info)]
+    assert len(sizes) > 6
+    landscape_pages = []
+    for k, (w, h) in enumerate(sizes, 1):
+        text = subprocess.run(["pdftotext", "-f", str(k), "-l", str(k), str(pdf), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        assert re.search(rf"—\s*{k}\s*—", text), (k, text[-200:])
+        if w > h:
+            landscape_pages.append(k)
+            assert "指标" in text and "绩效自评报告" not in text, text[:200]  # 自评表的页（表可以跨页），不是自评报告
+        for label in ("附件3", "附件4"):
+            if re.search(rf"^{label}\s*$", text, re.M):
+                assert w > h, (label, k)
+    assert landscape_pages and sizes[-1][0] < sizes[-1][1]  # 最后一页（自评报告）是纵向
 
 
 # ---------------------------------------------------------------------------------------------------------
