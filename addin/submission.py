@@ -196,16 +196,19 @@ def open_department(path: str | Path) -> Workbook:
     return dept
 
 
+KIND_NAMES = {"dept": "部门整体支出绩效自评", "key_eval": "部门整体支出绩效重点评价", "project": "项目支出绩效自评"}
+
+
 def require_department(dept: Workbook) -> None:
     if dept.system.kind != "dept":
-        raise SubmissionError(f"“{dept.file}”是{dept.system.description.split('（')[0]}工作簿，不是部门整体支出绩效自评工作簿：报送材料"
-                              f"由部门的工作簿生成，项目工作簿列在它后面")
+        raise SubmissionError(f"“{dept.file}”是{KIND_NAMES.get(dept.system.kind, dept.system.title)}工作簿，不是部门整体支出绩效自评"
+                              f"工作簿：报送材料由部门的工作簿生成，项目工作簿列在它后面")
 
 
 def open_project(path: str | Path) -> Workbook:
     p = load_workbook(path, external=True)
     if p.system.kind != "project":
-        raise SubmissionError(f"“{p.file}”不是项目支出绩效自评工作簿（它的指标体系是“{p.system.description.split('（')[0]}”）")
+        raise SubmissionError(f"“{p.file}”是{KIND_NAMES.get(p.system.kind, p.system.title)}工作簿，不是项目支出绩效自评工作簿")
     return p
 
 

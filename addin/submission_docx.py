@@ -12,10 +12,11 @@ import dataclasses
 import datetime as _dt
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.shared import Cm, Mm
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
 from udfs.numbers import fmt_num, fmt_pct, fmt_score
 from workbook_templates.docx_template import PAGE_NUMBER_GAP_MM, PT_PAGE
@@ -73,9 +74,7 @@ def basic_table(pkg: Package) -> tuple[Annex, Annex]:
             continue
         note = ""
         where = inputs.cells.get(("table", tr.key, system.columns[-1].key))
-        if grid is not None and where is not None:
-            from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
-
+        if grid is not None and where is not None:  # 备注在最后一列数据的右边一列
             letters, r = coordinate_from_string(where[1])
             note = cell_display(grid.get((r, column_index_from_string(letters) + 1)), "text")
         cells = [label] + [cell_display(values.get(c.key)) for c in system.columns] + [note]
@@ -271,13 +270,3 @@ def write_package_docx(pkg: Package, path: str | Path, *, template: str | Path |
         write_closing(doc, project_report, [])
     _core_properties(doc, pkg.report)
     return save_docx(doc, Path(path))
-
-
-def package_text(path: str | Path) -> list[str]:
-    """报送材料 Word 的正文段落（测试与审阅用）。"""
-    import docx
-
-    return [p.text for p in docx.Document(str(path)).paragraphs]
-
-
-__all__: Sequence[str] = ("write_package_docx", "basic_table", "ten_table_rows", "cell_display", "package_text")
