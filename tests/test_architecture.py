@@ -21,9 +21,10 @@ ALLOWED = {
     "checks": {"io", "model", "scoring", "report.sections"},
     "report": {"io", "model", "scoring", "checks"},
     "template": {"io", "model", "scoring"},
+    "submission": {"io", "model", "scoring", "checks", "report"},
     "batch": {"io", "model", "scoring", "checks", "report"},
-    "excel": {"io", "model", "scoring", "checks", "report"},
-    "cli": {"io", "model", "scoring", "checks", "report", "template", "batch", "excel"},
+    "excel": {"io", "model", "scoring", "checks", "report", "submission"},
+    "cli": {"io", "model", "scoring", "checks", "report", "template", "batch", "excel", "submission"},
 }
 
 

@@ -103,6 +103,30 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                                    "{hint}"),
     "missing-text": (WARNING, "文字材料“{title}”未填写：报告缺少这部分内容，只能作为草稿生成（页眉标“草稿”，不作定稿）"),
     "bad-date": (WARNING, "成文日期“{raw}”无法识别为日期：请写成“2019年7月19日”或填入日期，报告定稿须有成文日期"),
+    # 报送材料：部门工作簿与项目工作簿之间（addin/submission/）。项目工作簿中的单元格写作“[文件名]工作表”
+    "project-funds-mismatch": (ERROR, "{dept_cell}为 {dept_value}，而项目“{project}”的 {project_cell}为 {project_value}"
+                                      "{converted}，相差 {gap} {unit}，超出两数取整的舍入误差（±{tolerance} {unit}）"),
+    "project-funds-rounding-gap": (WARNING, "{dept_cell}为 {dept_value}，而项目“{project}”的 {project_cell}为 {project_value}"
+                                            "{converted}，相差 {gap} {unit}，在两数取整的舍入误差（±{tolerance} {unit}）以内，"
+                                            "请核对是否为四舍五入所致"),
+    "project-total-mismatch": (ERROR, "{dept_cell}为 {total}，而{parts_text} ＝ {sum}，相差 {gap} {unit}，超出各数取整的舍入误差"
+                                      "（±{tolerance} {unit}）{hint}"),
+    "project-total-rounding-gap": (WARNING, "{dept_cell}为 {total}，而{parts_text} ＝ {sum}，相差 {gap} {unit}，在各数取整的舍入"
+                                            "误差（±{tolerance} {unit}）以内，请核对是否为四舍五入所致"),
+    "project-unit-mismatch": (ERROR, "项目“{project}”（{file}）的主管部门 {department_cell}“{department}”与实施单位 {unit_cell}"
+                                     "“{unit}”都不是 {dept_cell}的单位名称“{dept_unit}”：这份自评表不属于本部门，或单位名称写法不同"),
+    "project-year-mismatch": (ERROR, "项目“{project}”的 {project_cell}评价年度为“{project_year}”，与 {dept_cell}的评价年度“{year}”不同"),
+    "project-duplicate": (ERROR, "项目“{project}”有两份项目支出绩效自评工作簿：{first_cell}与 {second_cell}；报送材料只采用前一份，"
+                                 "请删去或改正另一份"),
+    "project-incomplete": (ERROR, "项目“{project}”（{file}）评价未完成：{count} 项指标无法计分（{names}），不能给出项目的自评得分与"
+                                  "等级，报送材料只能是草稿；先补 {first_cell}"),
+    "project-name-missing": (ERROR, "项目支出绩效自评工作簿“{file}”的项目名称 {project_cell}未填写，无法与部门的项目对应"),
+    "project-not-listed": (WARNING, "项目“{project}”（{project_cell}）在部门基础数据表的项目行（{rows}）中找不到同名的项目：请在项目行"
+                                    "写明项目名称（如“项目1（{project}）”），或统一两处的名称；报送材料照样收入这份自评表"),
+    "project-workbook-missing": (WARNING, "{dept_cell}列有项目“{project}”，但没有它的项目支出绩效自评工作簿（项目名称为“{project}”、"
+                                          "主管部门或实施单位为“{dept_unit}”）：报送材料缺这个项目的自评表{hint}"),
+    "project-name-loose-match": (INFO, "{dept_cell}的项目“{dept_name}”与 {project_cell}的项目“{project}”名称不完全相同，按一个名称"
+                                       "包含另一个对应为同一项目；请统一两处的项目名称"),
 }
 
 

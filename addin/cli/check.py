@@ -49,6 +49,9 @@ def run(args) -> int:
             refuse_overwrite(args.file, [("-o/--output", args.output)])
         except BookError as exc:
             raise CliError(str(exc)) from None
+    if getattr(args, "projects", None) and len(args.file) > 1:
+        raise CliError("--projects 后列出项目工作簿时只能校验一个部门工作簿（只写 --projects 不列文件时，每个部门工作簿各取它旁边的"
+                       "项目工作簿）")
     results = []
     worst = EXIT_OK
     for path in args.file:
@@ -94,6 +97,11 @@ def _check_and_write(path: str, args) -> tuple[int, dict]:
     except Exception as exc:  # 检查自身的缺陷不应以回溯的形式出现在用户面前：说明是哪个文件、什么异常
         raise CliError(f"校验“{Path(path).name}”时出现内部错误（{type(exc).__name__}: {str(exc)[:200]}），"
                        f"请把该文件与此说明发给维护者") from None
+    if getattr(args, "projects", None) is not None:  # 部门与项目之间的校验（addin.submission）
+        from ..checks import findings as F
+        from .package import check_projects
+
+        findings = F.sort_findings(findings + check_projects(path, inputs, ev, book, args))
     counts = summary(findings)
     if not args.json:
         print(f"{Path(path).name}  {ev.unit_name}  {summary_text(findings)}")
@@ -135,6 +143,9 @@ def register(subparsers) -> None:
     s.add_argument("--write", action="store_true",
                    help="把“校验结果”工作表写入工作簿（整表替换，不改动其他工作表；默认只输出、不改文件）")
     s.add_argument("-o", "--output", help="把写入“校验结果”表的工作簿另存为此文件（只用于一个工作簿；原文件不改动）")
+    s.add_argument("--projects", nargs="*", metavar="PROJECT.xlsx",
+                   help="部门与项目之间的校验：部门工作簿与这些项目支出绩效自评工作簿对照（资金、单位、年度、重复、评价完成）；"
+                        "只写 --projects 不列文件时，取部门工作簿旁属于本部门的项目工作簿。放在命令最后")
     s.set_defaults(func=run)
 
 

@@ -1,4 +1,5 @@
-"""jixiao demo：生成种子案例的示例工作簿并计分，再为每个示例校验（一行摘要）、生成报告（“报告”表与同名 .docx）。"""
+"""jixiao demo：生成种子案例的示例工作簿并计分，再为每个示例校验（一行摘要）、生成报告（“报告”表与同名 .docx）；
+最后在 kaifu-2020.xlsx 旁写出开福区的三个项目工作簿（报送材料的示例，jixiao package）。"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -42,4 +43,34 @@ def run(args: Any) -> int:
         report.demo_reports(out)
     for bak in kept:
         print(f"已修改过的旧文件已备份为：{bak}")
+    project_examples(out)
     return EXIT_OK
+
+
+def project_examples(out_dir: Path) -> None:
+    """在 kaifu-2020.xlsx 旁写出种子 002 的三个项目工作簿并计分，打印开福区报送材料的命令。"""
+    from workbook_templates.examples_projects import DEPT_EXAMPLE, PROJECT_EXAMPLES
+
+    from ..io.safeio import atomic_output, regenerating
+    from ..scoring.engine import evaluate
+    from ..scoring.reader import load
+    from ..template.workbook import build_workbook
+
+    out = Path(out_dir)
+    dept = out / f"{DEPT_EXAMPLE}.xlsx"
+    if not dept.is_file():
+        return
+    paths = [out / f"{name}.xlsx" for name in PROJECT_EXAMPLES]
+    with regenerating(paths) as kept:
+        for path, ex in zip(paths, PROJECT_EXAMPLES.values()):
+            with atomic_output(path) as tmp:
+                build_workbook(ex.system, tmp, ex)
+            _, inputs = load(path)
+            ev = evaluate(inputs)
+            name = str(inputs.scalars.get("project_name") or "")
+            state = "评价完成" if ev.complete else f"评价未完成：{len(ev.missing)} 项指标无法计分（见 jixiao score）"
+            print(f"{path}  {ev.unit_name} {name}  {state}")
+    for bak in kept:
+        print(f"已修改过的旧文件已备份为：{bak}")
+    print("开福区报送材料（部门整体报告＋附件＋三个项目的自评）：jixiao package " +
+          " ".join(str(p) for p in [dept, *paths]) + f" -o {out / (DEPT_EXAMPLE + '-报送材料.docx')}")

@@ -12,10 +12,10 @@ import argparse
 import os
 import sys
 
-from . import addin, batch, check, compare, demo, export, new, report, score
+from . import addin, batch, check, compare, demo, export, new, package, report, score
 from .common import EXIT_OK, CliError, fail
 
-COMMANDS = (score, new, demo, check, report, batch, compare, addin, export)
+COMMANDS = (score, new, demo, check, report, package, batch, compare, addin, export)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,7 @@
 """功能区“绩效评价”选项卡的 Python 入口：每个按钮一个函数，由 jixiao.xlam 中的 VBA 回调经 RunPython 调用：
 
     校验     → ribbon.check()          计算得分 → ribbon.recalculate()     生成报告 → ribbon.report()
-    导出定稿 → ribbon.export_final()   帮助     → ribbon.help()
+    生成报送材料 → ribbon.package()    导出定稿 → ribbon.export_final()   帮助     → ribbon.help()
 
 每个入口只做三件事：用 ``xw.Book.caller()`` 取得点按钮时的活动工作簿并包成 XlwingsBook，调用对应的 ``do_*(book)``，
 把结果或错误用 Excel 消息框（app.alert）以中文告诉用户——绝不显示 Python 回溯（意外错误写入临时目录下的日志）。
@@ -29,8 +29,8 @@ NO_WORKBOOK_TEXT = "请先打开或新建一个绩效评价工作簿（如果文
 REPORT_SUFFIX = "_绩效评价报告.docx"
 
 # 入口名 → 按钮标题（与 addin/excel/ribbon/customUI14.xml、addin/excel/vba/JixiaoRibbon.bas 一一对应，测试核对三者一致）
-ENTRY_POINTS = {"check": "校验", "recalculate": "计算得分", "report": "生成报告", "export_final": "导出定稿",
-                "help": "帮助"}
+ENTRY_POINTS = {"check": "校验", "recalculate": "计算得分", "report": "生成报告", "package": "生成报送材料",
+                "export_final": "导出定稿", "help": "帮助"}
 
 
 @dataclass
@@ -202,6 +202,62 @@ def do_report(book, docx: str | Path | None = None) -> Outcome:
                    data={"report": report, "docx": Path(written or docx)})
 
 
+def do_package(book) -> Outcome:
+    """部门工作簿中点“生成报送材料”：找出同一文件夹中属于本部门的项目工作簿，列出来请用户确认，在部门工作簿旁写出
+    “工作簿名_报送材料.docx”。部门工作簿按 Excel 中当前的内容读取（不必先保存），项目工作簿按已保存的文件读取。"""
+    from udfs.numbers import fmt_pct
+
+    from ..checks import findings as F
+    from ..scoring.engine import evaluate
+    from ..scoring.reader import read_inputs
+    from ..submission.package import build_package
+    from ..submission.word import package_docx_path, write_package_docx
+    from ..submission.workbooks import SubmissionError, Workbook, discover, require_department
+
+    path = getattr(book, "path", None)
+    if path is None:
+        raise UserError("工作簿尚未保存，无法确定项目工作簿与报送材料的位置：请先保存工作簿，再生成报送材料")
+    path = Path(path)
+    inputs = read_inputs(book)
+    dept = Workbook(inputs, evaluate(inputs), path, book)
+    try:
+        require_department(dept)
+        projects, notes = discover(dept)
+    except SubmissionError as exc:
+        raise UserError(str(exc)) from None
+    target = package_docx_path(path)
+    if projects:
+        listing = [f"在“{path.parent.name or path.parent}”文件夹中找到 {len(projects)} 个属于“{dept.unit}”的项目支出绩效自评工作簿："]
+        listing += [f"  {p.file}  {p.name or '（未填写项目名称）'}" for p in projects]
+    else:
+        listing = [f"在“{path.parent.name or path.parent}”文件夹中没有找到主管部门或实施单位为“{dept.unit or '（单位名称未填写）'}”的"
+                   f"项目支出绩效自评工作簿，报送材料只有部门整体报告与附件1、附件2。"]
+    listing += notes
+    listing += ["项目工作簿按已保存的文件读取。", f"将生成：{target.name}（已有同名文件时先留备份）。点“确定”继续。"]
+    if isinstance(book, LiveBook) and not book.confirm("\n".join(listing), f"{TITLE} - {ENTRY_POINTS['package']}"):
+        return Outcome("已取消，没有生成报送材料。")
+    try:
+        pkg = build_package(dept, projects, notes=notes)
+        write_package_docx(pkg, target)
+    except SubmissionError as exc:
+        raise UserError(str(exc)) from None
+    except PermissionError:
+        raise UserError(f"无法写入“{target.name}”：文件正在 Word 中打开或没有写权限，请关闭后重试。") from None
+    lines = [f"已生成报送材料（{pkg.status}）：{target}"]
+    for part in pkg.projects:
+        ex = part.workbook.execution()
+        rate = f"，预算执行率 {fmt_pct(ex.value)}" if ex is not None and ex.value is not None and not isinstance(ex.value, str) else ""
+        lines.append(f"  {part.annex} {part.name}{rate}" + ("" if part.workbook.ev.complete else "，评价未完成"))
+    if pkg.draft:
+        missing = pkg.missing_lines()
+        lines.append(f"报送材料为草稿（页眉标“草稿”），尚缺或待核实 {len(missing)} 项：")
+        lines += missing[:8] + (["  ……"] if len(missing) > 8 else [])
+    cross = pkg.findings
+    warnings = [f for f in cross if f.severity == F.WARNING]
+    lines += [f"  提醒：{f.message}" for f in warnings[:3]]
+    return Outcome("\n".join(lines), critical=bool(pkg.errors), data={"package": pkg, "docx": target})
+
+
 def do_export_final(book, target: str | Path | None = None) -> Outcome:
     """导出定稿：单元格函数换成计算结果的副本，见 addin/excel/export.py。"""
     from .export import export_final
@@ -220,6 +276,7 @@ def do_help(book=None) -> Outcome:
              "问题单元格标色。",
              "· 计算得分：重算全部单元格函数，核算各指标得分、一级指标小计、总分与等级。",
              "· 生成报告：写入“报告”工作表，并在工作簿旁生成 Word 报告。",
+             "· 生成报送材料：部门整体报告、基础数据表、评分表与同一文件夹中本部门各项目的自评表和自评报告，合成一份 Word。",
              "· 导出定稿：在工作簿旁另存“_定稿”副本，单元格函数换成数值，发给未安装本加载项的人也能打开。",
              "· 修改评分规则：改评分表中绿色的分值、无基数时、参数1～参数10 单元格即可，公式与本程序都按它们计算。",
              "",
@@ -256,8 +313,8 @@ class UserError(Exception):
 # 按钮入口（RunPython 调用）
 # =====================================================================================================
 ACTIONS: dict[str, Callable[..., Outcome]] = {
-    "check": do_check, "recalculate": do_recalculate, "report": do_report, "export_final": do_export_final,
-    "help": do_help,
+    "check": do_check, "recalculate": do_recalculate, "report": do_report, "package": do_package,
+    "export_final": do_export_final, "help": do_help,
 }
 
 
@@ -341,6 +398,11 @@ def recalculate() -> Outcome | None:
 def report() -> Outcome | None:
     """功能区按钮“生成报告”。"""
     return run("report")
+
+
+def package() -> Outcome | None:
+    """功能区按钮“生成报送材料”。"""
+    return run("package")
 
 
 def export_final() -> Outcome | None:

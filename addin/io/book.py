@@ -59,12 +59,14 @@ class WritableBook(ReadableBook, Protocol):
 
 @runtime_checkable
 class LiveBook(WritableBook, Protocol):
-    """打开在 Excel 中的工作簿（XlwingsBook）另外能做的事：完全重算、消息框、切换到某张表、用条件格式标出问题单元格、
+    """打开在 Excel 中的工作簿（XlwingsBook）另外能做的事：完全重算、消息框（含“确定/取消”）、切换到某张表、用条件格式标出问题单元格、
     另存一份单元格函数换成数值的定稿副本。功能区按钮用 isinstance(book, LiveBook) 判断，命令行传来的文件工作簿没有这些。"""
 
     def recalculate(self) -> None: ...
 
     def alert(self, message: str, title: str, *, critical: bool = False) -> None: ...
+
+    def confirm(self, message: str, title: str) -> bool: ...
 
     def activate(self, sheet: str) -> None: ...
 

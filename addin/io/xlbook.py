@@ -203,6 +203,10 @@ class XlwingsBook:
     def alert(self, message: str, title: str, *, critical: bool = False) -> None:
         self.xb.app.alert(message, title=title, mode="critical" if critical else "info")
 
+    def confirm(self, message: str, title: str) -> bool:
+        """“确定/取消”消息框（生成报送材料前列出找到的项目工作簿）：点“确定”为 True。"""
+        return self.xb.app.alert(message, title=title, buttons="ok_cancel", mode="info") == "ok"
+
     def activate(self, sheet: str) -> None:
         with contextlib.suppress(Exception):
             self.xb.sheets[sheet].activate()

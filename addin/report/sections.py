@@ -116,12 +116,14 @@ def _difference(views: list[SimpleNamespace], texts: _Texts, lost: list[SimpleNa
 
 
 def build_report(inputs: WorkbookInputs, ev: Evaluation, findings: Sequence[Finding] | None = None, *,
-                 template_dir: str | Path | None = None) -> Report:
+                 template_dir: str | Path | None = None, projects: Sequence[Any] = ()) -> Report:
     """由工作簿输入与计分结果生成报告（确定性：同一工作簿逐字相同）。
 
     findings（校验发现）不写进报告：报告是评价人的文件，校验发现写在“校验结果”表与审核意见（addin.report.review）中；
     参数保留给调用方统一传入。返回的 Report.findings 是报告自身的发现：必需而未填写的文字材料（missing-text，警告）；
     Report.missing 是草稿尚缺的内容（指标未评分、文字材料、成文日期）。
+    projects：报送材料（addin.submission）中部门各项目的概况（资金、执行率、自评得分与等级，取自项目工作簿），
+    部门报告的“部门项目实施情况”据此逐项写出；单独生成报告时为空。
     """
     system = SYSTEMS[inputs.system_key]
     env = make_env(template_dir)
@@ -155,7 +157,7 @@ def build_report(inputs: WorkbookInputs, ev: Evaluation, findings: Sequence[Find
         self_score=self_score, self_grade=self_grade,
         diff=(self_score - total) if self_score is not None and total is not None else None,
         difference=_difference(views, texts, lost) if system.kind == "key_eval" else None,
-        project=scal.get("project_name") or "", notes_ref="", evaluator=evaluator,
+        project=scal.get("project_name") or "", notes_ref="", evaluator=evaluator, projects=list(projects),
     )
     specs = [s for s in SECTIONS[system.kind] if s.when is None or s.when(ctx)]
     numbers: dict[str, int] = {}

@@ -132,7 +132,7 @@ _HEADING_STYLE = {1: "Heading 1", 2: "Heading 2", 3: "Heading 3", 4: "Heading 4"
 # 附件表各列宽度（厘米，合计 15.6，版心 156 mm）
 _WIDTHS = {"dept": (1.9, 2.1, 3.9, 1.2, 2.2, 1.3, 3.0), "key_eval": (1.9, 2.1, 3.9, 1.2, 2.2, 1.3, 3.0),
            "project": (1.6, 1.8, 3.0, 1.2, 2.4, 2.3, 1.2, 2.1), "rules": (1.9, 1.9, 2.4, 5.2, 3.0, 1.2)}
-_LEFT_COLUMNS = {"一级指标", "二级指标", "三级指标", "备注", "评分标准", "指标解释"}
+_LEFT_COLUMNS = {"一级指标", "二级指标", "三级指标", "备注", "评分标准", "指标解释", "项目"}
 
 
 def _template() -> Path:
@@ -177,10 +177,10 @@ def _set_repeat_header(row) -> None:
     tr_pr.append(el)
 
 
-def _write_table(doc, annex: Annex, kind: str) -> None:
+def _write_table(doc, annex: Annex, kind: str, widths: Sequence[float] | None = None) -> None:
     """附件表：表头每页重复；同一一级、二级指标的单元格纵向合并（种子 001 附件）；小计、总分、等级行的标签跨三列。"""
-    widths = _WIDTHS["rules"] if annex.kind == "rules" else _WIDTHS.get(kind) or tuple(
-        15.6 / len(annex.header) for _ in annex.header)
+    widths = widths or (_WIDTHS["rules"] if annex.kind == "rules" else _WIDTHS.get(kind) or tuple(
+        15.6 / len(annex.header) for _ in annex.header))
     table = doc.add_table(rows=1, cols=len(annex.header))
     table.style = doc.styles["Table Grid"]
     table.autofit = False
@@ -286,19 +286,33 @@ def _core_properties(doc, report: Report) -> None:
 def write_docx(report: Report, path: str | Path, *, template: str | Path | None = None) -> Path:
     """按公文格式（GB/T 9704-2012）写出 Word 报告：标题、（草稿说明）、正文（一至四级标题、段落、得分率图）、附件说明、
     署名、成文日期，另页各附件表；草稿每页页眉标“草稿”。同一份 Report 生成逐字节相同的文件（文档时间取自工作簿，
-    zip 时间戳固定）。"""
-    path = Path(path)
+    zip 时间戳固定）。报送材料（addin/submission/word.py）用下面同样的几步拼出部门报告、附件与各项目的自评。"""
+    doc = open_template(template)
+    if report.draft:
+        _draft_headers(doc, report)
+    write_body(doc, report)
+    write_closing(doc, report)
+    for annex in report.annexes():
+        write_annex(doc, annex, report.kind)
+    _core_properties(doc, report)
+    return save_docx(doc, Path(path))
+
+
+def open_template(template: str | Path | None = None):
+    """样式模板（公文版式、页脚页码），正文清空。"""
     try:
         doc = Document(str(template or _template()))
     except Exception as exc:  # python-docx 对损坏模板抛出多种异常
         raise ReportError(f"无法打开 Word 模板“{template or TEMPLATE_PATH}”：{type(exc).__name__}") from None
     _clear_body(doc)
-    if report.draft:
-        _draft_headers(doc, report)
+    return doc
+
+
+def write_body(doc, report: Report, *, figure_no: int = 0) -> int:
+    """标题、（草稿说明）与正文各块；返回写到第几个图（图题连续编号）。"""
     for line in report.title_lines:
         _para(doc, line, "Title")
     _para(doc, "", "Normal")
-    figure_no = 0
     for k, b in enumerate(report.blocks):
         if k and b.kind != "note" and report.blocks[k - 1].kind == "note":
             _para(doc, "", "Normal")  # 草稿说明与正文之间空一行
@@ -322,20 +336,27 @@ def write_docx(report: Report, path: str | Path, *, template: str | Path | None 
             _para(doc, b.text, "Draft Note", mark=True)
         else:
             _para(doc, b.text, "Normal", mark=b.mark)
-    # 附件说明：正文下空一行；署名、成文日期：再空一行
+    return figure_no
+
+
+def write_closing(doc, report: Report, note: Sequence[str] | None = None) -> None:
+    """附件说明（正文下空一行；note 为 None 时用报告自己的附件，空列表为不写）与署名、成文日期（再空一行）。"""
     _para(doc, "", "Normal")
-    note = report.annex_note()
+    note = report.annex_note() if note is None else list(note)
     for k, line in enumerate(note):
         _para(doc, line, "Annex Note" if len(note) == 1 else "Annex Note First" if k == 0 else "Annex Note Item")
-    _para(doc, "", "Normal")
+    if note:
+        _para(doc, "", "Normal")
     _signature(doc, report)
-    # 各附件另起一页：左上角“附件1”（黑体），标题居中（二号小标宋），表
-    for annex in report.annexes():
-        _para(doc, annex.label, "Annex Label").paragraph_format.page_break_before = True
-        _para(doc, annex.title, "Annex Title")
-        _write_table(doc, annex, report.kind)
-    _core_properties(doc, report)
-    return save_docx(doc, path)
+
+
+def write_annex(doc, annex: Annex, kind: str, *, widths: Sequence[float] | None = None, new_page: bool = True) -> None:
+    """一个附件另起一页：左上角“附件1”（黑体），标题居中（二号小标宋），表。"""
+    p = _para(doc, annex.label, "Annex Label")
+    if new_page:
+        p.paragraph_format.page_break_before = True
+    _para(doc, annex.title, "Annex Title")
+    _write_table(doc, annex, kind, widths)
 
 
 def save_docx(doc, path: Path) -> Path:

@@ -32,6 +32,10 @@ Public Sub OnReport(control As IRibbonControl)
     RunEntryPoint "report"
 End Sub
 
+Public Sub OnPackage(control As IRibbonControl)
+    RunEntryPoint "package"
+End Sub
+
 Public Sub OnExportFinal(control As IRibbonControl)
     RunEntryPoint "export_final"
 End Sub
