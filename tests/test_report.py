@@ -973,6 +973,9 @@ def test_full_marks_condition_uses_the_rules_own_words():
         "公用经费控制率≤100%"
     assert f("目标依据充分，符合法律法规、发展规划，得满分；每发现一处不符合酌情扣分。", D(3)) == "目标依据充分，符合法律法规、发展规划"
     assert f("由评价人综合判断。", D(3)) == ""
+    # 封顶（“最高10分”）不是条件：“未达到满分标准（预算执行率×分值，最高）”这样的半句不进报告
+    assert f("预算执行率×分值，最高10分。", D(10)) == ""
+    assert f("完成率≥95%得满分，至多5分。", D(5)) == "完成率≥95%"
 
 
 def test_evidence_goes_into_the_paragraph_and_blank_evidence_falls_back_to_the_rule():
@@ -1178,3 +1181,57 @@ def test_key_evaluation_draft_and_weights_keep_headings_on_their_own_lines():
         in diff
     draft = _report("zizhou-2021", values=values)
     assert draft.draft and "本次绩效重点评价尚未完成评分，两者的差异待评分完成后分析" in draft.as_text()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 项目自评报告：按二级指标成段的指标写出名称；写明“无”的文字材料与填写过的目标不重复出现
+# ---------------------------------------------------------------------------------------------------------
+def _project_report(name: str, **changes) -> Report:
+    from workbook_templates.examples_projects import PROJECT_EXAMPLES
+
+    ex = PROJECT_EXAMPLES[name]
+    if changes:
+        ex = dataclasses.replace(ex, **changes)
+    inputs = layout_inputs(SYSTEMS[ex.system], ex)
+    ev = evaluate(inputs)
+    return build_report(inputs, ev, ev.findings)
+
+
+def test_unscored_project_indicators_are_named_in_their_paragraph():
+    report = _project_report("kaifu-2020-p1")
+    texts = [b.text for b in report.blocks]
+    unscored = [t for t in texts if t.endswith("该项指标暂未评分。")]
+    assert unscored == [
+        "离休干部医疗费用报销人数：评分标准尚待确定，该项指标暂未评分。",
+        "1-6级伤残军人医疗费用报销人数：评分标准尚待确定，该项指标暂未评分。",
+        "劳模医疗费用报销人数：评分标准尚待确定，该项指标暂未评分。",
+        "机关干部子女医疗费用报销人数：评分标准尚待确定，该项指标暂未评分。",
+        "保障对象正常享受公费医疗待遇：尚未取得实际完成值，该项指标暂未评分。",
+        "服务对象满意度：评分标准尚待确定，该项指标暂未评分。",
+    ]
+    # 封顶的评分标准不写成“未达到满分标准（…最高）”
+    assert not [t for t in texts if "最高）" in t or "未达到满分标准（预算执行率×分值" in t]
+    assert "主要表现为：预算执行率为93.93%（全年执行数588.00万元，全年预算数626.00万元），得9.39分（满分10分）。" in texts
+
+
+def test_written_none_and_repeated_goals_do_not_become_paragraphs():
+    from workbook_templates.examples_projects import PROJECT_EXAMPLES
+
+    report = _project_report("kaifu-2020-p1")
+    texts = [b.text for b in report.blocks]
+    suggestions = _section(report, "建议")
+    # 文字材料“有关建议”写的是“无”，而报告已按失分指标写出建议：不再单独一段“无”
+    assert PROJECT_EXAMPLES["kaifu-2020-p1"].texts["suggestions"].strip() == "无"
+    assert [b.text for b in suggestions if b.kind == "para"][-1].startswith("针对预算执行率93.93%的问题")
+    assert "无" not in [b.text for b in suggestions]
+    # 年度总体目标与文字材料“项目绩效目标”相同：只写一次
+    goal = PROJECT_EXAMPLES["kaifu-2020-p1"].scalars["goal_planned"]
+    assert sum(goal.rstrip("。") in t for t in texts) == 1
+    # 写明“无”的存在问题不是一条问题；没有失分指标时照写原文
+    ex = PROJECT_EXAMPLES["kaifu-2020-p1"]
+    report = _project_report("kaifu-2020-p1", texts={**ex.texts, "problems": "无。"})
+    problems = [b.text for b in _section(report, "存在的问题")]
+    assert problems[0] == "（一）预算执行与支出控制不到位"
+    assert not [t for t in problems if re.fullmatch(r"(?:（[一二三四五六七八九十]+）|\d+\.)?无。?", t)]
+    report = _report("shiping-2022", texts={**EXAMPLES["shiping-2022"].texts, "suggestions": "无"})
+    assert [b.text for b in _section(report, "有关建议")] == ["无"]

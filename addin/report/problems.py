@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable
 
+from udfs.numbers import is_none_token
+
 THEMES = ("预算编制", "预算执行", "财务与资产管理", "绩效管理", "履职效益")
 
 # 按单元格函数（指标的计算口径）归类
@@ -74,6 +76,12 @@ def text_theme(item: str) -> str:
 _SPLIT = re.compile(r"[\n；;。]+")
 
 
+def says_none(text: str) -> bool:
+    """文字写明了“没有”：“无”“无。”“暂无”“没有”“—”等。"""
+    t = text.strip().rstrip("。.")
+    return t in ("暂无", "没有") or is_none_token(t)
+
+
 def split_items(text: str) -> list[str]:
     """文字材料按条切分（换行、分号、句号），去掉首尾空白与末尾的逗号。"""
     return [s.strip().rstrip("，,、 ") for s in _SPLIT.split(text or "") if s.strip().rstrip("，,、 ")]
@@ -124,6 +132,8 @@ def group(lost: list[Any], problems_text: str) -> list[Problem]:
     attached: dict[str, list[str]] = {t: [] for t in THEMES}
     loose: list[str] = []
     for item in split_items(problems_text):
+        if says_none(item):
+            continue  # 写明“无”：不是一条问题（没有失分指标时模板照写原文）
         named = [v for v in lost if v.name and v.name in item]
         theme = named[0].theme if named else text_theme(item)
         (attached[theme] if theme else loose).append(item)

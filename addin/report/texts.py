@@ -37,6 +37,16 @@ class _Texts:
     def has(self, key: str) -> bool:
         return key in self.titles and bool(self.value(key))
 
+    def none(self, key: str) -> bool:
+        """文字材料写明了“没有”（“无”“无。”“暂无”“—”）：报告已另有内容（如按失分指标写出的建议）时不再单独成段。"""
+        return P.says_none(self.value(key))
+
+    def same(self, key: str, other: Any) -> bool:
+        """文字材料与另一处填写的文字相同（只差空白与句末标点），报告中不重复写出。"""
+        def norm(t: Any) -> str:
+            return re.sub(r"\s", "", cell_text(t)).rstrip("。.；;")
+        return bool(self.value(key)) and norm(self.value(key)) == norm(other)
+
     def _gap(self, key: str) -> str:
         self.missing.setdefault(key, self.titles[key])
         return MARK + GAP

@@ -203,15 +203,18 @@ def _score_expr(ind: IndicatorResult) -> str:
 _SCORE_MENTION = re.compile(r"(?:各\s*|得\s*)?(?:满分|\d+(?:\.\d+)?\s*分)")
 _NEGATIVE = re.compile(r"扣|不得分|否则|不得|未|得\s*0\s*分")
 _PAREN = re.compile(r"（[^（）]*）|\([^()]*\)")
+# 得分的上限（“最高10分”“至多5分”）：是封顶，不是得满分的条件
+_CAP = re.compile(r"(?:最高|最多|至多|上限为?|不超过)\s*(?:满分|\d+(?:\.\d+)?\s*分)")
 
 
 def full_marks_condition(criterion: str, points: Decimal | None) -> str:
     """评分标准中得满分的条件，用评分标准自己的话：“预算公开文字叙述完整、报表齐全得2分；发现1处……扣0.5分”→
     “预算公开文字叙述完整、报表齐全”。去掉括号内的说明、扣分与不得分的分句和“得X分”字样；有写明得满分（或得分等于分值）
-    的分句时只取这些分句，否则取全部得分分句（“各1分”累加的标准）。满分的定性指标据此写出核查了什么。"""
+    的分句时只取这些分句，否则取全部得分分句（“各1分”累加的标准）。得分上限（“预算执行率×分值，最高10分”）不是条件，
+    没有条件时为空串。满分的定性指标据此写出核查了什么。"""
     full: list[str] = []
     positive: list[str] = []
-    for sentence in re.split(r"[；;。]", _PAREN.sub("", criterion or "")):
+    for sentence in re.split(r"[；;。]", _CAP.sub("", _PAREN.sub("", criterion or ""))):
         kept = [c.strip() for c in re.split(r"[，,]", sentence) if c.strip() and not _NEGATIVE.search(c)]
         mentions = [m for c in kept for m in _SCORE_MENTION.findall(c)]
         if not mentions:
