@@ -35,8 +35,17 @@ if str(ROOT) not in sys.path:
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import gen_workbooks  # noqa: E402
-from bench_procs import (TEST_ONLY_HEAVY, has_command, importtime_cold_ms, importtime_top,  # noqa: E402
-                         interrupt_half, optional_heavy_imports, tree_run, udf_import_ms, wall)
+from bench_procs import (  # noqa: E402
+    TEST_ONLY_HEAVY,
+    has_command,
+    importtime_cold_ms,
+    importtime_top,
+    interrupt_half,
+    optional_heavy_imports,
+    tree_run,
+    udf_import_ms,
+    wall,
+)
 
 PY = sys.executable
 TARGET_RATE = 100.0
@@ -162,7 +171,7 @@ def pool_rate(func, files: list[str], jobs: int, repeat: int, expected_bad: froz
         else:
             errors = [_safe(func, f) for f in files]
         best = min(best, time.perf_counter() - t)
-        unexpected = [e for f, e in zip(files, errors) if e and Path(f).name not in expected_bad]
+        unexpected = [e for f, e in zip(files, errors, strict=True) if e and Path(f).name not in expected_bad]
         if unexpected:
             raise SystemExit(f"基准中止：{func.__name__} 在 {len(unexpected)} 个正常文件上失败，例如 {unexpected[0]}")
     return best, len(files) / best
@@ -234,9 +243,9 @@ def main(argv: list[str] | None = None) -> int:
                      f"{(nfiles - done_at_stop) / t_resume:.0f}", ""))
 
         from addin.batch.cache import ResultCache
+        from addin.batch.files import collect_files
         from addin.batch.run import run_batch
         from addin.batch.summary import summarise
-        from addin.batch.files import collect_files
 
         results = run_batch(collect_files(src), src, jobs=a.jobs, cache=ResultCache(cache_dir))  # 已全部在缓存
         s = summarise(results)

@@ -21,7 +21,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from addin.template.workbook import build_workbook  # noqa: E402
-from workbook_templates.examples import BAOJING_2018, SHIPING_2022, ZIZHOU_2021, _SP  # noqa: E402
+from workbook_templates.examples import _SP, BAOJING_2018, SHIPING_2022, ZIZHOU_2021  # noqa: E402
 from workbook_templates.spec import Example  # noqa: E402
 
 COUNTIES = ["保靖县", "子洲县", "石屏县", "澧县", "开福区", "花垣县", "永顺县", "绥德县", "米脂县", "建水县", "通海县", "安乡县"]
@@ -106,7 +106,7 @@ def _zizhou(rng: random.Random, county: str, unit: str) -> Example:
     debt_begin = rng.choice([0, 0, rng.uniform(1, 20)])
     book = rng.uniform(20, 500)
     values, notes = {}, {}
-    for code, top in (("z1_1", 2), ("z1_2", 3), ("z1_3", 3), ("z1_4", 2), ("z1_5", 6), ("z2_6", 2), ("z2_7", 3),
+    for code, _top in (("z1_1", 2), ("z1_2", 3), ("z1_3", 3), ("z1_4", 2), ("z1_5", 6), ("z2_6", 2), ("z2_7", 3),
                       ("z2_8", 3), ("z2_9", 2), ("z2_11", 3), ("z2_12", 2), ("z2_13", 2), ("z2_14", 2), ("z2_15", 3),
                       ("z2_16", 2)):
         d = rng.choice([0, 0, 0, 0, 0.5, 0.5, 1])

@@ -126,7 +126,7 @@ def grade_of(total: Any, names: Any, lows: Any) -> str:
         raise RuleError("总分为空")
     if isinstance(total, str) and total.strip() == "未完成":
         raise RuleError("总分未完成（有指标未计分），不给出等级")
-    scale = GradeScale.from_rows(list(zip(flatten(names), flatten(lows))))
+    scale = GradeScale.from_rows(list(zip(flatten(names), flatten(lows), strict=False)))
     from .numbers import parse_number
 
     t = parse_number(total).value

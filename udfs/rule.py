@@ -9,7 +9,6 @@ from typing import ClassVar, Sequence
 
 from .numbers import InputError, is_blank, is_empty, is_none_token, parse_number, round2
 
-
 ZERO = Decimal(0)
 
 

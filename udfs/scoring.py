@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import ClassVar, Sequence
 
-from udfs.rule import ZERO, _OP_DISPLAY, Rule, RuleError, _compare, _d, _na, _op, _opt_d, _pad, _points, _text
+from udfs.rule import _OP_DISPLAY, ZERO, Rule, RuleError, _compare, _d, _na, _op, _opt_d, _pad, _points, _text
 from udfs.targets import Qualitative, Target
 
 from .numbers import is_blank, round2

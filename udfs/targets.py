@@ -12,7 +12,6 @@ from .numbers import InputError
 from .rule import ZERO, Rule, RuleError, _d, _na, _pad, _points
 from .words import read_qualitative
 
-
 # 定性指标三档（财预〔2020〕10号）：达成 100%–80%，部分达成 80%–60%，未达成 60%–0%（得分系数区间，含上限）
 QUALITATIVE_LEVELS = {"达成": (Decimal("0.8"), Decimal(1)), "部分达成": (Decimal("0.6"), Decimal("0.8")),
                       "未达成": (ZERO, Decimal("0.6"))}

@@ -112,7 +112,7 @@ def _make_wrapper(spec: UdfSpec, func: Callable[..., Any] = xw.func, arg: Callab
 
     # 与手写 @xw.func / @xw.arg 装饰器等价：先逐个参数写说明，最后 func 设定类别（func 必须最后应用，
     # 因为 xw.arg 首次调用时会以默认类别“xlwings”初始化元数据）
-    for p, (cn, desc) in zip(params, spec.args):
+    for p, (cn, desc) in zip(params, spec.args, strict=True):
         udf = arg(p.name, doc=arg_doc(cn, desc), err_to_str=True)(udf)
     return func(category=CATEGORY)(udf)
 

@@ -23,7 +23,6 @@ from ..model import cell_number, cell_text
 from .cache import ResultCache
 from .result import DeptResult, _oserror_text, _relative, _strip_name
 
-
 # =====================================================================================================
 # 单个文件的处理（在子进程中运行；参数与返回值都是可 pickle 的简单类型）
 # =====================================================================================================

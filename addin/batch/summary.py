@@ -103,9 +103,9 @@ def _summary(results: list[DeptResult], loss: dict[tuple[str, str], list[Any]]) 
                           "total": [float(r.total) if r.complete else float("nan") for r in ok]})
     # astype(bool)：没有可计分的工作簿时列为空的 object 类型，pandas 会把它当成列名列表而不是布尔筛选
     ranked = depts[depts["complete"].astype(bool)]
-    rank = dict(zip(ranked["file"], ranked["total"].rank(method="min", ascending=False).astype(int)))
+    rank = dict(zip(ranked["file"], ranked["total"].rank(method="min", ascending=False).astype(int), strict=True))
     rank_sys = dict(zip(ranked["file"],
-                        ranked.groupby("system")["total"].rank(method="min", ascending=False).astype(int)))
+                        ranked.groupby("system")["total"].rank(method="min", ascending=False).astype(int), strict=True))
 
     grade_dist: dict[str, list[tuple[str, int]]] = {}
     for key in systems:
@@ -174,6 +174,7 @@ def write_summary(summary: Summary, out: str | Path, *, folder: str = "",
     import tempfile
 
     import xlsxwriter
+
     from workbook_templates.systems import SYSTEMS
 
     out = Path(out)

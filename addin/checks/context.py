@@ -16,7 +16,6 @@ from ..model import Evaluation, Finding, Formula, IndicatorResult, WorkbookInput
 from ..scoring.parsing import NumCell, input_cells, table_label
 from . import findings as F
 
-
 # 小于此值的差额是浮点运算尾差（公式结果 982.6300000000001），不是数字写错
 FLOAT_NOISE = Decimal("0.000001")
 # 得分四舍五入到 0.01 分：保存的得分/小计与重算结果相差不超过半分位视为一致

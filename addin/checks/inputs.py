@@ -53,7 +53,7 @@ def check_input_cells(ctx: Context) -> list[Finding]:
 
 
 def _part_text(parts: list[NumCell], values: list[Decimal]) -> str:
-    return " ＋ ".join(f"{p.short} {_n(v)}" for p, v in zip(parts, values))
+    return " ＋ ".join(f"{p.short} {_n(v)}" for p, v in zip(parts, values, strict=False))
 
 
 def check_table_totals(ctx: Context) -> list[Finding]:
@@ -198,7 +198,7 @@ def check_prev_sangong_budget(ctx: Context) -> list[Finding]:
         spec = ctx.system.indicator(res.code)
         if spec is None or spec.udf != "SANGONG_CHANGE_RATE" or len(spec.args) < 2:
             continue
-        this_ref, prev_ref = spec.args[0], spec.args[1]
+        prev_ref = spec.args[1]
         if not is_empty(resolve_arg(ctx.system, ctx.inputs, prev_ref)):  # 写明 0/无 是“上年没有三公预算”，不是漏填
             continue
         where = arg_cell(ctx.inputs, prev_ref)

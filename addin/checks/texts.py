@@ -12,10 +12,22 @@ from udfs.numbers import InputError, is_blank, parse_number
 
 from ..model import SHEET_DATA, SHEET_SCORES, Finding, IndicatorResult
 from ..scoring.parsing import NumCell, _looks_textual
-from . import findings as F, narrative
-from .context import (PERCENT_MIN_PLACES, UNIT_OUTLIER_FACTOR, WAN_YUAN_MEDIAN_MAX, YUAN_MAX_PLACES, YUAN_TOTAL_MIN,
-                      Context, _gap_ok, _n, _pct, _raw_text, _short, _usable)
-
+from . import findings as F
+from . import narrative
+from .context import (
+    PERCENT_MIN_PLACES,
+    UNIT_OUTLIER_FACTOR,
+    WAN_YUAN_MEDIAN_MAX,
+    YUAN_MAX_PLACES,
+    YUAN_TOTAL_MIN,
+    Context,
+    _gap_ok,
+    _n,
+    _pct,
+    _raw_text,
+    _short,
+    _usable,
+)
 
 _UNIT_DECL = re.compile(r"(?:金额)?单位\s*+[:：]\s*+(万元|元)")
 _UNIT_PAREN = re.compile(r"[（(]\s*+(万元|元)\s*+[)）]")
@@ -67,7 +79,7 @@ def check_money_unit(ctx: Context) -> list[Finding]:
                                  f"{unit}计算；应换算为 {_n(converted, 9)}（只填数字）"))
     # 文字中写明的单位
     labelled = _labelled_texts(ctx)
-    for (kind, key), text, where in labelled:
+    for (kind, _key), text, where in labelled:
         for m in list(_UNIT_DECL.finditer(text)) + (list(_UNIT_PAREN.finditer(text)) if kind == "table" else []):
             if m.group(1) != unit:
                 out.append(F.make("unit-mismatch", where[0], where[1], actual=m.group(0), expected=unit,
@@ -75,7 +87,7 @@ def check_money_unit(ctx: Context) -> list[Finding]:
                 break
     # 文字材料里与表中同一个数、却写了另一种单位（“982.63元”而表中为 982.63 万元）
     figures = {c.value for c in money if abs(c.value) >= 1}
-    for (kind, key), text, where in labelled:
+    for (kind, _key), text, where in labelled:
         if kind != "text":
             continue
         for m in narrative.amounts(text):
@@ -198,7 +210,7 @@ def check_text_sums(ctx: Context) -> list[Finding]:
 def _table_hint(ctx: Context, claim: narrative.OfWhich, money: list[NumCell]) -> str:
     if claim.unit != ctx.money_unit:
         return ""
-    for part, value in zip(claim.parts, claim.part_values):
+    for part, value in zip(claim.parts, claim.part_values, strict=False):
         needed = claim.total.value - (claim.parts_sum - value)
         if needed <= 0 or needed == value:
             continue

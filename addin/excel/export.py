@@ -259,7 +259,9 @@ def write_values_copy(source: Path, target: Path, values: dict[str, dict[tuple[i
         replaced_shared: set[str] = set()
         kept_shared_members: dict[str, str] = {}
 
-        def fix(m: re.Match) -> str:
+        # 本轮的 pending 等作为默认参数绑定：fix 只在本轮的 _CELL_RE.sub 中调用，绑定让这一点不依赖循环变量
+        def fix(m: re.Match[str], pending: dict[tuple[int, int], Any] = pending,
+                replaced_shared: set[str] = replaced_shared, kept_shared_members: dict[str, str] = kept_shared_members) -> str:
             a = _attrs(m.group("attrs"))
             if "r" not in a:  # 省略 r 的单元格（Excel 不这样写）不在计划内
                 return m.group(0)
@@ -370,7 +372,7 @@ def _drop_addin_links(parts: dict[str, bytes], sheet_parts: dict[str, str]) -> l
             n += 1
             mapping[i] = n
     notes = []
-    for i, rid, part, target in drop:
+    for _i, rid, part, target in drop:
         wb = re.sub(r"<(?:\w+:)?externalReference\b[^>]*\b[\w:]*id=\"" + re.escape(rid) + r"\"[^>]*/>", "", wb, count=1)
         rels = re.sub(r'<Relationship\b[^>]*Id="' + re.escape(rid) + r'"[^>]*/>', "", rels, count=1)
         parts.pop(part, None)

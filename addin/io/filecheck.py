@@ -25,7 +25,6 @@ from typing import Iterable, Iterator
 from . import ooxml
 from .book import BookError
 
-
 MB = 1024 * 1024
 # 一份绩效评价工作簿通常不到 1 MB；上限留足余量给用户粘贴的明细表
 MAX_FILE_BYTES = 25 * MB
@@ -186,7 +185,7 @@ def _check_overlap(p: Path, infos: list[zipfile.ZipInfo]) -> None:
     """部件的数据区互相重叠是“重叠式压缩炸弹”的特征，正常的 zip 不会这样。"""
     spans = sorted((i.header_offset, i.header_offset + 30 + len(i.orig_filename.encode("utf-8", "replace"))
                     + i.compress_size) for i in infos)
-    for (_, end), (start, _) in zip(spans, spans[1:]):
+    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
         if start < end:
             raise BookError(f"文件{_name(p)}的压缩包结构异常（部件数据互相重叠），疑似“压缩炸弹”，拒绝读取")
 

@@ -16,7 +16,6 @@ from lxml import etree
 from . import ooxml
 from .ooxml import CONTENT_TYPES, NS_CT, NS_MAIN, NS_PKG_REL, NS_R, RT_OFFICE_DOCUMENT, Rel, rels_name
 
-
 _MACRO_SHEET_TYPES = ("http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet",
                       "http://schemas.microsoft.com/office/2006/relationships/xlIntlMacrosheet")
 CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"

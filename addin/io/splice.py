@@ -34,12 +34,38 @@ from typing import Sequence
 
 from lxml import etree
 
-from .ooxml import (CONTENT_TYPES, NS_CT, NS_EP, NS_MAIN, NS_PKG_REL, NS_R, NS_VT, ROOT_RELS, RT_CALC_CHAIN,
-                    RT_EXTENDED, RT_SHARED_STRINGS, RT_STYLES, RT_VBA, RT_WORKSHEET, rels_name)
-from .opc import (CT_WORKSHEET, _MACRO_MAIN_TYPES, _MACRO_SHEET_TYPES, _STANDARD_DECL, Package, SpliceError, _Sheet,
-                  _dump, _parse, _rel_of_type, _sheets, _workbook)
+from .ooxml import (
+    CONTENT_TYPES,
+    NS_CT,
+    NS_EP,
+    NS_MAIN,
+    NS_PKG_REL,
+    NS_R,
+    NS_VT,
+    ROOT_RELS,
+    RT_CALC_CHAIN,
+    RT_EXTENDED,
+    RT_SHARED_STRINGS,
+    RT_STYLES,
+    RT_VBA,
+    RT_WORKSHEET,
+    rels_name,
+)
+from .opc import (
+    _MACRO_MAIN_TYPES,
+    _MACRO_SHEET_TYPES,
+    _STANDARD_DECL,
+    CT_WORKSHEET,
+    Package,
+    SpliceError,
+    _dump,
+    _parse,
+    _rel_of_type,
+    _Sheet,
+    _sheets,
+    _workbook,
+)
 from .stylemerge import StyleMerger, _attr
-
 
 _FORMULA_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
 

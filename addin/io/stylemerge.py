@@ -12,7 +12,6 @@ from lxml import etree
 from .ooxml import NS_MAIN
 from .opc import _DECL_RE, SpliceError, _parse
 
-
 _STYLE_ORDER = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs",
                 "tableStyles", "colors", "extLst")
 _RECORD_OF = {"numFmts": "numFmt", "fonts": "font", "fills": "fill", "borders": "border", "cellXfs": "xf",

@@ -19,7 +19,6 @@ from udfs.numbers import fmt_num, fmt_pct, fmt_score, round2
 from ..model import cell_number, cell_text
 from .model import MARK, Block, ReportError
 
-
 TEXT_DIR = Path(__file__).resolve().parents[2] / "workbook_templates" / "text"
 _CN = "零一二三四五六七八九"
 

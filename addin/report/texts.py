@@ -16,7 +16,6 @@ from . import problems as P
 from .model import GAP, MARK, ReportError
 from .render import _dec, _escape_lines
 
-
 _LIST_NUMBER = re.compile(r"^(?:\d+\s*[、.．]|（\d+）|\(\d+\)|[一二三四五六七八九十]+、)\s*")
 _ITEM_POINTS = re.compile(r"[（(]\s*(\d+(?:\.\d+)?)\s*分\s*[）)]|\s+(\d+(?:\.\d+)?)\s*分$")
 

@@ -19,8 +19,18 @@ from workbook_templates.systems import SYSTEMS
 
 from ..checks import findings as F
 from ..io.ooxml import col_part
-from ..model import (SHEET_DATA, SHEET_SCORES, Evaluation, Finding, Formula, IndicatorResult, Level1Result,
-                     ParentResult, RowInput, WorkbookInputs)
+from ..model import (
+    SHEET_DATA,
+    SHEET_SCORES,
+    Evaluation,
+    Finding,
+    Formula,
+    IndicatorResult,
+    Level1Result,
+    ParentResult,
+    RowInput,
+    WorkbookInputs,
+)
 from .formula import Evaluator
 from .refs import _cached_or_raw, arg_cell, resolve_arg
 from .values import formula_cells, formula_value
@@ -127,7 +137,7 @@ def _find_parents(rows: list[RowInput]) -> dict[int, list[int]]:
     """找出父行：可能是父行（_may_be_parent）的行，其下紧接的同一一级指标的各行（子行本身也可以是父行，按其分值计）
     分值依次相加正好等于它的分值。返回 {父行下标: [直接子行下标]}。分值对不上的不是父行（照常按指标行计分并报告规则错误）。"""
     pts = [_row_points(r) for r in rows]
-    cand = [_may_be_parent(r, p) for r, p in zip(rows, pts)]
+    cand = [_may_be_parent(r, p) for r, p in zip(rows, pts, strict=True)]
     found: dict[int, list[int]] = {}
 
     def span(i: int) -> int | None:
@@ -190,7 +200,7 @@ def _parent_results(inputs: WorkbookInputs, parent_of: dict[int, list[int]], res
         return memo[i]
 
     out = [build(i) for i in sorted(parent_of)]
-    for i, p in zip(sorted(parent_of), out):
+    for i, p in zip(sorted(parent_of), out, strict=True):
         child_rows = list(p.children)
         final_cell = p.cells.get("final", "")
         hint = ""
