@@ -930,7 +930,8 @@ def _excel_saved(src: Path, dst: Path, alice_path: str) -> None:
     if len(cells) == 2:
         (r1, f1), (r2, _) = cells
         xml = xml.replace(f'<c r="{r1}"', f'<c r="{r1}"', 1)
-        xml = re.sub(rf'(<c r="{r1}"[^>]*>)<f>([^<]*)</f>', rf'\1<f t="shared" ref="{r1}:{r2}" si="0">\2</f>', xml, count=1)
+        xml = re.sub(rf'(<c r="{r1}"[^>]*>)<f>([^<]*)</f>', rf'\1<f t="shared" ref="{r1}:{r2}" si="0">\2</f>', xml,
+                     count=1)
         xml = re.sub(rf'(<c r="{r2}"[^>]*>)<f>([^<]*)</f>', r'\1<f t="shared" si="0"/>', xml, count=1)
     sheets["xl/worksheets/sheet2.xml"] = xml
     parts.update({k: v.encode() for k, v in sheets.items()})

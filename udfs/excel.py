@@ -66,7 +66,7 @@ def excel_safe(func: Callable[..., Any], *, exact: bool = False,
 
     exact=True 时数值结果保留为 Decimal（其余与 Excel 中完全相同）：无界面的公式求值器（addin/scoring/formula.py）用它，
     得到与直接调用纯函数相同的精确值，而“错误：…”“不适用”文本与 Excel 单元格中显示的一字不差。
-    errors 不为 None 时，变成“错误：…”的那个异常也放进其中：求值器由它的 arg_index、reason 指出出错的单元格与发现代码，
+    errors 不为 None 时，变成“错误：…”的那个异常也放进其中：求值器由它的 arg_index、code 指出出错的单元格与发现代码，
     不去读消息文字。"""
 
     def wrapper(*args: Any) -> Any:

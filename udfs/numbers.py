@@ -33,11 +33,12 @@ BLANK_TOKENS = NONE_TOKENS | {""}
 
 class InputError(ValueError):
     """输入值无法理解为数字；message 为中文说明。arg_index：出错的是函数的第几个参数（0 起，未知为 None），
-    调用方据此找到对应的单元格，而不是去读消息文字。"""
+    调用方据此找到对应的单元格，而不是去读消息文字。code：错误的种类（"invalid" 写法无法理解）。"""
 
-    def __init__(self, message: str = "", arg_index: int | None = None):
+    def __init__(self, message: str = "", arg_index: int | None = None, code: str = "invalid"):
         super().__init__(message)
         self.arg_index = arg_index
+        self.code = code
 
 
 class Parsed:

@@ -23,14 +23,14 @@ def _qualitative_reading(value: object, words: Words | None) -> tuple[Decimal, s
     try:
         r = read_qualitative(value, words)
     except InputError as exc:
-        raise RuleError(str(exc)) from None
+        raise RuleError(str(exc), field="value") from None
     if isinstance(r.value, str):
         return QUALITATIVE_LEVELS[r.value][1], r.note
     coef = r.value
     if coef is None:
-        raise RuleError("定性指标的完成情况未填写")
+        raise RuleError("定性指标的完成情况未填写", field="value", code="missing")
     if not 0 <= coef <= 1:
-        raise RuleError(f"定性指标得分系数应在 0～100% 之间，实际为 {coef * 100}%")
+        raise RuleError(f"定性指标得分系数应在 0～100% 之间，实际为 {coef * 100}%", field="value")
     return coef, r.note
 
 
@@ -85,15 +85,15 @@ class Target(Rule):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.nature not in TARGET_NATURES:
-            raise RuleError(f"指标性质应为 ≥、≤、=、>、< 或 定性，实际为“{self.nature}”")
+            raise RuleError(f"指标性质应为 ≥、≤、=、>、< 或 定性，实际为“{self.nature}”", 0)
         if self.nature != "定性" and not isinstance(self.target, TimePoint):
-            _d(self.target, "指标值")
+            _d(self.target, "指标值", 1)
 
     def _completion(self, value: object) -> Completion:
         try:
             return completion(self.nature, self.target, value, self.unit)
         except InputError as exc:
-            raise RuleError(str(exc)) from None
+            raise RuleError(str(exc), field="value") from None
 
     def _score(self, value):
         if self.nature == "定性":
@@ -111,7 +111,9 @@ class Target(Rule):
         try:
             nature, target, unit, notes = read_target(nat, tgt)
         except InputError as exc:
-            raise RuleError(str(exc) if str(exc).startswith(("指标性质", "指标值")) else f"指标值：{exc}") from None
+            if exc.arg_index is None:  # 指标值中的数、时间写法无法识别（消息没有说是哪一格）
+                raise RuleError(f"指标值：{exc}", 1) from None
+            raise RuleError(str(exc), exc.arg_index, code=exc.code) from None  # 0 指标性质 / 1 指标值
         return cls(_points(points), _na(na), nature, target, None, unit, tuple(notes))
 
     def to_params(self):

@@ -261,7 +261,8 @@ def write_values_copy(source: Path, target: Path, values: dict[str, dict[tuple[i
 
         # 本轮的 pending 等作为默认参数绑定：fix 只在本轮的 _CELL_RE.sub 中调用，绑定让这一点不依赖循环变量
         def fix(m: re.Match[str], pending: dict[tuple[int, int], Any] = pending,
-                replaced_shared: set[str] = replaced_shared, kept_shared_members: dict[str, str] = kept_shared_members) -> str:
+                replaced_shared: set[str] = replaced_shared,
+                kept_shared_members: dict[str, str] = kept_shared_members) -> str:
             a = _attrs(m.group("attrs"))
             if "r" not in a:  # 省略 r 的单元格（Excel 不这样写）不在计划内
                 return m.group(0)

@@ -282,13 +282,13 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
         except IndicatorError as exc:
             value_error = str(exc)
             where = _first_cell_for(inputs, refs, exc) or (SHEET_SCORES, cell("value", ""))
-            if exc.reason == "missing":
+            if exc.code == "missing":
                 ref = refs[exc.arg_index] if exc.arg_index is not None and exc.arg_index < len(refs) else None
                 label = derived.ref_label(system, inputs, ref) if ref else f"{where[0]} {where[1]}"
                 findings.append(F.make("missing-value", where[0], where[1], label=label, indicator=ind,
                                        hint=derived.missing_hint(system, spec, ref, exc.arg_index)))
             else:
-                code = "zero-denominator" if exc.reason == "zero-denominator" else "indicator-error"
+                code = "zero-denominator" if exc.code == "zero-denominator" else "indicator-error"
                 findings.append(F.make(code, where[0], where[1], indicator=ind, detail=value_error))
         else:
             # 推算的数都说出来；同一格的同一提示（本年追加被两个指标引用）只报一次
@@ -320,7 +320,7 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
             rule = rule_from_params(_text(row.rule_label), points, [_cached_or_raw(p) for p in row.params],
                                     _text(row.na) or None, _words(inputs))
         except RuleError as exc:
-            findings.append(F.make("rule-error", SHEET_SCORES, _rule_error_cell(row, _text(row.rule_label), str(exc)),
+            findings.append(F.make("rule-error", SHEET_SCORES, _rule_error_cell(row, _text(row.rule_label), exc),
                                    indicator=ind, detail=str(exc)))
     if rule is not None and value_error is None:
         try:
@@ -372,21 +372,18 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
         note=_text(row.note), row=row.row, cells=dict(row.cells), evidence=_text(row.evidence))
 
 
-def _rule_error_cell(row: RowInput, label: str, message: str) -> str:
-    """规则错误指向出错的那一格：规则类型、无基数时、分值，或按消息开头的参数名找到参数格；其余指向参数区域。"""
+def _rule_error_cell(row: RowInput, label: str, exc: RuleError) -> str:
+    """规则错误指向出错的那一格（RuleError 的 param / field，不读消息文字）：规则类型、无基数时、分值或“参数k”；
+    参数之间的关系等其余情形指向参数区域。"""
     from udfs.scoring import RULE_TYPES
 
     c = row.cells
-    if label not in RULE_TYPES or message.startswith("规则类型"):
+    if label not in RULE_TYPES or exc.field == "rule":
         return c.get("rule", "")
-    if message.startswith("“无基数时”"):
-        return c.get("na", "")
-    if message.startswith("分值"):
-        return c.get("points", "")
-    names = RULE_TYPES[label].param_names
-    for i, name in sorted(enumerate(names), key=lambda t: -len(t[1])):  # “上限1”先于“上限”
-        if message.startswith((name, f"“{name}”")):
-            return c.get(f"p{i + 1}", "")
+    if exc.field in ("na", "points"):
+        return c.get(exc.field, "")
+    if exc.param is not None:
+        return c.get(f"p{exc.param + 1}", "")
     return c.get("params", c.get("rule", ""))
 
 

@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Iterator, Mapping
 
 from udfs.excel import BY_NAME, ERROR_PREFIX
+from udfs.indicators import IndicatorError
 
 from ..io.ooxml import col_letters
 from ..model import Formula
@@ -438,7 +439,7 @@ class _Ctx:
             else:
                 sheet, cell = _blame(refs, result) or (self.sheet, self.addr)
             self.issues.append(Issue("udf-error", sheet, cell, result[len(ERROR_PREFIX):], name,
-                                     getattr(exc, "reason", None) or ""))
+                                     (exc.code or "") if isinstance(exc, IndicatorError) else ""))
         return result
 
 
