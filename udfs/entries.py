@@ -183,7 +183,7 @@ _TIME_TAIL = r"(?:底|末|中旬|上旬|下旬|份)?(?:之前|以前|以内|前|
 
 
 @lru_cache(maxsize=None)
-def _time_patterns() -> tuple[re.Pattern, re.Pattern, tuple[tuple[re.Pattern, int], ...]]:
+def _time_patterns() -> tuple[re.Pattern[str], re.Pattern[str], tuple[tuple[re.Pattern[str], int], ...]]:
     """时间写法的正则（首次用到时才编译：导入单元格函数模块的时间计入 Excel 启动）。"""
     y = r"(?:(?P<y>\d{4})年)?"
     time_re = re.compile(rf"^{y}{_MONTH}月(?:(?P<d>\d{{1,2}})[日号])?(?P<tail>{_TIME_TAIL})$")
@@ -302,8 +302,9 @@ def read_target(nature: Any, target: Any) -> tuple[str, Any, str, list[tuple[int
         raise EntryError(f"指标性质“{direction}”与指标值“{shown}”中的“{inner}”方向相反，无法判断", 0)
     if direction is None and inner is None:
         raise EntryError("指标性质未填写（应为 ≥、≤、=、>、< 或 定性），也没有写在指标值中", 0, "missing")
-    d = direction or inner
-    assert d is not None
+    chosen = direction or inner
+    assert chosen is not None  # 上一行已排除两者都没有
+    d = chosen
     if inner is not None or q.unit or not _plain_number_text(rest):
         shown_value = _fmt(q.value, "%" in rest or "‰" in rest)
         notes.append((1, f"‘{shown}’按 {d} {shown_value}{q.unit} 计算"))

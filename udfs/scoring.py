@@ -12,7 +12,7 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import ClassVar, Sequence
 
@@ -43,11 +43,11 @@ class Threshold(Rule):
         return self.points if _compare(self._num(value), self.op, self.threshold) else ZERO
 
     @classmethod
-    def from_params(cls, points, params, na=None):
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> Rule:
         op, t = _pad(params, 2)
         return cls(_points(points), _na(na), _op(op, 0), _d(t, "阈值", 1))
 
-    def to_params(self):
+    def to_params(self) -> list[object]:
         return [_OP_DISPLAY[self.op], self.threshold]
 
 
@@ -66,16 +66,16 @@ class Range(Rule):
         if self.low > self.high:
             raise RuleError(f"区间下限 {self.low} 大于上限 {self.high}", field="params")
 
-    def _score(self, value):
+    def _score(self, value: object) -> Decimal:
         v = self._num(value)
         return self.points if self.low <= v <= self.high else ZERO
 
     @classmethod
-    def from_params(cls, points, params, na=None):
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> Rule:
         lo, hi = _pad(params, 2)
         return cls(_points(points), _na(na), _d(lo, "下限", 0), _d(hi, "上限", 1))
 
-    def to_params(self):
+    def to_params(self) -> list[object]:
         return [self.low, self.high]
 
 
@@ -103,7 +103,7 @@ class Bands(Rule):
             if s > self.points or s < 0:
                 raise RuleError(f"分档得分 {s} 超出 0～分值 {self.points}", field="params")
 
-    def _score(self, value):
+    def _score(self, value: object) -> Decimal:
         v = self._num(value)
         if self.use_abs:
             v = abs(v)
@@ -113,7 +113,7 @@ class Bands(Rule):
         return self.above
 
     @classmethod
-    def from_params(cls, points, params, na=None):
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> Rule:
         p = _pad(params, 10)
         bands = []
         for i in range(4):
@@ -127,7 +127,7 @@ class Bands(Rule):
             raise RuleError(f"“取绝对值”应为 是/否，实际为“{flag}”", 9)
         return cls(_points(points), _na(na), tuple(bands), above, flag in ("是", "TRUE", "True", "1"))
 
-    def to_params(self):
+    def to_params(self) -> list[object]:
         out: list[object] = []
         for u, s in self.bands:
             out += [u, s]
@@ -152,17 +152,17 @@ class Linear(Rule):
         if self.zero_at == self.full_at:
             raise RuleError("线性插值的零分点与满分点不能相同", field="params")
 
-    def _score(self, value):
+    def _score(self, value: object) -> Decimal:
         v = self._num(value)
         frac = (v - self.zero_at) / (self.full_at - self.zero_at)
         return self.points * min(max(frac, ZERO), Decimal(1))
 
     @classmethod
-    def from_params(cls, points, params, na=None):
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> Rule:
         z, f = _pad(params, 2)
         return cls(_points(points), _na(na), _d(z, "零分点", 0), _d(f, "满分点", 1))
 
-    def to_params(self):
+    def to_params(self) -> list[object]:
         return [self.zero_at, self.full_at]
 
 
@@ -196,7 +196,7 @@ class StepDeduction(Rule):
         if self.mode not in STEP_MODES:
             raise RuleError(f"计步方式应为 整步/进位/比例，实际为“{self.mode}”", 4)
 
-    def _score(self, value):
+    def _score(self, value: object) -> Decimal:
         v = self._num(value)
         excess = v - self.threshold if self.direction == "超出" else self.threshold - v
         if excess <= 0:
@@ -211,12 +211,12 @@ class StepDeduction(Rule):
         return self.points - steps * self.deduction
 
     @classmethod
-    def from_params(cls, points, params, na=None):
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> Rule:
         t, st, de, di, mo = _pad(params, 5)
         return cls(_points(points), _na(na), _d(t, "基准", 0), _d(st, "步长", 1), _d(de, "每步扣分", 2),
                    _text(di) or "超出", _text(mo) or "整步")
 
-    def to_params(self):
+    def to_params(self) -> list[object]:
         return [self.threshold, self.step, self.deduction, self.direction, self.mode]
 
 
@@ -239,7 +239,7 @@ class GradeTable(Rule):
             if s > self.points or s < 0:
                 raise RuleError(f"等次“{name}”的得分 {s} 超出 0～分值 {self.points}", field="params")
 
-    def _score(self, value):
+    def _score(self, value: object) -> Decimal:
         t = _text(value)
         for name, s in self.grades:
             if t == name:
@@ -247,7 +247,7 @@ class GradeTable(Rule):
         raise RuleError(f"等次“{t}”不在评分标准中，应为：{'/'.join(n for n, _ in self.grades)}", field="value")
 
     @classmethod
-    def from_params(cls, points, params, na=None):
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> Rule:
         p = _pad(params, 10)
         grades = []
         for i in range(5):
@@ -259,7 +259,7 @@ class GradeTable(Rule):
             grades.append((n, _d(s, f"得分{i + 1}", 2 * i + 1)))
         return cls(_points(points), _na(na), tuple(grades))
 
-    def to_params(self):
+    def to_params(self) -> list[object]:
         out: list[object] = []
         for n, s in self.grades:
             out += [n, s]
@@ -282,7 +282,7 @@ class DeductionChecklist(Rule):
         # 与其他指标相同：空白不是零，否则一张没填的扣分表会显示满分
         return round2(self.points)
 
-    def _score(self, value):
+    def _score(self, value: object) -> Decimal:
         v = self._num(value)
         if v < 0:
             raise RuleError(f"扣分（处数）不能为负数：{v}", field="value")
@@ -290,11 +290,11 @@ class DeductionChecklist(Rule):
         return self.points - ded
 
     @classmethod
-    def from_params(cls, points, params, na=None):
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> Rule:
         (per,) = _pad(params, 1)
         return cls(_points(points), _na(na), _opt_d(per, "每处扣分", 0))
 
-    def to_params(self):
+    def to_params(self) -> list[object]:
         return [self.per_item]
 
 
@@ -306,17 +306,17 @@ class Manual(Rule):
     udf: ClassVar[str] = "SCORE_MANUAL"
     value_kind: ClassVar[str] = "score"
 
-    def _score(self, value):
+    def _score(self, value: object) -> Decimal:
         v = self._num(value)
         if v < 0 or v > self.points:
             raise RuleError(f"评价人给分 {v} 超出 0～分值 {self.points}", field="value")
         return v
 
     @classmethod
-    def from_params(cls, points, params, na=None):
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> Rule:
         return cls(_points(points), _na(na))
 
-    def to_params(self):
+    def to_params(self) -> list[object]:
         return []
 
 
@@ -337,7 +337,7 @@ def rule_from_params(label: object, points: object, params: Sequence[object], na
 
 def with_words(rule: Rule, words: object) -> Rule:
     """给用到定性词表的规则（定性三档、目标比较）换上工作簿的词表；其他规则原样返回。"""
-    if words is None or "words" not in {f.name for f in fields(rule)}:
+    if words is None or not isinstance(rule, (Qualitative, Target)):  # 只有这两种规则带 words
         return rule
     return replace(rule, words=word_pairs(words))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, Sequence
 
 from .entries import Completion, TimePoint, completion, read_target
 from .numbers import InputError
@@ -49,17 +49,17 @@ class Qualitative(Rule):
     udf: ClassVar[str] = "SCORE_QUALITATIVE"
     value_kind: ClassVar[str] = "text"
 
-    def _score(self, value):
+    def _score(self, value: object) -> Decimal:
         return _qualitative(value, self.points, self.words)
 
-    def interpret(self, value):
+    def interpret(self, value: object) -> str:
         return _qualitative_reading(value, self.words)[1]
 
     @classmethod
-    def from_params(cls, points, params, na=None):
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> Rule:
         return cls(_points(points), _na(na))
 
-    def to_params(self):
+    def to_params(self) -> list[object]:
         return []
 
 
@@ -95,18 +95,18 @@ class Target(Rule):
         except InputError as exc:
             raise RuleError(str(exc), field="value") from None
 
-    def _score(self, value):
+    def _score(self, value: object) -> Decimal:
         if self.nature == "定性":
             return _qualitative(value, self.points, self.words)
         return self.points * min(self._completion(value).ratio, Decimal(1))
 
-    def interpret(self, value):
+    def interpret(self, value: object) -> str:
         if self.nature == "定性":
             return _qualitative_reading(value, self.words)[1]
         return self._completion(value).note
 
     @classmethod
-    def from_params(cls, points, params, na=None):
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> Rule:
         nat, tgt = _pad(params, 2)
         try:
             nature, target, unit, notes = read_target(nat, tgt)
@@ -116,7 +116,7 @@ class Target(Rule):
             raise RuleError(str(exc), exc.arg_index, code=exc.code) from None  # 0 指标性质 / 1 指标值
         return cls(_points(points), _na(na), nature, target, None, unit, tuple(notes))
 
-    def to_params(self):
+    def to_params(self) -> list[object]:
         if isinstance(self.target, TimePoint):
             return [self.nature, self.target.text or self.target.describe()]
         if self.unit and isinstance(self.target, Decimal):
