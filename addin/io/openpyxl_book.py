@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from ..model import Formula
 from .book import BookError, CellWrite, Grid
@@ -67,8 +67,8 @@ class OpenpyxlBook:
         self._grids[sheet] = g
         return g
 
-    def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: dict[int, float] | None = None,
-                      heights: dict[int, float] | None = None) -> None:
+    def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: Mapping[int, float] | None = None,
+                      heights: Mapping[int, float] | None = None) -> None:
         from openpyxl.worksheet.hyperlink import Hyperlink
 
         from . import xlstyles

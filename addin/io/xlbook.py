@@ -20,7 +20,7 @@ import contextlib
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from ..model import Formula
 from .book import BookError, CellWrite, Grid
@@ -126,8 +126,8 @@ class XlwingsBook:
         self._grids[sheet] = g
         return g
 
-    def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: dict[int, float] | None = None,
-                      heights: dict[int, float] | None = None) -> None:
+    def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: Mapping[int, float] | None = None,
+                      heights: Mapping[int, float] | None = None) -> None:
         sheets = self.xb.sheets
         names = [s.name for s in sheets]
         before = None
