@@ -214,7 +214,7 @@ def check_prev_sangong_budget(ctx: Context) -> list[Finding]:
         if spec is None or spec.udf != "SANGONG_CHANGE_RATE" or len(spec.args) < 2:
             continue
         prev_ref = spec.args[1]
-        if not is_empty(resolve_arg(ctx.system, ctx.inputs, prev_ref)):  # 写明 0/无 是“上年没有三公预算”，不是漏填
+        if not is_empty(resolve_arg(ctx.inputs, prev_ref)):  # 写明 0/无 是“上年没有三公预算”，不是漏填
             continue
         where = arg_cell(ctx.inputs, prev_ref)
         if where is None:

@@ -48,7 +48,7 @@ def _run_xlwings(args: list[str]) -> int:
 
 
 def _import_udfs(module_name: str, book_api: Any) -> None:
-    from xlwings.udfs import import_udfs  # type: ignore[attr-defined]  # 只在 Windows 上可导入
+    from xlwings.udfs import import_udfs  # 只在 Windows 上可导入
 
     import_udfs(module_name, book_api)
 

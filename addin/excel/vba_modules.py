@@ -92,7 +92,7 @@ def xlwings_udfs() -> types.ModuleType:
     if _xlwings_udfs is not None:
         return _xlwings_udfs
     try:
-        from xlwings import udfs  # type: ignore[attr-defined]
+        from xlwings import udfs
 
         _xlwings_udfs = udfs
         return udfs

@@ -145,11 +145,12 @@ def _find_parents(rows: list[RowInput]) -> dict[int, list[int]]:
         direct: list[int] = []
         assert target is not None
         while j < len(rows) and total < target:
-            if _text(rows[j].level1) != _text(rows[i].level1) or pts[j] is None:
+            p = pts[j]
+            if _text(rows[j].level1) != _text(rows[i].level1) or p is None:
                 break
             end = span(j) if cand[j] else None
             direct.append(j)
-            total += pts[j]  # type: ignore[operator]
+            total += p
             j = end if end is not None else j + 1
         if direct and total == target:
             found[i] = direct
@@ -161,6 +162,12 @@ def _find_parents(rows: list[RowInput]) -> dict[int, list[int]]:
         end = span(i) if cand[i] else None
         i = end if end is not None else i + 1
     return found
+
+
+def _sum_all(values: list[Decimal | None]) -> Decimal | None:
+    """各项之和；有一项为 None（未计分）时为 None。"""
+    known = [v for v in values if v is not None]
+    return sum(known, ZERO) if len(known) == len(values) else None
 
 
 def _parent_results(inputs: WorkbookInputs, parent_of: dict[int, list[int]], results: list[IndicatorResult],
@@ -194,8 +201,7 @@ def _parent_results(inputs: WorkbookInputs, parent_of: dict[int, list[int]], res
         memo[i] = ParentResult(
             code=row.code, level1=_text(row.level1), level2=_text(row.level2),
             name=_text(row.name) or _text(row.level2) or _text(row.level1), points=pts,
-            score=None if any(x is None for x in scores) else sum(scores, ZERO),  # type: ignore[arg-type]
-            computed=None if any(x is None for x in computed) else sum(computed, ZERO),  # type: ignore[arg-type]
+            score=_sum_all(scores), computed=_sum_all(computed),
             row=row.row, cells=dict(row.cells), children=tuple(rows[j].row for j in parent_of[i]), leaves=tuple(leaves))
         return memo[i]
 
@@ -398,7 +404,7 @@ def _first_cell_for(inputs: WorkbookInputs, refs: tuple[str, ...], exc: Indicato
     if i is not None and 0 <= i < len(refs) and arg_cell(inputs, refs[i]) is not None:
         return arg_cell(inputs, refs[i])
     for ref in refs:
-        raw = resolve_arg(None, inputs, ref)  # type: ignore[arg-type]
+        raw = resolve_arg(inputs, ref)
         if is_blank(raw):
             continue
         try:
@@ -406,7 +412,7 @@ def _first_cell_for(inputs: WorkbookInputs, refs: tuple[str, ...], exc: Indicato
         except InputError:
             return arg_cell(inputs, ref)
     for ref in refs:
-        if is_blank(resolve_arg(None, inputs, ref)):  # type: ignore[arg-type]
+        if is_blank(resolve_arg(inputs, ref)):
             return arg_cell(inputs, ref)
     return arg_cell(inputs, refs[-1]) if refs else None
 
