@@ -220,7 +220,7 @@ def _opens(result: bytes, sheets: Sequence[str], expected: Mapping[str, Mapping[
             got: dict[tuple[int, int], tuple[Any, str | None, tuple]] = {}
             for row in wb[name].iter_rows():
                 for c in row:
-                    if getattr(c, "value", None) is not None:
+                    if getattr(c, "value", None) is not None and c.row is not None and c.column is not None:
                         got[(c.row, c.column)] = (c.value, getattr(c, "data_type", None), cell_look(c))
             if set(got) != set(want):
                 diff = sorted(set(got) ^ set(want))[:3]
