@@ -102,7 +102,7 @@ def _engine_values(book) -> dict[tuple[str, str], Any]:
             out[(SHEET_SCORES, r.cells["computed"])] = float(r.computed) if r.computed is not None else ERROR_PREFIX + "无法计分"
         if r.cells.get("final") and r.final is not None:
             out[(SHEET_SCORES, r.cells["final"])] = float(r.final)
-            final_col = re.match(r"[A-Z]+", r.cells["final"]).group(0)
+            final_col = ooxml.col_part(r.cells["final"])
     grade = inputs.cells.get(("grade",))
     if grade and final_col:
         out[(grade[0], f"{final_col}{grade[1]}")] = ev.grade if ev.grade is not None else "未完成"  # 与模板的等级公式相同
@@ -274,7 +274,7 @@ def write_values_copy(source: Path, target: Path, values: dict[str, dict[tuple[i
                 if fa.get("t") == "shared" and "si" in fa:
                     kept_shared_members.setdefault(fa["si"], a.get("r", ""))
                 return m.group(0)
-            if fa.get("t") == "shared" and fm.group("text"):
+            if fm is not None and fa.get("t") == "shared" and fm.group("text"):
                 replaced_shared.add(fa.get("si", ""))
             return _cell_xml(m.group("p") or "", a, pending.pop(rc))
 

@@ -276,14 +276,15 @@ def _xml_encoding(p: Path, part: str, head: bytes) -> str | None:
             raise refuse(f"以 {bom} 的 BOM 开头，内容却不是 XML")
         return None
     m = _DECL_ENCODING.match(text)
-    declared = m.group(1).strip().lower() if m else ""
+    written = m.group(1) if m else ""  # 声明中写的编码名（原样）
+    declared = written.strip().lower()
     if enc == "utf-8":
         if declared in _UTF16:
-            raise refuse(f"的 XML 声明写的是 {m.group(1)} 编码，实际内容却是 {bom or 'UTF-8/ASCII'}")
+            raise refuse(f"的 XML 声明写的是 {written} 编码，实际内容却是 {bom or 'UTF-8/ASCII'}")
         if declared and (declared not in _ASCII_COMPATIBLE or (bom and declared not in ("utf-8", "utf8"))):
-            raise refuse(f"声明使用 {m.group(1)} 编码")
+            raise refuse(f"声明使用 {written} 编码")
     elif declared and declared not in _UTF16:
-        raise refuse(f"的 XML 声明写的是 {m.group(1)} 编码，实际内容却是 UTF-16")
+        raise refuse(f"的 XML 声明写的是 {written} 编码，实际内容却是 UTF-16")
     return enc
 
 

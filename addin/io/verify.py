@@ -57,7 +57,7 @@ def allowed_changes(base: Package, sheets: Sequence[str], *, convert: bool) -> s
 
 
 def verify(original: bytes, result: bytes, sheets: Sequence[str],
-           expected: Mapping[str, Mapping[tuple[int, int], tuple[Any, tuple]]],
+           expected: Mapping[str, Mapping[tuple[int, int], tuple[Any, tuple | None]]],
            order: Sequence[str], *, main_type: str | None = None) -> None:
     """核对拼接结果（见模块说明）。不通过时抛出 SpliceError；结果能打开但有部件不一致时，SpliceError.data 为结果。"""
     base = Package(original, "原工作簿")
@@ -199,7 +199,7 @@ def cell_look(cell: Any) -> tuple:
             cell.number_format, bool(a.wrap_text), a.vertical, a.horizontal)
 
 
-def _opens(result: bytes, sheets: Sequence[str], expected: Mapping[str, Mapping[tuple[int, int], tuple[Any, tuple]]],
+def _opens(result: bytes, sheets: Sequence[str], expected: Mapping[str, Mapping[tuple[int, int], tuple[Any, tuple | None]]],
            order: Sequence[str]) -> str | None:
     """结果能否被 openpyxl 打开，表的顺序、生成表的内容是否正确。返回问题说明，没有问题返回 None。"""
     import warnings
