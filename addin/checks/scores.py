@@ -222,7 +222,8 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
     computed_incomplete = any(lv.unscored or lv.computed_unscored for lv in ctx.ev.level1.values())
     if total_where is not None and stored is not None:
         row = int(total_where[1])
-        for f, total_value in (("points", ctx.ev.points_total), ("computed", ctx.ev.computed_total), ("final", ctx.ev.total)):
+        for f, total_value in (("points", ctx.ev.points_total), ("computed", ctx.ev.computed_total),
+                               ("final", ctx.ev.total)):
             raw = stored.get(f)
             cell = ctx.score_cell(f, row)
             if isinstance(raw, Formula):
@@ -245,7 +246,8 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
             known, v = _cached_number(raw)
             if known and (v is None or not _gap_ok(v, total_value, SCORE_TOLERANCE)):
                 out.append(F.make("score-total-mismatch", SHEET_SCORES, cell, field=titles[f],
-                                  stored=_raw_text(raw) or "空白", computed=_n(total_value), expected=total_value, actual=v))
+                                  stored=_raw_text(raw) or "空白", computed=_n(total_value), expected=total_value,
+                                  actual=v))
     grade_where = ctx.inputs.cells.get(("grade",))
     raw = st.get(("grade",))
     if grade_where is not None and raw is not None:

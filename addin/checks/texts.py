@@ -39,7 +39,8 @@ def check_money_unit(ctx: Context) -> list[Finding]:
     unit = ctx.money_unit
     unit_where = ctx.inputs.cells.get(("scalar", "money_unit"), (SHEET_DATA, ""))
     # 填了非零金额的单元格与其数
-    amounts = [(c, c.value) for c in ctx.cells if c.kind == "money" and _usable(c) and c.value is not None and c.value != 0]
+    amounts = [(c, c.value) for c in ctx.cells
+               if c.kind == "money" and _usable(c) and c.value is not None and c.value != 0]
     money = [c for c, _ in amounts]
     if unit == "万元" and money:
         med = Decimal(median([abs(v) for _, v in amounts]))

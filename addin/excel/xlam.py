@@ -324,7 +324,8 @@ def _read_conf_sheet(sheet_xml: bytes, shared: bytes | None) -> dict[str, str]:
             ve = c.find("m:v", ns)
             if ve is None:
                 continue
-            v = strings[int(ve.text or "")] if t == "s" else ("TRUE" if ve.text == "1" else "FALSE") if t == "b" else ve.text or ""
+            text = ve.text or ""
+            v = strings[int(text)] if t == "s" else ("TRUE" if text == "1" else "FALSE") if t == "b" else text
         cells[c.get("r", "")] = v
     out = {}
     for ref, key in cells.items():

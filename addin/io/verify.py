@@ -199,7 +199,8 @@ def cell_look(cell: Any) -> tuple:
             cell.number_format, bool(a.wrap_text), a.vertical, a.horizontal)
 
 
-def _opens(result: bytes, sheets: Sequence[str], expected: Mapping[str, Mapping[tuple[int, int], tuple[Any, tuple | None]]],
+def _opens(result: bytes, sheets: Sequence[str],
+           expected: Mapping[str, Mapping[tuple[int, int], tuple[Any, tuple | None]]],
            order: Sequence[str]) -> str | None:
     """结果能否被 openpyxl 打开，表的顺序、生成表的内容是否正确。返回问题说明，没有问题返回 None。"""
     import warnings
