@@ -27,7 +27,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -259,8 +259,9 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(("  run_batch --jobs 1（单进程，每核吞吐）", f"{best1:.2f} s", f"{nfiles / best1:.0f}", ""))
 
         # 3. 下限与对照（同一批文件、同样的进程池）。openpyxl 的几行在大批量时不测（每个文件 0.1 秒以上）
-        floors = [("下限：python-calamine 只读取（只有值，没有公式）", read_calamine),
-                  ("下限：FastBook 只读取（jixiao 批量用的读取器）", read_fastbook)]
+        floors: list[tuple[str, Callable[[str], object]]] = [
+            ("下限：python-calamine 只读取（只有值，没有公式）", read_calamine),
+            ("下限：FastBook 只读取（jixiao 批量用的读取器）", read_fastbook)]
         if not big:
             floors += [("下限：openpyxl 只读取（完整加载）", read_openpyxl),
                        ("下限：openpyxl read_only 只读取", read_openpyxl_ro),
@@ -302,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                     t = time.perf_counter()
                     r = subprocess.run(cmd, capture_output=True, text=True, cwd=str(demo))
                     times.append(time.perf_counter() - t)
+                assert r is not None  # 至少运行两次
                 return statistics.median(times), r
 
             t_cold, r = report_cold()
@@ -353,8 +355,8 @@ def main(argv: list[str] | None = None) -> int:
 
         width = max(_w(r[0]) for r in rows) + 2
         print(_pad("项目", width) + f"{'用时':>10}  {'个/秒':>7}  目标")
-        for label, secs, rate, target in rows:
-            print(_pad(label, width) + f"{secs:>10}  {rate:>7}  {target}")
+        for label, shown, shown_rate, target in rows:
+            print(_pad(label, width) + f"{shown:>10}  {shown_rate:>7}  {target}")
         print(f"\n汇总检查：{len(s.ok)} 个已计分，{len(s.failed)} 个无法读取（"
               f"{'、'.join(Path(r.file).name for r in s.failed)}），{len(s.rank)} 个参与排名。")
         if heavy:
