@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from . import indicators as ind
 from .indicators import IndicatorError
@@ -260,7 +260,3 @@ BY_NAME: dict[str, UdfSpec] = {s.name: s for s in CATALOG}
 def call(name: str, *args: Any) -> Any:
     """按名称调用单元格函数（Excel 语义：返回 float/文本，不抛异常）。"""
     return BY_NAME[name].excel(*args)
-
-
-def iter_specs(kind: str | None = None) -> Iterable[UdfSpec]:
-    return (s for s in CATALOG if kind is None or s.kind == kind)

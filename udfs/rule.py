@@ -72,7 +72,6 @@ class Rule:
     label: ClassVar[str] = ""
     udf: ClassVar[str] = ""
     param_names: ClassVar[tuple[str, ...]] = ()
-    value_kind: ClassVar[str] = "number"  # number | text | score
 
     def __post_init__(self) -> None:
         if self.points < 0:

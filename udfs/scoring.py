@@ -229,7 +229,6 @@ class GradeTable(Rule):
     udf: ClassVar[str] = "SCORE_GRADE"
     param_names: ClassVar[tuple[str, ...]] = ("等次1", "得分1", "等次2", "得分2", "等次3", "得分3", "等次4", "得分4",
                                               "等次5", "得分5")
-    value_kind: ClassVar[str] = "text"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -304,7 +303,6 @@ class Manual(Rule):
 
     label: ClassVar[str] = "评价人打分"
     udf: ClassVar[str] = "SCORE_MANUAL"
-    value_kind: ClassVar[str] = "score"
 
     def _score(self, value: object) -> Decimal:
         v = self._num(value)

@@ -47,7 +47,6 @@ class Qualitative(Rule):
     words: Words | None = None  # 工作簿“定性词表”的 (词语, 档次)；None 为内置词表
     label: ClassVar[str] = "定性三档"
     udf: ClassVar[str] = "SCORE_QUALITATIVE"
-    value_kind: ClassVar[str] = "text"
 
     def _score(self, value: object) -> Decimal:
         return _qualitative(value, self.points, self.words)
@@ -80,7 +79,6 @@ class Target(Rule):
     label: ClassVar[str] = "目标比较"
     udf: ClassVar[str] = "SCORE_TARGET"
     param_names: ClassVar[tuple[str, ...]] = ("指标性质", "指标值")
-    value_kind: ClassVar[str] = "text"
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -53,12 +53,6 @@ def _import_udfs(module_name: str, book_api: Any) -> None:
     import_udfs(module_name, book_api)
 
 
-def _no_registry() -> Any:
-    from .winsys import WinRegistry
-
-    return WinRegistry()
-
-
 @dataclass
 class Env:
     """安装所处的环境；测试注入临时目录与替身。"""

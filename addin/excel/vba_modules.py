@@ -37,7 +37,6 @@ REGISTER_SUB = "JixiaoRegisterFunctions"
 REGISTER_NOW = "JixiaoRegisterFunctionsNow"
 PROJECT_NAME = "Jixiao"
 TEMPLATE_KEEP = ("ThisWorkbook", "Sheet2", "Dictionary", "xlwings")
-TEMPLATE_DROP = ("RibbonMyAddin",)
 
 VBA_DIR = Path(__file__).resolve().parent / "vba"
 THISWORKBOOK_CODE = VBA_DIR / "ThisWorkbook.vba"

@@ -71,10 +71,3 @@ class LiveBook(WritableBook, Protocol):
     def highlight(self, targets: Sequence[tuple[str, str, str]]) -> list[str]: ...
 
     def export_values_copy(self, target: Path, values: dict[str, dict[tuple[int, int], Any]]) -> list[str]: ...
-
-
-def as_text(value: Any) -> Any:
-    """写入生成表的文本一律按文本处理：以 = + - @ 开头的内容不会成为公式。"""
-    return value
-
-

@@ -31,7 +31,6 @@ RT_STYLES = NS_R + "/styles"
 RT_SHARED_STRINGS = NS_R + "/sharedStrings"
 RT_CALC_CHAIN = NS_R + "/calcChain"
 RT_EXTENDED = NS_R + "/extended-properties"
-RT_EXTERNAL_LINK = NS_R + "/externalLink"
 RT_VBA = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
 
 CONTENT_TYPES = "[Content_Types].xml"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import math
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from .ooxml import CONTENT_TYPES, NS_MAIN, RT_CALC_CHAIN, RT_EXTENDED, RT_STYLES, rels_name
 from .opc import Package, SpliceError, _parse, _rel_of_type, _sheets, _workbook
@@ -235,11 +235,3 @@ def _opens(result: bytes, sheets: Sequence[str],
     finally:
         wb.close()
     return None
-
-
-def same_members(a: bytes, b: bytes, skip: Iterable[str] = ()) -> list[str]:
-    """两个包中内容不同（或一方没有）的部件名（测试与诊断用）。"""
-    pa, pb = Package(a), Package(b)
-    skip = set(skip)
-    names = sorted((set(pa.names) | set(pb.names)) - skip)
-    return [n for n in names if pa.find(n) is None or pb.find(n) is None or pa.read(n) != pb.read(n)]

@@ -182,7 +182,6 @@ _FUNCTIONS: dict[str, Callable[[_Ctx, tuple], Any]] = {
     "ISNUMBER": _is("ISNUMBER", lambda v: isinstance(v, (Decimal, _dt.date, _dt.datetime)) and not isinstance(v, bool)),
     "ISERROR": _is("ISERROR", lambda v: isinstance(v, XlError) and v.code != UNKNOWN_CODE),
 }
-SUPPORTED_FUNCTIONS = tuple(sorted(_FUNCTIONS))
 
 
 def functions_in(text: str) -> list[str]:
