@@ -27,7 +27,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -35,8 +35,17 @@ if str(ROOT) not in sys.path:
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import gen_workbooks  # noqa: E402
-from bench_procs import (TEST_ONLY_HEAVY, has_command, importtime_cold_ms, importtime_top,  # noqa: E402
-                         interrupt_half, optional_heavy_imports, tree_run, udf_import_ms, wall)
+from bench_procs import (  # noqa: E402
+    TEST_ONLY_HEAVY,
+    has_command,
+    importtime_cold_ms,
+    importtime_top,
+    interrupt_half,
+    optional_heavy_imports,
+    tree_run,
+    udf_import_ms,
+    wall,
+)
 
 PY = sys.executable
 TARGET_RATE = 100.0
@@ -162,7 +171,7 @@ def pool_rate(func, files: list[str], jobs: int, repeat: int, expected_bad: froz
         else:
             errors = [_safe(func, f) for f in files]
         best = min(best, time.perf_counter() - t)
-        unexpected = [e for f, e in zip(files, errors) if e and Path(f).name not in expected_bad]
+        unexpected = [e for f, e in zip(files, errors, strict=True) if e and Path(f).name not in expected_bad]
         if unexpected:
             raise SystemExit(f"基准中止：{func.__name__} 在 {len(unexpected)} 个正常文件上失败，例如 {unexpected[0]}")
     return best, len(files) / best
@@ -234,9 +243,9 @@ def main(argv: list[str] | None = None) -> int:
                      f"{(nfiles - done_at_stop) / t_resume:.0f}", ""))
 
         from addin.batch.cache import ResultCache
+        from addin.batch.files import collect_files
         from addin.batch.run import run_batch
         from addin.batch.summary import summarise
-        from addin.batch.files import collect_files
 
         results = run_batch(collect_files(src), src, jobs=a.jobs, cache=ResultCache(cache_dir))  # 已全部在缓存
         s = summarise(results)
@@ -250,8 +259,9 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(("  run_batch --jobs 1（单进程，每核吞吐）", f"{best1:.2f} s", f"{nfiles / best1:.0f}", ""))
 
         # 3. 下限与对照（同一批文件、同样的进程池）。openpyxl 的几行在大批量时不测（每个文件 0.1 秒以上）
-        floors = [("下限：python-calamine 只读取（只有值，没有公式）", read_calamine),
-                  ("下限：FastBook 只读取（jixiao 批量用的读取器）", read_fastbook)]
+        floors: list[tuple[str, Callable[[str], object]]] = [
+            ("下限：python-calamine 只读取（只有值，没有公式）", read_calamine),
+            ("下限：FastBook 只读取（jixiao 批量用的读取器）", read_fastbook)]
         if not big:
             floors += [("下限：openpyxl 只读取（完整加载）", read_openpyxl),
                        ("下限：openpyxl read_only 只读取", read_openpyxl_ro),
@@ -293,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                     t = time.perf_counter()
                     r = subprocess.run(cmd, capture_output=True, text=True, cwd=str(demo))
                     times.append(time.perf_counter() - t)
+                assert r is not None  # 至少运行两次
                 return statistics.median(times), r
 
             t_cold, r = report_cold()
@@ -344,8 +355,8 @@ def main(argv: list[str] | None = None) -> int:
 
         width = max(_w(r[0]) for r in rows) + 2
         print(_pad("项目", width) + f"{'用时':>10}  {'个/秒':>7}  目标")
-        for label, secs, rate, target in rows:
-            print(_pad(label, width) + f"{secs:>10}  {rate:>7}  {target}")
+        for label, shown, shown_rate, target in rows:
+            print(_pad(label, width) + f"{shown:>10}  {shown_rate:>7}  {target}")
         print(f"\n汇总检查：{len(s.ok)} 个已计分，{len(s.failed)} 个无法读取（"
               f"{'、'.join(Path(r.file).name for r in s.failed)}），{len(s.rank)} 个参与排名。")
         if heavy:

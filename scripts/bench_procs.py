@@ -55,6 +55,8 @@ def tree_run(cmd: list[str], repeat: int, cwd: str | None = None) -> tuple[float
         best = min(best, time.perf_counter() - t)
         peak = max(peak, top[0])
         last = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    if last is None:
+        raise ValueError("repeat 至少为 1")
     return best, last, peak
 
 
@@ -82,6 +84,8 @@ def wall(cmd: list[str], repeat: int, cwd: str | None = None, env: dict | None =
         t = time.perf_counter()
         last = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env)
         times.append(time.perf_counter() - t)
+    if last is None:
+        raise ValueError("repeat 至少为 1")
     return stat(times), last
 
 

@@ -15,13 +15,14 @@ import sys
 import zipfile
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from addin.template.workbook import build_workbook  # noqa: E402
-from workbook_templates.examples import BAOJING_2018, SHIPING_2022, ZIZHOU_2021, _SP  # noqa: E402
+from workbook_templates.examples import _SP, BAOJING_2018, SHIPING_2022, ZIZHOU_2021  # noqa: E402
 from workbook_templates.spec import Example  # noqa: E402
 
 COUNTIES = ["保靖县", "子洲县", "石屏县", "澧县", "开福区", "花垣县", "永顺县", "绥德县", "米脂县", "建水县", "通海县", "安乡县"]
@@ -105,8 +106,9 @@ def _zizhou(rng: random.Random, county: str, unit: str) -> Example:
     quota = rng.randint(5, 60)
     debt_begin = rng.choice([0, 0, rng.uniform(1, 20)])
     book = rng.uniform(20, 500)
-    values, notes = {}, {}
-    for code, top in (("z1_1", 2), ("z1_2", 3), ("z1_3", 3), ("z1_4", 2), ("z1_5", 6), ("z2_6", 2), ("z2_7", 3),
+    values: dict[str, Any] = {}
+    notes: dict[str, str] = {}
+    for code, _top in (("z1_1", 2), ("z1_2", 3), ("z1_3", 3), ("z1_4", 2), ("z1_5", 6), ("z2_6", 2), ("z2_7", 3),
                       ("z2_8", 3), ("z2_9", 2), ("z2_11", 3), ("z2_12", 2), ("z2_13", 2), ("z2_14", 2), ("z2_15", 3),
                       ("z2_16", 2)):
         d = rng.choice([0, 0, 0, 0, 0.5, 0.5, 1])
@@ -116,7 +118,7 @@ def _zizhou(rng: random.Random, county: str, unit: str) -> Example:
     values["z2_19"] = rng.choice([0, 0, 0, 1])
     values["z3_1"] = rng.choice(GRADES4[:3])
     self_score = rng.randint(90, 99)  # 部门自评普遍偏高（种子 001：自评 97，重点评价 85.1）
-    scalars = {"unit_name": unit, "year": str(rng.choice([2021, 2022, 2023])), "money_unit": "万元",
+    scalars: dict[str, Any] = {"unit_name": unit, "year": str(rng.choice([2021, 2022, 2023])), "money_unit": "万元",
                "fiscal_budget": _money(fiscal_final * rng.choice([1, 1, rng.uniform(0.85, 1)])),
                "fiscal_final": _money(fiscal_final), "budget_expense_total": _money(income * rng.uniform(0.82, 1)),
                "budget_income_total": _money(income), "carry_cum_this": _money(carry_prev * rng.uniform(0.2, 1.3)),
@@ -146,7 +148,7 @@ def _project(rng: random.Random, county: str, unit: str) -> Example:
     full = rng.uniform(5e4, 2e6)
     executed = full * rng.choice([1, 1, rng.uniform(0.8, 1)])
     initial = full * rng.uniform(0.1, 1)
-    values = {}
+    values: dict[str, Any] = {}
     for n, (_l1, _l2, _name, _pts, nature, target, _unit, actual) in enumerate(_SP, 1):
         code = f"P{n:02d}"
         if nature == "定性":
@@ -189,7 +191,8 @@ def make_example(i: int, seed: int = 2024) -> tuple[str, Example]:
         ex = _project(rng, county, unit)
     (where, key), (code, score) = _PROBLEMS[ex.system]
     if i % 15 == 7:
-        ex = dataclasses.replace(ex, **{where: {**getattr(ex, where), key: None}})
+        cleared: dict[str, Any] = {where: {**getattr(ex, where), key: None}}  # 字段名来自 _PROBLEMS
+        ex = dataclasses.replace(ex, **cleared)
     if i % 11 == 4:
         ex = dataclasses.replace(ex, overrides={**ex.overrides, code: (score, "")})
     return county, ex

@@ -24,7 +24,9 @@ from defusedxml import ElementTree as SafeET
 
 from addin.cli import addin as addin_cmd
 from addin.cli.main import main as cli_main
-from addin.excel import customui, env as xlenv, export, install as addin_install, ribbon, xlam
+from addin.excel import customui, export, ribbon, xlam
+from addin.excel import env as xlenv
+from addin.excel import install as addin_install
 from addin.io.book import BookError, CellWrite
 from addin.io.openpyxl_book import OpenpyxlBook
 from addin.io.xlbook import HIGHLIGHT_MARKER, XlwingsBook, excel_text
@@ -532,7 +534,7 @@ def test_workbook_on_onedrive_gets_a_chinese_explanation():
     book, _ = _blank_sheet()
     book.fullname = "https://d.docs.live.net/abc123/文档/保靖.xlsx"
     with pytest.raises(BookError, match="OneDrive/SharePoint"):
-        XlwingsBook(book).path
+        _ = XlwingsBook(book).path
 
     class Unresolvable:  # xlwings 无法把网址换成本地路径时 Book.fullname 抛 XlwingsError（英文）
         @property
@@ -540,7 +542,7 @@ def test_workbook_on_onedrive_gets_a_chinese_explanation():
             raise RuntimeError("Couldn't find your local OneDrive folder")
 
     with pytest.raises(BookError, match="另存为"):
-        XlwingsBook(Unresolvable()).path
+        _ = XlwingsBook(Unresolvable()).path
     assert XlwingsBook(_blank_sheet()[0]).path == Path("/tmp/t.xlsx")
 
 
@@ -928,8 +930,9 @@ def _excel_saved(src: Path, dst: Path, alice_path: str) -> None:
     if len(cells) == 2:
         (r1, f1), (r2, _) = cells
         xml = xml.replace(f'<c r="{r1}"', f'<c r="{r1}"', 1)
-        xml = re.sub(rf'(<c r="{r1}"[^>]*>)<f>([^<]*)</f>', rf'\1<f t="shared" ref="{r1}:{r2}" si="0">\2</f>', xml, 1)
-        xml = re.sub(rf'(<c r="{r2}"[^>]*>)<f>([^<]*)</f>', r'\1<f t="shared" si="0"/>', xml, 1)
+        xml = re.sub(rf'(<c r="{r1}"[^>]*>)<f>([^<]*)</f>', rf'\1<f t="shared" ref="{r1}:{r2}" si="0">\2</f>', xml,
+                     count=1)
+        xml = re.sub(rf'(<c r="{r2}"[^>]*>)<f>([^<]*)</f>', r'\1<f t="shared" si="0"/>', xml, count=1)
     sheets["xl/worksheets/sheet2.xml"] = xml
     parts.update({k: v.encode() for k, v in sheets.items()})
     with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as z:

@@ -186,7 +186,7 @@ def _expected(paths: list[Path], root: Path, *, reader: str = "openpyxl") -> dic
 def _rows(ws) -> list[dict]:
     it = ws.iter_rows(values_only=True)
     head = next(it)
-    return [dict(zip(head, r)) for r in it if any(v is not None for v in r)]
+    return [dict(zip(head, r, strict=True)) for r in it if any(v is not None for v in r)]
 
 
 def _check_summary(out: Path, expected: dict[str, dict], bad: set[str]) -> None:

@@ -8,7 +8,8 @@ import json
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tests.fixtures_checks as fx
 from addin.checks import findings as F

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tests.fixtures_checks as fx
 from addin.checks import findings as F

@@ -384,7 +384,7 @@ def test_user_extended_template_agrees_with_the_formula_engine_row_by_row(engine
     out = json.loads(capsys.readouterr().out)
     _, inputs = load(path)
     by_row = {r.row: r for r in inputs.rows}
-    indicators = {by_row_code: i for by_row_code, i in zip([r.code for r in inputs.rows], out["indicators"])}
+    indicators = dict(zip([r.code for r in inputs.rows], out["indicators"], strict=True))
     assert len(out["indicators"]) == len(inputs.rows) == len(load(demo_dir / "baojing-2018.xlsx")[1].rows) - 1 + 2
     assert "building_invest" not in indicators
     value_col, computed_col, final_col = L.LETTER["value"], L.LETTER["computed"], L.LETTER["final"]

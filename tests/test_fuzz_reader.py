@@ -20,8 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
-import pytest
-from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from addin.checks.run import run_checks

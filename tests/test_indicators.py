@@ -225,7 +225,7 @@ def test_blank_input_is_unfilled_and_names_the_argument(f, na):
             args[k] = blank
             with pytest.raises(IndicatorError, match="未填写") as e:
                 f(*args)
-            assert (e.value.arg_index, e.value.reason) == (k, "missing")
+            assert (e.value.arg_index, e.value.code) == (k, "missing")
 
 
 @pytest.mark.parametrize("none", NONES)
@@ -242,13 +242,13 @@ def test_explicit_none_is_zero(none):
 def test_zero_denominator_error_names_the_denominator():
     with pytest.raises(IndicatorError) as e:
         i.procurement_execution_rate(5, "无")
-    assert (e.value.arg_index, e.value.reason) == (1, "zero-denominator")
+    assert (e.value.arg_index, e.value.code) == (1, "zero-denominator")
     with pytest.raises(IndicatorError) as e:
         i.budget_execution_rate_by("实际到位资金", 10, 0, 90, 96, 60)
-    assert (e.value.arg_index, e.value.reason) == (2, "zero-denominator")
+    assert (e.value.arg_index, e.value.code) == (2, "zero-denominator")
     with pytest.raises(IndicatorError) as e:
         i.budget_execution_rate_by("年初预算数", 10, 80, 90, 96, None)
-    assert (e.value.arg_index, e.value.reason) == (5, "missing")
+    assert (e.value.arg_index, e.value.code) == (5, "missing")
 
 
 def test_satisfaction_written_as_none_is_not_zero_percent():
@@ -270,10 +270,10 @@ def test_kaifu_blank_budget_added_is_derived_from_adjusted_budget():
     for adjusted in (None, "", 0, "无"):
         with pytest.raises(IndicatorError, match="本年追加预算数未填写") as e:
             i.budget_control_rate(None, 3691, adjusted)
-        assert (e.value.arg_index, e.value.reason) == (0, "missing")
+        assert (e.value.arg_index, e.value.code) == (0, "missing")
     with pytest.raises(IndicatorError) as e:
         i.budget_completion_rate(0, 3691, None, 0)
-    assert (e.value.arg_index, e.value.reason) == (2, "missing")
+    assert (e.value.arg_index, e.value.code) == (2, "missing")
 
 
 @given(initial=pos_money, adjusted=pos_money, added=money)

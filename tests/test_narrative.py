@@ -4,7 +4,8 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from addin.checks.narrative import NEAR_MISS, amounts, of_which_claims, sentences
 

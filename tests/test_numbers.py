@@ -1,7 +1,8 @@
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from udfs.numbers import InputError, fmt_pct, fmt_score, parse_number, round2
 

@@ -17,6 +17,7 @@ import zipfile
 from decimal import Decimal as D
 from pathlib import Path
 
+import jinja2
 import openpyxl
 import pytest
 
@@ -80,7 +81,7 @@ def test_filters_own_the_rounding_and_ordinals():
     assert f_score(D("7.90")) == "7.9" and f_score(D("13.00")) == "13"
     env = make_env()
     assert env.from_string("{{ x|money }}|{{ x|pct }}|{{ 3|h2 }}").render(x=D("0.10118")) == "0.10|10.12%|（三）"
-    with pytest.raises(Exception):
+    with pytest.raises(jinja2.UndefinedError):
         env.from_string("{{ missing }}").render()  # StrictUndefined
 
 
@@ -811,7 +812,8 @@ def test_cli_report_is_the_reviewed_text_and_check_findings_stay_out(demo_dir, t
 
 def test_cli_report_pdf_warns_when_no_chinese_font(demo_dir, tmp_path, capsys, monkeypatch):
     from addin.cli.main import main
-    from addin.report import word as docx_report, pdf
+    from addin.report import pdf
+    from addin.report import word as docx_report
 
     def fake_pdf(docx_path, pdf_path):  # 不真的调用 LibreOffice：只看命令行对缺少中文字体的提示
         Path(pdf_path).write_bytes(b"%PDF-1.4\n")

@@ -1,11 +1,26 @@
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import assume, given, strategies as st
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from udfs.rule import RuleError
-from udfs.scoring import (HUNAN_GRADES, PROJECT_GRADES, RULE_TYPES, ZIZHOU_GRADES, Bands, DeductionChecklist,
-                          GradeScale, GradeTable, Linear, Manual, Range, StepDeduction, Threshold, rule_from_params)
+from udfs.scoring import (
+    HUNAN_GRADES,
+    PROJECT_GRADES,
+    RULE_TYPES,
+    ZIZHOU_GRADES,
+    Bands,
+    DeductionChecklist,
+    GradeScale,
+    GradeTable,
+    Linear,
+    Manual,
+    Range,
+    StepDeduction,
+    Threshold,
+    rule_from_params,
+)
 from udfs.targets import Qualitative, Target
 
 rates = st.decimals(min_value=-5, max_value=5, places=4, allow_nan=False, allow_infinity=False)
@@ -259,7 +274,7 @@ def band_tables(draw, descending: bool):
     scores = draw(st.lists(st.decimals(min_value=0, max_value=p, places=2), min_size=n + 1, max_size=n + 1))
     if descending:
         scores.sort(reverse=True)
-    return Bands(p, "报错", tuple(zip(uppers, scores[:n])), scores[n], draw(st.booleans()))
+    return Bands(p, "报错", tuple(zip(uppers, scores[:n], strict=False)), scores[n], draw(st.booleans()))
 
 
 @given(band_tables(descending=False), small)
@@ -268,7 +283,7 @@ def test_bands_property(rule, v):
     x = abs(v) if rule.use_abs else v
     expected = next((sc for up, sc in rule.bands if x <= up), rule.above)  # (上一档上限, 本档上限]，含上限
     assert s == expected.quantize(CENT)
-    for up, sc in rule.bands:
+    for up, _sc in rule.bands:
         if not rule.use_abs or up >= 0:
             assert rule.score(up) == next(s2 for u2, s2 in rule.bands if (abs(up) if rule.use_abs else up) <= u2)
     assert _via_excel(rule, v) == s

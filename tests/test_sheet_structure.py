@@ -20,7 +20,6 @@ from addin.cli import main as cli
 from addin.model import Formula
 from addin.scoring.engine import evaluate
 from addin.scoring.reader import load
-from addin.template.workbook import build_workbook
 from tests.excel_rows import copy_row, delete_row, fill_down, insert_rows, move_row
 from tests.test_formulas_engine import Calculated, engine_functions  # noqa: F401 - fixture
 from workbook_templates import layout as L
@@ -336,12 +335,12 @@ def _project_table(tmp_path: Path) -> tuple[Path, dict]:
         set_row(ws, r, rule="目标比较", na="报错")
     quantity_rows = [rows_by_code(ws)["P01"], at, at + 1, at + 2, rows_by_code(ws)["P02"], rows_by_code(ws)["P03"]]
     expected: dict[int, Decimal] = {}
-    for r, (name, nature, target, actual) in zip(quantity_rows, QUANTITY):
+    for r, (name, nature, target, actual) in zip(quantity_rows, QUANTITY, strict=False):
         set_row(ws, r, name=name, points=5, value=actual, params=[nature, target])
         expected[r] = _target_score(D(5), nature, D(target), D(actual))
     rows = rows_by_code(ws)
     quality = [("检测合格率", "≥", 0.95, 0.98), ("病历书写合格率", "≥", 0.9, 0.81)]
-    for code, (name, nature, target, actual) in zip(("P04", "P05"), quality):
+    for code, (name, nature, target, actual) in zip(("P04", "P05"), quality, strict=True):
         set_row(ws, rows[code], name=name, points=5, value=actual, params=[nature, target])
         expected[rows[code]] = _target_score(D(5), nature, D(str(target)), D(str(actual)))
     benefit = [("P11", "群众就医负担", "定性", "有所减轻", "达成"), ("P12", "基层首诊率", "≥", 0.6, 0.66),

@@ -167,7 +167,7 @@ def test_inputs_unlocked_formulas_locked_scores_sheet_unprotected(demo_dir):
             assert value.protection.locked == (value.data_type == "f"), (path.name, r.code, "实际值")
         # 基础数据表：金额、人数、比率等填写项未锁定，“代码”列锁定
         ds = wb[L.SHEET_DATA]
-        for key, (sheet, addr) in inputs.cells.items():
+        for key, (_sheet, addr) in inputs.cells.items():
             if key[0] in ("table", "scalar"):
                 assert not ds[addr].protection.locked, (path.name, key)
                 assert ds[f"A{ds[addr].row}"].protection.locked
@@ -203,7 +203,7 @@ def test_number_formats(demo_dir):
             expected = {"money": "#,##0.00", "rate": "0.00%", "count": "General"}.get(s.kind)
             if expected:
                 assert ds[addr].number_format == expected, (path.name, s.key)
-        for key, (sheet, addr) in inputs.cells.items():
+        for key, (_sheet, addr) in inputs.cells.items():
             if key[0] == "table":
                 assert ds[addr].number_format == "#,##0.00", (path.name, key)
 
@@ -231,7 +231,7 @@ def test_dropdowns_for_grades_and_na_policy(demo_dir):
             assert len(lists) == 1 and _list_items(lists[0]) == items, (path.name, field)
             assert str(lists[0].sqref) == f"{col}{header + 1}:{col}1048576", (path.name, field)
             assert f"{col}{header}" not in lists[0].sqref
-        for r, res in zip(inputs.rows, ev.indicators):
+        for r, res in zip(inputs.rows, ev.indicators, strict=False):
             # 无基数时：满分/零分/报错
             lists = [dv for dv in _validations_at(ws, r.cells["na"]) if dv.type == "list"]
             assert len(lists) == 1 and _list_items(lists[0]) == list(NA_POLICIES), (path.name, r.code)
@@ -247,7 +247,7 @@ def test_dropdowns_for_grades_and_na_policy(demo_dir):
             assert checks[0].formula1 == "0" and Decimal(checks[0].formula2) == Decimal(str(res.points or 0))
         # 基础数据表的金额：不小于 0
         ds = wb[L.SHEET_DATA]
-        for key, (sheet, addr) in inputs.cells.items():
+        for key, (_sheet, addr) in inputs.cells.items():
             if key[0] == "table":
                 v = [dv for dv in _validations_at(ds, addr) if dv.type == "decimal"]
                 assert v and v[0].operator == "greaterThanOrEqual", (path.name, key)

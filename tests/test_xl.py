@@ -87,7 +87,7 @@ def test_wrapper_metadata_and_signature(spec):
     assert len(params) == len(spec.args) == len(pure)
     names = [p.name for p in params]
     assert len({n.lower() for n in names}) == len(names)
-    for p, q, (cn, desc) in zip(params, pure, spec.args):
+    for p, q, (cn, desc) in zip(params, pure, spec.args, strict=True):
         assert p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
         assert VBA_IDENT.match(p.name) and len(p.name) <= 255, p.name
         assert p.name.lower() not in xl.VBA_RESERVED and p.name.lower() != spec.name.lower()

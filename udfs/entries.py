@@ -183,7 +183,7 @@ _TIME_TAIL = r"(?:底|末|中旬|上旬|下旬|份)?(?:之前|以前|以内|前|
 
 
 @lru_cache(maxsize=None)
-def _time_patterns() -> tuple[re.Pattern, re.Pattern, tuple[tuple[re.Pattern, int], ...]]:
+def _time_patterns() -> tuple[re.Pattern[str], re.Pattern[str], tuple[tuple[re.Pattern[str], int], ...]]:
     """时间写法的正则（首次用到时才编译：导入单元格函数模块的时间计入 Excel 启动）。"""
     y = r"(?:(?P<y>\d{4})年)?"
     time_re = re.compile(rf"^{y}{_MONTH}月(?:(?P<d>\d{{1,2}})[日号])?(?P<tail>{_TIME_TAIL})$")
@@ -252,16 +252,19 @@ def read_target(nature: Any, target: Any) -> tuple[str, Any, str, list[tuple[int
     """指标性质与指标值两格 → (方向, 指标值, 单位, 说明)。指标值为 Decimal、TimePoint，定性时为原文。
     说明为 [(参数序号 0/1, 文字)]：0 指指标性质格，1 指指标值格。"""
     notes: list[tuple[int, str]] = []
-    d_read = read_direction(nature)
+    try:
+        d_read = read_direction(nature)
+    except EntryError as exc:
+        raise EntryError(str(exc), 0) from None
     direction = d_read.value
     if d_read.note:
         notes.append((0, d_read.note))
     if direction == "定性":
         return "定性", target, "", notes
     if is_blank(target):
-        raise EntryError("指标值未填写")
+        raise EntryError("指标值未填写", 1, "missing")
     if isinstance(target, bool):
-        raise EntryError("指标值应为数值或时间，实际为逻辑值")
+        raise EntryError("指标值应为数值或时间，实际为逻辑值", 1)
     if isinstance(target, (_dt.date, _dt.datetime)):
         tp = read_time(target)
         assert tp is not None
@@ -270,11 +273,11 @@ def read_target(nature: Any, target: Any) -> tuple[str, Any, str, list[tuple[int
         return d, tp, "", notes
     if isinstance(target, (int, float, Decimal)):
         if direction is None:
-            raise EntryError("指标性质未填写（应为 ≥、≤、=、>、< 或 定性），也没有写在指标值中")
+            raise EntryError("指标性质未填写（应为 ≥、≤、=、>、< 或 定性），也没有写在指标值中", 0, "missing")
         try:
             v = parse_number(target).value
         except InputError as exc:
-            raise EntryError(f"指标值：{exc}") from None
+            raise EntryError(f"指标值：{exc}", 1) from None
         return direction, v, "", notes
     shown = _show(target)
     t = _norm(shown)
@@ -290,17 +293,18 @@ def read_target(nature: Any, target: Any) -> tuple[str, Any, str, list[tuple[int
         w = next((w for w in words if rest.endswith(w) and len(rest) > len(w)), None)
         if w is not None:
             if inner is not None and family(inner) != d:
-                raise EntryError(f"指标值“{shown}”中的“{inner}”与“{w}”方向相反，无法判断")
+                raise EntryError(f"指标值“{shown}”中的“{inner}”与“{w}”方向相反，无法判断", 1)
             inner, rest = inner or d, rest[: -len(w)]
             break
     _approx_check(rest, shown)
     q = _quantity(rest, shown)
     if inner is not None and direction is not None and family(inner) != family(direction):
-        raise EntryError(f"指标性质“{direction}”与指标值“{shown}”中的“{inner}”方向相反，无法判断")
+        raise EntryError(f"指标性质“{direction}”与指标值“{shown}”中的“{inner}”方向相反，无法判断", 0)
     if direction is None and inner is None:
-        raise EntryError("指标性质未填写（应为 ≥、≤、=、>、< 或 定性），也没有写在指标值中")
-    d = direction or inner
-    assert d is not None
+        raise EntryError("指标性质未填写（应为 ≥、≤、=、>、< 或 定性），也没有写在指标值中", 0, "missing")
+    chosen = direction or inner
+    assert chosen is not None  # 上一行已排除两者都没有
+    d = chosen
     if inner is not None or q.unit or not _plain_number_text(rest):
         shown_value = _fmt(q.value, "%" in rest or "‰" in rest)
         notes.append((1, f"‘{shown}’按 {d} {shown_value}{q.unit} 计算"))
@@ -312,7 +316,7 @@ def _time_direction(direction: str | None, tp: TimePoint, shown: str, notes: lis
     """时间目标越早越好：指标性质应为 ≤、<、= 或不填；≥、> 与“越早越好”矛盾。"""
     d = direction or inner or "≤"
     if family(d) == "≥":
-        raise EntryError(f"指标值“{shown}”是时间（越早越好），指标性质却是“{d}”；请把指标性质改为“≤”")
+        raise EntryError(f"指标值“{shown}”是时间（越早越好），指标性质却是“{d}”；请把指标性质改为“≤”", 1)
     if d == "=":
         notes.append((0, "时间目标按“≤”（不晚于）计算"))
         d = "≤"

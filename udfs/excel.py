@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from . import indicators as ind
 from .indicators import IndicatorError
@@ -66,7 +66,7 @@ def excel_safe(func: Callable[..., Any], *, exact: bool = False,
 
     exact=True 时数值结果保留为 Decimal（其余与 Excel 中完全相同）：无界面的公式求值器（addin/scoring/formula.py）用它，
     得到与直接调用纯函数相同的精确值，而“错误：…”“不适用”文本与 Excel 单元格中显示的一字不差。
-    errors 不为 None 时，变成“错误：…”的那个异常也放进其中：求值器由它的 arg_index、reason 指出出错的单元格与发现代码，
+    errors 不为 None 时，变成“错误：…”的那个异常也放进其中：求值器由它的 arg_index、code 指出出错的单元格与发现代码，
     不去读消息文字。"""
 
     def wrapper(*args: Any) -> Any:
@@ -126,7 +126,7 @@ def grade_of(total: Any, names: Any, lows: Any) -> str:
         raise RuleError("总分为空")
     if isinstance(total, str) and total.strip() == "未完成":
         raise RuleError("总分未完成（有指标未计分），不给出等级")
-    scale = GradeScale.from_rows(list(zip(flatten(names), flatten(lows))))
+    scale = GradeScale.from_rows(list(zip(flatten(names), flatten(lows), strict=False)))
     from .numbers import parse_number
 
     t = parse_number(total).value
@@ -260,7 +260,3 @@ BY_NAME: dict[str, UdfSpec] = {s.name: s for s in CATALOG}
 def call(name: str, *args: Any) -> Any:
     """按名称调用单元格函数（Excel 语义：返回 float/文本，不抛异常）。"""
     return BY_NAME[name].excel(*args)
-
-
-def iter_specs(kind: str | None = None) -> Iterable[UdfSpec]:
-    return (s for s in CATALOG if kind is None or s.kind == kind)

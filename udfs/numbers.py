@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import unicodedata
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 __all__ = [
     "InputError", "Parsed", "parse_number", "to_decimal", "round2", "fmt_pct", "fmt_num", "fmt_score",
@@ -33,11 +33,12 @@ BLANK_TOKENS = NONE_TOKENS | {""}
 
 class InputError(ValueError):
     """输入值无法理解为数字；message 为中文说明。arg_index：出错的是函数的第几个参数（0 起，未知为 None），
-    调用方据此找到对应的单元格，而不是去读消息文字。"""
+    调用方据此找到对应的单元格，而不是去读消息文字。code：错误的种类（"invalid" 写法无法理解）。"""
 
-    def __init__(self, message: str = "", arg_index: int | None = None):
+    def __init__(self, message: str = "", arg_index: int | None = None, code: str = "invalid"):
         super().__init__(message)
         self.arg_index = arg_index
+        self.code = code
 
 
 class Parsed:
@@ -191,10 +192,3 @@ def fmt_num(x: Decimal | None, places: int = 2) -> str:
 def fmt_score(x: Decimal | None) -> str:
     """得分文本：最多 2 位小数，去掉末尾 0（7.90 → 7.9，13.00 → 13）。"""
     return fmt_num(x, 2)
-
-
-def safe_decimal(x: object) -> Decimal:
-    try:
-        return Decimal(str(x))
-    except InvalidOperation as exc:  # pragma: no cover - guarded by callers
-        raise InputError(f"无法识别为数字：{x!r}") from exc

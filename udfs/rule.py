@@ -9,32 +9,49 @@ from typing import ClassVar, Sequence
 
 from .numbers import InputError, is_blank, is_empty, is_none_token, parse_number, round2
 
-
 ZERO = Decimal(0)
 
 
+RULE_FIELDS = ("rule", "points", "na", "params", "value")
+
+
 class RuleError(ValueError):
-    """规则参数或实际值不符合规则要求（中文说明）。"""
+    """规则参数或实际值不符合规则要求（中文说明）。
+
+    出错的是哪一格由两项说明（调用方据此指向单元格，不读消息文字）：param 为参数序号（0 起：0 即“参数1”），
+    否则 field 为 "rule" 规则类型 / "points" 分值 / "na" 无基数时 / "params" 参数之间的关系（如下限大于上限）/
+    "value" 实际值；都为 None 时未知。code："missing" 未填写 / "invalid" 写法无效或不合理 / "not-applicable" 无基数
+    而规则未约定得分。
+    """
+
+    def __init__(self, message: str = "", param: int | None = None, *, field: str | None = None,
+                 code: str = "invalid"):
+        super().__init__(message)
+        assert field is None or field in RULE_FIELDS, field
+        self.param = param
+        self.field = "params" if param is not None and field is None else field
+        self.code = code
 
 
 # “无基数时”（指标为 0÷0、不适用）的约定
 NA_POLICIES = ("满分", "零分", "报错")
 
 
-def _d(x: object, what: str) -> Decimal:
+def _d(x: object, what: str, param: int | None = None, field: str | None = None) -> Decimal:
+    """规则的一个数：param / field 说明它在哪一格（见 RuleError）。"""
     try:
         v = parse_number(x).value
     except InputError as exc:
-        raise RuleError(f"{what}：{exc}") from None
+        raise RuleError(f"{what}：{exc}", param, field=field) from None
     if v is None:
-        raise RuleError(f"{what}未填写")
+        raise RuleError(f"{what}未填写", param, field=field, code="missing")
     return v
 
 
-def _opt_d(x: object, what: str) -> Decimal | None:
+def _opt_d(x: object, what: str, param: int | None = None) -> Decimal | None:
     if is_blank(x):
         return None
-    return _d(x, what)
+    return _d(x, what, param)
 
 
 def _text(x: object) -> str:
@@ -55,13 +72,12 @@ class Rule:
     label: ClassVar[str] = ""
     udf: ClassVar[str] = ""
     param_names: ClassVar[tuple[str, ...]] = ()
-    value_kind: ClassVar[str] = "number"  # number | text | score
 
     def __post_init__(self) -> None:
         if self.points < 0:
-            raise RuleError(f"分值不能为负数（{self.points}）")
+            raise RuleError(f"分值不能为负数（{self.points}）", field="points")
         if self.na not in NA_POLICIES:
-            raise RuleError(f"“无基数时”应为 {'/'.join(NA_POLICIES)}，实际为“{self.na}”")
+            raise RuleError(f"“无基数时”应为 {'/'.join(NA_POLICIES)}，实际为“{self.na}”", field="na")
 
     # --- public API -------------------------------------------------------------------------------------
     def score(self, value: object) -> Decimal:
@@ -72,7 +88,7 @@ class Rule:
           单元格为空时（Excel 传入 None）由单元格函数先判为未填写（udfs.excel），计分引擎也先行检查，不会走到这里。
         """
         if isinstance(value, str) and is_empty(value):
-            raise RuleError("实际值未填写")
+            raise RuleError("实际值未填写", field="value", code="missing")
         if value is None or is_none_token(value):
             return self._not_applicable(value)
         s = self._score(value)
@@ -84,7 +100,8 @@ class Rule:
         if self.na == "零分":
             return ZERO.quantize(Decimal("0.01"))
         shown = "不适用" if value is None else f"“{_text(value)}”"
-        raise RuleError(f"实际值为{shown}（无基数，如 0÷0 或写明“无”），且本规则未约定“无基数时”得分")
+        raise RuleError(f"实际值为{shown}（无基数，如 0÷0 或写明“无”），且本规则未约定“无基数时”得分", field="value",
+                        code="not-applicable")
 
     def _score(self, value: object) -> Decimal:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -94,7 +111,7 @@ class Rule:
         return ""
 
     def _num(self, value: object) -> Decimal:
-        return _d(value, "实际值")
+        return _d(value, "实际值", field="value")
 
     # --- params <-> cells -------------------------------------------------------------------------------
     @classmethod
@@ -106,7 +123,7 @@ class Rule:
 
 
 def _points(points: object) -> Decimal:
-    return _d(points, "分值")
+    return _d(points, "分值", field="points")
 
 
 def _na(na: object) -> str:
@@ -123,10 +140,10 @@ _OPS = {"≤": "<=", "<=": "<=", "≦": "<=", "<": "<", "＜": "<", "≥": ">=",
         "=": "=", "＝": "="}
 
 
-def _op(x: object) -> str:
+def _op(x: object, param: int | None = None) -> str:
     t = _text(x)
     if t not in _OPS:
-        raise RuleError(f"比较符“{t}”无效，应为 ≤ < ≥ > =")
+        raise RuleError(f"比较符“{t}”无效，应为 ≤ < ≥ > =", param)
     return _OPS[t]
 
 

@@ -12,11 +12,11 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import ClassVar, Sequence
 
-from udfs.rule import ZERO, _OP_DISPLAY, Rule, RuleError, _compare, _d, _na, _op, _opt_d, _pad, _points, _text
+from udfs.rule import _OP_DISPLAY, ZERO, Rule, RuleError, _compare, _d, _na, _op, _opt_d, _pad, _points, _text
 from udfs.targets import Qualitative, Target
 
 from .numbers import is_blank, round2
@@ -43,11 +43,11 @@ class Threshold(Rule):
         return self.points if _compare(self._num(value), self.op, self.threshold) else ZERO
 
     @classmethod
-    def from_params(cls, points, params, na=None):
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> Rule:
         op, t = _pad(params, 2)
-        return cls(_points(points), _na(na), _op(op), _d(t, "阈值"))
+        return cls(_points(points), _na(na), _op(op, 0), _d(t, "阈值", 1))
 
-    def to_params(self):
+    def to_params(self) -> list[object]:
         return [_OP_DISPLAY[self.op], self.threshold]
 
 
@@ -64,18 +64,18 @@ class Range(Rule):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.low > self.high:
-            raise RuleError(f"区间下限 {self.low} 大于上限 {self.high}")
+            raise RuleError(f"区间下限 {self.low} 大于上限 {self.high}", field="params")
 
-    def _score(self, value):
+    def _score(self, value: object) -> Decimal:
         v = self._num(value)
         return self.points if self.low <= v <= self.high else ZERO
 
     @classmethod
-    def from_params(cls, points, params, na=None):
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> Rule:
         lo, hi = _pad(params, 2)
-        return cls(_points(points), _na(na), _d(lo, "下限"), _d(hi, "上限"))
+        return cls(_points(points), _na(na), _d(lo, "下限", 0), _d(hi, "上限", 1))
 
-    def to_params(self):
+    def to_params(self) -> list[object]:
         return [self.low, self.high]
 
 
@@ -95,15 +95,15 @@ class Bands(Rule):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.bands:
-            raise RuleError("分档规则至少需要一档（上限1、得分1）")
+            raise RuleError("分档规则至少需要一档（上限1、得分1）", field="params", code="missing")
         uppers = [u for u, _ in self.bands]
         if uppers != sorted(uppers) or len(set(uppers)) != len(uppers):
-            raise RuleError("分档上限必须严格递增")
+            raise RuleError("分档上限必须严格递增", field="params")
         for _, s in self.bands + ((None, self.above),):
             if s > self.points or s < 0:
-                raise RuleError(f"分档得分 {s} 超出 0～分值 {self.points}")
+                raise RuleError(f"分档得分 {s} 超出 0～分值 {self.points}", field="params")
 
-    def _score(self, value):
+    def _score(self, value: object) -> Decimal:
         v = self._num(value)
         if self.use_abs:
             v = abs(v)
@@ -113,21 +113,21 @@ class Bands(Rule):
         return self.above
 
     @classmethod
-    def from_params(cls, points, params, na=None):
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> Rule:
         p = _pad(params, 10)
         bands = []
         for i in range(4):
             u, s = p[2 * i], p[2 * i + 1]
             if is_blank(u) and is_blank(s):
                 continue
-            bands.append((_d(u, f"上限{i + 1}"), _d(s, f"得分{i + 1}")))
-        above = _opt_d(p[8], "以上得分") or ZERO
+            bands.append((_d(u, f"上限{i + 1}", 2 * i), _d(s, f"得分{i + 1}", 2 * i + 1)))
+        above = _opt_d(p[8], "以上得分", 8) or ZERO
         flag = _text(p[9])
         if flag not in ("", "是", "否", "TRUE", "FALSE", "True", "False", "1", "0"):
-            raise RuleError(f"“取绝对值”应为 是/否，实际为“{flag}”")
+            raise RuleError(f"“取绝对值”应为 是/否，实际为“{flag}”", 9)
         return cls(_points(points), _na(na), tuple(bands), above, flag in ("是", "TRUE", "True", "1"))
 
-    def to_params(self):
+    def to_params(self) -> list[object]:
         out: list[object] = []
         for u, s in self.bands:
             out += [u, s]
@@ -150,19 +150,19 @@ class Linear(Rule):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.zero_at == self.full_at:
-            raise RuleError("线性插值的零分点与满分点不能相同")
+            raise RuleError("线性插值的零分点与满分点不能相同", field="params")
 
-    def _score(self, value):
+    def _score(self, value: object) -> Decimal:
         v = self._num(value)
         frac = (v - self.zero_at) / (self.full_at - self.zero_at)
         return self.points * min(max(frac, ZERO), Decimal(1))
 
     @classmethod
-    def from_params(cls, points, params, na=None):
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> Rule:
         z, f = _pad(params, 2)
-        return cls(_points(points), _na(na), _d(z, "零分点"), _d(f, "满分点"))
+        return cls(_points(points), _na(na), _d(z, "零分点", 0), _d(f, "满分点", 1))
 
-    def to_params(self):
+    def to_params(self) -> list[object]:
         return [self.zero_at, self.full_at]
 
 
@@ -188,15 +188,15 @@ class StepDeduction(Rule):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.step <= 0:
-            raise RuleError("步长必须大于 0")
+            raise RuleError("步长必须大于 0", 1)
         if self.deduction < 0:
-            raise RuleError("每步扣分不能为负数")
+            raise RuleError("每步扣分不能为负数", 2)
         if self.direction not in STEP_DIRECTIONS:
-            raise RuleError(f"方向应为 超出/低于，实际为“{self.direction}”")
+            raise RuleError(f"方向应为 超出/低于，实际为“{self.direction}”", 3)
         if self.mode not in STEP_MODES:
-            raise RuleError(f"计步方式应为 整步/进位/比例，实际为“{self.mode}”")
+            raise RuleError(f"计步方式应为 整步/进位/比例，实际为“{self.mode}”", 4)
 
-    def _score(self, value):
+    def _score(self, value: object) -> Decimal:
         v = self._num(value)
         excess = v - self.threshold if self.direction == "超出" else self.threshold - v
         if excess <= 0:
@@ -211,12 +211,12 @@ class StepDeduction(Rule):
         return self.points - steps * self.deduction
 
     @classmethod
-    def from_params(cls, points, params, na=None):
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> Rule:
         t, st, de, di, mo = _pad(params, 5)
-        return cls(_points(points), _na(na), _d(t, "基准"), _d(st, "步长"), _d(de, "每步扣分"),
+        return cls(_points(points), _na(na), _d(t, "基准", 0), _d(st, "步长", 1), _d(de, "每步扣分", 2),
                    _text(di) or "超出", _text(mo) or "整步")
 
-    def to_params(self):
+    def to_params(self) -> list[object]:
         return [self.threshold, self.step, self.deduction, self.direction, self.mode]
 
 
@@ -229,25 +229,24 @@ class GradeTable(Rule):
     udf: ClassVar[str] = "SCORE_GRADE"
     param_names: ClassVar[tuple[str, ...]] = ("等次1", "得分1", "等次2", "得分2", "等次3", "得分3", "等次4", "得分4",
                                               "等次5", "得分5")
-    value_kind: ClassVar[str] = "text"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.grades:
-            raise RuleError("等次对照至少需要一个等次")
+            raise RuleError("等次对照至少需要一个等次", field="params", code="missing")
         for name, s in self.grades:
             if s > self.points or s < 0:
-                raise RuleError(f"等次“{name}”的得分 {s} 超出 0～分值 {self.points}")
+                raise RuleError(f"等次“{name}”的得分 {s} 超出 0～分值 {self.points}", field="params")
 
-    def _score(self, value):
+    def _score(self, value: object) -> Decimal:
         t = _text(value)
         for name, s in self.grades:
             if t == name:
                 return s
-        raise RuleError(f"等次“{t}”不在评分标准中，应为：{'/'.join(n for n, _ in self.grades)}")
+        raise RuleError(f"等次“{t}”不在评分标准中，应为：{'/'.join(n for n, _ in self.grades)}", field="value")
 
     @classmethod
-    def from_params(cls, points, params, na=None):
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> Rule:
         p = _pad(params, 10)
         grades = []
         for i in range(5):
@@ -255,11 +254,11 @@ class GradeTable(Rule):
             if not n and is_blank(s):
                 continue
             if not n:
-                raise RuleError(f"等次{i + 1}的名称未填写")
-            grades.append((n, _d(s, f"得分{i + 1}")))
+                raise RuleError(f"等次{i + 1}的名称未填写", 2 * i, code="missing")
+            grades.append((n, _d(s, f"得分{i + 1}", 2 * i + 1)))
         return cls(_points(points), _na(na), tuple(grades))
 
-    def to_params(self):
+    def to_params(self) -> list[object]:
         out: list[object] = []
         for n, s in self.grades:
             out += [n, s]
@@ -282,19 +281,19 @@ class DeductionChecklist(Rule):
         # 与其他指标相同：空白不是零，否则一张没填的扣分表会显示满分
         return round2(self.points)
 
-    def _score(self, value):
+    def _score(self, value: object) -> Decimal:
         v = self._num(value)
         if v < 0:
-            raise RuleError(f"扣分（处数）不能为负数：{v}")
+            raise RuleError(f"扣分（处数）不能为负数：{v}", field="value")
         ded = v * self.per_item if self.per_item is not None else v
         return self.points - ded
 
     @classmethod
-    def from_params(cls, points, params, na=None):
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> Rule:
         (per,) = _pad(params, 1)
-        return cls(_points(points), _na(na), _opt_d(per, "每处扣分"))
+        return cls(_points(points), _na(na), _opt_d(per, "每处扣分", 0))
 
-    def to_params(self):
+    def to_params(self) -> list[object]:
         return [self.per_item]
 
 
@@ -304,19 +303,18 @@ class Manual(Rule):
 
     label: ClassVar[str] = "评价人打分"
     udf: ClassVar[str] = "SCORE_MANUAL"
-    value_kind: ClassVar[str] = "score"
 
-    def _score(self, value):
+    def _score(self, value: object) -> Decimal:
         v = self._num(value)
         if v < 0 or v > self.points:
-            raise RuleError(f"评价人给分 {v} 超出 0～分值 {self.points}")
+            raise RuleError(f"评价人给分 {v} 超出 0～分值 {self.points}", field="value")
         return v
 
     @classmethod
-    def from_params(cls, points, params, na=None):
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> Rule:
         return cls(_points(points), _na(na))
 
-    def to_params(self):
+    def to_params(self) -> list[object]:
         return []
 
 
@@ -330,14 +328,14 @@ def rule_from_params(label: object, points: object, params: Sequence[object], na
     单元格函数收到的 list 或读取的行）；None 时定性规则用内置词表——旧工作簿的公式没有这个参数。"""
     t = _text(label)
     if t not in RULE_TYPES:
-        raise RuleError(f"规则类型“{t}”无效，应为：{'、'.join(RULE_TYPES)}")
+        raise RuleError(f"规则类型“{t}”无效，应为：{'、'.join(RULE_TYPES)}", field="rule")
     rule = RULE_TYPES[t].from_params(points, params, na)
     return with_words(rule, words)
 
 
 def with_words(rule: Rule, words: object) -> Rule:
     """给用到定性词表的规则（定性三档、目标比较）换上工作簿的词表；其他规则原样返回。"""
-    if words is None or "words" not in {f.name for f in fields(rule)}:
+    if words is None or not isinstance(rule, (Qualitative, Target)):  # 只有这两种规则带 words
         return rule
     return replace(rule, words=word_pairs(words))
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, Sequence
 
 from .entries import Completion, TimePoint, completion, read_target
 from .numbers import InputError
 from .rule import ZERO, Rule, RuleError, _d, _na, _pad, _points
 from .words import read_qualitative
-
 
 # 定性指标三档（财预〔2020〕10号）：达成 100%–80%，部分达成 80%–60%，未达成 60%–0%（得分系数区间，含上限）
 QUALITATIVE_LEVELS = {"达成": (Decimal("0.8"), Decimal(1)), "部分达成": (Decimal("0.6"), Decimal("0.8")),
@@ -24,14 +23,14 @@ def _qualitative_reading(value: object, words: Words | None) -> tuple[Decimal, s
     try:
         r = read_qualitative(value, words)
     except InputError as exc:
-        raise RuleError(str(exc)) from None
+        raise RuleError(str(exc), field="value") from None
     if isinstance(r.value, str):
         return QUALITATIVE_LEVELS[r.value][1], r.note
     coef = r.value
     if coef is None:
-        raise RuleError("定性指标的完成情况未填写")
+        raise RuleError("定性指标的完成情况未填写", field="value", code="missing")
     if not 0 <= coef <= 1:
-        raise RuleError(f"定性指标得分系数应在 0～100% 之间，实际为 {coef * 100}%")
+        raise RuleError(f"定性指标得分系数应在 0～100% 之间，实际为 {coef * 100}%", field="value")
     return coef, r.note
 
 
@@ -48,19 +47,18 @@ class Qualitative(Rule):
     words: Words | None = None  # 工作簿“定性词表”的 (词语, 档次)；None 为内置词表
     label: ClassVar[str] = "定性三档"
     udf: ClassVar[str] = "SCORE_QUALITATIVE"
-    value_kind: ClassVar[str] = "text"
 
-    def _score(self, value):
+    def _score(self, value: object) -> Decimal:
         return _qualitative(value, self.points, self.words)
 
-    def interpret(self, value):
+    def interpret(self, value: object) -> str:
         return _qualitative_reading(value, self.words)[1]
 
     @classmethod
-    def from_params(cls, points, params, na=None):
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> Rule:
         return cls(_points(points), _na(na))
 
-    def to_params(self):
+    def to_params(self) -> list[object]:
         return []
 
 
@@ -81,41 +79,42 @@ class Target(Rule):
     label: ClassVar[str] = "目标比较"
     udf: ClassVar[str] = "SCORE_TARGET"
     param_names: ClassVar[tuple[str, ...]] = ("指标性质", "指标值")
-    value_kind: ClassVar[str] = "text"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.nature not in TARGET_NATURES:
-            raise RuleError(f"指标性质应为 ≥、≤、=、>、< 或 定性，实际为“{self.nature}”")
+            raise RuleError(f"指标性质应为 ≥、≤、=、>、< 或 定性，实际为“{self.nature}”", 0)
         if self.nature != "定性" and not isinstance(self.target, TimePoint):
-            _d(self.target, "指标值")
+            _d(self.target, "指标值", 1)
 
     def _completion(self, value: object) -> Completion:
         try:
             return completion(self.nature, self.target, value, self.unit)
         except InputError as exc:
-            raise RuleError(str(exc)) from None
+            raise RuleError(str(exc), field="value") from None
 
-    def _score(self, value):
+    def _score(self, value: object) -> Decimal:
         if self.nature == "定性":
             return _qualitative(value, self.points, self.words)
         return self.points * min(self._completion(value).ratio, Decimal(1))
 
-    def interpret(self, value):
+    def interpret(self, value: object) -> str:
         if self.nature == "定性":
             return _qualitative_reading(value, self.words)[1]
         return self._completion(value).note
 
     @classmethod
-    def from_params(cls, points, params, na=None):
+    def from_params(cls, points: object, params: Sequence[object], na: object = None) -> Rule:
         nat, tgt = _pad(params, 2)
         try:
             nature, target, unit, notes = read_target(nat, tgt)
         except InputError as exc:
-            raise RuleError(str(exc) if str(exc).startswith(("指标性质", "指标值")) else f"指标值：{exc}") from None
+            if exc.arg_index is None:  # 指标值中的数、时间写法无法识别（消息没有说是哪一格）
+                raise RuleError(f"指标值：{exc}", 1) from None
+            raise RuleError(str(exc), exc.arg_index, code=exc.code) from None  # 0 指标性质 / 1 指标值
         return cls(_points(points), _na(na), nature, target, None, unit, tuple(notes))
 
-    def to_params(self):
+    def to_params(self) -> list[object]:
         if isinstance(self.target, TimePoint):
             return [self.nature, self.target.text or self.target.describe()]
         if self.unit and isinstance(self.target, Decimal):

@@ -7,7 +7,6 @@ from typing import Any, Iterable, Sequence
 from .entries import EntryError, Reading, _norm, _show
 from .numbers import InputError, parse_number
 
-
 QUALITATIVE_BANDS = ("达成", "部分达成", "未达成")
 # 内置定性词表（工作簿“定性词表”区域的默认内容，用户可增删改；省略该区域的旧工作簿用它）
 DEFAULT_QUALITATIVE_WORDS: tuple[tuple[str, str], ...] = (

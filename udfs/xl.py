@@ -48,9 +48,9 @@ VBA_RESERVED = frozenset(w.lower() for w in (
 class _Omitted:
     """Excel 调用时省略的可选参数（区别于引用了空白单元格的 None）。"""
 
-    _instance = None
+    _instance: _Omitted | None = None
 
-    def __new__(cls):
+    def __new__(cls) -> _Omitted:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -108,13 +108,14 @@ def _make_wrapper(spec: UdfSpec, func: Callable[..., Any] = xw.func, arg: Callab
     udf.__doc__ = spec.description[:MAX_DOC]
     udf.__module__ = __name__
     udf.__signature__ = signature  # type: ignore[attr-defined]
-    udf.udf_spec = spec  # type: ignore[attr-defined]  测试与文档用：对应的目录项
+    udf.udf_spec = spec  # type: ignore[attr-defined]  # 测试与文档用：对应的目录项
 
     # 与手写 @xw.func / @xw.arg 装饰器等价：先逐个参数写说明，最后 func 设定类别（func 必须最后应用，
     # 因为 xw.arg 首次调用时会以默认类别“xlwings”初始化元数据）
-    for p, (cn, desc) in zip(params, spec.args):
+    for p, (cn, desc) in zip(params, spec.args, strict=True):
         udf = arg(p.name, doc=arg_doc(cn, desc), err_to_str=True)(udf)
-    return func(category=CATEGORY)(udf)
+    registered: Callable[..., Any] = func(category=CATEGORY)(udf)
+    return registered
 
 
 def decorated_wrappers(func: Callable[..., Any], arg: Callable[..., Any]) -> dict[str, Callable[..., Any]]:

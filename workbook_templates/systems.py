@@ -8,8 +8,19 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from udfs.indicators import EXECUTION_BASES
-from udfs.scoring import (HUNAN_GRADES, PROJECT_GRADES, ZIZHOU_GRADES, Bands, DeductionChecklist, GradeTable, Linear,
-                          Manual, Range, StepDeduction, Threshold)
+from udfs.scoring import (
+    HUNAN_GRADES,
+    PROJECT_GRADES,
+    ZIZHOU_GRADES,
+    Bands,
+    DeductionChecklist,
+    GradeTable,
+    Linear,
+    Manual,
+    Range,
+    StepDeduction,
+    Threshold,
+)
 from udfs.targets import Target
 
 from .spec import Column, IndicatorSpec, Scalar, System, TableRow, TextSpec

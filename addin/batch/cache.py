@@ -11,7 +11,6 @@ from typing import Any
 from ..io.book import BookError
 from .result import DeptResult, _oserror_text
 
-
 CACHE_SUFFIX = ".jixiao-cache"  # 结果缓存文件夹：汇总文件名 + 此后缀（汇总.xlsx.jixiao-cache/）
 
 

@@ -380,12 +380,13 @@ def _paragraphs(c: Comparison, self_ev: Evaluation | None, eval_ev: Evaluation) 
     if c.eval_deductions:
         n += 1
         parts = []
-        for d in c.eval_deductions:
-            why = f"（{'；'.join(d.reasons)}）" if d.reasons else ""
-            if d.score is None:
-                parts.append(f"{d.name}无法计分{why}")
+        for ded in c.eval_deductions:
+            why = f"（{'；'.join(ded.reasons)}）" if ded.reasons else ""
+            if ded.score is None:
+                parts.append(f"{ded.name}无法计分{why}")
             else:
-                parts.append(f"{d.name}扣 {fmt_score(d.lost)} 分，得 {fmt_score(d.score)}/{fmt_score(d.points)} 分{why}")
+                parts.append(f"{ded.name}扣 {fmt_score(ded.lost)} 分，"
+                             f"得 {fmt_score(ded.score)}/{fmt_score(ded.points)} 分{why}")
         total_lost = sum((d.lost for d in c.eval_deductions if d.lost is not None), Decimal(0))
         out.append(P(f"{n}、重点评价扣分情况", f"重点评价共在 {len(c.eval_deductions)} 个指标上失分，合计 {fmt_score(total_lost)} 分："
                                                + "；".join(parts) + "。"))
@@ -393,10 +394,11 @@ def _paragraphs(c: Comparison, self_ev: Evaluation | None, eval_ev: Evaluation) 
         n += 1
         if c.self_deductions:
             parts = []
-            for d in c.self_deductions:
-                why = f"（{'；'.join(d.reasons)}）" if d.reasons else ""
-                parts.append(f"{d.name}无法计分{why}" if d.score is None else
-                             f"{d.name}扣 {fmt_score(d.lost)} 分，得 {fmt_score(d.score)}/{fmt_score(d.points)} 分{why}")
+            for ded in c.self_deductions:
+                why = f"（{'；'.join(ded.reasons)}）" if ded.reasons else ""
+                parts.append(f"{ded.name}无法计分{why}" if ded.score is None else
+                             f"{ded.name}扣 {fmt_score(ded.lost)} 分，"
+                             f"得 {fmt_score(ded.score)}/{fmt_score(ded.points)} 分{why}")
             lost = sum((d.lost for d in c.self_deductions if d.lost is not None), Decimal(0))
             text = f"自评共在 {len(c.self_deductions)} 个指标上失分，合计 {fmt_score(lost)} 分：" + "；".join(parts) + "。"
         else:

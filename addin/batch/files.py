@@ -13,7 +13,6 @@ from ..io import safeio
 from .cache import CACHE_SUFFIX
 from .result import DeptResult, _oserror_text
 
-
 # 扫描的扩展名：.xls/.et 也收进来，只为在“无法读取”表里明确告诉用户需要另存为 .xlsx
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 LEGACY_SUFFIXES = (".xls", ".et")

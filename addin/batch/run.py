@@ -23,7 +23,6 @@ from ..model import cell_number, cell_text
 from .cache import ResultCache
 from .result import DeptResult, _oserror_text, _relative, _strip_name
 
-
 # =====================================================================================================
 # 单个文件的处理（在子进程中运行；参数与返回值都是可 pickle 的简单类型）
 # =====================================================================================================
@@ -112,8 +111,8 @@ def iter_batch(files: Sequence[Path], root: Path, *, jobs: int = 1, timeout: flo
     """逐个给出处理结果（完成的先给，不按 files 的顺序）。每个文件在子进程中处理（pebble 进程池）：超过 timeout 秒
     的文件列为无法读取，处理它的子进程被结束并由新的替换，其余文件照常进行；子进程意外退出（内存耗尽等）同样只影响那个文件。
     timeout 为 None 或 0 时不限时。"""
+    from concurrent.futures import Future, as_completed
     from concurrent.futures import TimeoutError as FutureTimeout
-    from concurrent.futures import as_completed
 
     from pebble import ProcessExpired, ProcessPool
 
@@ -135,7 +134,8 @@ def iter_batch(files: Sequence[Path], root: Path, *, jobs: int = 1, timeout: flo
     limit = timeout if timeout and timeout > 0 else None
     pool = ProcessPool(max_workers=jobs, context=_pool_context())
     try:
-        futures = {pool.schedule(_work, args=(str(f), str(root), cache), timeout=limit): f for f in files}
+        futures: dict[Future[DeptResult], Path] = {
+            pool.schedule(_work, args=(str(f), str(root), cache), timeout=limit): f for f in files}
         for fut in as_completed(futures):
             f = futures.pop(fut)
             rel = _relative(str(f), str(root))

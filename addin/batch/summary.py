@@ -65,7 +65,7 @@ class SummaryBuilder:
             if points is not None:
                 a[2].add(points)
             scored = final is not None and points is not None
-            if scored and final < points:
+            if final is not None and points is not None and final < points:  # 即 scored 且失分
                 a[3] += 1
                 a[4] += points - final
             a[5] += scored
@@ -100,12 +100,13 @@ def _summary(results: list[DeptResult], loss: dict[tuple[str, str], list[Any]]) 
     # 得分是 2 位小数的 Decimal，转成 float 后大小与相等关系不变，排名与 Decimal 比较一致
     depts = pd.DataFrame({"file": [r.file for r in ok], "system": [r.system for r in ok],
                           "grade": [r.grade for r in ok], "complete": [r.complete for r in ok],
-                          "total": [float(r.total) if r.complete else float("nan") for r in ok]})
+                          "total": [float(r.total) if r.complete and r.total is not None else float("nan")
+                                    for r in ok]})
     # astype(bool)：没有可计分的工作簿时列为空的 object 类型，pandas 会把它当成列名列表而不是布尔筛选
     ranked = depts[depts["complete"].astype(bool)]
-    rank = dict(zip(ranked["file"], ranked["total"].rank(method="min", ascending=False).astype(int)))
+    rank = dict(zip(ranked["file"], ranked["total"].rank(method="min", ascending=False).astype(int), strict=True))
     rank_sys = dict(zip(ranked["file"],
-                        ranked.groupby("system")["total"].rank(method="min", ascending=False).astype(int)))
+                        ranked.groupby("system")["total"].rank(method="min", ascending=False).astype(int), strict=True))
 
     grade_dist: dict[str, list[tuple[str, int]]] = {}
     for key in systems:
@@ -174,6 +175,7 @@ def write_summary(summary: Summary, out: str | Path, *, folder: str = "",
     import tempfile
 
     import xlsxwriter
+
     from workbook_templates.systems import SYSTEMS
 
     out = Path(out)
@@ -224,7 +226,7 @@ def write_summary(summary: Summary, out: str | Path, *, folder: str = "",
         vals: list[Any] = [s.rank.get(r.file), s.rank_in_system.get(r.file), r.file, r.unit, r.system, r.year,
                            r.total, r.grade] + [lv.get(x) for x in s.level1_names] + \
                           [r.errors, r.warnings, r.counts.get("提示", 0), r.unscored]
-        styles: list[str | None] = ["int", "int", "text", "text", "text", "text", "score", "text"] + \
+        styles: list[str] = ["int", "int", "text", "text", "text", "text", "score", "text"] + \
                                    ["score"] * len(s.level1_names) + ["int"] * 4
         if has_self:
             diff = r.self_score - r.total if r.self_score is not None and r.total is not None else None

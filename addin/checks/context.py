@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Callable
+from typing import Any, Callable, Sequence, TypeGuard
 
 from udfs.numbers import fmt_num
 from workbook_templates import layout as L
@@ -15,7 +15,6 @@ from ..io.ooxml import col_part
 from ..model import Evaluation, Finding, Formula, IndicatorResult, WorkbookInputs
 from ..scoring.parsing import NumCell, input_cells, table_label
 from . import findings as F
-
 
 # 小于此值的差额是浮点运算尾差（公式结果 982.6300000000001），不是数字写错
 FLOAT_NOISE = Decimal("0.000001")
@@ -110,8 +109,20 @@ def _raw_text(raw: Any) -> str:
     return "" if raw is None else str(raw).strip()
 
 
-def _usable(c: NumCell | None) -> bool:
+def _usable(c: NumCell | None) -> TypeGuard[NumCell]:
     return c is not None and c.error is None and c.known
+
+
+def _all_usable(cells: Sequence[NumCell | None]) -> list[NumCell] | None:
+    """全部可用（_usable）时返回它们，否则 None。"""
+    usable = [c for c in cells if _usable(c)]
+    return usable if len(usable) == len(cells) else None
+
+
+def _present(cells: Sequence[NumCell]) -> tuple[list[NumCell], list[Decimal]]:
+    """填了数的单元格与它们的数（空白、写明“无”的不在其中）。"""
+    pairs = [(c, c.value) for c in cells if c.value is not None]
+    return [c for c, _ in pairs], [v for _, v in pairs]
 
 
 def _ref_label(ctx: Context, ref: str) -> str:

@@ -16,9 +16,18 @@ from ..scoring import derived
 from ..scoring.parsing import _looks_textual
 from ..scoring.refs import arg_cell
 from . import findings as F
-from .context import (PERCENT_MIN_PLACES, SCORE_TOLERANCE, SPENDING_REFS, VALUE_CACHE_TOLERANCE, Context, _gap_ok, _n,
-                      _pct, _raw_text, _usable)
-
+from .context import (
+    PERCENT_MIN_PLACES,
+    SCORE_TOLERANCE,
+    SPENDING_REFS,
+    VALUE_CACHE_TOLERANCE,
+    Context,
+    _gap_ok,
+    _n,
+    _pct,
+    _raw_text,
+    _usable,
+)
 
 _CALL = re.compile(r"^=\s*([A-Z_][A-Z0-9_.]*)\s*\((.*)\)\s*$", re.IGNORECASE | re.DOTALL)
 
@@ -168,7 +177,7 @@ def check_typed_values(ctx: Context) -> list[Finding]:
 def check_zero_rate_with_spending(ctx: Context) -> list[Finding]:
     """执行率/完成率为 0，而基础数据表显示确有支出：多半是执行数填错了列或漏填。"""
     out: list[Finding] = []
-    for res, row in ctx.results():
+    for res, _row in ctx.results():
         spec = ctx.system.indicator(res.code)
         if spec is None or spec.udf not in SPENDING_REFS:
             continue

@@ -14,7 +14,19 @@ from ..scoring import derived
 from ..scoring.parsing import NumCell
 from ..scoring.refs import arg_cell, resolve_arg
 from . import findings as F
-from .context import FLOAT_NOISE, NEGATIVE_ALLOWED, ZERO, Context, _gap_ok, _n, _raw_text, _ref_label, _usable
+from .context import (
+    FLOAT_NOISE,
+    NEGATIVE_ALLOWED,
+    ZERO,
+    Context,
+    _all_usable,
+    _gap_ok,
+    _n,
+    _present,
+    _raw_text,
+    _ref_label,
+    _usable,
+)
 
 
 def check_input_cells(ctx: Context) -> list[Finding]:
@@ -53,7 +65,7 @@ def check_input_cells(ctx: Context) -> list[Finding]:
 
 
 def _part_text(parts: list[NumCell], values: list[Decimal]) -> str:
-    return " ＋ ".join(f"{p.short} {_n(v)}" for p, v in zip(parts, values))
+    return " ＋ ".join(f"{p.short} {_n(v)}" for p, v in zip(parts, values, strict=False))
 
 
 def check_table_totals(ctx: Context) -> list[Finding]:
@@ -67,25 +79,25 @@ def check_table_totals(ctx: Context) -> list[Finding]:
             continue
         for col in ctx.system.columns:
             total = ctx.num(("table", tr.key, col.key))
-            parts = [ctx.num(("table", p, col.key)) for p in tr.parts]
-            if not _usable(total) or not all(_usable(p) for p in parts):
+            parts = _all_usable([ctx.num(("table", p, col.key)) for p in tr.parts])
+            if not _usable(total) or parts is None:
                 continue
-            present = [p for p in parts if p.value is not None]
+            present, values = _present(parts)
             if not present:
                 continue
             if total.value is None and not is_none_token(_cell_raw(total)):
                 if len(present) == len(parts) and not any(p.as_text for p in parts):
-                    s = sum((p.value for p in present), ZERO)
+                    s = sum(values, ZERO)
                     out.append(F.make("total-blank", total.sheet, total.cell, label=total.label,
-                                      parts_text=_part_text(present, [p.value for p in present]), sum=_n(s), unit=unit,
+                                      parts_text=_part_text(present, values), sum=_n(s), unit=unit,
                                       expected=s, actual=None))
                 continue
             total_value = ZERO if total.value is None else total.value  # 写明“无”的合计按 0 比较
             tol = total.half_unit + sum((p.half_unit for p in present), ZERO)
-            found = _compare_sum(ctx, total, present, [p.value for p in present], total_value, tol, unit, alt=False)
+            found = _compare_sum(ctx, total, present, values, total_value, tol, unit, alt=False)
             if found is None and (total.alt is not None or any(p.alt is not None for p in present)):
                 # 括号里的第二个数也应自洽（种子 002：3745（2177）＝353＋3392（1824））
-                alt_values = [p.alt if p.alt is not None else p.value for p in present]
+                alt_values = [p.alt if p.alt is not None else v for p, v in zip(present, values, strict=True)]
                 alt_total = total.alt if total.alt is not None else total_value
                 found = _compare_sum(ctx, total, present, alt_values, alt_total, tol, unit, alt=True)
             if found is not None:
@@ -107,8 +119,11 @@ def check_budget_added(ctx: Context) -> list[Finding]:
         if idx is None or max(idx) >= len(spec.args):
             continue
         refs = [spec.args[k] for k in idx]
-        added, initial, adjusted = (ctx.num(("table", *r.split("@", 1)) if "@" in r else ("scalar", r)) for r in refs)
-        if not all(_usable(c) for c in (added, initial, adjusted)) or added.where in seen:
+        cells = _all_usable([ctx.num(("table", *r.split("@", 1)) if "@" in r else ("scalar", r)) for r in refs])
+        if cells is None:
+            continue
+        added, initial, adjusted = cells
+        if added.where in seen:
             continue
         if added.value is None and not is_none_token(_cell_raw(added)):
             continue  # 空白：已按调整数推算（引擎提示），或未填写（引擎报告）
@@ -176,17 +191,17 @@ def check_of_which(ctx: Context) -> list[Finding]:
             if not _usable(total) or total.value is None:
                 continue
             for group in groups:
-                parts = [ctx.num(("table", k, col.key)) for k in group]
-                if not all(_usable(p) for p in parts):
+                parts = _all_usable([ctx.num(("table", k, col.key)) for k in group])
+                if parts is None:
                     continue
-                present = [p for p in parts if p.value is not None]
+                present, values = _present(parts)
                 if not present:
                     continue
-                s = sum((p.value for p in present), ZERO)
+                s = sum(values, ZERO)
                 tol = total.half_unit + sum((p.half_unit for p in present), ZERO)
                 if s - total.value > max(tol, FLOAT_NOISE):
                     out.append(F.make("part-exceeds-total", total.sheet, total.cell, label=total.label,
-                                      total=_n(total.value), parts_text=_part_text(present, [p.value for p in present]),
+                                      total=_n(total.value), parts_text=_part_text(present, values),
                                       sum=_n(s), unit=unit, expected=total.value, actual=s))
     return out
 
@@ -198,8 +213,8 @@ def check_prev_sangong_budget(ctx: Context) -> list[Finding]:
         spec = ctx.system.indicator(res.code)
         if spec is None or spec.udf != "SANGONG_CHANGE_RATE" or len(spec.args) < 2:
             continue
-        this_ref, prev_ref = spec.args[0], spec.args[1]
-        if not is_empty(resolve_arg(ctx.system, ctx.inputs, prev_ref)):  # 写明 0/无 是“上年没有三公预算”，不是漏填
+        prev_ref = spec.args[1]
+        if not is_empty(resolve_arg(ctx.inputs, prev_ref)):  # 写明 0/无 是“上年没有三公预算”，不是漏填
             continue
         where = arg_cell(ctx.inputs, prev_ref)
         if where is None:

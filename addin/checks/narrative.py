@@ -149,7 +149,8 @@ def sentences(text: str) -> list[str]:
 
 
 def _outside(s: str, depths: list[int], start: int, end: int) -> str:
-    return "".join(ch for ch, d in zip(s[start:end], depths[start:end]) if d == 0 and ch not in _OPEN + _CLOSE)
+    return "".join(ch for ch, d in zip(s[start:end], depths[start:end], strict=False)
+                   if d == 0 and ch not in _OPEN + _CLOSE)
 
 
 def of_which_claims(text: str) -> list[OfWhich]:

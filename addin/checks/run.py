@@ -19,8 +19,15 @@ from . import findings as F
 from .context import CheckFn, Context, make_context
 from .formulas import check_formula_references, check_formula_results, check_typed_values, check_zero_rate_with_spending
 from .inputs import check_budget_added, check_input_cells, check_of_which, check_prev_sangong_budget, check_table_totals
-from .scores import (check_cited_bands, check_evidence, check_overrides, check_points_total, check_score_bounds,
-                     check_self_grade, check_sheet_totals)
+from .scores import (
+    check_cited_bands,
+    check_evidence,
+    check_overrides,
+    check_points_total,
+    check_score_bounds,
+    check_self_grade,
+    check_sheet_totals,
+)
 from .texts import check_money_unit, check_report_texts, check_stated_figures, check_text_sums
 
 CHECKS: list[CheckFn] = [

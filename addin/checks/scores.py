@@ -22,9 +22,10 @@ from .context import POINTS_TOTAL, SCORE_TOLERANCE, ZERO, Context, _gap_ok, _n, 
 
 def check_points_total(ctx: Context) -> list[Finding]:
     """各三级指标分值合计应为 100 分（分值为填写的精确数，不设容差）。"""
-    if not ctx.ev.indicators or any(r.points is None for r in ctx.ev.indicators):
+    points = [r.points for r in ctx.ev.indicators if r.points is not None]
+    if not ctx.ev.indicators or len(points) != len(ctx.ev.indicators):
         return []  # 有分值无效的行时，引擎已报告 bad-points，合计无意义
-    total = sum((r.points for r in ctx.ev.indicators), ZERO)
+    total = sum(points, ZERO)
     if total == POINTS_TOTAL:
         return []
     row = ctx.inputs.cells.get(("total",), (SHEET_SCORES, ""))[1]
@@ -188,7 +189,7 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
                     expected = level_rows.get(name, set())
                     if parsed.parents_excluded:
                         expected = expected | parent_rows.get(name, set())
-                    counted = [r for r in parsed.rows if r in indicator_rows]
+                    counted: list[int] = [r for r in parsed.rows if r in indicator_rows]
                     if (not parsed.consistent or letter not in parsed.cols or set(counted) != expected
                             or len(counted) != len(set(counted))):
                         out.append(F.make("subtotal-formula-mismatch", SHEET_SCORES, cell, level1=f"一级指标“{name}”小计",
@@ -221,13 +222,14 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
     computed_incomplete = any(lv.unscored or lv.computed_unscored for lv in ctx.ev.level1.values())
     if total_where is not None and stored is not None:
         row = int(total_where[1])
-        for f, value in (("points", ctx.ev.points_total), ("computed", ctx.ev.computed_total), ("final", ctx.ev.total)):
+        for f, total_value in (("points", ctx.ev.points_total), ("computed", ctx.ev.computed_total),
+                               ("final", ctx.ev.total)):
             raw = stored.get(f)
             cell = ctx.score_cell(f, row)
             if isinstance(raw, Formula):
                 parsed = _formula_rows(raw.text)
                 if parsed is not None:
-                    counted: list[int] = []
+                    counted = []
                     for r in parsed.rows:
                         if r in sub_rows:
                             counted.extend(level_rows.get(sub_rows[r], ()))
@@ -237,14 +239,15 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
                         out.append(F.make("subtotal-formula-mismatch", SHEET_SCORES, cell, level1="总分行", field=titles[f],
                                           formula=raw.text, rows=_rows_text(set(sub_rows)), actual=raw.text))
                         continue
-            if value is None or (f == "computed" and computed_incomplete):
+            if total_value is None or (f == "computed" and computed_incomplete):
                 out.extend(_incomplete_shown(raw, cell, f"总分行的{titles[f]}", "全表", "总分", unscored_all or [
                     r for r in ctx.ev.indicators if r.computed is None]))
                 continue
             known, v = _cached_number(raw)
-            if known and (v is None or not _gap_ok(v, value, SCORE_TOLERANCE)):
+            if known and (v is None or not _gap_ok(v, total_value, SCORE_TOLERANCE)):
                 out.append(F.make("score-total-mismatch", SHEET_SCORES, cell, field=titles[f],
-                                  stored=_raw_text(raw) or "空白", computed=_n(value), expected=value, actual=v))
+                                  stored=_raw_text(raw) or "空白", computed=_n(total_value), expected=total_value,
+                                  actual=v))
     grade_where = ctx.inputs.cells.get(("grade",))
     raw = st.get(("grade",))
     if grade_where is not None and raw is not None:
@@ -290,8 +293,8 @@ def check_overrides(ctx: Context) -> list[Finding]:
     调整而无理由由计分引擎报告（override-without-reason），此处不重复。"""
     out: list[Finding] = []
     for res in ctx.ev.indicators:
-        if res.override is None or res.computed is None or res.points is None:
-            continue
+        if res.override is None or res.computed is None or res.points is None or res.final is None:
+            continue  # 有调整得分时 final 即调整得分，不会为 None
         cell = res.cells.get("override", "")
         reason_text = f"，理由：{_short(res.reason)}" if res.reason else "，且未填写调整理由"
         common = dict(indicator=res.name, computed=_n(res.computed), final=_n(res.final), reason_text=reason_text,

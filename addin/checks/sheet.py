@@ -14,7 +14,6 @@ from ..model import GENERATED_SHEETS, SHEET_CHECKS, Finding, Formula
 from . import findings as F
 from .run import summary_text
 
-
 _STYLE = {F.ERROR: "error", F.WARNING: "warning", F.INFO: "info"}
 _HEADERS = ("序号", "严重程度", "位置", "说明", "应为", "实际", "代码")
 _WIDTHS = {1: 6, 2: 9, 3: 16, 4: 90, 5: 14, 6: 14, 7: 26}

@@ -12,10 +12,22 @@ from udfs.numbers import InputError, is_blank, parse_number
 
 from ..model import SHEET_DATA, SHEET_SCORES, Finding, IndicatorResult
 from ..scoring.parsing import NumCell, _looks_textual
-from . import findings as F, narrative
-from .context import (PERCENT_MIN_PLACES, UNIT_OUTLIER_FACTOR, WAN_YUAN_MEDIAN_MAX, YUAN_MAX_PLACES, YUAN_TOTAL_MIN,
-                      Context, _gap_ok, _n, _pct, _raw_text, _short, _usable)
-
+from . import findings as F
+from . import narrative
+from .context import (
+    PERCENT_MIN_PLACES,
+    UNIT_OUTLIER_FACTOR,
+    WAN_YUAN_MEDIAN_MAX,
+    YUAN_MAX_PLACES,
+    YUAN_TOTAL_MIN,
+    Context,
+    _gap_ok,
+    _n,
+    _pct,
+    _raw_text,
+    _short,
+    _usable,
+)
 
 _UNIT_DECL = re.compile(r"(?:金额)?单位\s*+[:：]\s*+(万元|元)")
 _UNIT_PAREN = re.compile(r"[（(]\s*+(万元|元)\s*+[)）]")
@@ -26,62 +38,67 @@ def check_money_unit(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     unit = ctx.money_unit
     unit_where = ctx.inputs.cells.get(("scalar", "money_unit"), (SHEET_DATA, ""))
-    money = [c for c in ctx.cells if c.kind == "money" and _usable(c) and c.value is not None and c.value != 0]
+    # 填了非零金额的单元格与其数
+    amounts = [(c, c.value) for c in ctx.cells
+               if c.kind == "money" and _usable(c) and c.value is not None and c.value != 0]
+    money = [c for c, _ in amounts]
     if unit == "万元" and money:
-        med = Decimal(median([abs(c.value) for c in money]))
+        med = Decimal(median([abs(v) for _, v in amounts]))
         if len(money) >= 2 and med >= WAN_YUAN_MEDIAN_MAX:
             out.append(F.make("unit-mismatch", unit_where[0], unit_where[1], actual=med, expected="万元",
                               detail=f"金额单位为万元，但金额的中位数为 {_n(med)}（即 {_n(med / 10000)} 亿元），像是按元填写；"
                                      f"请把金额单位改为“元”，或把金额换算为万元"))
         elif len(money) >= 3 and med > 0:
-            for c in money:
-                if abs(c.value) >= UNIT_OUTLIER_FACTOR * med:
-                    out.append(F.make("unit-mismatch", c.sheet, c.cell, actual=c.value, expected=c.value / 10000,
-                                      detail=f"{c.label}为 {_n(c.value)}，是其他金额中位数（{_n(med)}）的 "
-                                             f"{_n(abs(c.value) / med, 0)} 倍，疑似按元填写（金额单位为万元，"
-                                             f"应为 {_n(c.value / 10000)}）"))
+            for c, v in amounts:
+                if abs(v) >= UNIT_OUTLIER_FACTOR * med:
+                    out.append(F.make("unit-mismatch", c.sheet, c.cell, actual=v, expected=v / 10000,
+                                      detail=f"{c.label}为 {_n(v)}，是其他金额中位数（{_n(med)}）的 "
+                                             f"{_n(abs(v) / med, 0)} 倍，疑似按元填写（金额单位为万元，"
+                                             f"应为 {_n(v / 10000)}）"))
     if unit == "元":
         for c in money:
             if c.places > YUAN_MAX_PLACES and not c.formula:
                 out.append(F.make("unit-mismatch", c.sheet, c.cell, actual=c.value,
                                   detail=f"{c.label}为 {_n(c.value, 9)}，元的金额最多两位小数（角、分），疑似按万元填写"))
-        tops = [ctx.num(("table", tr.key, col.key)) for tr in ctx.system.table_rows if tr.indent == 0 and tr.parts
-                for col in ctx.system.columns]
-        tops = [c for c in tops if _usable(c) and c.value is not None and c.value > 0]
-        if tops and max(c.value for c in tops) < YUAN_TOTAL_MIN:
-            big = max(tops, key=lambda c: c.value)
-            out.append(F.make("unit-mismatch", unit_where[0], unit_where[1], actual=big.value, expected="元",
-                              detail=f"金额单位为元，但最大的合计数 {big.label} 只有 {_n(big.value)} 元，像是按万元填写"))
+        top_cells = [ctx.num(("table", tr.key, col.key)) for tr in ctx.system.table_rows if tr.indent == 0 and tr.parts
+                     for col in ctx.system.columns]
+        tops = [(c, c.value) for c in top_cells if _usable(c) and c.value is not None and c.value > 0]
+        if tops and max(v for _, v in tops) < YUAN_TOTAL_MIN:
+            big, big_value = max(tops, key=lambda t: t[1])
+            out.append(F.make("unit-mismatch", unit_where[0], unit_where[1], actual=big_value, expected="元",
+                              detail=f"金额单位为元，但最大的合计数 {big.label} 只有 {_n(big_value)} 元，像是按万元填写"))
     # 单元格里写明了另一种单位：万元表中的“1234元”、元表中的“12.5万元”（parse_number 去掉单位后缀按数字计算，
     # 差 1 万倍却不会报错，这里必须指出）
-    for c in money:
+    for c, v in amounts:
         if not isinstance(c.raw, str):
             continue
         t = unicodedata.normalize("NFKC", c.raw).strip()
         written = "万元" if t.endswith("万元") else "元" if t.endswith("元") else None
         if written is None or written == unit:
             continue
-        converted = c.value / 10000 if written == "元" else c.value * 10000
+        converted = v / 10000 if written == "元" else v * 10000
         out.append(F.make("unit-mismatch", c.sheet, c.cell, actual=c.raw.strip(), expected=converted,
-                          detail=f"{c.label}写作“{c.raw.strip()}”，而基础数据表的金额单位为{unit}，已按 {_n(c.value, 9)} "
+                          detail=f"{c.label}写作“{c.raw.strip()}”，而基础数据表的金额单位为{unit}，已按 {_n(v, 9)} "
                                  f"{unit}计算；应换算为 {_n(converted, 9)}（只填数字）"))
     # 文字中写明的单位
     labelled = _labelled_texts(ctx)
-    for (kind, key), text, where in labelled:
+    for (kind, _key), text, where in labelled:
         for m in list(_UNIT_DECL.finditer(text)) + (list(_UNIT_PAREN.finditer(text)) if kind == "table" else []):
             if m.group(1) != unit:
                 out.append(F.make("unit-mismatch", where[0], where[1], actual=m.group(0), expected=unit,
                                   detail=f"{where[0]} {where[1]} 写明“{m.group(0).strip()}”，与基础数据表的金额单位“{unit}”不一致"))
                 break
     # 文字材料里与表中同一个数、却写了另一种单位（“982.63元”而表中为 982.63 万元）
-    figures = {c.value for c in money if abs(c.value) >= 1}
-    for (kind, key), text, where in labelled:
+    figures = {v for _, v in amounts if abs(v) >= 1}
+    for (kind, _key), text, where in labelled:
         if kind != "text":
             continue
-        for m in narrative.amounts(text):
-            if m.unit != unit and m.value in figures:
-                out.append(F.make("unit-mismatch", where[0], where[1], actual=m.text, expected=f"{m.number}{unit}",
-                                  detail=f"{where[0]} {where[1]} 写“{m.text}”，而基础数据表中的 {_n(m.value)} 单位为{unit}"))
+        for amount in narrative.amounts(text):
+            if amount.unit != unit and amount.value in figures:
+                out.append(F.make("unit-mismatch", where[0], where[1], actual=amount.text,
+                                  expected=f"{amount.number}{unit}",
+                                  detail=f"{where[0]} {where[1]} 写“{amount.text}”，而基础数据表中的 {_n(amount.value)} "
+                                         f"单位为{unit}"))
                 break
     return out
 
@@ -94,8 +111,8 @@ def _labelled_texts(ctx: Context) -> list[tuple[tuple[str, str], str, tuple[str,
         where = sheet_cells.get(("table", key, first_col)) if first_col else None
         if where and isinstance(label, str):
             col = "B"
-            row = "".join(ch for ch in where[1] if ch.isdigit())
-            out.append((("table", key), label, (where[0], f"{col}{row}")))
+            row_no = "".join(ch for ch in where[1] if ch.isdigit())
+            out.append((("table", key), label, (where[0], f"{col}{row_no}")))
     for key, text in ctx.inputs.texts.items():
         where = sheet_cells.get(("text", key))
         if where and isinstance(text, str):
@@ -122,10 +139,10 @@ def _stated_value(ctx: Context, res: IndicatorResult, row) -> list[Finding]:
         return []
     cell = res.cells.get("stated_value", "")
     if isinstance(res.value, str) or (isinstance(raw, str) and _looks_textual(raw)):
-        stated, value = _raw_text(raw), _raw_text(res.value)
-        if stated != value:
-            return [F.make("stated-value-mismatch", SHEET_SCORES, cell, indicator=res.name, stated=stated, computed=value,
-                           tolerance="文字须一致", hint="", expected=value, actual=stated)]
+        stated_text, value_text = _raw_text(raw), _raw_text(res.value)
+        if stated_text != value_text:
+            return [F.make("stated-value-mismatch", SHEET_SCORES, cell, indicator=res.name, stated=stated_text,
+                           computed=value_text, tolerance="文字须一致", hint="", expected=value_text, actual=stated_text)]
         return []
     c = ctx.num(("row", res.code, "stated_value"))
     if c is None or c.error is not None or c.value is None:
@@ -198,12 +215,12 @@ def check_text_sums(ctx: Context) -> list[Finding]:
 def _table_hint(ctx: Context, claim: narrative.OfWhich, money: list[NumCell]) -> str:
     if claim.unit != ctx.money_unit:
         return ""
-    for part, value in zip(claim.parts, claim.part_values):
+    for part, value in zip(claim.parts, claim.part_values, strict=False):
         needed = claim.total.value - (claim.parts_sum - value)
         if needed <= 0 or needed == value:
             continue
         for c in money:
-            if _gap_ok(c.value, needed, c.half_unit):
+            if c.value is not None and _gap_ok(c.value, needed, c.half_unit):
                 return (f"；{c.label}为 {_n(c.value)} {claim.unit}，"
                         f"正文的“{part.text}”是否应为 {_n(c.value)} {claim.unit}")
     return ""

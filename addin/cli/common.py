@@ -26,7 +26,8 @@ def print_notices(book: Any) -> None:
 def load(path: str | Path, *, with_cached: bool = False) -> tuple[Any, Any]:
     """打开并读取工作簿；无法读取时抛出 CliError（中文说明）。"""
     from ..io.book import BookError
-    from ..scoring.reader import ReadError, load as read_workbook
+    from ..scoring.reader import ReadError
+    from ..scoring.reader import load as read_workbook
 
     try:
         book, inputs = read_workbook(path, with_cached=with_cached)

@@ -17,12 +17,12 @@ def register(subparsers: Any) -> None:
 
 def run(args: Any) -> int:
     from udfs.numbers import fmt_score
-    from ..template.workbook import build_workbook
     from workbook_templates.examples import EXAMPLES
 
     from ..io.safeio import atomic_output, regenerating
     from ..scoring.engine import evaluate
     from ..scoring.reader import load
+    from ..template.workbook import build_workbook
 
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)

@@ -16,9 +16,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: Any) -> int:
-    from ..template.workbook import build_workbook
-
     from ..io.safeio import atomic_output
+    from ..template.workbook import build_workbook
 
     out = Path(args.output)
     if out.exists() and not args.force:

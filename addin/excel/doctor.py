@@ -243,7 +243,7 @@ def check_versions_and_files(env: "Env") -> list[Check]:
     if addin is None or not addin.is_file():
         out.append(Check("addin-file", "加载项文件", FAIL, f"未安装（应在 {addin}）。", "运行 jixiao addin install"))
         return out
-    jx, xw_built = xlam.build_info(addin)
+    jx, _ = xlam.build_info(addin)
     try:
         modules = xlam.read_vba_modules(addin)
     except xlam.XlamError as exc:

@@ -15,7 +15,6 @@ from typing import Any, Callable, Mapping
 from ..io import safeio
 from ..io.book import BookError
 
-
 # 功能区按钮（ribbon.py）与诊断（doctor.py）的约定：按钮的 Python 端把错误追加到临时目录下的这个日志；
 # doctor 经 DoctorRunPython 走与按钮相同的 RunPython 路径，Python 把 DOCTOR_MARK 写进活动工作簿的 A1
 RIBBON_LOG = "jixiao-ribbon.log"
@@ -49,15 +48,9 @@ def _run_xlwings(args: list[str]) -> int:
 
 
 def _import_udfs(module_name: str, book_api: Any) -> None:
-    from xlwings.udfs import import_udfs  # type: ignore[attr-defined]  # 只在 Windows 上可导入
+    from xlwings.udfs import import_udfs  # 只在 Windows 上可导入
 
     import_udfs(module_name, book_api)
-
-
-def _no_registry() -> Any:
-    from .winsys import WinRegistry
-
-    return WinRegistry()
 
 
 @dataclass

@@ -36,7 +36,7 @@ class ExcelStepError(Exception):
 
 def com_message(exc: BaseException) -> str:
     """pywintypes.com_error 的说明文字：(hresult, 文本, (wcode, 来源, 说明, 帮助文件, 帮助号, scode), 参数号)。"""
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = getattr(exc, "args", ())
     if len(args) >= 3 and isinstance(args[2], tuple) and len(args[2]) >= 3 and args[2][2]:
         return str(args[2][2]).strip()
     if len(args) >= 2 and isinstance(args[1], str) and args[1]:
@@ -91,7 +91,7 @@ def _start_xlwings() -> Any:
 def _com_init() -> Callable[[], None]:
     """工作线程的 COM 初始化（Windows）；返回对应的反初始化。"""
     try:
-        import pythoncom  # type: ignore[import-not-found]
+        import pythoncom
     except ImportError:
         return lambda: None
     pythoncom.CoInitialize()

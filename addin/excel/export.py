@@ -102,7 +102,7 @@ def _engine_values(book) -> dict[tuple[str, str], Any]:
             out[(SHEET_SCORES, r.cells["computed"])] = float(r.computed) if r.computed is not None else ERROR_PREFIX + "无法计分"
         if r.cells.get("final") and r.final is not None:
             out[(SHEET_SCORES, r.cells["final"])] = float(r.final)
-            final_col = re.match(r"[A-Z]+", r.cells["final"]).group(0)
+            final_col = ooxml.col_part(r.cells["final"])
     grade = inputs.cells.get(("grade",))
     if grade and final_col:
         out[(grade[0], f"{final_col}{grade[1]}")] = ev.grade if ev.grade is not None else "未完成"  # 与模板的等级公式相同
@@ -259,7 +259,10 @@ def write_values_copy(source: Path, target: Path, values: dict[str, dict[tuple[i
         replaced_shared: set[str] = set()
         kept_shared_members: dict[str, str] = {}
 
-        def fix(m: re.Match) -> str:
+        # 本轮的 pending 等作为默认参数绑定：fix 只在本轮的 _CELL_RE.sub 中调用，绑定让这一点不依赖循环变量
+        def fix(m: re.Match[str], pending: dict[tuple[int, int], Any] = pending,
+                replaced_shared: set[str] = replaced_shared,
+                kept_shared_members: dict[str, str] = kept_shared_members) -> str:
             a = _attrs(m.group("attrs"))
             if "r" not in a:  # 省略 r 的单元格（Excel 不这样写）不在计划内
                 return m.group(0)
@@ -271,7 +274,7 @@ def write_values_copy(source: Path, target: Path, values: dict[str, dict[tuple[i
                 if fa.get("t") == "shared" and "si" in fa:
                     kept_shared_members.setdefault(fa["si"], a.get("r", ""))
                 return m.group(0)
-            if fa.get("t") == "shared" and fm.group("text"):
+            if fm is not None and fa.get("t") == "shared" and fm.group("text"):
                 replaced_shared.add(fa.get("si", ""))
             return _cell_xml(m.group("p") or "", a, pending.pop(rc))
 
@@ -370,7 +373,7 @@ def _drop_addin_links(parts: dict[str, bytes], sheet_parts: dict[str, str]) -> l
             n += 1
             mapping[i] = n
     notes = []
-    for i, rid, part, target in drop:
+    for _i, rid, part, target in drop:
         wb = re.sub(r"<(?:\w+:)?externalReference\b[^>]*\b[\w:]*id=\"" + re.escape(rid) + r"\"[^>]*/>", "", wb, count=1)
         rels = re.sub(r'<Relationship\b[^>]*Id="' + re.escape(rid) + r'"[^>]*/>', "", rels, count=1)
         parts.pop(part, None)

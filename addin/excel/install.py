@@ -25,8 +25,19 @@ from typing import Any, Callable
 
 from ..io import safeio
 from ..io.book import BookError
-from .env import (CONF_KEYS, NOT_WINDOWS, XLWINGS_ADDIN, XLWINGS_PIN, Env, InstallError, find_dll, interpreter_settings,
-                  pip_fix, read_conf, update_conf)
+from .env import (
+    CONF_KEYS,
+    NOT_WINDOWS,
+    XLWINGS_ADDIN,
+    XLWINGS_PIN,
+    Env,
+    InstallError,
+    find_dll,
+    interpreter_settings,
+    pip_fix,
+    read_conf,
+    update_conf,
+)
 from .excel_session import ExcelStepError
 
 

@@ -37,7 +37,6 @@ REGISTER_SUB = "JixiaoRegisterFunctions"
 REGISTER_NOW = "JixiaoRegisterFunctionsNow"
 PROJECT_NAME = "Jixiao"
 TEMPLATE_KEEP = ("ThisWorkbook", "Sheet2", "Dictionary", "xlwings")
-TEMPLATE_DROP = ("RibbonMyAddin",)
 
 VBA_DIR = Path(__file__).resolve().parent / "vba"
 THISWORKBOOK_CODE = VBA_DIR / "ThisWorkbook.vba"
@@ -92,7 +91,7 @@ def xlwings_udfs() -> types.ModuleType:
     if _xlwings_udfs is not None:
         return _xlwings_udfs
     try:
-        from xlwings import udfs  # type: ignore[attr-defined]
+        from xlwings import udfs
 
         _xlwings_udfs = udfs
         return udfs

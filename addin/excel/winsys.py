@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from typing import Any, Protocol
 
 _ROOTS = {"HKCU": "HKEY_CURRENT_USER", "HKLM": "HKEY_LOCAL_MACHINE"}
@@ -22,14 +23,18 @@ class WinRegistry:
     """真实注册表（winreg）。64 位视图：ASR 等策略在 64 位 Windows 上写在 64 位视图里。"""
 
     def _open(self, key: str):
-        import winreg  # type: ignore[import-not-found]
+        if sys.platform != "win32":  # 与在其他平台上 import winreg 相同的异常；mypy 据此在其他平台上不检查下面的调用
+            raise ModuleNotFoundError("No module named 'winreg'")
+        import winreg
 
         root, _, sub = key.partition("\\")
         hive = getattr(winreg, _ROOTS.get(root.upper(), root.upper()))
         return winreg.OpenKey(hive, sub, 0, winreg.KEY_READ | winreg.KEY_WOW64_64KEY)
 
     def value(self, key: str, name: str) -> Any | None:
-        import winreg  # type: ignore[import-not-found]
+        if sys.platform != "win32":  # 与在其他平台上 import winreg 相同的异常；mypy 据此在其他平台上不检查下面的调用
+            raise ModuleNotFoundError("No module named 'winreg'")
+        import winreg
 
         try:
             with self._open(key) as k:
@@ -38,7 +43,9 @@ class WinRegistry:
             return None
 
     def subkeys(self, key: str) -> list[str]:
-        import winreg  # type: ignore[import-not-found]
+        if sys.platform != "win32":  # 与在其他平台上 import winreg 相同的异常；mypy 据此在其他平台上不检查下面的调用
+            raise ModuleNotFoundError("No module named 'winreg'")
+        import winreg
 
         out: list[str] = []
         try:
@@ -55,7 +62,9 @@ class WinRegistry:
         return out
 
     def values(self, key: str) -> dict[str, Any]:
-        import winreg  # type: ignore[import-not-found]
+        if sys.platform != "win32":  # 与在其他平台上 import winreg 相同的异常；mypy 据此在其他平台上不检查下面的调用
+            raise ModuleNotFoundError("No module named 'winreg'")
+        import winreg
 
         out: dict[str, Any] = {}
         try:

@@ -40,7 +40,6 @@ CONF_SHEET = f"{PROJECT_NAME}.conf"
 TEMPLATE_CONF_SHEET = f"_{PROJECT_NAME}.conf"
 UDF_MODULES = "udfs.xl"
 
-TEMPLATE_CUSTOMUI_PART = "customUI/customUI.xml"
 RIBBON_REL_TYPE = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
 RIBBON_REL_TYPE_2006 = "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility"
 ADDIN_MAIN_CT = "application/vnd.ms-excel.addin.macroEnabled.main+xml"
@@ -50,7 +49,6 @@ CALLBACK_MODULE = vba_modules.CALLBACK_MODULE
 EVENTS_MODULE = vba_modules.EVENTS_MODULE
 FUNCTIONS_MODULE = vba_modules.FUNCTIONS_MODULE
 UDF_VBA_MODULE = vba_modules.UDF_VBA_MODULE  # xlwings.udfs.import_udfs 生成的模块名
-TEMPLATE_VBA_MODULE = "xlwings"  # 模板中含 RunPython 与 XLWINGS_VERSION 的模块
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 VBA_DIR = PACKAGE_DIR / "vba"
@@ -324,7 +322,8 @@ def _read_conf_sheet(sheet_xml: bytes, shared: bytes | None) -> dict[str, str]:
             ve = c.find("m:v", ns)
             if ve is None:
                 continue
-            v = strings[int(ve.text)] if t == "s" else ("TRUE" if ve.text == "1" else "FALSE") if t == "b" else ve.text or ""
+            text = ve.text or ""
+            v = strings[int(text)] if t == "s" else ("TRUE" if text == "1" else "FALSE") if t == "b" else text
         cells[c.get("r", "")] = v
     out = {}
     for ref, key in cells.items():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
 
 class BookError(Exception):
@@ -46,8 +46,8 @@ class WritableBook(ReadableBook, Protocol):
     """还能写的工作簿：整表替换程序生成的工作表（校验结果、报告），在生成表上加原生柱状图、设打印格式，保存。
     OpenpyxlBook 与 XlwingsBook 是；批量读取器 FastBook 不是（批量处理从不修改部门的工作簿）。"""
 
-    def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: dict[int, float] | None = None,
-                      heights: dict[int, float] | None = None) -> None: ...
+    def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: Mapping[int, float] | None = None,
+                      heights: Mapping[int, float] | None = None) -> None: ...
 
     def add_bar_chart(self, sheet: str, *, title: str, categories: tuple[int, int, int], values: tuple[int, int, int],
                       anchor: str, y_title: str = "", percent: bool = True) -> None: ...
@@ -73,10 +73,3 @@ class LiveBook(WritableBook, Protocol):
     def highlight(self, targets: Sequence[tuple[str, str, str]]) -> list[str]: ...
 
     def export_values_copy(self, target: Path, values: dict[str, dict[tuple[int, int], Any]]) -> list[str]: ...
-
-
-def as_text(value: Any) -> Any:
-    """写入生成表的文本一律按文本处理：以 = + - @ 开头的内容不会成为公式。"""
-    return value
-
-

@@ -166,6 +166,7 @@ class FastBook:
         self._styles_part = next((p for t, p in rels.values() if t == "styles"), None)
         self._sst_part = next((p for t, p in rels.values() if t == "sharedStrings"), None)
         self._date_styles: set[int] | None = None
+        self._td_styles: set[int] = set()
 
     # ------------------------------------------------------------------ 共享字符串与日期样式
     def _shared_strings(self) -> list[str]:
@@ -173,7 +174,7 @@ class FastBook:
             return self._shared
         out: list[str] = []
         data = self._part(self._sst_part) if self._sst_part else None
-        if data is not None:
+        if data is not None and self._sst_part is not None:
             buf: list[str] = []
             state = {"t": False, "rph": 0}
 
@@ -228,7 +229,7 @@ class FastBook:
         custom: dict[int, str] = {}
         xfs: list[int] = []
         data = self._part(self._styles_part) if self._styles_part else None
-        if data is not None:
+        if data is not None and self._styles_part is not None:
             state = {"cellxfs": False}
 
             def start(name, attrs):
@@ -381,7 +382,7 @@ class FastBook:
                     vtext = "".join(buf)
                 elif tag == "f":
                     ftext = "".join(buf)
-                elif tag == "t":
+                elif tag == "t" and inline is not None:
                     inline.append("".join(buf))
                 collect = False
             elif tag == "rPh":

@@ -25,7 +25,6 @@ from typing import Iterable, Iterator
 from . import ooxml
 from .book import BookError
 
-
 MB = 1024 * 1024
 # 一份绩效评价工作簿通常不到 1 MB；上限留足余量给用户粘贴的明细表
 MAX_FILE_BYTES = 25 * MB
@@ -186,7 +185,7 @@ def _check_overlap(p: Path, infos: list[zipfile.ZipInfo]) -> None:
     """部件的数据区互相重叠是“重叠式压缩炸弹”的特征，正常的 zip 不会这样。"""
     spans = sorted((i.header_offset, i.header_offset + 30 + len(i.orig_filename.encode("utf-8", "replace"))
                     + i.compress_size) for i in infos)
-    for (_, end), (start, _) in zip(spans, spans[1:]):
+    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
         if start < end:
             raise BookError(f"文件{_name(p)}的压缩包结构异常（部件数据互相重叠），疑似“压缩炸弹”，拒绝读取")
 
@@ -277,14 +276,15 @@ def _xml_encoding(p: Path, part: str, head: bytes) -> str | None:
             raise refuse(f"以 {bom} 的 BOM 开头，内容却不是 XML")
         return None
     m = _DECL_ENCODING.match(text)
-    declared = m.group(1).strip().lower() if m else ""
+    written = m.group(1) if m else ""  # 声明中写的编码名（原样）
+    declared = written.strip().lower()
     if enc == "utf-8":
         if declared in _UTF16:
-            raise refuse(f"的 XML 声明写的是 {m.group(1)} 编码，实际内容却是 {bom or 'UTF-8/ASCII'}")
+            raise refuse(f"的 XML 声明写的是 {written} 编码，实际内容却是 {bom or 'UTF-8/ASCII'}")
         if declared and (declared not in _ASCII_COMPATIBLE or (bom and declared not in ("utf-8", "utf8"))):
-            raise refuse(f"声明使用 {m.group(1)} 编码")
+            raise refuse(f"声明使用 {written} 编码")
     elif declared and declared not in _UTF16:
-        raise refuse(f"的 XML 声明写的是 {m.group(1)} 编码，实际内容却是 UTF-16")
+        raise refuse(f"的 XML 声明写的是 {written} 编码，实际内容却是 UTF-16")
     return enc
 
 

@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import stat
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -109,10 +110,10 @@ def _pid_alive(pid: int) -> bool:
     """本机上进程 pid 是否还在运行。"""
     if pid <= 0:
         return False
-    if os.name == "nt":  # Windows 上 os.kill(pid, 0) 会结束进程，不能用
+    if sys.platform == "win32":  # Windows 上 os.kill(pid, 0) 会结束进程，不能用
         import ctypes
 
-        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        kernel32 = ctypes.windll.kernel32
         handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
         if not handle:
             return ctypes.get_last_error() == 5  # 拒绝访问：进程存在，属于别的用户

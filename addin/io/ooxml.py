@@ -12,7 +12,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NoReturn
 from xml.parsers import expat
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ RT_STYLES = NS_R + "/styles"
 RT_SHARED_STRINGS = NS_R + "/sharedStrings"
 RT_CALC_CHAIN = NS_R + "/calcChain"
 RT_EXTENDED = NS_R + "/extended-properties"
-RT_EXTERNAL_LINK = NS_R + "/externalLink"
 RT_VBA = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
 
 CONTENT_TYPES = "[Content_Types].xml"
@@ -131,7 +130,7 @@ def expat_parser() -> expat.XMLParserType:
     """流式解析器（不做命名空间处理，元素名可能带前缀，用 local 去掉）；DTD 与实体声明一律抛出 DtdForbidden。"""
     p = expat.ParserCreate()
 
-    def forbid(*_a: Any) -> None:
+    def forbid(*_a: Any) -> NoReturn:
         raise DtdForbidden()
 
     p.StartDoctypeDeclHandler = forbid

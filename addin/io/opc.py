@@ -16,7 +16,6 @@ from lxml import etree
 from . import ooxml
 from .ooxml import CONTENT_TYPES, NS_CT, NS_MAIN, NS_PKG_REL, NS_R, RT_OFFICE_DOCUMENT, Rel, rels_name
 
-
 _MACRO_SHEET_TYPES = ("http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet",
                       "http://schemas.microsoft.com/office/2006/relationships/xlIntlMacrosheet")
 CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
@@ -115,7 +114,7 @@ class Package:
         root = _parse(self.read(name), name)
         out = []
         for r in root.iter(f"{{{NS_PKG_REL}}}Relationship"):
-            rel = ooxml.rel_from_attrs(r.attrib, part)
+            rel = ooxml.rel_from_attrs(dict(r.attrib), part)
             if not rel.external:
                 rel.part = self.resolve(part, rel.target)
             out.append(rel)
@@ -138,8 +137,8 @@ class Package:
         for r in self.rels(""):
             if r.type == RT_OFFICE_DOCUMENT and r.part:
                 return r.part
-        if r := next((r for r in self.rels("") if r.type.endswith("/officeDocument")), None):
-            raise SpliceError(f"{self.what}是 Strict Open XML 格式（{r.type}），jixiao 只处理常规的 .xlsx")
+        if strict := next((r for r in self.rels("") if r.type.endswith("/officeDocument")), None):
+            raise SpliceError(f"{self.what}是 Strict Open XML 格式（{strict.type}），jixiao 只处理常规的 .xlsx")
         raise SpliceError(f"{self.what}缺少工作簿部件（_rels/.rels 中没有 officeDocument）")
 
     def content_types(self) -> tuple[dict[str, str], dict[str, str]]:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..model import Formula
 from .book import BookError, CellWrite, Grid
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 
 class OpenpyxlBook:
@@ -67,8 +70,8 @@ class OpenpyxlBook:
         self._grids[sheet] = g
         return g
 
-    def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: dict[int, float] | None = None,
-                      heights: dict[int, float] | None = None) -> None:
+    def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: Mapping[int, float] | None = None,
+                      heights: Mapping[int, float] | None = None) -> None:
         from openpyxl.worksheet.hyperlink import Hyperlink
 
         from . import xlstyles
@@ -105,7 +108,7 @@ class OpenpyxlBook:
         """在生成表中加一个原生柱状图。categories/values 为 (列, 起始行, 结束行)，values 的起始行是系列名称（表头）。"""
         from openpyxl.chart import BarChart, Reference
 
-        ws = self.wb[sheet]
+        ws = self._worksheet(sheet)
         chart = BarChart()
         chart.type = "col"
         chart.title = title
@@ -135,7 +138,7 @@ class OpenpyxlBook:
         header 为页眉右侧文字（如“草稿”），footer 为页脚中间文字（可含 &P 页码、&N 总页数）。"""
         from openpyxl.worksheet.properties import PageSetupProperties
 
-        ws = self.wb[sheet]
+        ws = self._worksheet(sheet)
         ws.page_setup.paperSize = ws.PAPERSIZE_A4
         ws.page_setup.orientation = ws.ORIENTATION_PORTRAIT
         ws.page_setup.fitToWidth = 1
@@ -146,8 +149,18 @@ class OpenpyxlBook:
         ws.print_options.horizontalCentered = True
         if title_rows:
             ws.print_title_rows = title_rows
-        ws.oddHeader.right.text = header or None
-        ws.oddFooter.center.text = footer or None
+        odd_header, odd_footer = ws.oddHeader, ws.oddFooter
+        assert odd_header is not None and odd_footer is not None  # openpyxl 的工作表总带着页眉页脚对象
+        odd_header.right.text = header or None
+        odd_footer.center.text = footer or None
+
+    def _worksheet(self, name: str) -> Worksheet:
+        from openpyxl.worksheet.worksheet import Worksheet
+
+        ws = self.wb[name]
+        if not isinstance(ws, Worksheet):  # 生成表都是普通工作表；同名的图表工作表不能当作生成表写
+            raise BookError(f"“{name}”不是普通工作表")
+        return ws
 
     # ---- 写出：原文件 + 拼接的生成表 ------------------------------------------------------------------------
     @property
@@ -160,17 +173,18 @@ class OpenpyxlBook:
 
         生成表仍属于 self.wb（样式、打印设置、图表都照常用 openpyxl 的接口设置），写出时暂时只留下它们。"""
         wb = self.wb
-        saved = (wb._sheets, wb._active_sheet_index)
+        # openpyxl 没有“只写出部分工作表”的公开接口：暂时换掉它的私有表列表（类型存根不含这两个属性）
+        saved = (wb._sheets, wb._active_sheet_index)  # type: ignore[attr-defined]
         buf = io.BytesIO()
         try:
-            wb._sheets = [wb[n] for n in self.owned_sheets] or [_blank_sheet(wb)]
-            wb._active_sheet_index = 0
+            wb._sheets = [wb[n] for n in self.owned_sheets] or [_blank_sheet(wb)]  # type: ignore[attr-defined]
+            wb._active_sheet_index = 0  # type: ignore[attr-defined]
             wb.save(buf)
         finally:
-            wb._sheets, wb._active_sheet_index = saved
+            wb._sheets, wb._active_sheet_index = saved  # type: ignore[attr-defined]
         return buf.getvalue()
 
-    def expected_cells(self) -> dict[str, dict[tuple[int, int], tuple[Any, tuple]]]:
+    def expected_cells(self) -> dict[str, dict[tuple[int, int], tuple[Any, tuple | None]]]:
         """生成表中要写的内容与外观（核对读回结果用）。"""
         from .verify import cell_look
 

@@ -161,7 +161,7 @@ class Written:
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | Path, *, backup: bool = False, expect: FileIdentity | None = None) -> Iterator[Path]:
+def atomic_output(path: str | Path, *, backup: bool = False, expect: FileIdentity | None = None) -> Iterator[_TempPath]:
     """原子写入一个文件：`with atomic_output(p) as tmp: doc.save(tmp)`。
 
     tmp 在目标同目录（同一文件系统，os.replace 才是原子的），扩展名与目标相同；with 块正常结束后 fsync 并替换目标，
@@ -213,10 +213,17 @@ def atomic_output(path: str | Path, *, backup: bool = False, expect: FileIdentit
                     bak.unlink()
 
 
-class _TempPath(type(Path())):  # type: ignore[misc]
+class _TempPath(type(Path())):  # type: ignore[misc]  # Python 3.11 的 Path 不能直接继承，基类是 PosixPath/WindowsPath
     """临时文件路径，结束后附带写入结果。"""
 
     written: Written | None = None
+
+    @property
+    def result(self) -> Written:
+        """with 块正常结束后的写入结果。"""
+        if self.written is None:
+            raise RuntimeError("atomic_output 的 with 块尚未正常结束，没有写入结果")
+        return self.written
 
 
 def _fsync(p: Path) -> None:
@@ -239,7 +246,7 @@ def write_bytes(path: str | Path, data: bytes, *, backup: bool = False) -> Writt
     """原子写入字节（批量汇总、报告等新文件）。"""
     with atomic_output(path, backup=backup) as tmp:
         tmp.write_bytes(data)
-    return tmp.written
+    return tmp.result
 
 
 def write_text(path: str | Path, text: str, *, encoding: str = "utf-8", backup: bool = False) -> Written:
@@ -282,9 +289,9 @@ def save_book(book: OpenpyxlBook, path: str | Path | None = None, *, backup: boo
         if same:
             book.source = data
             now = current_identity(target)
-            if now is not None:
+            if now is not None and isinstance(book, SafeBook):  # 只有 SafeBook 记着文件身份
                 book.identity = now
-    return tmp.written
+    return tmp.result
 
 
 def _is_complete_zip(data: bytes) -> bool:

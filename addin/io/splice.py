@@ -34,12 +34,38 @@ from typing import Sequence
 
 from lxml import etree
 
-from .ooxml import (CONTENT_TYPES, NS_CT, NS_EP, NS_MAIN, NS_PKG_REL, NS_R, NS_VT, ROOT_RELS, RT_CALC_CHAIN,
-                    RT_EXTENDED, RT_SHARED_STRINGS, RT_STYLES, RT_VBA, RT_WORKSHEET, rels_name)
-from .opc import (CT_WORKSHEET, _MACRO_MAIN_TYPES, _MACRO_SHEET_TYPES, _STANDARD_DECL, Package, SpliceError, _Sheet,
-                  _dump, _parse, _rel_of_type, _sheets, _workbook)
+from .ooxml import (
+    CONTENT_TYPES,
+    NS_CT,
+    NS_EP,
+    NS_MAIN,
+    NS_PKG_REL,
+    NS_R,
+    NS_VT,
+    ROOT_RELS,
+    RT_CALC_CHAIN,
+    RT_EXTENDED,
+    RT_SHARED_STRINGS,
+    RT_STYLES,
+    RT_VBA,
+    RT_WORKSHEET,
+    rels_name,
+)
+from .opc import (
+    _MACRO_MAIN_TYPES,
+    _MACRO_SHEET_TYPES,
+    _STANDARD_DECL,
+    CT_WORKSHEET,
+    Package,
+    SpliceError,
+    _dump,
+    _parse,
+    _rel_of_type,
+    _Sheet,
+    _sheets,
+    _workbook,
+)
 from .stylemerge import StyleMerger, _attr
-
 
 _FORMULA_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
 
@@ -114,10 +140,12 @@ class _Plan:
                 ni.extra = b""
                 out.writestr(ni, data)
             for name in self.added:
+                added = self.parts[name]
+                assert added is not None  # delete() 把新增的部件从 added 中去掉，不留 None
                 ni = zipfile.ZipInfo(name, date_time=stamp)
                 ni.compress_type = zipfile.ZIP_DEFLATED
                 ni.external_attr = 0o600 << 16
-                out.writestr(ni, self.parts[name])
+                out.writestr(ni, added)
             out.comment = self.base.comment
         return buf.getvalue()
 
@@ -288,9 +316,9 @@ def splice(original: bytes, scratch: bytes, sheets: Sequence[str], *, main_type:
             replaced_index.add(index)
         else:
             part = plan.allocate("xl/worksheets/sheet1.xml")
-            ids = {r.get("Id") for r in wb_rels}
+            used_ids = {r.get("Id") for r in wb_rels}
             n = 1
-            while f"rId{n}" in ids:
+            while f"rId{n}" in used_ids:
                 n += 1
             rid = f"rId{n}"
             rel = etree.SubElement(wb_rels, f"{{{NS_PKG_REL}}}Relationship")
@@ -321,8 +349,8 @@ def splice(original: bytes, scratch: bytes, sheets: Sequence[str], *, main_type:
         dns = wb.find(f"{{{NS_MAIN}}}definedNames")
         if dns is not None:
             for dn in list(dns):
-                if (isinstance(dn.tag, str) and dn.get("localSheetId", "").isdigit()
-                        and int(dn.get("localSheetId")) in touched and (dn.get("name") or "").startswith("_xlnm.")):
+                local_id = dn.get("localSheetId", "") if isinstance(dn.tag, str) else ""
+                if (local_id.isdigit() and int(local_id) in touched and (dn.get("name") or "").startswith("_xlnm.")):
                     dns.remove(dn)
                     wb_changed = True
         new_names = []
@@ -404,29 +432,30 @@ def _owned_sheet_xml(xml: bytes, merger: StyleMerger | None, sst: list[etree._El
     for c in root.iter(f"{{{m}}}c"):
         if c.get("t") == "s":
             v = c.find(f"{{{m}}}v")
-            idx = int(v.text) if v is not None and (v.text or "").strip().isdigit() else -1
-            if not 0 <= idx < len(sst):
+            idx = int(v.text) if v is not None and v.text is not None and v.text.strip().isdigit() else -1
+            if v is None or not 0 <= idx < len(sst):
                 raise SpliceError(f"草稿工作表单元格 {c.get('r')} 的共享字符串编号无效")
             c.remove(v)
             c.set("t", "inlineStr")
             is_ = etree.SubElement(c, f"{{{m}}}is")
             for child in sst[idx]:
                 is_.append(copy.deepcopy(child))
-        if merger is not None and merger.active and c.get("s") is not None:
-            c.set("s", str(merger.xf(int(c.get("s")))))
+        if merger is not None and merger.active and (s := c.get("s")) is not None:
+            c.set("s", str(merger.xf(int(s))))
     if merger is not None and merger.active:
         for row in root.iter(f"{{{m}}}row"):
-            if row.get("s") is not None:
-                row.set("s", str(merger.xf(int(row.get("s")))))
+            if (s := row.get("s")) is not None:
+                row.set("s", str(merger.xf(int(s))))
         for col in root.iter(f"{{{m}}}col"):
-            if col.get("style") is not None:
-                col.set("style", str(merger.xf(int(col.get("style")))))
+            if (s := col.get("style")) is not None:
+                col.set("style", str(merger.xf(int(s))))
         for rule in root.iter(f"{{{m}}}cfRule"):
-            if rule.get("dxfId") is not None:
-                rule.set("dxfId", str(merger.dxf(int(rule.get("dxfId")))))
+            if (s := rule.get("dxfId")) is not None:
+                rule.set("dxfId", str(merger.dxf(int(s))))
     for view in root.iter(f"{{{m}}}sheetView"):
         # 草稿里它是唯一（因而选定）的表；在用户的工作簿里另有选定的表，两张都选定会成为“工作组”
-        view.attrib.pop("tabSelected", None)
+        if "tabSelected" in view.attrib:
+            del view.attrib["tabSelected"]
     return _dump(root)
 
 
@@ -446,7 +475,7 @@ def _app_with_sheets(base: Package, sheets: Sequence[_Sheet], appended: Sequence
     pos = 0
     for k in range(0, len(variants) - 1, 2):
         count_el = next((e for e in variants[k + 1] if isinstance(e.tag, str)), None)
-        if count_el is None or not (count_el.text or "").strip().isdigit():
+        if count_el is None or count_el.text is None or not count_el.text.strip().isdigit():
             return None
         n = int(count_el.text)
         chunk = titles[pos:pos + n]

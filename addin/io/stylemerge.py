@@ -12,7 +12,6 @@ from lxml import etree
 from .ooxml import NS_MAIN
 from .opc import _DECL_RE, SpliceError, _parse
 
-
 _STYLE_ORDER = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs",
                 "tableStyles", "colors", "extLst")
 _RECORD_OF = {"numFmts": "numFmt", "fonts": "font", "fills": "fill", "borders": "border", "cellXfs": "xf",
@@ -71,9 +70,9 @@ class StyleMerger:
         self._keys: dict[str, dict[tuple, int]] = {}
         self._memo: dict[tuple[str, int], int] = {}
         builtin = _builtin_numfmts()
-        self.s_codes = {**builtin, **{int(n.get("numFmtId")): n.get("formatCode") or ""
+        self.s_codes = {**builtin, **{int(n.get("numFmtId", "")): n.get("formatCode") or ""
                                       for n in self.s.get("numFmts", ()) if n.get("numFmtId", "").isdigit()}}
-        self.d_custom = {int(n.get("numFmtId")): n.get("formatCode") or ""
+        self.d_custom = {int(n.get("numFmtId", "")): n.get("formatCode") or ""
                          for n in self.d.get("numFmts", ()) if n.get("numFmtId", "").isdigit()}
         self.d_codes = {**builtin, **self.d_custom}
         self.normal_xf = self._normal_xf()
@@ -150,7 +149,7 @@ class StyleMerger:
             if same:
                 out = min(same)
             else:
-                used = set(self.d_custom) | {int(e.get("numFmtId")) for e in self.added["numFmts"]}
+                used = set(self.d_custom) | {int(e.get("numFmtId", "")) for e in self.added["numFmts"]}
                 out = max([_FIRST_CUSTOM_NUMFMT - 1, *used]) + 1
                 el = etree.Element(f"{{{NS_MAIN}}}numFmt", numFmtId=str(out), formatCode=code)
                 self.added["numFmts"].append(el)
@@ -168,8 +167,8 @@ class StyleMerger:
         el = copy.deepcopy(self._record("cellXfs", i))
         for attr, fn in (("numFmtId", self.numfmt), ("fontId", self.font), ("fillId", self.fill),
                          ("borderId", self.border)):
-            if el.get(attr) is not None:
-                el.set(attr, str(fn(int(el.get(attr)))))
+            if (v := el.get(attr)) is not None:
+                el.set(attr, str(fn(int(v))))
         el.set("xfId", str(self.normal_xf))  # 生成表不用命名样式：一律基于原文件的“常规”
         out = self._find_or_add("cellXfs", el)
         self._memo[("cellXfs", i)] = out

@@ -20,7 +20,7 @@ import contextlib
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence, TypeGuard
 
 from ..model import Formula
 from .book import BookError, CellWrite, Grid
@@ -52,7 +52,7 @@ def _norm(v: Any) -> Any:
     return v
 
 
-def _is_formula(f: Any, v: Any) -> bool:
+def _is_formula(f: Any, v: Any) -> TypeGuard[str]:
     return isinstance(f, str) and len(f) > 1 and f.startswith("=") and not (isinstance(v, str) and v == f)
 
 
@@ -126,8 +126,8 @@ class XlwingsBook:
         self._grids[sheet] = g
         return g
 
-    def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: dict[int, float] | None = None,
-                      heights: dict[int, float] | None = None) -> None:
+    def replace_sheet(self, name: str, writes: Sequence[CellWrite], widths: Mapping[int, float] | None = None,
+                      heights: Mapping[int, float] | None = None) -> None:
         sheets = self.xb.sheets
         names = [s.name for s in sheets]
         before = None
@@ -402,7 +402,7 @@ class _Com:
 
 def _com_message(exc: Exception) -> str:
     """pywintypes.com_error 的说明在 excepinfo[2]；其他异常取 str。"""
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = getattr(exc, "args", ())
     if len(args) >= 3 and isinstance(args[2], tuple) and len(args[2]) > 2 and args[2][2]:
         return str(args[2][2])
     return str(exc)[:200]

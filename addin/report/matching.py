@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-
 # 同义名（规范化之后）：不同体系对同一指标的叫法
 SYNONYMS = {
     "三公经费动态变动率": "三公经费变动率",

@@ -150,7 +150,7 @@ class Report:
         """各附件：重点评价为 附件1 指标体系表、附件2 得分情况表（种子 001）；其余为一个附件（评分表）。"""
         contents = ANNEX_CONTENT[self.kind]
         out = []
-        for k, (what, title) in enumerate(zip(contents, self.annex_titles), 1):
+        for k, (what, title) in enumerate(zip(contents, self.annex_titles, strict=False), 1):
             label = f"附件{k}" if len(contents) > 1 else "附件"
             if what == "rules":
                 rows = [("row", [r.level1, r.level2, r.name, r.criterion, r.formula, fmt_score(r.points)],

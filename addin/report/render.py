@@ -19,7 +19,6 @@ from udfs.numbers import fmt_num, fmt_pct, fmt_score, round2
 from ..model import cell_number, cell_text
 from .model import MARK, Block, ReportError
 
-
 TEXT_DIR = Path(__file__).resolve().parents[2] / "workbook_templates" / "text"
 _CN = "零一二三四五六七八九"
 
@@ -151,9 +150,10 @@ def parse_date(raw: Any) -> _dt.date | None:
         if not m:
             return None
         y = int("".join(str(_CN_DIGIT[ch]) for ch in m.group(1)))
-        mo, d = _cn_int(m.group(2)), _cn_int(m.group(3))
-        if mo is None or d is None:
+        month, day = _cn_int(m.group(2)), _cn_int(m.group(3))
+        if month is None or day is None:
             return None
+        mo, d = month, day
     try:
         return _dt.date(y, mo, d)
     except ValueError:

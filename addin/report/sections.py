@@ -25,7 +25,7 @@ from workbook_templates.spec import System
 from workbook_templates.systems import SYSTEMS
 
 from ..checks import findings as F
-from ..model import SHEET_TEXTS, Evaluation, Finding, WorkbookInputs, cell_text
+from ..model import SHEET_TEXTS, Evaluation, Finding, Formula, WorkbookInputs, cell_text
 from ..scoring.engine import evaluate
 from . import problems as P
 from .model import BLANK_UNIT, Block, ChartBar, Missing, Report, ReportError, RuleRow, TableRow
@@ -176,10 +176,10 @@ def build_report(inputs: WorkbookInputs, ev: Evaluation, findings: Sequence[Find
     parts = _title_parts(_render(env, TITLE_TEMPLATE[system.kind], ctx))
     signature = [ln.strip() for ln in texts.value("signature").splitlines() if ln.strip()] or parts["落款"]
     raw_date = inputs.texts.get("date")
-    issued = parse_date(raw_date.cached if hasattr(raw_date, "cached") else raw_date)
+    issued = parse_date(raw_date.cached if isinstance(raw_date, Formula) else raw_date)
 
     # 草稿：尚缺的内容（评价人的说法写进报告；单元格只给终端与审核意见）
-    missing = [Missing(f"{v.name}：{v.missing}", *v.missing_where, "indicator") for v in unscored]
+    missing = [Missing(f"{v.name}：{v.missing}", v.missing_where[0], v.missing_where[1], "indicator") for v in unscored]
     report_findings = texts.findings()
     for title, sheet, cell in _identity_gaps(inputs, ev):
         report_findings.append(F.make("missing-text", sheet, cell, title=title))
@@ -276,7 +276,7 @@ def text_findings(inputs: WorkbookInputs, ev: Evaluation | None = None, *, templ
     ev = ev if ev is not None else evaluate(inputs)
     raw_date = inputs.texts.get("date")
     if _Texts(SYSTEMS[inputs.system_key], inputs).all_filled and \
-            parse_date(raw_date.cached if hasattr(raw_date, "cached") else raw_date) is not None:
+            parse_date(raw_date.cached if isinstance(raw_date, Formula) else raw_date) is not None:
         # 文字材料都已填写、成文日期读得出：任何章节都不会记下缺项，不必生成报告（批量校验时省下大半时间）；
         # 与生成整份报告得到的发现相同（tests/test_limits.py 核对）
         return F.sort_findings([F.make("missing-text", sheet, cell, title=title)

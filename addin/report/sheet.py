@@ -12,7 +12,6 @@ from ..model import SHEET_REPORT
 from .model import DRAFT, Report
 from .render import _dec
 
-
 _TEXT_WIDTH = 64  # A 列宽（字符）：正文每段一行
 _CHART_ROWS = 17  # 图占的行数（每行 15 磅，约 9 厘米）
 

@@ -3,6 +3,7 @@
 """
 from __future__ import annotations
 
+import builtins
 import re
 from decimal import Decimal
 from types import SimpleNamespace
@@ -15,7 +16,6 @@ from ..model import SHEET_TEXTS, Finding, WorkbookInputs, cell_text
 from . import problems as P
 from .model import GAP, MARK, ReportError
 from .render import _dec, _escape_lines
-
 
 _LIST_NUMBER = re.compile(r"^(?:\d+\s*[、.．]|（\d+）|\(\d+\)|[一二三四五六七八九十]+、)\s*")
 _ITEM_POINTS = re.compile(r"[（(]\s*(\d+(?:\.\d+)?)\s*分\s*[）)]|\s+(\d+(?:\.\d+)?)\s*分$")
@@ -79,7 +79,7 @@ class _Texts:
             return []
         return [_LIST_NUMBER.sub("", ln.strip()) for ln in self.value(key).splitlines() if ln.strip()]
 
-    def items(self, key: str) -> list[SimpleNamespace]:
+    def items(self, key: str) -> builtins.list[SimpleNamespace]:  # 本类的 list 方法遮住了内置的 list
         """名单（部门自评指标）：按换行、顿号、分号、逗号分隔，可注明分值“在职人员控制率（5分）”。"""
         if key not in self.titles:
             return []
@@ -110,7 +110,7 @@ class _Texts:
                     return True
         return False
 
-    def findings(self) -> list[Finding]:
+    def findings(self) -> builtins.list[Finding]:
         out = []
         for key, title in self.missing.items():
             sheet, cell = self.inputs.cells.get(("text", key), (SHEET_TEXTS, ""))

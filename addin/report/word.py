@@ -16,7 +16,7 @@ import shutil
 import subprocess
 from decimal import Decimal
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from docx import Document
 from docx.enum.text import WD_COLOR_INDEX
@@ -57,9 +57,9 @@ def find_cjk_font() -> str | None:
             p = Path(windir) / "Fonts" / name
             if p.is_file():
                 return str(p)
-    for p in _CJK_FONT_PATHS:
-        if Path(p).is_file():
-            return p
+    for path in _CJK_FONT_PATHS:
+        if Path(path).is_file():
+            return path
     fc = shutil.which("fc-list")
     if fc:
         try:
@@ -193,7 +193,7 @@ def _write_table(doc, annex: Annex, kind: str, widths: Sequence[float] | None = 
         cell.width = Cm(widths[i])
         _set_style(doc, cell.paragraphs[0], "Table Header")
         cell.paragraphs[0].add_run(h)
-    rows: list[tuple[tuple[str, list[str], tuple[str, str]], object]] = []
+    rows: list[tuple[tuple[str, list[str], tuple[str, str]], Any]] = []  # (附件行, Word 表格行)
     for item in annex.rows:
         row_kind, cells, _ = item
         row = table.add_row()

@@ -50,7 +50,7 @@ def _is_number(x: Any) -> bool:
 
 def total_or_parts(system: System, inputs: WorkbookInputs, ref: str) -> tuple[Any, PartsSum | None]:
     """参数的取值（与模板公式相同）：引用有分项的合计行时，合计为空白、0 或文字而各分项都是数字，取分项之和。"""
-    raw = resolve_arg(system, inputs, ref)
+    raw = resolve_arg(inputs, ref)
     if "@" not in ref or ref.startswith("="):
         return raw, None
     key, col = ref.split("@", 1)
@@ -87,7 +87,7 @@ def indicator_args(system: System, inputs: WorkbookInputs, spec: IndicatorSpec, 
     """单元格函数的参数值（模板公式的写法）与其中取了分项之和的参数。legacy：此前版本的公式，直接引用合计单元格。"""
     refs = legacy_refs(spec) if legacy else spec.args
     if legacy:
-        return [resolve_arg(system, inputs, a) for a in refs], []
+        return [resolve_arg(inputs, a) for a in refs], []
     values, sums = [], []
     for a in refs:
         v, s = total_or_parts(system, inputs, a)
@@ -103,6 +103,8 @@ def legacy_refs(spec: IndicatorSpec) -> tuple[str, ...]:
 
 def formula_variant(system: System, spec: IndicatorSpec, inputs: WorkbookInputs, text: str) -> tuple[str, str]:
     """实际值公式是哪一版模板公式：("current" | "legacy" | "changed", 当前模板应有的公式)。无法重建时视为 current。"""
+    if not spec.udf:  # 没有单元格函数的指标没有模板公式
+        return "current", ""
     try:
         expected = value_formula(spec.udf, spec.args, inputs.cells, table_parts(system))
         previous = value_formula(spec.udf, legacy_refs(spec), inputs.cells)
@@ -191,7 +193,7 @@ def notes(system: System, inputs: WorkbookInputs, spec: IndicatorSpec, values: l
     if used:
         details = []
         for s in used.values():
-            parts_text = " ＋ ".join(f"{ref_label(system, inputs, p)} {fmt_num(_dec(resolve_arg(system, inputs, p)), 6)}"
+            parts_text = " ＋ ".join(f"{ref_label(system, inputs, p)} {fmt_num(_dec(resolve_arg(inputs, p)), 6)}"
                                      for p in s.parts)
             details.append(f"{ref_label(system, inputs, s.ref)}{_state(s.total)}，已按分项之和 {parts_text} ＝ "
                            f"{fmt_num(s.value, 6)} {money_unit} 计算")
@@ -231,7 +233,7 @@ def capped_over_100(system: System, inputs: WorkbookInputs, spec: IndicatorSpec 
     pts = fmt_num(rule.points)
     common = dict(indicator=indicator, rate=rate, points=pts, expected="不超过 100%", actual=value)
     idx = RATIO_ARGS.get(spec.udf or "") if spec is not None and values is not None else None
-    if idx is not None:
+    if idx is not None and spec is not None and values is not None:
         num_i, den_i = idx
         if den_i is None:
             den_i = _BASIS_ARG.get(str(values[0] or "").strip() or "全年预算数", 3)

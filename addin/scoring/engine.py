@@ -19,8 +19,18 @@ from workbook_templates.systems import SYSTEMS
 
 from ..checks import findings as F
 from ..io.ooxml import col_part
-from ..model import (SHEET_DATA, SHEET_SCORES, Evaluation, Finding, Formula, IndicatorResult, Level1Result,
-                     ParentResult, RowInput, WorkbookInputs)
+from ..model import (
+    SHEET_DATA,
+    SHEET_SCORES,
+    Evaluation,
+    Finding,
+    Formula,
+    IndicatorResult,
+    Level1Result,
+    ParentResult,
+    RowInput,
+    WorkbookInputs,
+)
 from .formula import Evaluator
 from .refs import _cached_or_raw, arg_cell, resolve_arg
 from .values import formula_cells, formula_value
@@ -127,7 +137,7 @@ def _find_parents(rows: list[RowInput]) -> dict[int, list[int]]:
     """找出父行：可能是父行（_may_be_parent）的行，其下紧接的同一一级指标的各行（子行本身也可以是父行，按其分值计）
     分值依次相加正好等于它的分值。返回 {父行下标: [直接子行下标]}。分值对不上的不是父行（照常按指标行计分并报告规则错误）。"""
     pts = [_row_points(r) for r in rows]
-    cand = [_may_be_parent(r, p) for r, p in zip(rows, pts)]
+    cand = [_may_be_parent(r, p) for r, p in zip(rows, pts, strict=True)]
     found: dict[int, list[int]] = {}
 
     def span(i: int) -> int | None:
@@ -135,11 +145,12 @@ def _find_parents(rows: list[RowInput]) -> dict[int, list[int]]:
         direct: list[int] = []
         assert target is not None
         while j < len(rows) and total < target:
-            if _text(rows[j].level1) != _text(rows[i].level1) or pts[j] is None:
+            p = pts[j]
+            if _text(rows[j].level1) != _text(rows[i].level1) or p is None:
                 break
             end = span(j) if cand[j] else None
             direct.append(j)
-            total += pts[j]  # type: ignore[operator]
+            total += p
             j = end if end is not None else j + 1
         if direct and total == target:
             found[i] = direct
@@ -151,6 +162,12 @@ def _find_parents(rows: list[RowInput]) -> dict[int, list[int]]:
         end = span(i) if cand[i] else None
         i = end if end is not None else i + 1
     return found
+
+
+def _sum_all(values: list[Decimal | None]) -> Decimal | None:
+    """各项之和；有一项为 None（未计分）时为 None。"""
+    known = [v for v in values if v is not None]
+    return sum(known, ZERO) if len(known) == len(values) else None
 
 
 def _parent_results(inputs: WorkbookInputs, parent_of: dict[int, list[int]], results: list[IndicatorResult],
@@ -184,13 +201,12 @@ def _parent_results(inputs: WorkbookInputs, parent_of: dict[int, list[int]], res
         memo[i] = ParentResult(
             code=row.code, level1=_text(row.level1), level2=_text(row.level2),
             name=_text(row.name) or _text(row.level2) or _text(row.level1), points=pts,
-            score=None if any(x is None for x in scores) else sum(scores, ZERO),  # type: ignore[arg-type]
-            computed=None if any(x is None for x in computed) else sum(computed, ZERO),  # type: ignore[arg-type]
+            score=_sum_all(scores), computed=_sum_all(computed),
             row=row.row, cells=dict(row.cells), children=tuple(rows[j].row for j in parent_of[i]), leaves=tuple(leaves))
         return memo[i]
 
     out = [build(i) for i in sorted(parent_of)]
-    for i, p in zip(sorted(parent_of), out):
+    for i, p in zip(sorted(parent_of), out, strict=True):
         child_rows = list(p.children)
         final_cell = p.cells.get("final", "")
         hint = ""
@@ -272,13 +288,13 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
         except IndicatorError as exc:
             value_error = str(exc)
             where = _first_cell_for(inputs, refs, exc) or (SHEET_SCORES, cell("value", ""))
-            if exc.reason == "missing":
+            if exc.code == "missing":
                 ref = refs[exc.arg_index] if exc.arg_index is not None and exc.arg_index < len(refs) else None
                 label = derived.ref_label(system, inputs, ref) if ref else f"{where[0]} {where[1]}"
                 findings.append(F.make("missing-value", where[0], where[1], label=label, indicator=ind,
                                        hint=derived.missing_hint(system, spec, ref, exc.arg_index)))
             else:
-                code = "zero-denominator" if exc.reason == "zero-denominator" else "indicator-error"
+                code = "zero-denominator" if exc.code == "zero-denominator" else "indicator-error"
                 findings.append(F.make(code, where[0], where[1], indicator=ind, detail=value_error))
         else:
             # 推算的数都说出来；同一格的同一提示（本年追加被两个指标引用）只报一次
@@ -310,7 +326,7 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
             rule = rule_from_params(_text(row.rule_label), points, [_cached_or_raw(p) for p in row.params],
                                     _text(row.na) or None, _words(inputs))
         except RuleError as exc:
-            findings.append(F.make("rule-error", SHEET_SCORES, _rule_error_cell(row, _text(row.rule_label), str(exc)),
+            findings.append(F.make("rule-error", SHEET_SCORES, _rule_error_cell(row, _text(row.rule_label), exc),
                                    indicator=ind, detail=str(exc)))
     if rule is not None and value_error is None:
         try:
@@ -362,21 +378,18 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
         note=_text(row.note), row=row.row, cells=dict(row.cells), evidence=_text(row.evidence))
 
 
-def _rule_error_cell(row: RowInput, label: str, message: str) -> str:
-    """规则错误指向出错的那一格：规则类型、无基数时、分值，或按消息开头的参数名找到参数格；其余指向参数区域。"""
+def _rule_error_cell(row: RowInput, label: str, exc: RuleError) -> str:
+    """规则错误指向出错的那一格（RuleError 的 param / field，不读消息文字）：规则类型、无基数时、分值或“参数k”；
+    参数之间的关系等其余情形指向参数区域。"""
     from udfs.scoring import RULE_TYPES
 
     c = row.cells
-    if label not in RULE_TYPES or message.startswith("规则类型"):
+    if label not in RULE_TYPES or exc.field == "rule":
         return c.get("rule", "")
-    if message.startswith("“无基数时”"):
-        return c.get("na", "")
-    if message.startswith("分值"):
-        return c.get("points", "")
-    names = RULE_TYPES[label].param_names
-    for i, name in sorted(enumerate(names), key=lambda t: -len(t[1])):  # “上限1”先于“上限”
-        if message.startswith((name, f"“{name}”")):
-            return c.get(f"p{i + 1}", "")
+    if exc.field in ("na", "points"):
+        return c.get(exc.field, "")
+    if exc.param is not None:
+        return c.get(f"p{exc.param + 1}", "")
     return c.get("params", c.get("rule", ""))
 
 
@@ -391,7 +404,7 @@ def _first_cell_for(inputs: WorkbookInputs, refs: tuple[str, ...], exc: Indicato
     if i is not None and 0 <= i < len(refs) and arg_cell(inputs, refs[i]) is not None:
         return arg_cell(inputs, refs[i])
     for ref in refs:
-        raw = resolve_arg(None, inputs, ref)  # type: ignore[arg-type]
+        raw = resolve_arg(inputs, ref)
         if is_blank(raw):
             continue
         try:
@@ -399,7 +412,7 @@ def _first_cell_for(inputs: WorkbookInputs, refs: tuple[str, ...], exc: Indicato
         except InputError:
             return arg_cell(inputs, ref)
     for ref in refs:
-        if is_blank(resolve_arg(None, inputs, ref)):  # type: ignore[arg-type]
+        if is_blank(resolve_arg(inputs, ref)):
             return arg_cell(inputs, ref)
     return arg_cell(inputs, refs[-1]) if refs else None
 

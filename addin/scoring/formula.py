@@ -21,12 +21,28 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Iterator, Mapping
 
 from udfs.excel import BY_NAME, ERROR_PREFIX
+from udfs.indicators import IndicatorError
 
 from ..io.ooxml import col_letters
 from ..model import Formula
 from .formula_functions import _FUNCTIONS, _blame, _call_exact, _general, _shape, _udf_arity, _xl
-from .formula_syntax import (EXCEL_ERRORS, ONE, UNKNOWN_CODE, ZERO, _NUMERIC_TEXT, Blank, Issue, Outcome, RangeRef,
-                             XlError, _Unsupported, _date_serial, _parse_ref, _to_decimal, parse)
+from .formula_syntax import (
+    _NUMERIC_TEXT,
+    EXCEL_ERRORS,
+    ONE,
+    UNKNOWN_CODE,
+    ZERO,
+    Blank,
+    Issue,
+    Outcome,
+    RangeRef,
+    XlError,
+    _date_serial,
+    _parse_ref,
+    _to_decimal,
+    _Unsupported,
+    parse,
+)
 
 Grid = Mapping[tuple[int, int], Any]
 MAX_DEPTH = 400  # 公式单元格引用链的最大深度（逐行累计的合计列也够用；超过即说明无法计算）
@@ -423,7 +439,7 @@ class _Ctx:
             else:
                 sheet, cell = _blame(refs, result) or (self.sheet, self.addr)
             self.issues.append(Issue("udf-error", sheet, cell, result[len(ERROR_PREFIX):], name,
-                                     getattr(exc, "reason", None) or ""))
+                                     (exc.code or "") if isinstance(exc, IndicatorError) else ""))
         return result
 
 

@@ -10,8 +10,18 @@ from typing import TYPE_CHECKING, Any, Callable
 from udfs.excel import BY_NAME, ERROR_PREFIX
 from udfs.numbers import InputError, parse_number
 
-from .formula_syntax import (ONE, UNKNOWN_CODE, ZERO, _NUMERIC_TEXT, Blank, RangeRef, XlError, _Unsupported,
-                             _date_serial, parse)
+from .formula_syntax import (
+    _NUMERIC_TEXT,
+    ONE,
+    UNKNOWN_CODE,
+    ZERO,
+    Blank,
+    RangeRef,
+    XlError,
+    _date_serial,
+    _Unsupported,
+    parse,
+)
 
 if TYPE_CHECKING:  # 只用于类型标注：求值上下文在 formula.py，它调用这里的函数
     from .formula import _Ctx
@@ -172,7 +182,6 @@ _FUNCTIONS: dict[str, Callable[[_Ctx, tuple], Any]] = {
     "ISNUMBER": _is("ISNUMBER", lambda v: isinstance(v, (Decimal, _dt.date, _dt.datetime)) and not isinstance(v, bool)),
     "ISERROR": _is("ISERROR", lambda v: isinstance(v, XlError) and v.code != UNKNOWN_CODE),
 }
-SUPPORTED_FUNCTIONS = tuple(sorted(_FUNCTIONS))
 
 
 def functions_in(text: str) -> list[str]:

@@ -69,7 +69,7 @@ class Issue:
     cell: str
     detail: str
     function: str = ""
-    reason: str = ""  # udf-error：IndicatorError.reason（missing 未填写 / zero-denominator 分母为 0 / invalid），未知为空
+    reason: str = ""  # udf-error：IndicatorError.code（missing 未填写 / zero-denominator 分母为 0 / invalid），未知为空
 
 
 @dataclass

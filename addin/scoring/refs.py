@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbook_templates.spec import System
-
 from ..model import Formula, WorkbookInputs
 
 
@@ -12,7 +10,7 @@ def _cached_or_raw(x: Any) -> Any:
     return x.cached if isinstance(x, Formula) else x
 
 
-def resolve_arg(system: System, inputs: WorkbookInputs, ref: str) -> Any:
+def resolve_arg(inputs: WorkbookInputs, ref: str) -> Any:
     """把描述中的参数引用（key / key@col / =常量）换成工作簿中的原值。"""
     if ref.startswith("="):
         return ref[1:]

@@ -71,9 +71,9 @@ def formula_value(cells: Evaluator, row: RowInput, ind: str, findings: list[Find
         if value.startswith(ERROR_PREFIX):
             message = value[len(ERROR_PREFIX):]
             # 出错的那次单元格函数调用（最后一个；外层函数收到的是内层的“错误：…”）：它指出了单元格与原因
-            issue = next((i for i in reversed(out.issues) if i.kind == "udf-error"), None)
-            sheet, where = (issue.sheet, issue.cell) if issue is not None else (SHEET_SCORES, addr)
-            reason = issue.reason if issue is not None else ""
+            failed = next((i for i in reversed(out.issues) if i.kind == "udf-error"), None)
+            sheet, where = (failed.sheet, failed.cell) if failed is not None else (SHEET_SCORES, addr)
+            reason = failed.reason if failed is not None else ""
             if reason == "missing":
                 findings.append(F.make("missing-value", sheet, where, label=f"{sheet} {where}", indicator=ind,
                                        hint="（空白不按 0 计算；没有的请填 0 或“无”）"))

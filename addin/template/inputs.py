@@ -27,7 +27,7 @@ def indicators_for(system: System, example: Example | None) -> tuple[IndicatorSp
     return system.indicators
 
 
-def layout_inputs(system: System, example: Example | None = None):
+def layout_inputs(system: System, example: Example | None = None) -> WorkbookInputs:
     """把体系与示例数据排到单元格上，返回带单元格地址的 WorkbookInputs（与 addin.scoring.reader 读出的结构相同）。"""
     ex = example or Example("blank", system.key)
     inputs = WorkbookInputs(system.key)
@@ -35,14 +35,14 @@ def layout_inputs(system: System, example: Example | None = None):
     # 基础数据表：经费情况
     data_rows: dict[str, int] = {}
     if system.table_rows:
-        for r in system.table_rows:
+        for tr in system.table_rows:
             row += 1
-            data_rows[r.key] = row
-            inputs.table[r.key] = {}
-            inputs.table_labels[r.key] = ex.table_labels.get(r.key, r.label)
+            data_rows[tr.key] = row
+            inputs.table[tr.key] = {}
+            inputs.table_labels[tr.key] = ex.table_labels.get(tr.key, tr.label)
             for j, c in enumerate(system.columns):
-                inputs.table[r.key][c.key] = ex.table.get(r.key, {}).get(c.key)
-                inputs.cells[("table", r.key, c.key)] = (L.SHEET_DATA, xl_rowcol_to_cell(row - 1, 2 + j))
+                inputs.table[tr.key][c.key] = ex.table.get(tr.key, {}).get(c.key)
+                inputs.cells[("table", tr.key, c.key)] = (L.SHEET_DATA, xl_rowcol_to_cell(row - 1, 2 + j))
         row += 2  # 空一行，再写补充数据表头
     scalar_header = row if system.table_rows else 3
     row = scalar_header

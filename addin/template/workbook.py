@@ -105,8 +105,8 @@ def build_workbook(system: System | str, path: str | Path, example: Example | No
             r0 = int("".join(ch for ch in cell if ch.isdigit())) - 1
             ws.write_string(r0, 0, tr.key, fm.code)
             ws.write_string(r0, 1, inputs.table_labels[tr.key], fm.input_text if tr.key.startswith("project_item") else fm.label)
-            for j, c in enumerate(system.columns):
-                _write_input(ws, r0, 2 + j, inputs.table[tr.key][c.key], fm.input_money)
+            for j, col in enumerate(system.columns):
+                _write_input(ws, r0, 2 + j, inputs.table[tr.key][col.key], fm.input_money)
                 ws.data_validation(r0, 2 + j, r0, 2 + j, _nonneg_validation())
             _write_input(ws, r0, 2 + len(system.columns), ex.table_notes.get(tr.key), fm.input_text)
     sh = int(inputs.cells[("layout", "scalar_header")][1]) - 1
@@ -214,15 +214,15 @@ def build_workbook(system: System | str, path: str | Path, example: Example | No
                                                           _subtotal_shown(shown, a, b).items()})
         for f, v in _subtotal_shown(shown, a, b).items():
             sums[f].append(v)
-    tr = int(inputs.cells[("total",)][1])
-    _summary_row(ws, fm, tr, L.TOTAL_MARK, "合计", {f: (total_formula(f, subtotal_rows), _total_shown(f, vs))
+    total_row = int(inputs.cells[("total",)][1])
+    _summary_row(ws, fm, total_row, L.TOTAL_MARK, "合计", {f: (total_formula(f, subtotal_rows), _total_shown(f, vs))
                                                    for f, vs in sums.items()})
     gr = int(inputs.cells[("grade",)][1])
     gh = int(inputs.cells[("grade_header",)][1])
     n = len(inputs.grade_rows)
     ws.write_string(gr - 1, 0, L.GRADE_MARK, fm.subtotal_text)
     ws.write_string(gr - 1, 1, "评价等级", fm.subtotal_text)
-    ws.write_formula(gr - 1, L.COL["final"], grade_formula(tr, gh + 1, gh + n), fm.subtotal_text,
+    ws.write_formula(gr - 1, L.COL["final"], grade_formula(total_row, gh + 1, gh + n), fm.subtotal_text,
                      ev.grade if ev.grade is not None else INCOMPLETE_TEXT)
     ws.write_row(gh - 1, 0, [L.GRADE_TABLE_MARK, "等级", "下限（含）", "说明"], fm.header)
     for k, (name, lo) in enumerate(inputs.grade_rows):

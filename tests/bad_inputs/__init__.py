@@ -133,7 +133,7 @@ def delete_sheet(name: str, expect: Where | None = None):
 def rename_header(sheet: str, old: str, new: str, expect_cell: bool = True):
     def m(wb):
         ws = wb[sheet]
-        for (r, c), cell in sorted(ws._cells.items()):
+        for _rc, cell in sorted(ws._cells.items()):
             if cell.value == old:
                 cell.value = new
                 return (sheet, cell.coordinate) if expect_cell else None
