@@ -213,7 +213,7 @@ def test_incomplete_projects_make_the_package_a_draft(kaifu_dir):
     pkg = _package(kaifu_dir / "kaifu-2020.xlsx")
     incomplete = [f for f in pkg.errors if f.code == "project-incomplete"]
     assert [f.sheet for f in incomplete] == [f"[{n}.xlsx]评分表" for n in KAIFU[1:]]
-    for f, part in zip(incomplete, pkg.projects):
+    for f, part in zip(incomplete, pkg.projects, strict=True):
         assert f"{len(part.workbook.ev.missing)} 项指标无法计分" in f.message
     assert pkg.draft and pkg.report.draft and all(p.report.draft for p in pkg.projects)
 
@@ -339,7 +339,7 @@ def test_package_tables_match_the_workbooks_cell_by_cell(kaifu_package, kaifu_di
     got2 = [(c[2], c[3], c[5]) for c in (_logical(row) for row in tables[2].rows[1:]) if len(c) == 7 and c[2]]
     assert got2 == want and len(want) == 18
     # ---- 附件3–5：10号 自评表 ----
-    for t, name in zip(tables[3:], KAIFU[1:]):
+    for t, name in zip(tables[3:], KAIFU[1:], strict=True):
         path = kaifu_dir / f"{name}.xlsx"
         data = openpyxl.load_workbook(path)["基础数据表"]
         rows = _rows_by_code(data)
@@ -362,7 +362,7 @@ def test_package_tables_match_the_workbooks_cell_by_cell(kaifu_package, kaifu_di
         assert rows_got[8][1:] == [data.cell(rows["goal_planned"], 3).value, data.cell(rows["goal_actual"], 3).value]
         indicators = [r for code, r in srows.items() if re.fullmatch(r"P\d\d", code)]
         got3 = rows_got[10:10 + len(indicators)]
-        for r, cells in zip(indicators, got3):
+        for r, cells in zip(indicators, got3, strict=True):
             assert cells[3] == sc.cell(r, col["三级指标"]).value
             assert cells[6] == _shown(sc.cell(r, col["分值"]).value) and cells[7] == _score(sc.cell(r, col["得分"]).value)
             typed = sc.cell(r, col["实际值"]).value

@@ -62,7 +62,7 @@ def project_examples(out_dir: Path) -> None:
         return
     paths = [out / f"{name}.xlsx" for name in PROJECT_EXAMPLES]
     with regenerating(paths) as kept:
-        for path, ex in zip(paths, PROJECT_EXAMPLES.values()):
+        for path, ex in zip(paths, PROJECT_EXAMPLES.values(), strict=True):
             with atomic_output(path) as tmp:
                 build_workbook(ex.system, tmp, ex)
             _, inputs = load(path)

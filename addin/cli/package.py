@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .common import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, CliError
 
+
 def make_package(dept_path: str | Path, project_paths: list[str] | None = None, *, output: str | Path | None = None,
                  pdf: str | Path | None = None, template_dir: str | Path | None = None):
     """读取部门与项目工作簿 → 校验 → 组装 → 写出 Word（与 PDF）。返回 (Package, Word 路径)。先核对全部输出路径，有问题什么也不写。"""

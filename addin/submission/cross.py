@@ -13,8 +13,18 @@ from ..checks import findings as F
 from ..checks.context import FLOAT_NOISE
 from ..model import SHEET_DATA, SHEET_SCORES, Finding, cell_text
 from ..scoring.parsing import NumCell
-from .workbooks import (COLUMN_MAP, DEPT_ITEM_PREFIX, DEPT_PROJECT_TOTAL, DEPT_WORK, PROJECT_FUNDS, ZERO, Workbook,
-                        item_name, norm)
+from .workbooks import (
+    COLUMN_MAP,
+    DEPT_ITEM_PREFIX,
+    DEPT_PROJECT_TOTAL,
+    DEPT_WORK,
+    PROJECT_FUNDS,
+    ZERO,
+    Workbook,
+    item_name,
+    norm,
+)
+
 
 # ---------------------------------------------------------------------------------------------------------
 # 部门的项目行与项目工作簿的对应
@@ -95,9 +105,10 @@ def pair(dept: Workbook, projects: Sequence[Workbook]) -> Pairing:
             row_of[id(p)] = hits[0]
             loose.add(id(p))
     order = {r.key: k for k, r in enumerate(rows)}
-    listed = sorted((p for p in kept if row_of[id(p)] is not None), key=lambda p: order[row_of[id(p)].key])
+    placed = [(order[r.key], p) for p in kept if (r := row_of[id(p)]) is not None]
+    listed = [p for _, p in sorted(placed, key=lambda x: x[0])]
     unlisted = [p for p in kept if row_of[id(p)] is None]
-    taken = {row_of[id(p)].key for p in listed}
+    taken = {r.key for p in listed if (r := row_of[id(p)]) is not None}
     return Pairing(listed + unlisted, row_of, loose, [r for r in rows if r.key not in taken], duplicates, rows)
 
 
@@ -112,8 +123,22 @@ class Issue:
     plain: str = ""
 
 
-def usable_cell(c: NumCell | None) -> bool:
-    return c is not None and c.error is None and c.known and c.value is not None
+@dataclass(frozen=True)
+class Amount:
+    """一个可以比较的金额单元格：没有读取错误、Excel 保存了结果、填了数（空白与写明“无”的不比较）。"""
+
+    cell: NumCell
+    value: Decimal
+
+    @property
+    def half_unit(self) -> Decimal:
+        return self.cell.half_unit
+
+
+def amount(c: NumCell | None) -> Amount | None:
+    if c is None or c.error is not None or not c.known or c.value is None:
+        return None
+    return Amount(c, c.value)
 
 
 def _n(x: Decimal) -> str:
@@ -161,11 +186,11 @@ def cross_check(dept: Workbook, pairing: Pairing) -> list[Issue]:
                                     project_year=p.ev.year, dept_cell=year_where, year=dept.ev.year),
                              f"项目“{label}”的自评表评价年度为{p.ev.year}年，与本报告的{dept.ev.year}年度不同"))
         if not p.ev.complete:
-            first = p.ev.missing[0] if p.ev.missing else {}
+            first_missing = p.ev.missing[0] if p.ev.missing else {}
             names = "、".join(str(m.get("name") or m.get("code")) for m in p.ev.missing[:3])
             if len(p.ev.missing) > 3:
                 names += f"等 {len(p.ev.missing)} 项"
-            cell = str(first.get("cell", ""))
+            cell = str(first_missing.get("cell", ""))
             sheet, _, a1 = cell.partition("!")
             out.append(Issue(F.make("project-incomplete", p.sheet(sheet or SHEET_SCORES), a1, project=label, file=p.file,
                                     count=len(p.ev.missing), names=names,
@@ -189,13 +214,14 @@ def cross_check(dept: Workbook, pairing: Pairing) -> list[Issue]:
     return out
 
 
-def _agree(a: NumCell, a_value: Decimal, b_value: Decimal, tol: Decimal) -> tuple[bool, Decimal]:
+def _agree(a: Amount, b_value: Decimal, tol: Decimal) -> tuple[bool, Decimal]:
     """两数（a 可以是括号里另有一个数的“两数单元格”）相符：差额不超过浮点尾差；返回 (相符, 差额)。"""
-    gap = a_value - b_value
+    gap = a.value - b_value
     if abs(gap) <= FLOAT_NOISE:
         return True, gap
-    if a.alt is not None and abs(a.alt - b_value) <= max(tol, FLOAT_NOISE):
-        return True, a.alt - b_value
+    alt = a.cell.alt
+    if alt is not None and abs(alt - b_value) <= max(tol, FLOAT_NOISE):
+        return True, alt - b_value
     return False, gap
 
 
@@ -205,67 +231,69 @@ def _row_funds(dept: Workbook, row: ProjectRow, p: Workbook) -> list[Issue]:
     scale = p.convert(dept.money_unit)
     converted = f"（{p.money_unit}，按 1 万元＝10000 元换算）" if scale != 1 else ""
     for dcol, pcol in COLUMN_MAP:
-        d = dept.num(("table", row.key, dcol))
-        q = p.num(("table", PROJECT_FUNDS, pcol))
-        if not (usable_cell(d) and usable_cell(q)):
+        d = amount(dept.num(("table", row.key, dcol)))
+        q = amount(p.num(("table", PROJECT_FUNDS, pcol)))
+        if d is None or q is None:
             continue
         qv = q.value * scale
         tol = d.half_unit + q.half_unit * scale
-        ok, gap = _agree(d, d.value, qv, tol)
+        ok, gap = _agree(d, qv, tol)
         if ok:
             continue
         code = "project-funds-rounding-gap" if abs(gap) <= tol else "project-funds-mismatch"
         plain = "" if code.endswith("gap") else (
             f"附件1所列“{row.name or p.name}”{_col_label(dept.system, dcol)}{_money(d.value)}{dept.money_unit}，与其项目支出绩效"
             f"自评表的{_col_label(p.system, pcol)}{_money(qv)}{dept.money_unit}不一致")
-        out.append(Issue(F.make(code, d.sheet, d.cell, dept_cell=d.label, dept_value=_n(d.value), project=p.name,
-                                project_cell=p.cell_where(q), project_value=_n(q.value), converted=converted,
+        out.append(Issue(F.make(code, d.cell.sheet, d.cell.cell, dept_cell=d.cell.label, dept_value=_n(d.value),
+                                project=p.name, project_cell=p.cell_where(q.cell), project_value=_n(q.value),
+                                converted=converted,
                                 gap=_n(abs(gap)), tolerance=_n(tol), unit=dept.money_unit, expected=qv, actual=d.value),
                          plain))
     return out
+
+
+_Part = tuple[str, Decimal, Decimal]  # (写法, 值, 半个末位单位)
+
+
+def _dept_part(dept: Workbook, key: str, col: str) -> _Part | None:
+    """合计的一个分项：部门基础数据表的一行（业务工作经费、没有自评表的项目）。"""
+    c = amount(dept.num(("table", key, col)))
+    return None if c is None else (f"{c.cell.label} {_n(c.value)}", c.value, c.half_unit)
+
+
+def _project_part(dept: Workbook, p: Workbook, col: str) -> _Part | None:
+    """合计的一个分项：项目自评表的年度资金总额，换算到部门的金额单位。"""
+    q = amount(p.num(("table", PROJECT_FUNDS, col)))
+    if q is None:
+        return None
+    scale = p.convert(dept.money_unit)
+    return f"{p.cell_where(q.cell)} {_n(q.value)}", q.value * scale, q.half_unit * scale
 
 
 def _total_funds(dept: Workbook, pairing: Pairing) -> list[Issue]:
     """部门的“项目支出”（每一列）＝ 业务工作经费 ＋ 各项目的资金：有自评表的项目取自评表的年度资金总额，没有自评表的
     项目取部门所列的数，没有列出的自评表也计入。只在至少有一个项目自评表给出这一列时比较。"""
     out: list[Issue] = []
-    matched = {pairing.row(p).key: p for p in pairing.projects if pairing.row(p) is not None}
+    matched = {r.key: p for p in pairing.projects if (r := pairing.row(p)) is not None}
     unlisted = [p for p in pairing.projects if pairing.row(p) is None]
     for dcol, pcol in COLUMN_MAP:
-        total = dept.num(("table", DEPT_PROJECT_TOTAL, dcol))
-        if not usable_cell(total):
+        total = amount(dept.num(("table", DEPT_PROJECT_TOTAL, dcol)))
+        if total is None:
             continue
-        parts: list[tuple[str, Decimal, Decimal]] = []  # (写法, 值, 半个末位单位)
-        from_projects = 0
-        converted = False
-        work = dept.num(("table", DEPT_WORK, dcol))
-        if usable_cell(work):
-            parts.append((f"{work.label} {_n(work.value)}", work.value, work.half_unit))
+        # 按部门所列的顺序：业务工作经费、各项目行（有自评表的取自评表），再是没有列出的自评表
+        candidates: list[tuple[Workbook | None, _Part | None]] = [(None, _dept_part(dept, DEPT_WORK, dcol))]
         for row in pairing.rows:
             p = matched.get(row.key)
-            if p is None:
-                c = dept.num(("table", row.key, dcol))
-                if usable_cell(c):
-                    parts.append((f"{c.label} {_n(c.value)}", c.value, c.half_unit))
-                continue
-            q = p.num(("table", PROJECT_FUNDS, pcol))
-            if usable_cell(q):
-                scale = p.convert(dept.money_unit)
-                converted |= scale != 1
-                parts.append((f"{p.cell_where(q)} {_n(q.value)}", q.value * scale, q.half_unit * scale))
-                from_projects += 1
-        for p in unlisted:
-            q = p.num(("table", PROJECT_FUNDS, pcol))
-            if usable_cell(q):
-                scale = p.convert(dept.money_unit)
-                converted |= scale != 1
-                parts.append((f"{p.cell_where(q)} {_n(q.value)}", q.value * scale, q.half_unit * scale))
-                from_projects += 1
-        if not from_projects:
+            candidates.append((p, _project_part(dept, p, pcol) if p is not None else _dept_part(dept, row.key, dcol)))
+        candidates += [(p, _project_part(dept, p, pcol)) for p in unlisted]
+        parts = [part for _, part in candidates if part is not None]
+        from_wb = [p for p, part in candidates if p is not None and part is not None]
+        if not from_wb:
             continue
+        converted = any(p.convert(dept.money_unit) != 1 for p in from_wb)
         s = sum((v for _, v, _ in parts), ZERO)
         tol = total.half_unit + sum((h for _, _, h in parts), ZERO)
-        ok, gap = _agree(total, total.value, s, tol)
+        ok, gap = _agree(total, s, tol)
         if ok:
             continue
         code = "project-total-rounding-gap" if abs(gap) <= tol else "project-total-mismatch"
@@ -273,11 +301,11 @@ def _total_funds(dept: Workbook, pairing: Pairing) -> list[Issue]:
         plain = "" if code.endswith("gap") else (
             f"附件1所列项目支出{_col_label(dept.system, dcol)}{_money(total.value)}{dept.money_unit}，与业务工作经费及各项目资金"
             f"合计{_money(s)}{dept.money_unit}不一致")
-        fields = dict(dept_cell=total.label, total=_n(total.value), parts_text=" ＋ ".join(t for t, _, _ in parts),
+        fields = dict(dept_cell=total.cell.label, total=_n(total.value), parts_text=" ＋ ".join(t for t, _, _ in parts),
                       sum=_n(s), gap=_n(abs(gap)), tolerance=_n(tol), unit=dept.money_unit, expected=s, actual=total.value)
         if code == "project-total-mismatch":
             fields["hint"] = hint
-        out.append(Issue(F.make(code, total.sheet, total.cell, **fields), plain))
+        out.append(Issue(F.make(code, total.cell.sheet, total.cell.cell, **fields), plain))
     return out
 
 

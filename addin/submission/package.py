@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 from ..checks import findings as F
 from ..model import Finding
-from .cross import Issue, ProjectRow, usable_cell, cross_check, pair
+from .cross import Issue, ProjectRow, amount, cross_check, pair
 from .workbooks import PACKAGE_DRAFT_TEMPLATE, PROJECT_FUNDS, Workbook, require_department
 
 
@@ -98,14 +98,14 @@ def project_summary(dept: Workbook, part: ProjectPart) -> SimpleNamespace:
     p = part.workbook
     scale = p.convert(dept.money_unit)
 
-    def amount(col: str) -> Decimal | None:
-        c = p.num(("table", PROJECT_FUNDS, col))
-        return c.value * scale if usable_cell(c) else None
+    def funds(col: str) -> Decimal | None:
+        a = amount(p.num(("table", PROJECT_FUNDS, col)))
+        return a.value * scale if a is not None else None
 
     execution = p.execution()
     rate = execution.value if execution is not None and isinstance(execution.value, Decimal) else None
-    return SimpleNamespace(name=part.name, annex=part.annex, budget_initial=amount("budget_initial"),
-                           budget_full=amount("budget_full"), executed=amount("executed"), rate=rate,
+    return SimpleNamespace(name=part.name, annex=part.annex, budget_initial=funds("budget_initial"),
+                           budget_full=funds("budget_full"), executed=funds("executed"), rate=rate,
                            complete=p.ev.complete, total=p.ev.total if p.ev.complete else None,
                            grade=p.ev.grade if p.ev.complete else None, unscored=len(p.ev.missing))
 

@@ -21,10 +21,20 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from udfs.numbers import fmt_num, fmt_pct, fmt_score
 from workbook_templates.docx_template import PAGE_NUMBER_GAP_MM, PT_PAGE
 
-from ..report.word import (_core_properties, _draft_headers, _para, _set_style, _write_table, open_template, save_docx,
-                          write_annex, write_body, write_closing)
 from ..model import SHEET_DATA, Formula
 from ..report.model import Annex, Report
+from ..report.word import (
+    _core_properties,
+    _draft_headers,
+    _para,
+    _set_style,
+    _write_table,
+    open_template,
+    save_docx,
+    write_annex,
+    write_body,
+    write_closing,
+)
 from .package import Package, ProjectPart
 from .workbooks import PROJECT_FUNDS, norm
 
