@@ -99,6 +99,7 @@ def test_bad_workbook_gives_a_chinese_finding_naming_the_cell(case: Case, demo_d
             named = [f for f in findings if _names_cell(f, sheet, cell)]
             assert named, (f"没有指向 {sheet}!{cell} 的发现；现有：" +
                            "; ".join(f"{f['sheet']}!{f['cell']} {f['message']}" for f in findings))
+            assert not case.code or case.code in {f["code"] for f in named}, (case.code, named)
     if case.check is not None:
         assert score_json is not None and case.check(score_json), score_json and score_json["total"]
 

@@ -6,10 +6,7 @@ from hypothesis import strategies as st
 
 from udfs.rule import RuleError
 from udfs.scoring import (
-    HUNAN_GRADES,
-    PROJECT_GRADES,
     RULE_TYPES,
-    ZIZHOU_GRADES,
     Bands,
     DeductionChecklist,
     GradeScale,
@@ -22,6 +19,9 @@ from udfs.scoring import (
     rule_from_params,
 )
 from udfs.targets import Qualitative, Target
+from workbook_templates.systems import SYSTEMS
+
+HUNAN_GRADES, ZIZHOU_GRADES, PROJECT_GRADES = (SYSTEMS[k].grades for k in ("hunan-dept", "zizhou-dept", "project"))
 
 rates = st.decimals(min_value=-5, max_value=5, places=4, allow_nan=False, allow_infinity=False)
 points = st.decimals(min_value=D("0.5"), max_value=20, places=1)

@@ -209,6 +209,17 @@ def test_unit_year_duplicate_unlisted_and_missing_projects(tmp_path):
     assert "医保经办能力建设" in note and "两份自评表" in note and "!" not in note and ".xlsx" not in note
 
 
+def test_project_without_a_name_is_an_error_naming_its_cell(tmp_path):
+    dept = _write(tmp_path, "dept.xlsx", _dept(a=("医保经办能力建设", 300), b=("医保信息化建设", 100)))
+    nameless = _write(tmp_path, "nameless.xlsx", _project("", 300))
+    pkg = _package(dept, [nameless])
+    f = next(f for f in pkg.findings if f.code == "project-name-missing")
+    ws = openpyxl.load_workbook(nameless)["基础数据表"]
+    row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "project_name")
+    assert f.severity == F.ERROR and f.sheet == "[nameless.xlsx]基础数据表" and f.cell == f"C{row}"
+    assert "nameless.xlsx" in f.message and pkg.draft
+
+
 def test_incomplete_projects_make_the_package_a_draft(kaifu_dir):
     pkg = _package(kaifu_dir / "kaifu-2020.xlsx")
     incomplete = [f for f in pkg.errors if f.code == "project-incomplete"]
@@ -497,7 +508,8 @@ def test_check_with_projects_adds_cross_workbook_findings(kaifu_dir, clean, caps
 
 
 def test_every_project_code_is_in_the_catalogue_and_the_readme():
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    root = Path(__file__).resolve().parents[1]
+    readme = "\n".join(p.read_text(encoding="utf-8") for p in [root / "README.md", *sorted((root / "docs").glob("*.md"))])
     codes = [c for c in F.CATALOGUE if c.startswith("project-")]
     assert len(codes) == 12
     for c in codes:

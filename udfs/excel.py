@@ -14,7 +14,9 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any, Callable
 
+from . import expressions as X
 from . import indicators as ind
+from .expressions import Expression, head
 from .indicators import IndicatorError
 from .numbers import InputError, is_blank
 from .rule import RuleError
@@ -151,11 +153,32 @@ def final_score(computed: Any, adjusted: Any) -> Any:
 
 @dataclass(frozen=True)
 class UdfSpec:
+    """目录中的一个单元格函数。指标函数的这一条是该指标唯一的来源：公式说明（评分表“指标公式说明”列的默认文字、
+    报告“名称＝公式”的公式）、报告代入数字的写法（expression）、函数向导的说明（由名称与公式生成），以及计分与校验
+    要知道的参数位置（ratio、added）。"""
+
     name: str
     func: Callable[..., Any]  # 纯函数（Decimal 进出）
-    description: str  # Excel 函数向导显示，≤ 255 字符
+    title: str  # 指标名称（“在职人员控制率”）；没有公式说明的函数是函数向导的整句说明
     args: tuple[tuple[str, str], ...]  # (参数名, 说明)
     kind: str = "indicator"
+    formula: str = ""  # 公式说明（模板默认的写法），如“在职人员数÷编制数×100%”
+    note: str = ""  # 函数向导说明中公式之后的补充
+    expression: Expression | None = None  # 报告中代入数字的算式（参数顺序即 args 的顺序）
+    wordings: tuple[tuple[str, str], ...] = ()  # (来源, 公式说明)：种子报告原文的另一种写法，如子洲的评分表
+    ratio: tuple[int, int | None] | None = None  # 比率＝分子÷分母：(分子参数序号, 分母参数序号；None 为按口径)
+    added: tuple[int, int, int] | None = None  # (本年追加, 年初预算, 调整预算数) 的参数序号：追加空白时按后两者推算
+
+    @property
+    def description(self) -> str:
+        """Excel 函数向导显示的说明（≤ 255 字符）。"""
+        if not self.formula:
+            return self.title
+        return head(self.title, self.formula) + (f"；{self.note}" if self.note else "")
+
+    def formula_text(self, source: str = "") -> str:
+        """公式说明：默认写法，或某一来源（如“子洲”）的原文写法。"""
+        return dict(self.wordings)[source] if source else self.formula
 
     @property
     def excel(self) -> Callable[..., Any]:
@@ -165,6 +188,8 @@ class UdfSpec:
 _P = ("参数", "评分表该行的参数1～参数10区域")
 _W = ("定性词表", "评分表下方“定性词表”区域（词语、档次两列）；省略时用内置词表")
 _SCORE_ARGS = (("实际值", "指标实际值（比率、等次或扣分）"), ("分值", "该指标分值"), ("无基数时", "不适用时：满分/零分/报错"), _P)
+_ADDED_NOTE = "本年追加空白时按 调整预算数－年初预算数"
+_BASES = "全年预算数/实际到位资金/调整后预算数/年初预算数"
 
 
 def _score_spec(label: str, desc: str) -> UdfSpec:
@@ -173,64 +198,81 @@ def _score_spec(label: str, desc: str) -> UdfSpec:
     return UdfSpec(cls.udf, _score_with(label), desc, args, "score")
 
 
+def _indicator(name: str, func: Callable[..., Any], title: str, formula: str, args: tuple[tuple[str, str], ...],
+               expression: Expression, note: str = "", **more: Any) -> UdfSpec:
+    return UdfSpec(name, func, title, args, formula=formula, note=note, expression=expression, **more)
+
+
 CATALOG: tuple[UdfSpec, ...] = (
-    UdfSpec("STAFF_CONTROL_RATE", ind.staff_control_rate, "在职人员控制率＝在职人员数÷编制数×100%",
-            (("在职人员数", "年末实有在职人数"), ("编制数", "核定编制人数"))),
-    UdfSpec("SANGONG_CHANGE_RATE", ind.sangong_change_rate,
-            "“三公经费”变动率＝（本年三公经费预算数－上年三公经费预算数）÷上年三公经费预算数×100%",
-            (("本年预算数", "本年度三公经费预算数"), ("上年预算数", "上年度三公经费预算数"))),
-    UdfSpec("BUDGET_COMPLETION", ind.budget_completion_rate,
-            "预算完成率（湖南）＝（上年结转结余＋年初预算＋本年追加－年末结转结余）÷（上年结转结余＋年初预算＋本年追加）×100%；"
-            "本年追加空白时按 调整预算数－年初预算数",
-            (("上年结转结余", "年初结转和结余"), ("年初预算", "年初预算数"), ("本年追加", "本年追加预算数"),
-             ("年末结转结余", "年末结转和结余"), ("调整预算数", "本年调整预算数"))),
-    UdfSpec("BUDGET_COMPLETION_ZZ", ind.budget_completion_rate_zz, "预算完成率（子洲）＝本年预算支出合计数÷本年预算收入合计数×100%",
-            (("预算支出合计", "本年预算支出合计数"), ("预算收入合计", "本年预算收入合计数"))),
-    UdfSpec("BUDGET_CONTROL_RATE", ind.budget_control_rate,
-            "预算控制率（预算调整率）＝本年预算追加数÷年初预算数×100%；本年追加空白时按 调整预算数－年初预算数",
-            (("本年追加", "本年预算追加（调整）数"), ("年初预算", "年初预算数"), ("调整预算数", "本年调整预算数"))),
-    UdfSpec("BUILDING_AREA_RATE", ind.building_area_control_rate,
-            "新建楼堂馆所面积控制率＝实际建设面积÷批准建设面积×100%；无项目时返回“不适用”",
-            (("实际面积", "实际建设面积"), ("批准面积", "批准建设面积"))),
-    UdfSpec("BUILDING_INVEST_RATE", ind.building_investment_control_rate,
-            "新建楼堂馆所投资概算控制率＝实际投资金额÷批准投资金额×100%；无项目时返回“不适用”",
-            (("实际投资", "实际投资金额"), ("批准投资", "批准投资金额"))),
-    UdfSpec("PUBLIC_EXPENSE_CONTROL", ind.public_expense_control_rate, "公用经费控制率＝实际支出公用经费÷预算安排公用经费×100%",
-            (("实际支出", "实际支出公用经费总额"), ("预算安排", "预算安排公用经费总额"))),
-    UdfSpec("PUBLIC_EXPENSE_CHANGE", ind.public_expense_change_rate,
-            "公用经费动态变动率＝（本年公用经费决算－上年公用经费决算）÷上年公用经费决算×100%",
-            (("本年决算", "本年度公用经费决算数"), ("上年决算", "上年度公用经费决算数"))),
-    UdfSpec("SANGONG_CONTROL_RATE", ind.sangong_control_rate, "“三公经费”控制率＝三公经费实际支出数÷三公经费预算数×100%；均为0时“不适用”",
-            (("实际支出", "三公经费实际支出数"), ("预算数", "三公经费预算安排数"))),
-    UdfSpec("PROCUREMENT_RATE", ind.procurement_execution_rate, "政府采购执行率＝实际政府采购金额÷政府采购预算数×100%；无预算无采购时“不适用”",
-            (("实际采购", "实际政府采购金额"), ("采购预算", "政府采购预算数"))),
-    UdfSpec("BUDGET_ARRIVAL_RATE", ind.initial_budget_arrival_rate, "年初预算到位率＝公共财政拨款预算数÷决算数×100%",
-            (("预算数", "公共财政拨款收入（支出）预算数"), ("决算数", "公共财政拨款收入（支出）决算数"))),
-    UdfSpec("CARRYOVER_RATE", ind.carryover_rate, "结转结余率＝（本年累计结转结余－年初结转结余）÷本年收入合计×100%",
-            (("累计结转结余", "本年累计结转结余数"), ("年初结转结余", "年初（上年累计）结转结余数"), ("收入合计", "本年收入合计数"))),
-    UdfSpec("CARRYOVER_CHANGE_RATE", ind.carryover_change_rate, "结转结余变动率＝（本年累计结转结余－上年累计结转结余）÷上年累计结转结余×100%",
-            (("本年累计", "本年度累计结转结余数"), ("上年累计", "上年度累计结转结余数"))),
-    UdfSpec("RECEIVABLE_CHANGE_RATE", ind.receivables_change_rate, "债权变动率＝（年末债权余额－年初债权余额）÷年初债权余额×100%",
-            (("年末债权", "本年年末债权余额"), ("年初债权", "年初债权余额"))),
+    _indicator("STAFF_CONTROL_RATE", ind.staff_control_rate, "在职人员控制率", "在职人员数÷编制数×100%",
+               (("在职人员数", "年末实有在职人数"), ("编制数", "核定编制人数")), X.ratio),
+    _indicator("SANGONG_CHANGE_RATE", ind.sangong_change_rate, "“三公经费”变动率",
+               "（本年度“三公经费”预算数－上年度“三公经费”预算数）÷上年度“三公经费”预算数×100%",
+               (("本年预算数", "本年度三公经费预算数"), ("上年预算数", "上年度三公经费预算数")), X.change,
+               wordings=(("子洲", "（本年三公经费预算－上年三公经费预算）÷上年三公经费预算×100%"),)),
+    _indicator("BUDGET_COMPLETION", ind.budget_completion_rate, "预算完成率（湖南）",
+               "（上年结转和结余＋年初预算＋本年追加预算－年末结转和结余）÷（上年结转和结余＋年初预算＋本年追加预算）×100%",
+               (("上年结转结余", "年初结转和结余"), ("年初预算", "年初预算数"), ("本年追加", "本年追加预算数"),
+                ("年末结转结余", "年末结转和结余"), ("调整预算数", "本年调整预算数")), X.budget_completion, _ADDED_NOTE,
+               added=(2, 1, 4)),
+    _indicator("BUDGET_COMPLETION_ZZ", ind.budget_completion_rate_zz, "预算完成率（子洲）",
+               "本年预算支出合计数÷本年预算收入合计数×100%",
+               (("预算支出合计", "本年预算支出合计数"), ("预算收入合计", "本年预算收入合计数")), X.ratio, ratio=(0, 1)),
+    _indicator("BUDGET_CONTROL_RATE", ind.budget_control_rate, "预算控制率（预算调整率）", "本年预算追加数÷年初预算×100%",
+               (("本年追加", "本年预算追加（调整）数"), ("年初预算", "年初预算数"), ("调整预算数", "本年调整预算数")),
+               X.ratio_of_first_two, _ADDED_NOTE, added=(0, 1, 2)),
+    _indicator("BUILDING_AREA_RATE", ind.building_area_control_rate, "新建楼堂馆所面积控制率", "实际建设面积÷批准建设面积×100%",
+               (("实际面积", "实际建设面积"), ("批准面积", "批准建设面积")), X.ratio, "无项目时返回“不适用”"),
+    _indicator("BUILDING_INVEST_RATE", ind.building_investment_control_rate, "新建楼堂馆所投资概算控制率",
+               "实际投资金额÷批准投资金额×100%", (("实际投资", "实际投资金额"), ("批准投资", "批准投资金额")), X.ratio,
+               "无项目时返回“不适用”"),
+    _indicator("PUBLIC_EXPENSE_CONTROL", ind.public_expense_control_rate, "公用经费控制率",
+               "实际支出公用经费总额÷预算安排公用经费总额×100%",
+               (("实际支出", "实际支出公用经费总额"), ("预算安排", "预算安排公用经费总额")), X.ratio,
+               wordings=(("子洲", "公用经费支出决算数÷公用经费支出预算数×100%"),)),
+    _indicator("PUBLIC_EXPENSE_CHANGE", ind.public_expense_change_rate, "公用经费动态变动率",
+               "（本年公用经费决算－上年公用经费决算）÷上年公用经费决算×100%",
+               (("本年决算", "本年度公用经费决算数"), ("上年决算", "上年度公用经费决算数")), X.change),
+    _indicator("SANGONG_CONTROL_RATE", ind.sangong_control_rate, "“三公经费”控制率",
+               "“三公经费”实际支出数÷“三公经费”预算安排数×100%",
+               (("实际支出", "三公经费实际支出数"), ("预算数", "三公经费预算安排数")), X.ratio, "均为0时“不适用”",
+               wordings=(("子洲", "三公经费支出数÷三公经费预算数"),)),
+    _indicator("PROCUREMENT_RATE", ind.procurement_execution_rate, "政府采购执行率", "实际政府采购金额÷政府采购预算数×100%",
+               (("实际采购", "实际政府采购金额"), ("采购预算", "政府采购预算数")), X.ratio, "无预算无采购时“不适用”",
+               wordings=(("子洲", "实际政府采购金额÷年度政府采购预算数×100%"),), ratio=(0, 1)),
+    _indicator("BUDGET_ARRIVAL_RATE", ind.initial_budget_arrival_rate, "年初预算到位率",
+               "公共财政拨款收入（支出）预算数÷决算数×100%",
+               (("预算数", "公共财政拨款收入（支出）预算数"), ("决算数", "公共财政拨款收入（支出）决算数")), X.ratio,
+               ratio=(0, 1)),
+    _indicator("CARRYOVER_RATE", ind.carryover_rate, "结转结余率", "（本年累计结转结余－年初结转结余）÷本年收入合计×100%",
+               (("累计结转结余", "本年累计结转结余数"), ("年初结转结余", "年初（上年累计）结转结余数"), ("收入合计", "本年收入合计数")),
+               X.carryover),
+    _indicator("CARRYOVER_CHANGE_RATE", ind.carryover_change_rate, "结转结余变动率",
+               "（本年累计结转结余－上年累计结转结余）÷上年累计结转结余×100%",
+               (("本年累计", "本年度累计结转结余数"), ("上年累计", "上年度累计结转结余数")), X.change),
+    _indicator("RECEIVABLE_CHANGE_RATE", ind.receivables_change_rate, "债权变动率", "（年末债权余额－年初债权余额）÷年初债权余额×100%",
+               (("年末债权", "本年年末债权余额"), ("年初债权", "年初债权余额")), X.change),
     UdfSpec("DEBT_STATUS", ind.debt_status, "债务管理：按年初、年末债务余额返回 无债务/减少/未变动/增加",
-            (("年初债务", "年初债务余额"), ("年末债务", "年末债务余额"))),
-    UdfSpec("ASSET_USE_RATE", ind.asset_utilization_rate, "资产使用率＝1－闲置资产÷账面资产总额×100%",
-            (("闲置资产", "一年使用不足30日的资产"), ("账面资产", "账面资产总额"))),
-    UdfSpec("SATISFACTION", ind.satisfaction, "综合满意度＝服务对象×50%＋社会公众×40%＋内部员工×10%（权重可改）",
-            (("服务对象", "服务对象满意度"), ("社会公众", "社会公众满意度"), ("内部员工", "内部员工满意度"),
-             ("服务对象权重", "默认50%"), ("社会公众权重", "默认40%"), ("内部员工权重", "默认10%"))),
-    UdfSpec("EXEC_DENOMINATOR", ind.execution_denominator, "按口径取预算执行率分母：全年预算数/实际到位资金/调整后预算数/年初预算数",
-            (("口径", "全年预算数/实际到位资金/调整后预算数/年初预算数"), ("实际到位资金", ""), ("全年预算数", ""),
-             ("调整后预算数", ""), ("年初预算数", ""))),
-    UdfSpec("BUDGET_EXECUTION", ind.budget_execution_rate, "预算执行率＝全年执行数÷分母×100%（分母口径由 EXEC_DENOMINATOR 选取）",
-            (("执行数", "全年执行数"), ("分母", "所选口径的预算数或到位资金"))),
-    UdfSpec("BUDGET_EXECUTION_BY", ind.budget_execution_rate_by,
-            "预算执行率＝全年执行数÷所选口径分母×100%（口径：全年预算数/实际到位资金/调整后预算数/年初预算数）",
-            (("口径", "分母口径"), ("执行数", "全年执行数"), ("实际到位资金", ""), ("全年预算数", ""), ("调整后预算数", ""),
-             ("年初预算数", ""))),
-    UdfSpec("OVERSTAFFING", ind.overstaffing, "超编人数＝max(0，实有人数－编制数)", (("编制数", "核定编制数"), ("实有人数", "实有人数"))),
-    UdfSpec("KEY_WORK_RATE", ind.key_work_completion_rate, "重点工作完成率＝实际完成重点工作数÷计划重点工作数×100%",
-            (("完成数", "实际完成重点工作数"), ("计划数", "计划重点工作数"))),
+            (("年初债务", "年初债务余额"), ("年末债务", "年末债务余额")), expression=X.no_figures,
+            wordings=(("子洲", "比较年初、年末债务余额"),)),
+    _indicator("ASSET_USE_RATE", ind.asset_utilization_rate, "资产使用率", "1－不用资产÷账面总资产×100%",
+               (("闲置资产", "一年使用不足30日的资产"), ("账面资产", "账面资产总额")), X.asset_use),
+    _indicator("SATISFACTION", ind.satisfaction, "综合满意度", "服务对象满意度×50%＋社会公众满意度×40%＋内部员工满意度×10%",
+               (("服务对象", "服务对象满意度"), ("社会公众", "社会公众满意度"), ("内部员工", "内部员工满意度"),
+                ("服务对象权重", "默认50%"), ("社会公众权重", "默认40%"), ("内部员工权重", "默认10%")), X.satisfaction,
+               "权重可改"),
+    UdfSpec("EXEC_DENOMINATOR", ind.execution_denominator, f"按口径取预算执行率分母：{_BASES}",
+            (("口径", _BASES), ("实际到位资金", ""), ("全年预算数", ""), ("调整后预算数", ""), ("年初预算数", ""))),
+    _indicator("BUDGET_EXECUTION", ind.budget_execution_rate, "预算执行率", "全年执行数÷分母×100%",
+               (("执行数", "全年执行数"), ("分母", "所选口径的预算数或到位资金")), X.ratio,
+               "分母口径由 EXEC_DENOMINATOR 选取", ratio=(0, 1)),
+    _indicator("BUDGET_EXECUTION_BY", ind.budget_execution_rate_by, "预算执行率", f"全年执行数÷{X.BASIS_PLACEHOLDER}×100%",
+               (("口径", "分母口径"), ("执行数", "全年执行数"), ("实际到位资金", ""), ("全年预算数", ""), ("调整后预算数", ""),
+                ("年初预算数", "")), X.execution_by, f"口径：{_BASES}", ratio=(1, None)),
+    _indicator("OVERSTAFFING", ind.overstaffing, "超编人数", "超编人数＝实有人数－编制数",
+               (("编制数", "核定编制数"), ("实有人数", "实有人数")), X.overstaffing, "不超编时为 0"),
+    _indicator("KEY_WORK_RATE", ind.key_work_completion_rate, "重点工作完成率", "实际完成重点工作数÷计划重点工作数×100%",
+               (("完成数", "实际完成重点工作数"), ("计划数", "计划重点工作数")), X.ratio, ratio=(0, 1)),
     UdfSpec("TARGET_COMPLETION", ind.target_completion,
             "项目指标完成程度：≥ 完成值÷指标值；≤ 指标值÷完成值；= 相等为100%；时间目标越早越好",
             (("指标性质", "≥ ≤ = > <（或 不低于、不超过……）"), ("指标值", "年度指标值（可写 ≥95%、6月底前）"),

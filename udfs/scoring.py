@@ -25,7 +25,7 @@ from .words import word_pairs
 __all__ = [
     "Threshold", "Range", "Bands", "Linear", "StepDeduction", "STEP_DIRECTIONS", "STEP_MODES", "GradeTable",
     "DeductionChecklist", "Manual", "RULE_TYPES", "rule_from_params", "with_words",
-    "GradeScale", "HUNAN_GRADES", "ZIZHOU_GRADES", "PROJECT_GRADES",
+    "GradeScale",
 ]
 
 
@@ -368,8 +368,4 @@ class GradeScale:
         bands.sort(key=lambda b: b[0], reverse=True)
         return cls(tuple(bands))
 
-
-HUNAN_GRADES = GradeScale(((Decimal(90), "优"), (Decimal(80), "良"), (Decimal(60), "中"), (ZERO, "差")))
-ZIZHOU_GRADES = GradeScale(((Decimal(90), "优秀"), (Decimal(80), "良好"), (Decimal(70), "一般"), (ZERO, "较差")))
-PROJECT_GRADES = GradeScale(((Decimal(90), "优"), (Decimal(80), "良"), (Decimal(60), "中"), (ZERO, "差")))
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from udfs.excel import BY_NAME
 from udfs.rule import Rule
 from udfs.scoring import GradeScale
 
@@ -46,6 +47,8 @@ class IndicatorSpec:
 
     udf/args：实际值由哪个单元格函数、用哪些基础数据计算；args 中 "key" 指补充数据，"key@col" 指经费表单元格，
     以 "=" 开头的是常量。udf 为 None 时实际值由评价人直接填写（定性、等次、扣分、项目完成值）。
+    formula（评分表“指标公式说明”列）不写时取单元格函数目录（udfs.excel.CATALOG）中该函数的公式说明；wording 选用
+    目录中记下的另一种原文写法（如“子洲”）。
     """
 
     code: str
@@ -54,13 +57,18 @@ class IndicatorSpec:
     name: str
     rule: Rule
     criterion: str
-    formula: str = ""  # 指标公式（中文说明）
+    formula: str = ""  # 指标公式（中文说明）；udf 指标不写，取自目录
     udf: str | None = None
     args: tuple[str, ...] = ()
     unit: str = "%"  # 实际值的单位：% 比率、等次、分、扣分、人 ……
     value_hint: str = ""
     # 此前版本模板的实际值公式参数（None 表示与 args 相同）：旧工作簿里的这种公式仍按当时的写法计算，不报“公式被修改”
     legacy_args: tuple[str, ...] | None = None
+    wording: str = ""
+
+    def __post_init__(self) -> None:
+        if self.udf and not self.formula:
+            object.__setattr__(self, "formula", BY_NAME[self.udf].formula_text(self.wording))
 
     @property
     def points(self) -> Decimal:

@@ -16,7 +16,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "year-is-date": (INFO, "{label}填写为日期 {raw}（Excel 自动转换），已按 {value} 年处理；请把单元格格式改为“常规”后填写年份"),
     "missing-value": (ERROR, "{label}未填写，指标“{indicator}”无法计算{hint}"),
     "missing-sheet": (ERROR, "工作簿缺少工作表“{sheet_name}”"),
-    "unknown-system": (ERROR, "无法识别指标体系：{detail}"),
     "header-changed": (WARNING, "{detail}"),
     "code-missing": (WARNING, "“{sheet_name}”此行的代码为“{raw}”，应为“{expected_code}”（代码被删除或改动）；已按名称“{label}”读取该行，"
                               "请恢复代码"),

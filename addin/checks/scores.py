@@ -147,7 +147,7 @@ def _incomplete_shown(raw: Any, cell: str, label: str, scope: str, what: str, un
         return []
     hint = ""
     if isinstance(raw, Formula) and not _GUARDED.match(raw.text):
-        hint = "（这个公式不判断是否有指标未计分：SUM 会跳过“错误：…”的行；请按 README“按本地指标体系修改模板”改用模板的公式）"
+        hint = "（这个公式不判断是否有指标未计分：SUM 会跳过“错误：…”的行；请按 docs/workbook.md“按本地指标体系修改模板”改用模板的公式）"
     return [F.make("incomplete-shown-as-final", SHEET_SCORES, cell, label=label, stored=stored, scope=scope,
                    count=len(unscored), names=_names(unscored), what=what, hint=hint, expected=INCOMPLETE_TEXT,
                    actual=v if v is not None else stored)]

@@ -4,7 +4,7 @@ COMMANDS 是命令表：每个命令一个模块（register 建立它的参数�
 命令模块在顶层只导入本包的 common；各自的实际工作在 run 里才导入，jixiao score 之类的命令因此启动得快。
 
 退出码：0 正常；1 score：评价未完成（有指标无法计分），check/report/batch：有“错误”级别的发现；2 文件无法读取或参数有误
-（中文说明，无回溯）。各命令的详细约定见 README“命令行”。
+（中文说明，无回溯）。各命令的详细约定见 docs/commands.md。
 """
 from __future__ import annotations
 

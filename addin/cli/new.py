@@ -4,12 +4,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from workbook_templates.systems import SYSTEMS
+
 from .common import EXIT_OK, fail
 
 
 def register(subparsers: Any) -> None:
     s = subparsers.add_parser("new", help="生成空白模板")
-    s.add_argument("--system", required=True, choices=["hunan-dept", "zizhou-dept", "project"])
+    s.add_argument("--system", required=True, choices=list(SYSTEMS))
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--force", action="store_true")
     s.set_defaults(func=run)

@@ -287,7 +287,7 @@ def do_help(book=None) -> Outcome:
     except Exception as exc:  # noqa: BLE001 —— 帮助本身不能失败
         lines.append(f"  （无法检查：{type(exc).__name__}）")
     lines.append("")
-    lines.append("详细说明见 README 的“Windows 使用指南”；命令行：jixiao --help")
+    lines.append("详细说明见 docs/excel.md（Windows 使用指南）；命令行：jixiao --help")
     return Outcome("\n".join(lines))
 
 

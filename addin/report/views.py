@@ -1,5 +1,5 @@
-"""报告模板看到的指标：每个三级指标一份视图——“公式＝代入的数字＝结果”（EXPRESSIONS：按单元格函数的参数顺序代入
-工作簿原值）、评分标准中得满分的条件、失分与依据、无法计分时尚缺的内容；另有基础数据、一级指标分组与等级标准的视图。
+"""报告模板看到的指标：每个三级指标一份视图——“公式＝代入的数字＝结果”（单元格函数目录 udfs.excel.CATALOG 中该函数的
+expression：按参数顺序代入工作簿原值）、评分标准中得满分的条件、失分与依据、无法计分时尚缺的内容；另有基础数据、一级指标分组与等级标准的视图。
 """
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from udfs.excel import BY_NAME
-from udfs.numbers import fmt_num
+from udfs.expressions import Expr, equation
 from udfs.rule import RuleError
 from udfs.scoring import DeductionChecklist, GradeScale, GradeTable, Linear, Manual
 from udfs.targets import Qualitative, Target
@@ -51,75 +51,6 @@ class _Arg:
         if self.kind == "rate":
             return f"{self.label}{f_pct(self.value)}"
         return f"{self.label}{f_num(self.value)}{self.unit}"
-
-
-@dataclass(frozen=True)
-class _Expr:
-    figures: str
-    result: str | None = None  # 代替默认的“＝结果”；"" 表示不再写结果
-    shown: tuple[int, ...] | None = None  # 数据句中列出哪些参数（默认全部）
-
-
-def _div(f: list[str]) -> _Expr:
-    return _Expr(f"{f[0]}÷{f[1]}×100%")
-
-
-def _change(f: list[str]) -> _Expr:
-    return _Expr(f"（{f[0]}－{f[1]}）÷{f[1]}×100%")
-
-
-def _satisfaction(f: list[str]) -> _Expr:
-    weights = [Decimal("0.5"), Decimal("0.4"), Decimal("0.1")]
-    for i, w in enumerate(f[3:6]):
-        d = _dec(w.rstrip("%")) if w else None
-        if d is not None:
-            weights[i] = d / 100 if w.endswith("%") else d
-    terms = [f"{f[i]}×{fmt_num(weights[i] * 100)}%" for i in range(3)]
-    return _Expr("＋".join(terms), shown=(0, 1, 2))
-
-
-_BASIS_ARG = {"全年预算数": 3, "实际到位资金": 2, "调整后预算数": 4, "年初预算数": 5}
-
-
-def _execution_by(f: list[str]) -> _Expr:
-    idx = _BASIS_ARG.get((f[0] or "全年预算数").strip(), 3)
-    return _Expr(f"{f[1]}÷{f[idx]}×100%", shown=(1, idx))
-
-
-def _overstaffing(f: list[str]) -> _Expr:
-    quota, actual = _dec(f[0].strip("（）")), _dec(f[1].strip("（）"))
-    if quota is not None and actual is not None and actual <= quota:
-        return _Expr(f"{f[1]}－{f[0]}≤0，未超编", result="")
-    return _Expr(f"{f[1]}－{f[0]}")
-
-
-# 单元格函数 → 数字表达式（参数顺序与 udfs.excel.CATALOG 中的参数顺序相同）
-EXPRESSIONS: dict[str, Callable[[list[str]], _Expr]] = {
-    "STAFF_CONTROL_RATE": _div,
-    "SANGONG_CHANGE_RATE": _change,
-    # 最后一个参数（本年调整预算数）只用于推算空白的本年追加，不列入数据句
-    "BUDGET_COMPLETION": lambda f: _Expr(f"（{f[0]}＋{f[1]}＋{f[2]}－{f[3]}）÷（{f[0]}＋{f[1]}＋{f[2]}）×100%",
-                                         shown=(0, 1, 2, 3)),
-    "BUDGET_COMPLETION_ZZ": _div,
-    "BUDGET_CONTROL_RATE": lambda f: _Expr(f"{f[0]}÷{f[1]}×100%", shown=(0, 1)),
-    "BUILDING_AREA_RATE": _div,
-    "BUILDING_INVEST_RATE": _div,
-    "PUBLIC_EXPENSE_CONTROL": _div,
-    "PUBLIC_EXPENSE_CHANGE": _change,
-    "SANGONG_CONTROL_RATE": _div,
-    "PROCUREMENT_RATE": _div,
-    "BUDGET_ARRIVAL_RATE": _div,
-    "CARRYOVER_RATE": lambda f: _Expr(f"（{f[0]}－{f[1]}）÷{f[2]}×100%"),
-    "CARRYOVER_CHANGE_RATE": _change,
-    "RECEIVABLE_CHANGE_RATE": _change,
-    "ASSET_USE_RATE": lambda f: _Expr(f"（1－{f[0]}÷{f[1]}）×100%"),
-    "SATISFACTION": _satisfaction,
-    "BUDGET_EXECUTION": _div,
-    "BUDGET_EXECUTION_BY": _execution_by,
-    "OVERSTAFFING": _overstaffing,
-    "KEY_WORK_RATE": _div,
-    "DEBT_STATUS": lambda f: _Expr("", result=""),
-}
 
 
 def _args_for(system: System, inputs: WorkbookInputs, ev: Evaluation, udf: str, refs: Sequence[str]) -> list[_Arg]:
@@ -169,13 +100,6 @@ def _target_text(rule: Target, unit: str) -> str:
         return f"“{_clean(rule.target)}”"
     nature = "＝" if rule.nature == "=" else rule.nature
     return nature + _value_text(_dec(rule.target), unit)
-
-
-def _equation(name: str, formula: str, figures: str, result: str) -> str:
-    formula = formula.replace("=", "＝")
-    head = formula if "＝" in formula else (f"{name}＝{formula}" if formula else name)
-    eq = f"{head}＝{figures}" if figures else head
-    return f"{eq}＝{result}" if result else eq
 
 
 def _score_expr(ind: IndicatorResult) -> str:
@@ -293,14 +217,15 @@ def _indicator_view(system: System, inputs: WorkbookInputs, ev: Evaluation, ind:
         if added is not None:  # 本年追加空白：报告代入推算的数（调整预算数－年初预算数），与实际值一致
             k = derived.ADDED_ARGS[udf][0]
             args[k] = replace(args[k], raw=added.added, value=added.added)
-        expr = EXPRESSIONS.get(udf, lambda f: _Expr(""))([a.fig() for a in args])
+        expression = BY_NAME[udf].expression
+        expr = expression([a.fig() for a in args]) if expression is not None else Expr("")
         shown = expr.shown if expr.shown is not None else tuple(range(len(args)))
         data_text = "，".join(args[i].described() for i in shown if i < len(args))
         figures = expr.figures
         if expr.result is not None:
             result = expr.result
-        if udf == "BUDGET_EXECUTION_BY" and args:  # 公式说明写的是“（所选口径的）预算数”：换成所选的口径
-            formula = formula.replace("（所选口径的）预算数", _clean(args[0].raw) or "全年预算数")
+        if expr.formula is not None:  # 公式说明写的是“（所选口径的）预算数”：换成所选的口径
+            formula = formula.replace(*expr.formula)
     deduction = _dec(ind.value) if kind == "deduct" else None
     if isinstance(rule, DeductionChecklist) and rule.per_item is not None and deduction is not None:
         deduction = deduction * rule.per_item
@@ -329,8 +254,8 @@ def _indicator_view(system: System, inputs: WorkbookInputs, ev: Evaluation, ind:
         criterion=_clean(ind.criterion), checked=full_marks_condition(_clean(ind.criterion), ind.points),
         formula=formula, unit=ind.unit, value_text=value_text, data_text=data_text, figures=figures,
         fact_figures=f"{value_text} {data_text}" if kind in ("formula", "value", "status") else (short or value_text),
-        equation=_equation(name, formula, figures, result) if kind == "formula" else "",
-        formula_head=_equation(name, formula, "", ""), formula_text=formula,
+        equation=equation(name, formula, figures, result) if kind == "formula" else "",
+        formula_head=equation(name, formula), formula_text=formula,
         score_expr=_score_expr(ind) if not ind.override else "", na_policy=rule.na if rule else "",
         target=_target_text(rule, ind.unit) if isinstance(rule, Target) and not udf else "",
         met=ind.computed is not None and ind.points is not None and ind.computed >= ind.points,

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from udfs.excel import CATALOG
+from udfs.expressions import basis_arg
 from udfs.indicators import IndicatorError, derived_budget_added, execution_denominator
 from udfs.numbers import InputError, fmt_num, fmt_pct, parse_number, round2
 from udfs.rule import Rule
@@ -118,8 +120,8 @@ def formula_variant(system: System, spec: IndicatorSpec, inputs: WorkbookInputs,
     return "changed", expected
 
 
-# 本年追加的推算：单元格函数 → (本年追加, 年初预算, 调整预算数) 的参数序号
-ADDED_ARGS = {"BUDGET_CONTROL_RATE": (0, 1, 2), "BUDGET_COMPLETION": (2, 1, 4)}
+# 本年追加的推算：单元格函数 → (本年追加, 年初预算, 调整预算数) 的参数序号（取自单元格函数目录）
+ADDED_ARGS = {s.name: s.added for s in CATALOG if s.added is not None}
 
 
 @dataclass(frozen=True)
@@ -211,10 +213,8 @@ def notes(system: System, inputs: WorkbookInputs, spec: IndicatorSpec, values: l
     return out
 
 
-# 比率 ＝ 分子 ÷ 分母 的单元格函数：(分子参数序号, 分母参数序号)；预算执行率（按口径）的分母随口径而定
-RATIO_ARGS = {"BUDGET_EXECUTION": (0, 1), "PROCUREMENT_RATE": (0, 1), "BUDGET_ARRIVAL_RATE": (0, 1),
-              "BUDGET_COMPLETION_ZZ": (0, 1), "KEY_WORK_RATE": (0, 1), "BUDGET_EXECUTION_BY": (1, None)}
-_BASIS_ARG = {"全年预算数": 3, "实际到位资金": 2, "调整后预算数": 4, "年初预算数": 5}
+# 比率 ＝ 分子 ÷ 分母 的单元格函数：(分子参数序号, 分母参数序号)；预算执行率（按口径）的分母随口径而定（取自目录）
+RATIO_ARGS = {s.name: s.ratio for s in CATALOG if s.ratio is not None}
 
 
 def capped_over_100(system: System, inputs: WorkbookInputs, spec: IndicatorSpec | None, values: list[Any] | None,
@@ -236,7 +236,7 @@ def capped_over_100(system: System, inputs: WorkbookInputs, spec: IndicatorSpec 
     if idx is not None and spec is not None and values is not None:
         num_i, den_i = idx
         if den_i is None:
-            den_i = _BASIS_ARG.get(str(values[0] or "").strip() or "全年预算数", 3)
+            den_i = basis_arg(values[0])
         num = _maybe_dec(values[num_i]) if num_i < len(values) else None
         try:
             den = (execution_denominator(values[0], *values[2:6]) if spec.udf == "BUDGET_EXECUTION_BY"

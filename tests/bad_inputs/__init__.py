@@ -29,6 +29,7 @@ class Case:
     # False：程序应当照常理解的“怪”输入（插入的行、多余的工作表、远处的一格……），没有可点名的错误单元格，
     # 只要求不崩溃且 check 成立；True：必须有一条指向 mutate 所返回单元格的中文发现
     names_cell: bool = True
+    code: str = ""  # 指向该格的发现中应有这个代码（发现目录 addin/checks/findings.py）
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,7 @@ LONG_TEXT = "很长的说明" * 6553  # 32765 个字符，接近 Excel 单元格
 
 CASES: list[Case] = [
     # --- 基础数据表：数字格里的各种东西 ---
-    Case("text-in-number", "baojing-2018", set_data("staff_actual", "三十三")),
+    Case("text-in-number", "baojing-2018", set_data("staff_actual", "三十三"), code="indicator-error"),
     Case("fullwidth-digits", "baojing-2018", set_data("staff_actual", "３３"), total_is("94.9"),
          "全角数字照常识别"),
     Case("fullwidth-percent", "baojing-2018", set_data("sat_service", "94.93％"), total_is("94.9")),
@@ -282,13 +283,14 @@ CASES: list[Case] = [
     Case("formula-injection-text", "baojing-2018", set_data("staff_actual", '=HYPERLINK("http://x","33")')),
     Case("long-unit-name", "baojing-2018", then(set_data("unit_name", LONG_TEXT), lambda wb: None), total_is("94.9"),
          names_cell=False),
-    Case("money-unit-typo", "baojing-2018", set_data("money_unit", "万圆")),
+    Case("money-unit-typo", "baojing-2018", set_data("money_unit", "万圆"), code="bad-choice"),
     # Excel 把“2018-12-31”自动变成日期：按 2018 年处理并提示（报告标题不出现“2018-12-31 00:00:00年度”）
-    Case("year-as-date", "baojing-2018", set_data("year", DATE), lambda js: js["year"] == "2018" and js["total"] == 94.9),
+    Case("year-as-date", "baojing-2018", set_data("year", DATE), lambda js: js["year"] == "2018" and js["total"] == 94.9,
+         code="year-is-date"),
     # --- 工作表与表头 ---
-    Case("missing-data-sheet", "baojing-2018", delete_sheet(DATA, (DATA, "A1"))),
+    Case("missing-data-sheet", "baojing-2018", delete_sheet(DATA, (DATA, "A1")), code="missing-sheet"),
     Case("renamed-data-sheet", "baojing-2018", then(rename_sheet(DATA, "基础数据"), lambda wb: (DATA, "A1"))),
-    Case("renamed-data-header", "baojing-2018", rename_header(DATA, "本年决算数", "决算数")),
+    Case("renamed-data-header", "baojing-2018", rename_header(DATA, "本年决算数", "决算数"), code="header-changed"),
     Case("extra-and-reordered-sheets", "baojing-2018", extra_sheets, total_is("94.9"), names_cell=False),
     Case("far-away-cell", "baojing-2018", far_cell, total_is("94.9"), names_cell=False),
     # --- 代码列被删、单元格被合并、用户插入行 ---
@@ -317,14 +319,14 @@ CASES: list[Case] = [
     Case("op-typo", "baojing-2018", set_score("public_expense_control", "参数1", "小于等于")),
     Case("na-policy-typo", "baojing-2018", set_score("sangong_change", "无基数时", "满份")),
     Case("bands-not-increasing", "baojing-2018", set_score("budget_control", "参数3", 0)),
-    Case("points-text", "baojing-2018", set_score("staff_control", "分值", "三分")),
+    Case("points-text", "baojing-2018", set_score("staff_control", "分值", "三分"), code="bad-points"),
     Case("points-negative", "baojing-2018", set_score("staff_control", "分值", -3)),
     Case("points-bool", "baojing-2018", set_score("staff_control", "分值", True)),
     Case("points-huge", "baojing-2018", set_score("mgmt_system", "分值", 1e308)),
     Case("points-error-value", "baojing-2018", set_score("staff_control", "分值", "#REF!")),
     Case("points-blank", "baojing-2018", set_score("staff_control", "分值", None)),
     # --- 评价人填写 ---
-    Case("override-text", "baojing-2018", set_score("budget_control", "调整得分", "四分")),
+    Case("override-text", "baojing-2018", set_score("budget_control", "调整得分", "四分"), code="bad-override"),
     Case("override-without-reason", "baojing-2018", set_score("budget_control", "调整理由", None)),
     Case("override-over-points", "baojing-2018",
          then(set_score("goal_reasonable", "调整理由", "评价组意见"), set_score("goal_reasonable", "调整得分", 100))),
@@ -334,11 +336,12 @@ CASES: list[Case] = [
     Case("manual-text", "baojing-2018", set_score("mgmt_system", "实际值", "优")),
     Case("manual-blank", "baojing-2018", set_score("mgmt_system", "实际值", None)),
     Case("grade-unknown", "baojing-2018", set_score("key_work", "实际值", "很好")),
-    Case("computed-overwritten", "baojing-2018", set_score("staff_control", "计算得分", 3)),
+    Case("computed-overwritten", "baojing-2018", set_score("staff_control", "计算得分", 3),
+         code="score-typed-over-formula"),
     Case("value-overwritten", "baojing-2018", set_score("staff_control", "实际值", 1)),
     Case("value-overwritten-text", "baojing-2018", set_score("staff_control", "实际值", "很高")),
     Case("value-bool", "baojing-2018", set_score("mgmt_system", "实际值", False)),
-    Case("grade-table-text", "baojing-2018", lambda wb: _grade_low(wb, 0, "九十")),
+    Case("grade-table-text", "baojing-2018", lambda wb: _grade_low(wb, 0, "九十"), code="bad-grade-table"),
     Case("grade-table-duplicate", "baojing-2018", lambda wb: _grade_low(wb, 1, 90)),
     # --- 项目支出（石屏）与子洲 ---
     Case("target-value-text", "shiping-2022", lambda wb: _project_param(wb, 2, "很多")),
