@@ -10,27 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from .common import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, CliError, print_notices
-
-
-def _open(path: str):
-    """打开并读取工作簿（带公式的保存结果，用于核对小计、总分与等级）。任何读取失败都转为中文说明（退出码 2）。"""
-    from ..io.book import BookError
-    from ..scoring.reader import ReadError, load
-
-    p = Path(path)
-    if not p.exists():
-        raise CliError(f"找不到文件：{p}")
-    if p.is_dir():
-        raise CliError(f"“{p}”是文件夹，不是工作簿")
-    try:
-        book, inputs = load(p, with_cached=True)
-    except (BookError, ReadError) as exc:
-        raise CliError(str(exc)) from None
-    except Exception as exc:  # 损坏或非 jixiao 工作簿可能以各种方式失败：一律说明原因，不显示回溯
-        raise CliError(f"无法读取工作簿“{p.name}”：{type(exc).__name__}: {str(exc)[:200]}") from None
-    print_notices(book)
-    return book, inputs
+from .common import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, CliError, load
 
 
 def run(args) -> int:
@@ -90,7 +70,7 @@ def _check_and_write(path: str, args) -> tuple[int, dict]:
     from ..checks.sheet import write_findings_sheet
     from ..scoring.engine import evaluate
 
-    book, inputs = _open(path)
+    book, inputs = load(path, with_cached=True)  # 带公式的保存结果，用于核对小计、总分与等级
     try:
         ev = evaluate(inputs)
         findings = run_checks(inputs, ev)

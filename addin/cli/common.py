@@ -24,13 +24,12 @@ def print_notices(book: Any) -> None:
 
 
 def load(path: str | Path, *, with_cached: bool = False) -> tuple[Any, Any]:
-    """打开并读取工作簿；无法读取时抛出 CliError（中文说明）。"""
+    """打开并读取工作簿；无法读取时（找不到、是文件夹、损坏或不是 jixiao 工作簿）抛出 CliError（中文说明，退出码 2）。"""
     from ..io.book import BookError
-    from ..scoring.reader import ReadError
-    from ..scoring.reader import load as read_workbook
+    from ..scoring.reader import ReadError, load_readable
 
     try:
-        book, inputs = read_workbook(path, with_cached=with_cached)
+        book, inputs = load_readable(path, with_cached=with_cached)
     except (BookError, ReadError) as exc:
         raise CliError(str(exc)) from None
     print_notices(book)

@@ -47,7 +47,7 @@ def make_report(path: str | Path, *, output: str | Path | None = None, docx: str
     from ..report.sections import build_report
     from ..report.sheet import write_report_sheet
     from ..scoring.engine import evaluate
-    from ..scoring.reader import ReadError, load
+    from ..scoring.reader import ReadError, load_readable
 
     if template_dir is not None and not Path(template_dir).is_dir():
         from ..report.model import ReportError
@@ -67,7 +67,7 @@ def make_report(path: str | Path, *, output: str | Path | None = None, docx: str
         with write_lock(path) if output is None and Path(path).is_file() else contextlib.nullcontext():
             try:
                 # 带上文件中保存的计算结果：文字材料、单位名称等若是公式，报告用其结果
-                book, inputs = load(path, with_cached=True)
+                book, inputs = load_readable(path, with_cached=True)
             except ReadError as exc:
                 raise CliError(str(exc)) from None
             print_notices(book)  # safeio：含宏（不运行，逐字节保留）、文件正在 Excel 中打开等

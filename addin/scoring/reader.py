@@ -2,6 +2,7 @@
 调整列宽不影响读取；评分表按用户留下的行读取（插入、删除、复制、调换的行，改过的名称与分值），指标体系描述只是模板行的默认值。"""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from workbook_templates import layout as L
@@ -307,6 +308,24 @@ def _row(g, r: int, code: str, col: dict[str, int]) -> RowInput:
     ri.cells = {f: a1(r, c) for f, c in col.items()}
     ri.cells["params"] = f"{a1(r, col['p1'])}:{a1(r, col['p10'])}"
     return ri
+
+
+def load_readable(path: str | Path, *, with_cached: bool = False) -> tuple[Any, WorkbookInputs]:
+    """load，但任何读取失败都成为 BookError 或 ReadError（中文说明，命令行与报送材料据此退出或提示，不显示回溯）：
+    损坏的或不是 jixiao 生成的工作簿可能以各种方式失败。"""
+    from ..io.book import BookError
+
+    p = Path(path)
+    if not p.exists():
+        raise ReadError(f"找不到文件：{p}")
+    if p.is_dir():
+        raise ReadError(f"“{p}”是文件夹，不是工作簿")
+    try:
+        return load(p, with_cached=with_cached)
+    except (BookError, ReadError):
+        raise
+    except Exception as exc:
+        raise ReadError(f"无法读取工作簿“{p.name}”：{type(exc).__name__}: {str(exc)[:200]}") from None
 
 
 def load(path, *, with_cached: bool = False):

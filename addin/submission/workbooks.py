@@ -144,20 +144,13 @@ def load_workbook(path: str | Path, *, external: bool = False) -> Workbook:
     """读取并计分（带公式的保存结果，文字材料是公式时用其结果）。无法读取时抛出 SubmissionError（中文说明）。"""
     from ..io.book import BookError
     from ..scoring.engine import evaluate
-    from ..scoring.reader import ReadError, load
+    from ..scoring.reader import ReadError, load_readable
 
-    p = Path(path)
-    if not p.exists():
-        raise SubmissionError(f"找不到文件：{p}")
-    if p.is_dir():
-        raise SubmissionError(f"“{p}”是文件夹，不是工作簿")
     try:
-        book, inputs = load(p, with_cached=True)
+        book, inputs = load_readable(path, with_cached=True)
     except (BookError, ReadError) as exc:
         raise SubmissionError(str(exc)) from None
-    except Exception as exc:  # 损坏或非 jixiao 工作簿可能以各种方式失败：说明原因，不显示回溯
-        raise SubmissionError(f"无法读取工作簿“{p.name}”：{type(exc).__name__}: {str(exc)[:200]}") from None
-    return Workbook(inputs, evaluate(inputs), p, book, external)
+    return Workbook(inputs, evaluate(inputs), Path(path), book, external)
 
 
 def open_department(path: str | Path) -> Workbook:
