@@ -4,14 +4,12 @@
 """
 from __future__ import annotations
 
-import datetime as _dt
 import sys
 import tempfile
-import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-from ..excel.env import NOT_WINDOWS, Env, InstallError
+from ..excel.env import NOT_WINDOWS, Env, InstallError, append_traceback
 from ..excel.excel_session import ExcelStepError
 from ..excel.install import install, status_lines, uninstall, xlam
 from .common import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, CliError
@@ -35,13 +33,7 @@ def _guarded(name: str, fn: Callable[[Any], int]) -> Callable[[Any], int]:
                 print(f"jixiao：jixiao addin {name} 未能完成：{exc.strerror or exc}"
                       + (f"（{exc.filename}）" if exc.filename else "") + "。请检查文件夹权限与磁盘空间后重试。", file=sys.stderr)
                 return EXIT_UNREADABLE
-            path = log_path()
-            try:
-                with open(path, "a", encoding="utf-8") as fh:
-                    fh.write(f"==== {_dt.datetime.now().isoformat(timespec='seconds')} jixiao addin {name}\n")
-                    fh.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
-            except OSError:
-                pass
+            path = append_traceback(log_path(), f"jixiao addin {name}", exc)
             print(f"jixiao：jixiao addin {name} 未能完成：内部错误（{type(exc).__name__}：{exc}）。"
                   f"详细信息已写入 {path}，请把该文件发给技术支持。", file=sys.stderr)
             return EXIT_UNREADABLE

@@ -36,6 +36,20 @@ class InstallError(Exception):
     """安装无法继续（中文说明与处理办法）。"""
 
 
+def append_traceback(path: Path, header: str, exc: BaseException) -> Path:
+    """把一次内部错误的回溯追加到日志（给技术支持看；用户看到的是中文说明与这个路径）。写不进去时不再报错。"""
+    import datetime as _dt
+    import traceback
+
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"==== {_dt.datetime.now().isoformat(timespec='seconds')} {header}\n")
+            fh.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    except OSError:
+        pass
+    return path
+
+
 def pip_fix(env: "Env", version: str, force: bool = False) -> str:
     """修复 xlwings 版本或 DLL 的那一条命令。"""
     return (f"在命令提示符运行：\"{env.executable}\" -m pip install {'--force-reinstall ' if force else ''}"

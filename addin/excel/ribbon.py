@@ -11,17 +11,15 @@ XlwingsBook——同一段代码，两个适配器。
 """
 from __future__ import annotations
 
-import datetime as _dt
 import sys
 import tempfile
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from ..io.book import LiveBook
 from ..model import SHEET_CHECKS, SHEET_REPORT
-from .env import DOCTOR_MARK, RIBBON_LOG
+from .env import DOCTOR_MARK, RIBBON_LOG, append_traceback
 
 TITLE = "绩效评价"
 RUNNING_TEXT = "绩效评价：正在运行，请稍候……"
@@ -336,14 +334,7 @@ def log_path() -> Path:
 
 
 def _log(entry: str, exc: BaseException) -> Path:
-    path = log_path()
-    try:
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(f"==== {_dt.datetime.now().isoformat(timespec='seconds')} ribbon.{entry} jixiao {_version()}\n")
-            fh.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
-    except OSError:
-        pass
-    return path
+    return append_traceback(log_path(), f"ribbon.{entry} jixiao {_version()}", exc)
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
