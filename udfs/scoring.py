@@ -333,6 +333,9 @@ def rule_from_params(label: object, points: object, params: Sequence[object], na
     return with_words(rule, words)
 
 
+_USES_WORDS: dict[type, bool] = {}  # 规则类 → 是否有 words 字段
+
+
 def with_words(rule: Rule, words: object) -> Rule:
     """给用到定性词表的规则（定性三档、目标比较）换上工作簿的词表；其他规则原样返回。"""
     if words is None or not isinstance(rule, (Qualitative, Target)):  # 只有这两种规则带 words

@@ -2,6 +2,7 @@
 DEFAULT_QUALITATIVE_WORDS），把“已完成”“基本完成”“较差”之类的写法归入三档；也接受得分系数（0～100%）。无法归档的写法抛出 EntryError，绝不猜测。"""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
 from .entries import EntryError, Reading, _norm, _show
@@ -20,7 +21,17 @@ DEFAULT_QUALITATIVE_WORDS: tuple[tuple[str, str], ...] = (
 
 
 def word_pairs(words: Any) -> tuple[tuple[str, str], ...]:
-    """“定性词表”区域（词语、档次两列；单元格函数收到的是按行展平或嵌套的 list）→ ((词语, 档次), …)。空行略过。"""
+    """“定性词表”区域（词语、档次两列；单元格函数收到的是按行展平或嵌套的 list）→ ((词语, 档次), …)。空行略过。
+    以元组给出时（计分引擎）结果缓存：同一词表在每个指标、每个工作簿里都要用。"""
+    if isinstance(words, tuple):
+        try:
+            return _cached_pairs(words)
+        except TypeError:  # 含不可散列的元素（list）：照常逐个读
+            pass
+    return _word_pairs(words)
+
+
+def _word_pairs(words: Any) -> tuple[tuple[str, str], ...]:
     flat: list[Any] = []
 
     def walk(x: Any) -> None:
@@ -39,6 +50,9 @@ def word_pairs(words: Any) -> tuple[tuple[str, str], ...]:
         w, b = flat[i], flat[i + 1]
         out.append(("" if w is None else _show(w), "" if b is None else _show(b)))
     return tuple(p for p in out if p[0] or p[1])
+
+
+_cached_pairs = lru_cache(maxsize=64)(_word_pairs)
 
 
 def _word_table(words: Iterable[tuple[str, str]] | None) -> dict[str, str]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .spec import N_PARAMS, System
 
@@ -103,9 +104,10 @@ def value_formula(udf: str, args, cells, parts: dict[str, tuple[str, ...]] | Non
 _ADDIN_PREFIX = re.compile(r"'[^']*\.xla[mx]?'!|\[\d+\]!(?=[A-Za-z_])|\b[A-Za-z0-9_.\-]+\.xla[mx]?!|_xludf\.", re.I)
 
 
+@lru_cache(maxsize=16384)
 def normalise_formula(text: str) -> str:
     """比较公式时忽略空白、$、引号与大小写（Excel 对不含空格的表名可能去掉引号），以及 Excel 给加载项函数加的前缀
-    （这些前缀不是用户的改动）。"""
+    （这些前缀不是用户的改动）。批量校验时同一模板的公式在每个工作簿里都要比较，结果缓存。"""
     return "".join(ch for ch in _ADDIN_PREFIX.sub("", text) if not ch.isspace() and ch not in "$'").upper()
 
 

@@ -79,9 +79,13 @@ class ResultCache:
             return
         path = self._path(res.key)
         try:
-            path.parent.mkdir(exist_ok=True)
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_text(_to_json(res), encoding="utf-8")
+            text = _to_json(res)
+            try:
+                tmp.write_text(text, encoding="utf-8")
+            except FileNotFoundError:  # 子文件夹还没有：这时才建（每个文件都 mkdir 一次是可观的开销）
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp.write_text(text, encoding="utf-8")
             os.replace(tmp, path)
         except OSError:
             pass  # 缓存只是加速：写不进去（磁盘满）时照常汇总

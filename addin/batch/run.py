@@ -116,17 +116,11 @@ def iter_batch(files: Sequence[Path], root: Path, *, jobs: int = 1, timeout: flo
 
     from pebble import ProcessExpired, ProcessPool
 
-    # 在 fork 之前导入，子进程直接继承
+    # 在 fork 之前导入，子进程直接继承（校验找未填写的文字材料用 report.sections 与 required 的表，不生成报告，
+    # 所以不必预先编译报告模板）
     from ..checks import run as checks  # noqa: F401
-    from ..report import sections
-    from ..report.render import make_env
+    from ..report import sections  # noqa: F401
     from ..scoring import engine, reader  # noqa: F401
-
-    # 报告模板在 fork 之前编译好（校验要用报告模板找出未填写的文字材料；每个子进程不必各自编译一遍）
-    env = make_env(None)
-    for name in [sec.template for specs in sections.SECTIONS.values() for sec in specs] + \
-            list(sections.TITLE_TEMPLATE.values()) + [sections.DRAFT_TEMPLATE]:
-        env.get_template(name)
 
     if not files:
         return

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Iterable
 
 from udfs.numbers import InputError, parse_number
@@ -84,9 +85,11 @@ def _refs(text: str) -> list[tuple[str, int, str, int]]:
     return out
 
 
+@lru_cache(maxsize=4096)
 def _formula_rows(text: str) -> _Summary | None:
     """小计/总分公式 → 汇总的行与列。认识三种写法：只由 SUM(区域) 与单元格相加构成的公式（旧模板与手写）；
-    模板的 SUM(区域)−SUMIF(规则类型区域,"",区域)；以及外面套着 IF(…,"未完成",…) 的这两种。其他公式返回 None（不做文本核对）。"""
+    模板的 SUM(区域)−SUMIF(规则类型区域,"",区域)；以及外面套着 IF(…,"未完成",…) 的这两种。其他公式返回 None（不做文本核对）。
+    结果缓存（同一模板的小计公式在每个工作簿里都一样），调用方只读不改。"""
     if "#REF!" in text.upper():
         return _Summary([], set(), consistent=False)  # 删除了公式引用的行（如删掉一组中唯一的指标行）
     if "!" in text:

@@ -228,7 +228,8 @@ def _table_hint(ctx: Context, claim: narrative.OfWhich, money: list[NumCell]) ->
 
 def check_report_texts(ctx: Context) -> list[Finding]:
     """报告要用而“文字材料”表中未填写的叙述与成文日期（missing-text、bad-date 警告）：缺了它们报告只能是草稿，校验时就提示。
-    哪些材料必填由报告模板决定，所以按模板实际生成一次报告来判断（addin.report.sections.text_findings，约 5 ms）。"""
+    哪些材料必填由报告模板决定：内置模板按 addin/report/required.py 的表（与模板逐处核对）判断，不生成报告
+    （addin.report.sections.text_findings）。"""
     from ..report.sections import text_findings  # 延迟导入：只有这项检查需要 jinja2 与报告模板
 
     return text_findings(ctx.inputs, ctx.ev)

@@ -13,7 +13,7 @@ from typing import Any, Callable, NoReturn
 from xml.parsers import expat
 
 from ..model import Formula
-from . import filecheck, ooxml
+from . import fastsheet, filecheck, ooxml
 from .book import BookError, Grid
 
 
@@ -50,6 +50,36 @@ def _style_id(ref: str, s: str) -> int:
         return int(s)
     except ValueError:
         raise _CellError(ref, f"的样式编号“{s[:20]}”无效，文件已损坏") from None
+
+
+def _sst_handlers(out: list[str]) -> tuple[Callable, Callable, Callable]:
+    """共享字符串表的 expat 回调：每个 <si> 中 <t> 的文字（注音 <rPh> 不属于单元格文字）依次加入 out。"""
+    buf: list[str] = []
+    state = {"t": False, "rph": 0}
+
+    def start(name, attrs):
+        tag = _local(name)
+        if tag == "si":
+            buf.clear()
+        elif tag == "rPh":
+            state["rph"] += 1
+        elif tag == "t" and not state["rph"]:
+            state["t"] = True
+
+    def end(name):
+        tag = _local(name)
+        if tag == "si":
+            out.append("".join(buf))
+        elif tag == "rPh":
+            state["rph"] -= 1
+        elif tag == "t":
+            state["t"] = False
+
+    def chars(text):
+        if state["t"]:
+            buf.append(text)
+
+    return start, end, chars
 
 
 def _cast_number(text: str) -> int | float:
@@ -175,33 +205,13 @@ class FastBook:
         out: list[str] = []
         data = self._part(self._sst_part) if self._sst_part else None
         if data is not None and self._sst_part is not None:
-            buf: list[str] = []
-            state = {"t": False, "rph": 0}
-
-            def start(name, attrs):
-                tag = _local(name)
-                if tag == "si":
-                    buf.clear()
-                elif tag == "rPh":  # 注音（拼音）不属于单元格文字
-                    state["rph"] += 1
-                elif tag == "t" and not state["rph"]:
-                    state["t"] = True
-
-            def end(name):
-                tag = _local(name)
-                if tag == "si":
-                    out.append("".join(buf))
-                elif tag == "rPh":
-                    state["rph"] -= 1
-                elif tag == "t":
-                    state["t"] = False
-
-            def chars(text):
-                if state["t"]:
-                    buf.append(text)
-
             self._check_part_size(self._sst_part, "共享字符串表")
-            self._parse(data, start, end, chars, part=self._sst_part)
+            filecheck._xml_encoding(self.path, self._sst_part, data[:filecheck._SNIFF_BYTES])
+            fast = fastsheet.shared_strings(data)  # 规整的表用正则一次取出；否则 expat 逐元素
+            if fast is not None:
+                out = fast
+            else:
+                self._parse(data, *_sst_handlers(out), part=self._sst_part)
             if len(out) > filecheck.MAX_SHARED_STRINGS:
                 raise BookError(f"无法读取工作簿“{self.path.name}”：共享字符串表有 {len(out):,} 条，超过上限 "
                                 f"{filecheck.MAX_SHARED_STRINGS:,} 条（一份绩效评价工作簿约几百条）；"
@@ -306,9 +316,15 @@ class FastBook:
         stripped = 0
         if b"<c>" not in data and data.count(b"<c ") == data.count(b'<c r="'):
             data, stripped = _EMPTY_CELL.subn(b"", data)
-        g: Grid = {}
         shared_f: dict[str, Any] = {}
         with_cached = self.with_cached
+        fast = fastsheet.sheet_cells(
+            data, stripped, filecheck.MAX_CELLS,
+            lambda ref, cattr, vtext, ftext, fattr: self._cell_value(ref, cattr, vtext, ftext, fattr, None, shared, dates,
+                                                                   tds, shared_f, with_cached), shared, dates)
+        if fast is not None:
+            return fast
+        g: Grid = {}
         buf: list[str] = []
         # 解析状态（闭包变量比字典快；大多数单元格只有样式、没有值，尽早跳过）
         row = col = 0

@@ -56,8 +56,9 @@ def col_index(letters: str) -> int:
     return n
 
 
+@lru_cache(maxsize=65536)
 def a1(row: int, col: int) -> str:
-    """1 起的行列号 → A1 地址。"""
+    """1 起的行列号 → A1 地址（读取时每个单元格都经过这里，结果缓存）。"""
     return f"{col_letters(col)}{row}"
 
 

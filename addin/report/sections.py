@@ -30,6 +30,7 @@ from ..scoring.engine import evaluate
 from . import problems as P
 from .model import BLANK_UNIT, Block, ChartBar, Missing, Report, ReportError, RuleRow, TableRow
 from .render import _parse, _render, f_date, f_score, h1, make_env, parse_date, xml_safe
+from .required import missing_texts
 from .texts import _Texts
 from .views import _grade_bands, _grade_scale, _groups, _indicator_view, _scalars_view, _table_view
 
@@ -180,21 +181,15 @@ def build_report(inputs: WorkbookInputs, ev: Evaluation, findings: Sequence[Find
 
     # 草稿：尚缺的内容（评价人的说法写进报告；单元格只给终端与审核意见）
     missing = [Missing(f"{v.name}：{v.missing}", v.missing_where[0], v.missing_where[1], "indicator") for v in unscored]
-    report_findings = texts.findings()
+    report_findings = _gap_findings(inputs, ev, texts, raw_date, issued)
     for title, sheet, cell in _identity_gaps(inputs, ev):
-        report_findings.append(F.make("missing-text", sheet, cell, title=title))
         missing.append(Missing(title, sheet, cell, "text"))
     for key, title in texts.missing.items():
         sheet, cell = inputs.cells.get(("text", key), (SHEET_TEXTS, ""))
         missing.append(Missing(title, sheet, cell, "text", key))
     if issued is None:
         sheet, cell = inputs.cells.get(("text", "date"), (SHEET_TEXTS, ""))
-        raw = cell_text(raw_date)
         missing.append(Missing("成文日期", sheet, cell, "date", "date"))
-        if raw:
-            report_findings.append(F.make("bad-date", sheet, cell, raw=raw[:40]))
-        elif "date" in texts.titles and "date" not in texts.missing:
-            report_findings.append(F.make("missing-text", sheet, cell, title=texts.titles["date"]))
     if missing:
         note = _parse(_render(env, DRAFT_TEMPLATE, {**ctx, "missing": missing,
                                                     "missing_indicators": [m for m in missing if m.kind == "indicator"],
@@ -218,6 +213,21 @@ def _rule_rows(rows: list[RuleRow], level1s: list[SimpleNamespace]) -> list[Rule
     return [RuleRow(f"{r.level1}（{f_score(pts1.get(r.level1))}分）" if r.level1 in pts1 else r.level1,
                     f"{r.level2}（{f_score(pts2[(r.level1, r.level2)])}分）" if (r.level1, r.level2) in pts2 else r.level2,
                     r.name, r.criterion, r.formula, r.points) for r in rows]
+
+
+def _gap_findings(inputs: WorkbookInputs, ev: Evaluation, texts: _Texts, raw_date: Any, issued: Any) -> list[Finding]:
+    """报告自身的发现：模板记下的缺项（texts.missing）、单位名称与年度未填写、成文日期未填写或无法识别（未排序）。"""
+    out = texts.findings()
+    for title, sheet, cell in _identity_gaps(inputs, ev):
+        out.append(F.make("missing-text", sheet, cell, title=title))
+    if issued is None:
+        sheet, cell = inputs.cells.get(("text", "date"), (SHEET_TEXTS, ""))
+        raw = cell_text(raw_date)
+        if raw:
+            out.append(F.make("bad-date", sheet, cell, raw=raw[:40]))
+        elif "date" in texts.titles and "date" not in texts.missing:
+            out.append(F.make("missing-text", sheet, cell, title=texts.titles["date"]))
+    return out
 
 
 def _identity_gaps(inputs: WorkbookInputs, ev: Evaluation) -> list[tuple[str, str, str]]:
@@ -272,15 +282,19 @@ def _table_rows(system: System, ev: Evaluation, views: list[SimpleNamespace], co
 def text_findings(inputs: WorkbookInputs, ev: Evaluation | None = None, *, template_dir: str | Path | None = None
                   ) -> list[Finding]:
     """报告所需而未填写（或无法识别）的文字材料（missing-text/bad-date 警告，指向“文字材料”表的内容单元格），
-    供校验汇总调用。"""
+    供校验汇总调用。内置模板按 required.REQUIRED_TEXTS 判断，不生成报告（批量校验的大半时间曾花在这里）；与生成整份报告
+    得到的发现逐条相同（tests/test_limits.py 核对）。用户的模板目录（template_dir）不在表中，仍生成报告来判断。"""
     ev = ev if ev is not None else evaluate(inputs)
     raw_date = inputs.texts.get("date")
-    if _Texts(SYSTEMS[inputs.system_key], inputs).all_filled and \
-            parse_date(raw_date.cached if isinstance(raw_date, Formula) else raw_date) is not None:
-        # 文字材料都已填写、成文日期读得出：任何章节都不会记下缺项，不必生成报告（批量校验时省下大半时间）；
-        # 与生成整份报告得到的发现相同（tests/test_limits.py 核对）
-        return F.sort_findings([F.make("missing-text", sheet, cell, title=title)
-                                for title, sheet, cell in _identity_gaps(inputs, ev)])
+    issued = parse_date(raw_date.cached if isinstance(raw_date, Formula) else raw_date)
+    system = SYSTEMS[inputs.system_key]
+    if template_dir is None:
+        texts = _Texts(system, inputs)
+        missing = missing_texts(system, inputs, texts.value)
+        if missing is None:
+            return []  # 模板引用了体系里没有的材料：报告无法生成（与 build_report 抛出 ReportError 时相同）
+        texts.missing.update(missing)
+        return F.sort_findings(_gap_findings(inputs, ev, texts, raw_date, issued))
     try:
         return build_report(inputs, ev, [], template_dir=template_dir).findings
     except ReportError:

@@ -63,11 +63,12 @@ def evaluate(inputs: WorkbookInputs, system: System | None = None) -> Evaluation
     blocking: dict[int, Finding | None] = {}
 
     cells = formula_cells(inputs)
+    words = _words(inputs)
     for i, row in enumerate(inputs.rows):
         if i in parent_of:
             continue
         before = len(findings)
-        res = _evaluate_row(system, inputs, row, findings, cells)
+        res = _evaluate_row(system, inputs, row, findings, cells, words)
         if not res.level1:
             res.level1 = UNGROUPED
             findings.append(F.make("level1-missing", SHEET_SCORES, res.cells.get("level1", ""), indicator=res.name,
@@ -245,7 +246,7 @@ def _year(inputs: WorkbookInputs, findings: list[Finding]) -> str:
 
 
 def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, findings: list[Finding],
-                  cells: Evaluator | None = None) -> IndicatorResult:
+                  cells: Evaluator | None = None, words: tuple | None = None) -> IndicatorResult:
     spec = system.indicator(row.code)
     name = _text(row.name) or (spec.name if spec else row.code)
     cell = row.cells.get
@@ -324,7 +325,7 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
     if points is not None:
         try:
             rule = rule_from_params(_text(row.rule_label), points, [_cached_or_raw(p) for p in row.params],
-                                    _text(row.na) or None, _words(inputs))
+                                    _text(row.na) or None, words)
         except RuleError as exc:
             findings.append(F.make("rule-error", SHEET_SCORES, _rule_error_cell(row, _text(row.rule_label), exc),
                                    indicator=ind, detail=str(exc)))
@@ -421,11 +422,12 @@ def _first_cell_for(inputs: WorkbookInputs, refs: tuple[str, ...], exc: Indicato
 
 
 # ------------------------------------------------------------------------------------------------ 条目的读法
-def _words(inputs: WorkbookInputs) -> list | None:
-    """评分表“定性词表”的各行（词语、档次）；工作簿没有该区域时为 None（规则用内置词表，与旧工作簿的公式一致）。"""
+def _words(inputs: WorkbookInputs) -> tuple | None:
+    """评分表“定性词表”的各行（词语、档次）；工作簿没有该区域时为 None（规则用内置词表，与旧工作簿的公式一致）。
+    元组：udfs.words.word_pairs 对同一词表只读一次。"""
     if inputs.qual_words is None:
         return None
-    return [[_cached_or_raw(w), _cached_or_raw(b)] for w, b in inputs.qual_words]
+    return tuple((_cached_or_raw(w), _cached_or_raw(b)) for w, b in inputs.qual_words)
 
 
 def entry_notes(rule: Any, value: Any, row: RowInput, ind: str, findings: list[Finding]) -> None:

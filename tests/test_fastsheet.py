@@ -1,0 +1,149 @@
+"""addin/io/fastsheet.py：FastBook 的正则快速路径与 expat 逐元素解析逐格相同——同样的值、同样的错误说明；不规整的部件
+交回 expat（并确实交回），规整的确实走快速路径。"""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from addin.io import fastsheet
+from addin.io.book import BookError
+from addin.io.fastbook import FastBook
+from addin.io.openpyxl_book import OpenpyxlBook
+
+NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+STYLES = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><styleSheet {NS}>'
+          '<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/></numFmts>'
+          '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts><fills count="1"><fill><patternFill '
+          'patternType="none"/></fill></fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border>'
+          '</borders>'
+          '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="3">'
+          + "".join(f'<xf numFmtId="{n}" fontId="0" fillId="0" borderId="0" xfId="0"/>' for n in (0, 164, 10))
+          + '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
+SST = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst {NS} count="4" uniqueCount="4">'
+       '<si><t>评分表</t></si><si><t xml:space="preserve"> 前后 空格 </t></si><si><t>A&amp;B &lt;1&gt; &quot;引&apos;</t></si>'
+       '<si><t>末</t></si></sst>')
+ROWS = ('<row r="1" spans="1:9" ht="30" customHeight="1" x14ac:dyDescent="0.25"><c r="A1" s="1" t="s"><v>0</v></c>'
+        '<c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c><c r="D1" t="s"><v>3</v></c><c r="E1" s="1"/>'
+        '<c r="F1"><v>12</v></c><c r="G1" s="2"><v>0.125</v></c><c r="H1"><v>1.5E-3</v></c><c r="I1"><v>-7</v></c></row>'
+        '<row r="2"><c r="A2" s="1"><v>44561</v></c><c r="B2" t="b"><v>1</v></c><c r="C2" t="e"><v>#DIV/0!</v></c>'
+        '<c r="D2" t="str"><f>"a"&amp;"&lt;b&gt;"</f><v>a&lt;b&gt;</v></c><c r="E2"><f>SUM(F1:I1)</f><v>5.1265</v></c>'
+        '<c r="F2"><f t="shared" ref="F2:F4" si="0">F1*2</f><v>24</v></c><c r="G2"><f/><v>3</v></c>'
+        '<c r="H2" cm="1" t="str"><f>IF(F1&gt;1,"是","否")</f><v>是</v></c><c r="I2"><v/></c></row>'
+        '<row r="3"/><row r="4"><c r="F4"><f t="shared" si="0"/><v>0</v></c></row>')
+
+
+def _sheet(rows: str, before: str = "", after: str = "") -> str:
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet {NS} '
+            'xmlns:x14ac="http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac">'
+            f'<dimension ref="A1:I4"/>{before}<sheetData>{rows}</sheetData>{after}</worksheet>')
+
+
+def _book(path: Path, sheet: str, sst: str = SST) -> Path:
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+                   'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+                   'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName='
+                   '"/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.'
+                   'main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-'
+                   'officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/styles.xml" ContentType="application/'
+                   'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/><Override PartName="/xl/sharedStrings.xml" '
+                   'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+        z.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
+                   f'2006/relationships"><Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/>'
+                   '</Relationships>')
+        z.writestr("xl/workbook.xml", f'<?xml version="1.0"?><workbook {NS} xmlns:r="{rel}"><sheets>'
+                   '<sheet name="评分表" sheetId="1" r:id="rId1"/></sheets></workbook>')
+        z.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.'
+                   f'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{rel}/worksheet" '
+                   f'Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="{rel}/styles" Target="styles.xml"/>'
+                   f'<Relationship Id="rId3" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+        z.writestr("xl/worksheets/sheet1.xml", sheet)
+        z.writestr("xl/styles.xml", STYLES)
+        z.writestr("xl/sharedStrings.xml", sst)
+    return path
+
+
+def _read(path: Path, fast: bool, monkeypatch) -> tuple[str, object, bool]:
+    """(结果类别, 网格或错误说明, 是否走了快速路径)。"""
+    used = []
+    real = fastsheet.sheet_cells
+
+    def spy(*a, **k):
+        got = real(*a, **k) if fast else None
+        used.append(got is not None)
+        return got
+
+    with monkeypatch.context() as m:
+        m.setattr(fastsheet, "sheet_cells", spy)
+        if not fast:
+            m.setattr(fastsheet, "shared_strings", lambda data: None)
+        try:
+            b = FastBook(path)
+            try:
+                return "ok", b.grid("评分表"), any(used)
+            finally:
+                b.close()
+        except BookError as exc:
+            return "error", str(exc), any(used)
+
+
+def test_regular_sheet_takes_the_fast_path_and_matches_expat_and_openpyxl(tmp_path, monkeypatch):
+    p = _book(tmp_path / "regular.xlsx", _sheet(ROWS, '<cols><col min="1" max="2" width="9"/></cols>',
+                                              '<mergeCells count="1"><mergeCell ref="A3:B3"/></mergeCells>'))
+    kind, fast, used = _read(p, True, monkeypatch)
+    assert kind == "ok" and used
+    assert _read(p, False, monkeypatch)[1] == fast
+    assert OpenpyxlBook(p, with_cached=True).grid("评分表") == fast
+    assert fast[(1, 2)] == " 前后 空格 " and fast[(1, 3)] == 'A&B <1> "引\'' and fast[(1, 4)] == "末"
+    assert fast[(2, 4)].text == '="a"&"<b>"' and fast[(2, 4)].cached == "a<b>"
+    assert fast[(4, 6)].text == "=F3*2" and (2, 9) not in fast and (1, 5) not in fast
+    assert fastsheet.shared_strings(SST.encode()) == ["评分表", " 前后 空格 ", 'A&B <1> "引\'', "末"]
+    assert fastsheet.shared_strings(SST.replace("<t>末</t>", "<t/>").encode())[-1] == ""  # 与 expat 路径相同
+
+
+@pytest.mark.parametrize("rows, sst", [
+    (ROWS.replace("</c><c", "</c>\n  <c"), SST),  # 元素之间有空白
+    (ROWS.replace('<v>12</v>', '<v>1&#50;</v>'), SST),  # 数字字符引用
+    (ROWS.replace('<c r="F1"><v>12</v></c>', '<c r="F1" t="inlineStr"><is><t>内联</t></is></c>'), SST),
+    (ROWS.replace('<v>#DIV/0!</v>', '<v><![CDATA[#DIV/0!]]></v>'), SST),
+    (ROWS.replace('"a"&amp;', '"a\r\n"&amp;'), SST),  # 换行归一化交给 expat
+    (ROWS.replace('<row r="3"/>', '<!-- 注释 --><row r="3"/>'), SST),
+    (ROWS, SST.replace("<si><t>末</t></si>", "<si><r><rPr><b/></rPr><t>富</t></r><r><t>文本</t></r></si>")),
+    (ROWS, SST.replace("<si><t>末</t></si>", "<si><t>注音</t><rPh sb=\"0\" eb=\"1\"><t>zhu</t></rPh></si>")),
+])
+def test_irregular_parts_go_back_to_expat_with_the_same_cells(tmp_path, monkeypatch, rows, sst):
+    p = _book(tmp_path / "irregular.xlsx", _sheet(rows), sst)
+    kind, fast, used = _read(p, True, monkeypatch)
+    assert kind == "ok" and used == (rows == ROWS)  # 不规整的工作表交回 expat
+    assert _read(p, False, monkeypatch)[1] == fast
+    assert OpenpyxlBook(p, with_cached=True).grid("评分表") == fast
+
+
+@pytest.mark.parametrize("rows, after", [
+    (ROWS.replace("<v>12</v>", "<v>NaN</v>"), ""),  # 坏的数字
+    (ROWS.replace('t="s"><v>3</v>', 't="s"><v>9</v>'), ""),  # 不存在的共享字符串
+    (ROWS.replace('t="b"><v>1</v>', 't="b"><v>x</v>'), ""),  # 坏的逻辑值
+    (ROWS.replace('<c r="A2" s="1">', '<c r="A2" s="x">'), ""),  # 坏的样式编号
+    (ROWS, '<mergeCells count="1"><mergeCell ref="A3:B3"></mergeCells>'),  # sheetData 之后的 XML 错误
+    (ROWS.replace("&amp;", "&bogus;"), ""),  # 未声明的实体
+    (ROWS.replace("<v>-7</v>", "<v>-7\x01</v>"), ""),  # XML 不允许的字符
+])
+def test_errors_are_reported_exactly_as_the_expat_path_does(tmp_path, monkeypatch, rows, after):
+    p = _book(tmp_path / "bad.xlsx", _sheet(rows, after=after))
+    kind, message, _ = _read(p, True, monkeypatch)
+    assert kind == "error" and ("评分表" in message or "部件" in message)
+    assert _read(p, False, monkeypatch)[:2] == (kind, message)
+
+
+def test_sheet_over_the_cell_limit_is_refused_by_the_expat_path(tmp_path, monkeypatch):
+    from addin.io import filecheck
+
+    monkeypatch.setattr(filecheck, "MAX_CELLS", 20)
+    p = _book(tmp_path / "big.xlsx", _sheet(ROWS))
+    kind, message, used = _read(p, True, monkeypatch)
+    assert kind == "error" and "单元格" in message and not used
+    assert _read(p, False, monkeypatch)[:2] == (kind, message)
+
