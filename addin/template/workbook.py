@@ -154,7 +154,7 @@ def build_workbook(system: System | str, path: str | Path, example: Example | No
     first0, c = L.SCORE_FIRST_ROW - 1, L.COL
     ws.data_validation(first0, c["rule"], _LAST_ROW0, c["rule"], {
         "validate": "list", "source": list(RULE_TYPES), "error_title": "规则类型",
-        "error_message": "请从下拉列表中选择规则类型（说明见 README“评分规则类型”）"})
+        "error_message": "请从下拉列表中选择规则类型（各类型的说明见 jixiao 文档 docs/rules.md“评分规则类型”）"})
     ws.data_validation(first0, c["na"], _LAST_ROW0, c["na"], {"validate": "list", "source": list(NA_POLICIES)})
     subtotal_rows: list[int] = []
     shown: dict[int, dict[str, Any]] = {}  # 各行写入的（缓存）值，用来算小计单元格的缓存值，与公式逐字一致
