@@ -167,23 +167,23 @@ def write_comparison_docx(c: Comparison, path: str | Path) -> Path:
     from workbook_templates.docx_template import FIXED_TIME, normalize_zip
 
     from ..io.book import BookError
-    from ..report.word import _clear_body, _para, _set_style, _template, core_property_text
+    from ..report.word import clear_body, core_property_text, para, set_style, template_path
 
     path = Path(path)
     if path.suffix.lower() != ".docx":
         raise BookError(f"Word 文件应以 .docx 结尾：{path.name}")
-    doc = Document(str(_template()))
-    _clear_body(doc)
-    _para(doc, f"{c.unit}{c.year}年度", "Title")
-    _para(doc, "评价结论与自评评价等级的差异分析", "Title")
-    _para(doc, "", "Normal")
+    doc = Document(str(template_path()))
+    clear_body(doc)
+    para(doc, f"{c.unit}{c.year}年度", "Title")
+    para(doc, "评价结论与自评评价等级的差异分析", "Title")
+    para(doc, "", "Normal")
     for p in c.paragraphs:
         if p.heading:
-            _para(doc, p.heading, "Heading 3")
+            para(doc, p.heading, "Heading 3")
         for line in p.text.split("\n"):
-            _para(doc, line, "Normal")
+            para(doc, line, "Normal")
     if c.level1:
-        _para(doc, "表  一级指标得分对照（重点评价－自评）", "Caption")
+        para(doc, "表  一级指标得分对照（重点评价－自评）", "Caption")
         head = ["一级指标", "自评得分/满分", "重点评价得分/满分", "得分率差（百分点）", "得分差"]
         table = doc.add_table(rows=1, cols=len(head))
         table.style = doc.styles["Table Grid"]
@@ -191,7 +191,7 @@ def write_comparison_docx(c: Comparison, path: str | Path) -> Path:
         for i, h in enumerate(head):
             cell = table.rows[0].cells[i]
             cell.width = Cm(widths[i])
-            _set_style(doc, cell.paragraphs[0], "Table Header")
+            set_style(doc, cell.paragraphs[0], "Table Header")
             cell.paragraphs[0].add_run(h)
 
         def frac(score: Decimal | None, points: Decimal | None) -> str:
@@ -207,7 +207,7 @@ def write_comparison_docx(c: Comparison, path: str | Path) -> Path:
             cells = table.add_row().cells
             for i, text in enumerate(values):
                 cells[i].width = Cm(widths[i])
-                _set_style(doc, cells[i].paragraphs[0], "Table Text" if i == 0 else "Table Number")
+                set_style(doc, cells[i].paragraphs[0], "Table Text" if i == 0 else "Table Number")
                 cells[i].paragraphs[0].add_run(text)
     cp = doc.core_properties
     cp.title = core_property_text(f"{c.unit}{c.year}年度 评价结论与自评评价等级的差异分析")

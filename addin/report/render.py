@@ -221,7 +221,7 @@ def _new_env(template_dir: str | Path | None) -> jinja2.Environment:
 _HEADING_RE = re.compile(r"^(#{1,4})\s+(.*)$")
 
 
-def _parse(text: str) -> list[Block]:
+def parse_blocks(text: str) -> list[Block]:
     """模板输出 → 块：“# ”～“#### ”开头为 1～4 级标题，单独一行“@chart”为图，“@mark ”开头为突出显示的段落，
     “@title ”开头为另起一页重复的报告标题（种子 001：摘要之后正文之前），
     其余非空行各为一段（“\\”开头的行是转义过的用户文字）。"""
@@ -260,7 +260,7 @@ def xml_safe(text: str) -> str:
     return _BAD_XML_CHARS.sub("", _LINE_BREAK_CTRL.sub("\n", text))
 
 
-def _render(env: jinja2.Environment, name: str, ctx: dict) -> str:
+def render_template(env: jinja2.Environment, name: str, ctx: dict) -> str:
     try:
         return xml_safe(env.get_template(name).render(**ctx))
     except jinja2.TemplateNotFound as exc:

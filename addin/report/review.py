@@ -58,18 +58,18 @@ def write_review(report: Report, ev: Evaluation, findings: Sequence[Finding], pa
     from docx import Document
     from docx.shared import Cm
 
-    from .word import _clear_body, _core_properties, _para, _set_repeat_header, _set_style, _template, save_docx
+    from .word import clear_body, core_properties, para, save_docx, set_repeat_header, set_style, template_path
 
     path = Path(path)
-    doc = Document(str(_template()))
-    _clear_body(doc)
-    _para(doc, "审核意见", "Title")
-    _para(doc, f"（{report.title}）", "Annex Title")
-    _para(doc, "本文件为内部审核的工作底稿，列出报告的状态、尚缺的内容与校验发现，不随报告印发。", "Normal")
+    doc = Document(str(template_path()))
+    clear_body(doc)
+    para(doc, "审核意见", "Title")
+    para(doc, f"（{report.title}）", "Annex Title")
+    para(doc, "本文件为内部审核的工作底稿，列出报告的状态、尚缺的内容与校验发现，不随报告印发。", "Normal")
     for title, paras, rows in review_sections(report, ev, findings):
-        _para(doc, title, "Heading 1")
+        para(doc, title, "Heading 1")
         for text in paras:
-            _para(doc, text, "Normal")
+            para(doc, text, "Normal")
         if rows:
             widths = {2: (6.0, 9.6), 3: (1.8, 3.0, 10.8)}[len(rows[0])]
             table = doc.add_table(rows=0, cols=len(rows[0]))
@@ -79,10 +79,10 @@ def write_review(report: Report, ev: Evaluation, findings: Sequence[Finding], pa
                 cells = table.add_row().cells
                 for i, text in enumerate(row):
                     cells[i].width = Cm(widths[i])
-                    _set_style(doc, cells[i].paragraphs[0], "Table Header" if k == 0 else "Table Text")
+                    set_style(doc, cells[i].paragraphs[0], "Table Header" if k == 0 else "Table Text")
                     cells[i].paragraphs[0].add_run(text)
-            _set_repeat_header(table.rows[0])
-    _core_properties(doc, report)
+            set_repeat_header(table.rows[0])
+    core_properties(doc, report)
     doc.core_properties.title = f"审核意见：{report.title}"
     doc.core_properties.subject = "审核意见"
     return save_docx(doc, path)

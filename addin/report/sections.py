@@ -29,7 +29,7 @@ from ..model import SHEET_TEXTS, Evaluation, Finding, Formula, WorkbookInputs, c
 from ..scoring.engine import evaluate
 from . import problems as P
 from .model import BLANK_UNIT, Block, ChartBar, Missing, Report, ReportError, RuleRow, TableRow
-from .render import _parse, _render, f_date, f_score, h1, make_env, parse_date, xml_safe
+from .render import f_date, f_score, h1, make_env, parse_blocks, parse_date, render_template, xml_safe
 from .required import missing_texts
 from .texts import _Texts
 from .views import _grade_bands, _grade_scale, _groups, _indicator_view, _scalars_view, _table_view
@@ -169,12 +169,12 @@ def build_report(inputs: WorkbookInputs, ev: Evaluation, findings: Sequence[Find
     rendered: dict[str, list[Block]] = {}
     # “需要说明事项”先生成：其他章节要引用它的标题（如“说明详见本报告四、需要说明事项”）
     for s in sorted(specs, key=lambda s: s.key != "notes"):
-        blocks = _parse(_render(env, s.template, {**ctx, "no": numbers.get(s.key, 0)}))
+        blocks = parse_blocks(render_template(env, s.template, {**ctx, "no": numbers.get(s.key, 0)}))
         rendered[s.key] = blocks
         if s.key == "notes":
             ctx["notes_ref"] = next((b.text for b in blocks if b.kind == "heading"), "")
     blocks = [b for s in specs for b in rendered[s.key]]
-    parts = _title_parts(_render(env, TITLE_TEMPLATE[system.kind], ctx))
+    parts = _title_parts(render_template(env, TITLE_TEMPLATE[system.kind], ctx))
     signature = [ln.strip() for ln in texts.value("signature").splitlines() if ln.strip()] or parts["落款"]
     raw_date = inputs.texts.get("date")
     issued = parse_date(raw_date.cached if isinstance(raw_date, Formula) else raw_date)
@@ -191,7 +191,7 @@ def build_report(inputs: WorkbookInputs, ev: Evaluation, findings: Sequence[Find
         sheet, cell = inputs.cells.get(("text", "date"), (SHEET_TEXTS, ""))
         missing.append(Missing("成文日期", sheet, cell, "date", "date"))
     if missing:
-        note = _parse(_render(env, DRAFT_TEMPLATE, {**ctx, "missing": missing,
+        note = parse_blocks(render_template(env, DRAFT_TEMPLATE, {**ctx, "missing": missing,
                                                     "missing_indicators": [m for m in missing if m.kind == "indicator"],
                                                     "missing_texts": [m for m in missing if m.kind != "indicator"]}))
         blocks = [Block("note", b.text, 0, True) for b in note] + blocks

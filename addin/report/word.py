@@ -135,7 +135,7 @@ _WIDTHS = {"dept": (1.9, 2.1, 3.9, 1.2, 2.2, 1.3, 3.0), "key_eval": (1.9, 2.1, 3
 _LEFT_COLUMNS = {"一级指标", "二级指标", "三级指标", "备注", "评分标准", "指标解释", "项目"}
 
 
-def _template() -> Path:
+def template_path() -> Path:
     if TEMPLATE_PATH.is_file():
         return TEMPLATE_PATH
     # 仓库中的模板被删除时现场重建（与仓库中的内容相同）
@@ -150,34 +150,34 @@ def _style_id(doc, name: str) -> str:
     return cache[name]
 
 
-def _set_style(doc, p, name: str) -> None:
+def set_style(doc, p, name: str) -> None:
     p._p.get_or_add_pPr().get_or_add_pStyle().val = _style_id(doc, name)
 
 
-def _para(doc, text: str, style: str, *, mark: bool = False, container=None):
+def para(doc, text: str, style: str, *, mark: bool = False, container=None):
     p = (container or doc).add_paragraph()
-    _set_style(doc, p, style)
+    set_style(doc, p, style)
     run = p.add_run(text)
     if mark:  # 草稿中尚缺的内容：黄色突出显示
         run.font.highlight_color = WD_COLOR_INDEX.YELLOW
     return p
 
 
-def _clear_body(doc) -> None:
+def clear_body(doc) -> None:
     body = doc.element.body
     for child in list(body):
         if child.tag != qn("w:sectPr"):
             body.remove(child)
 
 
-def _set_repeat_header(row) -> None:
+def set_repeat_header(row) -> None:
     tr_pr = row._tr.get_or_add_trPr()
     el = OxmlElement("w:tblHeader")
     el.set(qn("w:val"), "true")
     tr_pr.append(el)
 
 
-def _write_table(doc, annex: Annex, kind: str, widths: Sequence[float] | None = None) -> None:
+def write_table(doc, annex: Annex, kind: str, widths: Sequence[float] | None = None) -> None:
     """附件表：表头每页重复；同一一级、二级指标的单元格纵向合并（种子 001 附件）；小计、总分、等级行的标签跨三列。"""
     widths = widths or (_WIDTHS["rules"] if annex.kind == "rules" else _WIDTHS.get(kind) or tuple(
         15.6 / len(annex.header) for _ in annex.header))
@@ -187,11 +187,11 @@ def _write_table(doc, annex: Annex, kind: str, widths: Sequence[float] | None = 
     for i, w in enumerate(widths):
         table.columns[i].width = Cm(w)
     hdr = table.rows[0]
-    _set_repeat_header(hdr)
+    set_repeat_header(hdr)
     for i, h in enumerate(annex.header):
         cell = hdr.cells[i]
         cell.width = Cm(widths[i])
-        _set_style(doc, cell.paragraphs[0], "Table Header")
+        set_style(doc, cell.paragraphs[0], "Table Header")
         cell.paragraphs[0].add_run(h)
     rows: list[tuple[tuple[str, list[str], tuple[str, str]], Any]] = []  # (附件行, Word 表格行)
     for item in annex.rows:
@@ -206,7 +206,7 @@ def _write_table(doc, annex: Annex, kind: str, widths: Sequence[float] | None = 
                 style = "Table Header"
             else:
                 style = "Table Text" if annex.header[i] in _LEFT_COLUMNS else "Table Number"
-            _set_style(doc, p, style)
+            set_style(doc, p, style)
             if text:
                 p.add_run(text)
         if row_kind != "row":  # 小计、总分、等级：标签跨一至三级指标（指标体系表的总分跨到指标解释）
@@ -243,7 +243,7 @@ def _signature(doc, report: Report) -> None:
     """署名与成文日期（GB/T 9704 7.3.5）：成文日期右空四字；署名以成文日期为准居中（右缩进按两者宽度之差的一半调整）。"""
     date_w = _width_chars(report.date) if report.date else 0
     for line in report.signature:
-        p = _para(doc, line, "Signature Block")
+        p = para(doc, line, "Signature Block")
         if report.date:
             right = max(0.0, 4 + (date_w - _width_chars(line)) / 2)
             ind = OxmlElement("w:ind")
@@ -251,20 +251,20 @@ def _signature(doc, report: Report) -> None:
             ind.set(qn("w:firstLine"), "0")
             p._p.get_or_add_pPr().append(ind)
     if report.date:
-        _para(doc, report.date, "Date Line")
+        para(doc, report.date, "Date Line")
 
 
-def _draft_headers(doc, report: Report) -> None:
+def draft_headers(doc, report: Report) -> None:
     """草稿：每页页眉（单、双页）居右标“草稿”。"""
     section = doc.sections[0]
     for header in (section.header, section.even_page_header):
         header.is_linked_to_previous = False
         p = header.paragraphs[0]
-        _set_style(doc, p, "Draft Mark")
+        set_style(doc, p, "Draft Mark")
         p.add_run(DRAFT)
 
 
-def _core_properties(doc, report: Report) -> None:
+def core_properties(doc, report: Report) -> None:
     """文档属性取自工作簿：标题、作者（署名）、日期（成文日期；没有时为评价年度的次年 1 月 1 日）——不用当天日期，
     同一工作簿生成的 Word 逐字节相同。"""
     cp = doc.core_properties
@@ -289,74 +289,74 @@ def write_docx(report: Report, path: str | Path, *, template: str | Path | None 
     zip 时间戳固定）。报送材料（addin/submission/word.py）用下面同样的几步拼出部门报告、附件与各项目的自评。"""
     doc = open_template(template)
     if report.draft:
-        _draft_headers(doc, report)
+        draft_headers(doc, report)
     write_body(doc, report)
     write_closing(doc, report)
     for annex in report.annexes():
         write_annex(doc, annex, report.kind)
-    _core_properties(doc, report)
+    core_properties(doc, report)
     return save_docx(doc, Path(path))
 
 
 def open_template(template: str | Path | None = None):
     """样式模板（公文版式、页脚页码），正文清空。"""
     try:
-        doc = Document(str(template or _template()))
+        doc = Document(str(template or template_path()))
     except Exception as exc:  # python-docx 对损坏模板抛出多种异常
         raise ReportError(f"无法打开 Word 模板“{template or TEMPLATE_PATH}”：{type(exc).__name__}") from None
-    _clear_body(doc)
+    clear_body(doc)
     return doc
 
 
 def write_body(doc, report: Report, *, figure_no: int = 0) -> int:
     """标题、（草稿说明）与正文各块；返回写到第几个图（图题连续编号）。"""
     for line in report.title_lines:
-        _para(doc, line, "Title")
-    _para(doc, "", "Normal")
+        para(doc, line, "Title")
+    para(doc, "", "Normal")
     for k, b in enumerate(report.blocks):
         if k and b.kind != "note" and report.blocks[k - 1].kind == "note":
-            _para(doc, "", "Normal")  # 草稿说明与正文之间空一行
+            para(doc, "", "Normal")  # 草稿说明与正文之间空一行
         if b.kind == "heading":
-            _para(doc, b.text, _HEADING_STYLE.get(b.level, "Heading 4"))
+            para(doc, b.text, _HEADING_STYLE.get(b.level, "Heading 4"))
         elif b.kind == "title":  # 摘要之后另起一页，重复报告标题（种子 001）
             # 段前分页而不是分页符段落：前一页正好写满时分页符会单独占一页，留下空白页
-            _para(doc, b.text, "Title").paragraph_format.page_break_before = True
-            _para(doc, "", "Normal")
+            para(doc, b.text, "Title").paragraph_format.page_break_before = True
+            para(doc, "", "Normal")
         elif b.kind == "chart":
             figure_no += 1
             png, cjk = chart_png(report.chart)
             p = doc.add_paragraph()
-            _set_style(doc, p, "Figure")
+            set_style(doc, p, "Figure")
             p.add_run().add_picture(io.BytesIO(png), width=Cm(14))
             caption = f"图{figure_no}  {report.chart_title}"
             if not cjk:
                 caption += "（" + "；".join(f"{i}—{bar.name}" for i, bar in enumerate(report.chart, 1)) + "）"
-            _para(doc, caption, "Caption")
+            para(doc, caption, "Caption")
         elif b.kind == "note":  # 草稿说明（正文前）
-            _para(doc, b.text, "Draft Note", mark=True)
+            para(doc, b.text, "Draft Note", mark=True)
         else:
-            _para(doc, b.text, "Normal", mark=b.mark)
+            para(doc, b.text, "Normal", mark=b.mark)
     return figure_no
 
 
 def write_closing(doc, report: Report, note: Sequence[str] | None = None) -> None:
     """附件说明（正文下空一行；note 为 None 时用报告自己的附件，空列表为不写）与署名、成文日期（再空一行）。"""
-    _para(doc, "", "Normal")
+    para(doc, "", "Normal")
     note = report.annex_note() if note is None else list(note)
     for k, line in enumerate(note):
-        _para(doc, line, "Annex Note" if len(note) == 1 else "Annex Note First" if k == 0 else "Annex Note Item")
+        para(doc, line, "Annex Note" if len(note) == 1 else "Annex Note First" if k == 0 else "Annex Note Item")
     if note:
-        _para(doc, "", "Normal")
+        para(doc, "", "Normal")
     _signature(doc, report)
 
 
 def write_annex(doc, annex: Annex, kind: str, *, widths: Sequence[float] | None = None, new_page: bool = True) -> None:
     """一个附件另起一页：左上角“附件1”（黑体），标题居中（二号小标宋），表。"""
-    p = _para(doc, annex.label, "Annex Label")
+    p = para(doc, annex.label, "Annex Label")
     if new_page:
         p.paragraph_format.page_break_before = True
-    _para(doc, annex.title, "Annex Title")
-    _write_table(doc, annex, kind, widths)
+    para(doc, annex.title, "Annex Title")
+    write_table(doc, annex, kind, widths)
 
 
 def save_docx(doc, path: Path) -> Path:

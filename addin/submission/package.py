@@ -135,7 +135,7 @@ def build_package(dept: Workbook, projects: Sequence[Workbook], *, template_dir:
 def _draft_blocks(pkg: Package, env) -> list[Any]:
     """报送材料的草稿说明（package_draft.j2）：各项目尚缺的内容与部门、项目之间不一致之处，评价人的说法。"""
     from ..report.model import Block
-    from ..report.render import _parse, _render
+    from ..report.render import parse_blocks, render_template
 
     items = []
     for part in pkg.projects:
@@ -153,5 +153,5 @@ def _draft_blocks(pkg: Package, env) -> list[Any]:
     items += [i.plain for i in pkg.issues if i.plain and i.finding.severity == F.ERROR]
     if not items:
         return []
-    text = _render(env, PACKAGE_DRAFT_TEMPLATE, {"items": items, "dept_draft": pkg.report.draft})
-    return [Block("note", b.text, 0, True) for b in _parse(text)]
+    text = render_template(env, PACKAGE_DRAFT_TEMPLATE, {"items": items, "dept_draft": pkg.report.draft})
+    return [Block("note", b.text, 0, True) for b in parse_blocks(text)]

@@ -24,16 +24,16 @@ from workbook_templates.docx_template import PAGE_NUMBER_GAP_MM, PT_PAGE
 from ..model import SHEET_DATA, Formula
 from ..report.model import Annex, Report
 from ..report.word import (
-    _core_properties,
-    _draft_headers,
-    _para,
-    _set_style,
-    _write_table,
+    core_properties,
+    draft_headers,
     open_template,
+    para,
     save_docx,
+    set_style,
     write_annex,
     write_body,
     write_closing,
+    write_table,
 )
 from .package import Package, ProjectPart
 from .workbooks import PROJECT_FUNDS, norm
@@ -197,7 +197,7 @@ def _write_ten_table(doc, part: ProjectPart) -> None:
             for k in range(col, col + span):
                 cells[k].width = Cm(TEN_COLUMNS_CM[k])
             p = cells[col].paragraphs[0]
-            _set_style(doc, p, style)
+            set_style(doc, p, style)
             if text:
                 p.add_run(text)
             if span > 1:
@@ -217,12 +217,12 @@ def _write_ten_table(doc, part: ProjectPart) -> None:
                 end += 1
             if end > start:
                 for k in range(start + 1, end + 1):
-                    for para in table.cell(k, col).paragraphs:
-                        for run in list(para.runs):
+                    for paragraph in table.cell(k, col).paragraphs:
+                        for run in list(paragraph.runs):
                             run._r.getparent().remove(run._r)
                 merged = table.cell(start, col).merge(table.cell(end, col))
-                for para in merged.paragraphs[1:]:
-                    para._p.getparent().remove(para._p)
+                for paragraph in merged.paragraphs[1:]:
+                    paragraph._p.getparent().remove(paragraph._p)
             start = end + 1
 
 
@@ -263,7 +263,7 @@ def write_package_docx(pkg: Package, path: str | Path, *, template: str | Path |
     生成逐字节相同的文件。"""
     doc = open_template(template)
     if pkg.draft:
-        _draft_headers(doc, pkg.report)
+        draft_headers(doc, pkg.report)
     report = pkg.report
     if pkg.draft_blocks:  # 报送材料的草稿说明接在部门报告的草稿说明之后（都在正文之前）
         n = next((k for k, b in enumerate(report.blocks) if b.kind != "note"), len(report.blocks))
@@ -273,19 +273,19 @@ def write_package_docx(pkg: Package, path: str | Path, *, template: str | Path |
     money, scalars = basic_table(pkg)
     write_annex(doc, money, "basic", widths=_basic_widths(len(pkg.dept.system.columns)))
     if scalars.rows:
-        _para(doc, f"补充数据（金额单位：{pkg.dept.money_unit}）", "Table Text")
-        _write_table(doc, scalars, "basic", SCALAR_COLUMNS_CM)
+        para(doc, f"补充数据（金额单位：{pkg.dept.money_unit}）", "Table Text")
+        write_table(doc, scalars, "basic", SCALAR_COLUMNS_CM)
     scores = report.annexes()[0]
     write_annex(doc, dataclasses.replace(scores, label="附件2"), report.kind)
     for part in pkg.projects:
         _new_section(doc, landscape=True)
-        _para(doc, part.annex, "Annex Label")
-        _para(doc, part.annex_title, "Annex Title")
-        _para(doc, f"（{part.workbook.ev.year or '××××'}年度）", "Caption")
+        para(doc, part.annex, "Annex Label")
+        para(doc, part.annex_title, "Annex Title")
+        para(doc, f"（{part.workbook.ev.year or '××××'}年度）", "Caption")
         _write_ten_table(doc, part)
         _new_section(doc, landscape=False)
         project_report = _project_report(part)
         figures = write_body(doc, project_report, figure_no=figures)
         write_closing(doc, project_report, [])
-    _core_properties(doc, pkg.report)
+    core_properties(doc, pkg.report)
     return save_docx(doc, Path(path))
