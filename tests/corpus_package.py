@@ -381,6 +381,15 @@ def parts_of(path: Path) -> dict[str, bytes]:
         return {i.filename: z.read(i) for i in z.infolist() if not i.is_dir()}
 
 
+def zip_of(parts: dict[str, bytes]) -> bytes:
+    """部件（名称 → 内容）按给定顺序写成 zip 包（改过部件的工作簿）。"""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for n, d in parts.items():
+            z.writestr(n, d)
+    return buf.getvalue()
+
+
 def copy(src: Path, dst: Path) -> Path:
     shutil.copy(src, dst)
     return dst

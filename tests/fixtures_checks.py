@@ -97,6 +97,17 @@ def build(ex: Example, out_dir: Path) -> Path:
     return build_workbook(ex.system, Path(out_dir) / f"{ex.name}.xlsx", ex)
 
 
+def score_json(path: Path, capsys: Any) -> tuple[int, dict]:
+    """`jixiao score 文件 --json` 的退出码与结果（capsys 截获的输出）。"""
+    import json
+
+    from addin.cli.main import main
+
+    capsys.readouterr()
+    code = main(["score", str(path), "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
 def edit_cells(path: Path, edits: dict[tuple[str, str], Any]) -> Path:
     """用 openpyxl 改写若干单元格（模拟用户在 Excel 中的改动）。注意：openpyxl 保存后公式的保存结果会丢失。"""
     import openpyxl

@@ -5,7 +5,6 @@
 """
 from __future__ import annotations
 
-import json
 import shutil
 from decimal import Decimal as D
 from pathlib import Path
@@ -14,9 +13,9 @@ from typing import Any
 import openpyxl
 import pytest
 
-from addin.cli import main as cli
 from addin.scoring.engine import evaluate
 from addin.scoring.reader import load
+from tests.fixtures_checks import score_json
 from tests.test_formulas_engine import Calculated, engine_functions  # noqa: F401  （fixture：注册单元格函数）
 from udfs.excel import ERROR_PREFIX, NA_TEXT
 from workbook_templates import layout as L
@@ -48,12 +47,6 @@ def typed(tmp_path: Path, system: str, data: dict[tuple, Any] | None = None, val
 def _type(c, v: Any) -> None:
     assert c.fill.fgColor.rgb.endswith(INPUT_FILL), f"{c.coordinate} 不是填写格"
     c.value = v
-
-
-def score_json(path: Path, capsys) -> dict:
-    capsys.readouterr()
-    cli.main(["score", str(path), "--json"])
-    return json.loads(capsys.readouterr().out)
 
 
 def row_of(out: dict, code: str) -> dict:
@@ -103,7 +96,7 @@ KAIFU_BUDGET = {("table", "expense_total", "budget_initial"): 3691, ("table", "e
 
 def test_blank_budget_added_with_adjusted_budget_is_derived_not_zero(tmp_path, capsys):
     path = typed(tmp_path, "hunan-dept", KAIFU_BUDGET)
-    out = score_json(path, capsys)
+    _, out = score_json(path, capsys)
     control = row_of(out, "budget_control")
     rate = D(3951 - 3691) / D(3691)  # 7.04%：分档“0～10%（含）”得 4 分
     assert control["value"] == pytest.approx(float(rate)) and control["computed_score"] == 4
@@ -120,7 +113,7 @@ def test_blank_budget_added_with_adjusted_budget_is_derived_not_zero(tmp_path, c
 def test_blank_budget_added_and_blank_adjusted_budget_is_unfilled(tmp_path, capsys):
     data = {k: v for k, v in KAIFU_BUDGET.items() if k[2:] != ("budget_adjusted",)}
     path = typed(tmp_path, "hunan-dept", data)
-    out = score_json(path, capsys)
+    _, out = score_json(path, capsys)
     inputs, rows = cells(path)
     added_cell = inputs.cells[("scalar", "budget_added")]
     assert row_of(out, "budget_control")["score"] is None and row_of(out, "budget_completion")["score"] is None
@@ -134,7 +127,7 @@ def test_blank_budget_added_and_blank_adjusted_budget_is_unfilled(tmp_path, caps
 
 def test_budget_added_typed_zero_but_adjusted_budget_differs_is_flagged(tmp_path, capsys):
     path = typed(tmp_path, "hunan-dept", {**KAIFU_BUDGET, ("scalar", "budget_added"): 0})
-    out = score_json(path, capsys)
+    _, out = score_json(path, capsys)
     assert row_of(out, "budget_control")["value"] == 0  # 用户写明的 0：按 0 计算……
     from addin.checks.run import run_checks
 
@@ -161,7 +154,7 @@ def test_written_none_is_no_base_and_scores_by_the_rule(tmp_path, capsys, writte
     """两项都写明“没有”：0 ÷ 0 不适用，按“无基数时”（模板：满分）计分；Excel 显示“不适用”与同样的得分。"""
     data = {key: written for keys in NONE_CASES.values() for key in keys}
     path = typed(tmp_path, "hunan-dept", data)
-    out = score_json(path, capsys)
+    _, out = score_json(path, capsys)
     for code in NONE_CASES:
         r = row_of(out, code)
         assert r["value"] is None and r["computed_score"] == r["max"], (code, r)
@@ -173,7 +166,7 @@ def test_written_none_is_no_base_and_scores_by_the_rule(tmp_path, capsys, writte
 def test_blank_is_unfilled_never_full_marks(tmp_path, capsys):
     """同样几项留空：未填写，不计分（不是“无项目视同满分”），发现指向空白的数据格；Excel 的计算得分显示“错误：…未填写”。"""
     path = typed(tmp_path, "hunan-dept", {})
-    out = score_json(path, capsys)
+    _, out = score_json(path, capsys)
     inputs, _ = cells(path)
     missing = found(out, "missing-value")
     for code, keys in NONE_CASES.items():
@@ -192,7 +185,7 @@ def test_blank_is_unfilled_never_full_marks(tmp_path, capsys):
 def test_one_written_none_one_blank(tmp_path, capsys):
     """批准面积写“无”、实际面积留空：仍是未填写（只说了一半），指向留空的那一格。"""
     path = typed(tmp_path, "hunan-dept", {("scalar", "building_area_approved"): "无"})
-    out = score_json(path, capsys)
+    _, out = score_json(path, capsys)
     inputs, _ = cells(path)
     assert row_of(out, "building_area")["score"] is None
     assert inputs.cells[("scalar", "building_area_actual")] in found(out, "missing-value")
@@ -206,7 +199,7 @@ def test_one_written_none_one_blank(tmp_path, capsys):
                          ids=["blank", "0", "无", "—", "0.5"])
 def test_deduction_blank_vs_zero(tmp_path, capsys, typed_value, score):
     path = typed(tmp_path, "zizhou-dept", values={"z1_3": typed_value})
-    out = score_json(path, capsys)
+    _, out = score_json(path, capsys)
     r = row_of(out, "z1_3")  # 部门预算细化性，3 分
     assert r["score"] == score
     _, rows = cells(path)
@@ -237,7 +230,7 @@ def test_project_total_left_blank_or_zero_uses_the_parts(tmp_path, capsys, total
     data = dict(PROJECT_PARTS)
     data.update({("table", "fund_total", c): total for c in ("budget_initial", "budget_full", "executed")})
     path = typed(tmp_path, "project", data)
-    out = score_json(path, capsys)
+    _, out = score_json(path, capsys)
     rate = D(380000 + 47704) / D(400000 + 47704)
     r = row_of(out, "exec_rate")
     assert r["value"] == pytest.approx(float(rate)) and r["computed_score"] == pytest.approx(float((rate * 10).quantize(D("0.01"))))
@@ -259,7 +252,7 @@ def test_total_blank_with_a_part_missing_is_unfilled(tmp_path, capsys):
     """分项不全（其他资金留空）：不猜，合计仍是未填写，指向合计单元格。"""
     data = {k: v for k, v in PROJECT_PARTS.items() if k[1] != "fund_other"}
     path = typed(tmp_path, "project", data)
-    out = score_json(path, capsys)
+    _, out = score_json(path, capsys)
     inputs, _ = cells(path)
     assert row_of(out, "exec_rate")["score"] is None
     assert inputs.cells[("table", "fund_total", "budget_full")] in found(out, "missing-value")  # 分母先取
@@ -271,7 +264,7 @@ def test_hunan_total_blank_with_basic_and_project_filled(tmp_path, capsys):
     data = {k: v for k, v in KAIFU_BUDGET.items() if k[1] != "expense_total"}
     data[("scalar", "budget_added")] = 260
     path = typed(tmp_path, "hunan-dept", data)
-    out = score_json(path, capsys)
+    _, out = score_json(path, capsys)
     r = row_of(out, "budget_control")
     assert r["value"] == pytest.approx(float(D(260) / D(323 + 3368))) and r["computed_score"] == 4
     inputs, rows = cells(path)
@@ -294,7 +287,7 @@ def test_overspend_is_capped_and_warned(tmp_path, capsys):
     data[("scalar", "exec_basis")] = "全年预算数"
     data[("scalar", "money_unit")] = "元"
     path = typed(tmp_path, "project", data)
-    out = score_json(path, capsys)
+    _, out = score_json(path, capsys)
     r = row_of(out, "exec_rate")
     assert r["value"] == pytest.approx(460204 / 447704) and r["computed_score"] == 10  # 封顶：满分 10 分
     inputs, _ = cells(path)
@@ -311,13 +304,13 @@ def test_rate_at_or_below_100_percent_is_not_warned(tmp_path, capsys):
     data = {("table", k, c): v for k in ("fund_total", "fund_fiscal")
             for c, v in zip(("budget_initial", "budget_full", "executed"), (50000, 447704, 447704), strict=True)}
     data.update({("table", k, c): 0 for k in ("fund_carry", "fund_other") for c in ("budget_initial", "budget_full", "executed")})
-    out = score_json(typed(tmp_path, "project", data), capsys)
+    _, out = score_json(typed(tmp_path, "project", data), capsys)
     assert row_of(out, "exec_rate")["computed_score"] == 10 and not found(out, "over-100-capped")
 
 
 def test_control_rate_over_100_percent_is_a_deduction_not_a_cap(tmp_path, capsys):
     """公用经费控制率 > 100%：规则扣分（越低越好），得分已经反映，不另报“封顶”。"""
-    out = score_json(typed(tmp_path, "hunan-dept", {("table", "public_expense", "budget_initial"): 22.98,
+    _, out = score_json(typed(tmp_path, "hunan-dept", {("table", "public_expense", "budget_initial"): 22.98,
                                                     ("table", "public_expense", "final"): 39.51}), capsys)
     assert row_of(out, "public_expense_control")["computed_score"] == 0 and not found(out, "over-100-capped")
 
@@ -357,7 +350,7 @@ def test_typed_completion_rate_over_100_percent_is_warned(demo_dir, tmp_path, ca
     wb = openpyxl.load_workbook(path)
     _type(wb[L.SHEET_SCORES][rows["P04"].cells["value"]], 1.05)
     wb.save(path)
-    out = score_json(path, capsys)
+    _, out = score_json(path, capsys)
     assert row_of(out, "P04")["computed_score"] == 5
     assert found(out, "over-100-capped") == [(L.SHEET_SCORES, rows["P04"].cells["value"])]
     w = next(f for f in out["findings"] if f["code"] == "over-100-capped")

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from decimal import Decimal as D
 
 import pytest
@@ -13,7 +12,6 @@ from hypothesis import strategies as st
 
 import tests.fixtures_checks as fx
 from addin.checks import findings as F
-from addin.cli import main as cli
 from addin.scoring.reader import load
 from udfs.entries import EntryError, TimePoint, completion, read_actual, read_direction, read_target, read_time
 from udfs.excel import call
@@ -230,12 +228,6 @@ def test_actual_with_copied_sign_and_unit_reads_as_the_number(direction, v, unit
 
 
 # ---------------------------------------------------------------------------------------------- jixiao score：提示与错误点名单元格
-def _score(capsys, path) -> dict:
-    capsys.readouterr()
-    cli.main(["score", str(path), "--json"])
-    return json.loads(capsys.readouterr().out)
-
-
 def test_entries_typed_in_a_project_table(tmp_path, capsys):
     """石屏 2022 的项目自评表里，按真实表格的写法填写指标性质、指标值与实际值（黄色、绿色单元格）。"""
     p = fx.build(fx.SHIPING_2022, tmp_path)
@@ -250,7 +242,7 @@ def test_entries_typed_in_a_project_table(tmp_path, capsys):
         (SCORES, row["P06"].cells["value"]): "约95%",
     }
     fx.edit_cells(p, edits)
-    out = _score(capsys, p)
+    _, out = fx.score_json(p, capsys)
     by = {i["code"]: i for i in out["indicators"]}
     notes = {(f["cell"]): f for f in out["findings"] if f["code"] == "entry-interpreted"}
     assert notes[row["P04"].cells["p1"]]["severity"] == F.INFO and "‘不低于’按“≥”计算" in notes[row["P04"].cells["p1"]]["message"]

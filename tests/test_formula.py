@@ -2,7 +2,6 @@
 把求值中的问题写成点名单元格的发现。算术与比较另用 formulas 包（纯 Python 的 Excel 引擎）作对照，随机表达式逐个比较。"""
 from __future__ import annotations
 
-import json
 import shutil
 from decimal import Decimal as D
 from pathlib import Path
@@ -14,7 +13,6 @@ from hypothesis import strategies as st
 
 import tests.fixtures_checks as fx
 from addin.checks import findings as F
-from addin.cli import main as cli
 from addin.model import Formula
 from addin.scoring.engine import evaluate
 from addin.scoring.formula import Evaluator
@@ -204,19 +202,13 @@ def _shiping(out: Path, edits: dict) -> Path:
     return fx.edit_cells(fx.build(fx.SHIPING_2022, out), edits)
 
 
-def _scores_json(capsys, path: Path) -> dict:
-    capsys.readouterr()
-    cli.main(["score", str(path), "--json"])
-    return json.loads(capsys.readouterr().out)
-
-
 def test_user_formula_without_cached_value_is_computed_not_blank(tmp_path, capsys):
     """issue 13：用户写的 ='基础数据表'!F6/'基础数据表'!D6 在没有保存结果的文件里曾被读成空白（“实际值为空”）。"""
     p = fx.build(fx.BAOJING_2018, tmp_path)
     _, inputs = load(p)
     row = next(r for r in inputs.rows if r.code == "public_expense_control")
     fx.edit_cells(p, {(SCORES, row.cells["value"]): "='基础数据表'!F6/'基础数据表'!D6"})
-    out = _scores_json(capsys, p)
+    _, out = fx.score_json(p, capsys)
     ind = next(i for i in out["indicators"] if i["code"] == "public_expense_control")
     assert ind["value"] == pytest.approx(39.51 / 22.98, rel=1e-15)
     assert ind["computed_score"] == 0  # ≤ 100% 满分，171.93% 不满足：与模板公式算得相同

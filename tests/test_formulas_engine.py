@@ -27,6 +27,7 @@ from addin.model import Formula  # noqa: E402
 from addin.scoring.engine import evaluate  # noqa: E402
 from addin.scoring.reader import load  # noqa: E402
 from addin.scoring.refs import arg_cell  # noqa: E402
+from tests.fixtures_checks import score_json  # noqa: E402
 from udfs import xl  # noqa: E402
 from udfs.excel import ERROR_PREFIX, NA_TEXT  # noqa: E402
 from workbook_templates import layout as L  # noqa: E402
@@ -444,9 +445,7 @@ def test_entries_and_the_users_word_list_agree_with_the_formula_engine(engine_fu
     wb.save(path)
 
     calc = Calculated(path)
-    capsys.readouterr()
-    cli.main(["score", str(path), "--json"])
-    out = json.loads(capsys.readouterr().out)
+    _, out = score_json(path, capsys)
     by = {i["code"]: i for i in out["indicators"]}
     for code, r in row.items():
         _assert_score(calc(L.SHEET_SCORES, r.cells["computed"]), _d(by[code]["computed_score"]), f"{code} 计算得分")

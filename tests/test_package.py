@@ -4,12 +4,11 @@ from __future__ import annotations
 import io
 import re
 import shutil
-import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
-from corpus_package import REFERENCE_PARTS, SHEET, VBA, build_corpus, parts_of, soffice_convert
+from corpus_package import REFERENCE_PARTS, SHEET, VBA, build_corpus, parts_of, soffice_convert, zip_of
 
 from addin.io import opc, safebook, safeio, splice, stylemerge
 from addin.io.book import BookError, CellWrite
@@ -293,9 +292,7 @@ def test_only_parts_of_the_old_sheet_are_removed(demo_dir, tmp_path):
     report_media = next(m for m in media if m in old_report)
     parts[rels] = parts[rels].replace(Path(report_media).name.encode(), Path(user_media).name.encode())
     del parts[report_media]
-    with zipfile.ZipFile(src, "w") as z:
-        for n, d in parts.items():
-            z.writestr(n, d)
+    src.write_bytes(zip_of(parts))
     book = OpenpyxlBook(src)
     book.replace_sheet("报告", [CellWrite(1, 1, "新报告")])
     book.save()
@@ -321,9 +318,7 @@ def test_old_sheet_with_formulas_drops_the_calculation_chain(demo_dir, tmp_path)
     parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
         b"</Types>", b'<Override PartName="/xl/calcChain.xml" ContentType="application/vnd.openxmlformats-'
                      b'officedocument.spreadsheetml.calcChain+xml"/></Types>')
-    with zipfile.ZipFile(src, "w") as z:
-        for n, d in parts.items():
-            z.writestr(n, d)
+    src.write_bytes(zip_of(parts))
     book = OpenpyxlBook(src)
     book.replace_sheet("报告", [CellWrite(1, 1, "新报告")])
     book.save()
@@ -346,11 +341,7 @@ def test_a_changed_user_part_is_caught_and_the_result_goes_to_a_copy(demo_dir, t
         data = real(original_bytes, scratch, sheets, **kw)
         parts = parts_of(io.BytesIO(data))  # type: ignore[arg-type]
         parts["xl/sharedStrings.xml"] = parts["xl/sharedStrings.xml"].replace("保靖".encode(), "保清".encode())
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w") as z:
-            for n, d in parts.items():
-                z.writestr(n, d)
-        return buf.getvalue()
+        return zip_of(parts)
 
     monkeypatch.setattr(splice, "splice", faulty)
     code, _, err = _cli(capsys, "report", p)
@@ -380,14 +371,10 @@ def test_splice_refuses_strict_or_broken_packages(demo_dir):
     parts = parts_of(demo_dir / "baojing-2018.xlsx")
     parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
         b"http://schemas.openxmlformats.org/spreadsheetml/2006/main", b"http://purl.oclc.org/ooxml/spreadsheetml/main")
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for n, d in parts.items():
-            z.writestr(n, d)
     book = OpenpyxlBook(demo_dir / "baojing-2018.xlsx")
     book.replace_sheet("报告", [CellWrite(1, 1, "x")])
     with pytest.raises(opc.SpliceError, match="Strict|常规"):
-        splice.splice(buf.getvalue(), book.owned_package(), ["报告"])
+        splice.splice(zip_of(parts), book.owned_package(), ["报告"])
 
 
 def test_style_records_are_appended_in_any_writer_s_dialect():
@@ -432,9 +419,4 @@ def _with_styles(styles: bytes) -> io.BytesIO:
     openpyxl.Workbook().save(buf)
     parts = parts_of(io.BytesIO(buf.getvalue()))  # type: ignore[arg-type]
     parts["xl/styles.xml"] = styles
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        for n, d in parts.items():
-            z.writestr(n, d)
-    out.seek(0)
-    return out
+    return io.BytesIO(zip_of(parts))

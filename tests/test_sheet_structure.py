@@ -21,6 +21,7 @@ from addin.model import Formula
 from addin.scoring.engine import evaluate
 from addin.scoring.reader import load
 from tests.excel_rows import copy_row, delete_row, fill_down, insert_rows, move_row
+from tests.fixtures_checks import score_json
 from tests.test_formulas_engine import Calculated, engine_functions  # noqa: F401 - fixture
 from workbook_templates import layout as L
 
@@ -55,12 +56,6 @@ def set_row(ws, r: int, **fields) -> None:
 def new_indicator_formulas(wb, src: int, dst: int) -> None:
     """新行的“计算得分”“得分”：用户把上一行的这两格向下填充（复制）。"""
     fill_down(wb, S, src, dst, [C["computed"], C["final"]])
-
-
-def score_json(path: Path, capsys) -> tuple[int, dict]:
-    capsys.readouterr()
-    code = cli.main(["score", str(path), "--json"])
-    return code, json.loads(capsys.readouterr().out)
 
 
 def copy_of(src: Path, tmp_path: Path, name: str) -> Path:
