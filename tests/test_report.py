@@ -1213,7 +1213,18 @@ def test_unscored_project_indicators_are_named_in_their_paragraph():
     ]
     # 封顶的评分标准不写成“未达到满分标准（…最高）”
     assert not [t for t in texts if "最高）" in t or "未达到满分标准（预算执行率×分值" in t]
-    assert "主要表现为：预算执行率为93.93%（全年执行数588.00万元，全年预算数626.00万元），得9.39分（满分10分）。" in texts
+    # 预算执行率＝全年执行数÷全年预算数，线性计分（种子 002 附件5 的资金数）
+    rate, funds, points = _p1_execution()
+    assert (f"主要表现为：预算执行率为{fmt_pct(rate)}（全年执行数{f_money(funds['executed'])}万元，全年预算数"
+            f"{f_money(funds['budget_full'])}万元），得{fmt_score(rate * points)}分（满分{fmt_score(points)}分）。") in texts
+
+
+def _p1_execution():
+    from workbook_templates.examples_projects import PROJECT_EXAMPLES
+    from workbook_templates.systems import EXEC_RATE
+
+    funds = {k: D(v) for k, v in PROJECT_EXAMPLES["kaifu-2020-p1"].table["fund_total"].items()}
+    return funds["executed"] / funds["budget_full"], funds, EXEC_RATE.points
 
 
 def test_written_none_and_repeated_goals_do_not_become_paragraphs():
@@ -1224,7 +1235,8 @@ def test_written_none_and_repeated_goals_do_not_become_paragraphs():
     suggestions = _section(report, "建议")
     # 文字材料“有关建议”写的是“无”，而报告已按失分指标写出建议：不再单独一段“无”
     assert PROJECT_EXAMPLES["kaifu-2020-p1"].texts["suggestions"].strip() == "无"
-    assert [b.text for b in suggestions if b.kind == "para"][-1].startswith("针对预算执行率93.93%的问题")
+    rate, _, _ = _p1_execution()
+    assert [b.text for b in suggestions if b.kind == "para"][-1].startswith(f"针对预算执行率{fmt_pct(rate)}的问题")
     assert "无" not in [b.text for b in suggestions]
     # 年度总体目标与文字材料“项目绩效目标”相同：只写一次
     goal = PROJECT_EXAMPLES["kaifu-2020-p1"].scalars["goal_planned"]
