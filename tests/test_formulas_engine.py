@@ -322,7 +322,7 @@ def _user_extended_baojing(src: Path, dst: Path) -> dict[str, int]:
     用 openpyxl 保存——文件中没有任何公式的计算结果，Excel 与 jixiao 都只能按公式计算。返回新指标所在行。"""
     import openpyxl
 
-    from tests.bad_inputs import shift_formula_rows
+    from tests.excel_rows import delete_row, insert_rows
 
     shutil.copy(src, dst)
     wb = openpyxl.load_workbook(dst)
@@ -336,11 +336,9 @@ def _user_extended_baojing(src: Path, dst: Path) -> dict[str, int]:
     data.cell(total, 2).value, data.cell(total, 3).value = "公用经费合计（含其他）", f"=F6+C{other}"
     # 评分表：删去一行，插入两行
     gone = _row_of(ws, "building_invest")
-    ws.delete_rows(gone, 1)
-    shift_formula_rows(wb, L.SHEET_SCORES, gone, -1)
+    delete_row(wb, L.SHEET_SCORES, gone)
     at = _row_of(ws, "sangong_control")
-    ws.insert_rows(at, 2)
-    shift_formula_rows(wb, L.SHEET_SCORES, at, 2)
+    insert_rows(wb, L.SHEET_SCORES, at, 2)
     col = {h: c for c in range(1, ws.max_column + 1) if (h := ws.cell(L.SCORE_HEADER_ROW, c).value)}
     letter = {h: openpyxl.utils.get_column_letter(c) for h, c in col.items()}
 

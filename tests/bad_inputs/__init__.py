@@ -14,6 +14,8 @@ from typing import Any, Callable
 
 from openpyxl.workbook import Workbook
 
+from tests import excel_rows
+
 DATA, SCORES = "基础数据表", "评分表"
 Where = tuple[str, str]
 
@@ -161,63 +163,13 @@ def merge(sheet: str, first: Callable[[Workbook], str], last: Callable[[Workbook
     return m
 
 
-def shift_formula_rows(wb, sheet: str, at: int, n: int) -> None:
-    """像 Excel 插入（n > 0）或删除（n < 0，删去第 at 行起的 -n 行）行那样调整全部公式与定义的名称：指向 sheet 中被移动的行的
-    引用随之移动，跨过插入处的区域变大、跨过删除处的区域变小，指向被删除行的单个引用变成 #REF!。
-    openpyxl 的 insert_rows/delete_rows 不改公式，测试夹具靠它模拟用户在 Excel 中插入、删除行。"""
-    from addin.scoring.formula_syntax import tokens
-
-    def move(r: int, end: bool) -> int | None:
-        if n >= 0:
-            return r + n if r >= at else r
-        k = -n
-        if r < at:
-            return r
-        if r >= at + k:
-            return r - k
-        return None if end is None else (at - 1 if end else at)  # 落在删除的行里
-
-    def shift(ref: str, here: str) -> str:
-        prefix, cells = ref.rsplit("!", 1) if "!" in ref else ("", ref)
-        target = prefix.strip("'").replace("''", "'") if prefix else here
-        if target != sheet:
-            return ref
-        parts = cells.split(":")
-        if len(parts) == 1 or not all(any(ch.isdigit() for ch in p) for p in parts):
-            if len(parts) == 1:
-                col = "".join(ch for ch in cells if not ch.isdigit())
-                r = move(int("".join(ch for ch in cells if ch.isdigit())), None)  # type: ignore[arg-type]
-                return "#REF!" if r is None else f"{prefix + '!' if prefix else ''}{col}{r}"
-            return ref  # 整列引用不随行移动
-        out = []
-        for i, p in enumerate(parts):
-            col = "".join(ch for ch in p if not ch.isdigit())
-            out.append((col, move(int("".join(ch for ch in p if ch.isdigit())), i == 1)))
-        if out[1][1] < out[0][1]:  # type: ignore[operator]
-            return "#REF!"
-        return (f"{prefix}!" if prefix else "") + ":".join(f"{c}{r}" for c, r in out)
-
-    def fix(text: str, here: str) -> str:
-        return "".join(shift(t, here) if k == "ref" else t for k, t in tokens(text))
-
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                if cell.data_type == "f" and isinstance(cell.value, str):
-                    cell.value = "=" + fix(cell.value[1:], ws.title)
-    for name in list(wb.defined_names):
-        dn = wb.defined_names[name]
-        dn.attr_text = fix(dn.attr_text, sheet)
-
-
 def insert_rows(sheet: str, before_code: str, n: int, fill: dict[int, Any] | None = None, expect_col: str | None = None):
     """在代码为 before_code 的行之前插入 n 行（用户插入空行或说明行）；公式中的引用像 Excel 一样随之下移。
     fill：给第一行按列号填内容。"""
     def m(wb):
         ws = wb[sheet]
         r = _row_of(ws, before_code)
-        ws.insert_rows(r, n)
-        shift_formula_rows(wb, sheet, r, n)
+        excel_rows.insert_rows(wb, sheet, r, n)
         for c, v in (fill or {}).items():
             ws.cell(r, c).value = v
         return (sheet, f"{expect_col}{r}") if expect_col else None
@@ -240,8 +192,7 @@ def user_indicator_row(wb):
     """用户在“产出及效率”内自建一行：无代码，填了指标名、分值、规则与评价人给分。"""
     ws = wb[SCORES]
     r = _row_of(ws, "benefit")
-    ws.insert_rows(r, 1)
-    shift_formula_rows(wb, SCORES, r, 1)
+    excel_rows.insert_rows(wb, SCORES, r, 1)
     for header, v in (("一级指标", "产出及效率"), ("三级指标", "自建指标"), ("分值", 0), ("实际值", 0),
                       ("规则类型", "评价人打分"), ("无基数时", "报错")):
         ws.cell(r, _col_of(ws, header, _row_of(ws, "代码"))).value = v
