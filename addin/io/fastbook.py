@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import io
-import re
+import struct
 import zipfile
 import zlib
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import Any, Callable, NoReturn
 from xml.parsers import expat
 
 from ..model import Formula
-from . import fastsheet, filecheck, ooxml
+from . import expatsheet, fastsheet, filecheck, ooxml
 from .book import BookError, Grid
 
 
@@ -25,24 +25,35 @@ class _CellError(Exception):
         self.ref, self.detail = ref, detail
 
 
-class _TooBig(Exception):
-    """解析中途发现工作表超过 filecheck.MAX_CELLS：立即停止，不再为它花时间与内存。"""
-
-
-_LOCAL: dict[str, str] = {}
-# 只有样式、没有值的单元格（Excel、XlsxWriter、openpyxl 都这样写）
-_EMPTY_CELL = re.compile(rb'<c r="[A-Z]{1,3}[0-9]{1,7}"(?: s="[0-9]{1,6}")?/>')
-
-
-def _local(name: str) -> str:
-    """去掉命名空间前缀（'x:c' → 'c'，ooxml.local），结果缓存：每个单元格的每个元素都经过这里。"""
-    loc = _LOCAL.get(name)
-    if loc is None:
-        loc = _LOCAL[name] = ooxml.local(name)
-    return loc
-
-
 _STYLE_CACHE: dict[tuple[int, int], tuple[set[int], set[int]]] = {}
+_PARSED: dict[tuple[str, str, bytes], Any] = {}  # FastBook._parsed
+
+
+_LOCAL_HEADER = struct.Struct("<4s2xH18xHH")  # zip 本地文件头：签名、标志、文件名长、附加字段长
+
+
+def _member(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
+    """zipfile.ZipFile.read(info) 对整个在内存里的 stored/deflate 部件所做的事，省去它逐块读取的开销：核对本地文件头与
+    其中的文件名，按中央目录的大小解压（只取前 file_size 个字节）并核对 CRC；损坏时同样抛出 BadZipFile 或 zlib.error
+    （FastBook 的说明相同）。其他情形（加密等标志、别的压缩方式、空部件、越界或与下一部件重叠）返回 None，交给 zipfile。"""
+    off, size = info.header_offset, info.file_size
+    end = getattr(info, "_end_offset", None)  # 新版 zipfile 拒绝与下一部件重叠的数据
+    if (info.flag_bits & 0x61 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or size <= 0
+            or off < 0 or off + 30 > len(data)):
+        return None
+    sig, flags, name_len, extra_len = _LOCAL_HEADER.unpack_from(data, off)
+    if sig != b"PK\x03\x04":
+        return None
+    name = data[off + 30:off + 30 + name_len]
+    start = off + 30 + name_len + extra_len
+    if name.decode("utf-8" if flags & 0x800 else "cp437") != info.orig_filename or (
+            end is not None and start + info.compress_size > end):
+        return None
+    raw = data[start:start + info.compress_size]
+    out = zlib.decompressobj(-15).decompress(raw, size) if info.compress_type == zipfile.ZIP_DEFLATED else raw[:size]
+    if zlib.crc32(out) != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+    return out
 
 
 def _style_id(ref: str, s: str) -> int:
@@ -50,36 +61,6 @@ def _style_id(ref: str, s: str) -> int:
         return int(s)
     except ValueError:
         raise _CellError(ref, f"的样式编号“{s[:20]}”无效，文件已损坏") from None
-
-
-def _sst_handlers(out: list[str]) -> tuple[Callable, Callable, Callable]:
-    """共享字符串表的 expat 回调：每个 <si> 中 <t> 的文字（注音 <rPh> 不属于单元格文字）依次加入 out。"""
-    buf: list[str] = []
-    state = {"t": False, "rph": 0}
-
-    def start(name, attrs):
-        tag = _local(name)
-        if tag == "si":
-            buf.clear()
-        elif tag == "rPh":
-            state["rph"] += 1
-        elif tag == "t" and not state["rph"]:
-            state["t"] = True
-
-    def end(name):
-        tag = _local(name)
-        if tag == "si":
-            out.append("".join(buf))
-        elif tag == "rPh":
-            state["rph"] -= 1
-        elif tag == "t":
-            state["t"] = False
-
-    def chars(text):
-        if state["t"]:
-            buf.append(text)
-
-    return start, end, chars
 
 
 def _cast_number(text: str) -> int | float:
@@ -115,6 +96,7 @@ class FastBook:
         if (not 0 < size <= filecheck.MAX_FILE_BYTES or not head.startswith(b"PK")
                 or self.path.suffix.lower() not in filecheck.WORKBOOK_SUFFIXES):
             self._refuse("不是有效的 .xlsx 文件")
+        self._data = data
         try:
             self.zf = zipfile.ZipFile(self.path if data is None else io.BytesIO(data))
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
@@ -146,14 +128,18 @@ class FastBook:
             self._refuse("压缩包结构异常，拒绝读取")
 
     def _part(self, name: str) -> bytes | None:
-        try:
-            return self.zf.read(name)
-        except KeyError:
+        info = self.zf.NameToInfo.get(name)
+        if info is None:
             return None
+        if self._data is not None:
+            got = _member(self._data, info)
+            if got is not None:
+                return got
+        return self.zf.read(info)
 
     def _parse(self, data: bytes, start: Callable, end: Callable | None = None, chars: Callable | None = None, *,
                part: str = "") -> None:
-        """解析一个部件；XML 错误与 DTD 变成指明该部件的中文 BookError（处理函数抛出的 _CellError/_TooBig 原样传出）。
+        """解析一个部件；XML 错误与 DTD 变成指明该部件的中文 BookError（处理函数抛出的 _CellError/TooBig 原样传出）。
         编码先按 safeio 的规则核对（只许 UTF-8/UTF-16，与 BOM、XML 声明一致），消息与单文件命令相同。"""
         filecheck._xml_encoding(self.path, part or "?", data[:filecheck._SNIFF_BYTES])
         p = ooxml.expat_parser()
@@ -167,15 +153,33 @@ class FastBook:
         except (expat.ExpatError, ooxml.DtdForbidden) as exc:
             raise BookError(f"无法读取工作簿“{self.path.name}”：{self._describe(exc, part)}") from None
 
+    def _parsed(self, what: str, part: str, data: bytes, parse: Callable[[], Any]) -> Any:
+        """parse() 的结果（它把部件 part 的内容 data 解析为 what），按 (what, 部件名, 内容) 缓存：同一模板的工作簿，
+        包的根关系、workbook.xml 与它的关系表往往逐字节相同。只缓存成功的结果（编码核对与解析都只取决于这些字节）；
+        解析出错时照常抛出指明本文件的说明。"""
+        key = (what, part, data)
+        got = _PARSED.get(key)
+        if got is None:
+            got = parse()
+            if len(data) <= 65536:
+                if len(_PARSED) >= 256:
+                    _PARSED.clear()
+                _PARSED[key] = got
+        return got
+
     def _rels(self, part: str) -> dict[str, tuple[str, str]]:
         """部件的关系表（part 为 "" 时是包的根关系）：Id → (类型末段, 目标部件路径)；外部目标不列入。"""
         rels_part = ooxml.rels_name(part)
         data = self._part(rels_part)
         if data is None:
             return {}
-        start, rels = ooxml.rels_collector(part)
-        self._parse(data, start, part=rels_part)
-        return {r.id: (r.kind, r.part) for r in rels if r.part is not None}
+
+        def parse() -> dict[str, tuple[str, str]]:
+            start, rels = ooxml.rels_collector(part)
+            self._parse(data, start, part=rels_part)
+            return {r.id: (r.kind, r.part) for r in rels if r.part is not None}
+
+        return self._parsed("rels", part, data, parse)
 
     def _read_workbook(self) -> None:
         root_rels = self._rels("")  # _rels/.rels
@@ -183,10 +187,13 @@ class FastBook:
         data = self._part(wb_part)
         if data is None:
             raise BookError(f"无法读取工作簿“{self.path.name}”：文件结构不完整（缺少 {wb_part}），可能不是 Excel 工作簿")
-        start, wb = ooxml.workbook_collector()
-        self._parse(data, start, part=wb_part)
-        self.date1904 = wb.date1904
-        sheets = wb.sheets
+
+        def parse() -> tuple[tuple[tuple[str, str], ...], bool]:
+            start, wb = ooxml.workbook_collector()
+            self._parse(data, start, part=wb_part)
+            return tuple(wb.sheets), wb.date1904
+
+        sheets, self.date1904 = self._parsed("workbook", wb_part, data, parse)
         rels = self._rels(wb_part)
         self._sheet_parts: dict[str, str | None] = {}
         for name, rid in sheets:
@@ -211,7 +218,7 @@ class FastBook:
             if fast is not None:
                 out = fast
             else:
-                self._parse(data, *_sst_handlers(out), part=self._sst_part)
+                self._parse(data, *expatsheet.sst_handlers(out), part=self._sst_part)
             if len(out) > filecheck.MAX_SHARED_STRINGS:
                 raise BookError(f"无法读取工作簿“{self.path.name}”：共享字符串表有 {len(out):,} 条，超过上限 "
                                 f"{filecheck.MAX_SHARED_STRINGS:,} 条（一份绩效评价工作簿约几百条）；"
@@ -243,7 +250,7 @@ class FastBook:
             state = {"cellxfs": False}
 
             def start(name, attrs):
-                tag = _local(name)
+                tag = expatsheet.local(name)
                 if tag == "numFmt":
                     try:
                         custom[int(attrs.get("numFmtId", "-1"))] = attrs.get("formatCode", "")
@@ -258,7 +265,7 @@ class FastBook:
                         xfs.append(0)
 
             def end(name):
-                if _local(name) == "cellXfs":
+                if expatsheet.local(name) == "cellXfs":
                     state["cellxfs"] = False
 
             self._parse(data, start, end, part=self._styles_part)
@@ -299,7 +306,7 @@ class FastBook:
                 raise
             except _CellError as exc:
                 raise BookError(f"{prefix}单元格 {exc.ref} {exc.detail}") from None
-            except _TooBig as exc:
+            except expatsheet.TooBig as exc:
                 raise BookError(f"无法读取工作簿“{self.path.name}”：{filecheck.too_many_cells(f'工作表“{sheet}”', int(str(exc)))}"
                                 ) from None
             except Exception as exc:
@@ -310,100 +317,19 @@ class FastBook:
     def _parse_sheet(self, data: bytes, part: str = "") -> Grid:
         shared = self._shared_strings()
         dates, tds = self._date_style_ids()
-        # 模板里大半是只有边框、底色的空单元格（<c r="B1" s="1"/>）：解析前整体去掉（正则在 C 里运行），
-        # 每个工作簿少调用上千次 Python 回调。只在每个单元格都写明位置（r=）时这样做——否则后面没写位置的单元格
-        # 要靠前一个单元格推算列号
-        stripped = 0
-        if b"<c>" not in data and data.count(b"<c ") == data.count(b'<c r="'):
-            data, stripped = _EMPTY_CELL.subn(b"", data)
-        shared_f: dict[str, Any] = {}
         with_cached = self.with_cached
-        fast = fastsheet.sheet_cells(
-            data, stripped, filecheck.MAX_CELLS,
-            lambda ref, cattr, vtext, ftext, fattr: self._cell_value(ref, cattr, vtext, ftext, fattr, None, shared, dates,
-                                                                   tds, shared_f, with_cached), shared, dates)
+        shared_f: dict[str, Any] = {}
+
+        def cell_value(ref: str, cattr: dict, vtext: str | None, ftext: str | None, fattr: dict | None,
+                       inline: list[str] | None = None) -> Any:
+            return self._cell_value(ref, cattr, vtext, ftext, fattr, inline, shared, dates, tds, shared_f, with_cached)
+
+        fast = fastsheet.sheet_cells(data, filecheck.MAX_CELLS, cell_value, shared, dates, with_cached)
         if fast is not None:
             return fast
-        g: Grid = {}
-        buf: list[str] = []
-        # 解析状态（闭包变量比字典快；大多数单元格只有样式、没有值，尽早跳过）
-        row = col = 0
-        cattr: dict = {}
-        fattr: dict | None = None
-        ftext = vtext = None
-        inline: list[str] | None = None
-        rph = 0
-        collect = False
-        # 单元格、行、列元素的个数（与 filecheck.MAX_CELLS 同一上限）：超过即停止解析
-        count, limit = [stripped], filecheck.MAX_CELLS
-
-        def start(name, attrs):
-            nonlocal row, col, cattr, fattr, ftext, vtext, inline, collect, rph
-            tag = _LOCAL.get(name) or _local(name)
-            if tag == "c":
-                cattr = attrs
-                fattr = ftext = vtext = inline = None
-                count[0] += 1
-                if count[0] > limit:
-                    raise _TooBig(count[0])
-            elif tag == "v":
-                collect = True
-                buf.clear()
-            elif tag == "f":
-                fattr = attrs
-                collect = True
-                buf.clear()
-            elif tag == "row":
-                r = attrs.get("r")
-                row = int(r) if r else row + 1
-                col = 0
-                count[0] += 1
-                if count[0] > limit:
-                    raise _TooBig(count[0])
-            elif tag == "col":
-                count[0] += 1
-                if count[0] > limit:
-                    raise _TooBig(count[0])
-            elif tag == "is":
-                inline = []
-            elif tag == "rPh":
-                rph += 1
-            elif tag == "t" and inline is not None and not rph:
-                collect = True
-                buf.clear()
-
-        def chars(text):
-            if collect:
-                buf.append(text)
-
-        def end(name):
-            nonlocal col, fattr, ftext, vtext, collect, rph
-            tag = _LOCAL.get(name) or _local(name)
-            if tag == "c":
-                ref = cattr.get("r")
-                if ref:
-                    r, c = ooxml.parse_a1(ref)
-                else:
-                    r, c = row, col + 1
-                    ref = ooxml.a1(r, c)
-                col = c
-                if vtext is None and fattr is None and inline is None:
-                    return  # 只有样式的空单元格
-                value = self._cell_value(ref, cattr, vtext, ftext, fattr, inline, shared, dates, tds, shared_f,
-                                         with_cached)
-                if value is not None:
-                    g[(r, c)] = value
-            elif collect:
-                if tag == "v":
-                    vtext = "".join(buf)
-                elif tag == "f":
-                    ftext = "".join(buf)
-                elif tag == "t" and inline is not None:
-                    inline.append("".join(buf))
-                collect = False
-            elif tag == "rPh":
-                rph -= 1
-
+        shared_f.clear()  # 快速路径中途交回时可能已记下共享公式：expat 路径从头来
+        data, stripped = expatsheet.strip_empty_cells(data)
+        start, end, chars, g = expatsheet.sheet_handlers(cell_value, stripped, filecheck.MAX_CELLS)
         self._parse(data, start, end, chars, part=part)
         return g
 
