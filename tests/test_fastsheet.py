@@ -193,6 +193,7 @@ def test_a_sheet_data_inside_a_comment_is_not_read_as_cells(tmp_path, monkeypatc
     ROWS.replace('<row r="3"/>', '<row r="3">'),  # 行没有结束
     ROWS.replace('<c r="F1">', '<c r="F1" s="1" s="2">'),  # 重复的属性
     ROWS.replace('<row r="2">', '<row r="2" r="2">'),
+    ROWS.replace('<row r="2">', '<row r="2" x="\x01">'),  # 属性值里 XML 不允许的字符
     ROWS.replace("<v>是</v>", "<v>是\ufffe</v>"),  # XML 不允许的字符 U+FFFE
     ROWS.replace("<v>是</v>", "<v>是]]&gt;</v>"),
     ROWS.replace("<v>-7</v>", "<v> -7</v>"),  # 数值两边的空白：openpyxl 照样转换
@@ -248,3 +249,17 @@ def test_parts_read_from_memory_match_zipfile_and_a_bad_crc_says_the_same(tmp_pa
             book().grid("评分表")
         outcomes.append((type(e.value), str(e.value)))
     assert outcomes[0] == outcomes[1] and "sheet1.xml" in outcomes[0][1]
+
+
+def test_caches_are_bounded_and_a_cleared_cache_reads_the_same(tmp_path, monkeypatch):
+    """值之间的标记、其余部分的核对结论都按字节缓存：超过上限即清空，清空后读到的与之前相同。"""
+    p = _book(tmp_path / "a.xlsx", _sheet(ROWS))
+    first = _read(p, True, monkeypatch)
+    monkeypatch.setattr(fastsheet, "_MAX_CACHE_BYTES", 300)
+    fastsheet._SEGMENTS.clear()
+    assert _read(p, True, monkeypatch) == first
+    assert len(fastsheet._SEGMENTS) + len(fastsheet._EDGES) <= 2
+    for i in range(300):  # 其余部分各不相同的工作表：核对结论的缓存不会无限增长
+        fastsheet._rest_ok(b'<?xml version="1.0"?><worksheet x="' + b"y" * i + b'"><sheetData>', b"</sheetData></worksheet>",
+                           "sheetData", "c")
+    assert len(fastsheet._REST_OK) <= 257 and all(len(v) <= 8 for v in fastsheet._REST_OK.values())

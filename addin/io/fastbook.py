@@ -119,11 +119,12 @@ class FastBook:
     def _check_sizes(self) -> None:
         """与 safeio 相同的压缩包限制（部件数、解压总大小、压缩比、加密部件），只看中央目录，不解压。"""
         infos = self.zf.infolist()
-        total = sum(i.file_size for i in infos)
-        if (len(infos) > filecheck.MAX_MEMBERS or total > filecheck.MAX_UNCOMPRESSED_BYTES
-                or any(i.flag_bits & 0x1 for i in infos)
-                or any(i.file_size >= filecheck.RATIO_MIN_BYTES and i.file_size > filecheck.MAX_RATIO * max(i.compress_size, 1)
-                       for i in infos)):
+        total, bad = 0, False
+        for i in infos:
+            total += i.file_size
+            bad = bad or bool(i.flag_bits & 0x1) or (
+                i.file_size >= filecheck.RATIO_MIN_BYTES and i.file_size > filecheck.MAX_RATIO * max(i.compress_size, 1))
+        if len(infos) > filecheck.MAX_MEMBERS or total > filecheck.MAX_UNCOMPRESSED_BYTES or bad:
             self.zf.close()
             self._refuse("压缩包结构异常，拒绝读取")
 
@@ -213,8 +214,8 @@ class FastBook:
         data = self._part(self._sst_part) if self._sst_part else None
         if data is not None and self._sst_part is not None:
             self._check_part_size(self._sst_part, "共享字符串表")
-            filecheck._xml_encoding(self.path, self._sst_part, data[:filecheck._SNIFF_BYTES])
-            fast = fastsheet.shared_strings(data)  # 规整的表用正则一次取出；否则 expat 逐元素
+            # 规整的表一次切开（它只接受 UTF-8，编码核对不会有异议）；否则 expat 逐元素，先按 safeio 的规则核对编码
+            fast = fastsheet.shared_strings(data)
             if fast is not None:
                 out = fast
             else:

@@ -8,8 +8,8 @@ CDATA，单元格属性只有 r、s、t……）。对这样的部件不为每�
 不规整的一律返回 None，交回 expat 逐元素解析（fastbook.FastBook._parse_sheet）：每段标记都是整段匹配（连同行的嵌套、
 属性不重复），拼起来就是整个 sheetData，所以快速路径得到的单元格与 expat 逐格相同（tests/test_fastsheet.py 比对），
 任何错误（XML 错误、DTD、编码、坏的数字、超过单元格上限……）都由 expat 路径以同样的中文说明报告；快速路径自己只报
-expat 也会最先报告的单元格错误（之前的内容都已核对）。sheetData（或 sst）之外的部分交给 expat 核对良构（不设回调），
-结论按它的字节缓存。
+expat 也会最先报告的单元格错误（之前的内容都已核对）。sheetData（或 sst）之外的部分交给 expat 核对（良构、UTF-8、
+那个元素确实是它），结论按它的字节缓存。所有缓存只取决于作为键的字节，并且有上限。
 """
 from __future__ import annotations
 
@@ -158,7 +158,7 @@ Cell = tuple[str, tuple[int, int], dict[str, str], str | None, dict[str, str] | 
 Segment = tuple[int, tuple[int, int], int, str, Cell | None, tuple[Cell, ...]]
 _SEGMENTS: dict[bytes, Segment] = {}  # 值之间的标记 → 解析结果（同一模板的工作簿反复出现；只存规整的）
 _EDGES: dict[tuple[re.Pattern[bytes], bytes], Segment] = {}  # 第一段、最后一段
-_CACHE_BYTES = [0]
+_cached_bytes = 0  # 两者的键合计的字节数（大约）：超过 _MAX_CACHE_BYTES 就清空重来
 _MAX_CACHE_BYTES = 16 * 1024 * 1024
 
 
@@ -180,7 +180,7 @@ def _cell(m: re.Match[bytes]) -> Cell:
 def _segment(pattern: re.Pattern[bytes], seg: bytes) -> Segment | None:
     """一段标记 → 它的解析结果；不规整（不合整段的写法、不是 UTF-8、属性重复）时 None。"""
     m = pattern.fullmatch(seg)
-    if m is None:
+    if m is None or not _clean(seg):
         return None
     try:
         if not _no_nonchars(seg.decode("utf-8")):
@@ -209,17 +209,20 @@ def _segment(pattern: re.Pattern[bytes], seg: bytes) -> Segment | None:
                 kind = NUMBER
             elif fattr.get("t") != "shared":  # 共享公式要按出现的顺序逐个换算（cell_value）
                 kind, text = FORMULA, "=" + (ftext or "")
+    if statics:
+        kind = CALL  # 先按顺序处理这段里没有结果的公式单元格（很少见），再交给 cell_value
     return kind, rc, style, text, nxt, statics
 
 
 def _remember(cache: dict[Any, Segment], key: Any, seg: bytes, got: Segment) -> None:
+    global _cached_bytes
     if len(seg) > 65536:
         return  # 很长的一段（大片空单元格）每次重新核对：缓存只留给模板里反复出现的短标记
-    _CACHE_BYTES[0] += len(seg) + 200
-    if _CACHE_BYTES[0] > _MAX_CACHE_BYTES:
+    _cached_bytes += len(seg) + 200
+    if _cached_bytes > _MAX_CACHE_BYTES:
         _SEGMENTS.clear()
         _EDGES.clear()
-        _CACHE_BYTES[0] = len(seg) + 200
+        _cached_bytes = len(seg) + 200
     cache[key] = got
 
 
@@ -246,11 +249,14 @@ def sheet_cells(data: bytes, limit: int, cell_value: Callable[..., Any], shared:
     # 元素每个至少 4 个字节，上限内还有余量就不必数；接近上限的交给 expat 路径，由它在同一处报告
     rest = (len(head) + len(tail)) // 4
     if ((len(body) // 6 + rest > limit and body.count(b"<c ") + body.count(b"<row") + rest > limit)
-            or not _clean(body) or not _rest_ok(head, tail, "sheetData", "c")):
+            or not _rest_ok(head, tail, "sheetData", "c")):
         return None
-    # 按 <v>值</v></c> 切开：[标记, 值, 标记, 值, ……, 标记]。每段标记都核对过写法，拼起来正是整个 sheetData
+    # 按 <v>值</v></c> 切开：[标记, 值, 标记, 值, ……, 标记]。每段标记都核对过写法与字符（_segment），值的字符在这里
+    # 一起核对（用“<”连接：值里没有它，实体不会跨过两个值），拼起来正是整个 sheetData
     pieces = _VALUES.split(body)
     segs, values = pieces[0:-1:2], pieces[1::2]
+    if not _clean(b"<".join(values)):
+        return None
     g: dict[tuple[int, int], Any] = {}
     last = _edge(_LAST if values else _ONLY, pieces[-1])
     if last is None:
@@ -268,8 +274,6 @@ def sheet_cells(data: bytes, limit: int, cell_value: Callable[..., Any], shared:
                 _remember(_SEGMENTS, seg, seg, got_seg)
                 infos[i] = got_seg
     for (kind, rc, style, text, nxt, statics), v in zip(cast("list[Segment]", infos), values, strict=True):
-        if statics:
-            _static_cells(statics, cell_value, g)
         if kind == SHARED:
             try:
                 g[rc] = shared[int(v)]
@@ -294,6 +298,8 @@ def sheet_cells(data: bytes, limit: int, cell_value: Callable[..., Any], shared:
             return None
         if "&" in vtext:
             vtext = _unescape(vtext)
+        if statics:
+            _static_cells(statics, cell_value, g)
         ref, rc, cattr, ftext, fattr = nxt  # type: ignore[misc]
         value = cell_value(ref, cattr, vtext, ftext, fattr)
         if value is not None:
