@@ -4,8 +4,6 @@
 """
 from __future__ import annotations
 
-import io
-import struct
 import zipfile
 import zlib
 from pathlib import Path
@@ -13,7 +11,7 @@ from typing import Any, Callable, NoReturn
 from xml.parsers import expat
 
 from ..model import Formula
-from . import expatsheet, fastsheet, filecheck, ooxml
+from . import expatsheet, fastsheet, filecheck, ooxml, zipparts
 from .book import BookError, Grid
 
 
@@ -27,33 +25,6 @@ class _CellError(Exception):
 
 _STYLE_CACHE: dict[tuple[int, int], tuple[set[int], set[int]]] = {}
 _PARSED: dict[tuple[str, str, bytes], Any] = {}  # FastBook._parsed
-
-
-_LOCAL_HEADER = struct.Struct("<4s2xH18xHH")  # zip 本地文件头：签名、标志、文件名长、附加字段长
-
-
-def _member(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
-    """zipfile.ZipFile.read(info) 对整个在内存里的 stored/deflate 部件所做的事，省去它逐块读取的开销：核对本地文件头与
-    其中的文件名，按中央目录的大小解压（只取前 file_size 个字节）并核对 CRC；损坏时同样抛出 BadZipFile 或 zlib.error
-    （FastBook 的说明相同）。其他情形（加密等标志、别的压缩方式、空部件、越界或与下一部件重叠）返回 None，交给 zipfile。"""
-    off, size = info.header_offset, info.file_size
-    end = getattr(info, "_end_offset", None)  # 新版 zipfile 拒绝与下一部件重叠的数据
-    if (info.flag_bits & 0x61 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or size <= 0
-            or off < 0 or off + 30 > len(data)):
-        return None
-    sig, flags, name_len, extra_len = _LOCAL_HEADER.unpack_from(data, off)
-    if sig != b"PK\x03\x04":
-        return None
-    name = data[off + 30:off + 30 + name_len]
-    start = off + 30 + name_len + extra_len
-    if name.decode("utf-8" if flags & 0x800 else "cp437") != info.orig_filename or (
-            end is not None and start + info.compress_size > end):
-        return None
-    raw = data[start:start + info.compress_size]
-    out = zlib.decompressobj(-15).decompress(raw, size) if info.compress_type == zipfile.ZIP_DEFLATED else raw[:size]
-    if zlib.crc32(out) != info.CRC:
-        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
-    return out
 
 
 def _style_id(ref: str, s: str) -> int:
@@ -96,19 +67,18 @@ class FastBook:
         if (not 0 < size <= filecheck.MAX_FILE_BYTES or not head.startswith(b"PK")
                 or self.path.suffix.lower() not in filecheck.WORKBOOK_SUFFIXES):
             self._refuse("不是有效的 .xlsx 文件")
-        self._data = data
         try:
-            self.zf = zipfile.ZipFile(self.path if data is None else io.BytesIO(data))
+            self.zip = zipparts.Package(self.path, data)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
             self._refuse("文件已损坏或不完整")
         try:
             self._check_sizes()
             self._read_workbook()
         except BookError:
-            self.zf.close()
+            self.zip.close()
             raise
         except Exception as exc:  # 损坏的压缩包在读取部件时才暴露（CRC、截断、XML 错误……）
-            self.zf.close()
+            self.zip.close()
             raise BookError(f"无法读取工作簿“{self.path.name}”：{self._describe(exc)}") from None
 
     def _refuse(self, fallback: str) -> NoReturn:
@@ -118,25 +88,18 @@ class FastBook:
     # ------------------------------------------------------------------ 压缩包与部件
     def _check_sizes(self) -> None:
         """与 safeio 相同的压缩包限制（部件数、解压总大小、压缩比、加密部件），只看中央目录，不解压。"""
-        infos = self.zf.infolist()
+        infos = self.zip.entries
         total, bad = 0, False
         for i in infos:
             total += i.file_size
             bad = bad or bool(i.flag_bits & 0x1) or (
                 i.file_size >= filecheck.RATIO_MIN_BYTES and i.file_size > filecheck.MAX_RATIO * max(i.compress_size, 1))
         if len(infos) > filecheck.MAX_MEMBERS or total > filecheck.MAX_UNCOMPRESSED_BYTES or bad:
-            self.zf.close()
+            self.zip.close()
             self._refuse("压缩包结构异常，拒绝读取")
 
     def _part(self, name: str) -> bytes | None:
-        info = self.zf.NameToInfo.get(name)
-        if info is None:
-            return None
-        if self._data is not None:
-            got = _member(self._data, info)
-            if got is not None:
-                return got
-        return self.zf.read(info)
+        return self.zip.read(name)
 
     def _parse(self, data: bytes, start: Callable, end: Callable | None = None, chars: Callable | None = None, *,
                part: str = "") -> None:
@@ -234,11 +197,9 @@ class FastBook:
         # 同一模板的工作簿样式表相同：按样式部件的 CRC 与大小缓存（批量处理时省去重复解析）
         key = None
         if self._styles_part:
-            try:
-                info = self.zf.getinfo(self._styles_part)
-                key = (info.CRC, info.file_size)
-            except KeyError:
-                pass
+            info = self.zip.get(self._styles_part)
+            if info is not None:
+                key = (info.crc, info.file_size)
         if key is not None and key in _STYLE_CACHE:
             self._date_styles, self._td_styles = _STYLE_CACHE[key]
             return self._date_styles, self._td_styles
@@ -395,10 +356,10 @@ class FastBook:
 
     def _check_part_size(self, part: str, what: str) -> None:
         """与 safeio 相同的单个 XML 部件上限：只看中央目录里声明的解压大小（zipfile 解压时不会超过它）。"""
-        try:
-            size = self.zf.getinfo(part).file_size
-        except KeyError:
+        info = self.zip.get(part)
+        if info is None:
             return
+        size = info.file_size
         if size > filecheck.MAX_PART_XML_BYTES:
             limit = filecheck._fmt_mb(filecheck.MAX_PART_XML_BYTES)
             raise BookError(f"无法读取工作簿“{self.path.name}”：{what}（部件“{part[:80]}”）解压后 "
@@ -418,4 +379,4 @@ class FastBook:
         return f"{where}无法解析（{type(exc).__name__}: {str(exc)[:200]}）"
 
     def close(self) -> None:
-        self.zf.close()
+        self.zip.close()

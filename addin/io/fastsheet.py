@@ -280,15 +280,16 @@ def sheet_cells(data: bytes, limit: int, cell_value: Callable[..., Any], shared:
                 continue
             except (ValueError, IndexError):
                 pass  # 交给 cell_value：它给出指明单元格的说明
-        elif kind >= NUMBER and style not in dates:
-            # 与 openpyxl 相同：含小数点或指数记法的为 float，否则为 int（全是数字的不必再找；转换成功说明是 ASCII，
-            # 与按文字转换相同）
+        elif kind == NUMBER and style not in dates:
             try:
-                number = int(v) if v.isdigit() else float(v) if b"." in v or b"E" in v or b"e" in v else int(v)
+                g[rc] = _number(v)
+                continue
             except ValueError:
                 pass
-            else:
-                g[rc] = number if kind == NUMBER else Formula(text, number if with_cached else None)
+        elif kind == FORMULA and style not in dates:
+            f = _numeric_formula(text, v, with_cached)
+            if f is not None:
+                g[rc] = f
                 continue
         try:
             vtext = v.decode("utf-8")
@@ -306,6 +307,32 @@ def sheet_cells(data: bytes, limit: int, cell_value: Callable[..., Any], shared:
             g[rc] = value
     _static_cells(last[5], cell_value, g)
     return g
+
+
+def _number(v: bytes) -> int | float:
+    """与 openpyxl 相同：含小数点或指数记法的为 float，否则为 int（全是数字的不必再找）。转换不了时 ValueError；
+    转换成功说明是 ASCII，与按解码后的文字转换相同。"""
+    return int(v) if v.isdigit() else float(v) if b"." in v or b"E" in v or b"e" in v else int(v)
+
+
+_FORMULAS: dict[tuple[str, bytes, bool], Formula] = {}
+
+
+def _numeric_formula(text: str, v: bytes, with_cached: bool) -> Formula | None:
+    """保存了数值结果 v 的公式 text；v 不是数值时 None（交给 cell_value）。Formula 不可变，同一模板的工作簿里同一公式、
+    同一结果反复出现：按 (公式, 结果的字节) 缓存同一个对象，省去每次构造。"""
+    key = (text, v, with_cached)
+    f = _FORMULAS.get(key)
+    if f is None:
+        try:
+            number = _number(v)
+        except ValueError:
+            return None
+        f = Formula(text, number if with_cached else None)
+        if len(_FORMULAS) >= 20_000:
+            _FORMULAS.clear()
+        _FORMULAS[key] = f
+    return f
 
 
 def _static_cells(cells: tuple[Cell, ...], cell_value: Callable[..., Any], g: dict[tuple[int, int], Any]) -> None:
