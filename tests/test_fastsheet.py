@@ -194,6 +194,7 @@ def test_a_sheet_data_inside_a_comment_is_not_read_as_cells(tmp_path, monkeypatc
     ROWS.replace('<c r="F1">', '<c r="F1" s="1" s="2">'),  # 重复的属性
     ROWS.replace('<row r="2">', '<row r="2" r="2">'),
     ROWS.replace('<row r="2">', '<row r="2" x="\x01">'),  # 属性值里 XML 不允许的字符
+    ROWS.replace('<c r="B1" t="s">', '<c r="A1" t="s">'),  # 同一格出现两次（后出现的为准）
     ROWS.replace("<v>是</v>", "<v>是\ufffe</v>"),  # XML 不允许的字符 U+FFFE
     ROWS.replace("<v>是</v>", "<v>是]]&gt;</v>"),
     ROWS.replace("<v>-7</v>", "<v> -7</v>"),  # 数值两边的空白：openpyxl 照样转换
@@ -252,13 +253,16 @@ def test_parts_read_from_memory_match_zipfile_and_a_bad_crc_says_the_same(tmp_pa
 
 
 def test_caches_are_bounded_and_a_cleared_cache_reads_the_same(tmp_path, monkeypatch):
-    """值之间的标记、其余部分的核对结论都按字节缓存：超过上限即清空，清空后读到的与之前相同。"""
-    p = _book(tmp_path / "a.xlsx", _sheet(ROWS))
-    first = _read(p, True, monkeypatch)
+    """值之间的标记、整表的标记、其余部分的核对结论都按字节缓存：超过上限即清空，清空后读到的与之前相同。"""
+    books = [_book(tmp_path / f"{i}.xlsx", _sheet(rows)) for i, rows in enumerate((ROWS, ROWS.replace("<v>12</v>", "")))]
+    first = [_read(p, True, monkeypatch) for p in books]
+    assert all(kind == "ok" and used for kind, _, used in first)
     monkeypatch.setattr(fastsheet, "_MAX_CACHE_BYTES", 300)
-    fastsheet._SEGMENTS.clear()
-    assert _read(p, True, monkeypatch) == first
-    assert len(fastsheet._SEGMENTS) + len(fastsheet._EDGES) <= 2
+    for cache in (fastsheet._SEGMENTS, fastsheet._EDGES, fastsheet._MARKUPS):
+        cache.clear()
+    for _ in range(2):
+        assert [_read(p, True, monkeypatch) for p in books] == first
+        assert len(fastsheet._SEGMENTS) + len(fastsheet._EDGES) <= 2 and len(fastsheet._MARKUPS) <= 1
     for i in range(300):  # 其余部分各不相同的工作表：核对结论的缓存不会无限增长
         fastsheet._rest_ok(b'<?xml version="1.0"?><worksheet x="' + b"y" * i + b'"><sheetData>', b"</sheetData></worksheet>",
                            "sheetData", "c")

@@ -14,6 +14,7 @@ expat 也会最先报告的单元格错误（之前的内容都已核对）。sh
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 from typing import Any, Callable, cast
 from xml.parsers import expat
 
@@ -254,39 +255,28 @@ def sheet_cells(data: bytes, limit: int, cell_value: Callable[..., Any], shared:
     # 按 <v>值</v></c> 切开：[标记, 值, 标记, 值, ……, 标记]。每段标记都核对过写法与字符（_segment），值的字符在这里
     # 一起核对（用“<”连接：值里没有它，实体不会跨过两个值），拼起来正是整个 sheetData
     pieces = _VALUES.split(body)
-    segs, values = pieces[0:-1:2], pieces[1::2]
+    values = pieces[1::2]
     if not _clean(b"<".join(values)):
         return None
+    markup = _markup(pieces)
+    if markup is None or len(markup.kinds) != len(values):
+        return None  # 标记与以前见过的逐字节相同、值的个数却不同：标记里夹着 <v>，不是这种写法
+    kinds = markup.kinds if markup.styles.isdisjoint(dates) else markup.without(dates)
     g: dict[tuple[int, int], Any] = {}
-    last = _edge(_LAST if values else _ONLY, pieces[-1])
-    if last is None:
-        return None
-    infos = list(map(_SEGMENTS.get, segs))
-    if segs:
-        infos[0] = _edge(_FIRST, segs[0])
-    if None in infos:
-        for i, got_seg in enumerate(infos):
-            if got_seg is None:
-                seg = segs[i]
-                got_seg = _segment(_MIDDLE, seg) if i else None
-                if got_seg is None:
-                    return None
-                _remember(_SEGMENTS, seg, seg, got_seg)
-                infos[i] = got_seg
-    for (kind, rc, style, text, nxt, statics), v in zip(cast("list[Segment]", infos), values, strict=True):
+    for kind, rc, text, v in zip(kinds, markup.rcs, markup.texts, values, strict=True):
         if kind == SHARED:
             try:
                 g[rc] = shared[int(v)]
                 continue
             except (ValueError, IndexError):
                 pass  # 交给 cell_value：它给出指明单元格的说明
-        elif kind == NUMBER and style not in dates:
+        elif kind == NUMBER:
             try:
                 g[rc] = _number(v)
                 continue
             except ValueError:
                 pass
-        elif kind == FORMULA and style not in dates:
+        elif kind == FORMULA:
             f = _numeric_formula(text, v, with_cached)
             if f is not None:
                 g[rc] = f
@@ -299,14 +289,79 @@ def sheet_cells(data: bytes, limit: int, cell_value: Callable[..., Any], shared:
             return None
         if "&" in vtext:
             vtext = _unescape(vtext)
-        if statics:
-            _static_cells(statics, cell_value, g)
+        _, _, _, _, nxt, statics = markup.segments[rc]
+        _static_cells(statics, cell_value, g)
         ref, rc, cattr, ftext, fattr = nxt  # type: ignore[misc]
         value = cell_value(ref, cattr, vtext, ftext, fattr)
         if value is not None:
             g[rc] = value
-    _static_cells(last[5], cell_value, g)
+    _static_cells(markup.last, cell_value, g)
     return g
+
+
+class _Markup:
+    """一张表全部标记的解析结果，按值的顺序排成几列：类别、(行, 列)、公式；用到的样式；最后一段里没有结果的公式单元格；
+    按 (行, 列) 找回那一段的解析结果（交给 cell_value 时才用）。逐值循环只碰这几列，不再逐段查缓存。"""
+
+    __slots__ = ("infos", "kinds", "rcs", "texts", "segments", "styles", "last", "_dated")
+
+    def __init__(self, infos: list[Segment], last: Segment):
+        self.infos = infos
+        self.kinds = bytes(map(itemgetter(0), infos))
+        self.rcs: tuple[tuple[int, int], ...] = tuple(map(itemgetter(1), infos))
+        self.texts: tuple[str, ...] = tuple(map(itemgetter(3), infos))
+        self.segments = dict(zip(self.rcs, infos, strict=True))
+        self.styles = frozenset(map(itemgetter(2), infos))
+        self.last = last[5]
+        self._dated: dict[frozenset[int], bytes] = {}
+
+    def without(self, dates: set[int]) -> bytes:
+        """类别一列，其中日期样式的数值与公式改为交给 cell_value（按用到的日期样式缓存）。"""
+        key = frozenset(dates & self.styles)
+        got = self._dated.get(key)
+        if got is None:
+            got = self._dated[key] = bytes(CALL if s[0] >= NUMBER and s[2] in key else s[0] for s in self.infos)
+        return got
+
+
+_MARKUPS: dict[bytes, _Markup] = {}
+_markup_bytes = 0  # 键与各列合计的字节数（大约）：超过 _MAX_CACHE_BYTES 就清空重来
+
+
+def _markup(pieces: list[bytes]) -> _Markup | None:
+    """pieces（[标记, 值, 标记, ……, 标记]）中全部标记的解析结果；不规整时 None。整表的标记（用 <v> 连接，标记里不会
+    有它）与以前见过的逐字节相同就直接取用——同一模板做出、填了同样几格的工作簿正是这样；否则逐段查 _SEGMENTS（各段
+    在各表之间也常常相同），没见过的段才用正则核对。同一格出现两次的表交给 expat。"""
+    global _markup_bytes
+    segs = pieces[0::2]
+    key = b"<v>".join(segs)
+    markup = _MARKUPS.get(key)
+    if markup is not None:
+        return markup
+    segs.pop()
+    last = _edge(_LAST if segs else _ONLY, pieces[-1])
+    if last is None:
+        return None
+    infos = list(map(_SEGMENTS.get, segs))
+    if segs:
+        infos[0] = _edge(_FIRST, segs[0])
+    if None in infos:
+        for i, got in enumerate(infos):
+            if got is None:
+                got = _segment(_MIDDLE, segs[i]) if i else None
+                if got is None:
+                    return None
+                _remember(_SEGMENTS, segs[i], segs[i], got)
+                infos[i] = got
+    markup = _Markup(cast("list[Segment]", infos), last)
+    if len(markup.segments) != len(infos):
+        return None
+    _markup_bytes += len(key) + 100 * len(infos)
+    if _markup_bytes > _MAX_CACHE_BYTES:
+        _MARKUPS.clear()
+        _markup_bytes = len(key) + 100 * len(infos)
+    _MARKUPS[key] = markup
+    return markup
 
 
 def _number(v: bytes) -> int | float:
@@ -336,7 +391,7 @@ def _numeric_formula(text: str, v: bytes, with_cached: bool) -> Formula | None:
 
 
 def _static_cells(cells: tuple[Cell, ...], cell_value: Callable[..., Any], g: dict[tuple[int, int], Any]) -> None:
-    """没有保存结果的公式单元格（只有 <f>、没有 <v>）：同样交给 cell_value。"""
+    """没有保存结果的公式单元格（只有 <f>、没有 <v>）：同样交给 cell_value（通常一个也没有）。"""
     for ref, rc, cattr, ftext, fattr in cells:
         value = cell_value(ref, cattr, None, ftext, fattr)
         if value is not None:
