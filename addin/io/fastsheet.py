@@ -3,7 +3,8 @@ CDATA，单元格属性只有 r、s、t……）。对这样的部件不为每�
 
 工作表：sheetData 的内容按 `<v>值</v></c>` 切开，得到“值”与值之间的“标记”（行的起止、空单元格、下一个单元格的开始
 标签与公式）。同一模板做出的工作簿，值之间的标记逐字节相同：每段标记只在第一次见到时用正则（整段 fullmatch）核对并
-解析出下一个值属于哪一格、什么类型，按它的字节缓存；之后每个值只剩一次字典查找与一次转换。
+解析出下一个值属于哪一格、什么类型，按它的字节缓存（_SEGMENTS）；整表的标记再按字节缓存成按值排列的几列（_Markup）：
+填了同样几格的工作簿一次查到全表，之后每个值只剩一次转换。
 
 不规整的一律返回 None，交回 expat 逐元素解析（fastbook.FastBook._parse_sheet）：每段标记都是整段匹配（连同行的嵌套、
 属性不重复），拼起来就是整个 sheetData，所以快速路径得到的单元格与 expat 逐格相同（tests/test_fastsheet.py 比对），
@@ -44,15 +45,17 @@ def _unescape(s: str) -> str:
 
 # ------------------------------------------------------------------------------------------------ 其余部分的良构
 _REST_OK: dict[tuple[str, int, int], list[tuple[bytes, bytes]]] = {}  # (tag, 前段长, 后段长) → 核对过的 (前段, 后段)
+_rest_bytes = 0
+_MAX_CACHE_BYTES = 16 * 1024 * 1024  # 每个按字节缓存的表的上限（大约）
 
 
 def _rest_ok(head: bytes, tail: bytes, tag: str, inner: str) -> bool:
     """去掉 sheetData（或 sst）内容后的部件 head + tail 是良构的 UTF-8 XML、没有 DTD；名为 tag 的元素只有 head 末尾
     这一个，它之外也没有 inner 元素（expat 路径会把它们也读成单元格或字符串；注释里的 <sheetData> 之类骗不过这里）。
     否则交给 expat 路径报告。同一模板的这部分逐字节相同：按长度找到以前核对过的，逐字节比较相同即可。"""
-    known = _REST_OK.get((tag, len(head), len(tail)))
-    if known is not None and any(h == head and t == tail for h, t in known):
-        return True
+    for h, t in _REST_OK.get((tag, len(head), len(tail)), ()):
+        if h == head and t == tail:
+            return True
     at = head.rfind(b"<" + tag.encode())
     found: list[int] = []
     declared: list[str] = []
@@ -72,12 +75,17 @@ def _rest_ok(head: bytes, tail: bytes, tag: str, inner: str) -> bool:
     # 快速路径按 UTF-8 解码：声明了别的编码（latin-1、ascii 也不行）的交给 expat
     if found != [at] or (declared and declared[0] and declared[0].lower() != "utf-8"):
         return False
-    if len(_REST_OK) > 256:
-        _REST_OK.clear()
-    known = _REST_OK.setdefault((tag, len(head), len(tail)), [])
-    if len(known) >= 8:
-        known.clear()
-    known.append((head, tail))
+    global _rest_bytes
+    size = len(head) + len(tail)
+    if size <= 256 * 1024:  # 很大的不缓存；合计超过 _MAX_CACHE_BYTES 就清空重来
+        _rest_bytes += size
+        if len(_REST_OK) > 256 or _rest_bytes > _MAX_CACHE_BYTES:
+            _REST_OK.clear()
+            _rest_bytes = size
+        known = _REST_OK.setdefault((tag, len(head), len(tail)), [])
+        if len(known) >= 8:
+            known.clear()
+        known.append((head, tail))
     return True
 
 
@@ -159,8 +167,7 @@ Cell = tuple[str, tuple[int, int], dict[str, str], str | None, dict[str, str] | 
 Segment = tuple[int, tuple[int, int], int, str, Cell | None, tuple[Cell, ...]]
 _SEGMENTS: dict[bytes, Segment] = {}  # 值之间的标记 → 解析结果（同一模板的工作簿反复出现；只存规整的）
 _EDGES: dict[tuple[re.Pattern[bytes], bytes], Segment] = {}  # 第一段、最后一段
-_cached_bytes = 0  # 两者的键合计的字节数（大约）：超过 _MAX_CACHE_BYTES 就清空重来
-_MAX_CACHE_BYTES = 16 * 1024 * 1024
+_cached_bytes = 0  # 两者合计的字节数（大约）：超过 _MAX_CACHE_BYTES 就清空重来
 
 
 def _attrs(text: str) -> dict[str, str]:
@@ -219,11 +226,11 @@ def _remember(cache: dict[Any, Segment], key: Any, seg: bytes, got: Segment) -> 
     global _cached_bytes
     if len(seg) > 65536:
         return  # 很长的一段（大片空单元格）每次重新核对：缓存只留给模板里反复出现的短标记
-    _cached_bytes += len(seg) + 200
+    _cached_bytes += len(seg) + 800  # 解析结果（几个元组与属性字典）约 800 字节
     if _cached_bytes > _MAX_CACHE_BYTES:
         _SEGMENTS.clear()
         _EDGES.clear()
-        _cached_bytes = len(seg) + 200
+        _cached_bytes = len(seg) + 800
     cache[key] = got
 
 
