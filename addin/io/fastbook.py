@@ -68,17 +68,17 @@ class FastBook:
                 or self.path.suffix.lower() not in filecheck.WORKBOOK_SUFFIXES):
             self._refuse("不是有效的 .xlsx 文件")
         try:
-            self.zip = zipparts.Package(self.path, data)
+            self.package = zipparts.Package(self.path, data)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
             self._refuse("文件已损坏或不完整")
         try:
             self._check_sizes()
             self._read_workbook()
         except BookError:
-            self.zip.close()
+            self.package.close()
             raise
         except Exception as exc:  # 损坏的压缩包在读取部件时才暴露（CRC、截断、XML 错误……）
-            self.zip.close()
+            self.package.close()
             raise BookError(f"无法读取工作簿“{self.path.name}”：{self._describe(exc)}") from None
 
     def _refuse(self, fallback: str) -> NoReturn:
@@ -88,18 +88,18 @@ class FastBook:
     # ------------------------------------------------------------------ 压缩包与部件
     def _check_sizes(self) -> None:
         """与 safeio 相同的压缩包限制（部件数、解压总大小、压缩比、加密部件），只看中央目录，不解压。"""
-        infos = self.zip.entries
+        infos = self.package.entries
         total, bad = 0, False
         for i in infos:
             total += i.file_size
             bad = bad or bool(i.flag_bits & 0x1) or (
                 i.file_size >= filecheck.RATIO_MIN_BYTES and i.file_size > filecheck.MAX_RATIO * max(i.compress_size, 1))
         if len(infos) > filecheck.MAX_MEMBERS or total > filecheck.MAX_UNCOMPRESSED_BYTES or bad:
-            self.zip.close()
+            self.package.close()
             self._refuse("压缩包结构异常，拒绝读取")
 
     def _part(self, name: str) -> bytes | None:
-        return self.zip.read(name)
+        return self.package.read(name)
 
     def _parse(self, data: bytes, start: Callable, end: Callable | None = None, chars: Callable | None = None, *,
                part: str = "") -> None:
@@ -197,7 +197,7 @@ class FastBook:
         # 同一模板的工作簿样式表相同：按样式部件的 CRC 与大小缓存（批量处理时省去重复解析）
         key = None
         if self._styles_part:
-            info = self.zip.get(self._styles_part)
+            info = self.package.get(self._styles_part)
             if info is not None:
                 key = (info.crc, info.file_size)
         if key is not None and key in _STYLE_CACHE:
@@ -356,7 +356,7 @@ class FastBook:
 
     def _check_part_size(self, part: str, what: str) -> None:
         """与 safeio 相同的单个 XML 部件上限：只看中央目录里声明的解压大小（zipfile 解压时不会超过它）。"""
-        info = self.zip.get(part)
+        info = self.package.get(part)
         if info is None:
             return
         size = info.file_size
@@ -379,4 +379,4 @@ class FastBook:
         return f"{where}无法解析（{type(exc).__name__}: {str(exc)[:200]}）"
 
     def close(self) -> None:
-        self.zip.close()
+        self.package.close()
