@@ -81,7 +81,7 @@ def _read(path: Path, fast: bool, monkeypatch) -> tuple[str, object, bool]:
         if not fast:
             m.setattr(fastsheet, "shared_strings", lambda data: None)
         try:
-            b = FastBook(path)
+            b = FastBook(path, data=path.read_bytes())  # 与批量处理相同：从内存中的字节读
             try:
                 return "ok", b.grid("评分表"), any(used)
             finally:
@@ -147,3 +147,123 @@ def test_sheet_over_the_cell_limit_is_refused_by_the_expat_path(tmp_path, monkey
     assert kind == "error" and "单元格" in message and not used
     assert _read(p, False, monkeypatch)[:2] == (kind, message)
 
+
+
+# --------------------------------------------------------------------------- 值之间的标记按字节缓存、其余部分的核对
+def _three_ways(path: Path, monkeypatch) -> tuple[tuple, tuple]:
+    """(快速路径的结果, expat 路径的结果)，各为 (结果类别, 网格或错误说明, 是否走了快速路径)；结果为网格时再与 openpyxl 比对。"""
+    fast, slow = _read(path, True, monkeypatch), _read(path, False, monkeypatch)
+    if fast[0] == "ok":
+        assert OpenpyxlBook(path, with_cached=True).grid("评分表") == fast[1]
+    return fast, slow
+
+
+def test_same_markup_with_other_values_reuses_the_parsed_markup_but_not_the_values(tmp_path, monkeypatch):
+    """同一模板的两份工作簿：值之间的标记逐字节相同（第二份只查缓存），值各是各的。"""
+    other = ROWS.replace("<v>12</v>", "<v>13</v>").replace("<v>0.125</v>", "<v>7</v>").replace('t="s"><v>2</v>',
+                                                                                          't="s"><v>3</v>')
+    grids = []
+    for i, rows in enumerate((ROWS, other)):
+        fast, slow = _three_ways(_book(tmp_path / f"{i}.xlsx", _sheet(rows)), monkeypatch)
+        assert fast[0] == "ok" and fast[2] and fast[1] == slow[1]
+        grids.append(fast[1])
+    assert (grids[0][(1, 6)], grids[1][(1, 6)]) == (12, 13) and grids[1][(1, 7)] == 7 and grids[1][(1, 3)] == "末"
+
+
+@pytest.mark.parametrize("rows", [
+    '<row r="1"><c r="A1"><f>1+1</f></c><c r="B1"><v>2</v></c><c r="C1"><f>B1</f><v/></c></row>'
+    '<row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2"><f>A1</f></c></row><row r="3"><c r="C3"><f>C1</f></c></row>',
+    '<row r="1"><c r="A1"><f>1+1</f></c></row><row r="2"/>',  # 整张表没有一个值
+    "",
+])
+def test_formulas_without_saved_results_anywhere_in_the_markup(tmp_path, monkeypatch, rows):
+    fast, slow = _three_ways(_book(tmp_path / "f.xlsx", _sheet(rows)), monkeypatch)
+    assert fast == (*slow[:2], True)
+
+
+def test_a_sheet_data_inside_a_comment_is_not_read_as_cells(tmp_path, monkeypatch):
+    """注释里的 <sheetData>…</sheetData>：真正的 sheetData 是空的（expat 与 openpyxl 都读不到单元格）。"""
+    sheet = _sheet(ROWS).replace("<sheetData>", "<!-- <sheetData>").replace("</sheetData>", "</sheetData> --><sheetData/>")
+    fast, slow = _three_ways(_book(tmp_path / "comment.xlsx", sheet), monkeypatch)
+    assert fast == ("ok", {}, False) and slow[:2] == fast[:2]
+
+
+@pytest.mark.parametrize("rows", [
+    ROWS + '<c r="J9"><v>5</v></c>',  # 行外的单元格（openpyxl 不读）
+    ROWS.replace('<row r="3"/>', '<row r="3">'),  # 行没有结束
+    ROWS.replace('<c r="F1">', '<c r="F1" s="1" s="2">'),  # 重复的属性
+    ROWS.replace('<row r="2">', '<row r="2" r="2">'),
+    ROWS.replace('<row r="2">', '<row r="2" x="\x01">'),  # 属性值里 XML 不允许的字符
+    ROWS.replace('<c r="B1" t="s">', '<c r="A1" t="s">'),  # 同一格出现两次（后出现的为准）
+    ROWS.replace("<v>是</v>", "<v>是\ufffe</v>"),  # XML 不允许的字符 U+FFFE
+    ROWS.replace("<v>是</v>", "<v>是]]&gt;</v>"),
+    ROWS.replace("<v>-7</v>", "<v> -7</v>"),  # 数值两边的空白：openpyxl 照样转换
+    ROWS.replace("<v>-7</v>", "<v>\x0b-7</v>"),
+    ROWS.replace('<c r="A1" s="1" t="s"><v>0</v>', '<c r="A1" s="1" t="s"><v> 0</v>'),
+])
+def test_markup_that_only_looks_regular_is_read_as_expat_and_openpyxl_read_it(tmp_path, monkeypatch, rows):
+    fast, slow = _three_ways(_book(tmp_path / "x.xlsx", _sheet(rows)), monkeypatch)
+    assert fast[:2] == slow[:2]
+
+
+def test_a_declared_single_byte_encoding_is_read_as_declared(tmp_path, monkeypatch):
+    """声明 ISO-8859-1 的部件按声明的编码读（与 openpyxl 相同），不按 UTF-8 的快速路径。"""
+    sheet = _sheet(ROWS).replace('encoding="UTF-8"', 'encoding="ISO-8859-1"').replace("<v>是</v>", "<v>é</v>")
+    p = tmp_path / "latin.xlsx"
+    _book(p, "")
+    with zipfile.ZipFile(p) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode("utf-8")
+    with zipfile.ZipFile(p, "w") as z:
+        for n, d in parts.items():
+            z.writestr(n, d)
+    fast, slow = _three_ways(p, monkeypatch)
+    assert fast == (*slow[:2], False) and fast[1][(2, 8)].cached == "Ã©"
+
+
+def test_a_tail_of_the_same_length_as_a_good_one_is_checked_again(tmp_path, monkeypatch):
+    good = '<mergeCells count="1"><mergeCell ref="A3:B3"/></mergeCells>'
+    bad = '<mergeCells count="1"><mergeCell ref="A3:B3"!></mergeCells>'
+    assert _read(_book(tmp_path / "good.xlsx", _sheet(ROWS, after=good)), True, monkeypatch)[:1] == ("ok",)
+    fast, slow = _three_ways(_book(tmp_path / "bad.xlsx", _sheet(ROWS, after=bad)), monkeypatch)
+    assert fast[0] == "error" and fast[:2] == slow[:2]
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_parts_read_from_memory_match_zipfile_and_a_bad_crc_says_the_same(tmp_path, compression):
+    p = _book(tmp_path / "ok.xlsx", _sheet(ROWS))
+    with zipfile.ZipFile(p) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    with zipfile.ZipFile(p, "w", compression) as z:
+        for n, d in parts.items():
+            z.writestr(n, d)
+    data = p.read_bytes()
+    assert FastBook(p, data=data).grid("评分表") == FastBook(p).grid("评分表")
+    with zipfile.ZipFile(p) as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+    at = info.header_offset + 30 + len(info.filename.encode()) + info.compress_size // 2
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(data[:at] + bytes([data[at] ^ 0x55]) + data[at + 1:])
+    outcomes = []
+    for book in (lambda: FastBook(broken, data=broken.read_bytes()), lambda: FastBook(broken)):
+        with pytest.raises(Exception) as e:  # noqa: B017 —— 两种读法抛出同样的异常、同样的说明
+            book().grid("评分表")
+        outcomes.append((type(e.value), str(e.value)))
+    assert outcomes[0] == outcomes[1] and "sheet1.xml" in outcomes[0][1]
+
+
+def test_caches_are_bounded_and_a_cleared_cache_reads_the_same(tmp_path, monkeypatch):
+    """值之间的标记、整表的标记、其余部分的核对结论都按字节缓存：超过上限即清空，清空后读到的与之前相同。"""
+    books = [_book(tmp_path / f"{i}.xlsx", _sheet(rows)) for i, rows in enumerate((ROWS, ROWS.replace("<v>12</v>", "")))]
+    first = [_read(p, True, monkeypatch) for p in books]
+    assert all(kind == "ok" and used for kind, _, used in first)
+    monkeypatch.setattr(fastsheet, "_MAX_CACHE_BYTES", 300)
+    for cache in (fastsheet._SEGMENTS, fastsheet._EDGES, fastsheet._MARKUPS):
+        cache.clear()
+    for _ in range(2):
+        assert [_read(p, True, monkeypatch) for p in books] == first
+        assert len(fastsheet._SEGMENTS) + len(fastsheet._EDGES) <= 2 and len(fastsheet._MARKUPS) <= 1
+    for i in range(300):  # 其余部分各不相同的工作表：核对结论的缓存不会无限增长
+        fastsheet._rest_ok(b'<?xml version="1.0"?><worksheet x="' + b"y" * i + b'"><sheetData>', b"</sheetData></worksheet>",
+                           "sheetData", "c")
+    assert len(fastsheet._REST_OK) <= 257 and all(len(v) <= 8 for v in fastsheet._REST_OK.values())

@@ -4,8 +4,6 @@
 """
 from __future__ import annotations
 
-import io
-import re
 import zipfile
 import zlib
 from pathlib import Path
@@ -13,7 +11,7 @@ from typing import Any, Callable, NoReturn
 from xml.parsers import expat
 
 from ..model import Formula
-from . import fastsheet, filecheck, ooxml
+from . import expatsheet, fastsheet, filecheck, ooxml, zipparts
 from .book import BookError, Grid
 
 
@@ -25,24 +23,8 @@ class _CellError(Exception):
         self.ref, self.detail = ref, detail
 
 
-class _TooBig(Exception):
-    """解析中途发现工作表超过 filecheck.MAX_CELLS：立即停止，不再为它花时间与内存。"""
-
-
-_LOCAL: dict[str, str] = {}
-# 只有样式、没有值的单元格（Excel、XlsxWriter、openpyxl 都这样写）
-_EMPTY_CELL = re.compile(rb'<c r="[A-Z]{1,3}[0-9]{1,7}"(?: s="[0-9]{1,6}")?/>')
-
-
-def _local(name: str) -> str:
-    """去掉命名空间前缀（'x:c' → 'c'，ooxml.local），结果缓存：每个单元格的每个元素都经过这里。"""
-    loc = _LOCAL.get(name)
-    if loc is None:
-        loc = _LOCAL[name] = ooxml.local(name)
-    return loc
-
-
 _STYLE_CACHE: dict[tuple[int, int], tuple[set[int], set[int]]] = {}
+_PARSED: dict[tuple[str, str, bytes], Any] = {}  # FastBook._parsed
 
 
 def _style_id(ref: str, s: str) -> int:
@@ -50,36 +32,6 @@ def _style_id(ref: str, s: str) -> int:
         return int(s)
     except ValueError:
         raise _CellError(ref, f"的样式编号“{s[:20]}”无效，文件已损坏") from None
-
-
-def _sst_handlers(out: list[str]) -> tuple[Callable, Callable, Callable]:
-    """共享字符串表的 expat 回调：每个 <si> 中 <t> 的文字（注音 <rPh> 不属于单元格文字）依次加入 out。"""
-    buf: list[str] = []
-    state = {"t": False, "rph": 0}
-
-    def start(name, attrs):
-        tag = _local(name)
-        if tag == "si":
-            buf.clear()
-        elif tag == "rPh":
-            state["rph"] += 1
-        elif tag == "t" and not state["rph"]:
-            state["t"] = True
-
-    def end(name):
-        tag = _local(name)
-        if tag == "si":
-            out.append("".join(buf))
-        elif tag == "rPh":
-            state["rph"] -= 1
-        elif tag == "t":
-            state["t"] = False
-
-    def chars(text):
-        if state["t"]:
-            buf.append(text)
-
-    return start, end, chars
 
 
 def _cast_number(text: str) -> int | float:
@@ -116,17 +68,17 @@ class FastBook:
                 or self.path.suffix.lower() not in filecheck.WORKBOOK_SUFFIXES):
             self._refuse("不是有效的 .xlsx 文件")
         try:
-            self.zf = zipfile.ZipFile(self.path if data is None else io.BytesIO(data))
+            self.package = zipparts.Package(self.path, data)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
             self._refuse("文件已损坏或不完整")
         try:
             self._check_sizes()
             self._read_workbook()
         except BookError:
-            self.zf.close()
+            self.package.close()
             raise
         except Exception as exc:  # 损坏的压缩包在读取部件时才暴露（CRC、截断、XML 错误……）
-            self.zf.close()
+            self.package.close()
             raise BookError(f"无法读取工作簿“{self.path.name}”：{self._describe(exc)}") from None
 
     def _refuse(self, fallback: str) -> NoReturn:
@@ -136,24 +88,22 @@ class FastBook:
     # ------------------------------------------------------------------ 压缩包与部件
     def _check_sizes(self) -> None:
         """与 safeio 相同的压缩包限制（部件数、解压总大小、压缩比、加密部件），只看中央目录，不解压。"""
-        infos = self.zf.infolist()
-        total = sum(i.file_size for i in infos)
-        if (len(infos) > filecheck.MAX_MEMBERS or total > filecheck.MAX_UNCOMPRESSED_BYTES
-                or any(i.flag_bits & 0x1 for i in infos)
-                or any(i.file_size >= filecheck.RATIO_MIN_BYTES and i.file_size > filecheck.MAX_RATIO * max(i.compress_size, 1)
-                       for i in infos)):
-            self.zf.close()
+        infos = self.package.entries
+        total, bad = 0, False
+        for i in infos:
+            total += i.file_size
+            bad = bad or bool(i.flag_bits & 0x1) or (
+                i.file_size >= filecheck.RATIO_MIN_BYTES and i.file_size > filecheck.MAX_RATIO * max(i.compress_size, 1))
+        if len(infos) > filecheck.MAX_MEMBERS or total > filecheck.MAX_UNCOMPRESSED_BYTES or bad:
+            self.package.close()
             self._refuse("压缩包结构异常，拒绝读取")
 
     def _part(self, name: str) -> bytes | None:
-        try:
-            return self.zf.read(name)
-        except KeyError:
-            return None
+        return self.package.read(name)
 
     def _parse(self, data: bytes, start: Callable, end: Callable | None = None, chars: Callable | None = None, *,
                part: str = "") -> None:
-        """解析一个部件；XML 错误与 DTD 变成指明该部件的中文 BookError（处理函数抛出的 _CellError/_TooBig 原样传出）。
+        """解析一个部件；XML 错误与 DTD 变成指明该部件的中文 BookError（处理函数抛出的 _CellError/TooBig 原样传出）。
         编码先按 safeio 的规则核对（只许 UTF-8/UTF-16，与 BOM、XML 声明一致），消息与单文件命令相同。"""
         filecheck._xml_encoding(self.path, part or "?", data[:filecheck._SNIFF_BYTES])
         p = ooxml.expat_parser()
@@ -167,15 +117,33 @@ class FastBook:
         except (expat.ExpatError, ooxml.DtdForbidden) as exc:
             raise BookError(f"无法读取工作簿“{self.path.name}”：{self._describe(exc, part)}") from None
 
+    def _parsed(self, what: str, part: str, data: bytes, parse: Callable[[], Any]) -> Any:
+        """parse() 的结果（它把部件 part 的内容 data 解析为 what），按 (what, 部件名, 内容) 缓存：同一模板的工作簿，
+        包的根关系、workbook.xml 与它的关系表往往逐字节相同。只缓存成功的结果（编码核对与解析都只取决于这些字节）；
+        解析出错时照常抛出指明本文件的说明。"""
+        key = (what, part, data)
+        got = _PARSED.get(key)
+        if got is None:
+            got = parse()
+            if len(data) <= 65536:
+                if len(_PARSED) >= 256:
+                    _PARSED.clear()
+                _PARSED[key] = got
+        return got
+
     def _rels(self, part: str) -> dict[str, tuple[str, str]]:
         """部件的关系表（part 为 "" 时是包的根关系）：Id → (类型末段, 目标部件路径)；外部目标不列入。"""
         rels_part = ooxml.rels_name(part)
         data = self._part(rels_part)
         if data is None:
             return {}
-        start, rels = ooxml.rels_collector(part)
-        self._parse(data, start, part=rels_part)
-        return {r.id: (r.kind, r.part) for r in rels if r.part is not None}
+
+        def parse() -> dict[str, tuple[str, str]]:
+            start, rels = ooxml.rels_collector(part)
+            self._parse(data, start, part=rels_part)
+            return {r.id: (r.kind, r.part) for r in rels if r.part is not None}
+
+        return self._parsed("rels", part, data, parse)
 
     def _read_workbook(self) -> None:
         root_rels = self._rels("")  # _rels/.rels
@@ -183,10 +151,13 @@ class FastBook:
         data = self._part(wb_part)
         if data is None:
             raise BookError(f"无法读取工作簿“{self.path.name}”：文件结构不完整（缺少 {wb_part}），可能不是 Excel 工作簿")
-        start, wb = ooxml.workbook_collector()
-        self._parse(data, start, part=wb_part)
-        self.date1904 = wb.date1904
-        sheets = wb.sheets
+
+        def parse() -> tuple[tuple[tuple[str, str], ...], bool]:
+            start, wb = ooxml.workbook_collector()
+            self._parse(data, start, part=wb_part)
+            return tuple(wb.sheets), wb.date1904
+
+        sheets, self.date1904 = self._parsed("workbook", wb_part, data, parse)
         rels = self._rels(wb_part)
         self._sheet_parts: dict[str, str | None] = {}
         for name, rid in sheets:
@@ -206,12 +177,12 @@ class FastBook:
         data = self._part(self._sst_part) if self._sst_part else None
         if data is not None and self._sst_part is not None:
             self._check_part_size(self._sst_part, "共享字符串表")
-            filecheck._xml_encoding(self.path, self._sst_part, data[:filecheck._SNIFF_BYTES])
-            fast = fastsheet.shared_strings(data)  # 规整的表用正则一次取出；否则 expat 逐元素
+            # 规整的表一次切开（它只接受 UTF-8，编码核对不会有异议）；否则 expat 逐元素，先按 safeio 的规则核对编码
+            fast = fastsheet.shared_strings(data)
             if fast is not None:
                 out = fast
             else:
-                self._parse(data, *_sst_handlers(out), part=self._sst_part)
+                self._parse(data, *expatsheet.sst_handlers(out), part=self._sst_part)
             if len(out) > filecheck.MAX_SHARED_STRINGS:
                 raise BookError(f"无法读取工作簿“{self.path.name}”：共享字符串表有 {len(out):,} 条，超过上限 "
                                 f"{filecheck.MAX_SHARED_STRINGS:,} 条（一份绩效评价工作簿约几百条）；"
@@ -226,11 +197,9 @@ class FastBook:
         # 同一模板的工作簿样式表相同：按样式部件的 CRC 与大小缓存（批量处理时省去重复解析）
         key = None
         if self._styles_part:
-            try:
-                info = self.zf.getinfo(self._styles_part)
-                key = (info.CRC, info.file_size)
-            except KeyError:
-                pass
+            info = self.package.get(self._styles_part)
+            if info is not None:
+                key = (info.crc, info.file_size)
         if key is not None and key in _STYLE_CACHE:
             self._date_styles, self._td_styles = _STYLE_CACHE[key]
             return self._date_styles, self._td_styles
@@ -243,7 +212,7 @@ class FastBook:
             state = {"cellxfs": False}
 
             def start(name, attrs):
-                tag = _local(name)
+                tag = expatsheet.local(name)
                 if tag == "numFmt":
                     try:
                         custom[int(attrs.get("numFmtId", "-1"))] = attrs.get("formatCode", "")
@@ -258,7 +227,7 @@ class FastBook:
                         xfs.append(0)
 
             def end(name):
-                if _local(name) == "cellXfs":
+                if expatsheet.local(name) == "cellXfs":
                     state["cellxfs"] = False
 
             self._parse(data, start, end, part=self._styles_part)
@@ -299,7 +268,7 @@ class FastBook:
                 raise
             except _CellError as exc:
                 raise BookError(f"{prefix}单元格 {exc.ref} {exc.detail}") from None
-            except _TooBig as exc:
+            except expatsheet.TooBig as exc:
                 raise BookError(f"无法读取工作簿“{self.path.name}”：{filecheck.too_many_cells(f'工作表“{sheet}”', int(str(exc)))}"
                                 ) from None
             except Exception as exc:
@@ -310,100 +279,19 @@ class FastBook:
     def _parse_sheet(self, data: bytes, part: str = "") -> Grid:
         shared = self._shared_strings()
         dates, tds = self._date_style_ids()
-        # 模板里大半是只有边框、底色的空单元格（<c r="B1" s="1"/>）：解析前整体去掉（正则在 C 里运行），
-        # 每个工作簿少调用上千次 Python 回调。只在每个单元格都写明位置（r=）时这样做——否则后面没写位置的单元格
-        # 要靠前一个单元格推算列号
-        stripped = 0
-        if b"<c>" not in data and data.count(b"<c ") == data.count(b'<c r="'):
-            data, stripped = _EMPTY_CELL.subn(b"", data)
-        shared_f: dict[str, Any] = {}
         with_cached = self.with_cached
-        fast = fastsheet.sheet_cells(
-            data, stripped, filecheck.MAX_CELLS,
-            lambda ref, cattr, vtext, ftext, fattr: self._cell_value(ref, cattr, vtext, ftext, fattr, None, shared, dates,
-                                                                   tds, shared_f, with_cached), shared, dates)
+        shared_f: dict[str, Any] = {}
+
+        def cell_value(ref: str, cattr: dict, vtext: str | None, ftext: str | None, fattr: dict | None,
+                       inline: list[str] | None = None) -> Any:
+            return self._cell_value(ref, cattr, vtext, ftext, fattr, inline, shared, dates, tds, shared_f, with_cached)
+
+        fast = fastsheet.sheet_cells(data, filecheck.MAX_CELLS, cell_value, shared, dates, with_cached)
         if fast is not None:
             return fast
-        g: Grid = {}
-        buf: list[str] = []
-        # 解析状态（闭包变量比字典快；大多数单元格只有样式、没有值，尽早跳过）
-        row = col = 0
-        cattr: dict = {}
-        fattr: dict | None = None
-        ftext = vtext = None
-        inline: list[str] | None = None
-        rph = 0
-        collect = False
-        # 单元格、行、列元素的个数（与 filecheck.MAX_CELLS 同一上限）：超过即停止解析
-        count, limit = [stripped], filecheck.MAX_CELLS
-
-        def start(name, attrs):
-            nonlocal row, col, cattr, fattr, ftext, vtext, inline, collect, rph
-            tag = _LOCAL.get(name) or _local(name)
-            if tag == "c":
-                cattr = attrs
-                fattr = ftext = vtext = inline = None
-                count[0] += 1
-                if count[0] > limit:
-                    raise _TooBig(count[0])
-            elif tag == "v":
-                collect = True
-                buf.clear()
-            elif tag == "f":
-                fattr = attrs
-                collect = True
-                buf.clear()
-            elif tag == "row":
-                r = attrs.get("r")
-                row = int(r) if r else row + 1
-                col = 0
-                count[0] += 1
-                if count[0] > limit:
-                    raise _TooBig(count[0])
-            elif tag == "col":
-                count[0] += 1
-                if count[0] > limit:
-                    raise _TooBig(count[0])
-            elif tag == "is":
-                inline = []
-            elif tag == "rPh":
-                rph += 1
-            elif tag == "t" and inline is not None and not rph:
-                collect = True
-                buf.clear()
-
-        def chars(text):
-            if collect:
-                buf.append(text)
-
-        def end(name):
-            nonlocal col, fattr, ftext, vtext, collect, rph
-            tag = _LOCAL.get(name) or _local(name)
-            if tag == "c":
-                ref = cattr.get("r")
-                if ref:
-                    r, c = ooxml.parse_a1(ref)
-                else:
-                    r, c = row, col + 1
-                    ref = ooxml.a1(r, c)
-                col = c
-                if vtext is None and fattr is None and inline is None:
-                    return  # 只有样式的空单元格
-                value = self._cell_value(ref, cattr, vtext, ftext, fattr, inline, shared, dates, tds, shared_f,
-                                         with_cached)
-                if value is not None:
-                    g[(r, c)] = value
-            elif collect:
-                if tag == "v":
-                    vtext = "".join(buf)
-                elif tag == "f":
-                    ftext = "".join(buf)
-                elif tag == "t" and inline is not None:
-                    inline.append("".join(buf))
-                collect = False
-            elif tag == "rPh":
-                rph -= 1
-
+        shared_f.clear()  # 快速路径中途交回时可能已记下共享公式：expat 路径从头来
+        data, stripped = expatsheet.strip_empty_cells(data)
+        start, end, chars, g = expatsheet.sheet_handlers(cell_value, stripped, filecheck.MAX_CELLS)
         self._parse(data, start, end, chars, part=part)
         return g
 
@@ -468,10 +356,10 @@ class FastBook:
 
     def _check_part_size(self, part: str, what: str) -> None:
         """与 safeio 相同的单个 XML 部件上限：只看中央目录里声明的解压大小（zipfile 解压时不会超过它）。"""
-        try:
-            size = self.zf.getinfo(part).file_size
-        except KeyError:
+        info = self.package.get(part)
+        if info is None:
             return
+        size = info.file_size
         if size > filecheck.MAX_PART_XML_BYTES:
             limit = filecheck._fmt_mb(filecheck.MAX_PART_XML_BYTES)
             raise BookError(f"无法读取工作簿“{self.path.name}”：{what}（部件“{part[:80]}”）解压后 "
@@ -491,4 +379,4 @@ class FastBook:
         return f"{where}无法解析（{type(exc).__name__}: {str(exc)[:200]}）"
 
     def close(self) -> None:
-        self.zf.close()
+        self.package.close()

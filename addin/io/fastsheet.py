@@ -1,150 +1,405 @@
 """FastBook 的快速路径：Excel、XlsxWriter、openpyxl 写出的工作表与共享字符串表是一种很规整的 XML（没有空白、注释、
-CDATA，单元格属性只有 r、s、t……）。对这样的部件，用正则表达式（在 C 里运行）一次取出全部单元格，每个单元格只有一次
-Python 处理，不必为每个元素回调一次 expat（批量读取的大半时间曾在回调里）。
+CDATA，单元格属性只有 r、s、t……）。对这样的部件不为每个元素回调一次 expat，而是在 C 里切分字节。
 
-不规整的一律返回 None，交回 expat 逐元素解析（fastbook.FastBook._parse_sheet）：判断是整段匹配（fullmatch），不是
-“尽量取”，所以快速路径得到的单元格与 expat 逐格相同（tests/test_fastsheet.py 比对），任何错误（XML 错误、DTD、
-坏的数字、超过单元格上限……）都由 expat 路径以同样的中文说明报告。sheetData（或 sst）之外的部分仍交给 expat 解析
-（不设回调，只核对良构并数出列格式记录），与整份解析的结论相同。
+工作表：sheetData 的内容按 `<v>值</v></c>` 切开，得到“值”与值之间的“标记”（行的起止、空单元格、下一个单元格的开始
+标签与公式）。同一模板做出的工作簿，值之间的标记逐字节相同：每段标记只在第一次见到时用正则（整段 fullmatch）核对并
+解析出下一个值属于哪一格、什么类型，按它的字节缓存（_SEGMENTS）；整表的标记再按字节缓存成按值排列的几列（_Markup）：
+填了同样几格的工作簿一次查到全表，之后每个值只剩一次转换。
+
+不规整的一律返回 None，交回 expat 逐元素解析（fastbook.FastBook._parse_sheet）：每段标记都是整段匹配（连同行的嵌套、
+属性不重复），拼起来就是整个 sheetData，所以快速路径得到的单元格与 expat 逐格相同（tests/test_fastsheet.py 比对），
+任何错误（XML 错误、DTD、编码、坏的数字、超过单元格上限……）都由 expat 路径以同样的中文说明报告；快速路径自己只报
+expat 也会最先报告的单元格错误（之前的内容都已核对）。sheetData（或 sst）之外的部分交给 expat 核对（良构、UTF-8、
+那个元素确实是它），结论按它的字节缓存。所有缓存只取决于作为键的字节，并且有上限。
 """
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from operator import itemgetter
+from typing import Any, Callable, cast
 from xml.parsers import expat
 
+from ..model import Formula
 from . import ooxml
 
-# 不出现在快速路径中的：XML 1.0 不允许的控制字符、换行归一化要处理的 \r、非字符 U+FFFE/U+FFFF、字符数据中的 ]]>
-_BAD_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff]")
+# 不出现在快速路径中的字节：XML 1.0 不允许的控制字符，以及换行归一化要处理的 \r（\t、\n 可以出现在文字里）
+_BAD_BYTES = bytes(b for b in range(0x20) if b not in (0x09, 0x0A))
 # 只允许五个预定义实体（数字字符引用、未声明的实体交给 expat）
-_BAD_AMP = re.compile("&(?!(?:amp|lt|gt|quot|apos);)")
-_ATTRS = '((?: [a-zA-Z][a-zA-Z0-9:]*="[^"<&]*")*)'
-# sheetData 的内容：行的起止标记与单元格；单元格 = r 属性在先，其余属性，可有一个 <f>（可带属性、可自闭合）、一个 <v>
-_SHEET_TOKEN = ('(?:<row' + _ATTRS.replace("(", "(?:", 1) + '/?>|</row>'
-                '|<c r="([A-Z]{1,3}[0-9]{1,7})"((?: [a-z]{1,2}="[^"<&]*")*)'
-                '(?:/>|>(?:(<f)' + _ATTRS + '(?:/>|>([^<]*)</f>))?(?:<v>([^<]*)</v>|<v/>)?</c>))')
-_SHEET_TOKENS = re.compile(_SHEET_TOKEN[:-1] + "|(.))", re.S)
-_CELL_ATTR = re.compile(' ([a-z]{1,2})="([^"]*)"')
-_F_ATTR = re.compile(' ([a-zA-Z][a-zA-Z0-9:]*)="([^"]*)"')
-_SI_TOKEN = '<si><t(?: xml:space="preserve")?>([^<]*)</t></si>|<si><t(?: xml:space="preserve")?/>()</si>'
-_SST_ALL = re.compile(f"(?:{_SI_TOKEN})*+")
-_SST_TOKENS = re.compile(_SI_TOKEN)
+_BAD_AMP = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)")
 
-_A1: dict[str, tuple[int, int]] = {}  # A1 地址 → (行, 列)：同一模板的工作簿地址相同，跨文件缓存
-_CELL_ATTRS: dict[str, dict[str, str]] = {}  # 单元格属性的写法 → 属性（' s="3" t="s"' 之类，反复出现；只读）
+
+def _clean(body: bytes) -> bool:
+    """没有控制字符与 \r、没有 ]]>，实体只有预定义的五个（先找单个字节，很少需要再找整段）。非字符 U+FFFE/U+FFFF
+    在解码处查（_no_nonchars）：按数值、序号转换成功的值只有 ASCII。"""
+    return (len(body.translate(None, _BAD_BYTES)) == len(body) and (b"]" not in body or b"]]>" not in body)
+            and not (b"&" in body and _BAD_AMP.search(body)))
+
+
+def _no_nonchars(text: str) -> bool:
+    return "\ufffe" not in text and "\uffff" not in text
 
 
 def _unescape(s: str) -> str:
     return s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
 
 
-_SST_OPEN = re.compile(rb'<sst(?: [a-zA-Z][a-zA-Z0-9:]*="[^"<>&]*")*>')
-_SHEET_OPEN = re.compile(rb"<sheetData>")
+# ------------------------------------------------------------------------------------------------ 其余部分的良构
+_REST_OK: dict[tuple[str, int, int], list[tuple[bytes, bytes]]] = {}  # (tag, 前段长, 后段长) → 核对过的 (前段, 后段)
+_rest_bytes = 0
+_MAX_CACHE_BYTES = 16 * 1024 * 1024  # 每个按字节缓存的表的上限（大约）
 
 
-def _body(data: bytes, open_tag: re.Pattern[bytes], close_tag: bytes) -> tuple[str, bytes] | None:
-    """data 中唯一一段 open_tag…close_tag 的内容（解码为 str）与去掉这段内容后的其余部分；不规整时 None。"""
-    m = open_tag.search(data)
-    j = data.rfind(close_tag)
-    if m is None or j < m.end() or data.count(close_tag) != 1 or open_tag.search(data, m.end()) is not None:
-        return None
-    i = m.end()
+def _rest_ok(head: bytes, tail: bytes, tag: str, inner: str) -> bool:
+    """去掉 sheetData（或 sst）内容后的部件 head + tail 是良构的 UTF-8 XML、没有 DTD；名为 tag 的元素只有 head 末尾
+    这一个，它之外也没有 inner 元素（expat 路径会把它们也读成单元格或字符串；注释里的 <sheetData> 之类骗不过这里）。
+    否则交给 expat 路径报告。同一模板的这部分逐字节相同：按长度找到以前核对过的，逐字节比较相同即可。"""
+    for h, t in _REST_OK.get((tag, len(head), len(tail)), ()):
+        if h == head and t == tail:
+            return True
+    at = head.rfind(b"<" + tag.encode())
+    found: list[int] = []
+    declared: list[str] = []
+    p = ooxml.expat_parser()
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        local = ooxml.local(name)
+        if local == tag or local == inner:
+            found.append(p.CurrentByteIndex if local == tag else -1)
+
+    p.StartElementHandler = start
+    p.XmlDeclHandler = lambda version, encoding, standalone: declared.append(encoding or "")
     try:
-        body = data[i:j].decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if _BAD_CHAR.search(body) or "]]>" in body or ("&" in body and _BAD_AMP.search(body)):
-        return None
-    return body, data[:i] + data[j:]
-
-
-def _rest_ok(rest: bytes) -> bool:
-    """其余部分是良构的 XML（没有 DTD）；否则交给 expat 路径报告。"""
-    try:
-        ooxml.expat_parser().Parse(rest, True)
+        p.Parse(head + tail, True)
     except (expat.ExpatError, ooxml.DtdForbidden):
         return False
+    # 快速路径按 UTF-8 解码：声明了别的编码（latin-1、ascii 也不行）的交给 expat
+    if found != [at] or (declared and declared[0] and declared[0].lower() != "utf-8"):
+        return False
+    global _rest_bytes
+    size = len(head) + len(tail)
+    if size <= 256 * 1024:  # 很大的不缓存；合计超过 _MAX_CACHE_BYTES 就清空重来
+        _rest_bytes += size
+        if len(_REST_OK) > 256 or _rest_bytes > _MAX_CACHE_BYTES:
+            _REST_OK.clear()
+            _rest_bytes = size
+        known = _REST_OK.setdefault((tag, len(head), len(tail)), [])
+        if len(known) >= 8:
+            known.clear()
+        known.append((head, tail))
     return True
+
+
+def _split(data: bytes, open_tag: bytes, close_tag: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """data 从第一个 open_tag 到最后一个 close_tag：(前段, 内容, 后段)，前段以开始标签结尾（open_tag 不以“>”结尾时
+    其后到第一个“>”为止）、后段以 close_tag 开头；找不到时 None。是否真是那个元素、其中是否只有单元格（或字符串），
+    由 _rest_ok 与内容的整段核对决定（注释里的、重复的都通不过）。"""
+    i = data.find(open_tag)
+    j = data.rfind(close_tag)
+    if i < 0:
+        return None
+    i = data.find(b">", i) + 1
+    if not 0 < i <= j:
+        return None
+    return data[:i], data[i:j], data[j:]
+
+
+# ------------------------------------------------------------------------------------------------ 共享字符串表
+_SST_OPEN = re.compile(rb'<sst(?: [a-zA-Z][a-zA-Z0-9:]*="[^"<>&]*")*>\Z')
+_SI_SEP = "</t></si><si><t>"
 
 
 def shared_strings(data: bytes) -> list[str] | None:
     """共享字符串表（每条只有一个 <t>，没有格式串与注音）；不规整时 None。"""
-    got = _body(data, _SST_OPEN, b"</sst>")
+    got = _split(data, b"<sst", b"</sst>")
     if got is None:
         return None
-    body, rest = got
-    if _SST_ALL.fullmatch(body) is None or not _rest_ok(rest):
+    head, body, tail = got
+    if _SST_OPEN.search(head) is None or not _clean(body) or not _rest_ok(head, tail, "sst", "si"):
         return None
-    out = [a or b for a, b in _SST_TOKENS.findall(body)]
-    if "&" in body:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not _no_nonchars(text):
+        return None
+    if not text:
+        return []
+    # 每条写成 <si><t>文字</t></si>（xml:space 不改变文字，<t/> 即空文字）：统一写法后整段按分隔符切开。文字里没有“<”
+    # （每条恰有四个“<”）就说明整段正是一条接一条，与逐元素解析的结果相同
+    text = text.replace('<t xml:space="preserve">', "<t>").replace("<si><t/></si>", "<si><t></t></si>")
+    if not (text.startswith("<si><t>") and text.endswith("</t></si>")):
+        return None
+    out = text[7:-9].split(_SI_SEP)
+    if text.count("<") != 4 * len(out):
+        return None
+    if "&" in text:
         out = [_unescape(s) if "&" in s else s for s in out]
     return out
 
 
-def _kind(attrs: str, dates: set[int]) -> tuple[dict[str, str], str]:
-    """单元格属性的写法 → (属性, 类别)：“s” 共享字符串，“n” 非日期样式的数值，"" 其他（交给 cell_value）。"""
-    cattr = _CELL_ATTRS.get(attrs)
-    if cattr is None:
-        if len(_CELL_ATTRS) > 10_000:
-            _CELL_ATTRS.clear()
-        cattr = _CELL_ATTRS[attrs] = dict(_CELL_ATTR.findall(attrs))
-    t, st = cattr.get("t", "n"), cattr.get("s")
-    if t == "s":
-        return cattr, "s"
-    if t == "n" and (not st or (st.isdigit() and int(st) not in dates)):
-        return cattr, "n"
-    return cattr, ""
+# ------------------------------------------------------------------------------------------------ 工作表
+_ATTRS = rb'(?: [a-zA-Z][a-zA-Z0-9:]*="[^"<&\t\n\r]*")*'
+_CELL_ATTRS = rb'(?: [a-z]{1,2}="[^"<&\t\n\r]*")*'
+_REF = rb'[A-Z]{1,3}[0-9]{1,7}'
+_F = rb'<f' + _ATTRS + rb'(?:/>|>[^<]*</f>)'
+# 没有值的单元格（只有样式的，或只有公式、没有保存结果的）与行
+_CELL = rb'<c r="' + _REF + rb'"' + _CELL_ATTRS + rb'(?:/>|>(?:' + _F + rb')?(?:<v/>)?</c>)'
+_ROW = rb'<row' + _ATTRS + rb'(?:/>|>(?:' + _CELL + rb')*+</row>)'
+_OPEN_ROW = rb'<row' + _ATTRS + rb'>'
+# 一段标记末尾的下一个有值单元格：开始标签与公式（其后是切掉的 <v>值</v></c>）
+_NEXT = rb'<c r="(' + _REF + rb')"(' + _CELL_ATTRS + rb')>(?:(<f)(' + _ATTRS + rb')(?:/>|>([^<]*)</f>))?'
+# 各段标记：第一段从行外开始；值之后都在行内（单元格只在行内，行不嵌套）；最后一段回到行外；没有值的整段只有行
+_FIRST = re.compile(rb'(?:' + _ROW + rb')*+' + _OPEN_ROW + rb'(?:' + _CELL + rb')*+' + _NEXT)
+_MIDDLE = re.compile(rb'(?:' + _CELL + rb')*+(?:</row>(?:' + _ROW + rb')*+' + _OPEN_ROW + rb'(?:' + _CELL + rb')*+)?'
+                     + _NEXT)
+_LAST = re.compile(rb'(?:' + _CELL + rb')*+</row>(?:' + _ROW + rb')*+')
+_ONLY = re.compile(rb'(?:' + _ROW + rb')*+')
+_FORMULA_CELL = re.compile(rb'<c r="(' + _REF + rb')"(' + _CELL_ATTRS + rb')>(<f)(' + _ATTRS + rb')(?:/>|>([^<]*)</f>)')
+_VALUES = re.compile(rb"<v>([^<]*)</v></c>")
+_TAG_ATTRS = re.compile(rb"<[a-z]+((?: [^ =]+=\"[^\"]*\")+)")
+_ATTR = re.compile(' ([^ =]+)="([^"]*)"')
+
+# 值的类别：交给 cell_value（日期、逻辑值、错误值、共享公式……），共享字符串，数值，保存了数值结果的公式。
+# 后三类只在样式不是日期格式时就地转换
+CALL, SHARED, NUMBER, FORMULA = 0, 1, 2, 3
+Cell = tuple[str, tuple[int, int], dict[str, str], str | None, dict[str, str] | None]  # (地址, (行, 列), 属性, 公式, 公式属性)
+# 一段标记解析的结果：(类别, (行, 列), 样式编号, 公式 "=…", 下一个有值单元格, 这段里没有保存结果的公式单元格)
+Segment = tuple[int, tuple[int, int], int, str, Cell | None, tuple[Cell, ...]]
+_SEGMENTS: dict[bytes, Segment] = {}  # 值之间的标记 → 解析结果（同一模板的工作簿反复出现；只存规整的）
+_EDGES: dict[tuple[re.Pattern[bytes], bytes], Segment] = {}  # 第一段、最后一段
+_cached_bytes = 0  # 两者合计的字节数（大约）：超过 _MAX_CACHE_BYTES 就清空重来
 
 
-def sheet_cells(data: bytes, stripped: int, limit: int, cell_value: Callable[..., Any], shared: list[str],
-                dates: set[int]) -> dict[tuple[int, int], Any] | None:
-    """工作表的单元格网格 {(行, 列): 值}；不规整（或单元格、行、列记录超过 limit，由 expat 路径在同一处报告）时 None。
-    cell_value 是 FastBook._cell_value 的前几个参数已定的形式 (ref, cattr, vtext, ftext, fattr) → 值；只有文本与
-    非日期样式的数值在这里直接转换，其余（公式、逻辑值、日期、错误值、任何异常）都交给它，结果与 expat 路径相同。"""
-    got = _body(data, _SHEET_OPEN, b"</sheetData>")
+def _attrs(text: str) -> dict[str, str]:
+    return dict(_ATTR.findall(text))
+
+
+def _cell(m: re.Match[bytes]) -> Cell:
+    ref = m.group(1).decode("ascii")
+    ftext = fattr = None
+    if m.group(3) is not None:
+        fattr = _attrs(m.group(4).decode("utf-8"))
+        ftext = m.group(5).decode("utf-8") if m.group(5) else ""
+        if "&" in ftext:
+            ftext = _unescape(ftext)
+    return ref, ooxml.parse_a1(ref), _attrs(m.group(2).decode("utf-8")), ftext, fattr
+
+
+def _segment(pattern: re.Pattern[bytes], seg: bytes) -> Segment | None:
+    """一段标记 → 它的解析结果；不规整（不合整段的写法、不是 UTF-8、属性重复）时 None。"""
+    m = pattern.fullmatch(seg)
+    if m is None or not _clean(seg):
+        return None
+    try:
+        if not _no_nonchars(seg.decode("utf-8")):
+            return None
+    except UnicodeDecodeError:
+        return None
+    for attrs in _TAG_ATTRS.findall(seg):  # 同一元素的属性不重复（expat 拒绝重复的属性）
+        names = re.findall(rb' ([^ =]+)="', attrs)
+        if len(set(names)) != len(names):
+            return None
+    nxt = None
+    end = len(seg)
+    if pattern is not _LAST and pattern is not _ONLY:
+        nxt = _cell(m)
+        end = m.start(1) - 6  # 下一个单元格的 <c r="
+    statics = tuple(_cell(c) for c in _FORMULA_CELL.finditer(seg, 0, end)) if b"<f" in seg[:end] else ()
+    kind, rc, style, text = CALL, (0, 0), -1, ""
+    if nxt is not None:
+        _, rc, cattr, ftext, fattr = nxt
+        t, s = cattr.get("t", "n"), cattr.get("s")
+        if fattr is None and t == "s":
+            kind = SHARED
+        elif t == "n" and (not s or (s.isascii() and s.isdigit())):
+            style = int(s) if s else -1
+            if fattr is None:
+                kind = NUMBER
+            elif fattr.get("t") != "shared":  # 共享公式要按出现的顺序逐个换算（cell_value）
+                kind, text = FORMULA, "=" + (ftext or "")
+    if statics:
+        kind = CALL  # 先按顺序处理这段里没有结果的公式单元格（很少见），再交给 cell_value
+    return kind, rc, style, text, nxt, statics
+
+
+def _remember(cache: dict[Any, Segment], key: Any, seg: bytes, got: Segment) -> None:
+    global _cached_bytes
+    if len(seg) > 65536:
+        return  # 很长的一段（大片空单元格）每次重新核对：缓存只留给模板里反复出现的短标记
+    _cached_bytes += len(seg) + 800  # 解析结果（几个元组与属性字典）约 800 字节
+    if _cached_bytes > _MAX_CACHE_BYTES:
+        _SEGMENTS.clear()
+        _EDGES.clear()
+        _cached_bytes = len(seg) + 800
+    cache[key] = got
+
+
+def _edge(pattern: re.Pattern[bytes], seg: bytes) -> Segment | None:
+    got = _EDGES.get((pattern, seg))
+    if got is None:
+        got = _segment(pattern, seg)
+        if got is not None:
+            _remember(_EDGES, (pattern, seg), seg, got)
+    return got
+
+
+def sheet_cells(data: bytes, limit: int, cell_value: Callable[..., Any], shared: list[str], dates: set[int],
+                with_cached: bool) -> dict[tuple[int, int], Any] | None:
+    """工作表的单元格网格 {(行, 列): 值}；不规整（或单元格、行、列记录可能超过 limit，由 expat 路径在同一处报告）时 None。
+    cell_value 是 FastBook._cell_value 的前几个参数已定的形式 (ref, cattr, vtext, ftext, fattr) → 值；只有共享字符串、
+    非日期样式的数值与（非共享）公式的数值结果在这里直接转换（与它的做法相同），其余（逻辑值、日期、错误值、文本结果、
+    共享公式、任何转换不了的）都交给它，结果与 expat 路径相同。"""
+    got = _split(data, b"<sheetData>", b"</sheetData>")
     if got is None:
         return None
-    body, rest = got
-    # 单元格、行与列格式记录的个数（expat 路径逐个数到 limit 即停止并报告）：其余部分的元素每个至少 4 个字节，
-    # 上限内还有余量就不必数；接近上限的交给 expat 路径，由它在同一处报告
-    if stripped + body.count("<c ") + body.count("<row") + len(rest) // 4 > limit or not _rest_ok(rest):
+    head, body, tail = got
+    # 单元格、行与列格式记录的个数（expat 路径逐个数到 limit 即停止并报告）：单元格、行元素每个至少 6 个字节，其余部分的
+    # 元素每个至少 4 个字节，上限内还有余量就不必数；接近上限的交给 expat 路径，由它在同一处报告
+    rest = (len(head) + len(tail)) // 4
+    if ((len(body) // 6 + rest > limit and body.count(b"<c ") + body.count(b"<row") + rest > limit)
+            or not _rest_ok(head, tail, "sheetData", "c")):
         return None
+    # 按 <v>值</v></c> 切开：[标记, 值, 标记, 值, ……, 标记]。每段标记都核对过写法与字符（_segment），值的字符在这里
+    # 一起核对（用“<”连接：值里没有它，实体不会跨过两个值），拼起来正是整个 sheetData
+    pieces = _VALUES.split(body)
+    values = pieces[1::2]
+    if not _clean(b"<".join(values)):
+        return None
+    markup = _markup(pieces)
+    if markup is None or len(markup.kinds) != len(values):
+        return None  # 标记与以前见过的逐字节相同、值的个数却不同：标记里夹着 <v>，不是这种写法
+    kinds = markup.kinds if markup.styles.isdisjoint(dates) else markup.without(dates)
     g: dict[tuple[int, int], Any] = {}
-    a1 = _A1
-    kinds: dict[str, tuple[dict[str, str], str]] = {}
-    # 逐个记号从左到右取；最后一个分支接住任何不是记号的字符——出现即不规整（等价于整段 fullmatch，只扫一遍）
-    for ref, attrs, has_f, f_attrs, ftext, vtext, junk in _SHEET_TOKENS.findall(body):
-        if not (vtext or has_f):
-            if junk:
-                return None
-            continue  # 行标记、只有样式的空单元格（<v/> 与没有 <v> 相同：无值）
-        rc = a1.get(ref)
-        if rc is None:
-            if len(a1) > 100_000:
-                a1.clear()
-            rc = a1[ref] = ooxml.parse_a1(ref)
-        k = kinds.get(attrs)
-        if k is None:
-            k = kinds[attrs] = _kind(attrs, dates)
-        cattr, kind = k
-        if not has_f and kind:
+    for kind, rc, text, v in zip(kinds, markup.rcs, markup.texts, values, strict=True):
+        if kind == SHARED:
             try:
-                if kind == "s":
-                    g[rc] = shared[int(vtext)]
-                else:
-                    g[rc] = float(vtext) if "." in vtext or "E" in vtext or "e" in vtext else int(vtext)
+                g[rc] = shared[int(v)]
                 continue
             except (ValueError, IndexError):
                 pass  # 交给 cell_value：它给出指明单元格的说明
+        elif kind == NUMBER:
+            try:
+                g[rc] = _number(v)
+                continue
+            except ValueError:
+                pass
+        elif kind == FORMULA:
+            f = _numeric_formula(text, v, with_cached)
+            if f is not None:
+                g[rc] = f
+                continue
+        try:
+            vtext = v.decode("utf-8")
+        except UnicodeDecodeError:
+            return None  # expat 会在这里报告编码错误
+        if not _no_nonchars(vtext):
+            return None
         if "&" in vtext:
             vtext = _unescape(vtext)
-        if has_f:
-            if "&" in ftext:
-                ftext = _unescape(ftext)
-            value = cell_value(ref, cattr, vtext, ftext, dict(_F_ATTR.findall(f_attrs)) if f_attrs else {})
-        else:
-            value = cell_value(ref, cattr, vtext, None, None)
+        _, _, _, _, nxt, statics = markup.segments[rc]
+        _static_cells(statics, cell_value, g)
+        ref, rc, cattr, ftext, fattr = nxt  # type: ignore[misc]
+        value = cell_value(ref, cattr, vtext, ftext, fattr)
         if value is not None:
             g[rc] = value
+    _static_cells(markup.last, cell_value, g)
     return g
+
+
+class _Markup:
+    """一张表全部标记的解析结果，按值的顺序排成几列：类别、(行, 列)、公式；用到的样式；最后一段里没有结果的公式单元格；
+    按 (行, 列) 找回那一段的解析结果（交给 cell_value 时才用）。逐值循环只碰这几列，不再逐段查缓存。"""
+
+    __slots__ = ("infos", "kinds", "rcs", "texts", "segments", "styles", "last", "_dated")
+
+    def __init__(self, infos: list[Segment], last: Segment):
+        self.infos = infos
+        self.kinds = bytes(map(itemgetter(0), infos))
+        self.rcs: tuple[tuple[int, int], ...] = tuple(map(itemgetter(1), infos))
+        self.texts: tuple[str, ...] = tuple(map(itemgetter(3), infos))
+        self.segments = dict(zip(self.rcs, infos, strict=True))
+        self.styles = frozenset(map(itemgetter(2), infos))
+        self.last = last[5]
+        self._dated: dict[frozenset[int], bytes] = {}
+
+    def without(self, dates: set[int]) -> bytes:
+        """类别一列，其中日期样式的数值与公式改为交给 cell_value（按用到的日期样式缓存）。"""
+        key = frozenset(dates & self.styles)
+        got = self._dated.get(key)
+        if got is None:
+            got = self._dated[key] = bytes(CALL if s[0] >= NUMBER and s[2] in key else s[0] for s in self.infos)
+        return got
+
+
+_MARKUPS: dict[bytes, _Markup] = {}
+_markup_bytes = 0  # 键与各列合计的字节数（大约）：超过 _MAX_CACHE_BYTES 就清空重来
+
+
+def _markup(pieces: list[bytes]) -> _Markup | None:
+    """pieces（[标记, 值, 标记, ……, 标记]）中全部标记的解析结果；不规整时 None。整表的标记（用 <v> 连接，标记里不会
+    有它）与以前见过的逐字节相同就直接取用——同一模板做出、填了同样几格的工作簿正是这样；否则逐段查 _SEGMENTS（各段
+    在各表之间也常常相同），没见过的段才用正则核对。同一格出现两次的表交给 expat。"""
+    global _markup_bytes
+    segs = pieces[0::2]
+    key = b"<v>".join(segs)
+    markup = _MARKUPS.get(key)
+    if markup is not None:
+        return markup
+    segs.pop()
+    last = _edge(_LAST if segs else _ONLY, pieces[-1])
+    if last is None:
+        return None
+    infos = list(map(_SEGMENTS.get, segs))
+    if segs:
+        infos[0] = _edge(_FIRST, segs[0])
+    if None in infos:
+        for i, got in enumerate(infos):
+            if got is None:
+                got = _segment(_MIDDLE, segs[i]) if i else None
+                if got is None:
+                    return None
+                _remember(_SEGMENTS, segs[i], segs[i], got)
+                infos[i] = got
+    markup = _Markup(cast("list[Segment]", infos), last)
+    if len(markup.segments) != len(infos):
+        return None
+    _markup_bytes += len(key) + 100 * len(infos)
+    if _markup_bytes > _MAX_CACHE_BYTES:
+        _MARKUPS.clear()
+        _markup_bytes = len(key) + 100 * len(infos)
+    _MARKUPS[key] = markup
+    return markup
+
+
+def _number(v: bytes) -> int | float:
+    """与 openpyxl 相同：含小数点或指数记法的为 float，否则为 int（全是数字的不必再找）。转换不了时 ValueError；
+    转换成功说明是 ASCII，与按解码后的文字转换相同。"""
+    return int(v) if v.isdigit() else float(v) if b"." in v or b"E" in v or b"e" in v else int(v)
+
+
+_FORMULAS: dict[tuple[str, bytes, bool], Formula] = {}
+
+
+def _numeric_formula(text: str, v: bytes, with_cached: bool) -> Formula | None:
+    """保存了数值结果 v 的公式 text；v 不是数值时 None（交给 cell_value）。Formula 不可变，同一模板的工作簿里同一公式、
+    同一结果反复出现：按 (公式, 结果的字节) 缓存同一个对象，省去每次构造。"""
+    key = (text, v, with_cached)
+    f = _FORMULAS.get(key)
+    if f is None:
+        try:
+            number = _number(v)
+        except ValueError:
+            return None
+        f = Formula(text, number if with_cached else None)
+        if len(_FORMULAS) >= 20_000:
+            _FORMULAS.clear()
+        _FORMULAS[key] = f
+    return f
+
+
+def _static_cells(cells: tuple[Cell, ...], cell_value: Callable[..., Any], g: dict[tuple[int, int], Any]) -> None:
+    """没有保存结果的公式单元格（只有 <f>、没有 <v>）：同样交给 cell_value（通常一个也没有）。"""
+    for ref, rc, cattr, ftext, fattr in cells:
+        value = cell_value(ref, cattr, None, ftext, fattr)
+        if value is not None:
+            g[rc] = value

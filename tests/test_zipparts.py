@@ -1,0 +1,111 @@
+"""addin/io/zipparts.py：批量读取器直接从字节读 zip 的中央目录与部件，得到与 zipfile 相同的条目、内容与错误；
+不是最常见的写法就交给 zipfile（并确实交给它）。"""
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from addin.io import zipparts
+
+PARTS = {"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook>" + b"x" * 3000 + b"</workbook>",
+         "xl/worksheets/sheet1.xml": b"<worksheet/>", "xl/\u5de5\u4f5c\u8868.xml": "<t>中文部件名</t>".encode()}
+
+
+def _zip(parts: dict[str, bytes] = PARTS, compression: int = zipfile.ZIP_DEFLATED, comment: bytes = b"",
+         extra: bytes = b"") -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression) as z:
+        for name, data in parts.items():
+            info = zipfile.ZipInfo(name)
+            info.compress_type = compression
+            info.extra = extra
+            z.writestr(info, data)
+        z.comment = comment
+    return buf.getvalue()
+
+
+def _outcome(read):
+    try:
+        return "ok", read()
+    except Exception as exc:  # noqa: BLE001 —— 比对两种读法抛出的异常
+        return type(exc), str(exc)
+
+
+def _same_as_zipfile(data: bytes) -> zipparts.Package:
+    """Package 与 zipfile.ZipFile 对同一份字节：条目逐项相同，每个部件的内容（或错误）相同。"""
+    pkg = zipparts.Package(Path("a.xlsx"), data)
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    assert [(e.name, e.orig_name, e.flag_bits, e.compress_type, e.crc, e.compress_size, e.file_size, e.header_offset)
+            for e in pkg.entries] == [(i.filename, i.orig_filename, i.flag_bits, i.compress_type, i.CRC, i.compress_size,
+                                       i.file_size, i.header_offset) for i in zf.infolist()]
+    for name in zf.NameToInfo:
+        assert _outcome(lambda n=name: pkg.read(n)) == _outcome(lambda n=name: zf.read(n))
+    assert pkg.read("没有这个部件") is None and pkg.get("没有这个部件") is None
+    return pkg
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_the_common_layout_is_read_directly_with_the_same_entries_and_parts(compression):
+    data = _zip(compression=compression)
+    assert zipparts._directory(data) is not None  # 直接读
+    pkg = _same_as_zipfile(data)
+    assert pkg.read("xl/\u5de5\u4f5c\u8868.xml") == "<t>中文部件名</t>".encode()
+
+
+@pytest.mark.parametrize("variant", ["comment", "extra", "prefix"])
+def test_other_layouts_go_to_zipfile(variant):
+    if variant == "comment":
+        data = _zip(comment=b"written by someone")
+    elif variant == "extra":
+        data = _zip(extra=struct.pack("<HH4s", 0xCAFE, 4, b"abcd"))
+    else:  # zip 前面拼接了别的数据（自解压文件之类）：zipfile 照样能读
+        data = b"MZ" + b"\0" * 100 + _zip()
+    assert zipparts._directory(data) is None
+    _same_as_zipfile(data)
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_names_with_nul_cp437_and_duplicates_are_named_as_zipfile_names_them():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("xl/a.xml\0junk", b"<a/>")
+        z.writestr("xl/dup.xml", b"<first/>")
+        z.writestr("xl/dup.xml", b"<second/>")  # zipfile 警告同名部件；读时取最后一个
+    data = buf.getvalue().replace(b"dup.xml", b"d\x81p.xml")  # 没有 UTF-8 标志的非 ASCII 名字按 cp437
+    assert zipparts._directory(data) is not None
+    pkg = _same_as_zipfile(data)
+    assert pkg.read("xl/d\u00fcp.xml") == b"<second/>" and pkg.read("xl/a.xml") == b"<a/>"
+
+
+def test_a_damaged_part_fails_as_zipfile_fails():
+    data = _zip()
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo("xl/workbook.xml")
+    at = info.header_offset + 30 + len(info.filename) + info.compress_size // 2
+    for damaged in (data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:],  # 压缩数据坏了：zlib.error 或 CRC 不符
+                    data[:info.header_offset] + b"XX" + data[info.header_offset + 2:]):  # 本地文件头坏了
+        assert _outcome(lambda d=damaged: zipparts.Package(Path("a.xlsx"), d).read("xl/workbook.xml"))[0] != "ok"
+        _same_as_zipfile(damaged)
+
+
+def test_data_running_into_the_next_part_is_left_to_zipfile():
+    """一个部件的数据越过下一个部件的开头（“重叠式”压缩炸弹的做法）：不直接读，交给 zipfile（新版 zipfile 拒绝它）。"""
+    data = _zip({"a.xml": b"<a/>" * 100, "b.xml": b"<b/>"}, compression=zipfile.ZIP_STORED)
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    a = zf.getinfo("a.xml")
+    entry = data.index(b"PK\x01\x02", zf.start_dir)  # a 的中央目录条目：压缩后大小多算 40 个字节
+    patched = bytearray(data)
+    struct.pack_into("<L", patched, entry + 20, a.compress_size + 40)
+    pkg = zipparts.Package(Path("a.xlsx"), bytes(patched))
+    assert zipparts._member(bytes(patched), pkg.get("a.xml")) is None
+    _same_as_zipfile(bytes(patched))
+
+
+def test_a_truncated_file_is_refused_as_zipfile_refuses_it():
+    data = _zip()
+    for cut in (data[:-5], data[:len(data) // 2], b"PK\x05\x06" + b"\0" * 18):
+        assert _outcome(lambda c=cut: zipparts.Package(Path("a.xlsx"), c).entries) == \
+            _outcome(lambda c=cut: zipfile.ZipFile(io.BytesIO(c)).infolist())
