@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import unicodedata
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal, getcontext, localcontext
 
 __all__ = [
     "InputError", "Parsed", "parse_number", "to_decimal", "round2", "fmt_pct", "fmt_num", "fmt_score",
@@ -160,7 +160,10 @@ def to_decimal(raw: object) -> Decimal | None:
 
 
 def _quantize(x: Decimal, exp: Decimal) -> Decimal:
-    # 精度随数值放大：极大的比率（如 1 ÷ 0.000001）也能舍入显示，而不是抛出 InvalidOperation
+    # 精度随数值放大：极大的比率（如 1 ÷ 0.000001）也能舍入显示，而不是抛出 InvalidOperation。
+    # 当前精度已够时（几乎所有得分与比率）提高精度是空操作，直接舍入，省去复制上下文
+    if x.adjusted() - exp.adjusted() + 2 <= getcontext().prec:
+        return x.quantize(exp, rounding=ROUND_HALF_UP)
     with localcontext() as ctx:
         ctx.prec = max(ctx.prec, x.adjusted() - exp.adjusted() + 2)
         return x.quantize(exp, rounding=ROUND_HALF_UP)

@@ -24,7 +24,7 @@ from .words import word_pairs
 
 __all__ = [
     "Threshold", "Range", "Bands", "Linear", "StepDeduction", "STEP_DIRECTIONS", "STEP_MODES", "GradeTable",
-    "DeductionChecklist", "Manual", "RULE_TYPES", "rule_from_params", "with_words",
+    "DeductionChecklist", "Manual", "RULE_TYPES", "rule_from_params", "cached_rule", "with_words",
     "GradeScale",
 ]
 
@@ -334,6 +334,46 @@ def rule_from_params(label: object, points: object, params: Sequence[object], na
 
 
 _USES_WORDS: dict[type, bool] = {}  # 规则类 → 是否有 words 字段
+
+
+class _Uncacheable(Exception):
+    pass
+
+
+def _cell_key(x: object) -> object:
+    """单元格原值的缓存键：相等而读法不同的值（1 与 1.0 与 True、0.0 与 -0.0、Decimal 5 与 5.0）键不同。"""
+    t = type(x)
+    if t is str or t is int or x is None:
+        return x
+    if t is float:
+        return (float, repr(x))
+    if t is Decimal:
+        return (Decimal, str(x))
+    if t is bool:
+        return (bool, x)
+    raise _Uncacheable
+
+
+_RULES: dict[tuple[object, ...], Rule] = {}
+_RULES_MAX = 4096
+
+
+def cached_rule(label: str, points: Decimal, params: Sequence[object], na: str | None = None,
+                words: object = None) -> Rule:
+    """rule_from_params，结果按单元格内容缓存：批量计分时同一模板的同一行在每个工作簿里写的都一样。规则是不可变的值，
+    只由规则类型、分值与参数的原值决定（键区分 1 与 1.0 这类相等而写法不同的值）；读不懂的（RuleError）不缓存，每次照常报告。
+    词表不进键：with_words 每次按本工作簿的词表换上（rule_from_params 也是先构造规则再换词表）。"""
+    try:
+        key = (label, _cell_key(points), _cell_key(na), *map(_cell_key, params))
+    except _Uncacheable:  # 日期等其他类型的原值：不缓存
+        return rule_from_params(label, points, params, na, words)
+    rule = _RULES.get(key)
+    if rule is None:
+        rule = rule_from_params(label, points, params, na)
+        if len(_RULES) >= _RULES_MAX:
+            _RULES.clear()
+        _RULES[key] = rule
+    return with_words(rule, words)
 
 
 def with_words(rule: Rule, words: object) -> Rule:

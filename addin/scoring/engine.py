@@ -13,7 +13,7 @@ from udfs.excel import BY_NAME
 from udfs.indicators import IndicatorError
 from udfs.numbers import InputError, is_blank, is_empty, parse_number, round2
 from udfs.rule import RuleError
-from udfs.scoring import GradeScale, rule_from_params
+from udfs.scoring import GradeScale, cached_rule
 from workbook_templates.spec import System
 from workbook_templates.systems import SYSTEMS
 
@@ -324,7 +324,7 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
     computed: Decimal | None = None
     if points is not None:
         try:
-            rule = rule_from_params(_text(row.rule_label), points, [_cached_or_raw(p) for p in row.params],
+            rule = cached_rule(_text(row.rule_label), points, [_cached_or_raw(p) for p in row.params],
                                     _text(row.na) or None, words)
         except RuleError as exc:
             findings.append(F.make("rule-error", SHEET_SCORES, _rule_error_cell(row, _text(row.rule_label), exc),

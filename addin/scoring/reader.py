@@ -11,7 +11,7 @@ from workbook_templates.systems import SYSTEMS
 
 from ..checks import findings as F
 from ..io.book import ReadableBook
-from ..io.ooxml import a1
+from ..io.ooxml import a1, col_letters
 from ..model import GENERATED_SHEETS, Formula, RowInput, WorkbookInputs
 
 
@@ -160,11 +160,18 @@ def _read_scores(book: ReadableBook, system: System, inputs: WorkbookInputs) -> 
     """评分表按用户留下的样子读取：每个有代码、或（代码为空而）填了指标名称/分值/实际值/规则类型的行都是一个指标行，
     不论插入、删除、复制还是调换了顺序；行数、名称与分值都来自单元格。小计行把它上方的指标行分成一组（一级指标）。"""
     g = book.grid(L.SHEET_SCORES)
-    col_a = _rows_by_col_a(g)
+    # 按行分好的单元格（每行内保持网格的先后），下面逐行取值不必再扫整张表
+    by_row: dict[int, dict[int, Any]] = {}
+    for (r, c), v in g.items():
+        cells = by_row.get(r)
+        if cells is None:
+            cells = by_row[r] = {}
+        cells[c] = v
+    col_a = {r: a for r, cells in by_row.items() if (a := _t(cells.get(1)))}
     header_row = next((r for r in sorted(col_a) if col_a[r] == L.CODE_HEADER), None)
     if header_row is None:
         raise ReadError(f"“{L.SHEET_SCORES}”找不到表头行（A 列为“{L.CODE_HEADER}”的行）")
-    headers = {_t(v): c for (r, c), v in g.items() if r == header_row and _t(v)}
+    headers = {h: c for c, v in by_row[header_row].items() if (h := _t(v))}
     col: dict[str, int] = {}
     for f, h in L.SCORE_FIELDS_BEFORE + L.SCORE_FIELDS_AFTER:
         if h in headers:
@@ -177,21 +184,20 @@ def _read_scores(book: ReadableBook, system: System, inputs: WorkbookInputs) -> 
     grade_table = next((r for r in sorted(col_a) if r > header_row and col_a[r] == L.GRADE_TABLE_MARK), None)
     # 代码为空的行只在表头与最后一个小计/总分行之间读取（下方是等级标准等说明）
     last_row = max((r for r in col_a if r > header_row and col_a[r] in (L.SUBTOTAL_MARK, L.TOTAL_MARK)), default=header_row)
-    row_cells: dict[int, dict[int, Any]] = {}
-    for (r, c), v in g.items():
-        if r > header_row and (grade_table is None or r < grade_table):
-            row_cells.setdefault(r, {})[c] = v
-    keys_of_row = ("name", "points", "value", "rule")
+    keys_of_row = [col[f] for f in ("name", "points", "value", "rule")]
     indicator_rows: list[int] = []
     subtotal_rows: list[int] = []
-    for r in sorted(row_cells):
+    for r in sorted(by_row):
+        if r <= header_row or (grade_table is not None and r >= grade_table):
+            continue
         a = col_a.get(r, "")
         if a == L.SUBTOTAL_MARK:
             subtotal_rows.append(r)
         if a in marks:
             continue
-        if a or (r < last_row and any(not _blank(row_cells[r].get(col[f])) for f in keys_of_row)):
+        if a or (r < last_row and any(not _blank(by_row[r].get(c)) for c in keys_of_row)):
             indicator_rows.append(r)
+    letters = {f: col_letters(c) for f, c in col.items()}
     seen: dict[str, int] = {}
     for r in indicator_rows:
         code = col_a.get(r, "") or f"row{r}"
@@ -201,7 +207,7 @@ def _read_scores(book: ReadableBook, system: System, inputs: WorkbookInputs) -> 
                                                first_row=seen[code], row_id=f"row{r}"))
             code = f"row{r}"
         seen.setdefault(code, r)
-        inputs.rows.append(_row(g, r, code, col))
+        inputs.rows.append(_row(by_row[r], r, code, col, letters))
     _fill_levels(inputs, subtotal_rows, g, col)
     for r in sorted(col_a):
         if r <= header_row:
@@ -218,7 +224,7 @@ def _read_scores(book: ReadableBook, system: System, inputs: WorkbookInputs) -> 
             inputs.cells[("grade",)] = (L.SHEET_SCORES, str(r))
             inputs.sheet_totals[("grade",)] = g.get((r, col["final"]))
         elif a == L.WORDS_MARK:
-            _read_words(g, r, col_a, inputs)
+            _read_words(g, r, col_a, max(by_row), inputs)
     # 等级标准：标记行下方 B 列名称、C 列下限，直到空行
     if grade_table is not None:
         grade_first = grade_table + 1
@@ -269,9 +275,10 @@ def _subtotal_level1(inputs: WorkbookInputs, subtotal_rows: list[int], r: int, l
     return names[0] if names else label
 
 
-def _read_words(g, mark: int, col_a: dict[int, str], inputs: WorkbookInputs) -> None:
-    """定性词表：标记行下方 B 列词语、C 列档次，直到下一个 A 列标记或表尾（与单元格函数收到的区域一致）。"""
-    end = min([r for r in col_a if r > mark] + [max(r for r, _ in g) + 1])
+def _read_words(g, mark: int, col_a: dict[int, str], last: int, inputs: WorkbookInputs) -> None:
+    """定性词表：标记行下方 B 列词语、C 列档次，直到下一个 A 列标记或表尾（last：表中最后一个单元格的行，与单元格函数
+    收到的区域一致）。"""
+    end = min([r for r in col_a if r > mark] + [last + 1])
     inputs.qual_words = [(g.get((r, 2)), g.get((r, 3))) for r in range(mark + 1, end)
                          if g.get((r, 2)) is not None or g.get((r, 3)) is not None]
     inputs.cells[("qual_words",)] = (L.SHEET_SCORES, f"B{mark + 1}")
@@ -297,16 +304,19 @@ def _recover_score_codes(system: System, inputs: WorkbookInputs, col: dict[str, 
         present.add(row.code)
 
 
-def _row(g, r: int, code: str, col: dict[str, int]) -> RowInput:
-    get = lambda f: g.get((r, col[f])) if f in col else None  # noqa: E731
+def _row(cells: dict[int, Any], r: int, code: str, col: dict[str, int], letters: dict[str, str]) -> RowInput:
+    """评分表第 r 行（cells：该行的单元格 {列: 值}；letters：各字段的列字母）。"""
+    v = {f: cells.get(c) for f, c in col.items()}
+    get = v.get
     ri = RowInput(code=code, level1=get("level1"), level2=get("level2"), name=get("name"), points=get("points"),
                   criterion=get("criterion"), formula_text=get("formula_text"), value=get("value"), unit=get("unit"),
-                  rule_label=get("rule"), na=get("na"), params=[get(f"p{i}") for i in range(1, N_PARAMS + 1)],
+                  rule_label=get("rule"), na=get("na"), params=[get(f) for f in L.PARAM_FIELDS],
                   computed=get("computed"), override=get("override"), reason=get("reason"), final=get("final"),
                   stated_value=get("stated_value"), stated_score=get("stated_score"), note=get("note"),
                   evidence=get("evidence"), row=r)
-    ri.cells = {f: a1(r, c) for f, c in col.items()}
-    ri.cells["params"] = f"{a1(r, col['p1'])}:{a1(r, col['p10'])}"
+    rs = str(r)
+    ri.cells = {f: x + rs for f, x in letters.items()}  # 与 a1(r, 列) 相同
+    ri.cells["params"] = f"{ri.cells['p1']}:{ri.cells['p10']}"
     return ri
 
 
