@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from udfs.excel import BY_NAME
 from udfs.indicators import IndicatorError
@@ -31,6 +31,7 @@ from ..model import (
     RowInput,
     WorkbookInputs,
 )
+from . import derived
 from .formula import Evaluator
 from .refs import _cached_or_raw, arg_cell, resolve_arg
 from .values import formula_cells, formula_value
@@ -39,6 +40,8 @@ ZERO = Decimal(0)
 
 
 def _text(x: Any) -> str:
+    if type(x) is str:  # 最常见的情形，与下面 str(x).strip() 相同
+        return x.strip()
     if x is None or isinstance(x, Formula):
         return ""
     if isinstance(x, float) and x.is_integer():
@@ -62,13 +65,21 @@ def evaluate(inputs: WorkbookInputs, system: System | None = None) -> Evaluation
     parent_of = _find_parents(inputs.rows)
     blocking: dict[int, Finding | None] = {}
 
-    cells = formula_cells(inputs)
+    evaluator: list[Evaluator] = []
+
+    def cells() -> Evaluator:
+        # 公式求值器只在有行需要对公式本身求值时才建立（模板公式的行按参数计算，用不到它）；建立一次，各行共用
+        if not evaluator:
+            evaluator.append(formula_cells(inputs))
+        return evaluator[0]
+
     words = _words(inputs)
+    money_unit = _money_unit(inputs)
     for i, row in enumerate(inputs.rows):
         if i in parent_of:
             continue
         before = len(findings)
-        res = _evaluate_row(system, inputs, row, findings, cells, words)
+        res = _evaluate_row(system, inputs, row, findings, cells, words, money_unit)
         if not res.level1:
             res.level1 = UNGROUPED
             findings.append(F.make("level1-missing", SHEET_SCORES, res.cells.get("level1", ""), indicator=res.name,
@@ -246,7 +257,8 @@ def _year(inputs: WorkbookInputs, findings: list[Finding]) -> str:
 
 
 def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, findings: list[Finding],
-                  cells: Evaluator | None = None, words: tuple | None = None) -> IndicatorResult:
+                  cells: Callable[[], Evaluator] | None = None, words: tuple | None = None,
+                  money_unit: str | None = None) -> IndicatorResult:
     spec = system.indicator(row.code)
     name = _text(row.name) or (spec.name if spec else row.code)
     cell = row.cells.get
@@ -264,8 +276,8 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
         points = None
 
     # 实际值
-    from . import derived  # 延迟导入：derived 取用本模块的 resolve_arg/arg_cell
-
+    if money_unit is None:
+        money_unit = _money_unit(inputs)
     value: Any = None
     value_error: str | None = None
     typed = not _is_formula(row.value)
@@ -301,10 +313,10 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
             # 推算的数都说出来；同一格的同一提示（本年追加被两个指标引用）只报一次
             seen = {(g.code, g.sheet, g.cell) for g in findings}
             findings.extend(f for f in derived.notes(system, inputs, spec, args, sums, ind, cell("value", ""),
-                                                     _money_unit(inputs)) if (f.code, f.sheet, f.cell) not in seen)
+                                                     money_unit) if (f.code, f.sheet, f.cell) not in seen)
     elif _is_formula(row.value):
         # 改过的模板公式、用户自建行的公式：单元格里的公式就是依据（与 Excel 相同），按公式本身求值
-        value, value_error = formula_value(cells or formula_cells(inputs), row, ind, findings)
+        value, value_error = formula_value(cells() if cells is not None else formula_cells(inputs), row, ind, findings)
     else:
         value = row.value
         if is_empty(value):
@@ -323,11 +335,11 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
     rule = None
     computed: Decimal | None = None
     if points is not None:
+        label = _text(row.rule_label)
         try:
-            rule = cached_rule(_text(row.rule_label), points, [_cached_or_raw(p) for p in row.params],
-                                    _text(row.na) or None, words)
+            rule = cached_rule(label, points, [_cached_or_raw(p) for p in row.params], _text(row.na) or None, words)
         except RuleError as exc:
-            findings.append(F.make("rule-error", SHEET_SCORES, _rule_error_cell(row, _text(row.rule_label), exc),
+            findings.append(F.make("rule-error", SHEET_SCORES, _rule_error_cell(row, label, exc),
                                    indicator=ind, detail=str(exc)))
     if rule is not None and value_error is None:
         try:
@@ -337,7 +349,7 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
         else:
             unit = _text(row.unit) or (spec.unit if spec else "")
             over = derived.capped_over_100(system, inputs, spec, args, rule, value, computed, ind, cell("value", ""), unit,
-                                           _money_unit(inputs))
+                                           money_unit)
             if over is not None:
                 findings.append(over)
     if rule is not None:
