@@ -20,6 +20,8 @@ class ReadError(Exception):
 
 
 def _t(v: Any) -> str:
+    if type(v) is str:  # 最常见的情形，与下面 str(v).strip() 相同
+        return v.strip()
     if v is None or isinstance(v, Formula):
         return ""
     return str(v).strip()
@@ -79,7 +81,7 @@ def read_inputs(book: ReadableBook, system: System | None = None) -> WorkbookInp
 
 
 def _rows_by_col_a(g) -> dict[int, str]:
-    return {r: _t(v) for (r, c), v in g.items() if c == 1 and _t(v)}
+    return {k[0]: a for k in g if k[1] == 1 and (a := _t(g[k]))}
 
 
 def _read_data(book: ReadableBook, system: System, inputs: WorkbookInputs) -> None:
@@ -160,18 +162,11 @@ def _read_scores(book: ReadableBook, system: System, inputs: WorkbookInputs) -> 
     """评分表按用户留下的样子读取：每个有代码、或（代码为空而）填了指标名称/分值/实际值/规则类型的行都是一个指标行，
     不论插入、删除、复制还是调换了顺序；行数、名称与分值都来自单元格。小计行把它上方的指标行分成一组（一级指标）。"""
     g = book.grid(L.SHEET_SCORES)
-    # 按行分好的单元格（每行内保持网格的先后），下面逐行取值不必再扫整张表
-    by_row: dict[int, dict[int, Any]] = {}
-    for (r, c), v in g.items():
-        cells = by_row.get(r)
-        if cells is None:
-            cells = by_row[r] = {}
-        cells[c] = v
-    col_a = {r: a for r, cells in by_row.items() if (a := _t(cells.get(1)))}
+    col_a = _rows_by_col_a(g)
     header_row = next((r for r in sorted(col_a) if col_a[r] == L.CODE_HEADER), None)
     if header_row is None:
         raise ReadError(f"“{L.SHEET_SCORES}”找不到表头行（A 列为“{L.CODE_HEADER}”的行）")
-    headers = {h: c for c, v in by_row[header_row].items() if (h := _t(v))}
+    headers = {h: k[1] for k in g if k[0] == header_row and (h := _t(g[k]))}
     col: dict[str, int] = {}
     for f, h in L.SCORE_FIELDS_BEFORE + L.SCORE_FIELDS_AFTER:
         if h in headers:
@@ -187,17 +182,19 @@ def _read_scores(book: ReadableBook, system: System, inputs: WorkbookInputs) -> 
     keys_of_row = [col[f] for f in ("name", "points", "value", "rule")]
     indicator_rows: list[int] = []
     subtotal_rows: list[int] = []
-    for r in sorted(by_row):
-        if r <= header_row or (grade_table is not None and r >= grade_table):
-            continue
+    # 表头与等级标准之间的行：有代码的行，以及 last_row 以上代码为空的行（其中没有任何单元格的行四项都空白，不是指标行）
+    candidates = {r for r in col_a if r > header_row} | set(range(header_row + 1, last_row))
+    for r in sorted(candidates):
+        if grade_table is not None and r >= grade_table:
+            break
         a = col_a.get(r, "")
         if a == L.SUBTOTAL_MARK:
             subtotal_rows.append(r)
         if a in marks:
             continue
-        if a or (r < last_row and any(not _blank(by_row[r].get(c)) for c in keys_of_row)):
+        if a or (r < last_row and any(not _blank(g.get((r, c))) for c in keys_of_row)):
             indicator_rows.append(r)
-    letters = {f: col_letters(c) for f, c in col.items()}
+    layout = _layout(col)
     seen: dict[str, int] = {}
     for r in indicator_rows:
         code = col_a.get(r, "") or f"row{r}"
@@ -207,7 +204,7 @@ def _read_scores(book: ReadableBook, system: System, inputs: WorkbookInputs) -> 
                                                first_row=seen[code], row_id=f"row{r}"))
             code = f"row{r}"
         seen.setdefault(code, r)
-        inputs.rows.append(_row(by_row[r], r, code, col, letters))
+        inputs.rows.append(_row(g, r, code, layout))
     _fill_levels(inputs, subtotal_rows, g, col)
     for r in sorted(col_a):
         if r <= header_row:
@@ -224,7 +221,7 @@ def _read_scores(book: ReadableBook, system: System, inputs: WorkbookInputs) -> 
             inputs.cells[("grade",)] = (L.SHEET_SCORES, str(r))
             inputs.sheet_totals[("grade",)] = g.get((r, col["final"]))
         elif a == L.WORDS_MARK:
-            _read_words(g, r, col_a, max(by_row), inputs)
+            _read_words(g, r, col_a, inputs)
     # 等级标准：标记行下方 B 列名称、C 列下限，直到空行
     if grade_table is not None:
         grade_first = grade_table + 1
@@ -275,10 +272,10 @@ def _subtotal_level1(inputs: WorkbookInputs, subtotal_rows: list[int], r: int, l
     return names[0] if names else label
 
 
-def _read_words(g, mark: int, col_a: dict[int, str], last: int, inputs: WorkbookInputs) -> None:
-    """定性词表：标记行下方 B 列词语、C 列档次，直到下一个 A 列标记或表尾（last：表中最后一个单元格的行，与单元格函数
-    收到的区域一致）。"""
-    end = min([r for r in col_a if r > mark] + [last + 1])
+def _read_words(g, mark: int, col_a: dict[int, str], inputs: WorkbookInputs) -> None:
+    """定性词表：标记行下方 B 列词语、C 列档次，直到下一个 A 列标记或表尾（与单元格函数收到的区域一致）。"""
+    below = [r for r in col_a if r > mark]
+    end = min(below) if below else max(g)[0] + 1  # 表尾：最后一个单元格所在行（下方有标记时用不到）
     inputs.qual_words = [(g.get((r, 2)), g.get((r, 3))) for r in range(mark + 1, end)
                          if g.get((r, 2)) is not None or g.get((r, 3)) is not None]
     inputs.cells[("qual_words",)] = (L.SHEET_SCORES, f"B{mark + 1}")
@@ -304,20 +301,53 @@ def _recover_score_codes(system: System, inputs: WorkbookInputs, col: dict[str, 
         present.add(row.code)
 
 
-def _row(cells: dict[int, Any], r: int, code: str, col: dict[str, int], letters: dict[str, str]) -> RowInput:
-    """评分表第 r 行（cells：该行的单元格 {列: 值}；letters：各字段的列字母）。"""
-    v = {f: cells.get(c) for f, c in col.items()}
-    get = v.get
-    ri = RowInput(code=code, level1=get("level1"), level2=get("level2"), name=get("name"), points=get("points"),
-                  criterion=get("criterion"), formula_text=get("formula_text"), value=get("value"), unit=get("unit"),
-                  rule_label=get("rule"), na=get("na"), params=[get(f) for f in L.PARAM_FIELDS],
-                  computed=get("computed"), override=get("override"), reason=get("reason"), final=get("final"),
-                  stated_value=get("stated_value"), stated_score=get("stated_score"), note=get("note"),
-                  evidence=get("evidence"), row=r)
-    rs = str(r)
-    ri.cells = {f: x + rs for f, x in letters.items()}  # 与 a1(r, 列) 相同
-    ri.cells["params"] = f"{ri.cells['p1']}:{ri.cells['p10']}"
-    return ri
+# RowInput 的字段 → 评分表的字段（col 的键）；params 是 p1…p10 十格
+_ROW_FIELDS = {"level1": "level1", "level2": "level2", "name": "name", "points": "points", "criterion": "criterion",
+               "formula_text": "formula_text", "value": "value", "unit": "unit", "rule_label": "rule", "na": "na",
+               "computed": "computed", "override": "override", "reason": "reason", "final": "final",
+               "stated_value": "stated_value", "stated_score": "stated_score", "note": "note", "evidence": "evidence"}
+
+
+class _Layout:
+    """评分表的列布局（col：字段 → 列号）与按行号缓存的各字段单元格地址（a1(r, 列)，每个工作簿的同一行都一样）。"""
+
+    def __init__(self, col: dict[str, int]):
+        # 缺少的可选列（评分依据）的列号为 None：网格的键都是 (行, 列号)，取到 None，与“列不存在时为 None”相同
+        self.fields = [(name, col.get(f)) for name, f in _ROW_FIELDS.items()]
+        self.params = [col[f] for f in L.PARAM_FIELDS]
+        self.letters = [(f, col_letters(c)) for f, c in col.items()]
+        self.addresses: dict[int, dict[str, str]] = {}
+
+    def cells(self, r: int) -> dict[str, str]:
+        """第 r 行各字段的地址（新的 dict，调用方可以改）。"""
+        out = self.addresses.get(r)
+        if out is None:
+            rs = str(r)
+            out = {f: x + rs for f, x in self.letters}  # 与 a1(r, 列) 相同
+            out["params"] = f"{out['p1']}:{out['p10']}"
+            if len(self.addresses) >= 4096:
+                self.addresses.clear()
+            self.addresses[r] = out
+        return dict(out)
+
+
+_LAYOUTS: dict[tuple, _Layout] = {}
+
+
+def _layout(col: dict[str, int]) -> _Layout:
+    key = tuple(col.items())
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        if len(_LAYOUTS) >= 64:
+            _LAYOUTS.clear()
+        layout = _LAYOUTS[key] = _Layout(col)
+    return layout
+
+
+def _row(g, r: int, code: str, layout: _Layout) -> RowInput:
+    get = g.get
+    values = {name: get((r, c)) for name, c in layout.fields}
+    return RowInput(code=code, params=[get((r, c)) for c in layout.params], row=r, cells=layout.cells(r), **values)
 
 
 def load_readable(path: str | Path, *, with_cached: bool = False) -> tuple[Any, WorkbookInputs]:
