@@ -336,36 +336,33 @@ def rule_from_params(label: object, points: object, params: Sequence[object], na
 _USES_WORDS: dict[type, bool] = {}  # 规则类 → 是否有 words 字段
 
 
-class _Uncacheable(Exception):
-    pass
-
-
-def _cell_key(x: object) -> object:
-    """单元格原值的缓存键：相等而读法不同的值（1 与 1.0 与 True、0.0 与 -0.0、Decimal 5 与 5.0）键不同。"""
-    t = type(x)
-    if t is str or t is int or x is None:
-        return x
-    if t is float:
-        return (float, repr(x))
-    if t is Decimal:
-        return (Decimal, str(x))
-    if t is bool:
-        return (bool, x)
-    raise _Uncacheable
-
-
+# 参与缓存键的原值类型：这些类型的值相等即读法相同（另外排除 0.0 与 -0.0，见 _rule_key）；类型本身也进键（1、1.0、True 相等）
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 _RULES: dict[tuple[object, ...], Rule] = {}
+_RULES_WORDED: dict[tuple[object, ...], Rule] = {}  # 换上了某张词表的规则：(规则的键, 词表) → 规则
 _RULES_MAX = 4096
+
+
+def _rule_key(label: str, points: Decimal, params: Sequence[object], na: str | None) -> tuple[object, ...] | None:
+    if type(points) is not Decimal or type(label) is not str or not (na is None or type(na) is str):
+        return None
+    values = tuple(params)
+    types = tuple(map(type, values))
+    if not _PLAIN.issuperset(types):  # 日期、Decimal 等：不缓存
+        return None
+    if float in types and 0.0 in values and any(t is float and v == 0 for t, v in zip(types, values, strict=True)):
+        return None
+    # Decimal 的文本形式区分 5 与 5.0（相等而显示不同）
+    return (label, str(points), na, types, values)
 
 
 def cached_rule(label: str, points: Decimal, params: Sequence[object], na: str | None = None,
                 words: object = None) -> Rule:
     """rule_from_params，结果按单元格内容缓存：批量计分时同一模板的同一行在每个工作簿里写的都一样。规则是不可变的值，
     只由规则类型、分值与参数的原值决定（键区分 1 与 1.0 这类相等而写法不同的值）；读不懂的（RuleError）不缓存，每次照常报告。
-    词表不进键：with_words 每次按本工作簿的词表换上（rule_from_params 也是先构造规则再换词表）。"""
-    try:
-        key = (label, _cell_key(points), _cell_key(na), *map(_cell_key, params))
-    except _Uncacheable:  # 日期等其他类型的原值：不缓存
+    规则先按单元格缓存，再按（规则, 词表）缓存换上词表的结果（rule_from_params 也是先构造规则再换词表）。"""
+    key = _rule_key(label, points, params, na)
+    if key is None:
         return rule_from_params(label, points, params, na, words)
     rule = _RULES.get(key)
     if rule is None:
@@ -373,7 +370,16 @@ def cached_rule(label: str, points: Decimal, params: Sequence[object], na: str |
         if len(_RULES) >= _RULES_MAX:
             _RULES.clear()
         _RULES[key] = rule
-    return with_words(rule, words)
+    if words is None or not isinstance(rule, (Qualitative, Target)):  # 与 with_words 相同
+        return rule
+    pairs = word_pairs(words)
+    worded = _RULES_WORDED.get((key, pairs))
+    if worded is None:
+        worded = replace(rule, words=pairs)
+        if len(_RULES_WORDED) >= _RULES_MAX:
+            _RULES_WORDED.clear()
+        _RULES_WORDED[(key, pairs)] = worded
+    return worded
 
 
 def with_words(rule: Rule, words: object) -> Rule:

@@ -49,6 +49,11 @@ def _text(x: Any) -> str:
     return str(x).strip()
 
 
+def _texts(*xs: Any) -> list[str]:
+    """多个单元格的 _text（一次调用；文本单元格不再逐个调用 _text）。"""
+    return [x.strip() if type(x) is str else _text(x) for x in xs]
+
+
 def _is_formula(x: Any) -> bool:
     return isinstance(x, Formula)
 
@@ -93,8 +98,10 @@ def evaluate(inputs: WorkbookInputs, system: System | None = None) -> Evaluation
     level1: dict[str, Level1Result] = {}
     has_rule = {r.row for r in inputs.rows if _text(r.rule_label)}
     # 一级指标按在评分表中出现的先后排列（表是用户的：改名、增删一级指标都照表来）
-    for name in dict.fromkeys(r.level1 for r in results):
-        members = [r for r in results if r.level1 == name]
+    groups: dict[str, list[IndicatorResult]] = {}
+    for res in results:
+        groups.setdefault(res.level1, []).append(res)
+    for name, members in groups.items():
         # computed_unscored 与模板小计公式的判断相同：选了规则类型而计算得分算不出的行
         level1[name] = Level1Result(
             name, sum((r.points or ZERO for r in members), ZERO), sum((r.final or ZERO for r in members), ZERO),
@@ -311,9 +318,10 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
                 findings.append(F.make(code, where[0], where[1], indicator=ind, detail=value_error))
         else:
             # 推算的数都说出来；同一格的同一提示（本年追加被两个指标引用）只报一次
-            seen = {(g.code, g.sheet, g.cell) for g in findings}
-            findings.extend(f for f in derived.notes(system, inputs, spec, args, sums, ind, cell("value", ""),
-                                                     money_unit) if (f.code, f.sheet, f.cell) not in seen)
+            notes = derived.notes(system, inputs, spec, args, sums, ind, cell("value", ""), money_unit)
+            if notes:
+                seen = {(g.code, g.sheet, g.cell) for g in findings}
+                findings.extend(f for f in notes if (f.code, f.sheet, f.cell) not in seen)
     elif _is_formula(row.value):
         # 改过的模板公式、用户自建行的公式：单元格里的公式就是依据（与 Excel 相同），按公式本身求值
         value, value_error = formula_value(cells() if cells is not None else formula_cells(inputs), row, ind, findings)
@@ -337,7 +345,8 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
     if points is not None:
         label = _text(row.rule_label)
         try:
-            rule = cached_rule(label, points, [_cached_or_raw(p) for p in row.params], _text(row.na) or None, words)
+            params = [p.cached if isinstance(p, Formula) else p for p in row.params]  # 即 _cached_or_raw
+            rule = cached_rule(label, points, params, _text(row.na) or None, words)
         except RuleError as exc:
             findings.append(F.make("rule-error", SHEET_SCORES, _rule_error_cell(row, label, exc),
                                    indicator=ind, detail=str(exc)))
@@ -348,8 +357,9 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
             findings.append(F.make("value-error", SHEET_SCORES, cell("value", ""), indicator=ind, detail=str(exc)))
         else:
             unit = _text(row.unit) or (spec.unit if spec else "")
-            over = derived.capped_over_100(system, inputs, spec, args, rule, value, computed, ind, cell("value", ""), unit,
-                                           money_unit)
+            # capped_over_100 只看单位为 % 的指标（其余直接返回 None）
+            over = None if unit != "%" else derived.capped_over_100(system, inputs, spec, args, rule, value, computed,
+                                                                    ind, cell("value", ""), unit, money_unit)
             if over is not None:
                 findings.append(over)
     if rule is not None:
@@ -381,14 +391,15 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
     # 与 Excel 的 =FINAL_SCORE(计算得分,调整得分) 一致：调整得分不是数字时该指标无法计分（单元格显示“错误：…”）
     final = None if bad_override else override if override is not None else computed
 
+    level1, level2, criterion, formula, unit, note, evidence = _texts(
+        row.level1, row.level2, row.criterion, row.formula_text, row.unit, row.note, row.evidence)
     return IndicatorResult(
-        code=row.code, level1=_text(row.level1) or (spec.level1 if spec else ""),
-        level2=_text(row.level2) or (spec.level2 if spec else ""), name=name, points=points,
-        criterion=_text(row.criterion) or (spec.criterion if spec else ""),
-        formula=_text(row.formula_text) or (spec.formula if spec else ""), unit=_text(row.unit) or (spec.unit if spec else ""),
+        code=row.code, level1=level1 or (spec.level1 if spec else ""), level2=level2 or (spec.level2 if spec else ""),
+        name=name, points=points, criterion=criterion or (spec.criterion if spec else ""),
+        formula=formula or (spec.formula if spec else ""), unit=unit or (spec.unit if spec else ""),
         value=value, value_error=value_error, value_typed=typed, rule=rule, computed=computed, override=override,
         reason=reason, final=final, stated_value=_cached_or_raw(row.stated_value), stated_score=_cached_or_raw(row.stated_score),
-        note=_text(row.note), row=row.row, cells=dict(row.cells), evidence=_text(row.evidence))
+        note=note, row=row.row, cells=dict(row.cells), evidence=evidence)
 
 
 def _rule_error_cell(row: RowInput, label: str, exc: RuleError) -> str:

@@ -2,6 +2,7 @@
 调整列宽不影响读取；评分表按用户留下的行读取（插入、删除、复制、调换的行，改过的名称与分值），指标体系描述只是模板行的默认值。"""
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -73,10 +74,10 @@ def read_inputs(book: ReadableBook, system: System | None = None) -> WorkbookInp
     if system.texts and L.SHEET_TEXTS in book.sheet_names():
         g = book.grid(L.SHEET_TEXTS)
         keys = {t.key for t in system.texts}
-        for (r, c), v in g.items():
-            if c == 1 and _t(v) in keys:
-                inputs.texts[_t(v)] = g.get((r, 3))
-                inputs.cells[("text", _t(v))] = (L.SHEET_TEXTS, a1(r, 3))
+        for k in g:
+            if k[1] == 1 and (key := _t(g[k])) in keys:
+                inputs.texts[key] = g.get((k[0], 3))
+                inputs.cells[("text", key)] = (L.SHEET_TEXTS, a1(k[0], 3))
     return inputs
 
 
@@ -90,6 +91,7 @@ def _read_data(book: ReadableBook, system: System, inputs: WorkbookInputs) -> No
     table_keys, scalar_keys = system.table_keys, system.scalar_keys
     section = None
     col_of: dict[str, int] = {}
+    layout: tuple = ()  # tuple(col_of.items())：经费表各列的位置（_table_cells 的缓存键）
     for r in sorted(col_a):
         a = col_a[r]
         if a == L.CODE_HEADER:
@@ -106,12 +108,12 @@ def _read_data(book: ReadableBook, system: System, inputs: WorkbookInputs) -> No
                         inputs.read_findings.append(F.make(
                             "header-changed", L.SHEET_DATA, a1(r, 3 + i),
                             detail=f"“{L.SHEET_DATA}”第 {r} 行找不到列“{col.label}”，该列数据无法读取"))
+            layout = tuple(col_of.items())
             continue
         if section == "table" and a in table_keys:
             inputs.table[a] = {k: g.get((r, c)) for k, c in col_of.items()}
             inputs.table_labels[a] = g.get((r, 2))
-            for k, c in col_of.items():
-                inputs.cells[("table", a, k)] = (L.SHEET_DATA, a1(r, c))
+            inputs.cells.update(_table_cells(a, r, layout))
         elif section == "scalar" and a in scalar_keys:
             inputs.scalars[a] = g.get((r, 3))
             inputs.cells[("scalar", a)] = (L.SHEET_DATA, a1(r, 3))
@@ -128,19 +130,34 @@ def _read_data(book: ReadableBook, system: System, inputs: WorkbookInputs) -> No
                                                choices="、".join(sc.choices)))
 
 
+_TABLE_CELLS: dict[tuple, list[tuple[tuple[str, str, str], tuple[str, str]]]] = {}
+
+
+def _table_cells(key: str, r: int, layout: tuple[tuple[str, int], ...]) -> list:
+    """经费表第 r 行（代码 key，各列 layout）各格在 WorkbookInputs.cells 中的条目；同一模板的每个工作簿都一样，缓存。"""
+    hit = _TABLE_CELLS.get((key, r, layout))
+    if hit is None:
+        if len(_TABLE_CELLS) >= 4096:
+            _TABLE_CELLS.clear()
+        hit = _TABLE_CELLS[(key, r, layout)] = [(("table", key, k), (L.SHEET_DATA, a1(r, c))) for k, c in layout]
+    return hit
+
+
 def _recover_data_rows(g, system: System, inputs: WorkbookInputs, col_of: dict[str, int]) -> None:
     """“代码”被删除或改动的行：按 B 列的项目名称找回（名称唯一时），并提示恢复代码。
 
     不找回的话，该项会被当作“未填写”，错误指向评分表，而用户明明填了数——这正是最难查的那种错。
     """
+    missing = [("scalar", sc.key, sc.label) for sc in system.scalars if sc.key not in inputs.scalars]
+    if col_of:
+        missing += [("table", tr.key, tr.label) for tr in system.table_rows if tr.key not in inputs.table]
+    if not missing:  # 各项都按代码读到了：没有要找回的
+        return
     known = system.table_keys | system.scalar_keys | {L.CODE_HEADER}
     by_label: dict[str, list[int]] = {}
     for (r, c), v in g.items():
         if c == 2 and _t(g.get((r, 1))) not in known and _t(v):
             by_label.setdefault(_t(v), []).append(r)
-    missing = [("scalar", sc.key, sc.label) for sc in system.scalars if sc.key not in inputs.scalars]
-    if col_of:
-        missing += [("table", tr.key, tr.label) for tr in system.table_rows if tr.key not in inputs.table]
     for kind, key, label in missing:
         rows = by_label.get(label.strip(), [])
         if len(rows) != 1:
@@ -309,26 +326,26 @@ _ROW_FIELDS = {"level1": "level1", "level2": "level2", "name": "name", "points":
 
 
 class _Layout:
-    """评分表的列布局（col：字段 → 列号）与按行号缓存的各字段单元格地址（a1(r, 列)，每个工作簿的同一行都一样）。"""
+    """评分表的列布局（col：字段 → 列号），以及按行号缓存的：RowInput 各字段（_ROW_FIELDS，再 p1…p10）在网格中的键
+    (行, 列)，与各字段单元格的 A1 地址。每个工作簿的同一布局、同一行都一样。"""
 
     def __init__(self, col: dict[str, int]):
         # 缺少的可选列（评分依据）的列号为 None：网格的键都是 (行, 列号)，取到 None，与“列不存在时为 None”相同
-        self.fields = [(name, col.get(f)) for name, f in _ROW_FIELDS.items()]
-        self.params = [col[f] for f in L.PARAM_FIELDS]
+        self.cols = [col.get(f) for f in _ROW_FIELDS.values()] + [col[f] for f in L.PARAM_FIELDS]
         self.letters = [(f, col_letters(c)) for f, c in col.items()]
-        self.addresses: dict[int, dict[str, str]] = {}
+        self.rows: dict[int, tuple[list[tuple[int, int | None]], dict[str, str]]] = {}
 
-    def cells(self, r: int) -> dict[str, str]:
-        """第 r 行各字段的地址（新的 dict，调用方可以改）。"""
-        out = self.addresses.get(r)
-        if out is None:
+    def row(self, r: int) -> tuple[list[tuple[int, int | None]], dict[str, str]]:
+        """第 r 行：各字段的网格键，与各字段的地址（新的 dict，调用方可以改）。"""
+        hit = self.rows.get(r)
+        if hit is None:
             rs = str(r)
-            out = {f: x + rs for f, x in self.letters}  # 与 a1(r, 列) 相同
-            out["params"] = f"{out['p1']}:{out['p10']}"
-            if len(self.addresses) >= 4096:
-                self.addresses.clear()
-            self.addresses[r] = out
-        return dict(out)
+            addresses = {f: x + rs for f, x in self.letters}  # 与 a1(r, 列) 相同
+            addresses["params"] = f"{addresses['p1']}:{addresses['p10']}"
+            if len(self.rows) >= 4096:
+                self.rows.clear()
+            hit = self.rows[r] = ([(r, c) for c in self.cols], addresses)
+        return hit[0], dict(hit[1])
 
 
 _LAYOUTS: dict[tuple, _Layout] = {}
@@ -344,10 +361,17 @@ def _layout(col: dict[str, int]) -> _Layout:
     return layout
 
 
+# RowInput 按位置构造（每个工作簿每行一次，比按名称快）：字段的先后在这里核对，模型改了顺序时导入即报错，不会读错列
+_BEFORE, _AFTER = list(_ROW_FIELDS)[:10], list(_ROW_FIELDS)[10:]
+if [f.name for f in fields(RowInput)][:22] != ["code", *_BEFORE, "params", *_AFTER, "row", "cells"]:
+    raise ImportError("RowInput 的字段顺序与 reader._row 不一致")
+
+
 def _row(g, r: int, code: str, layout: _Layout) -> RowInput:
-    get = g.get
-    values = {name: get((r, c)) for name, c in layout.fields}
-    return RowInput(code=code, params=[get((r, c)) for c in layout.params], row=r, cells=layout.cells(r), **values)
+    keys, cells = layout.row(r)
+    v = list(map(g.get, keys))  # _ROW_FIELDS 的 18 个字段，再 p1…p10
+    args: list[Any] = [code, *v[:10], v[18:], *v[10:18], r, cells]
+    return RowInput(*args)
 
 
 def load_readable(path: str | Path, *, with_cached: bool = False) -> tuple[Any, WorkbookInputs]:
