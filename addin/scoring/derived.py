@@ -62,8 +62,10 @@ def total_or_parts(system: System, inputs: WorkbookInputs, ref: str) -> tuple[An
     if isinstance(raw, str) and raw.strip().startswith("#"):
         return raw, None  # N(#DIV/0!) 仍是错误值，Excel 中整个公式显示该错误
     total_n = raw if _is_number(raw) else 0
+    if total_n != 0:  # 合计是非 0 的数：照用（分项不必看）
+        return raw, None
     values = [_cell_value(inputs.table.get(k, {}).get(col)) for k in subs]
-    if total_n == 0 and all(_is_number(v) for v in values):
+    if all(_is_number(v) for v in values):
         s = sum((_dec(v) for v in values), ZERO)
         if s == 0 and _is_number(raw):
             return raw, None  # 合计 0、分项也都是 0：取哪个都一样，不必提示

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -223,12 +224,13 @@ def _read_scores(book: ReadableBook, system: System, inputs: WorkbookInputs) -> 
         seen.setdefault(code, r)
         inputs.rows.append(_row(g, r, code, layout))
     _fill_levels(inputs, subtotal_rows, g, col)
+    levels = [(row.row, _t(row.level1)) for row in inputs.rows]
     for r in sorted(col_a):
         if r <= header_row:
             continue
         a = col_a[r]
         if a == L.SUBTOTAL_MARK:
-            level1 = _subtotal_level1(inputs, subtotal_rows, r, _t(g.get((r, col["level1"]))))
+            level1 = _subtotal_level1(levels, subtotal_rows, r, _t(g.get((r, col["level1"]))))
             inputs.cells[("subtotal", level1)] = (L.SHEET_SCORES, str(r))
             inputs.sheet_totals[("subtotal", level1)] = {f: g.get((r, col[f])) for f in ("points", "computed", "final")}
         elif a == L.TOTAL_MARK:
@@ -263,38 +265,37 @@ def _fill_levels(inputs: WorkbookInputs, subtotal_rows: list[int], g, col: dict[
     prev_l1 = prev_l2 = ""
     marks = iter(sorted(subtotal_rows))
     next_mark = next(marks, None)
-    for row in sorted(inputs.rows, key=lambda x: x.row):
+    for row in sorted(inputs.rows, key=attrgetter("row")):
         while next_mark is not None and next_mark < row.row:  # 越过一个小计行：新的一组
             next_mark = next(marks, None)
             prev_l1 = prev_l2 = ""
-        l1, l2 = _t(row.level1), _t(row.level2)
+        l1, l2 = _t(row.level1), _t(row.level2)  # 填上的名称都已去掉首尾空白，之后 _t(row.level1) 即 l1
         if not l1:
             if prev_l1:
-                row.level1 = prev_l1
+                row.level1 = l1 = prev_l1
             elif next_mark is not None and _t(g.get((next_mark, col["level1"]))):
-                row.level1 = _t(g.get((next_mark, col["level1"])))
+                row.level1 = l1 = _t(g.get((next_mark, col["level1"])))
                 inputs.read_findings.append(F.make(
                     "level-inferred", L.SHEET_SCORES, row.cells["level1"], label=_t(row.name) or f"第 {row.row} 行",
                     level1=row.level1, mark_row=next_mark))
-        if not l2 and prev_l2 and _t(row.level1) == prev_l1:
-            row.level2 = prev_l2
-        prev_l1, prev_l2 = _t(row.level1), _t(row.level2)
+        if not l2 and prev_l2 and l1 == prev_l1:
+            row.level2 = l2 = prev_l2
+        prev_l1, prev_l2 = l1, l2
 
 
-def _subtotal_level1(inputs: WorkbookInputs, subtotal_rows: list[int], r: int, label: str) -> str:
-    """小计行对应的一级指标：它上方（到上一个小计行为止）各指标行的一级指标名称；组内没有指标行时用小计行自己的标签。
-    一级指标改了名而小计行标签没改，小计仍与它汇总的那一组对应。"""
+def _subtotal_level1(levels: list[tuple[int, str]], subtotal_rows: list[int], r: int, label: str) -> str:
+    """小计行对应的一级指标：它上方（到上一个小计行为止）各指标行的一级指标名称（levels：各指标行的行号与一级指标）；
+    组内没有指标行时用小计行自己的标签。一级指标改了名而小计行标签没改，小计仍与它汇总的那一组对应。"""
     prev = max((x for x in subtotal_rows if x < r), default=0)
-    names = [_t(row.level1) for row in inputs.rows if prev < row.row < r and _t(row.level1)]
-    return names[0] if names else label
+    return next((name for row, name in levels if prev < row < r and name), label)
 
 
 def _read_words(g, mark: int, col_a: dict[int, str], inputs: WorkbookInputs) -> None:
     """定性词表：标记行下方 B 列词语、C 列档次，直到下一个 A 列标记或表尾（与单元格函数收到的区域一致）。"""
     below = [r for r in col_a if r > mark]
     end = min(below) if below else max(g)[0] + 1  # 表尾：最后一个单元格所在行（下方有标记时用不到）
-    inputs.qual_words = [(g.get((r, 2)), g.get((r, 3))) for r in range(mark + 1, end)
-                         if g.get((r, 2)) is not None or g.get((r, 3)) is not None]
+    pairs = ((g.get((r, 2)), g.get((r, 3))) for r in range(mark + 1, end))
+    inputs.qual_words = [p for p in pairs if p[0] is not None or p[1] is not None]
     inputs.cells[("qual_words",)] = (L.SHEET_SCORES, f"B{mark + 1}")
 
 
@@ -302,11 +303,12 @@ def _recover_score_codes(system: System, inputs: WorkbookInputs, col: dict[str, 
     """评分表中代码被删或打错、但三级指标名称与模板某指标相同（且该指标的代码不在表中）的行，按名称找回。"""
     present = {row.code for row in inputs.rows}
     by_name: dict[str, list] = {}
-    for spec in system.indicators:
-        by_name.setdefault(spec.name, []).append(spec)
     for row in inputs.rows:
         if system.indicator(row.code) is not None or not _t(row.name):
             continue  # 名称为空（父行、项目模板的空白行）不能凭名称认领模板的指标
+        if not by_name:  # 有要认领的行时才建立
+            for spec in system.indicators:
+                by_name.setdefault(spec.name, []).append(spec)
         specs = [s for s in by_name.get(_t(row.name), []) if s.code not in present]
         if len(specs) != 1:
             continue
