@@ -13,7 +13,7 @@ from udfs.excel import BY_NAME
 from udfs.indicators import IndicatorError
 from udfs.numbers import InputError, is_blank, is_empty, parse_number, round2
 from udfs.rule import RuleError
-from udfs.scoring import GradeScale, cached_rule
+from udfs.scoring import cached_rule
 from workbook_templates.spec import System
 from workbook_templates.systems import SYSTEMS
 
@@ -31,7 +31,7 @@ from ..model import (
     RowInput,
     WorkbookInputs,
 )
-from . import derived
+from . import derived, score_cache
 from .formula import Evaluator
 from .refs import _cached_or_raw, arg_cell, resolve_arg
 from .values import formula_cells, formula_value
@@ -79,12 +79,22 @@ def evaluate(inputs: WorkbookInputs, system: System | None = None) -> Evaluation
         return evaluator[0]
 
     words = _words(inputs)
+    words_key = score_cache.words_key(words)
     money_unit = _money_unit(inputs)
     for i, row in enumerate(inputs.rows):
         if i in parent_of:
             continue
         before = len(findings)
-        res = _evaluate_row(system, inputs, row, findings, cells, words, money_unit)
+        # 手填实际值的行按其各格缓存计分结果（score_cache.py）：命中时照抄结果与发现，照该行填入其余各项
+        key = score_cache.row_key(system, row, words_key)
+        hit = score_cache.lookup(system, key) if key is not None else None
+        if hit is not None:
+            findings.extend(hit[1])
+            res = IndicatorResult(**hit[0], **_row_fields(row, system.indicator(row.code)))
+        else:
+            res = _evaluate_row(system, inputs, row, findings, cells, words, money_unit)
+            if key is not None:
+                score_cache.remember(system, key, {f: getattr(res, f) for f in _SCORED}, tuple(findings[before:]))
         if not res.level1:
             res.level1 = UNGROUPED
             findings.append(F.make("level1-missing", SHEET_SCORES, res.cells.get("level1", ""), indicator=res.name,
@@ -112,7 +122,7 @@ def evaluate(inputs: WorkbookInputs, system: System | None = None) -> Evaluation
     scale = system.grades
     if inputs.grade_rows:
         try:
-            scale = GradeScale.from_rows(inputs.grade_rows)
+            scale = score_cache.grade_scale(inputs.grade_rows)
         except RuleError as exc:
             cell = inputs.cells.get(("grades",), (SHEET_SCORES, ""))
             findings.append(F.make("bad-grade-table", cell[0], cell[1], detail=str(exc)))
@@ -391,15 +401,25 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
     # 与 Excel 的 =FINAL_SCORE(计算得分,调整得分) 一致：调整得分不是数字时该指标无法计分（单元格显示“错误：…”）
     final = None if bad_override else override if override is not None else computed
 
+    return IndicatorResult(code=row.code, name=name, points=points, value=value, value_error=value_error, value_typed=typed,
+                           rule=rule, computed=computed, override=override, reason=reason, final=final,
+                           **_row_fields(row, spec))
+
+
+# IndicatorResult 中计分得出的各项（其余各项由 _row_fields 照该行填入）
+_SCORED = ("code", "name", "points", "value", "value_error", "value_typed", "rule", "computed", "override", "reason",
+           "final")
+
+
+def _row_fields(row: RowInput, spec: Any) -> dict[str, Any]:
+    """结果中照该行填入、不参与计分的各项：各级指标名称、评分标准、指标公式、单位（空白时取指标描述）、报告所列、备注等。"""
     level1, level2, criterion, formula, unit, note, evidence = _texts(
         row.level1, row.level2, row.criterion, row.formula_text, row.unit, row.note, row.evidence)
-    return IndicatorResult(
-        code=row.code, level1=level1 or (spec.level1 if spec else ""), level2=level2 or (spec.level2 if spec else ""),
-        name=name, points=points, criterion=criterion or (spec.criterion if spec else ""),
-        formula=formula or (spec.formula if spec else ""), unit=unit or (spec.unit if spec else ""),
-        value=value, value_error=value_error, value_typed=typed, rule=rule, computed=computed, override=override,
-        reason=reason, final=final, stated_value=_cached_or_raw(row.stated_value), stated_score=_cached_or_raw(row.stated_score),
-        note=note, row=row.row, cells=dict(row.cells), evidence=evidence)
+    return dict(level1=level1 or (spec.level1 if spec else ""), level2=level2 or (spec.level2 if spec else ""),
+                criterion=criterion or (spec.criterion if spec else ""), formula=formula or (spec.formula if spec else ""),
+                unit=unit or (spec.unit if spec else ""), stated_value=_cached_or_raw(row.stated_value),
+                stated_score=_cached_or_raw(row.stated_score), note=note, row=row.row, cells=dict(row.cells),
+                evidence=evidence)
 
 
 def _rule_error_cell(row: RowInput, label: str, exc: RuleError) -> str:
@@ -450,7 +470,8 @@ def _words(inputs: WorkbookInputs) -> tuple | None:
     元组：udfs.words.word_pairs 对同一词表只读一次。"""
     if inputs.qual_words is None:
         return None
-    return tuple((_cached_or_raw(w), _cached_or_raw(b)) for w, b in inputs.qual_words)
+    return tuple((w.cached if isinstance(w, Formula) else w, b.cached if isinstance(b, Formula) else b)  # _cached_or_raw
+                 for w, b in inputs.qual_words)
 
 
 def entry_notes(rule: Any, value: Any, row: RowInput, ind: str, findings: list[Finding]) -> None:
