@@ -26,7 +26,7 @@ from workbook_templates.spec import IndicatorSpec, System
 from ..checks import findings as F
 from ..model import SHEET_SCORES, Finding, Formula, WorkbookInputs
 from .parsing import table_label
-from .refs import arg_cell, resolve_arg
+from .refs import arg_cell, parse_ref, resolve_arg
 
 ZERO = Decimal(0)
 
@@ -53,9 +53,9 @@ def _is_number(x: Any) -> bool:
 def total_or_parts(system: System, inputs: WorkbookInputs, ref: str) -> tuple[Any, PartsSum | None]:
     """参数的取值（与模板公式相同）：引用有分项的合计行时，合计为空白、0 或文字而各分项都是数字，取分项之和。"""
     raw = resolve_arg(inputs, ref)
-    if "@" not in ref or ref.startswith("="):
+    kind, key, col = parse_ref(ref)
+    if kind != "@":
         return raw, None
-    key, col = ref.split("@", 1)
     subs = _parts(system).get(key, ())
     if not subs:
         return raw, None
