@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import unicodedata
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal, getcontext, localcontext
+from typing import NamedTuple
 
 __all__ = [
     "InputError", "Parsed", "parse_number", "to_decimal", "round2", "fmt_pct", "fmt_num", "fmt_score",
@@ -41,14 +42,15 @@ class InputError(ValueError):
         self.code = code
 
 
-class Parsed:
+class Parsed(NamedTuple):
     """一个单元格解析结果：value 为主值，alt 为括号中的备选数，note 为提示。
-    value 为 None 时，none 区分两种情形：True 为写明的“没有”（0 以外的 NONE_TOKENS：无、—……），False 为未填写。"""
+    value 为 None 时，none 区分两种情形：True 为写明的“没有”（0 以外的 NONE_TOKENS：无、—……），False 为未填写。
+    不可变的值：parse_number 对同一原值返回同一个结果。"""
 
-    __slots__ = ("value", "alt", "note", "none")
-
-    def __init__(self, value: Decimal | None, alt: Decimal | None = None, note: str = "", none: bool = False):
-        self.value, self.alt, self.note, self.none = value, alt, note, none
+    value: Decimal | None
+    alt: Decimal | None = None
+    note: str = ""
+    none: bool = False
 
     @property
     def empty(self) -> bool:
@@ -92,6 +94,13 @@ def _normalise(text: str) -> str:
     return t
 
 
+# parse_number 的结果按原值缓存（单元格里反复出现同样的分值、参数、“无”）：键是原值本身，只收相等即读法相同的类型——
+# int、str，以及非 0 的 float（0.0 与 -0.0 相等而读数不同）；无法识别的（InputError）不缓存，每次照常抛出
+_CACHE_MAX = 4096
+_PARSED: dict[type, dict[object, Parsed]] = {int: {}, str: {}, float: {}}
+_NONE = Parsed(None)
+
+
 def parse_number(raw: object) -> Parsed:
     """把单元格原值解析为 Decimal。
 
@@ -99,6 +108,22 @@ def parse_number(raw: object) -> Parsed:
     （主值 3745，括号内 2177 作为备选数并给出提示）、带单位后缀的数字（`30人`）。
     空白（未填写）与 `—`、`-`、`无` 等写明的“没有”都得到 value=None，后者 none=True。其他情况抛出 InputError（中文说明）。
     """
+    if raw is None:
+        return _NONE
+    cache = _PARSED.get(type(raw))  # 类型须完全相同：bool 是 int 的子类，却是另一种读法
+    if cache is None:
+        return _parse(raw)
+    hit = cache.get(raw)
+    if hit is None:
+        hit = _parse(raw)
+        if raw or type(raw) is not float:
+            if len(cache) >= _CACHE_MAX:
+                cache.clear()
+            cache[raw] = hit
+    return hit
+
+
+def _parse(raw: object) -> Parsed:
     if raw is None:
         return Parsed(None)
     if isinstance(raw, bool):
@@ -160,7 +185,10 @@ def to_decimal(raw: object) -> Decimal | None:
 
 
 def _quantize(x: Decimal, exp: Decimal) -> Decimal:
-    # 精度随数值放大：极大的比率（如 1 ÷ 0.000001）也能舍入显示，而不是抛出 InvalidOperation
+    # 精度随数值放大：极大的比率（如 1 ÷ 0.000001）也能舍入显示，而不是抛出 InvalidOperation。
+    # 当前精度已够时（几乎所有得分与比率）提高精度是空操作，直接舍入，省去复制上下文
+    if x.adjusted() - exp.adjusted() + 2 <= getcontext().prec:
+        return x.quantize(exp, rounding=ROUND_HALF_UP)
     with localcontext() as ctx:
         ctx.prec = max(ctx.prec, x.adjusted() - exp.adjusted() + 2)
         return x.quantize(exp, rounding=ROUND_HALF_UP)

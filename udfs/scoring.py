@@ -24,7 +24,7 @@ from .words import word_pairs
 
 __all__ = [
     "Threshold", "Range", "Bands", "Linear", "StepDeduction", "STEP_DIRECTIONS", "STEP_MODES", "GradeTable",
-    "DeductionChecklist", "Manual", "RULE_TYPES", "rule_from_params", "with_words",
+    "DeductionChecklist", "Manual", "RULE_TYPES", "rule_from_params", "cached_rule", "with_words",
     "GradeScale",
 ]
 
@@ -334,6 +334,52 @@ def rule_from_params(label: object, points: object, params: Sequence[object], na
 
 
 _USES_WORDS: dict[type, bool] = {}  # 规则类 → 是否有 words 字段
+
+
+# 参与缓存键的原值类型：这些类型的值相等即读法相同（另外排除 0.0 与 -0.0，见 _rule_key）；类型本身也进键（1、1.0、True 相等）
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_RULES: dict[tuple[object, ...], Rule] = {}
+_RULES_WORDED: dict[tuple[object, ...], Rule] = {}  # 换上了某张词表的规则：(规则的键, 词表) → 规则
+_RULES_MAX = 4096
+
+
+def _rule_key(label: str, points: Decimal, params: Sequence[object], na: str | None) -> tuple[object, ...] | None:
+    if type(points) is not Decimal or type(label) is not str or not (na is None or type(na) is str):
+        return None
+    values = tuple(params)
+    types = tuple(map(type, values))
+    if not _PLAIN.issuperset(types):  # 日期、Decimal 等：不缓存
+        return None
+    if float in types and 0.0 in values and any(t is float and v == 0 for t, v in zip(types, values, strict=True)):
+        return None
+    # Decimal 的文本形式区分 5 与 5.0（相等而显示不同）
+    return (label, str(points), na, types, values)
+
+
+def cached_rule(label: str, points: Decimal, params: Sequence[object], na: str | None = None,
+                words: object = None) -> Rule:
+    """rule_from_params，结果按单元格内容缓存：批量计分时同一模板的同一行在每个工作簿里写的都一样。规则是不可变的值，
+    只由规则类型、分值与参数的原值决定（键区分 1 与 1.0 这类相等而写法不同的值）；读不懂的（RuleError）不缓存，每次照常报告。
+    规则先按单元格缓存，再按（规则, 词表）缓存换上词表的结果（rule_from_params 也是先构造规则再换词表）。"""
+    key = _rule_key(label, points, params, na)
+    if key is None:
+        return rule_from_params(label, points, params, na, words)
+    rule = _RULES.get(key)
+    if rule is None:
+        rule = rule_from_params(label, points, params, na)
+        if len(_RULES) >= _RULES_MAX:
+            _RULES.clear()
+        _RULES[key] = rule
+    if words is None or not isinstance(rule, (Qualitative, Target)):  # 与 with_words 相同
+        return rule
+    pairs = word_pairs(words)
+    worded = _RULES_WORDED.get((key, pairs))
+    if worded is None:
+        worded = replace(rule, words=pairs)
+        if len(_RULES_WORDED) >= _RULES_MAX:
+            _RULES_WORDED.clear()
+        _RULES_WORDED[(key, pairs)] = worded
+    return worded
 
 
 def with_words(rule: Rule, words: object) -> Rule:

@@ -56,6 +56,16 @@ _cached_pairs = lru_cache(maxsize=64)(_word_pairs)
 
 
 def _word_table(words: Iterable[tuple[str, str]] | None) -> dict[str, str]:
+    """词语（规范化后）→ 档次。同一词表（规则里的元组，或内置词表 None）每个定性指标都要查：结果缓存，调用方只读不改。"""
+    if words is None or isinstance(words, tuple):
+        try:
+            return _cached_table(words)
+        except TypeError:  # 含不可散列的元素：照常逐个读
+            pass
+    return _build_table(words)
+
+
+def _build_table(words: Iterable[tuple[str, str]] | None) -> dict[str, str]:
     table = {b: b for b in QUALITATIVE_BANDS}
     for w, b in (DEFAULT_QUALITATIVE_WORDS if words is None else words):
         key = _norm(w)
@@ -65,6 +75,9 @@ def _word_table(words: Iterable[tuple[str, str]] | None) -> dict[str, str]:
             raise EntryError(f"定性词表中“{w}”的档次“{b}”无效，应为 {'/'.join(QUALITATIVE_BANDS)}")
         table[key] = b
     return table
+
+
+_cached_table = lru_cache(maxsize=64)(_build_table)
 
 
 def read_qualitative(raw: Any, words: Sequence[tuple[str, str]] | None = None) -> Reading:

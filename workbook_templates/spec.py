@@ -100,10 +100,14 @@ class System:
     extra: dict = field(default_factory=dict)
 
     def indicator(self, code: str) -> IndicatorSpec | None:
-        for s in self.indicators:
-            if s.code == code:
-                return s
-        return None
+        # 读取与计分时每行都要查：第一次用时按代码建索引（同一代码出现多次时取第一个，与逐个查找相同）
+        index = self.__dict__.get("_by_code")
+        if index is None:
+            index = {}
+            for s in self.indicators:
+                index.setdefault(s.code, s)
+            object.__setattr__(self, "_by_code", index)
+        return index.get(code)
 
     @property
     def table_keys(self) -> set[str]:

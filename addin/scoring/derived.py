@@ -26,7 +26,7 @@ from workbook_templates.spec import IndicatorSpec, System
 from ..checks import findings as F
 from ..model import SHEET_SCORES, Finding, Formula, WorkbookInputs
 from .parsing import table_label
-from .refs import arg_cell, resolve_arg
+from .refs import arg_cell, parse_ref, resolve_arg
 
 ZERO = Decimal(0)
 
@@ -53,17 +53,19 @@ def _is_number(x: Any) -> bool:
 def total_or_parts(system: System, inputs: WorkbookInputs, ref: str) -> tuple[Any, PartsSum | None]:
     """参数的取值（与模板公式相同）：引用有分项的合计行时，合计为空白、0 或文字而各分项都是数字，取分项之和。"""
     raw = resolve_arg(inputs, ref)
-    if "@" not in ref or ref.startswith("="):
+    kind, key, col = parse_ref(ref)
+    if kind != "@":
         return raw, None
-    key, col = ref.split("@", 1)
-    subs = table_parts(system).get(key, ())
+    subs = _parts(system).get(key, ())
     if not subs:
         return raw, None
     if isinstance(raw, str) and raw.strip().startswith("#"):
         return raw, None  # N(#DIV/0!) 仍是错误值，Excel 中整个公式显示该错误
     total_n = raw if _is_number(raw) else 0
+    if total_n != 0:  # 合计是非 0 的数：照用（分项不必看）
+        return raw, None
     values = [_cell_value(inputs.table.get(k, {}).get(col)) for k in subs]
-    if total_n == 0 and all(_is_number(v) for v in values):
+    if all(_is_number(v) for v in values):
         s = sum((_dec(v) for v in values), ZERO)
         if s == 0 and _is_number(raw):
             return raw, None  # 合计 0、分项也都是 0：取哪个都一样，不必提示
@@ -107,17 +109,72 @@ def formula_variant(system: System, spec: IndicatorSpec, inputs: WorkbookInputs,
     """实际值公式是哪一版模板公式：("current" | "legacy" | "changed", 当前模板应有的公式)。无法重建时视为 current。"""
     if not spec.udf:  # 没有单元格函数的指标没有模板公式
         return "current", ""
-    try:
-        expected = value_formula(spec.udf, spec.args, inputs.cells, table_parts(system))
-        previous = value_formula(spec.udf, legacy_refs(spec), inputs.cells)
-    except KeyError:
+    template = _template_formulas(system, spec, inputs.cells)
+    if template is None:
         return "current", ""
+    expected, current, previous = template
     got = normalise_formula(text)
-    if got == normalise_formula(expected):
+    if got == current:
         return "current", expected
-    if got == normalise_formula(previous):
+    if got == previous:
         return "legacy", expected
     return "changed", expected
+
+
+# 按对象缓存（体系、指标描述都是不可变的值）：键用 id，条目里留着对象本身并核对是同一个——对象活着 id 就不会被复用。
+_PARTS: dict[int, tuple[System, dict[str, tuple[str, ...]]]] = {}
+_TEMPLATES: dict[tuple[int, int], tuple[System, IndicatorSpec, tuple[tuple, ...], dict]] = {}
+_ABSENT = object()
+
+
+def _parts(system: System) -> dict[str, tuple[str, ...]]:
+    """table_parts(system)，每个体系只算一次（调用方只读）。"""
+    hit = _PARTS.get(id(system))
+    if hit is None or hit[0] is not system:
+        if len(_PARTS) >= 64:
+            _PARTS.clear()
+        hit = _PARTS[id(system)] = (system, table_parts(system))
+    return hit[1]
+
+
+def _referenced(refs: tuple[str, ...], parts: dict[str, tuple[str, ...]]) -> list[tuple]:
+    """value_formula 为这些参数查的 WorkbookInputs.cells 键（合计行连同其分项）。"""
+    keys: list[tuple] = []
+    for a in refs:
+        if a.startswith("="):
+            continue
+        if "@" not in a:
+            keys.append(("scalar", a))
+            continue
+        key, col = a.split("@", 1)
+        keys += [("table", key, col)] + [("table", k, col) for k in parts.get(key, ())]
+    return keys
+
+
+def _template_formulas(system: System, spec: IndicatorSpec, cells: dict) -> tuple[str, str, str] | None:
+    """(当前模板的实际值公式, 它的规范化写法, 此前版本公式的规范化写法)；引用的单元格有缺失时 None。
+    两条公式只取决于所引用各格的地址：按这些地址缓存，批量时同一模板的工作簿不再逐个拼写、规范化。"""
+    entry = _TEMPLATES.get((id(system), id(spec)))
+    if entry is None or entry[0] is not system or entry[1] is not spec:
+        keys = _referenced(spec.args, _parts(system)) + _referenced(legacy_refs(spec), {})
+        if len(_TEMPLATES) >= 1024:
+            _TEMPLATES.clear()
+        entry = _TEMPLATES[(id(system), id(spec))] = (system, spec, tuple(keys), {})
+    where = tuple([cells.get(k, _ABSENT) for k in entry[2]])
+    known = entry[3]
+    if where in known:
+        return known[where]
+    assert spec.udf is not None
+    try:
+        expected = value_formula(spec.udf, spec.args, cells, _parts(system))
+        previous = value_formula(spec.udf, legacy_refs(spec), cells)
+        out: tuple[str, str, str] | None = (expected, normalise_formula(expected), normalise_formula(previous))
+    except KeyError:
+        out = None
+    if len(known) >= 256:
+        known.clear()
+    known[where] = out
+    return out
 
 
 # 本年追加的推算：单元格函数 → (本年追加, 年初预算, 调整预算数) 的参数序号（取自单元格函数目录）

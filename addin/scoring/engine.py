@@ -7,13 +7,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from udfs.excel import BY_NAME
 from udfs.indicators import IndicatorError
 from udfs.numbers import InputError, is_blank, is_empty, parse_number, round2
 from udfs.rule import RuleError
-from udfs.scoring import GradeScale, rule_from_params
+from udfs.scoring import cached_rule
 from workbook_templates.spec import System
 from workbook_templates.systems import SYSTEMS
 
@@ -31,6 +31,7 @@ from ..model import (
     RowInput,
     WorkbookInputs,
 )
+from . import derived, score_cache
 from .formula import Evaluator
 from .refs import _cached_or_raw, arg_cell, resolve_arg
 from .values import formula_cells, formula_value
@@ -39,11 +40,18 @@ ZERO = Decimal(0)
 
 
 def _text(x: Any) -> str:
+    if type(x) is str:  # 最常见的情形，与下面 str(x).strip() 相同
+        return x.strip()
     if x is None or isinstance(x, Formula):
         return ""
     if isinstance(x, float) and x.is_integer():
         x = int(x)
     return str(x).strip()
+
+
+def _texts(*xs: Any) -> list[str]:
+    """多个单元格的 _text（一次调用；文本单元格不再逐个调用 _text）。"""
+    return [x.strip() if type(x) is str else _text(x) for x in xs]
 
 
 def _is_formula(x: Any) -> bool:
@@ -62,13 +70,31 @@ def evaluate(inputs: WorkbookInputs, system: System | None = None) -> Evaluation
     parent_of = _find_parents(inputs.rows)
     blocking: dict[int, Finding | None] = {}
 
-    cells = formula_cells(inputs)
+    evaluator: list[Evaluator] = []
+
+    def cells() -> Evaluator:
+        # 公式求值器只在有行需要对公式本身求值时才建立（模板公式的行按参数计算，用不到它）；建立一次，各行共用
+        if not evaluator:
+            evaluator.append(formula_cells(inputs))
+        return evaluator[0]
+
     words = _words(inputs)
+    words_key = score_cache.words_key(words)
+    money_unit = _money_unit(inputs)
     for i, row in enumerate(inputs.rows):
         if i in parent_of:
             continue
         before = len(findings)
-        res = _evaluate_row(system, inputs, row, findings, cells, words)
+        # 手填实际值的行按其各格缓存计分结果（score_cache.py）：命中时照抄结果与发现，照该行填入其余各项
+        key = score_cache.row_key(system, row, words_key)
+        hit = score_cache.lookup(system, key) if key is not None else None
+        if hit is not None:
+            findings.extend(hit[1])
+            res = IndicatorResult(**hit[0], **_row_fields(row, system.indicator(row.code)))
+        else:
+            res = _evaluate_row(system, inputs, row, findings, cells, words, money_unit)
+            if key is not None:
+                score_cache.remember(system, key, {f: getattr(res, f) for f in _SCORED}, tuple(findings[before:]))
         if not res.level1:
             res.level1 = UNGROUPED
             findings.append(F.make("level1-missing", SHEET_SCORES, res.cells.get("level1", ""), indicator=res.name,
@@ -82,8 +108,10 @@ def evaluate(inputs: WorkbookInputs, system: System | None = None) -> Evaluation
     level1: dict[str, Level1Result] = {}
     has_rule = {r.row for r in inputs.rows if _text(r.rule_label)}
     # 一级指标按在评分表中出现的先后排列（表是用户的：改名、增删一级指标都照表来）
-    for name in dict.fromkeys(r.level1 for r in results):
-        members = [r for r in results if r.level1 == name]
+    groups: dict[str, list[IndicatorResult]] = {}
+    for res in results:
+        groups.setdefault(res.level1, []).append(res)
+    for name, members in groups.items():
         # computed_unscored 与模板小计公式的判断相同：选了规则类型而计算得分算不出的行
         level1[name] = Level1Result(
             name, sum((r.points or ZERO for r in members), ZERO), sum((r.final or ZERO for r in members), ZERO),
@@ -94,7 +122,7 @@ def evaluate(inputs: WorkbookInputs, system: System | None = None) -> Evaluation
     scale = system.grades
     if inputs.grade_rows:
         try:
-            scale = GradeScale.from_rows(inputs.grade_rows)
+            scale = score_cache.grade_scale(inputs.grade_rows)
         except RuleError as exc:
             cell = inputs.cells.get(("grades",), (SHEET_SCORES, ""))
             findings.append(F.make("bad-grade-table", cell[0], cell[1], detail=str(exc)))
@@ -246,7 +274,8 @@ def _year(inputs: WorkbookInputs, findings: list[Finding]) -> str:
 
 
 def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, findings: list[Finding],
-                  cells: Evaluator | None = None, words: tuple | None = None) -> IndicatorResult:
+                  cells: Callable[[], Evaluator] | None = None, words: tuple | None = None,
+                  money_unit: str | None = None) -> IndicatorResult:
     spec = system.indicator(row.code)
     name = _text(row.name) or (spec.name if spec else row.code)
     cell = row.cells.get
@@ -264,8 +293,8 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
         points = None
 
     # 实际值
-    from . import derived  # 延迟导入：derived 取用本模块的 resolve_arg/arg_cell
-
+    if money_unit is None:
+        money_unit = _money_unit(inputs)
     value: Any = None
     value_error: str | None = None
     typed = not _is_formula(row.value)
@@ -299,12 +328,13 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
                 findings.append(F.make(code, where[0], where[1], indicator=ind, detail=value_error))
         else:
             # 推算的数都说出来；同一格的同一提示（本年追加被两个指标引用）只报一次
-            seen = {(g.code, g.sheet, g.cell) for g in findings}
-            findings.extend(f for f in derived.notes(system, inputs, spec, args, sums, ind, cell("value", ""),
-                                                     _money_unit(inputs)) if (f.code, f.sheet, f.cell) not in seen)
+            notes = derived.notes(system, inputs, spec, args, sums, ind, cell("value", ""), money_unit)
+            if notes:
+                seen = {(g.code, g.sheet, g.cell) for g in findings}
+                findings.extend(f for f in notes if (f.code, f.sheet, f.cell) not in seen)
     elif _is_formula(row.value):
         # 改过的模板公式、用户自建行的公式：单元格里的公式就是依据（与 Excel 相同），按公式本身求值
-        value, value_error = formula_value(cells or formula_cells(inputs), row, ind, findings)
+        value, value_error = formula_value(cells() if cells is not None else formula_cells(inputs), row, ind, findings)
     else:
         value = row.value
         if is_empty(value):
@@ -323,11 +353,12 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
     rule = None
     computed: Decimal | None = None
     if points is not None:
+        label = _text(row.rule_label)
         try:
-            rule = rule_from_params(_text(row.rule_label), points, [_cached_or_raw(p) for p in row.params],
-                                    _text(row.na) or None, words)
+            params = [p.cached if isinstance(p, Formula) else p for p in row.params]  # 即 _cached_or_raw
+            rule = cached_rule(label, points, params, _text(row.na) or None, words)
         except RuleError as exc:
-            findings.append(F.make("rule-error", SHEET_SCORES, _rule_error_cell(row, _text(row.rule_label), exc),
+            findings.append(F.make("rule-error", SHEET_SCORES, _rule_error_cell(row, label, exc),
                                    indicator=ind, detail=str(exc)))
     if rule is not None and value_error is None:
         try:
@@ -336,8 +367,9 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
             findings.append(F.make("value-error", SHEET_SCORES, cell("value", ""), indicator=ind, detail=str(exc)))
         else:
             unit = _text(row.unit) or (spec.unit if spec else "")
-            over = derived.capped_over_100(system, inputs, spec, args, rule, value, computed, ind, cell("value", ""), unit,
-                                           _money_unit(inputs))
+            # capped_over_100 只看单位为 % 的指标（其余直接返回 None）
+            over = None if unit != "%" else derived.capped_over_100(system, inputs, spec, args, rule, value, computed,
+                                                                    ind, cell("value", ""), unit, money_unit)
             if over is not None:
                 findings.append(over)
     if rule is not None:
@@ -369,14 +401,25 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
     # 与 Excel 的 =FINAL_SCORE(计算得分,调整得分) 一致：调整得分不是数字时该指标无法计分（单元格显示“错误：…”）
     final = None if bad_override else override if override is not None else computed
 
-    return IndicatorResult(
-        code=row.code, level1=_text(row.level1) or (spec.level1 if spec else ""),
-        level2=_text(row.level2) or (spec.level2 if spec else ""), name=name, points=points,
-        criterion=_text(row.criterion) or (spec.criterion if spec else ""),
-        formula=_text(row.formula_text) or (spec.formula if spec else ""), unit=_text(row.unit) or (spec.unit if spec else ""),
-        value=value, value_error=value_error, value_typed=typed, rule=rule, computed=computed, override=override,
-        reason=reason, final=final, stated_value=_cached_or_raw(row.stated_value), stated_score=_cached_or_raw(row.stated_score),
-        note=_text(row.note), row=row.row, cells=dict(row.cells), evidence=_text(row.evidence))
+    return IndicatorResult(code=row.code, name=name, points=points, value=value, value_error=value_error, value_typed=typed,
+                           rule=rule, computed=computed, override=override, reason=reason, final=final,
+                           **_row_fields(row, spec))
+
+
+# IndicatorResult 中计分得出的各项（其余各项由 _row_fields 照该行填入）
+_SCORED = ("code", "name", "points", "value", "value_error", "value_typed", "rule", "computed", "override", "reason",
+           "final")
+
+
+def _row_fields(row: RowInput, spec: Any) -> dict[str, Any]:
+    """结果中照该行填入、不参与计分的各项：各级指标名称、评分标准、指标公式、单位（空白时取指标描述）、报告所列、备注等。"""
+    level1, level2, criterion, formula, unit, note, evidence = _texts(
+        row.level1, row.level2, row.criterion, row.formula_text, row.unit, row.note, row.evidence)
+    return dict(level1=level1 or (spec.level1 if spec else ""), level2=level2 or (spec.level2 if spec else ""),
+                criterion=criterion or (spec.criterion if spec else ""), formula=formula or (spec.formula if spec else ""),
+                unit=unit or (spec.unit if spec else ""), stated_value=_cached_or_raw(row.stated_value),
+                stated_score=_cached_or_raw(row.stated_score), note=note, row=row.row, cells=dict(row.cells),
+                evidence=evidence)
 
 
 def _rule_error_cell(row: RowInput, label: str, exc: RuleError) -> str:
@@ -427,7 +470,8 @@ def _words(inputs: WorkbookInputs) -> tuple | None:
     元组：udfs.words.word_pairs 对同一词表只读一次。"""
     if inputs.qual_words is None:
         return None
-    return tuple((_cached_or_raw(w), _cached_or_raw(b)) for w, b in inputs.qual_words)
+    return tuple((w.cached if isinstance(w, Formula) else w, b.cached if isinstance(b, Formula) else b)  # _cached_or_raw
+                 for w, b in inputs.qual_words)
 
 
 def entry_notes(rule: Any, value: Any, row: RowInput, ind: str, findings: list[Finding]) -> None:

@@ -2,6 +2,8 @@
 调整列宽不影响读取；评分表按用户留下的行读取（插入、删除、复制、调换的行，改过的名称与分值），指标体系描述只是模板行的默认值。"""
 from __future__ import annotations
 
+from dataclasses import fields
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -11,7 +13,7 @@ from workbook_templates.systems import SYSTEMS
 
 from ..checks import findings as F
 from ..io.book import ReadableBook
-from ..io.ooxml import a1
+from ..io.ooxml import a1, col_letters
 from ..model import GENERATED_SHEETS, Formula, RowInput, WorkbookInputs
 
 
@@ -20,6 +22,8 @@ class ReadError(Exception):
 
 
 def _t(v: Any) -> str:
+    if type(v) is str:  # 最常见的情形，与下面 str(v).strip() 相同
+        return v.strip()
     if v is None or isinstance(v, Formula):
         return ""
     return str(v).strip()
@@ -71,15 +75,15 @@ def read_inputs(book: ReadableBook, system: System | None = None) -> WorkbookInp
     if system.texts and L.SHEET_TEXTS in book.sheet_names():
         g = book.grid(L.SHEET_TEXTS)
         keys = {t.key for t in system.texts}
-        for (r, c), v in g.items():
-            if c == 1 and _t(v) in keys:
-                inputs.texts[_t(v)] = g.get((r, 3))
-                inputs.cells[("text", _t(v))] = (L.SHEET_TEXTS, a1(r, 3))
+        for k in g:
+            if k[1] == 1 and (key := _t(g[k])) in keys:
+                inputs.texts[key] = g.get((k[0], 3))
+                inputs.cells[("text", key)] = (L.SHEET_TEXTS, a1(k[0], 3))
     return inputs
 
 
 def _rows_by_col_a(g) -> dict[int, str]:
-    return {r: _t(v) for (r, c), v in g.items() if c == 1 and _t(v)}
+    return {k[0]: a for k in g if k[1] == 1 and (a := _t(g[k]))}
 
 
 def _read_data(book: ReadableBook, system: System, inputs: WorkbookInputs) -> None:
@@ -88,6 +92,7 @@ def _read_data(book: ReadableBook, system: System, inputs: WorkbookInputs) -> No
     table_keys, scalar_keys = system.table_keys, system.scalar_keys
     section = None
     col_of: dict[str, int] = {}
+    layout: tuple = ()  # tuple(col_of.items())：经费表各列的位置（_table_cells 的缓存键）
     for r in sorted(col_a):
         a = col_a[r]
         if a == L.CODE_HEADER:
@@ -104,12 +109,12 @@ def _read_data(book: ReadableBook, system: System, inputs: WorkbookInputs) -> No
                         inputs.read_findings.append(F.make(
                             "header-changed", L.SHEET_DATA, a1(r, 3 + i),
                             detail=f"“{L.SHEET_DATA}”第 {r} 行找不到列“{col.label}”，该列数据无法读取"))
+            layout = tuple(col_of.items())
             continue
         if section == "table" and a in table_keys:
             inputs.table[a] = {k: g.get((r, c)) for k, c in col_of.items()}
             inputs.table_labels[a] = g.get((r, 2))
-            for k, c in col_of.items():
-                inputs.cells[("table", a, k)] = (L.SHEET_DATA, a1(r, c))
+            inputs.cells.update(_table_cells(a, r, layout))
         elif section == "scalar" and a in scalar_keys:
             inputs.scalars[a] = g.get((r, 3))
             inputs.cells[("scalar", a)] = (L.SHEET_DATA, a1(r, 3))
@@ -126,19 +131,34 @@ def _read_data(book: ReadableBook, system: System, inputs: WorkbookInputs) -> No
                                                choices="、".join(sc.choices)))
 
 
+_TABLE_CELLS: dict[tuple, list[tuple[tuple[str, str, str], tuple[str, str]]]] = {}
+
+
+def _table_cells(key: str, r: int, layout: tuple[tuple[str, int], ...]) -> list:
+    """经费表第 r 行（代码 key，各列 layout）各格在 WorkbookInputs.cells 中的条目；同一模板的每个工作簿都一样，缓存。"""
+    hit = _TABLE_CELLS.get((key, r, layout))
+    if hit is None:
+        if len(_TABLE_CELLS) >= 4096:
+            _TABLE_CELLS.clear()
+        hit = _TABLE_CELLS[(key, r, layout)] = [(("table", key, k), (L.SHEET_DATA, a1(r, c))) for k, c in layout]
+    return hit
+
+
 def _recover_data_rows(g, system: System, inputs: WorkbookInputs, col_of: dict[str, int]) -> None:
     """“代码”被删除或改动的行：按 B 列的项目名称找回（名称唯一时），并提示恢复代码。
 
     不找回的话，该项会被当作“未填写”，错误指向评分表，而用户明明填了数——这正是最难查的那种错。
     """
+    missing = [("scalar", sc.key, sc.label) for sc in system.scalars if sc.key not in inputs.scalars]
+    if col_of:
+        missing += [("table", tr.key, tr.label) for tr in system.table_rows if tr.key not in inputs.table]
+    if not missing:  # 各项都按代码读到了：没有要找回的
+        return
     known = system.table_keys | system.scalar_keys | {L.CODE_HEADER}
     by_label: dict[str, list[int]] = {}
     for (r, c), v in g.items():
         if c == 2 and _t(g.get((r, 1))) not in known and _t(v):
             by_label.setdefault(_t(v), []).append(r)
-    missing = [("scalar", sc.key, sc.label) for sc in system.scalars if sc.key not in inputs.scalars]
-    if col_of:
-        missing += [("table", tr.key, tr.label) for tr in system.table_rows if tr.key not in inputs.table]
     for kind, key, label in missing:
         rows = by_label.get(label.strip(), [])
         if len(rows) != 1:
@@ -164,7 +184,7 @@ def _read_scores(book: ReadableBook, system: System, inputs: WorkbookInputs) -> 
     header_row = next((r for r in sorted(col_a) if col_a[r] == L.CODE_HEADER), None)
     if header_row is None:
         raise ReadError(f"“{L.SHEET_SCORES}”找不到表头行（A 列为“{L.CODE_HEADER}”的行）")
-    headers = {_t(v): c for (r, c), v in g.items() if r == header_row and _t(v)}
+    headers = {h: k[1] for k in g if k[0] == header_row and (h := _t(g[k]))}
     col: dict[str, int] = {}
     for f, h in L.SCORE_FIELDS_BEFORE + L.SCORE_FIELDS_AFTER:
         if h in headers:
@@ -177,21 +197,22 @@ def _read_scores(book: ReadableBook, system: System, inputs: WorkbookInputs) -> 
     grade_table = next((r for r in sorted(col_a) if r > header_row and col_a[r] == L.GRADE_TABLE_MARK), None)
     # 代码为空的行只在表头与最后一个小计/总分行之间读取（下方是等级标准等说明）
     last_row = max((r for r in col_a if r > header_row and col_a[r] in (L.SUBTOTAL_MARK, L.TOTAL_MARK)), default=header_row)
-    row_cells: dict[int, dict[int, Any]] = {}
-    for (r, c), v in g.items():
-        if r > header_row and (grade_table is None or r < grade_table):
-            row_cells.setdefault(r, {})[c] = v
-    keys_of_row = ("name", "points", "value", "rule")
+    keys_of_row = [col[f] for f in ("name", "points", "value", "rule")]
     indicator_rows: list[int] = []
     subtotal_rows: list[int] = []
-    for r in sorted(row_cells):
+    # 表头与等级标准之间的行：有代码的行，以及 last_row 以上代码为空的行（其中没有任何单元格的行四项都空白，不是指标行）
+    candidates = {r for r in col_a if r > header_row} | set(range(header_row + 1, last_row))
+    for r in sorted(candidates):
+        if grade_table is not None and r >= grade_table:
+            break
         a = col_a.get(r, "")
         if a == L.SUBTOTAL_MARK:
             subtotal_rows.append(r)
         if a in marks:
             continue
-        if a or (r < last_row and any(not _blank(row_cells[r].get(col[f])) for f in keys_of_row)):
+        if a or (r < last_row and any(not _blank(g.get((r, c))) for c in keys_of_row)):
             indicator_rows.append(r)
+    layout = _layout(col)
     seen: dict[str, int] = {}
     for r in indicator_rows:
         code = col_a.get(r, "") or f"row{r}"
@@ -201,14 +222,15 @@ def _read_scores(book: ReadableBook, system: System, inputs: WorkbookInputs) -> 
                                                first_row=seen[code], row_id=f"row{r}"))
             code = f"row{r}"
         seen.setdefault(code, r)
-        inputs.rows.append(_row(g, r, code, col))
+        inputs.rows.append(_row(g, r, code, layout))
     _fill_levels(inputs, subtotal_rows, g, col)
+    levels = [(row.row, _t(row.level1)) for row in inputs.rows]
     for r in sorted(col_a):
         if r <= header_row:
             continue
         a = col_a[r]
         if a == L.SUBTOTAL_MARK:
-            level1 = _subtotal_level1(inputs, subtotal_rows, r, _t(g.get((r, col["level1"]))))
+            level1 = _subtotal_level1(levels, subtotal_rows, r, _t(g.get((r, col["level1"]))))
             inputs.cells[("subtotal", level1)] = (L.SHEET_SCORES, str(r))
             inputs.sheet_totals[("subtotal", level1)] = {f: g.get((r, col[f])) for f in ("points", "computed", "final")}
         elif a == L.TOTAL_MARK:
@@ -243,37 +265,37 @@ def _fill_levels(inputs: WorkbookInputs, subtotal_rows: list[int], g, col: dict[
     prev_l1 = prev_l2 = ""
     marks = iter(sorted(subtotal_rows))
     next_mark = next(marks, None)
-    for row in sorted(inputs.rows, key=lambda x: x.row):
+    for row in sorted(inputs.rows, key=attrgetter("row")):
         while next_mark is not None and next_mark < row.row:  # 越过一个小计行：新的一组
             next_mark = next(marks, None)
             prev_l1 = prev_l2 = ""
-        l1, l2 = _t(row.level1), _t(row.level2)
+        l1, l2 = _t(row.level1), _t(row.level2)  # 填上的名称都已去掉首尾空白，之后 _t(row.level1) 即 l1
         if not l1:
             if prev_l1:
-                row.level1 = prev_l1
+                row.level1 = l1 = prev_l1
             elif next_mark is not None and _t(g.get((next_mark, col["level1"]))):
-                row.level1 = _t(g.get((next_mark, col["level1"])))
+                row.level1 = l1 = _t(g.get((next_mark, col["level1"])))
                 inputs.read_findings.append(F.make(
                     "level-inferred", L.SHEET_SCORES, row.cells["level1"], label=_t(row.name) or f"第 {row.row} 行",
                     level1=row.level1, mark_row=next_mark))
-        if not l2 and prev_l2 and _t(row.level1) == prev_l1:
-            row.level2 = prev_l2
-        prev_l1, prev_l2 = _t(row.level1), _t(row.level2)
+        if not l2 and prev_l2 and l1 == prev_l1:
+            row.level2 = l2 = prev_l2
+        prev_l1, prev_l2 = l1, l2
 
 
-def _subtotal_level1(inputs: WorkbookInputs, subtotal_rows: list[int], r: int, label: str) -> str:
-    """小计行对应的一级指标：它上方（到上一个小计行为止）各指标行的一级指标名称；组内没有指标行时用小计行自己的标签。
-    一级指标改了名而小计行标签没改，小计仍与它汇总的那一组对应。"""
+def _subtotal_level1(levels: list[tuple[int, str]], subtotal_rows: list[int], r: int, label: str) -> str:
+    """小计行对应的一级指标：它上方（到上一个小计行为止）各指标行的一级指标名称（levels：各指标行的行号与一级指标）；
+    组内没有指标行时用小计行自己的标签。一级指标改了名而小计行标签没改，小计仍与它汇总的那一组对应。"""
     prev = max((x for x in subtotal_rows if x < r), default=0)
-    names = [_t(row.level1) for row in inputs.rows if prev < row.row < r and _t(row.level1)]
-    return names[0] if names else label
+    return next((name for row, name in levels if prev < row < r and name), label)
 
 
 def _read_words(g, mark: int, col_a: dict[int, str], inputs: WorkbookInputs) -> None:
     """定性词表：标记行下方 B 列词语、C 列档次，直到下一个 A 列标记或表尾（与单元格函数收到的区域一致）。"""
-    end = min([r for r in col_a if r > mark] + [max(r for r, _ in g) + 1])
-    inputs.qual_words = [(g.get((r, 2)), g.get((r, 3))) for r in range(mark + 1, end)
-                         if g.get((r, 2)) is not None or g.get((r, 3)) is not None]
+    below = [r for r in col_a if r > mark]
+    end = min(below) if below else max(g)[0] + 1  # 表尾：最后一个单元格所在行（下方有标记时用不到）
+    pairs = ((g.get((r, 2)), g.get((r, 3))) for r in range(mark + 1, end))
+    inputs.qual_words = [p for p in pairs if p[0] is not None or p[1] is not None]
     inputs.cells[("qual_words",)] = (L.SHEET_SCORES, f"B{mark + 1}")
 
 
@@ -281,11 +303,12 @@ def _recover_score_codes(system: System, inputs: WorkbookInputs, col: dict[str, 
     """评分表中代码被删或打错、但三级指标名称与模板某指标相同（且该指标的代码不在表中）的行，按名称找回。"""
     present = {row.code for row in inputs.rows}
     by_name: dict[str, list] = {}
-    for spec in system.indicators:
-        by_name.setdefault(spec.name, []).append(spec)
     for row in inputs.rows:
         if system.indicator(row.code) is not None or not _t(row.name):
             continue  # 名称为空（父行、项目模板的空白行）不能凭名称认领模板的指标
+        if not by_name:  # 有要认领的行时才建立
+            for spec in system.indicators:
+                by_name.setdefault(spec.name, []).append(spec)
         specs = [s for s in by_name.get(_t(row.name), []) if s.code not in present]
         if len(specs) != 1:
             continue
@@ -297,17 +320,60 @@ def _recover_score_codes(system: System, inputs: WorkbookInputs, col: dict[str, 
         present.add(row.code)
 
 
-def _row(g, r: int, code: str, col: dict[str, int]) -> RowInput:
-    get = lambda f: g.get((r, col[f])) if f in col else None  # noqa: E731
-    ri = RowInput(code=code, level1=get("level1"), level2=get("level2"), name=get("name"), points=get("points"),
-                  criterion=get("criterion"), formula_text=get("formula_text"), value=get("value"), unit=get("unit"),
-                  rule_label=get("rule"), na=get("na"), params=[get(f"p{i}") for i in range(1, N_PARAMS + 1)],
-                  computed=get("computed"), override=get("override"), reason=get("reason"), final=get("final"),
-                  stated_value=get("stated_value"), stated_score=get("stated_score"), note=get("note"),
-                  evidence=get("evidence"), row=r)
-    ri.cells = {f: a1(r, c) for f, c in col.items()}
-    ri.cells["params"] = f"{a1(r, col['p1'])}:{a1(r, col['p10'])}"
-    return ri
+# RowInput 的字段 → 评分表的字段（col 的键）；params 是 p1…p10 十格
+_ROW_FIELDS = {"level1": "level1", "level2": "level2", "name": "name", "points": "points", "criterion": "criterion",
+               "formula_text": "formula_text", "value": "value", "unit": "unit", "rule_label": "rule", "na": "na",
+               "computed": "computed", "override": "override", "reason": "reason", "final": "final",
+               "stated_value": "stated_value", "stated_score": "stated_score", "note": "note", "evidence": "evidence"}
+
+
+class _Layout:
+    """评分表的列布局（col：字段 → 列号），以及按行号缓存的：RowInput 各字段（_ROW_FIELDS，再 p1…p10）在网格中的键
+    (行, 列)，与各字段单元格的 A1 地址。每个工作簿的同一布局、同一行都一样。"""
+
+    def __init__(self, col: dict[str, int]):
+        # 缺少的可选列（评分依据）的列号为 None：网格的键都是 (行, 列号)，取到 None，与“列不存在时为 None”相同
+        self.cols = [col.get(f) for f in _ROW_FIELDS.values()] + [col[f] for f in L.PARAM_FIELDS]
+        self.letters = [(f, col_letters(c)) for f, c in col.items()]
+        self.rows: dict[int, tuple[list[tuple[int, int | None]], dict[str, str]]] = {}
+
+    def row(self, r: int) -> tuple[list[tuple[int, int | None]], dict[str, str]]:
+        """第 r 行：各字段的网格键，与各字段的地址（新的 dict，调用方可以改）。"""
+        hit = self.rows.get(r)
+        if hit is None:
+            rs = str(r)
+            addresses = {f: x + rs for f, x in self.letters}  # 与 a1(r, 列) 相同
+            addresses["params"] = f"{addresses['p1']}:{addresses['p10']}"
+            if len(self.rows) >= 4096:
+                self.rows.clear()
+            hit = self.rows[r] = ([(r, c) for c in self.cols], addresses)
+        return hit[0], dict(hit[1])
+
+
+_LAYOUTS: dict[tuple, _Layout] = {}
+
+
+def _layout(col: dict[str, int]) -> _Layout:
+    key = tuple(col.items())
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        if len(_LAYOUTS) >= 64:
+            _LAYOUTS.clear()
+        layout = _LAYOUTS[key] = _Layout(col)
+    return layout
+
+
+# RowInput 按位置构造（每个工作簿每行一次，比按名称快）：字段的先后在这里核对，模型改了顺序时导入即报错，不会读错列
+_BEFORE, _AFTER = list(_ROW_FIELDS)[:10], list(_ROW_FIELDS)[10:]
+if [f.name for f in fields(RowInput)][:22] != ["code", *_BEFORE, "params", *_AFTER, "row", "cells"]:
+    raise ImportError("RowInput 的字段顺序与 reader._row 不一致")
+
+
+def _row(g, r: int, code: str, layout: _Layout) -> RowInput:
+    keys, cells = layout.row(r)
+    v = list(map(g.get, keys))  # _ROW_FIELDS 的 18 个字段，再 p1…p10
+    args: list[Any] = [code, *v[:10], v[18:], *v[10:18], r, cells]
+    return RowInput(*args)
 
 
 def load_readable(path: str | Path, *, with_cached: bool = False) -> tuple[Any, WorkbookInputs]:

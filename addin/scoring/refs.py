@@ -1,6 +1,7 @@
 """指标参数的引用：体系描述中的参数（key / key@col / =常量）在工作簿中的原值与单元格。计分引擎、实际值推算、校验与报告共用。"""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from ..model import Formula, WorkbookInputs
@@ -10,14 +11,26 @@ def _cached_or_raw(x: Any) -> Any:
     return x.cached if isinstance(x, Formula) else x
 
 
-def resolve_arg(inputs: WorkbookInputs, ref: str) -> Any:
-    """把描述中的参数引用（key / key@col / =常量）换成工作簿中的原值。"""
+@lru_cache(maxsize=4096)
+def parse_ref(ref: str) -> tuple[str, str, str]:
+    """参数引用的三部分：“=常量” → ("=", 常量, "")，“key@col” → ("@", key, col)，“key” → ("", key, "")。
+    每个工作簿的每个指标都要拆同样的几个引用：结果缓存。"""
     if ref.startswith("="):
-        return ref[1:]
+        return "=", ref[1:], ""
     if "@" in ref:
         key, col = ref.split("@", 1)
+        return "@", key, col
+    return "", ref, ""
+
+
+def resolve_arg(inputs: WorkbookInputs, ref: str) -> Any:
+    """把描述中的参数引用（key / key@col / =常量）换成工作簿中的原值。"""
+    kind, key, col = parse_ref(ref)
+    if kind == "=":
+        return key
+    if kind == "@":
         return _cached_or_raw(inputs.table.get(key, {}).get(col))
-    return _cached_or_raw(inputs.scalars.get(ref))
+    return _cached_or_raw(inputs.scalars.get(key))
 
 
 def arg_cell(inputs: WorkbookInputs, ref: str) -> tuple[str, str] | None:
