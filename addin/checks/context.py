@@ -8,7 +8,7 @@ from typing import Any, Callable, Sequence, TypeGuard
 
 from udfs.numbers import fmt_num
 from workbook_templates import layout as L
-from workbook_templates.spec import System
+from workbook_templates.spec import IndicatorSpec, System
 from workbook_templates.systems import SYSTEMS
 
 from ..io.ooxml import col_part
@@ -56,6 +56,8 @@ class Context:
     engine_error_cells: set[tuple[str, str]]
     # 被更具体的检查取代的引擎发现：(code, sheet, cell)
     replaced: set[tuple[str, str, str]] = field(default_factory=set)
+    _pairs: list[tuple[IndicatorResult, Any]] | None = field(default=None, repr=False)
+    _specs: dict[str, IndicatorSpec] | None = field(default=None, repr=False)
 
     @property
     def money_unit(self) -> str:
@@ -65,9 +67,19 @@ class Context:
         return self.by_key.get(key)
 
     def results(self) -> list[tuple[IndicatorResult, Any]]:
-        """(计分结果, 评分表原始行) 成对返回。"""
-        rows = {r.row: r for r in self.inputs.rows}
-        return [(res, rows[res.row]) for res in self.ev.indicators if res.row in rows]
+        """(计分结果, 评分表原始行) 成对返回（配对一次，各项检查共用；调用方只读不改）。"""
+        if self._pairs is None:
+            rows = {r.row: r for r in self.inputs.rows}
+            self._pairs = [(res, rows[res.row]) for res in self.ev.indicators if res.row in rows]
+        return self._pairs
+
+    def spec(self, code: str) -> IndicatorSpec | None:
+        """体系中代码为 code 的指标（同 System.indicator：重复的代码取第一个），按字典查找而不是逐个比较。"""
+        if self._specs is None:
+            self._specs = {}
+            for s in self.system.indicators:
+                self._specs.setdefault(s.code, s)
+        return self._specs.get(code)
 
     def score_cell(self, field_name: str, row: str | int) -> str:
         """评分表汇总行（小计/总分/等级）某字段的单元格；列字母取自读出的指标行（用户移动列也能对上）。"""

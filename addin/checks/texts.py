@@ -93,7 +93,7 @@ def check_money_unit(ctx: Context) -> list[Finding]:
     for (kind, _key), text, where in labelled:
         if kind != "text":
             continue
-        for amount in narrative.amounts(text):
+        for amount in narrative.text_amounts(text):
             if amount.unit != unit and amount.value in figures:
                 out.append(F.make("unit-mismatch", where[0], where[1], actual=amount.text,
                                   expected=f"{amount.number}{unit}",
@@ -193,15 +193,15 @@ def check_text_sums(ctx: Context) -> list[Finding]:
     上级财政下拨502万元——630＋502＝1132）。只报差额超出各数书写精度、又不超过总数 NEAR_MISS 的（见 narrative）。
     若把某个分项换成表中的一个金额就正好相符（1168 − 630 ＝ 538，而表中上级资金为 538），一并指出那个单元格。"""
     out: list[Finding] = []
-    titles = {t.key: t.title for t in ctx.system.texts}
-    money = [c for c in ctx.cells if c.kind == "money" and _usable(c) and c.value is not None and c.value > 0]
     for key, text in ctx.inputs.texts.items():
         where = ctx.inputs.cells.get(("text", key))
         if where is None or not isinstance(text, str):
             continue
-        for claim in narrative.of_which_claims(text):
+        for claim in narrative.text_claims(text):
             if claim.adds_up:
                 continue
+            titles = {t.key: t.title for t in ctx.system.texts}
+            money = [c for c in ctx.cells if c.kind == "money" and _usable(c) and c.value is not None and c.value > 0]
             out.append(F.make("text-sum-mismatch", where[0], where[1], expected=claim.parts_sum, actual=claim.total.value,
                               title=titles.get(key, key), excerpt=_short(claim.excerpt, 80),
                               total=claim.total.text, parts_text=claim.parts_text(), sum=_n(claim.parts_sum),

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from udfs.numbers import InputError, is_blank, parse_number
@@ -121,11 +122,16 @@ def parse_cell(raw: Any) -> dict[str, Any]:
 
 def _strip_label(label: Any) -> str:
     """去掉行标签里的缩进、“其中：”与序号（（一）、1.），只留名称：“    1.业务工作经费” → “业务工作经费”。"""
-    t = str(label or "").strip()
+    return _strip_name(str(label or ""))
+
+
+@lru_cache(maxsize=4096)  # 同一模板的行标签在每个工作簿里都一样
+def _strip_name(text: str) -> str:
+    t = text.strip()
     t = re.sub(r"^其中[:：]\s*", "", t)
     t = re.sub(r"^[（(][一二三四五六七八九十]+[)）]\s*", "", t)
     t = re.sub(r"^\d+[.．、]\s*", "", t)
-    return t.strip() or str(label or "").strip()
+    return t.strip() or text.strip()
 
 
 def table_label(inputs: WorkbookInputs, system: System, key: str, col: str) -> str:
@@ -141,9 +147,7 @@ def input_cells(inputs: WorkbookInputs, system: System, ev: Evaluation | None = 
     def add(key: tuple, where: tuple[str, str] | None, label: str, kind: str, raw: Any, unit: str = "") -> None:
         if where is None:
             return
-        sheet, cell = where
-        cells.append(NumCell(sheet=sheet, cell=cell, label=f"{sheet} {cell}（{label}）", kind=kind, key=key, name=label,
-                             unit=unit, **parse_cell(raw)))
+        cells.append(_num_cell(key, where[0], where[1], label, kind, unit, raw))
 
     for tr in system.table_rows:
         for col in system.columns:
@@ -172,12 +176,37 @@ def input_cells(inputs: WorkbookInputs, system: System, ev: Evaluation | None = 
                 continue  # 公式结果由计分引擎与公式结果核对负责
             if f == "stated_value" and isinstance(raw, str) and not is_blank(raw) and _looks_textual(raw):
                 continue  # 报告所列实际值可以是文字（如“良好”），按文字比对
-            kind = {"points": "points", "override": "score", "stated_score": "score", "value": "value",
-                    "stated_value": "stated"}[f]
             cell = row.cells.get(f)
             add(("row", row.code, f), (SHEET_SCORES, cell) if cell else None,
-                f"{name}·{SCORE_FIELD_TITLES[f]}", kind, raw)
+                f"{name}·{SCORE_FIELD_TITLES[f]}", _ROW_FIELD_KIND[f], raw)
     return cells
+
+
+_ROW_FIELD_KIND = {"points": "points", "override": "score", "stated_score": "score", "value": "value",
+                   "stated_value": "stated"}
+# 同一模板的工作簿里，大半输入单元格在同一位置有同样的原值（空白、分值列、“无”）。NumCell 只由位置、名称、种类与原值决定
+# 且不可变，按这些键复用，不再逐个解析、构造。只缓存“相等即写法相同”的原值：None、int、str 与非零浮点数（Decimal('1.50')
+# 与 Decimal('1.5')、0.0 与 -0.0 相等而书写位数或符号不同，bool 与 int 相等——都不缓存）。满了就清空。
+_CELL_CACHE_MAX = 50_000
+_cell_cache: dict[tuple, NumCell] = {}
+
+
+def _num_cell(key: tuple, sheet: str, cell: str, name: str, kind: str, unit: str, raw: Any) -> NumCell:
+    t = type(raw)
+    if not (raw is None or t is int or t is str or (t is float and raw != 0)):
+        return _new_cell(key, sheet, cell, name, kind, unit, raw)
+    k = (key, sheet, cell, name, kind, unit, t, raw)
+    c = _cell_cache.get(k)
+    if c is None:
+        if len(_cell_cache) >= _CELL_CACHE_MAX:
+            _cell_cache.clear()
+        c = _cell_cache[k] = _new_cell(key, sheet, cell, name, kind, unit, raw)
+    return c
+
+
+def _new_cell(key: tuple, sheet: str, cell: str, name: str, kind: str, unit: str, raw: Any) -> NumCell:
+    return NumCell(sheet=sheet, cell=cell, label=f"{sheet} {cell}（{name}）", kind=kind, key=key, name=name, unit=unit,
+                   **parse_cell(raw))
 
 
 def _looks_textual(raw: str) -> bool:
