@@ -25,6 +25,7 @@ from .context import (
     Context,
     _gap_ok,
     _n,
+    _number,
     _pct,
     _raw_text,
     _usable,
@@ -143,11 +144,8 @@ def _cache_agrees(cached: Any, value: Any, err: str | None, tol: Decimal) -> boo
         return False
     if isinstance(value, str):
         return _raw_text(cached) == value
-    try:
-        v = parse_number(cached).value
-    except InputError:
-        return False
-    return v is not None and abs(v - value) <= tol
+    ok, v = _number(cached)
+    return ok and v is not None and abs(v - value) <= tol
 
 
 def _show_value(value: Any, unit: str, places: int = 4) -> str:

@@ -32,8 +32,9 @@ from .context import (
 def check_input_cells(ctx: Context) -> list[Finding]:
     """每个数字输入单元格：不能识别→错误；括号里另有一个数→警告；以文本存储的数字→提示；不应为负却为负→错误。"""
     out: list[Finding] = []
-    for c in ctx.cells:
-        if c.where in ctx.engine_error_cells:
+    engine_errors = ctx.engine_error_cells
+    for c in ctx.filled:
+        if engine_errors and c.where in engine_errors:
             if c.kind == "rate" and c.error is None and c.value is not None and c.value > 1:
                 ctx.replaced.add(("indicator-error", c.sheet, c.cell))  # 比率写成 95：下面的说明更具体，取代引擎的
             else:

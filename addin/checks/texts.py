@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from statistics import median
 
 from udfs.numbers import InputError, is_blank, parse_number
@@ -39,7 +40,7 @@ def check_money_unit(ctx: Context) -> list[Finding]:
     unit = ctx.money_unit
     unit_where = ctx.inputs.cells.get(("scalar", "money_unit"), (SHEET_DATA, ""))
     # 填了非零金额的单元格与其数
-    amounts = [(c, c.value) for c in ctx.cells
+    amounts = [(c, c.value) for c in ctx.filled
                if c.kind == "money" and _usable(c) and c.value is not None and c.value != 0]
     money = [c for c, _ in amounts]
     if unit == "万元" and money:
@@ -83,6 +84,8 @@ def check_money_unit(ctx: Context) -> list[Finding]:
     # 文字中写明的单位
     labelled = _labelled_texts(ctx)
     for (kind, _key), text, where in labelled:
+        if "元" not in text:
+            continue  # 两种写法都以“元”结尾
         for m in list(_UNIT_DECL.finditer(text)) + (list(_UNIT_PAREN.finditer(text)) if kind == "table" else []):
             if m.group(1) != unit:
                 out.append(F.make("unit-mismatch", where[0], where[1], actual=m.group(0), expected=unit,
@@ -110,9 +113,7 @@ def _labelled_texts(ctx: Context) -> list[tuple[tuple[str, str], str, tuple[str,
     for key, label in ctx.inputs.table_labels.items():
         where = sheet_cells.get(("table", key, first_col)) if first_col else None
         if where and isinstance(label, str):
-            col = "B"
-            row_no = "".join(ch for ch in where[1] if ch.isdigit())
-            out.append((("table", key), label, (where[0], f"{col}{row_no}")))
+            out.append((("table", key), label, (where[0], _label_cell(where[1]))))
     for key, text in ctx.inputs.texts.items():
         where = sheet_cells.get(("text", key))
         if where and isinstance(text, str):
@@ -121,6 +122,12 @@ def _labelled_texts(ctx: Context) -> list[tuple[tuple[str, str], str, tuple[str,
         if isinstance(row.note, str) and row.cells.get("note"):
             out.append((("note", row.code), row.note, (SHEET_SCORES, row.cells["note"])))
     return out
+
+
+@lru_cache(maxsize=4096)
+def _label_cell(cell: str) -> str:
+    """同一行的标签单元格（B 列）：F12 → B12。"""
+    return "B" + "".join(ch for ch in cell if ch.isdigit())
 
 
 def check_stated_figures(ctx: Context) -> list[Finding]:
@@ -201,7 +208,7 @@ def check_text_sums(ctx: Context) -> list[Finding]:
             if claim.adds_up:
                 continue
             titles = {t.key: t.title for t in ctx.system.texts}
-            money = [c for c in ctx.cells if c.kind == "money" and _usable(c) and c.value is not None and c.value > 0]
+            money = [c for c in ctx.filled if c.kind == "money" and _usable(c) and c.value is not None and c.value > 0]
             out.append(F.make("text-sum-mismatch", where[0], where[1], expected=claim.parts_sum, actual=claim.total.value,
                               title=titles.get(key, key), excerpt=_short(claim.excerpt, 80),
                               total=claim.total.text, parts_text=claim.parts_text(), sum=_n(claim.parts_sum),

@@ -8,6 +8,7 @@ optional=true）；tests/test_limits.py 对各种空白组合比对两种做法�
 """
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, Callable
 
 from workbook_templates.spec import System
@@ -15,29 +16,46 @@ from workbook_templates.spec import System
 from ..model import WorkbookInputs
 from .views import _scalars_view, _table_view
 
-# optional(scal, tab)：模板中 optional= 的表达式（为真时这项材料可以不填）；None 表示必填
-Optional_ = Callable[[dict[str, Any], dict[str, dict[str, Any]]], bool] | None
+
+class Views:
+    """模板看到的 scal（views._scalars_view）与 tab（views._table_view），用到时才算：多数工作簿的文字材料齐全，
+    可选条件一个也不必判断；判断时也往往只用到其中一个。"""
+
+    def __init__(self, system: System, inputs: WorkbookInputs):
+        self.system, self.inputs = system, inputs
+
+    @cached_property
+    def scal(self) -> dict[str, Any]:
+        return _scalars_view(self.system, self.inputs)
+
+    @cached_property
+    def tab(self) -> dict[str, dict[str, Any]]:
+        return _table_view(self.system, self.inputs)
 
 
-def _staff_known(scal: dict[str, Any], tab: dict[str, dict[str, Any]]) -> bool:
-    return scal["staff_quota"] is not None and scal["staff_actual"] is not None
+# optional(v)：模板中 optional= 的表达式（为真时这项材料可以不填）；None 表示必填
+Optional_ = Callable[[Views], bool] | None
 
 
-def _spending_known(scal: dict[str, Any], tab: dict[str, dict[str, Any]]) -> bool:
-    return tab["expense_total"]["final"] is not None
+def _staff_known(v: Views) -> bool:
+    return v.scal["staff_quota"] is not None and v.scal["staff_actual"] is not None
 
 
-def _money_known(scal: dict[str, Any], tab: dict[str, dict[str, Any]]) -> bool:
-    return scal["budget_income_total"] is not None and scal["budget_expense_total"] is not None
+def _spending_known(v: Views) -> bool:
+    return v.tab["expense_total"]["final"] is not None
 
 
-def _in_package(scal: dict[str, Any], tab: dict[str, dict[str, Any]]) -> bool:
+def _money_known(v: Views) -> bool:
+    return v.scal["budget_income_total"] is not None and v.scal["budget_expense_total"] is not None
+
+
+def _in_package(v: Views) -> bool:
     """模板的条件是 projects|length > 0：只有报送材料（jixiao package）带着各项目的概况；单独生成报告与校验时没有，必填。"""
     return False
 
 
-def _goal_known(scal: dict[str, Any], tab: dict[str, dict[str, Any]]) -> bool:
-    return scal["goal_planned"] is not None
+def _goal_known(v: Views) -> bool:
+    return v.scal["goal_planned"] is not None
 
 
 # 体系类别 → [(章节模板, 文字材料, optional)]，按报告生成的顺序（sections.build_report：“需要说明事项”先生成，其余按章节顺序；
@@ -95,16 +113,12 @@ def missing_texts(system: System, inputs: WorkbookInputs, value: Callable[[str],
     rows = REQUIRED_TEXTS[system.kind]
     if any(key not in titles for _, key, _ in rows):
         return None
-    scal: dict[str, Any] | None = None
-    tab: dict[str, dict[str, Any]] | None = None
+    views = Views(system, inputs)
     out: dict[str, str] = {}
     for _, key, optional in rows:
         if key in out or value(key):
             continue
-        if optional is not None:
-            if scal is None or tab is None:
-                scal, tab = _scalars_view(system, inputs), _table_view(system, inputs)
-            if optional(scal, tab):
-                continue
+        if optional is not None and optional(views):
+            continue
         out[key] = titles[key]
     return out

@@ -135,29 +135,44 @@ def _strip_name(text: str) -> str:
 
 
 def table_label(inputs: WorkbookInputs, system: System, key: str, col: str) -> str:
-    row = _strip_label(inputs.table_labels.get(key)) or next((r.label.strip() for r in system.table_rows if r.key == key), key)
     col_label = next((c.label for c in system.columns if c.key == col), col)
-    return f"{row}·{col_label}"
+    return f"{_row_label(inputs, system, key)}·{col_label}"
+
+
+def _row_label(inputs: WorkbookInputs, system: System, key: str) -> str:
+    return _strip_label(inputs.table_labels.get(key)) or next((r.label.strip() for r in system.table_rows if r.key == key), key)
+
+
+# 一个应填数字的单元格，尚未解析：(键, 表, 单元格, 名称, 种类, 单位, 原值)——即 num_cell 的参数
+CellSpec = tuple[tuple, str, str, str, str, str, Any]
 
 
 def input_cells(inputs: WorkbookInputs, system: System, ev: Evaluation | None = None) -> list[NumCell]:
     """工作簿中每个应填数字的单元格（基础数据表的经费表与数字型补充数据；评分表的分值、实际值、调整得分、报告所列数字）。"""
-    cells: list[NumCell] = []
+    return [num_cell(*spec) for spec in input_specs(inputs, system, ev)]
 
-    def add(key: tuple, where: tuple[str, str] | None, label: str, kind: str, raw: Any, unit: str = "") -> None:
-        if where is None:
-            return
-        cells.append(_num_cell(key, where[0], where[1], label, kind, unit, raw))
 
+def input_specs(inputs: WorkbookInputs, system: System, ev: Evaluation | None = None) -> list[CellSpec]:
+    """input_cells 的未解析形式，同序：只用到其中一部分单元格的调用方（校验只逐个检查填了内容的）不必为每个都构造 NumCell。"""
+    specs: list[CellSpec] = []
+    col_labels: dict[str, str] = {}  # 同 table_label：列名取第一个同键的列
+    for col in system.columns:
+        col_labels.setdefault(col.key, col.label)
     for tr in system.table_rows:
+        values = inputs.table.get(tr.key, {})
+        row_label = _row_label(inputs, system, tr.key)
         for col in system.columns:
-            raw = inputs.table.get(tr.key, {}).get(col.key)
-            add(("table", tr.key, col.key), inputs.cells.get(("table", tr.key, col.key)),
-                table_label(inputs, system, tr.key, col.key), "money", raw)
+            key = ("table", tr.key, col.key)
+            where = inputs.cells.get(key)
+            if where is not None:
+                specs.append((key, where[0], where[1], f"{row_label}·{col_labels[col.key]}", "money", "",
+                              values.get(col.key)))
     for s in system.scalars:
         if s.kind not in ("money", "count", "rate"):
             continue
-        add(("scalar", s.key), inputs.cells.get(("scalar", s.key)), s.label, s.kind, inputs.scalars.get(s.key), s.unit)
+        where = inputs.cells.get(("scalar", s.key))
+        if where is not None:
+            specs.append((("scalar", s.key), where[0], where[1], s.label, s.kind, s.unit, inputs.scalars.get(s.key)))
 
     results = {r.row: r for r in ev.indicators} if ev is not None else {}
     for row in inputs.rows:
@@ -167,31 +182,32 @@ def input_cells(inputs: WorkbookInputs, system: System, ev: Evaluation | None = 
         # 文字型实际值（等次、定性完成情况、债务管理“无债务”）不按数字解析
         text_valued = (isinstance(rule, (GradeTable, Qualitative)) or (isinstance(rule, Target) and rule.nature == "定性")
                        or (res is not None and isinstance(res.value, str) and _looks_textual(res.value)))
-        fields = ["points", "override", "stated_score"]
-        if not text_valued:
-            fields += ["value", "stated_value"]
-        for f in fields:
+        for f in _TEXT_ROW_FIELDS if text_valued else _ROW_FIELDS:
             raw = getattr(row, f)
             if f == "value" and isinstance(raw, Formula):
                 continue  # 公式结果由计分引擎与公式结果核对负责
             if f == "stated_value" and isinstance(raw, str) and not is_blank(raw) and _looks_textual(raw):
                 continue  # 报告所列实际值可以是文字（如“良好”），按文字比对
             cell = row.cells.get(f)
-            add(("row", row.code, f), (SHEET_SCORES, cell) if cell else None,
-                f"{name}·{SCORE_FIELD_TITLES[f]}", _ROW_FIELD_KIND[f], raw)
-    return cells
+            if cell:
+                specs.append((("row", row.code, f), SHEET_SCORES, cell, f"{name}·{SCORE_FIELD_TITLES[f]}",
+                              _ROW_FIELD_KIND[f], "", raw))
+    return specs
 
 
+_TEXT_ROW_FIELDS = ("points", "override", "stated_score")
+_ROW_FIELDS = (*_TEXT_ROW_FIELDS, "value", "stated_value")
 _ROW_FIELD_KIND = {"points": "points", "override": "score", "stated_score": "score", "value": "value",
                    "stated_value": "stated"}
-# 同一模板的工作簿里，大半输入单元格在同一位置有同样的原值（空白、分值列、“无”）。NumCell 只由位置、名称、种类与原值决定
-# 且不可变，按这些键复用，不再逐个解析、构造。只缓存“相等即写法相同”的原值：None、int、str 与非零浮点数（Decimal('1.50')
-# 与 Decimal('1.5')、0.0 与 -0.0 相等而书写位数或符号不同，bool 与 int 相等——都不缓存）。满了就清空。
+# num_cell：解析一个输入单元格（CellSpec）。同一模板的工作簿里，大半输入单元格在同一位置有同样的原值（空白、分值列、
+# “无”）；NumCell 只由这些参数决定且不可变，按参数复用，不再逐个解析、构造。只缓存“相等即写法相同”的原值：None、int、
+# str 与非零浮点数（Decimal('1.50') 与 Decimal('1.5')、0.0 与 -0.0 相等而书写位数或符号不同，bool 与 int 相等——都不缓存）。
+# 满了就清空。
 _CELL_CACHE_MAX = 50_000
 _cell_cache: dict[tuple, NumCell] = {}
 
 
-def _num_cell(key: tuple, sheet: str, cell: str, name: str, kind: str, unit: str, raw: Any) -> NumCell:
+def num_cell(key: tuple, sheet: str, cell: str, name: str, kind: str, unit: str, raw: Any) -> NumCell:
     t = type(raw)
     if not (raw is None or t is int or t is str or (t is float and raw != 0)):
         return _new_cell(key, sheet, cell, name, kind, unit, raw)
