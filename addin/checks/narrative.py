@@ -209,6 +209,12 @@ def text_claims(text: str) -> tuple[OfWhich, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=_TEXT_CACHE)
+def text_slips(text: str) -> tuple[OfWhich, ...]:
+    """text_claims 中分项之和与总数不符（adds_up 为假）的那些。"""
+    return tuple(c for c in text_claims(text) if not c.adds_up)
+
+
 def _best_split(sentence: str, total: Money, candidates: list[Money]) -> OfWhich | None:
     """从“其中”之后的金额里依次取分项，取到超出总数 NEAR_MISS 以上为止：某个前缀（至少两项）之和与总数相符 → 相符；
     否则取与总数最接近的前缀，差额在 NEAR_MISS 以内才算一处分项列举。

@@ -204,9 +204,7 @@ def check_text_sums(ctx: Context) -> list[Finding]:
         where = ctx.inputs.cells.get(("text", key))
         if where is None or not isinstance(text, str):
             continue
-        for claim in narrative.text_claims(text):
-            if claim.adds_up:
-                continue
+        for claim in narrative.text_slips(text):
             titles = {t.key: t.title for t in ctx.system.texts}
             money = [c for c in ctx.filled if c.kind == "money" and _usable(c) and c.value is not None and c.value > 0]
             out.append(F.make("text-sum-mismatch", where[0], where[1], expected=claim.parts_sum, actual=claim.total.value,

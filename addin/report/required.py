@@ -1,5 +1,5 @@
 """内置报告模板要用的文字材料（REQUIRED_TEXTS）：校验找出“未填写的必需文字材料”时不必生成整份报告，按这张表与报告看到的
-同一组数据（views._scalars_view / _table_view）判断即可——批量校验一万个工作簿时，生成报告曾占每个工作簿一半以上的时间。
+同一组数据（views.scalar_view / _table_view）判断即可——批量校验一万个工作簿时，生成报告曾占每个工作簿一半以上的时间。
 
 表与模板的对应由测试核对：tests/test_report_required.py 扫描 workbook_templates/text/*.j2 中每一处 text(…)/lines(…)，
 每一处都必须在这张表里（按章节），或属于 NEVER_MISSING（只在已填写时调用：has_text(…) 之后、`已有值 or text(…)`，或
@@ -11,22 +11,26 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any, Callable
 
-from workbook_templates.spec import System
+from workbook_templates.spec import Scalar, System
 
 from ..model import WorkbookInputs
-from .views import _scalars_view, _table_view
+from .views import _table_view, scalar_view
 
 
 class Views:
-    """模板看到的 scal（views._scalars_view）与 tab（views._table_view），用到时才算：多数工作簿的文字材料齐全，
-    可选条件一个也不必判断；判断时也往往只用到其中一个。"""
+    """模板看到的 scal（views._scalars_view）与 tab（views._table_view），用到哪项算哪项：多数工作簿的文字材料齐全，
+    可选条件一个也不必判断；判断时也只用到其中一两项。"""
 
     def __init__(self, system: System, inputs: WorkbookInputs):
         self.system, self.inputs = system, inputs
 
+    def scal(self, key: str) -> Any:
+        """scal[key]。"""
+        return scalar_view(self._scalars[key], self.inputs.scalars.get(key))
+
     @cached_property
-    def scal(self) -> dict[str, Any]:
-        return _scalars_view(self.system, self.inputs)
+    def _scalars(self) -> dict[str, Scalar]:
+        return {s.key: s for s in self.system.scalars}  # 同名取最后一项，与 _scalars_view 的字典相同
 
     @cached_property
     def tab(self) -> dict[str, dict[str, Any]]:
@@ -38,7 +42,7 @@ Optional_ = Callable[[Views], bool] | None
 
 
 def _staff_known(v: Views) -> bool:
-    return v.scal["staff_quota"] is not None and v.scal["staff_actual"] is not None
+    return v.scal("staff_quota") is not None and v.scal("staff_actual") is not None
 
 
 def _spending_known(v: Views) -> bool:
@@ -46,7 +50,7 @@ def _spending_known(v: Views) -> bool:
 
 
 def _money_known(v: Views) -> bool:
-    return v.scal["budget_income_total"] is not None and v.scal["budget_expense_total"] is not None
+    return v.scal("budget_income_total") is not None and v.scal("budget_expense_total") is not None
 
 
 def _in_package(v: Views) -> bool:
@@ -55,7 +59,7 @@ def _in_package(v: Views) -> bool:
 
 
 def _goal_known(v: Views) -> bool:
-    return v.scal["goal_planned"] is not None
+    return v.scal("goal_planned") is not None
 
 
 # 体系类别 → [(章节模板, 文字材料, optional)]，按报告生成的顺序（sections.build_report：“需要说明事项”先生成，其余按章节顺序；

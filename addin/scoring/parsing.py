@@ -182,7 +182,7 @@ def input_specs(inputs: WorkbookInputs, system: System, ev: Evaluation | None = 
         # 文字型实际值（等次、定性完成情况、债务管理“无债务”）不按数字解析
         text_valued = (isinstance(rule, (GradeTable, Qualitative)) or (isinstance(rule, Target) and rule.nature == "定性")
                        or (res is not None and isinstance(res.value, str) and _looks_textual(res.value)))
-        for f in _TEXT_ROW_FIELDS if text_valued else _ROW_FIELDS:
+        for f, kind, title in _TEXT_ROW_FIELDS if text_valued else _ROW_FIELDS:
             raw = getattr(row, f)
             if f == "value" and isinstance(raw, Formula):
                 continue  # 公式结果由计分引擎与公式结果核对负责
@@ -190,15 +190,14 @@ def input_specs(inputs: WorkbookInputs, system: System, ev: Evaluation | None = 
                 continue  # 报告所列实际值可以是文字（如“良好”），按文字比对
             cell = row.cells.get(f)
             if cell:
-                specs.append((("row", row.code, f), SHEET_SCORES, cell, f"{name}·{SCORE_FIELD_TITLES[f]}",
-                              _ROW_FIELD_KIND[f], "", raw))
+                specs.append((("row", row.code, f), SHEET_SCORES, cell, f"{name}·{title}", kind, "", raw))
     return specs
 
 
-_TEXT_ROW_FIELDS = ("points", "override", "stated_score")
-_ROW_FIELDS = (*_TEXT_ROW_FIELDS, "value", "stated_value")
-_ROW_FIELD_KIND = {"points": "points", "override": "score", "stated_score": "score", "value": "value",
-                   "stated_value": "stated"}
+# 评分表各行的数字输入列：(字段, 种类, 中文表头)
+_TEXT_ROW_FIELDS = tuple((f, k, SCORE_FIELD_TITLES[f]) for f, k in (("points", "points"), ("override", "score"),
+                                                                    ("stated_score", "score")))
+_ROW_FIELDS = (*_TEXT_ROW_FIELDS, *((f, k, SCORE_FIELD_TITLES[f]) for f, k in (("value", "value"), ("stated_value", "stated"))))
 # num_cell：解析一个输入单元格（CellSpec）。同一模板的工作簿里，大半输入单元格在同一位置有同样的原值（空白、分值列、
 # “无”）；NumCell 只由这些参数决定且不可变，按参数复用，不再逐个解析、构造。只缓存“相等即写法相同”的原值：None、int、
 # str 与非零浮点数（Decimal('1.50') 与 Decimal('1.5')、0.0 与 -0.0 相等而书写位数或符号不同，bool 与 int 相等——都不缓存）。
