@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Callable, Sequence, TypeGuard
+from typing import Any, Callable, Sequence, TypeGuard, TypeVar
 
 from udfs.numbers import InputError, fmt_num, parse_number
 from workbook_templates import layout as L
@@ -73,6 +73,11 @@ class Context:
             c = self.by_key[key] = num_cell(*c)
         return c
 
+    def num_if_filled(self, key: tuple) -> NumCell | None:
+        """同 num，但空白单元格（原值为空，解析后没有数值）也返回 None，不必为它构造 NumCell。"""
+        c = self.by_key.get(key)
+        return None if c is None or isinstance(c, tuple) or c.raw is None else c
+
     def results(self) -> list[tuple[IndicatorResult, Any]]:
         """(计分结果, 评分表原始行) 成对返回（配对一次，各项检查共用；调用方只读不改）。"""
         if self._pairs is None:
@@ -83,9 +88,7 @@ class Context:
     def spec(self, code: str) -> IndicatorSpec | None:
         """体系中代码为 code 的指标（同 System.indicator：重复的代码取第一个），按字典查找而不是逐个比较。"""
         if self._specs is None:
-            self._specs = {}
-            for s in self.system.indicators:
-                self._specs.setdefault(s.code, s)
+            self._specs = once(self.system.indicators, _by_code)
         return self._specs.get(code)
 
     def score_cell(self, field_name: str, row: str | int) -> str:
@@ -99,6 +102,28 @@ class Context:
             a1 = self.inputs.rows[0].cells.get(field_name, "") if self.inputs.rows else ""
             letter = self._letters[field_name] = col_part(a1) or L.LETTER[field_name]
         return letter
+
+
+def _by_code(indicators: tuple[IndicatorSpec, ...]) -> dict[str, IndicatorSpec]:
+    out: dict[str, IndicatorSpec] = {}
+    for s in indicators:
+        out.setdefault(s.code, s)
+    return out
+
+
+T = TypeVar("T")
+# 由指标体系的定义（不可变的元组）推出的表，每个定义只推一次：按对象身份为键，并留住对象本身（身份不会被回收后的新对象冒用）
+_ONCE: dict[tuple[int, Callable], tuple[object, Any]] = {}
+
+
+def once(definition: object, derive: Callable[[Any], T]) -> T:
+    """derive(definition)，同一个定义对象只算一次。调用方只读不改。"""
+    hit = _ONCE.get((id(definition), derive))
+    if hit is None or hit[0] is not definition:
+        if len(_ONCE) >= 256:
+            _ONCE.clear()
+        hit = _ONCE[(id(definition), derive)] = (definition, derive(definition))
+    return hit[1]
 
 
 def _n(x: Decimal | None, places: int = 6) -> str:

@@ -26,6 +26,7 @@ from .context import (
     _raw_text,
     _ref_label,
     _usable,
+    once,
 )
 
 
@@ -186,7 +187,7 @@ def check_of_which(ctx: Context) -> list[Finding]:
     """“其中”项之和不超过所属的合计（如 日常公用经费 ≤ 基本支出；各项目之和 ≤ 专项经费）。"""
     out: list[Finding] = []
     unit = ctx.money_unit
-    for parent, groups in _of_which_groups(ctx.system.table_rows).items():
+    for parent, groups in once(ctx.system.table_rows, _of_which_groups).items():
         for col in ctx.system.columns:
             total = ctx.num(("table", parent, col.key))
             if not _usable(total) or total.value is None:

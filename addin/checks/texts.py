@@ -182,7 +182,7 @@ def _show(v: Decimal, pct: bool, places: int) -> str:
 
 
 def _stated_score(ctx: Context, res: IndicatorResult) -> list[Finding]:
-    c = ctx.num(("row", res.code, "stated_score"))
+    c = ctx.num_if_filled(("row", res.code, "stated_score"))  # 空白的没有数值，下面同样返回
     if c is None or c.error is not None or c.value is None or res.final is None:
         return []
     tol = Decimal(5).scaleb(-(c.places + 1))
