@@ -145,7 +145,7 @@ def _cache_agrees(cached: Any, value: Any, err: str | None, tol: Decimal) -> boo
     if isinstance(value, str):
         return _raw_text(cached) == value
     ok, v = _number(cached)
-    return ok and v is not None and abs(v - value) <= tol
+    return ok and v is not None and (v == value or abs(v - value) <= tol)  # 相等即一致（同 context._gap_ok）
 
 
 def _show_value(value: Any, unit: str, places: int = 4) -> str:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from statistics import median
+from typing import Callable
 
 from udfs.numbers import InputError, is_blank, parse_number
 
-from ..model import SHEET_DATA, SHEET_SCORES, Finding, IndicatorResult
+from ..model import SHEET_DATA, SHEET_SCORES, Evaluation, Finding, IndicatorResult, WorkbookInputs
 from ..scoring.parsing import NumCell, _looks_textual
 from . import findings as F
 from . import narrative
@@ -50,8 +51,9 @@ def check_money_unit(ctx: Context) -> list[Finding]:
                               detail=f"金额单位为万元，但金额的中位数为 {_n(med)}（即 {_n(med / 10000)} 亿元），像是按元填写；"
                                      f"请把金额单位改为“元”，或把金额换算为万元"))
         elif len(money) >= 3 and med > 0:
+            outlier = UNIT_OUTLIER_FACTOR * med
             for c, v in amounts:
-                if abs(v) >= UNIT_OUTLIER_FACTOR * med:
+                if abs(v) >= outlier:
                     out.append(F.make("unit-mismatch", c.sheet, c.cell, actual=v, expected=v / 10000,
                                       detail=f"{c.label}为 {_n(v)}，是其他金额中位数（{_n(med)}）的 "
                                              f"{_n(abs(v) / med, 0)} 倍，疑似按元填写（金额单位为万元，"
@@ -82,22 +84,24 @@ def check_money_unit(ctx: Context) -> list[Finding]:
                           detail=f"{c.label}写作“{c.raw.strip()}”，而基础数据表的金额单位为{unit}，已按 {_n(v, 9)} "
                                  f"{unit}计算；应换算为 {_n(converted, 9)}（只填数字）"))
     # 文字中写明的单位
-    labelled = _labelled_texts(ctx)
+    labelled = _texts_with_yuan(ctx)
     for (kind, _key), text, where in labelled:
-        if "元" not in text:
-            continue  # 两种写法都以“元”结尾
         for m in list(_UNIT_DECL.finditer(text)) + (list(_UNIT_PAREN.finditer(text)) if kind == "table" else []):
             if m.group(1) != unit:
                 out.append(F.make("unit-mismatch", where[0], where[1], actual=m.group(0), expected=unit,
                                   detail=f"{where[0]} {where[1]} 写明“{m.group(0).strip()}”，与基础数据表的金额单位“{unit}”不一致"))
                 break
     # 文字材料里与表中同一个数、却写了另一种单位（“982.63元”而表中为 982.63 万元）
-    figures = {v for _, v in amounts if abs(v) >= 1}
+    figures: set[Decimal] | None = None
     for (kind, _key), text, where in labelled:
         if kind != "text":
             continue
         for amount in narrative.text_amounts(text):
-            if amount.unit != unit and amount.value in figures:
+            if amount.unit == unit:
+                continue
+            if figures is None:
+                figures = {v for _, v in amounts if abs(v) >= 1}
+            if amount.value in figures:
                 out.append(F.make("unit-mismatch", where[0], where[1], actual=amount.text,
                                   expected=f"{amount.number}{unit}",
                                   detail=f"{where[0]} {where[1]} 写“{amount.text}”，而基础数据表中的 {_n(amount.value)} "
@@ -106,20 +110,26 @@ def check_money_unit(ctx: Context) -> list[Finding]:
     return out
 
 
-def _labelled_texts(ctx: Context) -> list[tuple[tuple[str, str], str, tuple[str, str]]]:
+def _texts_with_yuan(ctx: Context) -> list[tuple[tuple[str, str], str, tuple[str, str]]]:
+    """写了“元”字的文字：表中的行标签、文字材料、评分表的备注，各带位置。单位声明（_UNIT_DECL、_UNIT_PAREN）与金额
+    （narrative._MONEY）都以“元”结尾，不含“元”字的文字两样都不会有。"""
     out = []
     sheet_cells = ctx.inputs.cells
     first_col = ctx.system.columns[0].key if ctx.system.columns else None
     for key, label in ctx.inputs.table_labels.items():
+        if not isinstance(label, str) or "元" not in label:
+            continue
         where = sheet_cells.get(("table", key, first_col)) if first_col else None
-        if where and isinstance(label, str):
+        if where:
             out.append((("table", key), label, (where[0], _label_cell(where[1]))))
     for key, text in ctx.inputs.texts.items():
+        if not isinstance(text, str) or "元" not in text:
+            continue
         where = sheet_cells.get(("text", key))
-        if where and isinstance(text, str):
+        if where:
             out.append((("text", key), text, where))
     for row in ctx.inputs.rows:
-        if isinstance(row.note, str) and row.cells.get("note"):
+        if isinstance(row.note, str) and "元" in row.note and row.cells.get("note"):
             out.append((("note", row.code), row.note, (SHEET_SCORES, row.cells["note"])))
     return out
 
@@ -235,6 +245,12 @@ def check_report_texts(ctx: Context) -> list[Finding]:
     """报告要用而“文字材料”表中未填写的叙述与成文日期（missing-text、bad-date 警告）：缺了它们报告只能是草稿，校验时就提示。
     哪些材料必填由报告模板决定：内置模板按 addin/report/required.py 的表（与模板逐处核对）判断，不生成报告
     （addin.report.sections.text_findings）。"""
-    from ..report.sections import text_findings  # 延迟导入：只有这项检查需要 jinja2 与报告模板
+    return _text_findings()(ctx.inputs, ctx.ev)
 
-    return text_findings(ctx.inputs, ctx.ev)
+
+@cache
+def _text_findings() -> Callable[[WorkbookInputs, Evaluation], list[Finding]]:
+    """addin.report.sections.text_findings：第一次用到时才导入（只有这项检查需要 jinja2 与报告模板），之后不再走导入机制。"""
+    from ..report.sections import text_findings
+
+    return text_findings

@@ -14,6 +14,7 @@ from typing import Any, Callable
 from workbook_templates.spec import Scalar, System
 
 from ..model import WorkbookInputs
+from .texts import _Texts
 from .views import _table_view, scalar_view
 
 
@@ -110,17 +111,17 @@ NEVER_MISSING = frozenset({
 })
 
 
-def missing_texts(system: System, inputs: WorkbookInputs, value: Callable[[str], str]) -> dict[str, str] | None:
-    """内置模板生成报告时会记下的缺项 {文字材料: 名称}（与 texts._Texts.missing 同序）；value(key) 是材料的文本
-    （texts._Texts.value，去首尾空白）。模板引用了体系里没有的材料时报告无法生成，返回 None（与生成报告时相同）。"""
-    titles = {t.key: t.title for t in system.texts}
+def missing_texts(system: System, inputs: WorkbookInputs, texts: _Texts) -> dict[str, str] | None:
+    """内置模板生成报告时会记下的缺项 {文字材料: 名称}（与 texts._Texts.missing 同序）；texts.value(key) 是材料的文本
+    （去首尾空白）。模板引用了体系里没有的材料时报告无法生成，返回 None（与生成报告时相同）。"""
+    titles = texts.titles  # 即 {t.key: t.title for t in system.texts}
     rows = REQUIRED_TEXTS[system.kind]
     if any(key not in titles for _, key, _ in rows):
         return None
     views = Views(system, inputs)
     out: dict[str, str] = {}
     for _, key, optional in rows:
-        if key in out or value(key):
+        if key in out or texts.value(key):
             continue
         if optional is not None and optional(views):
             continue
