@@ -13,7 +13,7 @@ from workbook_templates.systems import SYSTEMS
 
 from ..io.ooxml import col_part
 from ..model import Evaluation, Finding, Formula, IndicatorResult, WorkbookInputs
-from ..scoring.parsing import CellSpec, NumCell, input_specs, num_cell, table_label
+from ..scoring.parsing import CellSpec, NumCell, cacheable, input_specs, num_cell, table_label
 from . import findings as F
 
 # 小于此值的差额是浮点运算尾差（公式结果 982.6300000000001），不是数字写错
@@ -159,18 +159,17 @@ def make_context(inputs: WorkbookInputs, ev: Evaluation) -> Context:
                    engine_error_cells={(f.sheet, f.cell) for f in ev.findings if f.severity == F.ERROR})
 
 
-# 保存的公式结果在同一模板的工作簿里大多相同（满分、0、不适用）：按原值缓存解析结果。只缓存“相等即写法相同”的原值——
-# None、int、str 与非零浮点数（同 scoring.parsing 的 NumCell 缓存）；满了就清空。
+# 保存的公式结果在同一模板的工作簿里大多相同（满分、0、不适用）：按原值缓存解析结果（只缓存 cacheable 的原值，
+# 同 NumCell 的缓存；满了就清空）。
 _NUMBERS_MAX = 50_000
 _numbers: dict[tuple[type, Any], tuple[bool, Decimal | None]] = {}
 
 
 def _number(raw: Any) -> tuple[bool, Decimal | None]:
     """(能否理解为数字, parse_number(raw).value)；不能时数值为 None。"""
-    t = type(raw)
-    if not (raw is None or t is int or t is str or (t is float and raw != 0)):
+    if not cacheable(raw):
         return _parse(raw)
-    k = (t, raw)
+    k = (type(raw), raw)
     hit = _numbers.get(k)
     if hit is None:
         if len(_numbers) >= _NUMBERS_MAX:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property, lru_cache
@@ -183,12 +184,12 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
     st = ctx.inputs.sheet_totals
     if not st:
         return out
-    level_rows: dict[str, set[int]] = {}
+    level_rows: dict[str, set[int]] = defaultdict(set)
     for res in ctx.ev.indicators:
-        level_rows.setdefault(res.level1, set()).add(res.row)
-    parent_rows: dict[str, set[int]] = {}
+        level_rows[res.level1].add(res.row)
+    parent_rows: dict[str, set[int]] = defaultdict(set)
     for p in ctx.ev.parents:
-        parent_rows.setdefault(p.level1, set()).add(p.row)
+        parent_rows[p.level1].add(p.row)
     all_rows = {res.row for res in ctx.ev.indicators}
     indicator_rows = all_rows | {p.row for p in ctx.ev.parents}
     sub_rows: dict[int, str] = {}
@@ -204,7 +205,7 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
         for f, value in (("points", lv.points), ("computed", lv.computed), ("final", lv.score)):
             raw = stored.get(f)
             letter = ctx.score_letter(f)
-            cell = f"{letter}{row}"  # ctx.score_cell(f, row)
+            cell = f"{letter}{row}"  # 即 ctx.score_cell(f, row)
             if isinstance(raw, Formula):
                 parsed = _formula_rows(raw.text)
                 if parsed is not None:
@@ -246,6 +247,7 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
     computed_incomplete = any(lv.unscored or lv.computed_unscored for lv in ctx.ev.level1.values())
     if total_where is not None and stored is not None:
         row = int(total_where[1])
+        all_sorted = sorted(all_rows)
         for f, total_value in (("points", ctx.ev.points_total), ("computed", ctx.ev.computed_total),
                                ("final", ctx.ev.total)):
             raw = stored.get(f)
@@ -259,7 +261,7 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
                             counted.extend(level_rows.get(sub_rows[r], ()))
                         elif r in all_rows:
                             counted.append(r)
-                    if not parsed.consistent or sorted(counted) != sorted(all_rows):
+                    if not parsed.consistent or sorted(counted) != all_sorted:
                         out.append(F.make("subtotal-formula-mismatch", SHEET_SCORES, cell, level1="总分行", field=titles[f],
                                           formula=raw.text, rows=_rows_text(set(sub_rows)), actual=raw.text))
                         continue

@@ -198,19 +198,23 @@ def input_specs(inputs: WorkbookInputs, system: System, ev: Evaluation | None = 
 _TEXT_ROW_FIELDS = tuple((f, k, SCORE_FIELD_TITLES[f]) for f, k in (("points", "points"), ("override", "score"),
                                                                     ("stated_score", "score")))
 _ROW_FIELDS = (*_TEXT_ROW_FIELDS, *((f, k, SCORE_FIELD_TITLES[f]) for f, k in (("value", "value"), ("stated_value", "stated"))))
+def cacheable(raw: Any) -> bool:
+    """原值可以作缓存的键：相等的原值写法也相同——None、int、str 与非零浮点数。Decimal('1.50') 与 Decimal('1.5')、
+    0.0 与 -0.0 相等而书写位数或符号不同，True 与 1 相等（键里另有类型），公式带着保存的结果：这些都不作键。"""
+    t = type(raw)
+    return raw is None or t is int or t is str or (t is float and raw != 0)
+
+
 # num_cell：解析一个输入单元格（CellSpec）。同一模板的工作簿里，大半输入单元格在同一位置有同样的原值（空白、分值列、
-# “无”）；NumCell 只由这些参数决定且不可变，按参数复用，不再逐个解析、构造。只缓存“相等即写法相同”的原值：None、int、
-# str 与非零浮点数（Decimal('1.50') 与 Decimal('1.5')、0.0 与 -0.0 相等而书写位数或符号不同，bool 与 int 相等——都不缓存）。
-# 满了就清空。
+# “无”）；NumCell 只由这些参数决定且不可变，按参数复用，不再逐个解析、构造（只缓存 cacheable 的原值，满了就清空）。
 _CELL_CACHE_MAX = 50_000
 _cell_cache: dict[tuple, NumCell] = {}
 
 
 def num_cell(key: tuple, sheet: str, cell: str, name: str, kind: str, unit: str, raw: Any) -> NumCell:
-    t = type(raw)
-    if not (raw is None or t is int or t is str or (t is float and raw != 0)):
+    if not cacheable(raw):
         return _new_cell(key, sheet, cell, name, kind, unit, raw)
-    k = (key, sheet, cell, name, kind, unit, t, raw)
+    k = (key, sheet, cell, name, kind, unit, type(raw), raw)
     c = _cell_cache.get(k)
     if c is None:
         if len(_cell_cache) >= _CELL_CACHE_MAX:
