@@ -14,10 +14,12 @@ from decimal import Decimal as D
 import openpyxl
 import pytest
 
+from addin.checks import context
 from addin.checks.context import _number, make_context
 from addin.checks.inputs import check_input_cells
 from addin.checks.texts import check_money_unit, check_text_sums
 from addin.model import Formula
+from addin.scoring import parsing
 from addin.scoring.engine import evaluate
 from addin.scoring.parsing import NumCell, input_cells, num_cell, parse_cell
 from addin.scoring.reader import load
@@ -105,3 +107,15 @@ def test_number_cache_never_mixes_equal_but_different_raws():
             ok, value = _number(raw)
             assert ok == (parsed.get("error") is None), raw
             assert _same(value, parsed.get("value")), (raw, value, parsed)
+
+
+def test_long_texts_are_not_kept_in_the_cell_caches():
+    """缓存条数有上限，每条也要有上限：32,767 字的单元格（Excel 的上限）照样解析，但不进缓存。"""
+    long = "1" * 5 + "元" * 32762
+    before = (len(parsing._cell_cache), len(context._numbers), parsing._strip_name.cache_info().currsize)
+    got = num_cell(("table", "expense_total", "final"), "基础数据表", "F4", "支出合计·本年决算数", "money", "", long)
+    assert got.error is not None  # 照样解析：无法识别为数字
+    num_cell(("table", "x", "final"), "基础数据表", "F5", "名" * 32767, "money", "", 1)
+    assert _number(long) == (False, None)
+    assert parsing._strip_label("（一）" + "名" * 32767) == "名" * 32767
+    assert (len(parsing._cell_cache), len(context._numbers), parsing._strip_name.cache_info().currsize) == before

@@ -161,7 +161,7 @@ def make_context(inputs: WorkbookInputs, ev: Evaluation) -> Context:
 
 # 保存的公式结果在同一模板的工作簿里大多相同（满分、0、不适用）：按原值缓存解析结果（只缓存 cacheable 的原值，
 # 同 NumCell 的缓存；满了就清空）。
-_NUMBERS_MAX = 50_000
+_NUMBERS_MAX = 20_000
 _numbers: dict[tuple[type, Any], tuple[bool, Decimal | None]] = {}
 
 

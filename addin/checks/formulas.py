@@ -65,7 +65,7 @@ def check_formula_references(ctx: Context) -> list[Finding]:
     return out
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _score_call(text: str) -> tuple[str, str] | None:
     """计算得分公式 → (函数名大写, SCORE 的第三个参数即规则类型，去首尾空白)；不是单个函数调用时为 None。
     只取决于公式文字：同一模板各行、各工作簿的公式相同，按文字缓存。"""

@@ -120,9 +120,10 @@ def amounts(text: str) -> list[Money]:
     return [_money(m) for m in _MONEY.finditer(text)]
 
 
-# 文字材料的解析只取决于文字本身：同一份模板、同一位填表人的多个工作簿里同样的段落很常见，按文字缓存（有上限）。
-# 缓存的结果是不可变的元组（Money、OfWhich 都是冻结的数据类），调用方拿到的对象不会被改动。
-_TEXT_CACHE = 512
+# 文字材料的解析只取决于文字本身：同一份模板、同一位填表人的多个工作簿里同样的段落很常见，按文字缓存。条数有上限
+# （三个缓存的键是同一批文字，最坏 256 段 32,767 字的文字，约 16 MB）。缓存的结果是不可变的元组（Money、OfWhich
+# 都是冻结的数据类），调用方拿到的对象不会被改动。
+_TEXT_CACHE = 256
 
 
 @lru_cache(maxsize=_TEXT_CACHE)

@@ -122,10 +122,11 @@ def parse_cell(raw: Any) -> dict[str, Any]:
 
 def _strip_label(label: Any) -> str:
     """去掉行标签里的缩进、“其中：”与序号（（一）、1.），只留名称：“    1.业务工作经费” → “业务工作经费”。"""
-    return _strip_name(str(label or ""))
+    text = str(label or "")
+    return _strip_name(text) if len(text) <= CACHE_TEXT_MAX else _strip_name.__wrapped__(text)
 
 
-@lru_cache(maxsize=4096)  # 同一模板的行标签在每个工作簿里都一样
+@lru_cache(maxsize=1024)  # 同一模板的行标签在每个工作簿里都一样（长文字不进缓存：缓存占的内存有界）
 def _strip_name(text: str) -> str:
     t = text.strip()
     t = re.sub(r"^其中[:：]\s*", "", t)
@@ -198,21 +199,26 @@ def input_specs(inputs: WorkbookInputs, system: System, ev: Evaluation | None = 
 _TEXT_ROW_FIELDS = tuple((f, k, SCORE_FIELD_TITLES[f]) for f, k in (("points", "points"), ("override", "score"),
                                                                     ("stated_score", "score")))
 _ROW_FIELDS = (*_TEXT_ROW_FIELDS, *((f, k, SCORE_FIELD_TITLES[f]) for f, k in (("value", "value"), ("stated_value", "stated"))))
+# 作缓存键的文字最长这么多字符：单元格可长达 32,767 个字符，缓存的条数有上限，每条的大小也要有上限
+CACHE_TEXT_MAX = 256
+
+
 def cacheable(raw: Any) -> bool:
-    """原值可以作缓存的键：相等的原值写法也相同——None、int、str 与非零浮点数。Decimal('1.50') 与 Decimal('1.5')、
-    0.0 与 -0.0 相等而书写位数或符号不同，True 与 1 相等（键里另有类型），公式带着保存的结果：这些都不作键。"""
+    """原值可以作缓存的键：相等的原值写法也相同——None、int、不太长的 str 与非零浮点数。Decimal('1.50') 与
+    Decimal('1.5')、0.0 与 -0.0 相等而书写位数或符号不同，True 与 1 相等（键里另有类型），公式带着保存的结果：都不作键。"""
     t = type(raw)
-    return raw is None or t is int or t is str or (t is float and raw != 0)
+    return raw is None or t is int or (t is str and len(raw) <= CACHE_TEXT_MAX) or (t is float and raw != 0)
 
 
 # num_cell：解析一个输入单元格（CellSpec）。同一模板的工作簿里，大半输入单元格在同一位置有同样的原值（空白、分值列、
-# “无”）；NumCell 只由这些参数决定且不可变，按参数复用，不再逐个解析、构造（只缓存 cacheable 的原值，满了就清空）。
-_CELL_CACHE_MAX = 50_000
+# “无”）；NumCell 只由这些参数决定且不可变，按参数复用，不再逐个解析、构造（只缓存 cacheable 的原值与不太长的名称，
+# 满了就清空）。
+_CELL_CACHE_MAX = 20_000
 _cell_cache: dict[tuple, NumCell] = {}
 
 
 def num_cell(key: tuple, sheet: str, cell: str, name: str, kind: str, unit: str, raw: Any) -> NumCell:
-    if not cacheable(raw):
+    if not cacheable(raw) or len(name) > CACHE_TEXT_MAX:
         return _new_cell(key, sheet, cell, name, kind, unit, raw)
     k = (key, sheet, cell, name, kind, unit, type(raw), raw)
     c = _cell_cache.get(k)
