@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Callable, Sequence, TypeGuard
+from typing import Any, Callable, Sequence, TypeGuard, TypeVar
 
-from udfs.numbers import fmt_num
+from udfs.numbers import InputError, fmt_num, parse_number
 from workbook_templates import layout as L
-from workbook_templates.spec import System
+from workbook_templates.spec import IndicatorSpec, System
 from workbook_templates.systems import SYSTEMS
 
 from ..io.ooxml import col_part
 from ..model import Evaluation, Finding, Formula, IndicatorResult, WorkbookInputs
-from ..scoring.parsing import NumCell, input_cells, table_label
+from ..scoring.parsing import CellSpec, NumCell, cacheable, input_specs, num_cell, table_label
 from . import findings as F
 
 # 小于此值的差额是浮点运算尾差（公式结果 982.6300000000001），不是数字写错
@@ -51,31 +51,79 @@ class Context:
     inputs: WorkbookInputs
     ev: Evaluation
     system: System
-    cells: list[NumCell]
-    by_key: dict[tuple, NumCell]
+    # 填了内容（原值不是空白）的数字输入单元格，按 input_cells 的顺序。空白单元格逐个检查时不会有发现、也不是金额，
+    # 不在此列，要用时按键查找（num）
+    filled: list[NumCell]
+    # 键 → 单元格；空白单元格先存未解析的 CellSpec，第一次查找时才构造
+    by_key: dict[tuple, NumCell | CellSpec]
     engine_error_cells: set[tuple[str, str]]
     # 被更具体的检查取代的引擎发现：(code, sheet, cell)
     replaced: set[tuple[str, str, str]] = field(default_factory=set)
+    _pairs: list[tuple[IndicatorResult, Any]] | None = field(default=None, repr=False)
+    _specs: dict[str, IndicatorSpec] | None = field(default=None, repr=False)
+    _letters: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def money_unit(self) -> str:
         return self.ev.money_unit or "万元"
 
     def num(self, key: tuple) -> NumCell | None:
-        return self.by_key.get(key)
+        c = self.by_key.get(key)
+        if isinstance(c, tuple):
+            c = self.by_key[key] = num_cell(*c)
+        return c
+
+    def num_if_filled(self, key: tuple) -> NumCell | None:
+        """同 num，但空白单元格（原值为空，解析后没有数值）也返回 None，不必为它构造 NumCell。"""
+        c = self.by_key.get(key)
+        return None if c is None or isinstance(c, tuple) or c.raw is None else c
 
     def results(self) -> list[tuple[IndicatorResult, Any]]:
-        """(计分结果, 评分表原始行) 成对返回。"""
-        rows = {r.row: r for r in self.inputs.rows}
-        return [(res, rows[res.row]) for res in self.ev.indicators if res.row in rows]
+        """(计分结果, 评分表原始行) 成对返回（配对一次，各项检查共用；调用方只读不改）。"""
+        if self._pairs is None:
+            rows = {r.row: r for r in self.inputs.rows}
+            self._pairs = [(res, rows[res.row]) for res in self.ev.indicators if res.row in rows]
+        return self._pairs
+
+    def spec(self, code: str) -> IndicatorSpec | None:
+        """体系中代码为 code 的指标（同 System.indicator：重复的代码取第一个），按字典查找而不是逐个比较。"""
+        if self._specs is None:
+            self._specs = once(self.system.indicators, _by_code)
+        return self._specs.get(code)
 
     def score_cell(self, field_name: str, row: str | int) -> str:
         """评分表汇总行（小计/总分/等级）某字段的单元格；列字母取自读出的指标行（用户移动列也能对上）。"""
-        letter = None
-        if self.inputs.rows:
-            a1 = self.inputs.rows[0].cells.get(field_name, "")
-            letter = col_part(a1) or None
-        return f"{letter or L.LETTER[field_name]}{row}"
+        return f"{self.score_letter(field_name)}{row}"
+
+    def score_letter(self, field_name: str) -> str:
+        """score_cell 的列字母（每个字段只推算一次）。"""
+        letter = self._letters.get(field_name)
+        if letter is None:
+            a1 = self.inputs.rows[0].cells.get(field_name, "") if self.inputs.rows else ""
+            letter = self._letters[field_name] = col_part(a1) or L.LETTER[field_name]
+        return letter
+
+
+def _by_code(indicators: tuple[IndicatorSpec, ...]) -> dict[str, IndicatorSpec]:
+    out: dict[str, IndicatorSpec] = {}
+    for s in indicators:
+        out.setdefault(s.code, s)
+    return out
+
+
+T = TypeVar("T")
+# 由指标体系的定义（不可变的元组）推出的表，每个定义只推一次：按对象身份为键，并留住对象本身（身份不会被回收后的新对象冒用）
+_ONCE: dict[tuple[int, Callable], tuple[object, Any]] = {}
+
+
+def once(definition: object, derive: Callable[[Any], T]) -> T:
+    """derive(definition)，同一个定义对象只算一次。调用方只读不改。"""
+    hit = _ONCE.get((id(definition), derive))
+    if hit is None or hit[0] is not definition:
+        if len(_ONCE) >= 256:
+            _ONCE.clear()
+        hit = _ONCE[(id(definition), derive)] = (definition, derive(definition))
+    return hit[1]
 
 
 def _n(x: Decimal | None, places: int = 6) -> str:
@@ -90,7 +138,8 @@ def _pct(x: Decimal, ratio_places: int = 4) -> str:
 
 
 def _gap_ok(a: Decimal, b: Decimal, tol: Decimal) -> bool:
-    return abs(a - b) <= max(tol, FLOAT_NOISE)
+    # 相等时差为 0，必在容差之内：先比相等（多数情形），省去两次 Decimal 运算（数都是有限的：parse_number 不收 NaN 与无穷）
+    return a == b or abs(a - b) <= max(tol, FLOAT_NOISE)
 
 
 CheckFn = Callable[[Context], list[Finding]]
@@ -98,9 +147,42 @@ CheckFn = Callable[[Context], list[Finding]]
 
 def make_context(inputs: WorkbookInputs, ev: Evaluation) -> Context:
     system = SYSTEMS[inputs.system_key]
-    cells = input_cells(inputs, system, ev)
-    return Context(inputs=inputs, ev=ev, system=system, cells=cells, by_key={c.key: c for c in cells},
+    filled: list[NumCell] = []
+    by_key: dict[tuple, NumCell | CellSpec] = {}
+    for spec in input_specs(inputs, system, ev):  # 与 input_cells 同样的单元格、同样的结果，空白的推迟到查找时解析
+        if spec[6] is None:
+            by_key[spec[0]] = spec
+        else:
+            by_key[spec[0]] = c = num_cell(*spec)
+            filled.append(c)
+    return Context(inputs=inputs, ev=ev, system=system, filled=filled, by_key=by_key,
                    engine_error_cells={(f.sheet, f.cell) for f in ev.findings if f.severity == F.ERROR})
+
+
+# 保存的公式结果在同一模板的工作簿里大多相同（满分、0、不适用）：按原值缓存解析结果（只缓存 cacheable 的原值，
+# 同 NumCell 的缓存；满了就清空）。
+_NUMBERS_MAX = 20_000
+_numbers: dict[tuple[type, Any], tuple[bool, Decimal | None]] = {}
+
+
+def _number(raw: Any) -> tuple[bool, Decimal | None]:
+    """(能否理解为数字, parse_number(raw).value)；不能时数值为 None。"""
+    if not cacheable(raw):
+        return _parse(raw)
+    k = (type(raw), raw)
+    hit = _numbers.get(k)
+    if hit is None:
+        if len(_numbers) >= _NUMBERS_MAX:
+            _numbers.clear()
+        hit = _numbers[k] = _parse(raw)
+    return hit
+
+
+def _parse(raw: Any) -> tuple[bool, Decimal | None]:
+    try:
+        return True, parse_number(raw).value
+    except InputError:
+        return False, None
 
 
 def _raw_text(raw: Any) -> str:

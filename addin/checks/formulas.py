@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from udfs.excel import BY_NAME
@@ -24,6 +25,7 @@ from .context import (
     Context,
     _gap_ok,
     _n,
+    _number,
     _pct,
     _raw_text,
     _usable,
@@ -40,14 +42,12 @@ def check_formula_references(ctx: Context) -> list[Finding]:
     for res, row in ctx.results():
         if res.rule is None or not isinstance(row.computed, Formula):
             continue
-        m = _CALL.match(row.computed.text)
-        if not m:
+        call = _score_call(row.computed.text)
+        if call is None:
             continue
-        fn = m.group(1).upper()
+        fn, rule_arg = call
         detail = None
         if fn == "SCORE":
-            args = _split_args(m.group(2))
-            rule_arg = args[2].strip() if len(args) > 2 else ""
             own = res.cells.get("rule", "")
             literal = rule_arg[1:-1].strip() if len(rule_arg) >= 2 and rule_arg[0] == rule_arg[-1] == '"' else None
             if literal is not None:
@@ -63,6 +63,20 @@ def check_formula_references(ctx: Context) -> list[Finding]:
             out.append(F.make("formula-reference-mismatch", SHEET_SCORES, res.cells.get("computed", ""),
                               indicator=res.name, formula=row.computed.text, actual=row.computed.text, detail=detail))
     return out
+
+
+@lru_cache(maxsize=1024)
+def _score_call(text: str) -> tuple[str, str] | None:
+    """计算得分公式 → (函数名大写, SCORE 的第三个参数即规则类型，去首尾空白)；不是单个函数调用时为 None。
+    只取决于公式文字：同一模板各行、各工作簿的公式相同，按文字缓存。"""
+    m = _CALL.match(text)
+    if not m:
+        return None
+    fn = m.group(1).upper()
+    if fn != "SCORE":
+        return fn, ""
+    args = _split_args(m.group(2))
+    return fn, args[2].strip() if len(args) > 2 else ""
 
 
 def _split_args(text: str) -> list[str]:
@@ -130,11 +144,8 @@ def _cache_agrees(cached: Any, value: Any, err: str | None, tol: Decimal) -> boo
         return False
     if isinstance(value, str):
         return _raw_text(cached) == value
-    try:
-        v = parse_number(cached).value
-    except InputError:
-        return False
-    return v is not None and abs(v - value) <= tol
+    ok, v = _number(cached)
+    return ok and v is not None and (v == value or abs(v - value) <= tol)  # 相等即一致（同 context._gap_ok）
 
 
 def _show_value(value: Any, unit: str, places: int = 4) -> str:
@@ -149,7 +160,7 @@ def check_typed_values(ctx: Context) -> list[Finding]:
     """实际值本应是引用基础数据表的公式却被手工填成了数：与按基础数据表计算的结果比对（按所填位数的半个末位单位）。"""
     out: list[Finding] = []
     for res, row in ctx.results():
-        spec = ctx.system.indicator(res.code)
+        spec = ctx.spec(res.code)
         if spec is None or not spec.udf or isinstance(row.value, Formula) or is_blank(row.value):
             continue
         try:
@@ -178,7 +189,7 @@ def check_zero_rate_with_spending(ctx: Context) -> list[Finding]:
     """执行率/完成率为 0，而基础数据表显示确有支出：多半是执行数填错了列或漏填。"""
     out: list[Finding] = []
     for res, _row in ctx.results():
-        spec = ctx.system.indicator(res.code)
+        spec = ctx.spec(res.code)
         if spec is None or spec.udf not in SPENDING_REFS:
             continue
         try:

@@ -26,14 +26,16 @@ from .context import (
     _raw_text,
     _ref_label,
     _usable,
+    once,
 )
 
 
 def check_input_cells(ctx: Context) -> list[Finding]:
     """每个数字输入单元格：不能识别→错误；括号里另有一个数→警告；以文本存储的数字→提示；不应为负却为负→错误。"""
     out: list[Finding] = []
-    for c in ctx.cells:
-        if c.where in ctx.engine_error_cells:
+    engine_errors = ctx.engine_error_cells
+    for c in ctx.filled:
+        if engine_errors and c.where in engine_errors:
             if c.kind == "rate" and c.error is None and c.value is not None and c.value > 1:
                 ctx.replaced.add(("indicator-error", c.sheet, c.cell))  # 比率写成 95：下面的说明更具体，取代引擎的
             else:
@@ -185,7 +187,7 @@ def check_of_which(ctx: Context) -> list[Finding]:
     """“其中”项之和不超过所属的合计（如 日常公用经费 ≤ 基本支出；各项目之和 ≤ 专项经费）。"""
     out: list[Finding] = []
     unit = ctx.money_unit
-    for parent, groups in _of_which_groups(ctx.system.table_rows).items():
+    for parent, groups in once(ctx.system.table_rows, _of_which_groups).items():
         for col in ctx.system.columns:
             total = ctx.num(("table", parent, col.key))
             if not _usable(total) or total.value is None:
@@ -210,7 +212,7 @@ def check_prev_sangong_budget(ctx: Context) -> list[Finding]:
     """“三公经费”变动率比较两年的预算数：上年三公预算未填时明确指出（而不是用上年决算数代替）。"""
     out: list[Finding] = []
     for res in ctx.ev.indicators:
-        spec = ctx.system.indicator(res.code)
+        spec = ctx.spec(res.code)
         if spec is None or spec.udf != "SANGONG_CHANGE_RATE" or len(spec.args) < 2:
             continue
         prev_ref = spec.args[1]

@@ -17,6 +17,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from udfs.numbers import fmt_num
 
@@ -119,6 +120,18 @@ def amounts(text: str) -> list[Money]:
     return [_money(m) for m in _MONEY.finditer(text)]
 
 
+# 文字材料的解析只取决于文字本身：同一份模板、同一位填表人的多个工作簿里同样的段落很常见，按文字缓存。条数有上限
+# （三个缓存的键是同一批文字，最坏 256 段 32,767 字的文字，约 16 MB）。缓存的结果是不可变的元组（Money、OfWhich
+# 都是冻结的数据类），调用方拿到的对象不会被改动。
+_TEXT_CACHE = 256
+
+
+@lru_cache(maxsize=_TEXT_CACHE)
+def text_amounts(text: str) -> tuple[Money, ...]:
+    """amounts 的缓存版：一段文字材料中的全部金额。"""
+    return tuple(amounts(text))
+
+
 def _depths(s: str) -> list[int]:
     """每个字符所在的括号层数（不配对的右括号不会让层数小于 0）。"""
     out, d = [], 0
@@ -154,12 +167,21 @@ def _outside(s: str, depths: list[int], start: int, end: int) -> str:
 
 
 def of_which_claims(text: str) -> list[OfWhich]:
-    """text 中所有“总数，其中分项……”（至少两个分项）。见模块说明。
+    """text 中所有“总数，其中分项……”（至少两个分项）。见模块说明。"""
+    return list(text_claims(text))
 
-    每句只扫描一遍（线性时间）：金额按位置有序，每个“其中”之前最近的金额用二分查找；总数与“其中”之间是否只有
-    标点，由“此前最后一个非连接字符的位置”一次算出，而不是对每个“其中”重新扫描。"""
+
+@lru_cache(maxsize=_TEXT_CACHE)
+def text_claims(text: str) -> tuple[OfWhich, ...]:
+    """of_which_claims 的缓存版。每句只扫描一遍（线性时间）：金额按位置有序，每个“其中”之前最近的金额用二分查找；
+    总数与“其中”之间是否只有标点，由“此前最后一个非连接字符的位置”一次算出，而不是对每个“其中”重新扫描。
+    没有“其中”二字的文字与句子没有分项列举，不再逐字计算括号层数与金额。"""
+    if _OF_WHICH not in text:
+        return ()
     out: list[OfWhich] = []
     for s in sentences(text):
+        if _OF_WHICH not in s:
+            continue
         depths = _depths(s)
         money = [m for m in amounts(s) if depths[m.start] == 0]
         ends = [m.end for m in money]
@@ -185,7 +207,13 @@ def of_which_claims(text: str) -> list[OfWhich]:
             claim = _best_split(s, total, money[lo:hi])
             if claim is not None:
                 out.append(claim)
-    return out
+    return tuple(out)
+
+
+@lru_cache(maxsize=_TEXT_CACHE)
+def text_slips(text: str) -> tuple[OfWhich, ...]:
+    """text_claims 中分项之和与总数不符（adds_up 为假）的那些。"""
+    return tuple(c for c in text_claims(text) if not c.adds_up)
 
 
 def _best_split(sentence: str, total: Money, candidates: list[Money]) -> OfWhich | None:

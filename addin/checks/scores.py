@@ -5,20 +5,31 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Iterable
 
-from udfs.numbers import InputError, parse_number
 from udfs.rule import RuleError
 from udfs.scoring import DeductionChecklist, GradeScale, Manual
 from udfs.targets import Qualitative, Target
 
-from ..io.ooxml import col_part
 from ..model import SHEET_SCORES, Finding, Formula, IndicatorResult
 from . import findings as F
-from .context import POINTS_TOTAL, SCORE_TOLERANCE, ZERO, Context, _gap_ok, _n, _pct, _raw_text, _short, _usable
+from .context import (
+    POINTS_TOTAL,
+    SCORE_TOLERANCE,
+    ZERO,
+    Context,
+    _gap_ok,
+    _n,
+    _number,
+    _pct,
+    _raw_text,
+    _short,
+    _usable,
+)
 
 
 def check_points_total(ctx: Context) -> list[Finding]:
@@ -75,6 +86,19 @@ class _Summary:
     consistent: bool = True
     guarded: bool = False
 
+    @cached_property
+    def row_set(self) -> frozenset[int]:
+        return frozenset(self.rows)
+
+    @cached_property
+    def repeated(self) -> frozenset[int]:
+        """汇总了不止一次的行。"""
+        seen: set[int] = set()
+        twice: set[int] = set()
+        for r in self.rows:
+            (twice if r in seen else seen).add(r)
+        return frozenset(twice)
+
 
 def _refs(text: str) -> list[tuple[str, int, str, int]]:
     out = []
@@ -125,10 +149,7 @@ def _cached_number(raw: Any) -> tuple[bool, Decimal | None]:
         raw = raw.cached
         if raw is None:
             return False, None
-    try:
-        return True, parse_number(raw).value
-    except InputError:
-        return True, None
+    return True, _number(raw)[1]
 
 
 def _names(results: list[IndicatorResult], limit: int = 3) -> str:
@@ -163,12 +184,12 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
     st = ctx.inputs.sheet_totals
     if not st:
         return out
-    level_rows: dict[str, set[int]] = {}
+    level_rows: dict[str, set[int]] = defaultdict(set)
     for res in ctx.ev.indicators:
-        level_rows.setdefault(res.level1, set()).add(res.row)
-    parent_rows: dict[str, set[int]] = {}
+        level_rows[res.level1].add(res.row)
+    parent_rows: dict[str, set[int]] = defaultdict(set)
     for p in ctx.ev.parents:
-        parent_rows.setdefault(p.level1, set()).add(p.row)
+        parent_rows[p.level1].add(p.row)
     all_rows = {res.row for res in ctx.ev.indicators}
     indicator_rows = all_rows | {p.row for p in ctx.ev.parents}
     sub_rows: dict[int, str] = {}
@@ -180,27 +201,28 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
             continue
         row = int(where[1])
         sub_rows[row] = name
-        members = [r for r in ctx.ev.indicators if r.level1 == name]
         incomplete = {"points": False, "computed": bool(lv.unscored or lv.computed_unscored), "final": bool(lv.unscored)}
         for f, value in (("points", lv.points), ("computed", lv.computed), ("final", lv.score)):
             raw = stored.get(f)
-            cell = ctx.score_cell(f, row)
-            letter = col_part(cell)
+            letter = ctx.score_letter(f)
+            cell = f"{letter}{row}"  # 即 ctx.score_cell(f, row)
             if isinstance(raw, Formula):
                 parsed = _formula_rows(raw.text)
                 if parsed is not None:
                     expected = level_rows.get(name, set())
                     if parsed.parents_excluded:
                         expected = expected | parent_rows.get(name, set())
-                    counted: list[int] = [r for r in parsed.rows if r in indicator_rows]
-                    if (not parsed.consistent or letter not in parsed.cols or set(counted) != expected
-                            or len(counted) != len(set(counted))):
+                    # 汇总到的指标行（集合运算：公式缓存在各工作簿间共用，区域可长达数千行）；某行汇总了两次即重复计算
+                    covered = parsed.row_set & indicator_rows
+                    if (not parsed.consistent or letter not in parsed.cols or covered != expected
+                            or parsed.repeated & indicator_rows):
                         out.append(F.make("subtotal-formula-mismatch", SHEET_SCORES, cell, level1=f"一级指标“{name}”小计",
                                           field=titles[f],
                                           formula=raw.text, rows=_rows_text(expected), actual=raw.text))
                         continue
             if incomplete[f]:
-                unscored = [r for r in members if r.final is None or (f == "computed" and r.computed is None)]
+                unscored = [r for r in ctx.ev.indicators if r.level1 == name
+                            and (r.final is None or (f == "computed" and r.computed is None))]
                 out.extend(_incomplete_shown(raw, cell, f"一级指标“{name}”的{titles[f]}小计", "该一级指标", "小计",
                                              unscored))
                 continue
@@ -225,6 +247,7 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
     computed_incomplete = any(lv.unscored or lv.computed_unscored for lv in ctx.ev.level1.values())
     if total_where is not None and stored is not None:
         row = int(total_where[1])
+        all_sorted = sorted(all_rows)
         for f, total_value in (("points", ctx.ev.points_total), ("computed", ctx.ev.computed_total),
                                ("final", ctx.ev.total)):
             raw = stored.get(f)
@@ -232,13 +255,13 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
             if isinstance(raw, Formula):
                 parsed = _formula_rows(raw.text)
                 if parsed is not None:
-                    counted = []
+                    counted: list[int] = []
                     for r in parsed.rows:
                         if r in sub_rows:
                             counted.extend(level_rows.get(sub_rows[r], ()))
                         elif r in all_rows:
                             counted.append(r)
-                    if not parsed.consistent or sorted(counted) != sorted(all_rows):
+                    if not parsed.consistent or sorted(counted) != all_sorted:
                         out.append(F.make("subtotal-formula-mismatch", SHEET_SCORES, cell, level1="总分行", field=titles[f],
                                           formula=raw.text, rows=_rows_text(set(sub_rows)), actual=raw.text))
                         continue

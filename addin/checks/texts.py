@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from functools import cache, lru_cache
 from statistics import median
+from typing import Callable
 
 from udfs.numbers import InputError, is_blank, parse_number
 
-from ..model import SHEET_DATA, SHEET_SCORES, Finding, IndicatorResult
+from ..model import SHEET_DATA, SHEET_SCORES, Evaluation, Finding, IndicatorResult, WorkbookInputs
 from ..scoring.parsing import NumCell, _looks_textual
 from . import findings as F
 from . import narrative
@@ -39,7 +41,7 @@ def check_money_unit(ctx: Context) -> list[Finding]:
     unit = ctx.money_unit
     unit_where = ctx.inputs.cells.get(("scalar", "money_unit"), (SHEET_DATA, ""))
     # 填了非零金额的单元格与其数
-    amounts = [(c, c.value) for c in ctx.cells
+    amounts = [(c, c.value) for c in ctx.filled
                if c.kind == "money" and _usable(c) and c.value is not None and c.value != 0]
     money = [c for c, _ in amounts]
     if unit == "万元" and money:
@@ -49,8 +51,9 @@ def check_money_unit(ctx: Context) -> list[Finding]:
                               detail=f"金额单位为万元，但金额的中位数为 {_n(med)}（即 {_n(med / 10000)} 亿元），像是按元填写；"
                                      f"请把金额单位改为“元”，或把金额换算为万元"))
         elif len(money) >= 3 and med > 0:
+            outlier = UNIT_OUTLIER_FACTOR * med
             for c, v in amounts:
-                if abs(v) >= UNIT_OUTLIER_FACTOR * med:
+                if abs(v) >= outlier:
                     out.append(F.make("unit-mismatch", c.sheet, c.cell, actual=v, expected=v / 10000,
                                       detail=f"{c.label}为 {_n(v)}，是其他金额中位数（{_n(med)}）的 "
                                              f"{_n(abs(v) / med, 0)} 倍，疑似按元填写（金额单位为万元，"
@@ -81,7 +84,7 @@ def check_money_unit(ctx: Context) -> list[Finding]:
                           detail=f"{c.label}写作“{c.raw.strip()}”，而基础数据表的金额单位为{unit}，已按 {_n(v, 9)} "
                                  f"{unit}计算；应换算为 {_n(converted, 9)}（只填数字）"))
     # 文字中写明的单位
-    labelled = _labelled_texts(ctx)
+    labelled = _texts_with_yuan(ctx)
     for (kind, _key), text, where in labelled:
         for m in list(_UNIT_DECL.finditer(text)) + (list(_UNIT_PAREN.finditer(text)) if kind == "table" else []):
             if m.group(1) != unit:
@@ -89,12 +92,16 @@ def check_money_unit(ctx: Context) -> list[Finding]:
                                   detail=f"{where[0]} {where[1]} 写明“{m.group(0).strip()}”，与基础数据表的金额单位“{unit}”不一致"))
                 break
     # 文字材料里与表中同一个数、却写了另一种单位（“982.63元”而表中为 982.63 万元）
-    figures = {v for _, v in amounts if abs(v) >= 1}
+    figures: set[Decimal] | None = None
     for (kind, _key), text, where in labelled:
         if kind != "text":
             continue
-        for amount in narrative.amounts(text):
-            if amount.unit != unit and amount.value in figures:
+        for amount in narrative.text_amounts(text):
+            if amount.unit == unit:
+                continue
+            if figures is None:
+                figures = {v for _, v in amounts if abs(v) >= 1}
+            if amount.value in figures:
                 out.append(F.make("unit-mismatch", where[0], where[1], actual=amount.text,
                                   expected=f"{amount.number}{unit}",
                                   detail=f"{where[0]} {where[1]} 写“{amount.text}”，而基础数据表中的 {_n(amount.value)} "
@@ -103,24 +110,34 @@ def check_money_unit(ctx: Context) -> list[Finding]:
     return out
 
 
-def _labelled_texts(ctx: Context) -> list[tuple[tuple[str, str], str, tuple[str, str]]]:
+def _texts_with_yuan(ctx: Context) -> list[tuple[tuple[str, str], str, tuple[str, str]]]:
+    """写了“元”字的文字：表中的行标签、文字材料、评分表的备注，各带位置。单位声明（_UNIT_DECL、_UNIT_PAREN）与金额
+    （narrative._MONEY）都以“元”结尾，不含“元”字的文字两样都不会有。"""
     out = []
     sheet_cells = ctx.inputs.cells
     first_col = ctx.system.columns[0].key if ctx.system.columns else None
     for key, label in ctx.inputs.table_labels.items():
+        if not isinstance(label, str) or "元" not in label:
+            continue
         where = sheet_cells.get(("table", key, first_col)) if first_col else None
-        if where and isinstance(label, str):
-            col = "B"
-            row_no = "".join(ch for ch in where[1] if ch.isdigit())
-            out.append((("table", key), label, (where[0], f"{col}{row_no}")))
+        if where:
+            out.append((("table", key), label, (where[0], _label_cell(where[1]))))
     for key, text in ctx.inputs.texts.items():
+        if not isinstance(text, str) or "元" not in text:
+            continue
         where = sheet_cells.get(("text", key))
-        if where and isinstance(text, str):
+        if where:
             out.append((("text", key), text, where))
     for row in ctx.inputs.rows:
-        if isinstance(row.note, str) and row.cells.get("note"):
+        if isinstance(row.note, str) and "元" in row.note and row.cells.get("note"):
             out.append((("note", row.code), row.note, (SHEET_SCORES, row.cells["note"])))
     return out
+
+
+@lru_cache(maxsize=4096)
+def _label_cell(cell: str) -> str:
+    """同一行的标签单元格（B 列）：F12 → B12。"""
+    return "B" + "".join(ch for ch in cell if ch.isdigit())
 
 
 def check_stated_figures(ctx: Context) -> list[Finding]:
@@ -175,7 +192,7 @@ def _show(v: Decimal, pct: bool, places: int) -> str:
 
 
 def _stated_score(ctx: Context, res: IndicatorResult) -> list[Finding]:
-    c = ctx.num(("row", res.code, "stated_score"))
+    c = ctx.num_if_filled(("row", res.code, "stated_score"))  # 空白的没有数值，下面同样返回
     if c is None or c.error is not None or c.value is None or res.final is None:
         return []
     tol = Decimal(5).scaleb(-(c.places + 1))
@@ -193,15 +210,13 @@ def check_text_sums(ctx: Context) -> list[Finding]:
     上级财政下拨502万元——630＋502＝1132）。只报差额超出各数书写精度、又不超过总数 NEAR_MISS 的（见 narrative）。
     若把某个分项换成表中的一个金额就正好相符（1168 − 630 ＝ 538，而表中上级资金为 538），一并指出那个单元格。"""
     out: list[Finding] = []
-    titles = {t.key: t.title for t in ctx.system.texts}
-    money = [c for c in ctx.cells if c.kind == "money" and _usable(c) and c.value is not None and c.value > 0]
     for key, text in ctx.inputs.texts.items():
         where = ctx.inputs.cells.get(("text", key))
         if where is None or not isinstance(text, str):
             continue
-        for claim in narrative.of_which_claims(text):
-            if claim.adds_up:
-                continue
+        for claim in narrative.text_slips(text):
+            titles = {t.key: t.title for t in ctx.system.texts}
+            money = [c for c in ctx.filled if c.kind == "money" and _usable(c) and c.value is not None and c.value > 0]
             out.append(F.make("text-sum-mismatch", where[0], where[1], expected=claim.parts_sum, actual=claim.total.value,
                               title=titles.get(key, key), excerpt=_short(claim.excerpt, 80),
                               total=claim.total.text, parts_text=claim.parts_text(), sum=_n(claim.parts_sum),
@@ -230,6 +245,12 @@ def check_report_texts(ctx: Context) -> list[Finding]:
     """报告要用而“文字材料”表中未填写的叙述与成文日期（missing-text、bad-date 警告）：缺了它们报告只能是草稿，校验时就提示。
     哪些材料必填由报告模板决定：内置模板按 addin/report/required.py 的表（与模板逐处核对）判断，不生成报告
     （addin.report.sections.text_findings）。"""
-    from ..report.sections import text_findings  # 延迟导入：只有这项检查需要 jinja2 与报告模板
+    return _text_findings()(ctx.inputs, ctx.ev)
 
-    return text_findings(ctx.inputs, ctx.ev)
+
+@cache
+def _text_findings() -> Callable[[WorkbookInputs, Evaluation], list[Finding]]:
+    """addin.report.sections.text_findings：第一次用到时才导入（只有这项检查需要 jinja2 与报告模板），之后不再走导入机制。"""
+    from ..report.sections import text_findings
+
+    return text_findings

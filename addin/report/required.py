@@ -1,5 +1,5 @@
 """内置报告模板要用的文字材料（REQUIRED_TEXTS）：校验找出“未填写的必需文字材料”时不必生成整份报告，按这张表与报告看到的
-同一组数据（views._scalars_view / _table_view）判断即可——批量校验一万个工作簿时，生成报告曾占每个工作簿一半以上的时间。
+同一组数据（views.scalar_view / _table_view）判断即可——批量校验一万个工作簿时，生成报告曾占每个工作簿一半以上的时间。
 
 表与模板的对应由测试核对：tests/test_report_required.py 扫描 workbook_templates/text/*.j2 中每一处 text(…)/lines(…)，
 每一处都必须在这张表里（按章节），或属于 NEVER_MISSING（只在已填写时调用：has_text(…) 之后、`已有值 or text(…)`，或
@@ -8,36 +8,59 @@ optional=true）；tests/test_limits.py 对各种空白组合比对两种做法�
 """
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, Callable
 
-from workbook_templates.spec import System
+from workbook_templates.spec import Scalar, System
 
 from ..model import WorkbookInputs
-from .views import _scalars_view, _table_view
-
-# optional(scal, tab)：模板中 optional= 的表达式（为真时这项材料可以不填）；None 表示必填
-Optional_ = Callable[[dict[str, Any], dict[str, dict[str, Any]]], bool] | None
+from .texts import _Texts
+from .views import _table_view, scalar_view
 
 
-def _staff_known(scal: dict[str, Any], tab: dict[str, dict[str, Any]]) -> bool:
-    return scal["staff_quota"] is not None and scal["staff_actual"] is not None
+class Views:
+    """模板看到的 scal（views._scalars_view）与 tab（views._table_view），用到哪项算哪项：多数工作簿的文字材料齐全，
+    可选条件一个也不必判断；判断时也只用到其中一两项。"""
+
+    def __init__(self, system: System, inputs: WorkbookInputs):
+        self.system, self.inputs = system, inputs
+
+    def scal(self, key: str) -> Any:
+        """scal[key]。"""
+        return scalar_view(self._scalars[key], self.inputs.scalars.get(key))
+
+    @cached_property
+    def _scalars(self) -> dict[str, Scalar]:
+        return {s.key: s for s in self.system.scalars}  # 同名取最后一项，与 _scalars_view 的字典相同
+
+    @cached_property
+    def tab(self) -> dict[str, dict[str, Any]]:
+        return _table_view(self.system, self.inputs)
 
 
-def _spending_known(scal: dict[str, Any], tab: dict[str, dict[str, Any]]) -> bool:
-    return tab["expense_total"]["final"] is not None
+# optional(v)：模板中 optional= 的表达式（为真时这项材料可以不填）；None 表示必填
+Optional_ = Callable[[Views], bool] | None
 
 
-def _money_known(scal: dict[str, Any], tab: dict[str, dict[str, Any]]) -> bool:
-    return scal["budget_income_total"] is not None and scal["budget_expense_total"] is not None
+def _staff_known(v: Views) -> bool:
+    return v.scal("staff_quota") is not None and v.scal("staff_actual") is not None
 
 
-def _in_package(scal: dict[str, Any], tab: dict[str, dict[str, Any]]) -> bool:
+def _spending_known(v: Views) -> bool:
+    return v.tab["expense_total"]["final"] is not None
+
+
+def _money_known(v: Views) -> bool:
+    return v.scal("budget_income_total") is not None and v.scal("budget_expense_total") is not None
+
+
+def _in_package(v: Views) -> bool:
     """模板的条件是 projects|length > 0：只有报送材料（jixiao package）带着各项目的概况；单独生成报告与校验时没有，必填。"""
     return False
 
 
-def _goal_known(scal: dict[str, Any], tab: dict[str, dict[str, Any]]) -> bool:
-    return scal["goal_planned"] is not None
+def _goal_known(v: Views) -> bool:
+    return v.scal("goal_planned") is not None
 
 
 # 体系类别 → [(章节模板, 文字材料, optional)]，按报告生成的顺序（sections.build_report：“需要说明事项”先生成，其余按章节顺序；
@@ -88,23 +111,19 @@ NEVER_MISSING = frozenset({
 })
 
 
-def missing_texts(system: System, inputs: WorkbookInputs, value: Callable[[str], str]) -> dict[str, str] | None:
-    """内置模板生成报告时会记下的缺项 {文字材料: 名称}（与 texts._Texts.missing 同序）；value(key) 是材料的文本
-    （texts._Texts.value，去首尾空白）。模板引用了体系里没有的材料时报告无法生成，返回 None（与生成报告时相同）。"""
-    titles = {t.key: t.title for t in system.texts}
+def missing_texts(system: System, inputs: WorkbookInputs, texts: _Texts) -> dict[str, str] | None:
+    """内置模板生成报告时会记下的缺项 {文字材料: 名称}（与 texts._Texts.missing 同序）；texts.value(key) 是材料的文本
+    （去首尾空白）。模板引用了体系里没有的材料时报告无法生成，返回 None（与生成报告时相同）。"""
+    titles = texts.titles  # 即 {t.key: t.title for t in system.texts}
     rows = REQUIRED_TEXTS[system.kind]
     if any(key not in titles for _, key, _ in rows):
         return None
-    scal: dict[str, Any] | None = None
-    tab: dict[str, dict[str, Any]] | None = None
+    views = Views(system, inputs)
     out: dict[str, str] = {}
     for _, key, optional in rows:
-        if key in out or value(key):
+        if key in out or texts.value(key):
             continue
-        if optional is not None:
-            if scal is None or tab is None:
-                scal, tab = _scalars_view(system, inputs), _table_view(system, inputs)
-            if optional(scal, tab):
-                continue
+        if optional is not None and optional(views):
+            continue
         out[key] = titles[key]
     return out

@@ -290,7 +290,7 @@ def text_findings(inputs: WorkbookInputs, ev: Evaluation | None = None, *, templ
     system = SYSTEMS[inputs.system_key]
     if template_dir is None:
         texts = _Texts(system, inputs)
-        missing = missing_texts(system, inputs, texts.value)
+        missing = missing_texts(system, inputs, texts)
         if missing is None:
             return []  # 模板引用了体系里没有的材料：报告无法生成（与 build_report 抛出 ReportError 时相同）
         texts.missing.update(missing)

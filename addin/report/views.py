@@ -14,7 +14,7 @@ from udfs.expressions import Expr, equation
 from udfs.rule import RuleError
 from udfs.scoring import DeductionChecklist, GradeScale, GradeTable, Linear, Manual
 from udfs.targets import Qualitative, Target
-from workbook_templates.spec import System
+from workbook_templates.spec import Scalar, System
 
 from ..model import SHEET_SCORES, Evaluation, IndicatorResult, WorkbookInputs, cell_text
 from ..scoring import derived
@@ -268,9 +268,13 @@ def _indicator_view(system: System, inputs: WorkbookInputs, ev: Evaluation, ind:
 def _scalars_view(system: System, inputs: WorkbookInputs) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for s in system.scalars:
-        raw = inputs.scalars.get(s.key)
-        out[s.key] = _dec(raw) if s.kind in ("money", "count", "rate") else (_clean(raw) or None)
+        out[s.key] = scalar_view(s, inputs.scalars.get(s.key))
     return out
+
+
+def scalar_view(s: Scalar, raw: Any) -> Any:
+    """模板看到的一项补充数据（scal.键）：数字型为 Decimal，其余为去掉空白的文字，空白为 None。"""
+    return _dec(raw) if s.kind in ("money", "count", "rate") else (_clean(raw) or None)
 
 
 def _table_view(system: System, inputs: WorkbookInputs) -> dict[str, dict[str, Decimal | None]]:

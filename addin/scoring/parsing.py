@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from udfs.numbers import InputError, is_blank, parse_number
@@ -121,39 +122,58 @@ def parse_cell(raw: Any) -> dict[str, Any]:
 
 def _strip_label(label: Any) -> str:
     """去掉行标签里的缩进、“其中：”与序号（（一）、1.），只留名称：“    1.业务工作经费” → “业务工作经费”。"""
-    t = str(label or "").strip()
+    text = str(label or "")
+    return _strip_name(text) if len(text) <= CACHE_TEXT_MAX else _strip_name.__wrapped__(text)
+
+
+@lru_cache(maxsize=1024)  # 同一模板的行标签在每个工作簿里都一样（长文字不进缓存：缓存占的内存有界）
+def _strip_name(text: str) -> str:
+    t = text.strip()
     t = re.sub(r"^其中[:：]\s*", "", t)
     t = re.sub(r"^[（(][一二三四五六七八九十]+[)）]\s*", "", t)
     t = re.sub(r"^\d+[.．、]\s*", "", t)
-    return t.strip() or str(label or "").strip()
+    return t.strip() or text.strip()
 
 
 def table_label(inputs: WorkbookInputs, system: System, key: str, col: str) -> str:
-    row = _strip_label(inputs.table_labels.get(key)) or next((r.label.strip() for r in system.table_rows if r.key == key), key)
     col_label = next((c.label for c in system.columns if c.key == col), col)
-    return f"{row}·{col_label}"
+    return f"{_row_label(inputs, system, key)}·{col_label}"
+
+
+def _row_label(inputs: WorkbookInputs, system: System, key: str) -> str:
+    return _strip_label(inputs.table_labels.get(key)) or next((r.label.strip() for r in system.table_rows if r.key == key), key)
+
+
+# 一个应填数字的单元格，尚未解析：(键, 表, 单元格, 名称, 种类, 单位, 原值)——即 num_cell 的参数
+CellSpec = tuple[tuple, str, str, str, str, str, Any]
 
 
 def input_cells(inputs: WorkbookInputs, system: System, ev: Evaluation | None = None) -> list[NumCell]:
     """工作簿中每个应填数字的单元格（基础数据表的经费表与数字型补充数据；评分表的分值、实际值、调整得分、报告所列数字）。"""
-    cells: list[NumCell] = []
+    return [num_cell(*spec) for spec in input_specs(inputs, system, ev)]
 
-    def add(key: tuple, where: tuple[str, str] | None, label: str, kind: str, raw: Any, unit: str = "") -> None:
-        if where is None:
-            return
-        sheet, cell = where
-        cells.append(NumCell(sheet=sheet, cell=cell, label=f"{sheet} {cell}（{label}）", kind=kind, key=key, name=label,
-                             unit=unit, **parse_cell(raw)))
 
+def input_specs(inputs: WorkbookInputs, system: System, ev: Evaluation | None = None) -> list[CellSpec]:
+    """input_cells 的未解析形式，同序：只用到其中一部分单元格的调用方（校验只逐个检查填了内容的）不必为每个都构造 NumCell。"""
+    specs: list[CellSpec] = []
+    col_labels: dict[str, str] = {}  # 同 table_label：列名取第一个同键的列
+    for col in system.columns:
+        col_labels.setdefault(col.key, col.label)
     for tr in system.table_rows:
+        values = inputs.table.get(tr.key, {})
+        row_label = _row_label(inputs, system, tr.key)
         for col in system.columns:
-            raw = inputs.table.get(tr.key, {}).get(col.key)
-            add(("table", tr.key, col.key), inputs.cells.get(("table", tr.key, col.key)),
-                table_label(inputs, system, tr.key, col.key), "money", raw)
+            key = ("table", tr.key, col.key)
+            where = inputs.cells.get(key)
+            if where is not None:
+                specs.append((key, where[0], where[1], f"{row_label}·{col_labels[col.key]}", "money", "",
+                              values.get(col.key)))
     for s in system.scalars:
         if s.kind not in ("money", "count", "rate"):
             continue
-        add(("scalar", s.key), inputs.cells.get(("scalar", s.key)), s.label, s.kind, inputs.scalars.get(s.key), s.unit)
+        where = inputs.cells.get(("scalar", s.key))
+        if where is not None:
+            specs.append((("scalar", s.key), where[0], where[1], s.label, s.kind, s.unit, inputs.scalars.get(s.key)))
 
     results = {r.row: r for r in ev.indicators} if ev is not None else {}
     for row in inputs.rows:
@@ -163,21 +183,55 @@ def input_cells(inputs: WorkbookInputs, system: System, ev: Evaluation | None = 
         # 文字型实际值（等次、定性完成情况、债务管理“无债务”）不按数字解析
         text_valued = (isinstance(rule, (GradeTable, Qualitative)) or (isinstance(rule, Target) and rule.nature == "定性")
                        or (res is not None and isinstance(res.value, str) and _looks_textual(res.value)))
-        fields = ["points", "override", "stated_score"]
-        if not text_valued:
-            fields += ["value", "stated_value"]
-        for f in fields:
+        for f, kind, title in _TEXT_ROW_FIELDS if text_valued else _ROW_FIELDS:
             raw = getattr(row, f)
             if f == "value" and isinstance(raw, Formula):
                 continue  # 公式结果由计分引擎与公式结果核对负责
             if f == "stated_value" and isinstance(raw, str) and not is_blank(raw) and _looks_textual(raw):
                 continue  # 报告所列实际值可以是文字（如“良好”），按文字比对
-            kind = {"points": "points", "override": "score", "stated_score": "score", "value": "value",
-                    "stated_value": "stated"}[f]
             cell = row.cells.get(f)
-            add(("row", row.code, f), (SHEET_SCORES, cell) if cell else None,
-                f"{name}·{SCORE_FIELD_TITLES[f]}", kind, raw)
-    return cells
+            if cell:
+                specs.append((("row", row.code, f), SHEET_SCORES, cell, f"{name}·{title}", kind, "", raw))
+    return specs
+
+
+# 评分表各行的数字输入列：(字段, 种类, 中文表头)
+_TEXT_ROW_FIELDS = tuple((f, k, SCORE_FIELD_TITLES[f]) for f, k in (("points", "points"), ("override", "score"),
+                                                                    ("stated_score", "score")))
+_ROW_FIELDS = (*_TEXT_ROW_FIELDS, *((f, k, SCORE_FIELD_TITLES[f]) for f, k in (("value", "value"), ("stated_value", "stated"))))
+# 作缓存键的文字最长这么多字符：单元格可长达 32,767 个字符，缓存的条数有上限，每条的大小也要有上限
+CACHE_TEXT_MAX = 256
+
+
+def cacheable(raw: Any) -> bool:
+    """原值可以作缓存的键：相等的原值写法也相同——None、int、不太长的 str 与非零浮点数。Decimal('1.50') 与
+    Decimal('1.5')、0.0 与 -0.0 相等而书写位数或符号不同，True 与 1 相等（键里另有类型），公式带着保存的结果：都不作键。"""
+    t = type(raw)
+    return raw is None or t is int or (t is str and len(raw) <= CACHE_TEXT_MAX) or (t is float and raw != 0)
+
+
+# num_cell：解析一个输入单元格（CellSpec）。同一模板的工作簿里，大半输入单元格在同一位置有同样的原值（空白、分值列、
+# “无”）；NumCell 只由这些参数决定且不可变，按参数复用，不再逐个解析、构造（只缓存 cacheable 的原值与不太长的名称，
+# 满了就清空）。
+_CELL_CACHE_MAX = 20_000
+_cell_cache: dict[tuple, NumCell] = {}
+
+
+def num_cell(key: tuple, sheet: str, cell: str, name: str, kind: str, unit: str, raw: Any) -> NumCell:
+    if not cacheable(raw) or len(name) > CACHE_TEXT_MAX:
+        return _new_cell(key, sheet, cell, name, kind, unit, raw)
+    k = (key, sheet, cell, name, kind, unit, type(raw), raw)
+    c = _cell_cache.get(k)
+    if c is None:
+        if len(_cell_cache) >= _CELL_CACHE_MAX:
+            _cell_cache.clear()
+        c = _cell_cache[k] = _new_cell(key, sheet, cell, name, kind, unit, raw)
+    return c
+
+
+def _new_cell(key: tuple, sheet: str, cell: str, name: str, kind: str, unit: str, raw: Any) -> NumCell:
+    return NumCell(sheet=sheet, cell=cell, label=f"{sheet} {cell}（{name}）", kind=kind, key=key, name=name, unit=unit,
+                   **parse_cell(raw))
 
 
 def _looks_textual(raw: str) -> bool:
