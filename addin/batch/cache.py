@@ -158,7 +158,7 @@ class ResultCache:
         try:
             res = decode(row[0], rel, key, from_cache=True)
             res.findings = decode_findings(row[1])
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, ArithmeticError):
             return None  # 损坏的条目：重新计算
         return res
 

@@ -122,6 +122,10 @@ def decode(head: str, file: str, key: str, *, from_cache: bool = False) -> DeptR
 
 
 def decode_findings(text: str) -> list[tuple[str, str, str, str, str]]:
+    """encode 的发现 → [(严重程度, 表, 单元格, 代码, 说明)]。不是这个形状时 ValueError（缓存被改坏时不写出半截的行）。"""
     import json
 
-    return [tuple(f) for f in json.loads(text)]
+    out = [tuple(f) for f in json.loads(text)]
+    if any(len(f) != 5 for f in out):
+        raise ValueError("发现的格式不对")
+    return out

@@ -186,8 +186,9 @@ def _failed(path: str, root: Path, exc: BaseException, limit: float | None) -> D
     return DeptResult(rel, False, f"处理时发生程序错误（请将此文件反馈给开发者）：{type(exc).__name__}: {str(exc)[:200]}")
 
 
-def _complete(o: Outcome, cache: ResultCache | None, with_findings: bool) -> DeptResult | None:
-    """子进程交回的一项 → 结果；新算出的存进缓存。命中的在缓存里读不出来时为 None（调用方让子进程重新计算）。"""
+def _complete(o: Outcome, cache: ResultCache | None, with_findings: bool, redo: bool) -> DeptResult | None:
+    """子进程交回的一项 → 结果；新算出的存进缓存。命中的在缓存里读不出来时为 None（调用方让子进程重新计算）。
+    redo：这是为此重新计算的结果，覆盖缓存里读不出来的那一条。"""
     rel, key, head, found, cacheable = o
     try:
         if head is None:
@@ -195,14 +196,15 @@ def _complete(o: Outcome, cache: ResultCache | None, with_findings: bool) -> Dep
             if row is None:
                 return None
             res = decode(row[0], rel, key, from_cache=True)
+            listed = decode_findings(row[1]) if res.n_findings else []  # 读得出来才算命中（写汇总时还要读）
             if with_findings:
-                res.findings = decode_findings(row[1])
+                res.findings = listed
             return res
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, ArithmeticError):  # ArithmeticError：Decimal 读到不是数的文字
         return None  # 缓存里的条目坏了：重新计算
     stored = cache is not None and cacheable and bool(key)
     # 本批里内容相同的文件（另一个子进程同时算了一遍）：结果相同，记为“已经处理过”，缓存里只存一份
-    seen = stored and cache is not None and cache.has(key)
+    seen = stored and not redo and cache is not None and cache.has(key)
     if stored and not seen and cache is not None:
         cache.add(key, head, found)
     res = decode(head, rel, key, from_cache=seen)
@@ -264,7 +266,7 @@ def iter_batch(files: Sequence[Path], root: Path, *, jobs: int = 1, timeout: flo
                     continue
                 chunks.observe(len(paths), seconds)
                 for path, o in zip(paths, outcomes, strict=True):
-                    res = _complete(o, cache, findings)
+                    res = _complete(o, cache, findings, redo=not dedup)
                     if res is None:
                         chunks.redo([path], False)
                     else:
