@@ -6,7 +6,8 @@
   比 openpyxl 完整加载快一个数量级；得到的单元格网格与 OpenpyxlBook 完全相同（tests/test_batch.py 逐格比对），
   因此 addin.scoring.reader / addin.scoring.engine / addin.checks.run 无需区分来源。
 - 每个文件在子进程里独立处理（process_file，可 pickle 的小函数），任何异常都变成“无法读取”的一条记录，绝不中断整批。
-- 汇总（summary.py）用 pandas 分组；只在 summarise 中导入，逐文件处理的子进程不加载它。
+- 文件分组交给子进程（_Chunks），子进程交回结果的文字形式（result.encode）；结果缓存只由主进程写（cache.py）。
+  主进程每个文件只做解码、累加与写汇总，子进程除 process_file 外只读文件、算 SHA-256 与编码。
 """
 from __future__ import annotations
 

@@ -172,13 +172,10 @@ class _Writer:
         self.fmt = fmt
 
     def cell(self, r: int, c: int, v: Any, style: str | None = None) -> None:
-        f = self.fmt.get(style) if style else None
-        t = type(v)  # 先按确切类型分派（绝大多数单元格），其余走与原来相同的判断
-        if t is str and v:
-            self.ws.write_string(r, c, v, f)
-        elif t is Decimal or t is int or t is float:
-            self.ws.write_number(r, c, float(v), f)
-        elif v is None or v == "":
+        self._put(r, c, v, self.fmt.get(style) if style else None)
+
+    def _put(self, r: int, c: int, v: Any, f: Any) -> None:
+        if v is None or v == "":
             if f is not None:
                 self.ws.write_blank(r, c, None, f)
         elif isinstance(v, bool):
@@ -188,10 +185,25 @@ class _Writer:
         else:
             self.ws.write_string(r, c, str(v), f)
 
+    def formats(self, styles: Sequence[str | None] | str | None, n: int) -> list[Any]:
+        """一行 n 个单元格的格式（按名称取一次，逐行写大表时不再每格查找）。"""
+        if isinstance(styles, str) or styles is None:
+            return [self.fmt.get(styles) if styles else None] * n
+        return [self.fmt.get(st) if st else None for st in styles]
+
     def row(self, r: int, values: Sequence[Any], styles: Sequence[str | None] | str | None = None) -> None:
+        self.put_row(r, values, self.formats(styles, len(values)))
+
+    def put_row(self, r: int, values: Sequence[Any], formats: Sequence[Any]) -> None:
+        ws = self.ws
         for c, v in enumerate(values):
-            st = styles if isinstance(styles, str) or styles is None else styles[c]
-            self.cell(r, c, v, st)
+            t = type(v)  # 绝大多数单元格是非空文字或数：按确切类型直接写，其余与 _put 相同
+            if t is str and v:
+                ws.write_string(r, c, v, formats[c])
+            elif t is Decimal or t is int or t is float:
+                ws.write_number(r, c, float(v), formats[c])
+            else:
+                self._put(r, c, v, formats[c])
 
 
 def write_summary(summary: Summary, out: str | Path, *, folder: str = "",
@@ -248,21 +260,19 @@ def write_summary(summary: Summary, out: str | Path, *, folder: str = "",
         if n_found:
             first_finding[r.file] = row_no
             row_no += n_found
+    row_formats = w.formats(["int", "int", "text", "text", "text", "text", "score", "text"] + ["score"] * len(s.level1_names)
+                            + ["int"] * 4 + (["score", "text", "score"] if has_self else []) + ["text"], len(headers))
     for n, r in enumerate(ordered, 1):
         lv = {name: score for name, score, _ in r.level1}
         note = "" if r.complete else f"有 {r.unscored} 项指标无法计分，总分不完整，未参与排名与等级分布"
         vals: list[Any] = [s.rank.get(r.file), s.rank_in_system.get(r.file), r.file, r.unit, r.system, r.year,
                            r.total, r.grade] + [lv.get(x) for x in s.level1_names] + \
                           [r.errors, r.warnings, r.counts.get("提示", 0), r.unscored]
-        styles: list[str] = ["int", "int", "text", "text", "text", "text", "score", "text"] + \
-                                   ["score"] * len(s.level1_names) + ["int"] * 4
         if has_self:
             diff = r.self_score - r.total if r.self_score is not None and r.total is not None else None
             vals += [r.self_score, r.self_grade, diff]
-            styles += ["score", "text", "score"]
         vals.append(note)
-        styles.append("text")
-        w.row(n, vals, styles)
+        w.put_row(n, vals, row_formats)
         if r.file in first_finding:  # 内部链接（不是公式），显示文字仍按文本写入
             ws.write_url(n, 2, f"internal:'{SHEET_FINDINGS}'!A{first_finding[r.file]}", fmt["link"], string=r.file,
                          tip=f"查看该单位的 {max(r.n_findings, len(r.findings))} 条校验发现")
@@ -310,11 +320,15 @@ def write_summary(summary: Summary, out: str | Path, *, folder: str = "",
     w = _Writer(ws, fmt)
     w.row(0, ["文件", "单位", "严重程度", "工作表", "单元格", "代码", "说明"], "header")
     n = 0
+    by_severity: dict[str, list[Any]] = {}
     for r in sorted(s.ok, key=lambda r: r.file):
         for sev, sheet, cell, code, msg in (findings_of(r) if max(r.n_findings, len(r.findings)) else ()):
             n += 1
-            w.row(n, [r.file, r.unit, sev, sheet, cell, code, msg],
-                  ["text", "text", sev if sev in fmt else "text", "text", "text", "text", "wrap"])
+            formats = by_severity.get(sev)
+            if formats is None:
+                formats = by_severity[sev] = w.formats(
+                    ["text", "text", sev if sev in fmt else "text", "text", "text", "text", "wrap"], 7)
+            w.put_row(n, [r.file, r.unit, sev, sheet, cell, code, msg], formats)
     for c, wd in enumerate([28, 24, 8, 10, 8, 22, 80]):
         ws.set_column(c, c, wd)
     ws.freeze_panes(1, 0)
