@@ -116,18 +116,19 @@ def _outcome(res: DeptResult, cacheable: bool) -> Outcome:
     return res.file, res.key, head, findings, cacheable
 
 
-def _work_chunk(paths: list[str], root: str, dedup: bool) -> tuple[list[Outcome], float]:
-    """一组文件（一个进程池任务），以及处理它们用的秒数（主进程据此定下一组的大小）。"""
-    started = time.perf_counter()
-    return [_work(p, root, dedup) for p in paths], time.perf_counter() - started
+def _work_chunk(paths: list[str], root: str, dedup: bool) -> tuple[list[Outcome], float, float]:
+    """一组文件（一个进程池任务），以及处理它们用的 CPU 秒数与经过的秒数（主进程据此定下一组的大小）。"""
+    cpu, wall = time.process_time(), time.perf_counter()
+    out = [_work(p, root, dedup) for p in paths]
+    return out, time.process_time() - cpu, time.perf_counter() - wall
 
 
 # =====================================================================================================
 # 并行运行：文件分组交给子进程，每个文件限时
 # =====================================================================================================
 DEFAULT_TIMEOUT = 60.0  # 秒：一个正常的工作簿不到 0.1 秒，1 GB/20 秒的规模上限之内的也远小于此
-CHUNK_SECONDS = 0.5  # 一组文件的目标用时（中断时最多丢掉每个子进程两组的结果）
-MAX_CHUNK = 32
+CHUNK_CPU_SECONDS = 0.25  # 一组文件的目标 CPU 用时（按 CPU 而不是经过的时间：机器忙时组不因此变小、调度变多）
+MAX_CHUNK = 32  # 中断时最多丢掉每个子进程两组的结果
 
 
 def _pool_context():
@@ -139,15 +140,16 @@ def _pool_context():
 
 class _Chunks:
     """待处理的文件，一组一组地交出。每个进程池任务在主进程里约花 0.2 毫秒（排队、两次管道往返、唤醒线程），
-    比一个文件的其他开销都大，所以一组放几个到几十个文件：按已观察到的每个文件用时，使一组约 CHUNK_SECONDS 秒。
-    开头还没有观察时一组一个文件；快结束时组变小，让每个子进程都分到活。需要单独重做的文件（所在的组超时或子进程退出、
-    命中的结果在缓存里读不出来）排在最前，一个一个交出，于是限时与意外退出仍按文件计。"""
+    比一个文件的其他开销都大，所以一组放几个到几十个文件：按已观察到的每个文件用时，使一组约 CHUNK_CPU_SECONDS 秒的
+    CPU，且经过的时间不超过限时的四分之一（读网络盘等慢而不费 CPU 的文件，组不会大到整组超时）。开头还没有观察时一组
+    一个文件；快结束时组变小，让每个子进程都分到活。需要单独重做的文件（所在的组超时或子进程退出、命中的结果在缓存里
+    读不出来）排在最前，一个一个交出，于是限时与意外退出仍按文件计。"""
 
-    def __init__(self, files: Sequence[Path], jobs: int, dedup: bool, size: int | None):
+    def __init__(self, files: Sequence[Path], jobs: int, dedup: bool, size: int | None, limit: float | None):
         self.todo = deque(str(f) for f in files)
         self.alone: deque[tuple[str, bool]] = deque()
-        self.jobs, self.dedup, self.size = jobs, dedup, size
-        self.per_file: float | None = None
+        self.jobs, self.dedup, self.size, self.limit = jobs, dedup, size, limit
+        self.per_file: tuple[float, float] | None = None  # 每个文件的 (CPU 秒, 经过的秒)，近期加权平均
 
     def next(self) -> tuple[list[str], bool] | None:
         if self.alone:
@@ -161,12 +163,16 @@ class _Chunks:
     def _size(self) -> int:
         if self.per_file is None:
             return 1
-        n = int(CHUNK_SECONDS / max(self.per_file, 1e-4))
-        return max(1, min(MAX_CHUNK, n, len(self.todo) // (2 * self.jobs)))
+        cpu, wall = self.per_file
+        n = CHUNK_CPU_SECONDS / max(cpu, 1e-4)
+        if self.limit:
+            n = min(n, self.limit / 4 / max(wall, 1e-4))
+        return max(1, min(MAX_CHUNK, int(n), len(self.todo) // (2 * self.jobs)))
 
-    def observe(self, n: int, seconds: float) -> None:
-        per = seconds / n
-        self.per_file = per if self.per_file is None else 0.7 * self.per_file + 0.3 * per
+    def observe(self, n: int, cpu: float, wall: float) -> None:
+        per = (cpu / n, wall / n)
+        old = self.per_file
+        self.per_file = per if old is None else (0.7 * old[0] + 0.3 * per[0], 0.7 * old[1] + 0.3 * per[1])
 
     def redo(self, paths: Sequence[str], dedup: bool) -> None:
         self.alone.extendleft((p, dedup) for p in reversed(paths))
@@ -239,7 +245,7 @@ def iter_batch(files: Sequence[Path], root: Path, *, jobs: int = 1, timeout: flo
         return
     jobs = max(1, min(jobs, len(files)))
     limit = timeout if timeout and timeout > 0 else None
-    chunks = _Chunks(files, jobs, cache is not None, chunk)
+    chunks = _Chunks(files, jobs, cache is not None, chunk, limit)
     known = cache.keys() if cache is not None else frozenset()
     pool = ProcessPool(max_workers=jobs, context=_pool_context(), initializer=_init_worker, initargs=(known,))
     running: dict[Future, tuple[int, list[str], bool]] = {}
@@ -258,14 +264,14 @@ def iter_batch(files: Sequence[Path], root: Path, *, jobs: int = 1, timeout: flo
             for finished in sorted(done, key=lambda f: running[f][0]):
                 _, paths, dedup = running.pop(finished)
                 try:
-                    outcomes, seconds = finished.result()
+                    outcomes, cpu, wall = finished.result()
                 except Exception as exc:  # noqa: BLE001 —— 超时、子进程退出或其他意外：只影响这一组
                     if len(paths) > 1:
                         chunks.redo(paths, dedup)
                     else:
                         yield _failed(paths[0], root, exc, limit)
                     continue
-                chunks.observe(len(paths), seconds)
+                chunks.observe(len(paths), cpu, wall)
                 for path, o in zip(paths, outcomes, strict=True):
                     res = _complete(o, cache, findings, redo=not dedup)
                     if res is None:
