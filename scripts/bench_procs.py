@@ -61,19 +61,35 @@ def tree_run(cmd: list[str], repeat: int, cwd: str | None = None) -> tuple[float
 
 
 def interrupt_half(cmd: list[str], cache_dir: Path, nfiles: int, cwd: str | None = None) -> int:
-    """运行 jixiao batch，结果缓存里有一半文件时按 Ctrl+C（SIGINT）；返回中断时缓存里的结果数。"""
+    """运行 jixiao batch，结果缓存里已提交一半文件时按 Ctrl+C（SIGINT）；返回中断后缓存里的结果数。"""
     import signal
 
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     done = 0
     while proc.poll() is None:
         time.sleep(0.2)
-        done = sum(1 for _ in cache_dir.glob("*/*/*.json")) if cache_dir.exists() else 0
+        done = cached_results(cache_dir)
         if done >= nfiles // 2:
             proc.send_signal(signal.SIGINT)
             break
     proc.communicate()
-    return sum(1 for _ in cache_dir.glob("*/*/*.json")) if cache_dir.exists() else done
+    return cached_results(cache_dir) or done
+
+
+def cached_results(cache_dir: Path) -> int:
+    """结果缓存（addin/batch/cache.py 的 SQLite 库）里已提交的结果数：另开一个只读连接去数，库还没建好时为 0。"""
+    import sqlite3
+
+    from addin.batch.cache import DB_NAME
+
+    total = 0
+    for db in cache_dir.glob(f"*/{DB_NAME}") if cache_dir.exists() else ():
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as con:
+                total += con.execute("SELECT count(*) FROM result").fetchone()[0]
+        except sqlite3.Error:
+            continue
+    return total
 
 
 def wall(cmd: list[str], repeat: int, cwd: str | None = None, env: dict | None = None,

@@ -41,3 +41,22 @@ def test_tree_memory_sampling_sees_child_processes():
     secs, res, peak = bench_procs.tree_run([sys.executable, "-c", code], 1)
     assert res.returncode == 0 and secs > 1
     assert peak > 70, peak
+
+
+def test_cached_results_counts_what_the_batch_committed(tmp_path, monkeypatch):
+    """“中断后续跑”一行靠它判断何时按 Ctrl+C：数的是结果缓存库里已提交的结果。"""
+    from addin.batch import cache as cache_mod
+    from addin.batch.cache import ResultCache
+    from addin.batch.result import DeptResult
+
+    monkeypatch.setattr(cache_mod, "COMMIT_SECONDS", 3600.0)
+
+    root = tmp_path / "汇总.xlsx.jixiao-cache"
+    assert bench_procs.cached_results(root) == 0
+    cache = ResultCache(root)
+    for i in range(3):
+        cache.put(DeptResult(f"{i}.xlsx", False, "坏文件", key=f"{i:064x}"))
+    assert bench_procs.cached_results(root) == 0  # 还没有提交
+    cache.commit()
+    assert bench_procs.cached_results(root) == 3
+    cache.close()

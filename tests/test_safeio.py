@@ -880,7 +880,7 @@ def test_every_raw_write_in_addin_is_accounted_for():
         "report/word.py": "doc.save(tmp)：atomic_output 的临时文件；img.save 写入内存",
         "report/pdf.py": "copyfile 到 atomic_output 的临时文件",
         "batch/summary.py": "XlsxWriter 写临时文件，再经 safeio.atomic_output 替换",
-        "batch/cache.py": "结果缓存：jixiao 自己的缓存文件夹（不是用户文件），临时文件 + os.replace",
+        "batch/cache.py": "结果缓存：jixiao 自己的缓存文件夹（不是用户文件）里的说明.txt；结果在 SQLite 库中",
         "batch/compare_output.py": "XlsxWriter 写临时文件，再经 safeio.atomic_output 替换",
         "template/workbook.py": "XlsxWriter 写到调用方给出的路径（jixiao new/demo 给的是 safeio.atomic_output 的临时文件）",
         "excel/export.py": "ZipFile 写 atomic_output 的临时文件",

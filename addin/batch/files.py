@@ -48,8 +48,10 @@ def collect_entries(folder: str | Path, *, recursive: bool = True, exclude: Iter
         except OSError as exc:
             walk_error(exc)
             walker = []
+    found: list[tuple[str, Path]] = []  # (相对路径, 路径)：相对路径每个文件夹只算一次，排序也用它
     for dirpath, dirnames, filenames in walker:
         base = Path(dirpath)
+        prefix = "" if base == folder else rel(base) + "/"
         kept = []
         for d in sorted(dirnames):
             if d.startswith(".") or d.endswith(CACHE_SUFFIX):
@@ -71,10 +73,12 @@ def collect_entries(folder: str | Path, *, recursive: bool = True, exclude: Iter
                 if why:
                     skipped.append(DeptResult(rel(p), False, why))
                 continue
-            if not is_workbook or p.resolve() in skip:
+            if not is_workbook or (skip and p.resolve() in skip):
                 continue
-            files.append(p)
-    return sorted(files, key=rel), sorted(skipped, key=lambda r: r.file)
+            found.append((prefix + name, p))
+    found.sort(key=lambda x: x[0])
+    files.extend(p for _, p in found)
+    return files, sorted(skipped, key=lambda r: r.file)
 
 
 def _unreadable_entry(p: Path, is_workbook: bool) -> str | None:

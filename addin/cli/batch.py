@@ -5,7 +5,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .common import EXIT_FINDINGS, EXIT_OK, CliError
 
@@ -36,8 +36,8 @@ def run(args) -> int:
         raise CliError(f"文件夹“{folder}”{where}中没有 .xlsx / .xlsm 工作簿")
     # 进程数不超过文件数：结束时报告的是实际用了几个进程
     jobs = min(args.jobs if args.jobs and args.jobs > 0 else (os.cpu_count() or 1), len(files))
-    # 结果缓存：汇总文件旁的“汇总.xlsx.jixiao-cache/”，中断后再运行不重算已完成的文件；--no-cache 时用临时文件夹
-    # （写汇总时从中读回各单位的发现），结束即删除
+    # 结果缓存：汇总文件旁的“汇总.xlsx.jixiao-cache/”，中断后再运行不重算已完成的文件；--no-cache 时同样的库放在
+    # 临时文件夹（写汇总时从中读回各单位的发现，内存里不留），结束即删除
     try:
         if args.no_cache:
             cache = ResultCache(tempfile.mkdtemp(prefix="jixiao-batch-"), temporary=True)
@@ -45,6 +45,8 @@ def run(args) -> int:
             cache = ResultCache(out.with_name(out.name + CACHE_SUFFIX))
     except BookError as exc:
         raise CliError(str(exc)) from None
+    if cache.notice:
+        print(f"jixiao：提示：{cache.notice}", file=sys.stderr)
 
     started = time.perf_counter()
     bar = None
@@ -56,7 +58,7 @@ def run(args) -> int:
     reused = 0
     try:
         try:
-            for res in iter_batch(files, folder, jobs=jobs, timeout=args.timeout, cache=cache):
+            for res in iter_batch(files, folder, jobs=jobs, timeout=args.timeout, cache=cache, findings=False):
                 builder.add(res)
                 reused += res.from_cache
                 if bar is not None:
@@ -108,11 +110,39 @@ def _inputs_without_output(folder: Path, out: Path, *, recursive: bool) -> tuple
     from ..io import safeio
 
     files, skipped = collect_entries(folder, recursive=recursive)
-    clash = [f for f in files if safeio.same_path(f, out)]
+    could_be_out = _could_be(out)
+    clash = [f for f in files if could_be_out(f) and safeio.same_path(f, out)]
     if clash and not _is_summary(out, SUMMARY_TITLE):
         raise CliError(f"汇总文件“{out}”就是文件夹中的部门工作簿“{clash[0].relative_to(folder).as_posix()}”，写出会覆盖它。"
                        "请用 -o 指定另一个文件名（例如放在文件夹之外）；本次没有写入任何文件")
     return [f for f in files if f not in clash], skipped
+
+
+def _could_be(out: Path) -> Callable[[Path], bool]:
+    """文件夹中的文件 f 可能就是 out 吗——只对这些调用解析全部符号链接的 safeio.same_path（一万个文件时省下约一秒）。
+    f 是存在的文件；它与 out 是同一个文件时（同名、符号链接、硬链接、文件系统不分大小写时名字只差大小写）out 也存在，
+    两者 stat 的设备与 inode 相同。名字相同（不分大小写）的也交给 same_path。"""
+    try:
+        st = os.stat(out)
+        target: tuple[int, int] | None = (st.st_dev, st.st_ino)
+    except FileNotFoundError:
+        target = None
+    except OSError:
+        return lambda f: True  # 看不清 out：每个都交给 same_path
+    name = out.name.casefold()
+
+    def could(f: Path) -> bool:
+        if f.name.casefold() == name:
+            return True
+        if target is None:
+            return False
+        try:
+            fs = os.stat(f)
+        except OSError:
+            return True  # 说不准：交给 same_path
+        return (fs.st_dev, fs.st_ino) == target
+
+    return could
 
 
 def _is_summary(path: Path, title: str) -> bool:
