@@ -233,10 +233,11 @@ def iter_batch(files: Sequence[Path], root: Path, *, jobs: int = 1, timeout: flo
     from concurrent.futures import FIRST_COMPLETED, Future, wait
     from itertools import count
 
+    # 在 fork 之前导入，子进程直接继承（校验找未填写的文字材料用 report.sections 与 required 的表，不生成报告，
+    # 所以不必预先编译报告模板；FastBook 认日期格式用 openpyxl 的格式判断，也在这里导入一次，而不是每个子进程各导入一遍）
+    import openpyxl.styles.numbers  # noqa: F401
     from pebble import ProcessPool
 
-    # 在 fork 之前导入，子进程直接继承（校验找未填写的文字材料用 report.sections 与 required 的表，不生成报告，
-    # 所以不必预先编译报告模板）
     from ..checks import run as checks  # noqa: F401
     from ..report import sections  # noqa: F401
     from ..scoring import engine, reader  # noqa: F401
