@@ -249,7 +249,8 @@ def test_parts_read_from_memory_match_zipfile_and_a_bad_crc_says_the_same(tmp_pa
         with pytest.raises(Exception) as e:  # noqa: B017 —— 两种读法抛出同样的异常、同样的说明
             book().grid("评分表")
         outcomes.append((type(e.value), str(e.value)))
-    assert outcomes[0] == outcomes[1] and "sheet1.xml" in outcomes[0][1]
+    assert outcomes[0] == outcomes[1] and outcomes[0][0] is BookError
+    assert "部件“xl/worksheets/sheet1.xml”的压缩数据已损坏" in outcomes[0][1]
 
 
 def test_caches_are_bounded_and_a_cleared_cache_reads_the_same(tmp_path, monkeypatch):

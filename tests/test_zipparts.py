@@ -109,3 +109,22 @@ def test_a_truncated_file_is_refused_as_zipfile_refuses_it():
     for cut in (data[:-5], data[:len(data) // 2], b"PK\x05\x06" + b"\0" * 18):
         assert _outcome(lambda c=cut: zipparts.Package(Path("a.xlsx"), c).entries) == \
             _outcome(lambda c=cut: zipfile.ZipFile(io.BytesIO(c)).infolist())
+
+
+def test_a_damaged_worksheet_is_a_chinese_reason_in_batch(tmp_path):
+    """工作表部件的压缩数据坏了（打开时中央目录完好，读到该表时才发现）：批量处理列为无法读取，说明是中文，不是程序错误。"""
+    from addin.batch.run import process_file
+    from addin.template.workbook import build_workbook
+    from workbook_templates.examples import ZIZHOU_2021
+
+    good = tmp_path / "好.xlsx"
+    build_workbook(ZIZHOU_2021.system, good, ZIZHOU_2021)
+    data = good.read_bytes()
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    info = max((i for i in zf.infolist() if i.filename.startswith("xl/worksheets/")), key=lambda i: i.compress_size)
+    at = info.header_offset + 30 + len(info.filename) + len(info.extra) + info.compress_size // 2
+    bad = tmp_path / "坏.xlsx"
+    bad.write_bytes(data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:])
+    res = process_file(str(bad), str(tmp_path), bad.read_bytes())
+    assert not res.ok
+    assert "的压缩数据已损坏" in res.reason and "程序错误" not in res.reason, res.reason

@@ -99,7 +99,12 @@ class FastBook:
             self._refuse("压缩包结构异常，拒绝读取")
 
     def _part(self, name: str) -> bytes | None:
-        return self.package.read(name)
+        # 压缩包的某个部件坏了（CRC 不符、压缩数据损坏）在读到它时才暴露：说成中文，指明部件
+        try:
+            return self.package.read(name)
+        except (zipfile.BadZipFile, zlib.error, EOFError):
+            raise BookError(f"无法读取工作簿“{self.path.name}”：部件“{name[:80]}”的压缩数据已损坏（可能下载或复制不完整），"
+                            "请重新获取该文件") from None
 
     def _parse(self, data: bytes, start: Callable, end: Callable | None = None, chars: Callable | None = None, *,
                part: str = "") -> None:
