@@ -203,6 +203,8 @@ def _sum_all(values: list[Decimal | None]) -> Decimal | None:
 
 def _parent_results(inputs: WorkbookInputs, parent_of: dict[int, list[int]], results: list[IndicatorResult],
                     findings: list[Finding]) -> list[ParentResult]:
+    if not parent_of:  # 没有父行（绝大多数工作簿）
+        return []
     from udfs.numbers import fmt_score
 
     rows = inputs.rows
