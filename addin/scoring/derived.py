@@ -113,6 +113,8 @@ def formula_variant(system: System, spec: IndicatorSpec, inputs: WorkbookInputs,
     if template is None:
         return "current", ""
     expected, current, previous = template
+    if text == expected:  # 与当前模板公式逐字相同（最常见）：规范化后自然也相同
+        return "current", expected
     got = normalise_formula(text)
     if got == current:
         return "current", expected

@@ -108,15 +108,17 @@ def evaluate(inputs: WorkbookInputs, system: System | None = None) -> Evaluation
     level1: dict[str, Level1Result] = {}
     has_rule = {r.row for r in inputs.rows if _text(r.rule_label)}
     # 一级指标按在评分表中出现的先后排列（表是用户的：改名、增删一级指标都照表来）
-    groups: dict[str, list[IndicatorResult]] = {}
-    for res in results:
-        groups.setdefault(res.level1, []).append(res)
-    for name, members in groups.items():
-        # computed_unscored 与模板小计公式的判断相同：选了规则类型而计算得分算不出的行
-        level1[name] = Level1Result(
-            name, sum((r.points or ZERO for r in members), ZERO), sum((r.final or ZERO for r in members), ZERO),
-            sum((r.computed or ZERO for r in members), ZERO), unscored=sum(1 for r in members if r.final is None),
-            computed_unscored=sum(1 for r in members if r.computed is None and r.row in has_rule))
+    for r in results:  # 各项按行的先后累加（与逐组求和相同）
+        lv = level1.get(r.level1)
+        if lv is None:
+            lv = level1[r.level1] = Level1Result(r.level1, ZERO, ZERO, ZERO)
+        lv.points += r.points or ZERO
+        lv.score += r.final or ZERO
+        lv.computed += r.computed or ZERO
+        if r.final is None:
+            lv.unscored += 1
+        if r.computed is None and r.row in has_rule:  # 与模板小计公式的判断相同：选了规则类型而计算得分算不出的行
+            lv.computed_unscored += 1
     missing = [_missing(r, blocking.get(r.row)) for r in results if r.final is None]
     total = None if missing else sum((v.score for v in level1.values()), ZERO)
     scale = system.grades
@@ -201,6 +203,8 @@ def _sum_all(values: list[Decimal | None]) -> Decimal | None:
 
 def _parent_results(inputs: WorkbookInputs, parent_of: dict[int, list[int]], results: list[IndicatorResult],
                     findings: list[Finding]) -> list[ParentResult]:
+    if not parent_of:  # 没有父行（绝大多数工作簿）
+        return []
     from udfs.numbers import fmt_score
 
     rows = inputs.rows
@@ -470,8 +474,8 @@ def _words(inputs: WorkbookInputs) -> tuple | None:
     元组：udfs.words.word_pairs 对同一词表只读一次。"""
     if inputs.qual_words is None:
         return None
-    return tuple((w.cached if isinstance(w, Formula) else w, b.cached if isinstance(b, Formula) else b)  # _cached_or_raw
-                 for w, b in inputs.qual_words)
+    return tuple([(w.cached if isinstance(w, Formula) else w, b.cached if isinstance(b, Formula) else b)  # _cached_or_raw
+                  for w, b in inputs.qual_words])
 
 
 def entry_notes(rule: Any, value: Any, row: RowInput, ind: str, findings: list[Finding]) -> None:
