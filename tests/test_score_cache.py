@@ -135,3 +135,21 @@ def test_parse_number_results_are_shared_only_between_identical_values():
     assert p is numbers.parse_number("95%") and p.value == D("0.95")
     with pytest.raises(AttributeError):
         p.value = D(1)  # type: ignore[misc]  # 共用的结果不可改
+
+
+def test_long_texts_are_not_kept_by_the_caches(demo_dir):
+    """缓存不留住大段文字（Excel 单元格最多 32,767 个字符）：这样的原值照常计算，只是不进缓存。"""
+    _clear_caches()
+    long_number = "1" + " " * 1000
+    assert numbers.parse_number(long_number).value == D(1)
+    assert long_number not in numbers._PARSED[str]
+    inputs, system = _read(demo_dir, "baojing-2018")
+    row = _typed(inputs)[0]
+    row.reason = "理由" * 1000
+    before = _snapshot(evaluate(copy.deepcopy(inputs), system))
+    assert not any(k[1][1][9] == row.reason for k in score_cache._CACHE)
+    assert _snapshot(evaluate(inputs, system)) == before
+    long_target = "≥300米" + " " * 600
+    rule = cached_rule("目标比较", D(5), ["≥", long_target])
+    assert rule == rule_from_params("目标比较", D(5), ["≥", long_target])
+    assert not any(long_target in k[4] for k in scoring._RULES)

@@ -95,8 +95,9 @@ def _normalise(text: str) -> str:
 
 
 # parse_number 的结果按原值缓存（单元格里反复出现同样的分值、参数、“无”）：键是原值本身，只收相等即读法相同的类型——
-# int、str，以及非 0 的 float（0.0 与 -0.0 相等而读数不同）；无法识别的（InputError）不缓存，每次照常抛出
+# int、不长的 str，以及非 0 的 float（0.0 与 -0.0 相等而读数不同）；无法识别的（InputError）不缓存，每次照常抛出
 _CACHE_MAX = 4096
+_CACHE_TEXT = 64  # 更长的文字不进缓存（不让缓存留住大段文字）
 _PARSED: dict[type, dict[object, Parsed]] = {int: {}, str: {}, float: {}}
 _NONE = Parsed(None)
 
@@ -116,7 +117,7 @@ def parse_number(raw: object) -> Parsed:
     hit = cache.get(raw)
     if hit is None:
         hit = _parse(raw)
-        if raw or type(raw) is not float:
+        if (raw or type(raw) is not float) and not (type(raw) is str and len(raw) > _CACHE_TEXT):
             if len(cache) >= _CACHE_MAX:
                 cache.clear()
             cache[raw] = hit

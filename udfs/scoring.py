@@ -340,7 +340,8 @@ _USES_WORDS: dict[type, bool] = {}  # 规则类 → 是否有 words 字段
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 _RULES: dict[tuple[object, ...], Rule] = {}
 _RULES_WORDED: dict[tuple[object, ...], Rule] = {}  # 换上了某张词表的规则：(规则的键, 词表) → 规则
-_RULES_MAX = 4096
+_RULES_MAX = 2048
+_RULES_TEXT = 512  # 各格文字合计更长的规则不进缓存（不让缓存留住大段文字）
 
 
 def _rule_key(label: str, points: Decimal, params: Sequence[object], na: str | None) -> tuple[object, ...] | None:
@@ -356,6 +357,10 @@ def _rule_key(label: str, points: Decimal, params: Sequence[object], na: str | N
     return (label, str(points), na, types, values)
 
 
+def _text_size(values: Sequence[object]) -> int:
+    return sum(len(v) if isinstance(v, str) else 0 for v in values)
+
+
 def cached_rule(label: str, points: Decimal, params: Sequence[object], na: str | None = None,
                 words: object = None) -> Rule:
     """rule_from_params，结果按单元格内容缓存：批量计分时同一模板的同一行在每个工作簿里写的都一样。规则是不可变的值，
@@ -367,6 +372,8 @@ def cached_rule(label: str, points: Decimal, params: Sequence[object], na: str |
     rule = _RULES.get(key)
     if rule is None:
         rule = rule_from_params(label, points, params, na)
+        if _text_size((label, na, *params)) > _RULES_TEXT:
+            return with_words(rule, words)
         if len(_RULES) >= _RULES_MAX:
             _RULES.clear()
         _RULES[key] = rule

@@ -159,7 +159,7 @@ def _template_formulas(system: System, spec: IndicatorSpec, cells: dict) -> tupl
     entry = _TEMPLATES.get((id(system), id(spec)))
     if entry is None or entry[0] is not system or entry[1] is not spec:
         keys = _referenced(spec.args, _parts(system)) + _referenced(legacy_refs(spec), {})
-        if len(_TEMPLATES) >= 1024:
+        if len(_TEMPLATES) >= 256:
             _TEMPLATES.clear()
         entry = _TEMPLATES[(id(system), id(spec))] = (system, spec, tuple(keys), {})
     where = tuple([cells.get(k, _ABSENT) for k in entry[2]])
@@ -173,7 +173,7 @@ def _template_formulas(system: System, spec: IndicatorSpec, cells: dict) -> tupl
         out: tuple[str, str, str] | None = (expected, normalise_formula(expected), normalise_formula(previous))
     except KeyError:
         out = None
-    if len(known) >= 256:
+    if len(known) >= 16:  # 一批工作簿里同一指标的基础数据表排法通常只有几种
         known.clear()
     known[where] = out
     return out

@@ -138,7 +138,7 @@ def _table_cells(key: str, r: int, layout: tuple[tuple[str, int], ...]) -> list:
     """经费表第 r 行（代码 key，各列 layout）各格在 WorkbookInputs.cells 中的条目；同一模板的每个工作簿都一样，缓存。"""
     hit = _TABLE_CELLS.get((key, r, layout))
     if hit is None:
-        if len(_TABLE_CELLS) >= 4096:
+        if len(_TABLE_CELLS) >= 1024:
             _TABLE_CELLS.clear()
         hit = _TABLE_CELLS[(key, r, layout)] = [(("table", key, k), (L.SHEET_DATA, a1(r, c))) for k, c in layout]
     return hit
@@ -344,7 +344,7 @@ class _Layout:
             rs = str(r)
             addresses = {f: x + rs for f, x in self.letters}  # 与 a1(r, 列) 相同
             addresses["params"] = f"{addresses['p1']}:{addresses['p10']}"
-            if len(self.rows) >= 4096:
+            if len(self.rows) >= 128:
                 self.rows.clear()
             hit = self.rows[r] = ([(r, c) for c in self.cols], addresses)
         return hit[0], dict(hit[1])
@@ -357,7 +357,7 @@ def _layout(col: dict[str, int]) -> _Layout:
     key = tuple(col.items())
     layout = _LAYOUTS.get(key)
     if layout is None:
-        if len(_LAYOUTS) >= 64:
+        if len(_LAYOUTS) >= 16:
             _LAYOUTS.clear()
         layout = _LAYOUTS[key] = _Layout(col)
     return layout

@@ -23,7 +23,8 @@ from ..model import Finding, Formula, RowInput
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 # 用到定性词表的规则类型：只有这两种行的键里有词表
 WORDED_LABELS = frozenset({Qualitative.label, Target.label})
-_MAX = 4096
+_MAX = 2048
+_MAX_TEXT = 1024  # 键里各格文字合计更长的不进缓存（不让缓存留住大段文字）
 
 
 class HashedTuple:
@@ -52,6 +53,10 @@ def plain_key(values: tuple[Any, ...]) -> tuple[Any, ...] | None:
     return (types, values)
 
 
+def _text_size(values: tuple[Any, ...]) -> int:
+    return sum(len(v) for v in values if type(v) is str)
+
+
 def words_key(words: tuple[Any, ...] | None) -> HashedTuple | bool | None:
     """定性词表在键里的样子：读出的 (词语, 档次)（规则用的就是它）；没有词表区域为 None，读不出为 False（这时用到词表的行
     不缓存，照常计分并报告）。"""
@@ -64,7 +69,7 @@ def words_key(words: tuple[Any, ...] | None) -> HashedTuple | bool | None:
     # 同一张词表用同一个对象：各行的键比较时先比对象本身
     key = _WORDS.get(pairs)
     if key is None:
-        if len(_WORDS) >= 64:
+        if len(_WORDS) >= 16:
             _WORDS.clear()
         key = _WORDS[pairs] = HashedTuple(pairs)
     return key
@@ -107,6 +112,8 @@ def lookup(system: System, key: tuple[Any, ...]) -> tuple[dict[str, Any], tuple[
 
 
 def remember(system: System, key: tuple[Any, ...], fields: dict[str, Any], found: tuple[Finding, ...]) -> None:
+    if _text_size(key[1][1]) > _MAX_TEXT:
+        return
     if len(_CACHE) >= _MAX:
         _CACHE.clear()
     _CACHE[key] = (system, fields, found)
@@ -123,6 +130,8 @@ def grade_scale(rows: list[tuple[Any, Any]]) -> GradeScale:
     scale = _SCALES.get(key)
     if scale is None:
         scale = GradeScale.from_rows(rows)
+        if _text_size(key[1]) > _MAX_TEXT:
+            return scale
         if len(_SCALES) >= 256:
             _SCALES.clear()
         _SCALES[key] = scale
