@@ -21,7 +21,7 @@ from workbook_templates.systems import SYSTEMS
 def _clear_caches() -> None:
     score_cache._CACHE.clear()
     score_cache._SCALES.clear()
-    score_cache._WORDS.clear()
+    score_cache._hashed.cache_clear()
     scoring._RULES.clear()
     scoring._RULES_WORDED.clear()
     for cache in numbers._PARSED.values():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from functools import lru_cache
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -350,17 +351,14 @@ class _Layout:
         return hit[0], dict(hit[1])
 
 
-_LAYOUTS: dict[tuple, _Layout] = {}
-
-
 def _layout(col: dict[str, int]) -> _Layout:
-    key = tuple(col.items())
-    layout = _LAYOUTS.get(key)
-    if layout is None:
-        if len(_LAYOUTS) >= 16:
-            _LAYOUTS.clear()
-        layout = _LAYOUTS[key] = _Layout(col)
-    return layout
+    return _layout_of(tuple(col.items()))
+
+
+@lru_cache(maxsize=16)
+def _layout_of(items: tuple[tuple[str, int], ...]) -> _Layout:
+    """同一布局（字段与列号完全相同）的工作簿共用一个 _Layout 及其按行缓存的键与地址。"""
+    return _Layout(dict(items))
 
 
 # RowInput 按位置构造（每个工作簿每行一次，比按名称快）：字段的先后在这里核对，模型改了顺序时导入即报错，不会读错列

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from udfs.numbers import InputError
@@ -66,16 +67,14 @@ def words_key(words: tuple[Any, ...] | None) -> HashedTuple | bool | None:
         pairs = word_pairs(words)
     except InputError:
         return False
-    # 同一张词表用同一个对象：各行的键比较时先比对象本身
-    key = _WORDS.get(pairs)
-    if key is None:
-        if len(_WORDS) >= 16:
-            _WORDS.clear()
-        key = _WORDS[pairs] = HashedTuple(pairs)
-    return key
+    return _hashed(pairs)
 
 
-_WORDS: dict[tuple[Any, ...], HashedTuple] = {}
+@lru_cache(maxsize=16)
+def _hashed(pairs: tuple[Any, ...]) -> HashedTuple:
+    """同一张词表用同一个对象：各行的键比较时先比对象本身。"""
+    return HashedTuple(pairs)
+
 # 计分这一步用到的单元格地址（发现指向它们）；结果里的 cells 每次照该行重新填入
 _CELLS_USED = ("points", "value", "rule", "na", "params", *(f"p{i}" for i in range(1, 11)), "computed", "override",
                "reason")
