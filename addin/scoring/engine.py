@@ -170,29 +170,32 @@ def _find_parents(rows: list[RowInput]) -> dict[int, list[int]]:
     pts = [_row_points(r) for r in rows]
     cand = [_may_be_parent(r, p) for r, p in zip(rows, pts, strict=True)]
     found: dict[int, list[int]] = {}
-
-    def span(i: int) -> int | None:
-        target, total, j = pts[i], ZERO, i + 1
-        direct: list[int] = []
-        assert target is not None
-        while j < len(rows) and total < target:
-            p = pts[j]
-            if _text(rows[j].level1) != _text(rows[i].level1) or p is None:
-                break
-            end = span(j) if cand[j] else None
-            direct.append(j)
-            total += p
-            j = end if end is not None else j + 1
-        if direct and total == target:
-            found[i] = direct
-            return j
-        return None
-
     i = 0
     while i < len(rows):
-        end = span(i) if cand[i] else None
+        end = _span(i, rows, pts, cand, found) if cand[i] else None
         i = end if end is not None else i + 1
     return found
+
+
+def _span(i: int, rows: list[RowInput], pts: list[Decimal | None], cand: list[bool], found: dict[int, list[int]]
+          ) -> int | None:
+    """第 i 行是父行时记入 found 并返回其子行之后的下标，否则 None（_find_parents 的递归部分；写成模块级函数而不是
+    递归的内部函数：后者与自身构成引用环，连同各行要等垃圾回收才释放）。"""
+    target, total, j = pts[i], ZERO, i + 1
+    direct: list[int] = []
+    assert target is not None
+    while j < len(rows) and total < target:
+        p = pts[j]
+        if _text(rows[j].level1) != _text(rows[i].level1) or p is None:
+            break
+        end = _span(j, rows, pts, cand, found) if cand[j] else None
+        direct.append(j)
+        total += p
+        j = end if end is not None else j + 1
+    if direct and total == target:
+        found[i] = direct
+        return j
+    return None
 
 
 def _sum_all(values: list[Decimal | None]) -> Decimal | None:
