@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -81,6 +82,9 @@ def _init_worker(known: frozenset[str]) -> None:
     global _KNOWN
     _KNOWN = known
     _SEEN.clear()
+    # 从主进程继承来的对象（已导入的模块、各种表）一直用到子进程结束：移出垃圾回收器的视野（gc.freeze），此后每次
+    # 完整回收只扫描本进程处理文件时新建的对象（每个文件约省 0.1 毫秒），也不再为改写回收标记而复制与主进程共享的内存页
+    gc.freeze()
 
 
 def _work(path: str, root: str, dedup: bool) -> Outcome:
