@@ -215,15 +215,33 @@ def _frame(system: System) -> tuple:
 
 def _cell_names(name: str, titles: tuple[str, ...]) -> tuple[str, ...]:
     """各格的中文名称“行名·列名”。同一模板各工作簿的名称相同：按名称缓存，各工作簿得到同一个字符串对象（num_cell 的
-    缓存键不必逐字比较、重算散列）。"""
+    缓存键不必逐字比较、重算散列）。列名只有三种（经费表各列、评分表两种行的各列）：各用一个按名称的缓存。"""
     if len(name) > CACHE_TEXT_MAX:
-        return _cell_names_of.__wrapped__(name, titles)
-    return _cell_names_of(name, titles)
+        return _names_of(name, titles)
+    if titles is _ROW_TITLES:
+        return _row_names(name)
+    if titles is _TEXT_ROW_TITLES:
+        return _text_row_names(name)
+    return _table_names(name, titles)
+
+
+def _names_of(name: str, titles: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"{name}·{title}" for title in titles)
 
 
 @lru_cache(maxsize=1024)
-def _cell_names_of(name: str, titles: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(f"{name}·{title}" for title in titles)
+def _row_names(name: str) -> tuple[str, ...]:
+    return _names_of(name, _ROW_TITLES)
+
+
+@lru_cache(maxsize=1024)
+def _text_row_names(name: str) -> tuple[str, ...]:
+    return _names_of(name, _TEXT_ROW_TITLES)
+
+
+@lru_cache(maxsize=1024)
+def _table_names(name: str, titles: tuple[str, ...]) -> tuple[str, ...]:
+    return _names_of(name, titles)
 
 
 # 评分表各行的数字输入列：(字段, 种类, 中文表头)
