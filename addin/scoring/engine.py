@@ -155,14 +155,9 @@ def _row_points(row: RowInput) -> Decimal | None:
         return None
 
 
-def _may_be_parent(row: RowInput, points: Decimal | None) -> bool:
-    """父行的样子：没有规则类型、没有实际值，有正的分值，三级指标为空或就是它的二级/一级指标名称（如“数量指标 20 分”）。
-    三级指标名称另有其字的行是还没选规则类型的指标，不当作父行（否则两个 5 分的相邻行会被误认）。"""
-    return points is not None and points > 0 and _parent_shaped(row)
-
-
 def _parent_shaped(row: RowInput) -> bool:
-    """_may_be_parent 中不看分值的各条件。"""
+    """父行的样子（分值为正之外）：没有规则类型、没有实际值，三级指标为空或就是它的二级/一级指标名称（如“数量指标 20 分”）。
+    三级指标名称另有其字的行是还没选规则类型的指标，不当作父行（否则两个 5 分的相邻行会被误认）。"""
     if _text(row.rule_label) or isinstance(row.value, Formula) or not is_blank(row.value):
         return False
     name = _text(row.name)
@@ -170,12 +165,12 @@ def _parent_shaped(row: RowInput) -> bool:
 
 
 def _find_parents(rows: list[RowInput]) -> dict[int, list[int]]:
-    """找出父行：可能是父行（_may_be_parent）的行，其下紧接的同一一级指标的各行（子行本身也可以是父行，按其分值计）
+    """找出父行：可能是父行（有正的分值而 _parent_shaped）的行，其下紧接的同一一级指标的各行（子行本身也可以是父行，按其分值计）
     分值依次相加正好等于它的分值。返回 {父行下标: [直接子行下标]}。分值对不上的不是父行（照常按指标行计分并报告规则错误）。"""
     if not any(map(_parent_shaped, rows)):  # 绝大多数工作簿没有父行的样子：不必逐行解析分值
         return {}
     pts = [_row_points(r) for r in rows]
-    cand = [_may_be_parent(r, p) for r, p in zip(rows, pts, strict=True)]
+    cand = [p is not None and p > 0 and _parent_shaped(r) for r, p in zip(rows, pts, strict=True)]
     found: dict[int, list[int]] = {}
 
     def span(i: int) -> int | None:
@@ -421,8 +416,7 @@ _SCORED = ("code", "name", "points", "value", "value_error", "value_typed", "rul
 
 
 def _result(row: RowInput, spec: Any, code: str, name: str, points: Decimal | None, value: Any, value_error: str | None,
-            value_typed: bool, rule: Any, computed: Decimal | None, override: Decimal | None, reason: str,
-            final: Decimal | None) -> IndicatorResult:
+            value_typed: bool, rule: Any, computed: Any, override: Any, reason: str, final: Any) -> IndicatorResult:
     """计分得出的各项（_SCORED）加上照该行填入、不参与计分的各项：各级指标名称、评分标准、指标公式、单位（空白时取
     指标描述）、报告所列、备注等。cells 就是该行的地址表（读取时为每行新建，之后谁都不改它：不必再复制一份）。"""
     level1, level2, criterion, formula, unit, note, evidence = _texts(
