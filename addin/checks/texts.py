@@ -44,8 +44,11 @@ def check_money_unit(ctx: Context) -> list[Finding]:
     amounts = [(c, c.value) for c in ctx.filled
                if c.kind == "money" and _usable(c) and c.value is not None and c.value != 0]
     money = [c for c, _ in amounts]
-    if unit == "万元" and money:
-        med = Decimal(median([abs(v) for _, v in amounts]))
+    magnitudes = [abs(v) for _, v in amounts]
+    # 最大的金额不到 10 万、也不到最小金额的 1 万倍时，中位数（介于两者之间）两条都不会触发：不必排序求中位数
+    if unit == "万元" and money and (max(magnitudes) >= WAN_YUAN_MEDIAN_MAX
+                                     or max(magnitudes) >= UNIT_OUTLIER_FACTOR * min(magnitudes)):
+        med = Decimal(median(magnitudes))
         if len(money) >= 2 and med >= WAN_YUAN_MEDIAN_MAX:
             out.append(F.make("unit-mismatch", unit_where[0], unit_where[1], actual=med, expected="万元",
                               detail=f"金额单位为万元，但金额的中位数为 {_n(med)}（即 {_n(med / 10000)} 亿元），像是按元填写；"

@@ -8,6 +8,7 @@ import datetime as _dt
 import re
 import unicodedata
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -135,6 +136,18 @@ _DATE_CN = re.compile(r"([〇○零一二三四五六七八九OＯ]{4})\s*年\s*
 
 def parse_date(raw: Any) -> _dt.date | None:
     """成文日期：日期单元格、Excel 日期序号、“2019年7月19日”“2019-07-19”“2019/7/19”“二〇一九年七月十九日”。无法识别为 None。"""
+    if type(raw) is str and len(raw) <= 64:
+        return _parse_date_text(raw)
+    return _parse_date(raw)
+
+
+@lru_cache(maxsize=256)
+def _parse_date_text(raw: str) -> _dt.date | None:
+    """文字写的成文日期（只取决于文字本身；date 不可变，可以共用）：同一批工作簿里常常相同，按文字缓存。"""
+    return _parse_date(raw)
+
+
+def _parse_date(raw: Any) -> _dt.date | None:
     if isinstance(raw, _dt.datetime):
         return raw.date()
     if isinstance(raw, _dt.date):

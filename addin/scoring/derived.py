@@ -126,7 +126,6 @@ def formula_variant(system: System, spec: IndicatorSpec, inputs: WorkbookInputs,
 # 按对象缓存（体系、指标描述都是不可变的值）：键用 id，条目里留着对象本身并核对是同一个——对象活着 id 就不会被复用。
 _PARTS: dict[int, tuple[System, dict[str, tuple[str, ...]]]] = {}
 _TEMPLATES: dict[tuple[int, int], tuple[System, IndicatorSpec, tuple[tuple, ...], dict]] = {}
-_ABSENT = object()
 
 
 def _parts(system: System) -> dict[str, tuple[str, ...]]:
@@ -162,7 +161,7 @@ def _template_formulas(system: System, spec: IndicatorSpec, cells: dict) -> tupl
         if len(_TEMPLATES) >= 256:
             _TEMPLATES.clear()
         entry = _TEMPLATES[(id(system), id(spec))] = (system, spec, tuple(keys), {})
-    where = tuple([cells.get(k, _ABSENT) for k in entry[2]])
+    where = tuple(map(cells.get, entry[2]))  # 缺的格为 None（cells 的值都是 (表, 单元格)，不会是 None）
     known = entry[3]
     if where in known:
         return known[where]

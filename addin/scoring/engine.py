@@ -90,11 +90,11 @@ def evaluate(inputs: WorkbookInputs, system: System | None = None) -> Evaluation
         hit = score_cache.lookup(system, key) if key is not None else None
         if hit is not None:
             findings.extend(hit[1])
-            res = IndicatorResult(**hit[0], **_row_fields(row, system.indicator(row.code)))
+            res = _result(row, system.indicator(row.code), *hit[0])
         else:
             res = _evaluate_row(system, inputs, row, findings, cells, words, money_unit)
             if key is not None:
-                score_cache.remember(system, key, {f: getattr(res, f) for f in _SCORED}, tuple(findings[before:]))
+                score_cache.remember(system, key, tuple([getattr(res, f) for f in _SCORED]), tuple(findings[before:]))
         if not res.level1:
             res.level1 = UNGROUPED
             findings.append(F.make("level1-missing", SHEET_SCORES, res.cells.get("level1", ""), indicator=res.name,
@@ -155,20 +155,22 @@ def _row_points(row: RowInput) -> Decimal | None:
         return None
 
 
-def _may_be_parent(row: RowInput, points: Decimal | None) -> bool:
-    """父行的样子：没有规则类型、没有实际值，有正的分值，三级指标为空或就是它的二级/一级指标名称（如“数量指标 20 分”）。
+def _parent_shaped(row: RowInput) -> bool:
+    """父行的样子（分值为正之外）：没有规则类型、没有实际值，三级指标为空或就是它的二级/一级指标名称（如“数量指标 20 分”）。
     三级指标名称另有其字的行是还没选规则类型的指标，不当作父行（否则两个 5 分的相邻行会被误认）。"""
-    if points is None or points <= 0 or _text(row.rule_label) or isinstance(row.value, Formula) or not is_blank(row.value):
+    if _text(row.rule_label) or isinstance(row.value, Formula) or not is_blank(row.value):
         return False
     name = _text(row.name)
     return not name or name in (_text(row.level2), _text(row.level1))
 
 
 def _find_parents(rows: list[RowInput]) -> dict[int, list[int]]:
-    """找出父行：可能是父行（_may_be_parent）的行，其下紧接的同一一级指标的各行（子行本身也可以是父行，按其分值计）
+    """找出父行：可能是父行（有正的分值而 _parent_shaped）的行，其下紧接的同一一级指标的各行（子行本身也可以是父行，按其分值计）
     分值依次相加正好等于它的分值。返回 {父行下标: [直接子行下标]}。分值对不上的不是父行（照常按指标行计分并报告规则错误）。"""
+    if not any(map(_parent_shaped, rows)):  # 绝大多数工作簿没有父行的样子：不必逐行解析分值
+        return {}
     pts = [_row_points(r) for r in rows]
-    cand = [_may_be_parent(r, p) for r, p in zip(rows, pts, strict=True)]
+    cand = [p is not None and p > 0 and _parent_shaped(r) for r, p in zip(rows, pts, strict=True)]
     found: dict[int, list[int]] = {}
     i = 0
     while i < len(rows):
@@ -408,25 +410,28 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
     # 与 Excel 的 =FINAL_SCORE(计算得分,调整得分) 一致：调整得分不是数字时该指标无法计分（单元格显示“错误：…”）
     final = None if bad_override else override if override is not None else computed
 
-    return IndicatorResult(code=row.code, name=name, points=points, value=value, value_error=value_error, value_typed=typed,
-                           rule=rule, computed=computed, override=override, reason=reason, final=final,
-                           **_row_fields(row, spec))
+    return _result(row, spec, row.code, name, points, value, value_error, typed, rule, computed, override, reason, final)
 
 
-# IndicatorResult 中计分得出的各项（其余各项由 _row_fields 照该行填入）
+# IndicatorResult 中计分得出的各项，按 _result 的参数顺序（其余各项由 _result 照该行填入）
 _SCORED = ("code", "name", "points", "value", "value_error", "value_typed", "rule", "computed", "override", "reason",
            "final")
 
 
-def _row_fields(row: RowInput, spec: Any) -> dict[str, Any]:
-    """结果中照该行填入、不参与计分的各项：各级指标名称、评分标准、指标公式、单位（空白时取指标描述）、报告所列、备注等。"""
+def _result(row: RowInput, spec: Any, code: str, name: str, points: Decimal | None, value: Any, value_error: str | None,
+            value_typed: bool, rule: Any, computed: Any, override: Any, reason: str, final: Any) -> IndicatorResult:
+    """计分得出的各项（_SCORED）加上照该行填入、不参与计分的各项：各级指标名称、评分标准、指标公式、单位（空白时取
+    指标描述）、报告所列、备注等。cells 就是该行的地址表（读取时为每行新建，之后谁都不改它：不必再复制一份）。"""
     level1, level2, criterion, formula, unit, note, evidence = _texts(
         row.level1, row.level2, row.criterion, row.formula_text, row.unit, row.note, row.evidence)
-    return dict(level1=level1 or (spec.level1 if spec else ""), level2=level2 or (spec.level2 if spec else ""),
-                criterion=criterion or (spec.criterion if spec else ""), formula=formula or (spec.formula if spec else ""),
-                unit=unit or (spec.unit if spec else ""), stated_value=_cached_or_raw(row.stated_value),
-                stated_score=_cached_or_raw(row.stated_score), note=note, row=row.row, cells=dict(row.cells),
-                evidence=evidence)
+    if spec is not None:
+        level1, level2 = level1 or spec.level1, level2 or spec.level2
+        criterion, formula, unit = criterion or spec.criterion, formula or spec.formula, unit or spec.unit
+    return IndicatorResult(code=code, level1=level1, level2=level2, name=name, points=points, criterion=criterion,
+                           formula=formula, unit=unit, value=value, value_error=value_error, value_typed=value_typed,
+                           rule=rule, computed=computed, override=override, reason=reason, final=final,
+                           stated_value=_cached_or_raw(row.stated_value), stated_score=_cached_or_raw(row.stated_score),
+                           note=note, row=row.row, cells=row.cells, evidence=evidence)
 
 
 def _rule_error_cell(row: RowInput, label: str, exc: RuleError) -> str:

@@ -156,24 +156,20 @@ def input_cells(inputs: WorkbookInputs, system: System, ev: Evaluation | None = 
 def input_specs(inputs: WorkbookInputs, system: System, ev: Evaluation | None = None) -> list[CellSpec]:
     """input_cells 的未解析形式，同序：只用到其中一部分单元格的调用方（校验只逐个检查填了内容的）不必为每个都构造 NumCell。"""
     specs: list[CellSpec] = []
-    col_labels: dict[str, str] = {}  # 同 table_label：列名取第一个同键的列
-    for col in system.columns:
-        col_labels.setdefault(col.key, col.label)
-    for tr in system.table_rows:
-        values = inputs.table.get(tr.key, {})
-        row_label = _row_label(inputs, system, tr.key)
-        for col in system.columns:
-            key = ("table", tr.key, col.key)
-            where = inputs.cells.get(key)
+    where_of = inputs.cells.get
+    table, scalars = inputs.table, inputs.scalars
+    tables, titles, scalar_specs = _frame(system)
+    for tr_key, cols in tables:
+        values = table.get(tr_key, _NO_VALUES)
+        labels = _cell_names(_row_label(inputs, system, tr_key), titles)
+        for (key, col_key), name in zip(cols, labels, strict=True):
+            where = where_of(key)
             if where is not None:
-                specs.append((key, where[0], where[1], f"{row_label}·{col_labels[col.key]}", "money", "",
-                              values.get(col.key)))
-    for s in system.scalars:
-        if s.kind not in ("money", "count", "rate"):
-            continue
-        where = inputs.cells.get(("scalar", s.key))
+                specs.append((key, where[0], where[1], name, "money", "", values.get(col_key)))
+    for key, s in scalar_specs:
+        where = where_of(key)
         if where is not None:
-            specs.append((("scalar", s.key), where[0], where[1], s.label, s.kind, s.unit, inputs.scalars.get(s.key)))
+            specs.append((key, where[0], where[1], s.label, s.kind, s.unit, scalars.get(s.key)))
 
     results = {r.row: r for r in ev.indicators} if ev is not None else {}
     for row in inputs.rows:
@@ -183,22 +179,76 @@ def input_specs(inputs: WorkbookInputs, system: System, ev: Evaluation | None = 
         # 文字型实际值（等次、定性完成情况、债务管理“无债务”）不按数字解析
         text_valued = (isinstance(rule, (GradeTable, Qualitative)) or (isinstance(rule, Target) and rule.nature == "定性")
                        or (res is not None and isinstance(res.value, str) and _looks_textual(res.value)))
-        for f, kind, title in _TEXT_ROW_FIELDS if text_valued else _ROW_FIELDS:
+        fields, titles = (_TEXT_ROW_FIELDS, _TEXT_ROW_TITLES) if text_valued else (_ROW_FIELDS, _ROW_TITLES)
+        cell_of = row.cells.get
+        for (f, kind, _), label in zip(fields, _cell_names(name, titles), strict=True):
             raw = getattr(row, f)
             if f == "value" and isinstance(raw, Formula):
                 continue  # 公式结果由计分引擎与公式结果核对负责
             if f == "stated_value" and isinstance(raw, str) and not is_blank(raw) and _looks_textual(raw):
                 continue  # 报告所列实际值可以是文字（如“良好”），按文字比对
-            cell = row.cells.get(f)
+            cell = cell_of(f)
             if cell:
-                specs.append((("row", row.code, f), SHEET_SCORES, cell, f"{name}·{title}", kind, "", raw))
+                specs.append((("row", row.code, f), SHEET_SCORES, cell, label, kind, "", raw))
     return specs
+
+
+_NO_VALUES: dict[str, Any] = {}
+# 每个体系的经费表各格 (行键, ((键, 列键, 列名), …)) 与数字型补充数据 (键, Scalar)：只取决于体系，按对象只推一次
+_FRAMES: dict[int, tuple[System, tuple]] = {}
+
+
+def _frame(system: System) -> tuple:
+    hit = _FRAMES.get(id(system))
+    if hit is None or hit[0] is not system:  # 键用 id，条目留着对象本身并核对是同一个（对象活着 id 就不会被复用）
+        col_labels: dict[str, str] = {}  # 同 table_label：列名取第一个同键的列
+        for col in system.columns:
+            col_labels.setdefault(col.key, col.label)
+        tables = tuple((tr.key, tuple((("table", tr.key, c.key), c.key) for c in system.columns)) for tr in system.table_rows)
+        titles = tuple(col_labels[c.key] for c in system.columns)
+        scalar_specs = tuple((("scalar", s.key), s) for s in system.scalars if s.kind in ("money", "count", "rate"))
+        if len(_FRAMES) >= 64:
+            _FRAMES.clear()
+        hit = _FRAMES[id(system)] = (system, (tables, titles, scalar_specs))
+    return hit[1]
+
+
+def _cell_names(name: str, titles: tuple[str, ...]) -> tuple[str, ...]:
+    """各格的中文名称“行名·列名”。同一模板各工作簿的名称相同：按名称缓存，各工作簿得到同一个字符串对象（num_cell 的
+    缓存键不必逐字比较、重算散列）。列名只有三种（经费表各列、评分表两种行的各列）：各用一个按名称的缓存。"""
+    if len(name) > CACHE_TEXT_MAX:
+        return _names_of(name, titles)
+    if titles is _ROW_TITLES:
+        return _row_names(name)
+    if titles is _TEXT_ROW_TITLES:
+        return _text_row_names(name)
+    return _table_names(name, titles)
+
+
+def _names_of(name: str, titles: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"{name}·{title}" for title in titles)
+
+
+@lru_cache(maxsize=1024)
+def _row_names(name: str) -> tuple[str, ...]:
+    return _names_of(name, _ROW_TITLES)
+
+
+@lru_cache(maxsize=1024)
+def _text_row_names(name: str) -> tuple[str, ...]:
+    return _names_of(name, _TEXT_ROW_TITLES)
+
+
+@lru_cache(maxsize=1024)
+def _table_names(name: str, titles: tuple[str, ...]) -> tuple[str, ...]:
+    return _names_of(name, titles)
 
 
 # 评分表各行的数字输入列：(字段, 种类, 中文表头)
 _TEXT_ROW_FIELDS = tuple((f, k, SCORE_FIELD_TITLES[f]) for f, k in (("points", "points"), ("override", "score"),
                                                                     ("stated_score", "score")))
 _ROW_FIELDS = (*_TEXT_ROW_FIELDS, *((f, k, SCORE_FIELD_TITLES[f]) for f, k in (("value", "value"), ("stated_value", "stated"))))
+_TEXT_ROW_TITLES, _ROW_TITLES = (tuple(t for _, _, t in fields) for fields in (_TEXT_ROW_FIELDS, _ROW_FIELDS))
 # 作缓存键的文字最长这么多字符：单元格可长达 32,767 个字符，缓存的条数有上限，每条的大小也要有上限
 CACHE_TEXT_MAX = 256
 

@@ -99,18 +99,18 @@ def row_key(system: System, row: RowInput, words: HashedTuple | bool | None) -> 
     return (id(system), values, cells, None)
 
 
-_CACHE: dict[tuple[Any, ...], tuple[System, dict[str, Any], tuple[Finding, ...]]] = {}
+_CACHE: dict[tuple[Any, ...], tuple[System, tuple[Any, ...], tuple[Finding, ...]]] = {}
 
 
-def lookup(system: System, key: tuple[Any, ...]) -> tuple[dict[str, Any], tuple[Finding, ...]] | None:
-    """(结果的各项, 发现)。键里是体系的 id：条目留着体系对象并核对是同一个（对象活着 id 就不会被复用）。"""
+def lookup(system: System, key: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[Finding, ...]] | None:
+    """(结果的各项（engine._SCORED 的顺序）, 发现)。键里是体系的 id：条目留着体系对象并核对是同一个（对象活着 id 就不会被复用）。"""
     hit = _CACHE.get(key)
     if hit is None or hit[0] is not system:
         return None
     return hit[1], hit[2]
 
 
-def remember(system: System, key: tuple[Any, ...], fields: dict[str, Any], found: tuple[Finding, ...]) -> None:
+def remember(system: System, key: tuple[Any, ...], fields: tuple[Any, ...], found: tuple[Finding, ...]) -> None:
     if _text_size(key[1][1]) > _MAX_TEXT:
         return
     if len(_CACHE) >= _MAX:
