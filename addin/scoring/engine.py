@@ -181,11 +181,8 @@ def _find_parents(rows: list[RowInput]) -> dict[int, list[int]]:
 
 def _span(i: int, rows: list[RowInput], pts: list[Decimal | None], cand: list[bool], found: dict[int, list[int]]
           ) -> int | None:
-    """第 i 行是父行时记入 found 并返回其子行之后的下标，否则 None（_find_parents 的递归部分；写成模块级函数而不是
-    递归的内部函数：后者与自身构成引用环，连同各行要等垃圾回收才释放）。"""
-    target, total, j = pts[i], ZERO, i + 1
-    direct: list[int] = []
-    assert target is not None
+    """cand[i] 的行（分值为正）是父行时记入 found，返回其子行之后的下标（模块级：递归的内部函数与自身成环，要等垃圾回收）。"""
+    target, total, j, direct = pts[i] or ZERO, ZERO, i + 1, list[int]()
     while j < len(rows) and total < target:
         p = pts[j]
         if _text(rows[j].level1) != _text(rows[i].level1) or p is None:
