@@ -3,7 +3,9 @@
 批量处理先把文件整个读入内存。常见的写法（Excel、WPS、openpyxl 写出的：中央目录结束记录在文件末尾、没有注释与
 zip64、条目没有附加字段、前面没有别的数据）直接从这些字节读，省去 zipfile 为每个条目建 ZipInfo、逐块读取的开销；
 部件内容同样核对本地文件头、文件名与 CRC。其他写法（以及从路径打开时）一律交给 zipfile：这里只读 zipfile 也会照样
-读出的那一种写法，遇到别的就交回，所以得到的条目、内容与错误都与 zipfile 相同（tests/test_fastsheet.py 比对）。
+读出的那一种写法，遇到别的就交回，所以得到的条目、内容与错误都与 zipfile 相同（tests/test_zipparts.py 比对）。
+解压与 CRC 用 libdeflate（deflate 包）：整块解压比 zlib 逐块快约一倍，CRC 快十倍；它解不出恰好声明大小的内容时
+交回 zlib 的读法（zipfile 的做法），错误也就与 zipfile 相同。
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import zipfile
 import zlib
 from pathlib import Path
 from typing import NamedTuple
+
+import deflate
 
 _END = struct.Struct("<4s4H2LH")  # 中央目录结束记录（zipfile.structEndArchive）
 _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # 中央目录条目（zipfile.structCentralDir）
@@ -132,7 +136,19 @@ def _member(data: bytes, e: Entry) -> bytes | None:
     except UnicodeDecodeError:
         return None
     raw = data[start:start + e.compress_size]
-    out = zlib.decompressobj(-15).decompress(raw, size) if e.compress_type == zipfile.ZIP_DEFLATED else raw[:size]
-    if zlib.crc32(out) != e.crc:
+    out = _inflate(raw, size) if e.compress_type == zipfile.ZIP_DEFLATED else raw[:size]
+    if deflate.crc32(out) != e.crc:  # 与 zlib.crc32 同一个 CRC-32，只是快
         raise zipfile.BadZipFile(f"Bad CRC-32 for file {e.name!r}")
     return out
+
+
+def _inflate(raw: bytes, size: int) -> bytes:
+    """zipfile 的解压：raw deflate 流解压后的前 size 个字节（zlib 出错时抛出 zlib.error）。流完整且恰好解出 size 个字节
+    时 libdeflate 一次解出的就是这些字节（deflate 的解码是确定的）；其他情形（解出的多了或少了、流坏了）照 zipfile 用 zlib。"""
+    try:
+        out = deflate.deflate_decompress(raw, size)
+    except deflate.DeflateError:
+        out = None
+    if out is not None and len(out) == size:
+        return bytes(out)  # deflate_decompress 给出的是 bytearray
+    return zlib.decompressobj(-15).decompress(raw, size)
