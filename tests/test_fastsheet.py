@@ -268,3 +268,18 @@ def test_caches_are_bounded_and_a_cleared_cache_reads_the_same(tmp_path, monkeyp
         fastsheet._rest_ok(b'<?xml version="1.0"?><worksheet x="' + b"y" * i + b'"><sheetData>', b"</sheetData></worksheet>",
                            "sheetData", "c")
     assert len(fastsheet._REST_OK) <= 257 and all(len(v) <= 8 for v in fastsheet._REST_OK.values())
+
+
+def test_an_sst_differing_only_in_its_counts_is_checked_once(monkeypatch):
+    """同一模板的共享字符串表只是 count/uniqueCount 不同：良构核对只做一次；其余任何不同（重复的属性）照样核对、交回 expat。"""
+    from addin.io import ooxml
+
+    parsed = []
+    real = ooxml.expat_parser
+    monkeypatch.setattr(ooxml, "expat_parser", lambda: parsed.append(1) or real())
+    fastsheet._REST_OK.clear()
+    for count in (4, 4000, 17):
+        sst = SST.replace('count="4" uniqueCount="4"', f'count="{count}" uniqueCount="{count + 1}"').encode()
+        assert fastsheet.shared_strings(sst) == ["评分表", " 前后 空格 ", 'A&B <1> "引\'', "末"]
+    assert len(parsed) == 1
+    assert fastsheet.shared_strings(SST.replace('count="4"', 'count="4" count="5"').encode()) is None
