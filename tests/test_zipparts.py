@@ -115,6 +115,21 @@ def test_a_stream_libdeflate_does_not_take_is_read_as_zipfile_reads_it(change):
     assert pkg.read("a.xml") == (body[:100] if change == "shorter" else body)  # 声明多了时 zipfile 也只给出解出的那些
 
 
+def test_stored_is_the_part_as_kept_in_the_package_and_only_for_parts_read_directly(tmp_path):
+    data = _zip()
+    pkg, zf = zipparts.Package(Path("a.xlsx"), data), zipfile.ZipFile(io.BytesIO(data))
+    for i in zf.infolist():
+        raw, method, crc, size = pkg.stored(i.filename)
+        assert (method, crc, size, len(raw)) == (i.compress_type, i.CRC, i.file_size, i.compress_size)
+        assert zlib.decompress(raw, -15) == zf.read(i.filename) == pkg.read(i.filename)
+    assert pkg.stored("没有这个部件") is None
+    (tmp_path / "a.xlsx").write_bytes(data)
+    assert zipparts.Package(tmp_path / "a.xlsx", None).stored("xl/workbook.xml") is None  # 从路径打开：zipfile 读
+    info = zf.getinfo("xl/workbook.xml")
+    bad_header = data[:info.header_offset] + b"XX" + data[info.header_offset + 2:]
+    assert zipparts.Package(Path("a.xlsx"), bad_header).stored("xl/workbook.xml") is None
+
+
 def test_data_running_into_the_next_part_is_left_to_zipfile():
     """一个部件的数据越过下一个部件的开头（“重叠式”压缩炸弹的做法）：不直接读，交给 zipfile（新版 zipfile 拒绝它）。"""
     data = _zip({"a.xml": b"<a/>" * 100, "b.xml": b"<b/>"}, compression=zipfile.ZIP_STORED)

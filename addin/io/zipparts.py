@@ -111,16 +111,36 @@ class Package:
             self._zf = zipfile.ZipFile(io.BytesIO(self._data))  # type: ignore[arg-type]
         return self._zf.read(name)
 
+    def stored(self, name: str) -> tuple[bytes, int, int, int] | None:
+        """部件在包里存放的样子：(压缩后的字节, 压缩方式, CRC, 大小)。这几项相同，read 的结果（内容或错误）就相同——
+        解压是确定的，核对的是同一个 CRC——所以可以代替内容作缓存的键，命中时不必解压。不直接读的部件 None。"""
+        entry = self._by_name.get(name)
+        if entry is None or self._data is None:
+            return None
+        raw = _raw(self._data, entry)
+        return None if raw is None else (raw, entry.compress_type, entry.crc, entry.file_size)
+
     def close(self) -> None:
         if self._zf is not None:
             self._zf.close()
 
 
 def _member(data: bytes, e: Entry) -> bytes | None:
-    """zipfile.ZipFile.read 对内存中 stored/deflate 部件所做的事：核对本地文件头与其中的文件名，按中央目录的大小解压
-    （只取前 file_size 个字节）并核对 CRC；CRC 不符时同样抛出 BadZipFile，解压出错时同样抛出 zlib.error。其他情形
-    （加密等标志、别的压缩方式、空部件、越界、与下一部件重叠——新版 zipfile 拒绝它、本地文件头不符）返回 None，
-    交给 zipfile。"""
+    """zipfile.ZipFile.read 对内存中 stored/deflate 部件所做的事：核对本地文件头与其中的文件名（_raw），按中央目录的大小
+    解压（只取前 file_size 个字节）并核对 CRC；CRC 不符时同样抛出 BadZipFile，解压出错时同样抛出 zlib.error。_raw 交回的
+    情形返回 None，交给 zipfile。"""
+    raw = _raw(data, e)
+    if raw is None:
+        return None
+    out = _inflate(raw, e.file_size) if e.compress_type == zipfile.ZIP_DEFLATED else raw[:e.file_size]
+    if deflate.crc32(out) != e.crc:  # 与 zlib.crc32 同一个 CRC-32，只是快
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {e.name!r}")
+    return out
+
+
+def _raw(data: bytes, e: Entry) -> bytes | None:
+    """部件压缩后的字节（核对过本地文件头与其中的文件名）；加密等标志、别的压缩方式、空部件、越界、与下一部件重叠
+    （新版 zipfile 拒绝它）、本地文件头不符时 None。"""
     off, size = e.header_offset, e.file_size
     if (e.flag_bits & 0x61 or e.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or size <= 0
             or off < 0 or off + _LOCAL.size > len(data)):
@@ -135,11 +155,7 @@ def _member(data: bytes, e: Entry) -> bytes | None:
             return None
     except UnicodeDecodeError:
         return None
-    raw = data[start:start + e.compress_size]
-    out = _inflate(raw, size) if e.compress_type == zipfile.ZIP_DEFLATED else raw[:size]
-    if deflate.crc32(out) != e.crc:  # 与 zlib.crc32 同一个 CRC-32，只是快
-        raise zipfile.BadZipFile(f"Bad CRC-32 for file {e.name!r}")
-    return out
+    return data[start:start + e.compress_size]
 
 
 def _inflate(raw: bytes, size: int) -> bytes:
