@@ -268,3 +268,38 @@ def test_caches_are_bounded_and_a_cleared_cache_reads_the_same(tmp_path, monkeyp
         fastsheet._rest_ok(b'<?xml version="1.0"?><worksheet x="' + b"y" * i + b'"><sheetData>', b"</sheetData></worksheet>",
                            "sheetData", "c")
     assert len(fastsheet._REST_OK) <= 257 and all(len(v) <= 8 for v in fastsheet._REST_OK.values())
+
+
+def test_an_sst_differing_only_in_its_counts_is_checked_once(monkeypatch):
+    """同一模板的共享字符串表只是 count/uniqueCount 不同：良构核对只做一次；其余任何不同（重复的属性）照样核对、交回 expat。"""
+    from addin.io import ooxml
+
+    parsed = []
+    real = ooxml.expat_parser
+    monkeypatch.setattr(ooxml, "expat_parser", lambda: parsed.append(1) or real())
+    fastsheet._REST_OK.clear()
+    for count in (4, 4000, 17):
+        sst = SST.replace('count="4" uniqueCount="4"', f'count="{count}" uniqueCount="{count + 1}"').encode()
+        assert fastsheet.shared_strings(sst) == ["评分表", " 前后 空格 ", 'A&B <1> "引\'', "末"]
+    assert len(parsed) == 1
+    assert fastsheet.shared_strings(SST.replace('count="4"', 'count="4" count="5"').encode()) is None
+
+
+def test_package_parts_stored_alike_are_parsed_and_inflated_once(tmp_path, monkeypatch):
+    """第二个工作簿的根关系、workbook.xml 与它的关系表压缩后逐字节相同：直接用解析过的结果，不再解压；网格相同。"""
+    from addin.io import fastbook
+
+    fastbook._PARSED.clear()
+    first = _book(tmp_path / "a.xlsx", _sheet(ROWS))
+    second = _book(tmp_path / "b.xlsx", _sheet(ROWS.replace("<v>12</v>", "<v>13</v>")))
+    read: list[str] = []
+    real = FastBook._part
+    monkeypatch.setattr(FastBook, "_part", lambda self, name: read.append(name) or real(self, name))
+    grids = []
+    for p in (first, second):
+        read.clear()
+        b = FastBook(p, data=p.read_bytes())
+        grids.append(b.grid("评分表"))
+    assert sorted(read) == ["xl/sharedStrings.xml", "xl/worksheets/sheet1.xml"]  # 只有表与共享字符串
+    assert grids[1] == {**grids[0], (1, 6): 13}
+    assert OpenpyxlBook(second, with_cached=True).grid("评分表") == grids[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,44 @@ def test_a_damaged_part_fails_as_zipfile_fails():
                     data[:info.header_offset] + b"XX" + data[info.header_offset + 2:]):  # 本地文件头坏了
         assert _outcome(lambda d=damaged: zipparts.Package(Path("a.xlsx"), d).read("xl/workbook.xml"))[0] != "ok"
         _same_as_zipfile(damaged)
+
+
+@pytest.mark.parametrize("change", ["shorter", "longer", "trailing"])
+def test_a_stream_libdeflate_does_not_take_is_read_as_zipfile_reads_it(change):
+    """声明的大小与流解出的不一致（少了：zipfile 只取前面那些并按它们核对 CRC；多了），或流后面还有多余的字节：
+    内容与错误都与 zipfile 相同（libdeflate 解不出恰好声明的大小时交回 zlib）。"""
+    body = b"<workbook>" + bytes(range(256)) * 40 + b"</workbook>"
+    data = bytearray(_zip({"b.xml": b"<b/>", "a.xml": body}))  # a 在最后：其数据之后紧接中央目录
+    zf = zipfile.ZipFile(io.BytesIO(bytes(data)))
+    a, cd = zf.getinfo("a.xml"), zf.start_dir
+    entry = data.index(b"a.xml", cd) - 46  # a 的中央目录条目（定长 46 个字节，其后是名字）
+    if change == "shorter":  # 只取前 100 个字节，CRC 也是它们的：zipfile 照样读出这 100 个字节
+        struct.pack_into("<L", data, entry + 16, zlib.crc32(body[:100]))
+        struct.pack_into("<L", data, entry + 24, 100)
+    elif change == "longer":
+        struct.pack_into("<L", data, entry + 24, len(body) + 7)
+    else:  # 流之后多 3 个字节（算在压缩后大小里）：流已结束，zlib 不理会它们
+        struct.pack_into("<L", data, entry + 20, a.compress_size + 3)
+        data[cd:cd] = b"xyz"
+        struct.pack_into("<L", data, len(data) - 6, cd + 3)  # 中央目录结束记录里的中央目录位置
+    assert zipparts._directory(bytes(data)) is not None  # 直接读，不是交给 zipfile
+    pkg = _same_as_zipfile(bytes(data))
+    assert pkg.read("a.xml") == (body[:100] if change == "shorter" else body)  # 声明多了时 zipfile 也只给出解出的那些
+
+
+def test_stored_is_the_part_as_kept_in_the_package_and_only_for_parts_read_directly(tmp_path):
+    data = _zip()
+    pkg, zf = zipparts.Package(Path("a.xlsx"), data), zipfile.ZipFile(io.BytesIO(data))
+    for i in zf.infolist():
+        raw, method, crc, size = pkg.stored(i.filename)
+        assert (method, crc, size, len(raw)) == (i.compress_type, i.CRC, i.file_size, i.compress_size)
+        assert zlib.decompress(raw, -15) == zf.read(i.filename) == pkg.read(i.filename)
+    assert pkg.stored("没有这个部件") is None
+    (tmp_path / "a.xlsx").write_bytes(data)
+    assert zipparts.Package(tmp_path / "a.xlsx", None).stored("xl/workbook.xml") is None  # 从路径打开：zipfile 读
+    info = zf.getinfo("xl/workbook.xml")
+    bad_header = data[:info.header_offset] + b"XX" + data[info.header_offset + 2:]
+    assert zipparts.Package(Path("a.xlsx"), bad_header).stored("xl/workbook.xml") is None
 
 
 def test_data_running_into_the_next_part_is_left_to_zipfile():

@@ -24,7 +24,7 @@ class _CellError(Exception):
 
 
 _STYLE_CACHE: dict[tuple[int, int], tuple[set[int], set[int]]] = {}
-_PARSED: dict[tuple[str, str, bytes], Any] = {}  # FastBook._parsed
+_PARSED: dict[tuple[str, str, Any], Any] = {}  # FastBook._parsed
 
 
 def _style_id(ref: str, s: str) -> int:
@@ -122,14 +122,22 @@ class FastBook:
         except (expat.ExpatError, ooxml.DtdForbidden) as exc:
             raise BookError(f"无法读取工作簿“{self.path.name}”：{self._describe(exc, part)}") from None
 
-    def _parsed(self, what: str, part: str, data: bytes, parse: Callable[[], Any]) -> Any:
-        """parse() 的结果（它把部件 part 的内容 data 解析为 what），按 (what, 部件名, 内容) 缓存：同一模板的工作簿，
-        包的根关系、workbook.xml 与它的关系表往往逐字节相同。只缓存成功的结果（编码核对与解析都只取决于这些字节）；
-        解析出错时照常抛出指明本文件的说明。"""
-        key = (what, part, data)
+    def _parsed(self, what: str, part: str, source: str, parse: Callable[[bytes], Any]) -> Any:
+        """parse(部件 source 的内容) 的结果（把它解析为 what，part 是解析所依据的部件）；source 不存在时 None。
+        同一模板的工作簿，包的根关系、workbook.xml 与它的关系表往往逐字节相同：结果按 (what, part, source 的内容) 缓存，
+        内容以它在包里存放的样子代表（zipparts.Package.stored：这几项相同，解压出的内容就相同），命中时不必解压；
+        不直接读的包按解压后的内容。只缓存成功的结果（编码核对与解析都只取决于这些字节）；出错时照常抛出指明本文件的说明。"""
+        stored = self.package.stored(source)
+        got = _PARSED.get((what, part, stored)) if stored is not None else None
+        if got is not None:
+            return got
+        data = self._part(source)
+        if data is None:
+            return None
+        key = (what, part, stored if stored is not None else data)
         got = _PARSED.get(key)
         if got is None:
-            got = parse()
+            got = parse(data)
             if len(data) <= 65536:
                 if len(_PARSED) >= 256:
                     _PARSED.clear()
@@ -139,30 +147,28 @@ class FastBook:
     def _rels(self, part: str) -> dict[str, tuple[str, str]]:
         """部件的关系表（part 为 "" 时是包的根关系）：Id → (类型末段, 目标部件路径)；外部目标不列入。"""
         rels_part = ooxml.rels_name(part)
-        data = self._part(rels_part)
-        if data is None:
-            return {}
 
-        def parse() -> dict[str, tuple[str, str]]:
+        def parse(data: bytes) -> dict[str, tuple[str, str]]:
             start, rels = ooxml.rels_collector(part)
             self._parse(data, start, part=rels_part)
             return {r.id: (r.kind, r.part) for r in rels if r.part is not None}
 
-        return self._parsed("rels", part, data, parse)
+        got = self._parsed("rels", part, rels_part, parse)
+        return {} if got is None else got
 
     def _read_workbook(self) -> None:
         root_rels = self._rels("")  # _rels/.rels
         wb_part = next((p for t, p in root_rels.values() if t == "officeDocument"), ooxml.DEFAULT_WORKBOOK)
-        data = self._part(wb_part)
-        if data is None:
-            raise BookError(f"无法读取工作簿“{self.path.name}”：文件结构不完整（缺少 {wb_part}），可能不是 Excel 工作簿")
 
-        def parse() -> tuple[tuple[tuple[str, str], ...], bool]:
+        def parse(data: bytes) -> tuple[tuple[tuple[str, str], ...], bool]:
             start, wb = ooxml.workbook_collector()
             self._parse(data, start, part=wb_part)
             return tuple(wb.sheets), wb.date1904
 
-        sheets, self.date1904 = self._parsed("workbook", wb_part, data, parse)
+        got = self._parsed("workbook", wb_part, wb_part, parse)
+        if got is None:
+            raise BookError(f"无法读取工作簿“{self.path.name}”：文件结构不完整（缺少 {wb_part}），可能不是 Excel 工作簿")
+        sheets, self.date1904 = got
         rels = self._rels(wb_part)
         self._sheet_parts: dict[str, str | None] = {}
         for name, rid in sheets:

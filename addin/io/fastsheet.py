@@ -105,7 +105,14 @@ def _split(data: bytes, open_tag: bytes, close_tag: bytes) -> tuple[bytes, bytes
 
 # ------------------------------------------------------------------------------------------------ 共享字符串表
 _SST_OPEN = re.compile(rb'<sst(?: [a-zA-Z][a-zA-Z0-9:]*="[^"<>&]*")*>\Z')
+_SST_COUNTS = re.compile(rb' (count|uniqueCount)="[0-9]+"')
 _SI_SEP = "</t></si><si><t>"
+
+
+def _counts_as_zero(head: bytes, at: int) -> bytes:
+    """sst 开始标签（从 at 起）里的条数 count="…"、uniqueCount="…" 写作 0：每个工作簿的条数不同，其余逐字节相同。
+    属性值里的数字不影响良构与否、也不影响各元素的位置（_rest_ok 的结论），这样同一模板的 sst 只需核对一次。"""
+    return head[:at] + _SST_COUNTS.sub(rb' \1="0"', head[at:])
 
 
 def shared_strings(data: bytes) -> list[str] | None:
@@ -114,7 +121,8 @@ def shared_strings(data: bytes) -> list[str] | None:
     if got is None:
         return None
     head, body, tail = got
-    if _SST_OPEN.search(head) is None or not _clean(body) or not _rest_ok(head, tail, "sst", "si"):
+    m = _SST_OPEN.search(head)
+    if m is None or not _clean(body) or not _rest_ok(_counts_as_zero(head, m.start()), tail, "sst", "si"):
         return None
     try:
         text = body.decode("utf-8")
