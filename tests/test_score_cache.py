@@ -153,3 +153,25 @@ def test_long_texts_are_not_kept_by_the_caches(demo_dir):
     rule = cached_rule("目标比较", D(5), ["≥", long_target])
     assert rule == rule_from_params("目标比较", D(5), ["≥", long_target])
     assert not any(long_target in k[4] for k in scoring._RULES)
+
+
+@pytest.mark.parametrize("label,points,params", [("达标满分", D(10), ["≥", 0.9]), ("分档", D(5), [0, 5, 0.1, 4, 0.2, 3]),
+                                                ("目标比较", D(4), ["≥", 0.9])])
+def test_cached_scores_equal_fresh_ones_digit_for_digit(label, points, params):
+    """公式行的计算得分按 (规则, 实际值的文本) 缓存：相等而写法不同的实际值（1.50 与 1.5、-0 与 0）各算各的，
+    第二次取到的与直接 rule.score 的逐位相同（连小数位数、正负号）；读不懂的每次照常抛出。"""
+    rule = cached_rule(label, points, params)
+    values = [D("0.95"), D("0.950"), D("1"), D("1.0"), D("1.50"), D("1.5"), D("0"), D("-0"), D("-0.00"), D("0.5"), None,
+              "95%"]
+    for _ in range(2):  # 第二遍来自缓存
+        for v in values:
+            try:
+                fresh = rule.score(v)
+            except RuleError as exc:
+                with pytest.raises(RuleError, match=str(exc)):
+                    score_cache.score(rule, v)
+                continue
+            got = score_cache.score(rule, v)
+            assert repr(got) == repr(fresh), (label, v, got, fresh)
+    other = rule_from_params(label, points, params)  # 相等而不是同一个对象的规则：各用各的条目
+    assert repr(score_cache.score(other, D("0.95"))) == repr(other.score(D("0.95")))

@@ -368,7 +368,7 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
                                    indicator=ind, detail=str(exc)))
     if rule is not None and value_error is None:
         try:
-            computed = rule.score(value)
+            computed = score_cache.score(rule, value)
         except RuleError as exc:
             findings.append(F.make("value-error", SHEET_SCORES, cell("value", ""), indicator=ind, detail=str(exc)))
         else:

@@ -10,10 +10,12 @@
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from udfs.numbers import InputError
+from udfs.rule import Rule
 from udfs.scoring import GradeScale
 from udfs.targets import Qualitative, Target
 from udfs.words import word_pairs
@@ -116,6 +118,27 @@ def remember(system: System, key: tuple[Any, ...], fields: tuple[Any, ...], foun
     if len(_CACHE) >= _MAX:
         _CACHE.clear()
     _CACHE[key] = (system, fields, found)
+
+
+# 公式行（实际值由单元格函数算出）的计算得分：规则是不可变的值（cached_rule 让同一模板各工作簿的同一行共用一个规则对象），
+# 得分只由规则与实际值决定。实际值是 Decimal 时按其文本形式作键（1.50 与 1.5、-0 与 0 相等而写法不同，文本不同）；
+# 键里是规则的 id，条目留着规则对象并核对是同一个。读不懂的（RuleError）不缓存，每次照常抛出。
+_SCORES: dict[tuple[int, str], tuple[Rule, Decimal]] = {}
+
+
+def score(rule: Rule, value: Any) -> Decimal:
+    """rule.score(value)，实际值是 Decimal 时按 (规则, 实际值的文本) 缓存。"""
+    if type(value) is not Decimal:
+        return rule.score(value)
+    key = (id(rule), str(value))
+    hit = _SCORES.get(key)
+    if hit is not None and hit[0] is rule:
+        return hit[1]
+    result = rule.score(value)
+    if len(_SCORES) >= _MAX:
+        _SCORES.clear()
+    _SCORES[key] = (rule, result)
+    return result
 
 
 _SCALES: dict[tuple[Any, ...], GradeScale] = {}
