@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 from udfs.numbers import InputError, parse_number
 from udfs.rule import Rule
@@ -229,3 +229,18 @@ class Evaluation:
                         for p in self.parents],
             "findings": [f.as_dict() for f in self.findings],
         }
+
+
+T = TypeVar("T")
+# 由指标体系的定义（不可变的元组、System 对象）推出的表（计分与校验都用），每个定义只推一次：按对象身份为键，并留住对象本身（身份不会被回收后的新对象冒用）
+_ONCE: dict[tuple[int, Callable], tuple[object, Any]] = {}
+
+
+def once(definition: object, derive: Callable[[Any], T]) -> T:
+    """derive(definition)，同一个定义对象只算一次。调用方只读不改。"""
+    hit = _ONCE.get((id(definition), derive))
+    if hit is None or hit[0] is not definition:
+        if len(_ONCE) >= 256:
+            _ONCE.clear()
+        hit = _ONCE[(id(definition), derive)] = (definition, derive(definition))
+    return hit[1]

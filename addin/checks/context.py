@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Callable, Sequence, TypeGuard, TypeVar
+from typing import Any, Callable, Sequence, TypeGuard
 
 from udfs.numbers import InputError, fmt_num, parse_number
 from workbook_templates import layout as L
@@ -12,7 +12,7 @@ from workbook_templates.spec import IndicatorSpec, System
 from workbook_templates.systems import SYSTEMS
 
 from ..io.ooxml import col_part
-from ..model import Evaluation, Finding, Formula, IndicatorResult, WorkbookInputs
+from ..model import Evaluation, Finding, Formula, IndicatorResult, WorkbookInputs, once
 from ..scoring.parsing import CellSpec, NumCell, cacheable, input_specs, num_cell, table_label
 from . import findings as F
 
@@ -109,21 +109,6 @@ def _by_code(indicators: tuple[IndicatorSpec, ...]) -> dict[str, IndicatorSpec]:
     for s in indicators:
         out.setdefault(s.code, s)
     return out
-
-
-T = TypeVar("T")
-# 由指标体系的定义（不可变的元组）推出的表，每个定义只推一次：按对象身份为键，并留住对象本身（身份不会被回收后的新对象冒用）
-_ONCE: dict[tuple[int, Callable], tuple[object, Any]] = {}
-
-
-def once(definition: object, derive: Callable[[Any], T]) -> T:
-    """derive(definition)，同一个定义对象只算一次。调用方只读不改。"""
-    hit = _ONCE.get((id(definition), derive))
-    if hit is None or hit[0] is not definition:
-        if len(_ONCE) >= 256:
-            _ONCE.clear()
-        hit = _ONCE[(id(definition), derive)] = (definition, derive(definition))
-    return hit[1]
 
 
 def _n(x: Decimal | None, places: int = 6) -> str:

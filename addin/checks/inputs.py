@@ -9,7 +9,7 @@ from typing import Any
 from udfs.numbers import is_empty, is_none_token
 from workbook_templates.spec import TableRow
 
-from ..model import Finding, Formula
+from ..model import Finding, Formula, once
 from ..scoring import derived
 from ..scoring.parsing import NumCell
 from ..scoring.refs import arg_cell, resolve_arg
@@ -26,7 +26,6 @@ from .context import (
     _raw_text,
     _ref_label,
     _usable,
-    once,
 )
 
 

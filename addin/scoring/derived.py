@@ -24,7 +24,7 @@ from workbook_templates.layout import normalise_formula, table_parts, value_form
 from workbook_templates.spec import IndicatorSpec, System
 
 from ..checks import findings as F
-from ..model import SHEET_SCORES, Finding, Formula, WorkbookInputs
+from ..model import SHEET_SCORES, Finding, Formula, WorkbookInputs, once
 from .parsing import table_label
 from .refs import arg_cell, parse_ref, resolve_arg
 
@@ -124,18 +124,12 @@ def formula_variant(system: System, spec: IndicatorSpec, inputs: WorkbookInputs,
 
 
 # 按对象缓存（体系、指标描述都是不可变的值）：键用 id，条目里留着对象本身并核对是同一个——对象活着 id 就不会被复用。
-_PARTS: dict[int, tuple[System, dict[str, tuple[str, ...]]]] = {}
 _TEMPLATES: dict[tuple[int, int], tuple[System, IndicatorSpec, tuple[tuple, ...], dict]] = {}
 
 
 def _parts(system: System) -> dict[str, tuple[str, ...]]:
     """table_parts(system)，每个体系只算一次（调用方只读）。"""
-    hit = _PARTS.get(id(system))
-    if hit is None or hit[0] is not system:
-        if len(_PARTS) >= 64:
-            _PARTS.clear()
-        hit = _PARTS[id(system)] = (system, table_parts(system))
-    return hit[1]
+    return once(system, table_parts)
 
 
 def _referenced(refs: tuple[str, ...], parts: dict[str, tuple[str, ...]]) -> list[tuple]:

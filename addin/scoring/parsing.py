@@ -19,7 +19,7 @@ from udfs.scoring import GradeTable
 from udfs.targets import Qualitative, Target
 from workbook_templates.spec import System
 
-from ..model import SHEET_SCORES, Evaluation, Formula, WorkbookInputs
+from ..model import SHEET_SCORES, Evaluation, Formula, WorkbookInputs, once
 
 # 超过 9 位小数的只可能是浮点运算的尾差（如公式结果 982.6300000000001），不是有人写出来的精度
 MAX_PLACES = 9
@@ -194,54 +194,34 @@ def input_specs(inputs: WorkbookInputs, system: System, ev: Evaluation | None = 
 
 
 _NO_VALUES: dict[str, Any] = {}
-# 每个体系的经费表各格 (行键, ((键, 列键, 列名), …)) 与数字型补充数据 (键, Scalar)：只取决于体系，按对象只推一次
-_FRAMES: dict[int, tuple[System, tuple]] = {}
 
 
 def _frame(system: System) -> tuple:
-    hit = _FRAMES.get(id(system))
-    if hit is None or hit[0] is not system:  # 键用 id，条目留着对象本身并核对是同一个（对象活着 id 就不会被复用）
-        col_labels: dict[str, str] = {}  # 同 table_label：列名取第一个同键的列
-        for col in system.columns:
-            col_labels.setdefault(col.key, col.label)
-        tables = tuple((tr.key, tuple((("table", tr.key, c.key), c.key) for c in system.columns)) for tr in system.table_rows)
-        titles = tuple(col_labels[c.key] for c in system.columns)
-        scalar_specs = tuple((("scalar", s.key), s) for s in system.scalars if s.kind in ("money", "count", "rate"))
-        if len(_FRAMES) >= 64:
-            _FRAMES.clear()
-        hit = _FRAMES[id(system)] = (system, (tables, titles, scalar_specs))
-    return hit[1]
+    """每个体系的经费表各格 (行键, ((键, 列键), …))、列名与数字型补充数据 (键, Scalar)：只取决于体系（由 once 每个体系推一次）。"""
+    return once(system, _derive_frame)
 
 
-def _cell_names(name: str, titles: tuple[str, ...]) -> tuple[str, ...]:
-    """各格的中文名称“行名·列名”。同一模板各工作簿的名称相同：按名称缓存，各工作簿得到同一个字符串对象（num_cell 的
-    缓存键不必逐字比较、重算散列）。列名只有三种（经费表各列、评分表两种行的各列）：各用一个按名称的缓存。"""
-    if len(name) > CACHE_TEXT_MAX:
-        return _names_of(name, titles)
-    if titles is _ROW_TITLES:
-        return _row_names(name)
-    if titles is _TEXT_ROW_TITLES:
-        return _text_row_names(name)
-    return _table_names(name, titles)
+def _derive_frame(system: System) -> tuple:
+    col_labels: dict[str, str] = {}  # 同 table_label：列名取第一个同键的列
+    for col in system.columns:
+        col_labels.setdefault(col.key, col.label)
+    tables = tuple((tr.key, tuple((("table", tr.key, c.key), c.key) for c in system.columns)) for tr in system.table_rows)
+    titles = tuple(col_labels[c.key] for c in system.columns)
+    scalar_specs = tuple((("scalar", s.key), s) for s in system.scalars if s.kind in ("money", "count", "rate"))
+    return tables, titles, scalar_specs
 
 
 def _names_of(name: str, titles: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(f"{name}·{title}" for title in titles)
 
 
-@lru_cache(maxsize=1024)
-def _row_names(name: str) -> tuple[str, ...]:
-    return _names_of(name, _ROW_TITLES)
+_cached_names = lru_cache(maxsize=2048)(_names_of)
 
 
-@lru_cache(maxsize=1024)
-def _text_row_names(name: str) -> tuple[str, ...]:
-    return _names_of(name, _TEXT_ROW_TITLES)
-
-
-@lru_cache(maxsize=1024)
-def _table_names(name: str, titles: tuple[str, ...]) -> tuple[str, ...]:
-    return _names_of(name, titles)
+def _cell_names(name: str, titles: tuple[str, ...]) -> tuple[str, ...]:
+    """各格的中文名称“行名·列名”。同一模板各工作簿的名称相同：按名称缓存，各工作簿得到同一个字符串对象（num_cell 的
+    缓存键不必逐字比较、重算散列）；很长的名称不缓存。"""
+    return _cached_names(name, titles) if len(name) <= CACHE_TEXT_MAX else _names_of(name, titles)
 
 
 # 评分表各行的数字输入列：(字段, 种类, 中文表头)
