@@ -303,3 +303,24 @@ def test_package_parts_stored_alike_are_parsed_and_inflated_once(tmp_path, monke
     assert sorted(read) == ["xl/sharedStrings.xml", "xl/worksheets/sheet1.xml"]  # 只有表与共享字符串
     assert grids[1] == {**grids[0], (1, 6): 13}
     assert OpenpyxlBook(second, with_cached=True).grid("评分表") == grids[1]
+
+
+# --------------------------------------------------------------------------- 共享字符串逐条缓存
+def test_shared_strings_are_checked_and_decoded_once_per_entry(monkeypatch):
+    """同一模板的共享字符串表大多数条目逐字节相同：按条目的字节缓存解析结果；没见过的条目照样逐条核对——有控制字符、
+    不允许的实体、“]]>”、坏的 UTF-8、非字符、多余的标记的表都交回 expat，缓存有上限。"""
+    fastsheet._TEXTS.clear()
+    expected = ["评分表", " 前后 空格 ", 'A&B <1> "引\'', "末"]
+    assert fastsheet.shared_strings(SST.encode()) == expected
+    assert set(fastsheet._TEXTS.values()) == set(expected)
+    assert fastsheet.shared_strings(SST.encode()) == expected
+    other = SST.replace("<t>末</t>", "<t>新</t>").encode()
+    assert fastsheet.shared_strings(other) == [*expected[:3], "新"]
+    for bad in ("新\x01", "新&bogus;", "新]]>", "新\ufffe", "新<b/>", "新</t><t>"):
+        assert fastsheet.shared_strings(SST.replace("<t>末</t>", f"<t>{bad}</t>").encode()) is None, bad
+    assert fastsheet.shared_strings(SST.encode().replace("末".encode(), b"\xe6\x9c")) is None
+    monkeypatch.setattr(fastsheet, "_MAX_CACHE_BYTES", 4 * 300)
+    for i in range(50):
+        assert fastsheet.shared_strings(SST.replace("<t>末</t>", f"<t>第 {i} 条</t>").encode())[-1] == f"第 {i} 条"
+        assert fastsheet._texts_bytes <= 300 + 64
+    assert fastsheet.shared_strings(SST.encode()) == expected

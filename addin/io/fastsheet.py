@@ -28,11 +28,16 @@ _BAD_BYTES = bytes(b for b in range(0x20) if b not in (0x09, 0x0A))
 _BAD_AMP = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)")
 
 
+# 单个字节按它的数值找：`b"&" in data` 在 Python 3.11 里先把 b"&" 当作整数试一次、失败后再找（每次数百条指令），
+# `_AMP in data` 直接找这个字节，结果相同
+_AMP, _BRACKET, _LT, _DOT, _UPPER_E, _LOWER_E = b"&]<.Ee"
+
+
 def _clean(body: bytes) -> bool:
     """没有控制字符与 \r、没有 ]]>，实体只有预定义的五个（先找单个字节，很少需要再找整段）。非字符 U+FFFE/U+FFFF
     在解码处查（_no_nonchars）：按数值、序号转换成功的值只有 ASCII。"""
-    return (len(body.translate(None, _BAD_BYTES)) == len(body) and (b"]" not in body or b"]]>" not in body)
-            and not (b"&" in body and _BAD_AMP.search(body)))
+    return (len(body.translate(None, _BAD_BYTES)) == len(body) and (_BRACKET not in body or b"]]>" not in body)
+            and not (_AMP in body and _BAD_AMP.search(body)))
 
 
 def _no_nonchars(text: str) -> bool:
@@ -106,7 +111,9 @@ def _split(data: bytes, open_tag: bytes, close_tag: bytes) -> tuple[bytes, bytes
 # ------------------------------------------------------------------------------------------------ 共享字符串表
 _SST_OPEN = re.compile(rb'<sst(?: [a-zA-Z][a-zA-Z0-9:]*="[^"<>&]*")*>\Z')
 _SST_COUNTS = re.compile(rb' (count|uniqueCount)="[0-9]+"')
-_SI_SEP = "</t></si><si><t>"
+_SI_SEP = b"</t></si><si><t>"
+_TEXTS: dict[bytes, str] = {}  # 一条字符串的字节（<t> 与 </t> 之间）→ 文字；只存核对过的
+_texts_bytes = 0  # 键的字节数合计：超过上限就清空重来
 
 
 def _counts_as_zero(head: bytes, at: int) -> bytes:
@@ -122,27 +129,48 @@ def shared_strings(data: bytes) -> list[str] | None:
         return None
     head, body, tail = got
     m = _SST_OPEN.search(head)
-    if m is None or not _clean(body) or not _rest_ok(_counts_as_zero(head, m.start()), tail, "sst", "si"):
+    if m is None or not _rest_ok(_counts_as_zero(head, m.start()), tail, "sst", "si"):
+        return None
+    if not body:
+        return []
+    # 每条写成 <si><t>文字</t></si>（xml:space 不改变文字，<t/> 即空文字）：统一写法后整段按分隔符切开。各条里都没有
+    # “<”就说明整段正是一条接一条，与逐元素解析的结果相同。分隔符都是 ASCII，按字节切开再逐条解码与先解码再切开相同；
+    # 整段的字符核对（_clean、编码、非字符）也就等于逐条核对——控制字符、“]]>”、实体都不会跨过分隔符
+    body = body.replace(b'<t xml:space="preserve">', b"<t>").replace(b"<si><t/></si>", b"<si><t></t></si>")
+    if not (body.startswith(b"<si><t>") and body.endswith(b"</t></si>")):
+        return None
+    pieces = body[7:-9].split(_SI_SEP)
+    # 同一模板的工作簿，大多数条目（标签、评分标准）逐字节相同：每条的文字按它的字节缓存，只核对、解码没见过的
+    out = list(map(_TEXTS.get, pieces))
+    if None in out:
+        for i, piece in enumerate(pieces):
+            if out[i] is None:
+                text = _text(piece)
+                if text is None:
+                    return None
+                out[i] = text
+    return cast("list[str]", out)
+
+
+def _text(piece: bytes) -> str | None:
+    """一条字符串的文字（核对过字符，实体已换回）；其中有“<”（不止一个 <t>，或者根本不是这种写法）或字符不合要求时 None。"""
+    global _texts_bytes
+    if _LT in piece or not _clean(piece):
         return None
     try:
-        text = body.decode("utf-8")
+        text = piece.decode("utf-8")
     except UnicodeDecodeError:
         return None
     if not _no_nonchars(text):
         return None
-    if not text:
-        return []
-    # 每条写成 <si><t>文字</t></si>（xml:space 不改变文字，<t/> 即空文字）：统一写法后整段按分隔符切开。文字里没有“<”
-    # （每条恰有四个“<”）就说明整段正是一条接一条，与逐元素解析的结果相同
-    text = text.replace('<t xml:space="preserve">', "<t>").replace("<si><t/></si>", "<si><t></t></si>")
-    if not (text.startswith("<si><t>") and text.endswith("</t></si>")):
-        return None
-    out = text[7:-9].split(_SI_SEP)
-    if text.count("<") != 4 * len(out):
-        return None
     if "&" in text:
-        out = [_unescape(s) if "&" in s else s for s in out]
-    return out
+        text = _unescape(text)
+    _texts_bytes += len(piece) + 64
+    if _texts_bytes > _MAX_CACHE_BYTES // 4:
+        _TEXTS.clear()
+        _texts_bytes = len(piece) + 64
+    _TEXTS[piece] = text
+    return text
 
 
 # ------------------------------------------------------------------------------------------------ 工作表
@@ -382,7 +410,7 @@ def _markup(pieces: list[bytes]) -> _Markup | None:
 def _number(v: bytes) -> int | float:
     """与 openpyxl 相同：含小数点或指数记法的为 float，否则为 int（全是数字的不必再找）。转换不了时 ValueError；
     转换成功说明是 ASCII，与按解码后的文字转换相同。"""
-    return int(v) if v.isdigit() else float(v) if b"." in v or b"E" in v or b"e" in v else int(v)
+    return int(v) if v.isdigit() else float(v) if _DOT in v or _UPPER_E in v or _LOWER_E in v else int(v)
 
 
 _FORMULAS: dict[tuple[str, bytes, bool], Formula] = {}
