@@ -324,3 +324,66 @@ def test_shared_strings_are_checked_and_decoded_once_per_entry(monkeypatch):
         assert fastsheet.shared_strings(SST.replace("<t>末</t>", f"<t>第 {i} 条</t>").encode())[-1] == f"第 {i} 条"
         assert fastsheet._texts_bytes <= 300 + 64
     assert fastsheet.shared_strings(SST.encode()) == expected
+
+
+# --------------------------------------------------------------------------- 网格的键的索引（GridKeys）
+def test_grid_keys_are_what_a_scan_of_the_grid_finds_and_reading_with_them_is_the_same(demo_dir, monkeypatch):
+    """快速路径读出的表带着键的索引：按列、按行取出的键与逐格扫描网格得到的相同（顺序也相同）；读取器用它与不用它
+    （以及 openpyxl）读到的 WorkbookInputs 相同。"""
+    from addin.scoring.reader import read_inputs
+
+    for p in sorted(demo_dir.glob("*.xlsx")):
+        book = FastBook(p, data=p.read_bytes())
+        for s in book.sheet_names():
+            g, keys = book.grid(s), book.grid_keys(s)
+            assert keys is not None and keys.keys == tuple(g)
+            for c in (1, 2, 3, 99):
+                assert keys.column(c) == tuple(k for k in g if k[1] == c)
+            for r in {k[0] for k in g} | {10_000}:
+                assert keys.row(r) == tuple(k for k in g if k[0] == r)
+            assert keys.last_row() == max(g)[0]
+        indexed = read_inputs(book)
+        with monkeypatch.context() as m:
+            m.setattr(FastBook, "grid_keys", lambda self, sheet: None)
+            assert read_inputs(FastBook(p, data=p.read_bytes())) == indexed
+        assert read_inputs(OpenpyxlBook(p, with_cached=True)) == indexed
+
+
+@pytest.mark.parametrize("rows", [
+    '<row r="1"><c r="A1"><f>1+1</f></c><c r="B1"><v>2</v></c></row>',  # 没有结果的公式单元格
+    '<row r="1"><c r="A1" t="inlineStr"><v>1</v></c><c r="B1"><v>2</v></c></row>',  # 有值却不成为单元格
+])
+def test_grids_whose_keys_are_not_those_of_the_markup_have_no_index(tmp_path, monkeypatch, rows):
+    p = _book(tmp_path / "k.xlsx", _sheet(rows))
+    fast, slow = _three_ways(p, monkeypatch)
+    assert fast[:2] == slow[:2] and fast[2]
+    assert FastBook(p, data=p.read_bytes()).grid_keys("评分表") is None
+
+
+def test_words_reaching_the_last_row_are_read_with_and_without_the_index(demo_dir):
+    """定性词表是最后一个标记、词语一直写到表的最后一行：表尾取自索引（last_row）与取自网格相同，最后一个词语读到。"""
+    from addin.scoring.reader import read_inputs
+    from workbook_templates import layout as L
+
+    class Book:  # 读取器只用到 sheet_names、grid，以及（有时）grid_keys
+        def __init__(self, grids: dict, indexed: bool):
+            self.grids, self.indexed = grids, indexed
+
+        def sheet_names(self):
+            return list(self.grids)
+
+        def grid(self, sheet):
+            return self.grids[sheet]
+
+        def grid_keys(self, sheet):
+            return fastsheet.GridKeys(tuple(self.grids[sheet])) if self.indexed else None
+
+    src = FastBook(demo_dir / "zizhou-2021.xlsx")
+    grids = {s: dict(src.grid(s)) for s in src.sheet_names()}
+    scores = grids[L.SHEET_SCORES]
+    mark = next(k[0] for k in scores if k[1] == 1 and scores[k] == L.WORDS_MARK)
+    last = max(scores)[0] + 1
+    assert all(k[0] <= mark or k[1] != 1 or not str(scores[k]).strip() for k in scores)  # 下方没有别的标记
+    scores[(last, 2)], scores[(last, 3)] = "新词", "好"
+    got = [read_inputs(Book(grids, indexed)).qual_words for indexed in (True, False)]
+    assert got[0] == got[1] and got[0][-1] == ("新词", "好")

@@ -53,6 +53,7 @@ class FastBook:
         self.path = Path(path)
         self.with_cached = with_cached
         self._grids: dict[str, Grid] = {}
+        self._keys: dict[str, fastsheet.GridKeys] = {}
         # 快速路径只做廉价检查（文件头、大小、zip 中央目录）；任何一项不通过都交给 filecheck.inspect_file，
         # 由它给出与单文件命令完全相同的中文原因（旧 .xls、加密、改了扩展名的 CSV、截断、压缩炸弹……）
         try:
@@ -274,7 +275,7 @@ class FastBook:
                 raise BookError(f"无法读取工作簿“{self.path.name}”：工作表“{sheet}”的内容缺失（{part}），文件已损坏")
             prefix = f"无法读取工作簿“{self.path.name}”的工作表“{sheet}”："
             try:
-                g = self._parse_sheet(data, part)
+                g, keys = self._parse_sheet(data, part)
             except BookError:
                 raise
             except _CellError as exc:
@@ -284,10 +285,18 @@ class FastBook:
                                 ) from None
             except Exception as exc:
                 raise BookError(f"{prefix}{self._describe(exc, part)}") from None
+            if keys is not None:
+                self._keys[sheet] = keys
         self._grids[sheet] = g
         return g
 
-    def _parse_sheet(self, data: bytes, part: str = "") -> Grid:
+    def grid_keys(self, sheet: str) -> fastsheet.GridKeys | None:
+        """grid(sheet) 的键按列、按行的索引（快速路径读出的表才有，否则 None：调用方自己逐格扫描）。"""
+        g = self.grid(sheet)
+        keys = self._keys.get(sheet)
+        return keys if keys is not None and len(keys.keys) == len(g) else None
+
+    def _parse_sheet(self, data: bytes, part: str = "") -> tuple[Grid, fastsheet.GridKeys | None]:
         shared = self._shared_strings()
         dates, tds = self._date_style_ids()
         with_cached = self.with_cached
@@ -304,7 +313,7 @@ class FastBook:
         data, stripped = expatsheet.strip_empty_cells(data)
         start, end, chars, g = expatsheet.sheet_handlers(cell_value, stripped, filecheck.MAX_CELLS)
         self._parse(data, start, end, chars, part=part)
-        return g
+        return g, None
 
     def _cell_value(self, ref, cattr, vtext, ftext, fattr, inline, shared, dates, tds, shared_f, with_cached) -> Any:
         t = cattr.get("t", "n")

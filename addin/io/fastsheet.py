@@ -280,8 +280,9 @@ def _edge(pattern: re.Pattern[bytes], seg: bytes) -> Segment | None:
 
 
 def sheet_cells(data: bytes, limit: int, cell_value: Callable[..., Any], shared: list[str], dates: set[int],
-                with_cached: bool) -> dict[tuple[int, int], Any] | None:
-    """工作表的单元格网格 {(行, 列): 值}；不规整（或单元格、行、列记录可能超过 limit，由 expat 路径在同一处报告）时 None。
+                with_cached: bool) -> tuple[dict[tuple[int, int], Any], GridKeys | None] | None:
+    """工作表的单元格网格 {(行, 列): 值}，以及网格的键的索引（GridKeys；没有时 None）；不规整（或单元格、行、列记录可能
+    超过 limit，由 expat 路径在同一处报告）时 None。
     cell_value 是 FastBook._cell_value 的前几个参数已定的形式 (ref, cattr, vtext, ftext, fattr) → 值；只有共享字符串、
     非日期样式的数值与（非共享）公式的数值结果在这里直接转换（与它的做法相同），其余（逻辑值、日期、错误值、文本结果、
     共享公式、任何转换不了的）都交给它，结果与 expat 路径相同。"""
@@ -339,14 +340,49 @@ def sheet_cells(data: bytes, limit: int, cell_value: Callable[..., Any], shared:
         if value is not None:
             g[rc] = value
     _static_cells(markup.last, cell_value, g)
-    return g
+    return g, markup.grid_keys(len(g))
+
+
+class GridKeys:
+    """一张网格的键（按插入的顺序）按列、按行取出，同一模板、填了同样几格的表共用一个（取过的列、行留着）。读取评分表
+    时找 A 列、表头行不必逐格扫描整张网格：column(c) 正是 [k for k in 网格 if k[1] == c]，row(r)、last_row 同理。"""
+
+    __slots__ = ("keys", "_columns", "_rows", "_last_row")
+
+    def __init__(self, keys: tuple[tuple[int, int], ...]):
+        self.keys = keys
+        self._columns: dict[int, tuple[tuple[int, int], ...]] = {}
+        self._rows: dict[int, tuple[tuple[int, int], ...]] = {}
+        self._last_row: int | None = None
+
+    def column(self, c: int) -> tuple[tuple[int, int], ...]:
+        got = self._columns.get(c)
+        if got is None:
+            if len(self._columns) >= 16:
+                self._columns.clear()
+            got = self._columns[c] = tuple(k for k in self.keys if k[1] == c)
+        return got
+
+    def row(self, r: int) -> tuple[tuple[int, int], ...]:
+        got = self._rows.get(r)
+        if got is None:
+            if len(self._rows) >= 16:
+                self._rows.clear()
+            got = self._rows[r] = tuple(k for k in self.keys if k[0] == r)
+        return got
+
+    def last_row(self) -> int:
+        """最大的行号（网格不能是空的）。"""
+        if self._last_row is None:
+            self._last_row = max(map(itemgetter(0), self.keys))
+        return self._last_row
 
 
 class _Markup:
     """一张表全部标记的解析结果，按值的顺序排成几列：类别、(行, 列)、公式；用到的样式；最后一段里没有结果的公式单元格；
     按 (行, 列) 找回那一段的解析结果（交给 cell_value 时才用）。逐值循环只碰这几列，不再逐段查缓存。"""
 
-    __slots__ = ("infos", "kinds", "rcs", "texts", "segments", "styles", "last", "_dated")
+    __slots__ = ("infos", "kinds", "rcs", "texts", "segments", "styles", "last", "_dated", "_keys")
 
     def __init__(self, infos: list[Segment], last: Segment):
         self.infos = infos
@@ -357,6 +393,15 @@ class _Markup:
         self.styles = frozenset(map(itemgetter(2), infos))
         self.last = last[5]
         self._dated: dict[frozenset[int], bytes] = {}
+        self._keys: GridKeys | bool | None = None  # 第一次用到时建立；有没有结果的公式单元格时 False
+
+    def grid_keys(self, size: int) -> GridKeys | None:
+        """按这份标记读出的、有 size 个单元格的网格的键。没有“没有结果的公式单元格”时，网格的键按 rcs 的顺序插入、
+        只会少（cell_value 给出 None 的不插入）不会多，个数与 rcs 相同就是 rcs 本身；否则 None。"""
+        if self._keys is None:
+            static_free = not self.last and not any(map(itemgetter(5), self.infos))
+            self._keys = GridKeys(self.rcs) if static_free else False
+        return self._keys if isinstance(self._keys, GridKeys) and size == len(self.rcs) else None
 
     def without(self, dates: set[int]) -> bytes:
         """类别一列，其中日期样式的数值与公式改为交给 cell_value（按用到的日期样式缓存）。"""

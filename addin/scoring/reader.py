@@ -76,20 +76,31 @@ def read_inputs(book: ReadableBook, system: System | None = None) -> WorkbookInp
     if system.texts and L.SHEET_TEXTS in book.sheet_names():
         g = book.grid(L.SHEET_TEXTS)
         keys = {t.key for t in system.texts}
-        for k in g:
+        for k in _column(g, _grid_keys(book, L.SHEET_TEXTS), 1):
             if k[1] == 1 and (key := _t(g[k])) in keys:
                 inputs.texts[key] = g.get((k[0], 3))
                 inputs.cells[("text", key)] = (L.SHEET_TEXTS, a1(k[0], 3))
     return inputs
 
 
-def _rows_by_col_a(g) -> dict[int, str]:
-    return {k[0]: a for k in g if k[1] == 1 and (a := _t(g[k]))}
+def _grid_keys(book: ReadableBook, sheet: str) -> Any:
+    """网格的键按列、按行的索引（io.fastsheet.GridKeys），读取器提供时（FastBook 的快速路径）；否则 None。"""
+    get = getattr(book, "grid_keys", None)
+    return None if get is None else get(sheet)
+
+
+def _column(g, index: Any, c: int) -> Any:
+    """g 中第 c 列的键，按 g 的顺序：有索引时直接取出（与逐格扫描 g 得到的相同），否则就是 g（调用方照样判断 k[1]）。"""
+    return g if index is None else index.column(c)
+
+
+def _rows_by_col_a(g, index: Any) -> dict[int, str]:
+    return {k[0]: a for k in _column(g, index, 1) if k[1] == 1 and (a := _t(g[k]))}
 
 
 def _read_data(book: ReadableBook, system: System, inputs: WorkbookInputs) -> None:
     g = book.grid(L.SHEET_DATA)
-    col_a = _rows_by_col_a(g)
+    col_a = _rows_by_col_a(g, _grid_keys(book, L.SHEET_DATA))
     table_keys, scalar_keys = system.table_keys, system.scalar_keys
     section = None
     col_of: dict[str, int] = {}
@@ -181,11 +192,13 @@ def _read_scores(book: ReadableBook, system: System, inputs: WorkbookInputs) -> 
     """评分表按用户留下的样子读取：每个有代码、或（代码为空而）填了指标名称/分值/实际值/规则类型的行都是一个指标行，
     不论插入、删除、复制还是调换了顺序；行数、名称与分值都来自单元格。小计行把它上方的指标行分成一组（一级指标）。"""
     g = book.grid(L.SHEET_SCORES)
-    col_a = _rows_by_col_a(g)
+    index = _grid_keys(book, L.SHEET_SCORES)
+    col_a = _rows_by_col_a(g, index)
     header_row = next((r for r in sorted(col_a) if col_a[r] == L.CODE_HEADER), None)
     if header_row is None:
         raise ReadError(f"“{L.SHEET_SCORES}”找不到表头行（A 列为“{L.CODE_HEADER}”的行）")
-    headers = {h: k[1] for k in g if k[0] == header_row and (h := _t(g[k]))}
+    in_header = g if index is None else index.row(header_row)
+    headers = {h: k[1] for k in in_header if k[0] == header_row and (h := _t(g[k]))}
     col: dict[str, int] = {}
     for f, h in L.SCORE_FIELDS_BEFORE + L.SCORE_FIELDS_AFTER:
         if h in headers:
@@ -241,7 +254,7 @@ def _read_scores(book: ReadableBook, system: System, inputs: WorkbookInputs) -> 
             inputs.cells[("grade",)] = (L.SHEET_SCORES, str(r))
             inputs.sheet_totals[("grade",)] = g.get((r, col["final"]))
         elif a == L.WORDS_MARK:
-            _read_words(g, r, col_a, inputs)
+            _read_words(g, r, col_a, inputs, index)
     # 等级标准：标记行下方 B 列名称、C 列下限，直到空行
     if grade_table is not None:
         grade_first = grade_table + 1
@@ -291,10 +304,13 @@ def _subtotal_level1(levels: list[tuple[int, str]], subtotal_rows: list[int], r:
     return next((name for row, name in levels if prev < row < r and name), label)
 
 
-def _read_words(g, mark: int, col_a: dict[int, str], inputs: WorkbookInputs) -> None:
+def _read_words(g, mark: int, col_a: dict[int, str], inputs: WorkbookInputs, index: Any = None) -> None:
     """定性词表：标记行下方 B 列词语、C 列档次，直到下一个 A 列标记或表尾（与单元格函数收到的区域一致）。"""
     below = [r for r in col_a if r > mark]
-    end = min(below) if below else max(g)[0] + 1  # 表尾：最后一个单元格所在行（下方有标记时用不到）
+    if below:
+        end = min(below)
+    else:  # 表尾：最后一个单元格所在行
+        end = (max(g)[0] if index is None else index.last_row()) + 1
     pairs = ((g.get((r, 2)), g.get((r, 3))) for r in range(mark + 1, end))
     inputs.qual_words = [p for p in pairs if p[0] is not None or p[1] is not None]
     inputs.cells[("qual_words",)] = (L.SHEET_SCORES, f"B{mark + 1}")
