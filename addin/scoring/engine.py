@@ -424,11 +424,14 @@ def _result(row: RowInput, spec: Any, code: str, name: str, points: Decimal | No
     if spec is not None:
         level1, level2 = level1 or spec.level1, level2 or spec.level2
         criterion, formula, unit = criterion or spec.criterion, formula or spec.formula, unit or spec.unit
-    return IndicatorResult(code=code, level1=level1, level2=level2, name=name, points=points, criterion=criterion,
-                           formula=formula, unit=unit, value=value, value_error=value_error, value_typed=value_typed,
-                           rule=rule, computed=computed, override=override, reason=reason, final=final,
-                           stated_value=_cached_or_raw(row.stated_value), stated_score=_cached_or_raw(row.stated_score),
-                           note=note, row=row.row, cells=row.cells, evidence=evidence)
+    stated_value, stated_score = row.stated_value, row.stated_score
+    # 位置参数，按 IndicatorResult 的字段顺序（变量与字段同名；tests/test_engine.py 逐项核对）：每行都建一个结果，
+    # 类的关键字参数要先装成字典再拆开，比位置参数多约三成指令
+    return IndicatorResult(code, level1, level2, name, points, criterion, formula, unit, value, value_error, value_typed,
+                           rule, computed, override, reason, final,
+                           stated_value.cached if isinstance(stated_value, Formula) else stated_value,
+                           stated_score.cached if isinstance(stated_score, Formula) else stated_score,
+                           note, row.row, row.cells, evidence)
 
 
 def _rule_error_cell(row: RowInput, label: str, exc: RuleError) -> str:
@@ -468,9 +471,6 @@ def _first_cell_for(inputs: WorkbookInputs, refs: tuple[str, ...], exc: Indicato
         if is_blank(resolve_arg(inputs, ref)):
             return arg_cell(inputs, ref)
     return arg_cell(inputs, refs[-1]) if refs else None
-
-
-# ------------------------------------------------------------------------------------------------ 实际值公式
 
 
 # ------------------------------------------------------------------------------------------------ 条目的读法
