@@ -26,7 +26,7 @@ from workbook_templates.spec import IndicatorSpec, System
 from ..checks import findings as F
 from ..model import SHEET_SCORES, Finding, Formula, WorkbookInputs, once
 from .parsing import table_label
-from .refs import arg_cell, parse_ref, resolve_arg
+from .refs import arg_cell, parse_ref, resolve_arg, resolve_parsed
 
 ZERO = Decimal(0)
 
@@ -52,11 +52,15 @@ def _is_number(x: Any) -> bool:
 
 def total_or_parts(system: System, inputs: WorkbookInputs, ref: str) -> tuple[Any, PartsSum | None]:
     """参数的取值（与模板公式相同）：引用有分项的合计行时，合计为空白、0 或文字而各分项都是数字，取分项之和。"""
-    raw = resolve_arg(inputs, ref)
+    return _total_or_parts(_parts(system), inputs, ref)
+
+
+def _total_or_parts(parts: dict[str, tuple[str, ...]], inputs: WorkbookInputs, ref: str) -> tuple[Any, PartsSum | None]:
     kind, key, col = parse_ref(ref)
+    raw = resolve_parsed(inputs, kind, key, col)
     if kind != "@":
         return raw, None
-    subs = _parts(system).get(key, ())
+    subs = parts.get(key, ())
     if not subs:
         return raw, None
     if isinstance(raw, str) and raw.strip().startswith("#"):
@@ -93,8 +97,9 @@ def indicator_args(system: System, inputs: WorkbookInputs, spec: IndicatorSpec, 
     if legacy:
         return [resolve_arg(inputs, a) for a in refs], []
     values, sums = [], []
+    parts = _parts(system)
     for a in refs:
-        v, s = total_or_parts(system, inputs, a)
+        v, s = _total_or_parts(parts, inputs, a)
         values.append(v)
         if s is not None:
             sums.append(s)
