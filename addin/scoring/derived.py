@@ -130,6 +130,7 @@ def formula_variant(system: System, spec: IndicatorSpec, inputs: WorkbookInputs,
 
 # 按对象缓存（体系、指标描述都是不可变的值）：键用 id，条目里留着对象本身并核对是同一个——对象活着 id 就不会被复用。
 _TEMPLATES: dict[tuple[int, int], tuple[System, IndicatorSpec, tuple[tuple, ...], dict]] = {}
+_UNKNOWN = object()
 
 
 def _parts(system: System) -> dict[str, tuple[str, ...]]:
@@ -162,8 +163,9 @@ def _template_formulas(system: System, spec: IndicatorSpec, cells: dict) -> tupl
         entry = _TEMPLATES[(id(system), id(spec))] = (system, spec, tuple(keys), {})
     where = tuple(map(cells.get, entry[2]))  # 缺的格为 None（cells 的值都是 (表, 单元格)，不会是 None）
     known = entry[3]
-    if where in known:
-        return known[where]
+    hit = known.get(where, _UNKNOWN)  # 缓存的值可以是 None（引用的格有缺失）
+    if hit is not _UNKNOWN:
+        return hit
     assert spec.udf is not None
     try:
         expected = value_formula(spec.udf, spec.args, cells, _parts(system))

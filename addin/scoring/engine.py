@@ -303,16 +303,16 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
         money_unit = _money_unit(inputs)
     value: Any = None
     value_error: str | None = None
-    typed = not _is_formula(row.value)
+    typed = not isinstance(row.value, Formula)
     args: list[Any] | None = None
     variant = ("current", "")
-    if spec is not None and spec.udf and _is_formula(row.value):
+    if spec is not None and spec.udf and not typed:
         variant = derived.formula_variant(system, spec, inputs, row.value.text)
     changed = variant[1] if variant[0] == "changed" else ""
     if changed:
         findings.append(F.make("formula-changed", SHEET_SCORES, cell("value", ""), indicator=ind, actual=row.value.text,
                                expected=changed, template_formula=changed))
-    if spec is not None and spec.udf and _is_formula(row.value) and not changed:
+    if spec is not None and spec.udf and not typed and not changed:
         # 单元格里是（某一版）模板公式：按模板的参数计算——值与对这条公式求值相同（tests/test_derived.py 以 formulas 引擎
         # 逐格核对），并能说出推算了什么（合计取分项之和、本年追加按调整数推算）、缺的是哪一格
         # 按单元格里的那一版模板公式取参数：当前模板（合计行可取分项之和、调整预算数推算追加）或此前版本（直接引用）
@@ -338,7 +338,7 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
             if notes:
                 seen = {(g.code, g.sheet, g.cell) for g in findings}
                 findings.extend(f for f in notes if (f.code, f.sheet, f.cell) not in seen)
-    elif _is_formula(row.value):
+    elif not typed:
         # 改过的模板公式、用户自建行的公式：单元格里的公式就是依据（与 Excel 相同），按公式本身求值
         value, value_error = formula_value(cells() if cells is not None else formula_cells(inputs), row, ind, findings)
     else:
