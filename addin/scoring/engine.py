@@ -49,11 +49,6 @@ def _text(x: Any) -> str:
     return str(x).strip()
 
 
-def _texts(*xs: Any) -> list[str]:
-    """多个单元格的 _text（一次调用；文本单元格不再逐个调用 _text）。"""
-    return [x.strip() if type(x) is str else _text(x) for x in xs]
-
-
 def _is_formula(x: Any) -> bool:
     return isinstance(x, Formula)
 
@@ -419,8 +414,9 @@ def _result(row: RowInput, spec: Any, code: str, name: str, points: Decimal | No
             value_typed: bool, rule: Any, computed: Any, override: Any, reason: str, final: Any) -> IndicatorResult:
     """计分得出的各项（_SCORED）加上照该行填入、不参与计分的各项：各级指标名称、评分标准、指标公式、单位（空白时取
     指标描述）、报告所列、备注等。cells 就是该行的地址表（读取时为每行新建，之后谁都不改它：不必再复制一份）。"""
-    level1, level2, criterion, formula, unit, note, evidence = _texts(
-        row.level1, row.level2, row.criterion, row.formula_text, row.unit, row.note, row.evidence)
+    level1, level2, criterion, formula, unit, note, evidence = [  # 各格的 _text（文本单元格不再逐个调用 _text）
+        x.strip() if type(x) is str else _text(x)
+        for x in (row.level1, row.level2, row.criterion, row.formula_text, row.unit, row.note, row.evidence)]
     if spec is not None:
         level1, level2 = level1 or spec.level1, level2 or spec.level2
         criterion, formula, unit = criterion or spec.criterion, formula or spec.formula, unit or spec.unit
