@@ -145,3 +145,22 @@ def test_indicator_error_maps_by_code_and_argument_not_message(monkeypatch, mess
         assert _findings(inputs, finding, "public_expense_control") == {budget_cell}, code
         others = {"zero-denominator", "missing-value", "indicator-error"} - {finding}
         assert not any(_findings(inputs, o, "public_expense_control") for o in others), code
+
+
+def test_result_passes_every_field_to_its_own_name():
+    """engine._result builds IndicatorResult positionally (speed): each value lands in the field of the same name."""
+    from addin.model import Formula, IndicatorResult, RowInput
+    from addin.scoring.engine import _result
+
+    row = RowInput(code="c", level1=" 一级 ", level2="二级", name="名", criterion="标准", formula_text="公式", unit="%",
+                   note="备注", evidence="依据", stated_value=Formula("=A1", 7), stated_score=8, row=12,
+                   cells={"value": "H12"})
+    res = _result(row, None, "c", "名", D(5), D("0.5"), "err", True, "rule", D(4), D(3),
+                  "理由", D(3))
+    expected = dict(code="c", level1="一级", level2="二级", name="名", points=D(5), criterion="标准",
+                    formula="公式", unit="%", value=D("0.5"), value_error="err", value_typed=True, rule="rule",
+                    computed=D(4), override=D(3), reason="理由", final=D(3), stated_value=7,
+                    stated_score=8, note="备注", row=12, cells=row.cells, evidence="依据")
+    assert [f.name for f in dataclasses.fields(IndicatorResult)] == list(expected)
+    assert {f: getattr(res, f) for f in expected} == expected
+    assert res.cells is row.cells

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar, Sequence
 
-from .numbers import InputError, is_blank, is_empty, is_none_token, parse_number, round2
+from .numbers import MAX_ABS, InputError, is_blank, is_empty, is_none_token, parse_number, round2
 
 ZERO = Decimal(0)
 
@@ -111,6 +111,8 @@ class Rule:
         return ""
 
     def _num(self, value: object) -> Decimal:
+        if type(value) is Decimal and value.is_finite() and abs(value) <= MAX_ABS:
+            return value  # 单元格函数算出的实际值：parse_number 对有限、不过大的 Decimal 原样返回，不必再解析
         return _d(value, "实际值", field="value")
 
     # --- params <-> cells -------------------------------------------------------------------------------

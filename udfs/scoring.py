@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from functools import lru_cache
 from typing import ClassVar, Sequence
 
 from udfs.rule import _OP_DISPLAY, ZERO, Rule, RuleError, _compare, _d, _na, _op, _opt_d, _pad, _points, _text
@@ -25,7 +26,7 @@ from .words import word_pairs
 __all__ = [
     "Threshold", "Range", "Bands", "Linear", "StepDeduction", "STEP_DIRECTIONS", "STEP_MODES", "GradeTable",
     "DeductionChecklist", "Manual", "RULE_TYPES", "rule_from_params", "cached_rule", "with_words",
-    "GradeScale",
+    "GradeScale", "plain_float_places",
 ]
 
 
@@ -349,12 +350,23 @@ def _rule_key(label: str, points: Decimal, params: Sequence[object], na: str | N
         return None
     values = tuple(params)
     types = tuple(map(type, values))
-    if not _PLAIN.issuperset(types):  # 日期、Decimal 等：不缓存
+    floats = plain_float_places(types)
+    if floats is None:  # 日期、Decimal 等：不缓存
         return None
-    if float in types and 0.0 in values and any(t is float and v == 0 for t, v in zip(types, values, strict=True)):
-        return None
+    for i in floats:
+        if values[i] == 0:
+            return None
     # Decimal 的文本形式区分 5 与 5.0（相等而显示不同）
     return (label, str(points), na, types, values)
+
+
+@lru_cache(maxsize=1024)
+def plain_float_places(types: tuple[type, ...]) -> tuple[int, ...] | None:
+    """一组原值的类型 → 浮点数所在的位置（缓存键要排除的 0.0 / -0.0 只可能在这些位置）；有 _PLAIN 以外的类型时 None。
+    同一模板的工作簿里同一行各格的类型通常相同：按类型的元组缓存，每次不必逐个检查类型、拿每个原值与 0.0 比较。"""
+    if not _PLAIN.issuperset(types):
+        return None
+    return tuple(i for i, t in enumerate(types) if t is float)
 
 
 def _text_size(values: Sequence[object]) -> int:

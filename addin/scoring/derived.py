@@ -26,7 +26,7 @@ from workbook_templates.spec import IndicatorSpec, System
 from ..checks import findings as F
 from ..model import SHEET_SCORES, Finding, Formula, WorkbookInputs, once
 from .parsing import table_label
-from .refs import arg_cell, parse_ref, resolve_arg
+from .refs import arg_cell, parse_ref, resolve_arg, resolve_parsed
 
 ZERO = Decimal(0)
 
@@ -52,11 +52,15 @@ def _is_number(x: Any) -> bool:
 
 def total_or_parts(system: System, inputs: WorkbookInputs, ref: str) -> tuple[Any, PartsSum | None]:
     """参数的取值（与模板公式相同）：引用有分项的合计行时，合计为空白、0 或文字而各分项都是数字，取分项之和。"""
-    raw = resolve_arg(inputs, ref)
+    return _total_or_parts(_parts(system), inputs, ref)
+
+
+def _total_or_parts(parts: dict[str, tuple[str, ...]], inputs: WorkbookInputs, ref: str) -> tuple[Any, PartsSum | None]:
     kind, key, col = parse_ref(ref)
+    raw = resolve_parsed(inputs, kind, key, col)
     if kind != "@":
         return raw, None
-    subs = _parts(system).get(key, ())
+    subs = parts.get(key, ())
     if not subs:
         return raw, None
     if isinstance(raw, str) and raw.strip().startswith("#"):
@@ -93,8 +97,9 @@ def indicator_args(system: System, inputs: WorkbookInputs, spec: IndicatorSpec, 
     if legacy:
         return [resolve_arg(inputs, a) for a in refs], []
     values, sums = [], []
+    parts = _parts(system)
     for a in refs:
-        v, s = total_or_parts(system, inputs, a)
+        v, s = _total_or_parts(parts, inputs, a)
         values.append(v)
         if s is not None:
             sums.append(s)
@@ -125,6 +130,7 @@ def formula_variant(system: System, spec: IndicatorSpec, inputs: WorkbookInputs,
 
 # 按对象缓存（体系、指标描述都是不可变的值）：键用 id，条目里留着对象本身并核对是同一个——对象活着 id 就不会被复用。
 _TEMPLATES: dict[tuple[int, int], tuple[System, IndicatorSpec, tuple[tuple, ...], dict]] = {}
+_UNKNOWN = object()
 
 
 def _parts(system: System) -> dict[str, tuple[str, ...]]:
@@ -157,8 +163,9 @@ def _template_formulas(system: System, spec: IndicatorSpec, cells: dict) -> tupl
         entry = _TEMPLATES[(id(system), id(spec))] = (system, spec, tuple(keys), {})
     where = tuple(map(cells.get, entry[2]))  # 缺的格为 None（cells 的值都是 (表, 单元格)，不会是 None）
     known = entry[3]
-    if where in known:
-        return known[where]
+    hit = known.get(where, _UNKNOWN)  # 缓存的值可以是 None（引用的格有缺失）
+    if hit is not _UNKNOWN:
+        return hit
     assert spec.udf is not None
     try:
         expected = value_formula(spec.udf, spec.args, cells, _parts(system))

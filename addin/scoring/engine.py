@@ -49,11 +49,6 @@ def _text(x: Any) -> str:
     return str(x).strip()
 
 
-def _texts(*xs: Any) -> list[str]:
-    """多个单元格的 _text（一次调用；文本单元格不再逐个调用 _text）。"""
-    return [x.strip() if type(x) is str else _text(x) for x in xs]
-
-
 def _is_formula(x: Any) -> bool:
     return isinstance(x, Formula)
 
@@ -303,16 +298,16 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
         money_unit = _money_unit(inputs)
     value: Any = None
     value_error: str | None = None
-    typed = not _is_formula(row.value)
+    typed = not isinstance(row.value, Formula)
     args: list[Any] | None = None
     variant = ("current", "")
-    if spec is not None and spec.udf and _is_formula(row.value):
+    if spec is not None and spec.udf and not typed:
         variant = derived.formula_variant(system, spec, inputs, row.value.text)
     changed = variant[1] if variant[0] == "changed" else ""
     if changed:
         findings.append(F.make("formula-changed", SHEET_SCORES, cell("value", ""), indicator=ind, actual=row.value.text,
                                expected=changed, template_formula=changed))
-    if spec is not None and spec.udf and _is_formula(row.value) and not changed:
+    if spec is not None and spec.udf and not typed and not changed:
         # 单元格里是（某一版）模板公式：按模板的参数计算——值与对这条公式求值相同（tests/test_derived.py 以 formulas 引擎
         # 逐格核对），并能说出推算了什么（合计取分项之和、本年追加按调整数推算）、缺的是哪一格
         # 按单元格里的那一版模板公式取参数：当前模板（合计行可取分项之和、调整预算数推算追加）或此前版本（直接引用）
@@ -338,7 +333,7 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
             if notes:
                 seen = {(g.code, g.sheet, g.cell) for g in findings}
                 findings.extend(f for f in notes if (f.code, f.sheet, f.cell) not in seen)
-    elif _is_formula(row.value):
+    elif not typed:
         # 改过的模板公式、用户自建行的公式：单元格里的公式就是依据（与 Excel 相同），按公式本身求值
         value, value_error = formula_value(cells() if cells is not None else formula_cells(inputs), row, ind, findings)
     else:
@@ -419,16 +414,20 @@ def _result(row: RowInput, spec: Any, code: str, name: str, points: Decimal | No
             value_typed: bool, rule: Any, computed: Any, override: Any, reason: str, final: Any) -> IndicatorResult:
     """计分得出的各项（_SCORED）加上照该行填入、不参与计分的各项：各级指标名称、评分标准、指标公式、单位（空白时取
     指标描述）、报告所列、备注等。cells 就是该行的地址表（读取时为每行新建，之后谁都不改它：不必再复制一份）。"""
-    level1, level2, criterion, formula, unit, note, evidence = _texts(
-        row.level1, row.level2, row.criterion, row.formula_text, row.unit, row.note, row.evidence)
+    level1, level2, criterion, formula, unit, note, evidence = [  # 各格的 _text（文本单元格不再逐个调用 _text）
+        x.strip() if type(x) is str else _text(x)
+        for x in (row.level1, row.level2, row.criterion, row.formula_text, row.unit, row.note, row.evidence)]
     if spec is not None:
         level1, level2 = level1 or spec.level1, level2 or spec.level2
         criterion, formula, unit = criterion or spec.criterion, formula or spec.formula, unit or spec.unit
-    return IndicatorResult(code=code, level1=level1, level2=level2, name=name, points=points, criterion=criterion,
-                           formula=formula, unit=unit, value=value, value_error=value_error, value_typed=value_typed,
-                           rule=rule, computed=computed, override=override, reason=reason, final=final,
-                           stated_value=_cached_or_raw(row.stated_value), stated_score=_cached_or_raw(row.stated_score),
-                           note=note, row=row.row, cells=row.cells, evidence=evidence)
+    stated_value, stated_score = row.stated_value, row.stated_score
+    # 位置参数，按 IndicatorResult 的字段顺序（变量与字段同名；tests/test_engine.py 逐项核对）：每行都建一个结果，
+    # 类的关键字参数要先装成字典再拆开，比位置参数多约三成指令
+    return IndicatorResult(code, level1, level2, name, points, criterion, formula, unit, value, value_error, value_typed,
+                           rule, computed, override, reason, final,
+                           stated_value.cached if isinstance(stated_value, Formula) else stated_value,
+                           stated_score.cached if isinstance(stated_score, Formula) else stated_score,
+                           note, row.row, row.cells, evidence)
 
 
 def _rule_error_cell(row: RowInput, label: str, exc: RuleError) -> str:
@@ -468,9 +467,6 @@ def _first_cell_for(inputs: WorkbookInputs, refs: tuple[str, ...], exc: Indicato
         if is_blank(resolve_arg(inputs, ref)):
             return arg_cell(inputs, ref)
     return arg_cell(inputs, refs[-1]) if refs else None
-
-
-# ------------------------------------------------------------------------------------------------ 实际值公式
 
 
 # ------------------------------------------------------------------------------------------------ 条目的读法

@@ -25,12 +25,19 @@ def parse_ref(ref: str) -> tuple[str, str, str]:
 
 def resolve_arg(inputs: WorkbookInputs, ref: str) -> Any:
     """把描述中的参数引用（key / key@col / =常量）换成工作簿中的原值。"""
-    kind, key, col = parse_ref(ref)
+    return resolve_parsed(inputs, *parse_ref(ref))
+
+
+def resolve_parsed(inputs: WorkbookInputs, kind: str, key: str, col: str) -> Any:
+    """resolve_arg，引用已由 parse_ref 拆开（每个指标都要取的几个参数不再各拆两次）。"""
     if kind == "=":
         return key
     if kind == "@":
-        return _cached_or_raw(inputs.table.get(key, {}).get(col))
-    return _cached_or_raw(inputs.scalars.get(key))
+        row = inputs.table.get(key)
+        x = row.get(col) if row is not None else None
+    else:
+        x = inputs.scalars.get(key)
+    return x.cached if isinstance(x, Formula) else x
 
 
 def arg_cell(inputs: WorkbookInputs, ref: str) -> tuple[str, str] | None:

@@ -12,18 +12,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from udfs.numbers import InputError
 from udfs.rule import Rule
-from udfs.scoring import GradeScale
+from udfs.scoring import GradeScale, plain_float_places
 from udfs.targets import Qualitative, Target
 from udfs.words import word_pairs
 from workbook_templates.spec import System
 
 from ..model import Finding, Formula, RowInput
 
-_PLAIN = frozenset({str, int, float, bool, type(None)})
 # 用到定性词表的规则类型：只有这两种行的键里有词表
 WORDED_LABELS = frozenset({Qualitative.label, Target.label})
 _MAX = 2048
@@ -49,10 +49,12 @@ class HashedTuple:
 def plain_key(values: tuple[Any, ...]) -> tuple[Any, ...] | None:
     """一组单元格原值的缓存键（连同各自的类型）；有不能可靠比较的原值时 None。"""
     types = tuple(map(type, values))
-    if not _PLAIN.issuperset(types):
+    floats = plain_float_places(types)  # 按类型的元组缓存：同一模板同一行各格的类型通常相同
+    if floats is None:
         return None
-    if float in types and 0.0 in values and any(t is float and v == 0 for t, v in zip(types, values, strict=True)):
-        return None
+    for i in floats:
+        if values[i] == 0:  # 0.0 与 -0.0 相等而读数不同
+            return None
     return (types, values)
 
 
@@ -80,6 +82,7 @@ def _hashed(pairs: tuple[Any, ...]) -> HashedTuple:
 # 计分这一步用到的单元格地址（发现指向它们）；结果里的 cells 每次照该行重新填入
 _CELLS_USED = ("points", "value", "rule", "na", "params", *(f"p{i}" for i in range(1, 11)), "computed", "override",
                "reason")
+_cells_used = itemgetter(*_CELLS_USED)
 
 
 def row_key(system: System, row: RowInput, words: HashedTuple | bool | None) -> tuple[Any, ...] | None:
@@ -92,7 +95,10 @@ def row_key(system: System, row: RowInput, words: HashedTuple | bool | None) -> 
                         row.override, row.reason, *row.params))
     if values is None:
         return None
-    cells = tuple(map(row.cells.get, _CELLS_USED))
+    try:  # 读取的行各字段都有地址：一次取出（C 中逐个取）；缺的格为 None（与 dict.get 相同）
+        cells = _cells_used(row.cells)
+    except KeyError:
+        cells = tuple(map(row.cells.get, _CELLS_USED))
     label = row.rule_label.strip() if type(row.rule_label) is str else None
     if label in WORDED_LABELS:
         if words is False:
