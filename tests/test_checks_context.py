@@ -119,3 +119,30 @@ def test_long_texts_are_not_kept_in_the_cell_caches():
     assert _number(long) == (False, None)
     assert parsing._strip_label("（一）" + "名" * 32767) == "名" * 32767
     assert (len(parsing._cell_cache), len(context._numbers), parsing._strip_name.cache_info().currsize) == before
+
+
+def test_new_cell_is_the_dataclass_constructor():
+    """_new_cell 不经 NumCell 生成的 __init__（frozen：逐个字段 object.__setattr__）而一次写入 __dict__：字段、次序、值、
+    相等与散列都与 NumCell(...) 相同。"""
+    key = ("row", "z1_1", "points")
+    for raw in RAWS:
+        got = parsing._new_cell(key, "评分表", "E4", "部门预算的完整性·分值", "points", "人", raw)
+        fresh = NumCell(sheet="评分表", cell="E4", label="评分表 E4（部门预算的完整性·分值）", kind="points", key=key,
+                        name="部门预算的完整性·分值", unit="人", **parse_cell(raw))
+        assert list(vars(got).items()) == list(vars(fresh).items()), raw
+        assert got == fresh and hash(got) == hash(fresh) and repr(got) == repr(fresh), raw
+
+
+def _places_by_tuple(d: D) -> int:
+    exp = d.as_tuple().exponent
+    return min(max(0, -exp), parsing.MAX_PLACES) if isinstance(exp, int) else 0
+
+
+def test_decimal_places_reads_str_as_as_tuple_does():
+    """decimal_places 按 str 数小数位（不用科学记数法时），与按 as_tuple 的指数所得相同。"""
+    texts = ["1.50", "1.5", "0", "-0", "0.00", "0E-10", "1E+2", "1E-7", "0.000001", "0.0000001", "-0.0000001", "100",
+             "123456789.123456789123", "1.000000000000", "-5.25", "12E-8", "NaN", "-NaN", "sNaN", "Infinity", "-Infinity"]
+    values = [D(t) for t in texts] + [D(repr(x)) for x in (892.35, 982.6300000000001, 1e-05, 1.5e-07, 1e16, 0.1 + 0.2, -0.0)]
+    values += [D(x) for x in (0.1, 1e-7, 2.5)]  # 浮点数的精确十进制值（很多位小数）
+    for d in values:
+        assert parsing.decimal_places(d) == _places_by_tuple(d), d
