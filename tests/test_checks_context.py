@@ -146,3 +146,26 @@ def test_decimal_places_reads_str_as_as_tuple_does():
     values += [D(x) for x in (0.1, 1e-7, 2.5)]  # 浮点数的精确十进制值（很多位小数）
     for d in values:
         assert parsing.decimal_places(d) == _places_by_tuple(d), d
+
+
+def test_numbers_convert_directly_as_parse_number_reads_them():
+    """context._number 不经缓存直接转换 int 与 float：数值、写法（repr）、出错与否都与 parse_number 相同，包括边界
+    （10 的 15 次方）、-0.0、科学记数法、浮点尾差、NaN 与无穷大、逻辑值。"""
+    import random
+
+    from udfs.numbers import InputError, parse_number
+
+    rng = random.Random(14)
+    raws: list[object] = [0, 1, -1, 7, 10 ** 15, 10 ** 15 - 1, -(10 ** 15), 10 ** 15 + 1, 10 ** 16, True, False, 0.0, -0.0,
+                          1.0, 3.5, 892.35, 982.6300000000001, 0.1 + 0.2, 1e-05, 1.5e-07, 123456789012345.0, 1e15, -1e15,
+                          999999999999999.9, 1e16, float("inf"), float("-inf"), float("nan"), 2.0 ** 60]
+    raws += [rng.random() * 10 ** rng.randint(-8, 16) * rng.choice((1, -1)) for _ in range(3000)]
+    raws += [round(rng.random() * 10 ** rng.randint(0, 9), rng.randint(0, 4)) for _ in range(3000)]
+    raws += [rng.randint(-10 ** 17, 10 ** 17) for _ in range(500)]
+    for raw in raws:
+        try:
+            want: tuple = (True, parse_number(raw).value)
+        except InputError:
+            want = (False, None)
+        got = _number(raw)
+        assert got[0] == want[0] and _same(got[1], want[1]), raw

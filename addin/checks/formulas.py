@@ -130,7 +130,7 @@ def check_formula_results(ctx: Context) -> list[Finding]:
                                                                                     SCORE_TOLERANCE):
             out.append(_result_mismatch(res, "final", raw, res.final, None))
     # 父行的得分（用户填的 =SUM(子行得分)）应等于子行之和：区域写错时 Excel 中显示的父行得分与 jixiao 不同
-    rows = {r.row: r for r in ctx.inputs.rows}
+    rows = {r.row: r for r in ctx.inputs.rows} if ctx.ev.parents else {}
     for p in ctx.ev.parents:
         raw = rows[p.row].final if p.row in rows else None
         if p.score is None or not isinstance(raw, Formula) or raw.cached is None:
@@ -177,8 +177,9 @@ def _show_value(value: Any, unit: str, places: int = 4) -> str:
 def check_typed_values(ctx: Context) -> list[Finding]:
     """实际值本应是引用基础数据表的公式却被手工填成了数：与按基础数据表计算的结果比对（按所填位数的半个末位单位）。"""
     out: list[Finding] = []
+    specs = ctx.specs()
     for res, row in ctx.results():
-        spec = ctx.spec(res.code)
+        spec = specs.get(res.code)
         if spec is None or not spec.udf or isinstance(row.value, Formula) or is_blank(row.value):
             continue
         try:
@@ -206,8 +207,9 @@ def check_typed_values(ctx: Context) -> list[Finding]:
 def check_zero_rate_with_spending(ctx: Context) -> list[Finding]:
     """执行率/完成率为 0，而基础数据表显示确有支出：多半是执行数填错了列或漏填。"""
     out: list[Finding] = []
+    specs = ctx.specs()
     for res, _row in ctx.results():
-        spec = ctx.spec(res.code)
+        spec = specs.get(res.code)
         if spec is None or spec.udf not in SPENDING_REFS:
             continue
         try:

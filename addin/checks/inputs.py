@@ -217,8 +217,9 @@ def check_of_which(ctx: Context) -> list[Finding]:
 def check_prev_sangong_budget(ctx: Context) -> list[Finding]:
     """“三公经费”变动率比较两年的预算数：上年三公预算未填时明确指出（而不是用上年决算数代替）。"""
     out: list[Finding] = []
+    specs = ctx.specs()
     for res in ctx.ev.indicators:
-        spec = ctx.spec(res.code)
+        spec = specs.get(res.code)
         if spec is None or spec.udf != "SANGONG_CHANGE_RATE" or len(spec.args) < 2:
             continue
         prev_ref = spec.args[1]

@@ -51,15 +51,16 @@ def check_score_bounds(ctx: Context) -> list[Finding]:
     """每项得分在 0～分值之间（调整得分、手工改写的计算得分都可能越界）。"""
     out: list[Finding] = []
     for res in ctx.ev.indicators:
-        if res.final is None or res.points is None:
+        final, points = res.final, res.points
+        if final is None or points is None or 0 <= final <= points:
             continue
         cell = res.cells.get("override" if res.override is not None else "computed", "")
-        if res.final > res.points:
-            out.append(F.make("score-exceeds-max", SHEET_SCORES, cell, indicator=res.name, score=_n(res.final),
-                              points=_n(res.points), expected=res.points, actual=res.final))
-        elif res.final < 0:
-            out.append(F.make("score-negative", SHEET_SCORES, cell, indicator=res.name, score=_n(res.final),
-                              expected=ZERO, actual=res.final))
+        if final > points:
+            out.append(F.make("score-exceeds-max", SHEET_SCORES, cell, indicator=res.name, score=_n(final),
+                              points=_n(points), expected=points, actual=final))
+        else:
+            out.append(F.make("score-negative", SHEET_SCORES, cell, indicator=res.name, score=_n(final),
+                              expected=ZERO, actual=final))
     return out
 
 
@@ -377,11 +378,13 @@ def check_cited_bands(ctx: Context) -> list[Finding]:
     for res in ctx.ev.indicators:
         if res.unit != "%" or not isinstance(res.value, Decimal) or res.value_error is not None:
             continue
-        pct = res.value * 100
         for field_name, text in (("reason", res.reason), ("note", res.note)):
+            if not isinstance(text, str) or not text.strip():
+                continue  # 大多空着：先看文字，再找单元格
             cell = res.cells.get(field_name)
-            if not cell or not isinstance(text, str) or not text.strip():
+            if not cell:
                 continue
+            pct = res.value * 100
             for m in _PCT_RANGE.finditer(unicodedata.normalize("NFKC", text)):
                 lo, hi = Decimal(m.group(1)), Decimal(m.group(2))
                 if lo >= hi or lo <= pct <= hi:
