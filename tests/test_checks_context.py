@@ -169,3 +169,19 @@ def test_numbers_convert_directly_as_parse_number_reads_them():
             want = (False, None)
         got = _number(raw)
         assert got[0] == want[0] and _same(got[1], want[1]), raw
+
+
+def test_unit_declaration_pattern_matches_as_the_optional_prefix_form():
+    """texts._UNIT_DECL 以字面的两种开头（金额单位|单位）写出，与 (?:金额)?单位… 找到同样的声明（位置、全文、单位）。"""
+    import random
+    import re
+
+    from addin.checks.texts import _UNIT_DECL
+
+    plain = re.compile(r"(?:金额)?单位\s*+[:：]\s*+(万元|元)")
+    rng = random.Random(9)
+    alphabet = [*"金额单位：: 万元元x，金单位额", "\u3000", "\t", "\n"]
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        assert ([(m.span(), m.group(0), m.group(1)) for m in _UNIT_DECL.finditer(text)]
+                == [(m.span(), m.group(0), m.group(1)) for m in plain.finditer(text)]), text

@@ -31,7 +31,8 @@ from .context import (
     _usable,
 )
 
-_UNIT_DECL = re.compile(r"(?:金额)?单位\s*+[:：]\s*+(万元|元)")
+# 即 (?:金额)?单位…：以字面的两种开头写出，正则引擎先按首字（金、单）跳过其余位置，而不是在每个位置都试一遍
+_UNIT_DECL = re.compile(r"(?:金额单位|单位)\s*+[:：]\s*+(万元|元)")
 _UNIT_PAREN = re.compile(r"[（(]\s*+(万元|元)\s*+[)）]")
 
 
@@ -46,8 +47,11 @@ def check_money_unit(ctx: Context) -> list[Finding]:
     money = [c for c, _ in amounts]
     magnitudes = [abs(v) for _, v in amounts]
     # 最大的金额不到 10 万、也不到最小金额的 1 万倍时，中位数（介于两者之间）两条都不会触发：不必排序求中位数
-    if unit == "万元" and money and (max(magnitudes) >= WAN_YUAN_MEDIAN_MAX
-                                     or max(magnitudes) >= UNIT_OUTLIER_FACTOR * min(magnitudes)):
+    suspect = unit == "万元" and bool(money)
+    if suspect:
+        largest = max(magnitudes)
+        suspect = largest >= WAN_YUAN_MEDIAN_MAX or largest >= UNIT_OUTLIER_FACTOR * min(magnitudes)
+    if suspect:
         med = Decimal(median(magnitudes))
         if len(money) >= 2 and med >= WAN_YUAN_MEDIAN_MAX:
             out.append(F.make("unit-mismatch", unit_where[0], unit_where[1], actual=med, expected="万元",
