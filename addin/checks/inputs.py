@@ -82,10 +82,13 @@ def check_table_totals(ctx: Context) -> list[Finding]:
     合计写“无”按 0 比较；合计空白而各分项都填了数（实际值公式此时取分项之和，addin/scoring/derived.py）→ total-blank 警告。"""
     out: list[Finding] = []
     unit = ctx.money_unit
+    filled = ctx.num_if_filled
     for tr in ctx.system.table_rows:
         if not tr.parts:
             continue
         for col in ctx.system.columns:
+            if not any(filled(("table", p, col.key)) is not None for p in tr.parts):
+                continue  # 分项全部空白（或没有这一格）：下面 parts 为 None 或 present 为空，同样不比较；不必为空白格构造 NumCell
             total = ctx.num(("table", tr.key, col.key))
             parts = _all_usable([ctx.num(("table", p, col.key)) for p in tr.parts])
             if not _usable(total) or parts is None:
