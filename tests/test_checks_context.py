@@ -119,3 +119,69 @@ def test_long_texts_are_not_kept_in_the_cell_caches():
     assert _number(long) == (False, None)
     assert parsing._strip_label("（一）" + "名" * 32767) == "名" * 32767
     assert (len(parsing._cell_cache), len(context._numbers), parsing._strip_name.cache_info().currsize) == before
+
+
+def test_new_cell_is_the_dataclass_constructor():
+    """_new_cell 不经 NumCell 生成的 __init__（frozen：逐个字段 object.__setattr__）而一次写入 __dict__：字段、次序、值、
+    相等与散列都与 NumCell(...) 相同。"""
+    key = ("row", "z1_1", "points")
+    for raw in RAWS:
+        got = parsing._new_cell(key, "评分表", "E4", "部门预算的完整性·分值", "points", "人", raw)
+        fresh = NumCell(sheet="评分表", cell="E4", label="评分表 E4（部门预算的完整性·分值）", kind="points", key=key,
+                        name="部门预算的完整性·分值", unit="人", **parse_cell(raw))
+        assert list(vars(got).items()) == list(vars(fresh).items()), raw
+        assert got == fresh and hash(got) == hash(fresh) and repr(got) == repr(fresh), raw
+
+
+def _places_by_tuple(d: D) -> int:
+    exp = d.as_tuple().exponent
+    return min(max(0, -exp), parsing.MAX_PLACES) if isinstance(exp, int) else 0
+
+
+def test_decimal_places_reads_str_as_as_tuple_does():
+    """decimal_places 按 str 数小数位（不用科学记数法时），与按 as_tuple 的指数所得相同。"""
+    texts = ["1.50", "1.5", "0", "-0", "0.00", "0E-10", "1E+2", "1E-7", "0.000001", "0.0000001", "-0.0000001", "100",
+             "123456789.123456789123", "1.000000000000", "-5.25", "12E-8", "NaN", "-NaN", "sNaN", "Infinity", "-Infinity"]
+    values = [D(t) for t in texts] + [D(repr(x)) for x in (892.35, 982.6300000000001, 1e-05, 1.5e-07, 1e16, 0.1 + 0.2, -0.0)]
+    values += [D(x) for x in (0.1, 1e-7, 2.5)]  # 浮点数的精确十进制值（很多位小数）
+    for d in values:
+        assert parsing.decimal_places(d) == _places_by_tuple(d), d
+
+
+def test_numbers_convert_directly_as_parse_number_reads_them():
+    """context._number 不经缓存直接转换 int 与 float：数值、写法（repr）、出错与否都与 parse_number 相同，包括边界
+    （10 的 15 次方）、-0.0、科学记数法、浮点尾差、NaN 与无穷大、逻辑值。"""
+    import random
+
+    from udfs.numbers import InputError, parse_number
+
+    rng = random.Random(14)
+    raws: list[object] = [0, 1, -1, 7, 10 ** 15, 10 ** 15 - 1, -(10 ** 15), 10 ** 15 + 1, 10 ** 16, True, False, 0.0, -0.0,
+                          1.0, 3.5, 892.35, 982.6300000000001, 0.1 + 0.2, 1e-05, 1.5e-07, 123456789012345.0, 1e15, -1e15,
+                          999999999999999.9, 1e16, float("inf"), float("-inf"), float("nan"), 2.0 ** 60]
+    raws += [rng.random() * 10 ** rng.randint(-8, 16) * rng.choice((1, -1)) for _ in range(3000)]
+    raws += [round(rng.random() * 10 ** rng.randint(0, 9), rng.randint(0, 4)) for _ in range(3000)]
+    raws += [rng.randint(-10 ** 17, 10 ** 17) for _ in range(500)]
+    for raw in raws:
+        try:
+            want: tuple = (True, parse_number(raw).value)
+        except InputError:
+            want = (False, None)
+        got = _number(raw)
+        assert got[0] == want[0] and _same(got[1], want[1]), raw
+
+
+def test_unit_declaration_pattern_matches_as_the_optional_prefix_form():
+    """texts._UNIT_DECL 以字面的两种开头（金额单位|单位）写出，与 (?:金额)?单位… 找到同样的声明（位置、全文、单位）。"""
+    import random
+    import re
+
+    from addin.checks.texts import _UNIT_DECL
+
+    plain = re.compile(r"(?:金额)?单位\s*+[:：]\s*+(万元|元)")
+    rng = random.Random(9)
+    alphabet = [*"金额单位：: 万元元x，金单位额", "\u3000", "\t", "\n"]
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        assert ([(m.span(), m.group(0), m.group(1)) for m in _UNIT_DECL.finditer(text)]
+                == [(m.span(), m.group(0), m.group(1)) for m in plain.finditer(text)]), text

@@ -12,9 +12,9 @@ from udfs.indicators import IndicatorError
 from udfs.numbers import InputError, is_blank, parse_number
 from udfs.rule import RuleError
 
-from ..model import SHEET_SCORES, Finding, Formula
+from ..model import SHEET_SCORES, Finding, Formula, IndicatorResult
 from ..scoring import derived
-from ..scoring.parsing import _looks_textual
+from ..scoring.parsing import CACHE_TEXT_MAX, _looks_textual
 from ..scoring.refs import arg_cell
 from . import findings as F
 from .context import (
@@ -42,27 +42,37 @@ def check_formula_references(ctx: Context) -> list[Finding]:
     for res, row in ctx.results():
         if res.rule is None or not isinstance(row.computed, Formula):
             continue
-        call = _score_call(row.computed.text)
-        if call is None:
-            continue
-        fn, rule_arg = call
-        detail = None
-        if fn == "SCORE":
-            own = res.cells.get("rule", "")
-            literal = rule_arg[1:-1].strip() if len(rule_arg) >= 2 and rule_arg[0] == rule_arg[-1] == '"' else None
-            if literal is not None:
-                if literal != res.rule.label:
-                    detail = f"计算得分公式写明规则类型“{literal}”，而本行规则类型为“{res.rule.label}”"
-            elif rule_arg.replace("$", "").upper() != own.upper():
-                detail = (f"计算得分公式的规则类型参数为 {rule_arg or '空'}，不是本行的“规则类型”单元格 {own}"
-                          f"（规则类型为“{res.rule.label}”）")
-        elif fn != res.rule.udf:
-            detail = (f"计算得分公式使用 {fn}，而规则类型为“{res.rule.label}”（应使用 {res.rule.udf}，"
-                      f"或按规则类型评分的 SCORE）")
+        text = row.computed.text
+        args = (text, res.cells.get("rule", ""), res.rule.label, res.rule.udf)
+        detail = _reference_detail(*args) if len(text) <= CACHE_TEXT_MAX else _detail_of(*args)
         if detail:
             out.append(F.make("formula-reference-mismatch", SHEET_SCORES, res.cells.get("computed", ""),
-                              indicator=res.name, formula=row.computed.text, actual=row.computed.text, detail=detail))
+                              indicator=res.name, formula=text, actual=text, detail=detail))
     return out
+
+
+def _detail_of(text: str, own: str, label: str, udf: str) -> str | None:
+    """计算得分公式 text 与本行（“规则类型”单元格 own，规则类型 label、按类型的函数 udf）不一致之处；一致时为 None。"""
+    call = _score_call(text)
+    if call is None:
+        return None
+    fn, rule_arg = call
+    if fn == "SCORE":
+        literal = rule_arg[1:-1].strip() if len(rule_arg) >= 2 and rule_arg[0] == rule_arg[-1] == '"' else None
+        if literal is not None:
+            if literal != label:
+                return f"计算得分公式写明规则类型“{literal}”，而本行规则类型为“{label}”"
+        elif rule_arg.replace("$", "").upper() != own.upper():
+            return (f"计算得分公式的规则类型参数为 {rule_arg or '空'}，不是本行的“规则类型”单元格 {own}"
+                    f"（规则类型为“{label}”）")
+        return None
+    if fn != udf:
+        return f"计算得分公式使用 {fn}，而规则类型为“{label}”（应使用 {udf}，或按规则类型评分的 SCORE）"
+    return None
+
+
+# 只取决于这四段文字：同一模板各工作簿的同一行都一样，按文字缓存（很长的公式不缓存）
+_reference_detail = lru_cache(maxsize=4096)(_detail_of)
 
 
 @lru_cache(maxsize=1024)
@@ -101,25 +111,26 @@ def _split_args(text: str) -> list[str]:
 
 
 def check_formula_results(ctx: Context) -> list[Finding]:
-    """公式单元格保存的结果（Excel 计算后存入文件的值）与 jixiao 按同样数据重算的结果一致；每行只报告第一处不一致。"""
+    """公式单元格保存的结果（Excel 计算后存入文件的值）与 jixiao 按同样数据重算的结果一致；每行只报告第一处不一致
+    （依次为实际值、计算得分、得分）。"""
     out: list[Finding] = []
     for res, row in ctx.results():
-        for f, raw, value, err, tol in (("value", row.value, res.value, res.value_error, VALUE_CACHE_TOLERANCE),
-                                        ("computed", row.computed, res.computed, None, SCORE_TOLERANCE),
-                                        ("final", row.final, res.final, None, SCORE_TOLERANCE)):
-            if not isinstance(raw, Formula) or raw.cached is None:
-                continue
-            if f == "computed" and res.override is None and res.computed is None:
-                continue
-            if _cache_agrees(raw.cached, value, err, tol):
-                continue
-            shown = _show_value(value, res.unit) if err is None else f"无法计算（{err}）"
-            out.append(F.make("formula-result-mismatch", SHEET_SCORES, res.cells.get(f, ""), indicator=res.name,
-                              field={"value": "实际值", "computed": "计算得分", "final": "得分"}[f],
-                              stored=_raw_text(raw), computed=shown, expected=value, actual=raw.cached))
-            break
+        raw = row.value
+        if (isinstance(raw, Formula) and raw.cached is not None
+                and not _cache_agrees(raw.cached, res.value, res.value_error, VALUE_CACHE_TOLERANCE)):
+            out.append(_result_mismatch(res, "value", raw, res.value, res.value_error))
+            continue
+        raw = row.computed
+        if (isinstance(raw, Formula) and raw.cached is not None and (res.override is not None or res.computed is not None)
+                and not _cache_agrees(raw.cached, res.computed, None, SCORE_TOLERANCE)):
+            out.append(_result_mismatch(res, "computed", raw, res.computed, None))
+            continue
+        raw = row.final
+        if isinstance(raw, Formula) and raw.cached is not None and not _cache_agrees(raw.cached, res.final, None,
+                                                                                    SCORE_TOLERANCE):
+            out.append(_result_mismatch(res, "final", raw, res.final, None))
     # 父行的得分（用户填的 =SUM(子行得分)）应等于子行之和：区域写错时 Excel 中显示的父行得分与 jixiao 不同
-    rows = {r.row: r for r in ctx.inputs.rows}
+    rows = {r.row: r for r in ctx.inputs.rows} if ctx.ev.parents else {}
     for p in ctx.ev.parents:
         raw = rows[p.row].final if p.row in rows else None
         if p.score is None or not isinstance(raw, Formula) or raw.cached is None:
@@ -129,6 +140,13 @@ def check_formula_results(ctx: Context) -> list[Finding]:
                               field="得分", stored=_raw_text(raw), computed=f"{_n(p.score)}（各子行得分之和）",
                               expected=p.score, actual=raw.cached))
     return out
+
+
+def _result_mismatch(res: IndicatorResult, f: str, raw: Formula, value: Any, err: str | None) -> Finding:
+    shown = _show_value(value, res.unit) if err is None else f"无法计算（{err}）"
+    return F.make("formula-result-mismatch", SHEET_SCORES, res.cells.get(f, ""), indicator=res.name,
+                  field={"value": "实际值", "computed": "计算得分", "final": "得分"}[f],
+                  stored=_raw_text(raw), computed=shown, expected=value, actual=raw.cached)
 
 
 def _cache_agrees(cached: Any, value: Any, err: str | None, tol: Decimal) -> bool:
@@ -159,8 +177,9 @@ def _show_value(value: Any, unit: str, places: int = 4) -> str:
 def check_typed_values(ctx: Context) -> list[Finding]:
     """实际值本应是引用基础数据表的公式却被手工填成了数：与按基础数据表计算的结果比对（按所填位数的半个末位单位）。"""
     out: list[Finding] = []
+    specs = ctx.specs()
     for res, row in ctx.results():
-        spec = ctx.spec(res.code)
+        spec = specs.get(res.code)
         if spec is None or not spec.udf or isinstance(row.value, Formula) or is_blank(row.value):
             continue
         try:
@@ -188,8 +207,9 @@ def check_typed_values(ctx: Context) -> list[Finding]:
 def check_zero_rate_with_spending(ctx: Context) -> list[Finding]:
     """执行率/完成率为 0，而基础数据表显示确有支出：多半是执行数填错了列或漏填。"""
     out: list[Finding] = []
+    specs = ctx.specs()
     for res, _row in ctx.results():
-        spec = ctx.spec(res.code)
+        spec = specs.get(res.code)
         if spec is None or spec.udf not in SPENDING_REFS:
             continue
         try:

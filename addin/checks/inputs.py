@@ -34,35 +34,42 @@ def check_input_cells(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     engine_errors = ctx.engine_error_cells
     for c in ctx.filled:
+        value, kind = c.value, c.kind
         if engine_errors and c.where in engine_errors:
-            if c.kind == "rate" and c.error is None and c.value is not None and c.value > 1:
+            if kind == "rate" and c.error is None and value is not None and value > 1:
                 ctx.replaced.add(("indicator-error", c.sheet, c.cell))  # 比率写成 95：下面的说明更具体，取代引擎的
             else:
                 continue  # 计分引擎已就该单元格报告了错误（并说明了受影响的指标），不重复
         if c.error is not None:
             out.append(F.make("not-a-number", c.sheet, c.cell, label=c.label, detail=c.error, actual=_raw_text(c.raw)))
             continue
-        if c.value is None or c.formula:
+        if value is None or c.formula:
             continue
         raw = c.raw
-        if c.kind in ("money", "count") and isinstance(raw, str) and ("%" in raw or "％" in raw):
+        if kind in ("money", "count") and isinstance(raw, str) and ("%" in raw or "％" in raw):
             out.append(F.make("not-a-number", c.sheet, c.cell, label=c.label, actual=raw,
-                              detail=f"{'金额' if c.kind == 'money' else '人数等数量'}不应写成百分数（“{raw.strip()}”）"))
+                              detail=f"{'金额' if kind == 'money' else '人数等数量'}不应写成百分数（“{raw.strip()}”）"))
             continue
         if c.alt is not None:
-            out.append(F.make("two-numbers", c.sheet, c.cell, label=c.label, detail=c.note, expected=c.value, actual=c.alt))
+            out.append(F.make("two-numbers", c.sheet, c.cell, label=c.label, detail=c.note, expected=value, actual=c.alt))
         elif c.as_text:
             out.append(F.make("text-number", c.sheet, c.cell, label=c.label, raw=str(raw).strip(),
-                              value=_n(c.value, 9), actual=str(raw), expected=c.value))
-        if c.value < 0 and c.kind in ("money", "count", "rate") and c.key not in NEGATIVE_ALLOWED:
-            out.append(F.make("negative-value", c.sheet, c.cell, label=c.label, value=_n(c.value, 9), actual=c.value))
-        if c.kind == "count" and c.unit == "人" and c.value >= 0 and c.value != c.value.to_integral_value():
-            out.append(F.make("not-whole-number", c.sheet, c.cell, label=c.label, value=_n(c.value, 9)
-                              if abs(c.value) >= Decimal("0.000001") else f"{c.value:.3E}", actual=c.value))
-        if c.kind == "rate" and c.value > 1:
+                              value=_n(value, 9), actual=str(raw), expected=value))
+        if kind not in _RANGED:
+            continue  # 分值、得分、实际值、报告所列数只查上面几项
+        if value < 0 and c.key not in NEGATIVE_ALLOWED:
+            out.append(F.make("negative-value", c.sheet, c.cell, label=c.label, value=_n(value, 9), actual=value))
+        if kind == "count" and c.unit == "人" and value >= 0 and value != value.to_integral_value():
+            out.append(F.make("not-whole-number", c.sheet, c.cell, label=c.label, value=_n(value, 9)
+                              if abs(value) >= Decimal("0.000001") else f"{value:.3E}", actual=value))
+        if kind == "rate" and value > 1:
             out.append(F.make("rate-out-of-range", c.sheet, c.cell, label=c.label, raw=_raw_text(raw),
-                              hint=f"，是否应为 {_n(c.value, 4)}%？" if c.value <= 100 else "", actual=c.value))
+                              hint=f"，是否应为 {_n(value, 4)}%？" if value <= 100 else "", actual=value))
     return out
+
+
+# 查负数、整数与比率范围的种类
+_RANGED = frozenset({"money", "count", "rate"})
 
 
 def _part_text(parts: list[NumCell], values: list[Decimal]) -> str:
@@ -75,10 +82,13 @@ def check_table_totals(ctx: Context) -> list[Finding]:
     合计写“无”按 0 比较；合计空白而各分项都填了数（实际值公式此时取分项之和，addin/scoring/derived.py）→ total-blank 警告。"""
     out: list[Finding] = []
     unit = ctx.money_unit
+    filled = ctx.num_if_filled
     for tr in ctx.system.table_rows:
         if not tr.parts:
             continue
         for col in ctx.system.columns:
+            if not any(filled(("table", p, col.key)) is not None for p in tr.parts):
+                continue  # 分项全部空白（或没有这一格）：下面 parts 为 None 或 present 为空，同样不比较；不必为空白格构造 NumCell
             total = ctx.num(("table", tr.key, col.key))
             parts = _all_usable([ctx.num(("table", p, col.key)) for p in tr.parts])
             if not _usable(total) or parts is None:
@@ -210,8 +220,9 @@ def check_of_which(ctx: Context) -> list[Finding]:
 def check_prev_sangong_budget(ctx: Context) -> list[Finding]:
     """“三公经费”变动率比较两年的预算数：上年三公预算未填时明确指出（而不是用上年决算数代替）。"""
     out: list[Finding] = []
+    specs = ctx.specs()
     for res in ctx.ev.indicators:
-        spec = ctx.spec(res.code)
+        spec = specs.get(res.code)
         if spec is None or spec.udf != "SANGONG_CHANGE_RATE" or len(spec.args) < 2:
             continue
         prev_ref = spec.args[1]

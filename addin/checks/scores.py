@@ -51,15 +51,16 @@ def check_score_bounds(ctx: Context) -> list[Finding]:
     """每项得分在 0～分值之间（调整得分、手工改写的计算得分都可能越界）。"""
     out: list[Finding] = []
     for res in ctx.ev.indicators:
-        if res.final is None or res.points is None:
+        final, points = res.final, res.points
+        if final is None or points is None or 0 <= final <= points:
             continue
         cell = res.cells.get("override" if res.override is not None else "computed", "")
-        if res.final > res.points:
-            out.append(F.make("score-exceeds-max", SHEET_SCORES, cell, indicator=res.name, score=_n(res.final),
-                              points=_n(res.points), expected=res.points, actual=res.final))
-        elif res.final < 0:
-            out.append(F.make("score-negative", SHEET_SCORES, cell, indicator=res.name, score=_n(res.final),
-                              expected=ZERO, actual=res.final))
+        if final > points:
+            out.append(F.make("score-exceeds-max", SHEET_SCORES, cell, indicator=res.name, score=_n(final),
+                              points=_n(points), expected=points, actual=final))
+        else:
+            out.append(F.make("score-negative", SHEET_SCORES, cell, indicator=res.name, score=_n(final),
+                              expected=ZERO, actual=final))
     return out
 
 
@@ -194,6 +195,7 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
     indicator_rows = all_rows | {p.row for p in ctx.ev.parents}
     sub_rows: dict[int, str] = {}
     titles = {"points": "分值", "computed": "计算得分", "final": "得分"}
+    letters = {f: ctx.score_letter(f) for f in titles}
     for name, lv in ctx.ev.level1.items():
         where = ctx.inputs.cells.get(("subtotal", name))
         stored = st.get(("subtotal", name))
@@ -202,20 +204,19 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
         row = int(where[1])
         sub_rows[row] = name
         incomplete = {"points": False, "computed": bool(lv.unscored or lv.computed_unscored), "final": bool(lv.unscored)}
+        level_only = level_rows.get(name, _NO_ROWS)
+        with_parents = level_only | parent_rows[name] if name in parent_rows else level_only
         for f, value in (("points", lv.points), ("computed", lv.computed), ("final", lv.score)):
             raw = stored.get(f)
-            letter = ctx.score_letter(f)
+            letter = letters[f]
             cell = f"{letter}{row}"  # 即 ctx.score_cell(f, row)
             if isinstance(raw, Formula):
                 parsed = _formula_rows(raw.text)
                 if parsed is not None:
-                    expected = level_rows.get(name, set())
-                    if parsed.parents_excluded:
-                        expected = expected | parent_rows.get(name, set())
+                    expected = with_parents if parsed.parents_excluded else level_only
                     # 汇总到的指标行（集合运算：公式缓存在各工作簿间共用，区域可长达数千行）；某行汇总了两次即重复计算
-                    covered = parsed.row_set & indicator_rows
-                    if (not parsed.consistent or letter not in parsed.cols or covered != expected
-                            or parsed.repeated & indicator_rows):
+                    if (not parsed.consistent or letter not in parsed.cols or parsed.row_set & indicator_rows != expected
+                            or not parsed.repeated.isdisjoint(indicator_rows)):
                         out.append(F.make("subtotal-formula-mismatch", SHEET_SCORES, cell, level1=f"一级指标“{name}”小计",
                                           field=titles[f],
                                           formula=raw.text, rows=_rows_text(expected), actual=raw.text))
@@ -286,6 +287,9 @@ def check_sheet_totals(ctx: Context) -> list[Finding]:
                               label="评分表的评价等级", stored=text or "空白", score=_n(ctx.ev.total),
                               expected_grade=ctx.ev.grade, expected=ctx.ev.grade, actual=text))
     return out
+
+
+_NO_ROWS: frozenset[int] = frozenset()
 
 
 def _rows_text(rows: Iterable[int]) -> str:
@@ -374,11 +378,13 @@ def check_cited_bands(ctx: Context) -> list[Finding]:
     for res in ctx.ev.indicators:
         if res.unit != "%" or not isinstance(res.value, Decimal) or res.value_error is not None:
             continue
-        pct = res.value * 100
         for field_name, text in (("reason", res.reason), ("note", res.note)):
+            if not isinstance(text, str) or not text.strip():
+                continue  # 大多空着：先看文字，再找单元格
             cell = res.cells.get(field_name)
-            if not cell or not isinstance(text, str) or not text.strip():
+            if not cell:
                 continue
+            pct = res.value * 100
             for m in _PCT_RANGE.finditer(unicodedata.normalize("NFKC", text)):
                 lo, hi = Decimal(m.group(1)), Decimal(m.group(2))
                 if lo >= hi or lo <= pct <= hi:

@@ -31,7 +31,8 @@ from .context import (
     _usable,
 )
 
-_UNIT_DECL = re.compile(r"(?:金额)?单位\s*+[:：]\s*+(万元|元)")
+# 即 (?:金额)?单位…：以字面的两种开头写出，正则引擎先按首字（金、单）跳过其余位置，而不是在每个位置都试一遍
+_UNIT_DECL = re.compile(r"(?:金额单位|单位)\s*+[:：]\s*+(万元|元)")
 _UNIT_PAREN = re.compile(r"[（(]\s*+(万元|元)\s*+[)）]")
 
 
@@ -41,13 +42,16 @@ def check_money_unit(ctx: Context) -> list[Finding]:
     unit = ctx.money_unit
     unit_where = ctx.inputs.cells.get(("scalar", "money_unit"), (SHEET_DATA, ""))
     # 填了非零金额的单元格与其数
-    amounts = [(c, c.value) for c in ctx.filled
-               if c.kind == "money" and _usable(c) and c.value is not None and c.value != 0]
+    amounts = [(c, c.value) for c in ctx.filled  # 即 _usable(c)（filled 中没有 None）且填了非零的数
+               if c.kind == "money" and c.error is None and c.known and c.value is not None and c.value != 0]
     money = [c for c, _ in amounts]
     magnitudes = [abs(v) for _, v in amounts]
     # 最大的金额不到 10 万、也不到最小金额的 1 万倍时，中位数（介于两者之间）两条都不会触发：不必排序求中位数
-    if unit == "万元" and money and (max(magnitudes) >= WAN_YUAN_MEDIAN_MAX
-                                     or max(magnitudes) >= UNIT_OUTLIER_FACTOR * min(magnitudes)):
+    suspect = unit == "万元" and bool(money)
+    if suspect:
+        largest = max(magnitudes)
+        suspect = largest >= WAN_YUAN_MEDIAN_MAX or largest >= UNIT_OUTLIER_FACTOR * min(magnitudes)
+    if suspect:
         med = Decimal(median(magnitudes))
         if len(money) >= 2 and med >= WAN_YUAN_MEDIAN_MAX:
             out.append(F.make("unit-mismatch", unit_where[0], unit_where[1], actual=med, expected="万元",
@@ -89,7 +93,9 @@ def check_money_unit(ctx: Context) -> list[Finding]:
     # 文字中写明的单位
     labelled = _texts_with_yuan(ctx)
     for (kind, _key), text, where in labelled:
-        for m in list(_UNIT_DECL.finditer(text)) + (list(_UNIT_PAREN.finditer(text)) if kind == "table" else []):
+        # 单位声明必含“单位”二字：不含的文字（多数）不必逐字试 _UNIT_DECL
+        declared = list(_UNIT_DECL.finditer(text)) if "单位" in text else []
+        for m in declared + (list(_UNIT_PAREN.finditer(text)) if kind == "table" else []):
             if m.group(1) != unit:
                 out.append(F.make("unit-mismatch", where[0], where[1], actual=m.group(0), expected=unit,
                                   detail=f"{where[0]} {where[1]} 写明“{m.group(0).strip()}”，与基础数据表的金额单位“{unit}”不一致"))
@@ -148,8 +154,11 @@ def check_stated_figures(ctx: Context) -> list[Finding]:
     （90.5% 与 90.497% 一致；40.98% 与 40.67% 不一致；171.92% 是 171.932…% 截断所得，按四舍五入应为 171.93%）。"""
     out: list[Finding] = []
     for res, row in ctx.results():
-        out.extend(_stated_value(ctx, res, row))
-        out.extend(_stated_score(ctx, res))
+        if res.stated_value is not None:  # 空白的没有可比对的（_stated_value 同样返回）
+            out.extend(_stated_value(ctx, res, row))
+        c = ctx.num_if_filled(("row", res.code, "stated_score"))  # 空白的没有数值（_stated_score 同样返回）
+        if c is not None:
+            out.extend(_stated_score(ctx, res, c))
     return out
 
 
@@ -194,9 +203,8 @@ def _show(v: Decimal, pct: bool, places: int) -> str:
     return _pct(v, places) if pct else _n(v, places)
 
 
-def _stated_score(ctx: Context, res: IndicatorResult) -> list[Finding]:
-    c = ctx.num_if_filled(("row", res.code, "stated_score"))  # 空白的没有数值，下面同样返回
-    if c is None or c.error is not None or c.value is None or res.final is None:
+def _stated_score(ctx: Context, res: IndicatorResult, c: NumCell) -> list[Finding]:
+    if c.error is not None or c.value is None or res.final is None:
         return []
     tol = Decimal(5).scaleb(-(c.places + 1))
     if _gap_ok(c.value, res.final, tol):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -74,6 +74,12 @@ class NumCell:
 
 def decimal_places(d: Decimal) -> int:
     """Decimal 的小数位数（保留书写时的末尾 0：1.50 → 2），超过 MAX_PLACES 的尾差截到 MAX_PLACES。"""
+    # 不用科学记数法时，str 正好写出全部 −指数 位小数（Decimal 的 to-sci-string 规则：指数 ≤ 0 且数不太小），小数点后的
+    # 字符数即位数；科学记数法才读 as_tuple（它每次构造一个具名元组，慢得多）。NaN、Infinity 两种写法都得 0
+    s = str(d)
+    if "E" not in s:
+        dot = s.find(".")
+        return 0 if dot < 0 else min(len(s) - dot - 1, MAX_PLACES)
     exp = d.as_tuple().exponent
     if not isinstance(exp, int):
         return 0
@@ -179,18 +185,34 @@ def input_specs(inputs: WorkbookInputs, system: System, ev: Evaluation | None = 
         # 文字型实际值（等次、定性完成情况、债务管理“无债务”）不按数字解析
         text_valued = (isinstance(rule, (GradeTable, Qualitative)) or (isinstance(rule, Target) and rule.nature == "定性")
                        or (res is not None and isinstance(res.value, str) and _looks_textual(res.value)))
-        fields, titles = (_TEXT_ROW_FIELDS, _TEXT_ROW_TITLES) if text_valued else (_ROW_FIELDS, _ROW_TITLES)
         cell_of = row.cells.get
-        for (f, kind, _), label in zip(fields, _cell_names(name, titles), strict=True):
+        code = row.code
+        cells = (_cached_row_cells(code, name, text_valued)  # 即 _row_cells，在这里展开
+                 if type(code) is str and len(code) <= CACHE_TEXT_MAX and len(name) <= CACHE_TEXT_MAX
+                 else _row_cells_of(code, name, text_valued))
+        for f, key, kind, label in cells:
             raw = getattr(row, f)
-            if f == "value" and isinstance(raw, Formula):
-                continue  # 公式结果由计分引擎与公式结果核对负责
-            if f == "stated_value" and isinstance(raw, str) and not is_blank(raw) and _looks_textual(raw):
-                continue  # 报告所列实际值可以是文字（如“良好”），按文字比对
+            if raw is not None:  # 空白（大多数）两条都不会跳过
+                if f == "value" and isinstance(raw, Formula):
+                    continue  # 公式结果由计分引擎与公式结果核对负责
+                if f == "stated_value" and isinstance(raw, str) and not is_blank(raw) and _looks_textual(raw):
+                    continue  # 报告所列实际值可以是文字（如“良好”），按文字比对
             cell = cell_of(f)
             if cell:
-                specs.append((("row", row.code, f), SHEET_SCORES, cell, label, kind, "", raw))
+                specs.append((key, SHEET_SCORES, cell, label, kind, "", raw))
     return specs
+
+
+def _row_cells_of(code: str, name: str, text_valued: bool) -> tuple[tuple[str, tuple, str, str], ...]:
+    """评分表一行的各数字输入格：(字段, 键 ("row", 代码, 字段), 种类, 中文名称“指标名·列名”)。"""
+    fields, titles = (_TEXT_ROW_FIELDS, _TEXT_ROW_TITLES) if text_valued else (_ROW_FIELDS, _ROW_TITLES)
+    return tuple((f, ("row", code, f), kind, label) for (f, kind, _), label in zip(fields, _names_of(name, titles),
+                                                                                   strict=True))
+
+
+# 同一模板各工作簿的同一行，代码、名称都相同：按 (代码, 名称, 是否文字型) 缓存，各工作簿得到同一组键与名称
+# （num_cell 与 by_key 比较键时先比身份）；很长的代码或名称不缓存
+_cached_row_cells = lru_cache(maxsize=2048)(_row_cells_of)
 
 
 _NO_VALUES: dict[str, Any] = {}
@@ -248,9 +270,12 @@ _cell_cache: dict[tuple, NumCell] = {}
 
 
 def num_cell(key: tuple, sheet: str, cell: str, name: str, kind: str, unit: str, raw: Any) -> NumCell:
-    if not cacheable(raw) or len(name) > CACHE_TEXT_MAX:
+    t = type(raw)
+    # 即 cacheable(raw)，在这里展开（每个工作簿几十个单元格，省去一次函数调用）
+    if (not (raw is None or t is int or (t is str and len(raw) <= CACHE_TEXT_MAX) or (t is float and raw != 0))
+            or len(name) > CACHE_TEXT_MAX):
         return _new_cell(key, sheet, cell, name, kind, unit, raw)
-    k = (key, sheet, cell, name, kind, unit, type(raw), raw)
+    k = (key, sheet, cell, name, kind, unit, t, raw)
     c = _cell_cache.get(k)
     if c is None:
         if len(_cell_cache) >= _CELL_CACHE_MAX:
@@ -260,8 +285,23 @@ def num_cell(key: tuple, sheet: str, cell: str, name: str, kind: str, unit: str,
 
 
 def _new_cell(key: tuple, sheet: str, cell: str, name: str, kind: str, unit: str, raw: Any) -> NumCell:
-    return NumCell(sheet=sheet, cell=cell, label=f"{sheet} {cell}（{name}）", kind=kind, key=key, name=name, unit=unit,
-                   **parse_cell(raw))
+    """即 NumCell(sheet=…, label=f"{sheet} {cell}（{name}）", …, **parse_cell(raw))。NumCell 是 frozen 的 dataclass，生成的
+    __init__ 为每个字段调用一次 object.__setattr__（16 次，每个新工作簿十几个单元格）；这里先按字段次序排好全部字段
+    （_CELL_DEFAULTS 是各字段的默认值），一次写入实例的 __dict__：字段、次序与值都与 __init__ 相同（frozen 只拦截
+    setattr，没有 __post_init__；tests/test_checks_context 逐项核对）。"""
+    d = dict(_CELL_DEFAULTS)
+    d.update(sheet=sheet, cell=cell, label=f"{sheet} {cell}（{name}）", kind=kind, key=key, name=name, unit=unit)
+    d.update(parse_cell(raw))
+    c = _new_instance(NumCell)
+    c.__dict__.update(d)
+    return c
+
+
+_new_instance = object.__new__
+# NumCell 各字段按定义次序，必填的先占位（_new_cell 随即写入），其余取默认值
+_CELL_DEFAULTS = {f.name: None if f.default is MISSING else f.default for f in fields(NumCell)}
+if any(f.default_factory is not MISSING for f in fields(NumCell)) or hasattr(NumCell, "__post_init__"):
+    raise ImportError("NumCell 有 default_factory 或 __post_init__：_new_cell 须改回调用 NumCell(...)")
 
 
 def _looks_textual(raw: str) -> bool:
