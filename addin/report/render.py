@@ -10,15 +10,17 @@ import unicodedata
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
-
-import jinja2
-from jinja2.sandbox import SandboxedEnvironment
+from typing import TYPE_CHECKING, Any, Callable
 
 from udfs.numbers import fmt_num, fmt_pct, fmt_score, round2
 
 from ..model import cell_number, cell_text
 from .model import MARK, Block, ReportError
+
+if TYPE_CHECKING:
+    import jinja2
+# jinja2 只在生成报告时导入（make_env、render_template）：校验与批量处理用到本模块的格式化函数，却从不渲染模板，
+# 不必为它付约 0.08 秒的导入（批量处理在启动子进程之前导入校验，这段时间另一个核空着）
 
 TEXT_DIR = Path(__file__).resolve().parents[2] / "workbook_templates" / "text"
 _CN = "零一二三四五六七八九"
@@ -201,18 +203,18 @@ def make_env(template_dir: str | Path | None = None) -> jinja2.Environment:
     return _new_env(template_dir)
 
 
-class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
     """编译好的模板存盘（按模板源码校验和，模板改了就重新编译）：命令行每次都是新进程，编译 29 个模板约 0.2 秒，
     是 jixiao report 冷启动里最大的一块。缓存只是加速：写不进去（磁盘满、无权限）时照常生成报告。"""
+    import jinja2
 
-    def dump_bytecode(self, bucket) -> None:
-        try:
-            super().dump_bytecode(bucket)
-        except OSError:
-            pass
+    class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+        def dump_bytecode(self, bucket) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
 
-
-def _bytecode_cache() -> jinja2.BytecodeCache | None:
     try:
         # 默认目录是临时目录下按用户区分、权限 0700 的 _jinja2-cache-<uid>，Jinja 会拒绝别人建的同名目录
         return _BytecodeCache()
@@ -221,6 +223,9 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
 
 
 def _new_env(template_dir: str | Path | None) -> jinja2.Environment:
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
     paths = ([str(template_dir)] if template_dir else []) + [str(TEXT_DIR)]
     # 沙箱环境：--templates 目录里的模板可能来自别人（随工作簿一起转发），模板只能读取传入的数据与过滤器，
     # 不能经 __class__/__globals__ 之类的属性触及 Python 内部、执行代码（SSTI）
@@ -274,6 +279,8 @@ def xml_safe(text: str) -> str:
 
 
 def render_template(env: jinja2.Environment, name: str, ctx: dict) -> str:
+    import jinja2
+
     try:
         return xml_safe(env.get_template(name).render(**ctx))
     except jinja2.TemplateNotFound as exc:
