@@ -356,19 +356,18 @@ class GridKeys:
         self._last_row: int | None = None
 
     def column(self, c: int) -> tuple[tuple[int, int], ...]:
-        got = self._columns.get(c)
-        if got is None:
-            if len(self._columns) >= 16:
-                self._columns.clear()
-            got = self._columns[c] = tuple(k for k in self.keys if k[1] == c)
-        return got
+        return self._line(self._columns, 1, c)
 
     def row(self, r: int) -> tuple[tuple[int, int], ...]:
-        got = self._rows.get(r)
+        return self._line(self._rows, 0, r)
+
+    def _line(self, memo: dict[int, tuple[tuple[int, int], ...]], axis: int, n: int) -> tuple[tuple[int, int], ...]:
+        """键中第 axis 个分量（0 行、1 列）等于 n 的，按原顺序；每种取过的留着（至多 16 种）。"""
+        got = memo.get(n)
         if got is None:
-            if len(self._rows) >= 16:
-                self._rows.clear()
-            got = self._rows[r] = tuple(k for k in self.keys if k[0] == r)
+            if len(memo) >= 16:
+                memo.clear()
+            got = memo[n] = tuple(k for k in self.keys if k[axis] == n)
         return got
 
     def last_row(self) -> int:
