@@ -148,8 +148,8 @@ def test_decimal_places_reads_str_as_as_tuple_does():
         assert parsing.decimal_places(d) == _places_by_tuple(d), d
 
 
-def test_numbers_convert_directly_as_parse_number_reads_them():
-    """context._number 不经缓存直接转换 int 与 float：数值、写法（repr）、出错与否都与 parse_number 相同，包括边界
+def test_numbers_read_as_parse_number_reads_them():
+    """context._number（经它的按原值缓存）读 int 与 float：数值、写法、出错与否都与 parse_number 相同，包括边界
     （10 的 15 次方）、-0.0、科学记数法、浮点尾差、NaN 与无穷大、逻辑值。"""
     import random
 

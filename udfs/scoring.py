@@ -26,7 +26,7 @@ from .words import word_pairs
 __all__ = [
     "Threshold", "Range", "Bands", "Linear", "StepDeduction", "STEP_DIRECTIONS", "STEP_MODES", "GradeTable",
     "DeductionChecklist", "Manual", "RULE_TYPES", "rule_from_params", "cached_rule", "with_words",
-    "GradeScale", "plain_float_places",
+    "GradeScale", "plain_types",
 ]
 
 
@@ -349,21 +349,30 @@ def _rule_key(label: str, points: Decimal, params: Sequence[object], na: str | N
     if type(points) is not Decimal or type(label) is not str or not (na is None or type(na) is str):
         return None
     values = tuple(params)
-    types = tuple(map(type, values))
-    floats = plain_float_places(types)
-    if floats is None:  # 日期、Decimal 等：不缓存
+    types = plain_types(values)
+    if types is None:  # 日期、Decimal、0.0 等：不缓存
         return None
-    for i in floats:
-        if values[i] == 0:
-            return None
     # Decimal 的文本形式区分 5 与 5.0（相等而显示不同）
     return (label, str(points), na, types, values)
 
 
+def plain_types(values: tuple[object, ...]) -> tuple[type, ...] | None:
+    """一组原值各自的类型，原值连同类型可以作缓存键时；有 _PLAIN 以外的类型（日期、Decimal 等），或有 0.0 / -0.0
+    （相等而读数不同）时 None。规则缓存与计分缓存（addin/scoring/score_cache.py）共用。"""
+    types = tuple(map(type, values))
+    floats = _float_places(types)
+    if floats is None:
+        return None
+    for i in floats:
+        if values[i] == 0:
+            return None
+    return types
+
+
 @lru_cache(maxsize=1024)
-def plain_float_places(types: tuple[type, ...]) -> tuple[int, ...] | None:
-    """一组原值的类型 → 浮点数所在的位置（缓存键要排除的 0.0 / -0.0 只可能在这些位置）；有 _PLAIN 以外的类型时 None。
-    同一模板的工作簿里同一行各格的类型通常相同：按类型的元组缓存，每次不必逐个检查类型、拿每个原值与 0.0 比较。"""
+def _float_places(types: tuple[type, ...]) -> tuple[int, ...] | None:
+    """类型的元组 → 浮点数所在的位置（0.0 只可能在这些位置）；有 _PLAIN 以外的类型时 None。同一模板的工作簿里同一行
+    各格的类型通常相同：按类型的元组缓存，每次不必逐个检查类型。"""
     if not _PLAIN.issuperset(types):
         return None
     return tuple(i for i, t in enumerate(types) if t is float)

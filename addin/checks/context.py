@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Sequence, TypeGuard
 
-from udfs.numbers import MAX_ABS, InputError, fmt_num, parse_number
+from udfs.numbers import InputError, fmt_num, parse_number
 from workbook_templates import layout as L
 from workbook_templates.spec import IndicatorSpec, System
 from workbook_templates.systems import SYSTEMS
@@ -148,24 +148,14 @@ def make_context(inputs: WorkbookInputs, ev: Evaluation) -> Context:
                    engine_error_cells={(f.sheet, f.cell) for f in ev.findings if f.severity == F.ERROR})
 
 
-# 保存的文字结果在同一模板的工作簿里大多相同（“不适用”、以文本存储的分数）：按原值缓存解析结果（数字直接转换，
-# 其余只缓存 cacheable 的原值，同 NumCell 的缓存；满了就清空）。
+# 保存的公式结果在同一模板的工作簿里大多相同（满分、0、不适用）：按原值缓存解析结果（只缓存 cacheable 的原值，
+# 同 NumCell 的缓存；满了就清空）。
 _NUMBERS_MAX = 20_000
 _numbers: dict[tuple[type, Any], tuple[bool, Decimal | None]] = {}
-_NUMBER_MAX = float(MAX_ABS)  # parse_number 的上限（10 的 15 次方，float 可以精确表示）
-_NUMBER_MIN = -_NUMBER_MAX
-_BLANK: tuple[bool, Decimal | None] = (True, None)
 
 
 def _number(raw: Any) -> tuple[bool, Decimal | None]:
     """(能否理解为数字, parse_number(raw).value)；不能时数值为 None。"""
-    t = type(raw)
-    if (t is int or t is float) and _NUMBER_MIN < raw < _NUMBER_MAX:
-        # 数字原值直接转换，不查缓存：同 parse_number（int 原样，float 取 repr 的最短十进制写法；不越界、不是 NaN 与
-        # 无穷大，不会出错）。新工作簿里保存的公式结果大多没见过，直接转换比查缓存、解析、存入都省
-        return True, Decimal(repr(raw)) if t is float else Decimal(raw)
-    if raw is None:
-        return _BLANK
     if not cacheable(raw):
         return _parse(raw)
     k = (type(raw), raw)

@@ -298,7 +298,7 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
         money_unit = _money_unit(inputs)
     value: Any = None
     value_error: str | None = None
-    typed = not isinstance(row.value, Formula)
+    typed = not _is_formula(row.value)
     args: list[Any] | None = None
     variant = ("current", "")
     if spec is not None and spec.udf and not typed:
@@ -356,7 +356,7 @@ def _evaluate_row(system: System, inputs: WorkbookInputs, row: RowInput, finding
     if points is not None:
         label = _text(row.rule_label)
         try:
-            params = [p.cached if isinstance(p, Formula) else p for p in row.params]  # 即 _cached_or_raw
+            params = [_cached_or_raw(p) for p in row.params]
             rule = cached_rule(label, points, params, _text(row.na) or None, words)
         except RuleError as exc:
             findings.append(F.make("rule-error", SHEET_SCORES, _rule_error_cell(row, label, exc),
@@ -420,13 +420,11 @@ def _result(row: RowInput, spec: Any, code: str, name: str, points: Decimal | No
     if spec is not None:
         level1, level2 = level1 or spec.level1, level2 or spec.level2
         criterion, formula, unit = criterion or spec.criterion, formula or spec.formula, unit or spec.unit
-    stated_value, stated_score = row.stated_value, row.stated_score
     # 位置参数，按 IndicatorResult 的字段顺序（变量与字段同名；tests/test_engine.py 逐项核对）：每行都建一个结果，
     # 类的关键字参数要先装成字典再拆开，比位置参数多约三成指令
     return IndicatorResult(code, level1, level2, name, points, criterion, formula, unit, value, value_error, value_typed,
                            rule, computed, override, reason, final,
-                           stated_value.cached if isinstance(stated_value, Formula) else stated_value,
-                           stated_score.cached if isinstance(stated_score, Formula) else stated_score,
+                           _cached_or_raw(row.stated_value), _cached_or_raw(row.stated_score),
                            note, row.row, row.cells, evidence)
 
 

@@ -187,10 +187,7 @@ def input_specs(inputs: WorkbookInputs, system: System, ev: Evaluation | None = 
                        or (res is not None and isinstance(res.value, str) and _looks_textual(res.value)))
         cell_of = row.cells.get
         code = row.code
-        cells = (_cached_row_cells(code, name, text_valued)  # 即 _row_cells，在这里展开
-                 if type(code) is str and len(code) <= CACHE_TEXT_MAX and len(name) <= CACHE_TEXT_MAX
-                 else _row_cells_of(code, name, text_valued))
-        for f, key, kind, label in cells:
+        for f, key, kind, label in _row_cells(code, name, text_valued):
             raw = getattr(row, f)
             if raw is not None:  # 空白（大多数）两条都不会跳过
                 if f == "value" and isinstance(raw, Formula):
@@ -213,6 +210,11 @@ def _row_cells_of(code: str, name: str, text_valued: bool) -> tuple[tuple[str, t
 # 同一模板各工作簿的同一行，代码、名称都相同：按 (代码, 名称, 是否文字型) 缓存，各工作簿得到同一组键与名称
 # （num_cell 与 by_key 比较键时先比身份）；很长的代码或名称不缓存
 _cached_row_cells = lru_cache(maxsize=2048)(_row_cells_of)
+
+
+def _row_cells(code: str, name: str, text_valued: bool) -> tuple[tuple[str, tuple, str, str], ...]:
+    short = type(code) is str and len(code) <= CACHE_TEXT_MAX and len(name) <= CACHE_TEXT_MAX
+    return (_cached_row_cells if short else _row_cells_of)(code, name, text_valued)
 
 
 _NO_VALUES: dict[str, Any] = {}
@@ -270,12 +272,9 @@ _cell_cache: dict[tuple, NumCell] = {}
 
 
 def num_cell(key: tuple, sheet: str, cell: str, name: str, kind: str, unit: str, raw: Any) -> NumCell:
-    t = type(raw)
-    # 即 cacheable(raw)，在这里展开（每个工作簿几十个单元格，省去一次函数调用）
-    if (not (raw is None or t is int or (t is str and len(raw) <= CACHE_TEXT_MAX) or (t is float and raw != 0))
-            or len(name) > CACHE_TEXT_MAX):
+    if not cacheable(raw) or len(name) > CACHE_TEXT_MAX:
         return _new_cell(key, sheet, cell, name, kind, unit, raw)
-    k = (key, sheet, cell, name, kind, unit, t, raw)
+    k = (key, sheet, cell, name, kind, unit, type(raw), raw)
     c = _cell_cache.get(k)
     if c is None:
         if len(_cell_cache) >= _CELL_CACHE_MAX:

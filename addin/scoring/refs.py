@@ -37,7 +37,7 @@ def resolve_parsed(inputs: WorkbookInputs, kind: str, key: str, col: str) -> Any
         x = row.get(col) if row is not None else None
     else:
         x = inputs.scalars.get(key)
-    return x.cached if isinstance(x, Formula) else x
+    return _cached_or_raw(x)
 
 
 def arg_cell(inputs: WorkbookInputs, ref: str) -> tuple[str, str] | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from udfs.numbers import InputError
 from udfs.rule import Rule
-from udfs.scoring import GradeScale, plain_float_places
+from udfs.scoring import GradeScale, plain_types
 from udfs.targets import Qualitative, Target
 from udfs.words import word_pairs
 from workbook_templates.spec import System
@@ -48,14 +48,8 @@ class HashedTuple:
 
 def plain_key(values: tuple[Any, ...]) -> tuple[Any, ...] | None:
     """一组单元格原值的缓存键（连同各自的类型）；有不能可靠比较的原值时 None。"""
-    types = tuple(map(type, values))
-    floats = plain_float_places(types)  # 按类型的元组缓存：同一模板同一行各格的类型通常相同
-    if floats is None:
-        return None
-    for i in floats:
-        if values[i] == 0:  # 0.0 与 -0.0 相等而读数不同
-            return None
-    return (types, values)
+    types = plain_types(values)
+    return None if types is None else (types, values)
 
 
 def _text_size(values: tuple[Any, ...]) -> int:
